@@ -1,0 +1,81 @@
+from django.contrib import admin
+
+from portal_auth.models import AccessEvent, Customer, CustomerToken, Organisation
+
+
+@admin.register(Organisation)
+class OrganisationAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "requires_sign_in", "session_lifetime", "external_sign_on_enabled"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    readonly_fields = ["created_at"]
+    fieldsets = [
+        (None, {"fields": ["name", "slug", "created_at"]}),
+        ("Branding", {"fields": ["display_name", "accent_colour", "logo"]}),
+        ("Sign-in", {"fields": ["requires_sign_in", "session_lifetime"]}),
+        ("Support contact shown to customers", {"fields": ["support_email", "support_phone", "support_url"]}),
+        (
+            "Custom sign-on",
+            {
+                "classes": ["collapse"],
+                "fields": [
+                    "external_sign_on_enabled",
+                    "external_sign_on_url",
+                    "external_sign_on_secret_id",
+                    "external_sign_on_secret",
+                    "external_sign_on_previous_secret_id",
+                    "external_sign_on_previous_secret",
+                ],
+            },
+        ),
+    ]
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    list_display = ["email", "name", "organisation", "has_password", "last_sign_in_at", "is_active"]
+    list_filter = ["organisation", "is_active", ("last_sign_in_at", admin.EmptyFieldListFilter)]
+    search_fields = ["email", "name"]
+    list_select_related = ["organisation"]
+    readonly_fields = ["password_changed_at", "last_sign_in_at", "created_at", "session_version"]
+    exclude = ["password"]
+
+    @admin.display(boolean=True, description="Password")
+    def has_password(self, customer):
+        return customer.has_password
+
+
+@admin.register(CustomerToken)
+class CustomerTokenAdmin(admin.ModelAdmin):
+    """Tokens are listed without their secret, which is never stored."""
+
+    list_display = ["customer", "purpose", "created_at", "expires_at", "used_at", "revoked_at", "created_by"]
+    list_filter = ["purpose", "organisation"]
+    search_fields = ["customer__email"]
+    list_select_related = ["customer", "created_by"]
+    exclude = ["token_hash"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AccessEvent)
+class AccessEventAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "kind", "email", "method", "reason", "ip", "staff_user", "organisation"]
+    list_filter = ["kind", "method", "organisation"]
+    search_fields = ["email", "customer__email", "ip"]
+    date_hierarchy = "created_at"
+    list_select_related = ["organisation", "staff_user"]
+    readonly_fields = [f.name for f in AccessEvent._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

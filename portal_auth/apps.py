@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class PortalAuthConfig(AppConfig):
+    name = "portal_auth"

@@ -1,0 +1,99 @@
+from django import forms
+from django.core.exceptions import ValidationError
+
+from portal_auth import ratelimit
+from portal_auth.access_log import log_access
+from portal_auth.models import AccessEvent, Customer, Organisation, normalise_email
+from portal_auth.passwords import customer_password_help, validate_customer_password
+from portal_auth.services import authenticate_customer
+
+SIGN_IN_REFUSED = "That email and password don't match. Check both, or assign a new password below."
+
+
+class SignInForm(forms.Form):
+    email = forms.EmailField(
+        max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True})
+    )
+    password = forms.CharField(
+        strip=False, max_length=1024, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
+
+    def __init__(self, *args, request, organisation: Organisation, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.request = request
+        self.organisation = organisation
+        self.customer: Customer | None = None
+
+    def clean(self):
+        email = normalise_email(self.cleaned_data.get("email", ""))
+        password = self.cleaned_data.get("password")
+        if not email or not password:
+            return self.cleaned_data
+        ratelimit.check("sign_in_failed", self.request, key=f"{self.organisation.pk}:{email}")
+        self.customer = authenticate_customer(organisation=self.organisation, email=email, password=password)
+        if self.customer is None:
+            ratelimit.hit("sign_in_failed", self.request, key=f"{self.organisation.pk}:{email}")
+            log_access(
+                self.request,
+                organisation=self.organisation,
+                kind=AccessEvent.Kind.SIGN_IN_FAILED,
+                method="password",
+                email=email,
+                reason="wrong email or password",
+            )
+            raise ValidationError(SIGN_IN_REFUSED, code="invalid_login")
+        return self.cleaned_data
+
+
+class PasswordLinkForm(forms.Form):
+    email = forms.EmailField(
+        max_length=254,
+        help_text="The email on your booking.",
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
+    )
+
+    def __init__(self, *args, request, organisation: Organisation, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.request = request
+        self.organisation = organisation
+
+    def clean_email(self):
+        email = normalise_email(self.cleaned_data["email"])
+        ratelimit.consume("password_link", self.request, key=f"{self.organisation.pk}:{email}")
+        return email
+
+
+class SetPasswordForm(forms.Form):
+    password1 = forms.CharField(
+        label="New password",
+        strip=False,
+        max_length=1024,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password", "autofocus": True}),
+    )
+    password2 = forms.CharField(
+        label="New password again",
+        strip=False,
+        max_length=1024,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def __init__(self, *args, customer: Customer, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.customer = customer
+        self.fields["password1"].help_text = " ".join(customer_password_help())
+
+    def clean(self):
+        password1 = self.cleaned_data.get("password1")
+        password2 = self.cleaned_data.get("password2")
+        if password1 and password2 and password1 != password2:
+            self.add_error("password2", ValidationError("The two passwords differ.", code="password_mismatch"))
+        elif password1:
+            try:
+                validate_customer_password(password1, self.customer)
+            except ValidationError as error:
+                self.add_error("password1", error)
+        return self.cleaned_data
+
+    @property
+    def password(self) -> str:
+        return self.cleaned_data["password1"]

@@ -1,0 +1,256 @@
+import hashlib
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.hashers import check_password, make_password
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from portal_auth.uploads import validate_logo
+
+
+def normalise_email(email: str) -> str:
+    """One spelling per mailbox: trimmed and lower-cased, so look-ups are exact matches."""
+    return (email or "").strip().lower()
+
+
+def hash_token(raw: str) -> str:
+    # Tokens carry 256+ bits of randomness, so a fast hash is enough to make the stored value useless.
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class Organisation(models.Model):
+    """A business running the portal for its customers: the tenant every query is scoped by."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=60, unique=True, help_text="Appears in every portal link.")
+    display_name = models.CharField(max_length=200, blank=True, help_text="Shown to customers; the name if empty.")
+    accent_colour = models.CharField(
+        max_length=7,
+        default="#1d4ed8",
+        validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", "Use a hex colour such as #1d4ed8.")],
+        help_text="Buttons and links; choose one that reads well with white text.",
+    )
+    logo = models.FileField(upload_to="logos/", blank=True, validators=[validate_logo])
+    requires_sign_in = models.BooleanField(
+        "portal authentication",
+        default=True,
+        help_text="When off, a booking link alone opens its booking.",
+    )
+    session_lifetime = models.DurationField(
+        default=timedelta(days=1),
+        validators=[MinValueValidator(timedelta(hours=1), "A portal session lasts at least one hour.")],
+    )
+    support_email = models.EmailField(blank=True)
+    support_phone = models.CharField(max_length=40, blank=True)
+    support_url = models.URLField(blank=True)
+
+    # The business's own sign-on: it signs HS256 JWTs with one of two secrets, picked by `kid`.
+    external_sign_on_enabled = models.BooleanField("custom sign-on", default=False)
+    external_sign_on_url = models.URLField("business login page", blank=True)
+    external_sign_on_secret = models.CharField(max_length=128, blank=True)
+    external_sign_on_secret_id = models.CharField(max_length=32, blank=True)
+    external_sign_on_previous_secret = models.CharField(max_length=128, blank=True)
+    external_sign_on_previous_secret_id = models.CharField(max_length=32, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def public_name(self) -> str:
+        return self.display_name or self.name
+
+    def clean(self):
+        if self.external_sign_on_enabled and not (self.external_sign_on_url and self.external_sign_on_secret):
+            raise ValidationError("Custom sign-on needs the business's login page URL and a secret.")
+
+    def rotate_external_sign_on_secret(self) -> str:
+        """Keep the current secret as the previous one, so tokens signed with it work until the business switches."""
+        if self.external_sign_on_secret:
+            self.external_sign_on_previous_secret = self.external_sign_on_secret
+            self.external_sign_on_previous_secret_id = self.external_sign_on_secret_id
+        self.external_sign_on_secret = secrets.token_urlsafe(48)
+        self.external_sign_on_secret_id = secrets.token_hex(4)
+        return self.external_sign_on_secret
+
+
+class Customer(models.Model):
+    """One identity per organisation and email. Not a staff user: it never reaches /admin/."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="customers")
+    email = models.EmailField()
+    name = models.CharField(max_length=200, blank=True)
+    password = models.CharField(max_length=256, blank=True, help_text="Empty until the customer assigns one.")
+    password_changed_at = models.DateTimeField(null=True, blank=True)
+    # Raised whenever every other session must end (password change, staff reset, revocation).
+    session_version = models.PositiveIntegerField(default=1)
+    is_active = models.BooleanField(default=True)
+    last_sign_in_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["email"]
+        constraints = [
+            models.UniqueConstraint(Lower("email"), "organisation", name="customer_unique_email_per_organisation"),
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+    def save(self, *args, **kwargs):
+        self.email = normalise_email(self.email)
+        super().save(*args, **kwargs)
+
+    @property
+    def organisation_name(self) -> str:
+        return self.organisation.name
+
+    @property
+    def has_password(self) -> bool:
+        return bool(self.password)
+
+    def set_password(self, raw_password: str) -> None:
+        self.password = make_password(raw_password)
+        self.password_changed_at = timezone.now()
+        self.session_version += 1
+
+    def check_password(self, raw_password: str) -> bool:
+        if not self.password:
+            return False
+
+        def upgrade(raw):
+            self.password = make_password(raw)
+            Customer.objects.filter(pk=self.pk).update(password=self.password)
+
+        return check_password(raw_password, self.password, setter=upgrade)
+
+
+class CustomerToken(models.Model):
+    """A secret sent to a customer by email. Only its hash is stored."""
+
+    class Purpose(models.TextChoices):
+        SET_PASSWORD = "set_password", "Assign a password"
+        ACCESS_LINK = "access_link", "Portal access link"
+        SIGN_IN_REDIRECT = "sign_in_redirect", "Signed sign-in redirect"
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="tokens")
+    purpose = models.CharField(max_length=32, choices=Purpose.choices)
+    token_hash = models.CharField(max_length=64, unique=True)
+    # Where the token leads once used, a path inside the portal (e.g. one ticket).
+    next_path = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["expires_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_purpose_display()} for {self.customer_id}"
+
+    @classmethod
+    def issue(
+        cls, *, customer: Customer, purpose: str, lifetime: timedelta, created_by=None, next_path=""
+    ) -> tuple["CustomerToken", str]:
+        """Create a token and return it with the raw secret, which exists only in the email."""
+        raw = secrets.token_urlsafe(48)  # 64 characters, 384 bits
+        token = cls.objects.create(
+            organisation_id=customer.organisation_id,
+            customer=customer,
+            purpose=purpose,
+            token_hash=hash_token(raw),
+            expires_at=timezone.now() + lifetime,
+            created_by=created_by,
+            next_path=next_path,
+        )
+        return token, raw
+
+    @classmethod
+    def find_usable(cls, *, organisation: Organisation, purpose: str, raw: str) -> "CustomerToken | None":
+        if not raw or len(raw) > 200:
+            return None
+        token = (
+            cls.objects.select_related("customer", "customer__organisation")
+            .filter(organisation=organisation, purpose=purpose, token_hash=hash_token(raw))
+            .first()
+        )
+        return token if token and token.is_usable else None
+
+    @property
+    def is_usable(self) -> bool:
+        return (
+            self.used_at is None
+            and self.revoked_at is None
+            and self.expires_at > timezone.now()
+            and self.customer.is_active
+        )
+
+
+class UsedExternalToken(models.Model):
+    """Remembers a sign-on JWT that was accepted, so it works once. Kept until it would have expired anyway."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=128)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint("organisation", "key", name="external_token_used_once")]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class AccessEvent(models.Model):
+    """The access log: who got in, who was refused, and who changed what. Never holds a token."""
+
+    class Kind(models.TextChoices):
+        SIGN_IN = "sign_in", "Signed in"
+        SIGN_IN_FAILED = "sign_in_failed", "Sign-in failed"
+        SIGN_OUT = "sign_out", "Signed out"
+        PASSWORD_LINK_SENT = "password_link_sent", "Password link sent"
+        PASSWORD_SET = "password_set", "Password set by customer"
+        PASSWORD_RESET_BY_STAFF = "password_reset_by_staff", "Password set by staff"
+        ACCESS_LINK_SENT = "access_link_sent", "Access link sent"
+        ACCESS_LINK_USED = "access_link_used", "Access link used"
+        ACCESS_LINK_REFUSED = "access_link_refused", "Access link refused"
+        ACCESS_LINKS_REVOKED = "access_links_revoked", "Access links revoked"
+        EXTERNAL_SIGN_ON = "external_sign_on", "Custom sign-on accepted"
+        EXTERNAL_SIGN_ON_REFUSED = "external_sign_on_refused", "Custom sign-on refused"
+        RATE_LIMITED = "rate_limited", "Rate limited"
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="access_events")
+    customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="access_events"
+    )
+    kind = models.CharField(max_length=40, choices=Kind.choices)
+    method = models.CharField(max_length=40, blank=True, help_text="The door used: password, access_link, …")
+    email = models.CharField(max_length=254, blank=True, help_text="The email given, for attempts without a customer.")
+    reason = models.CharField(max_length=200, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    staff_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    token = models.ForeignKey(CustomerToken, null=True, blank=True, on_delete=models.SET_NULL, related_name="events")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["organisation", "kind", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.email or self.customer_id or ''}".strip()

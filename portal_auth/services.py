@@ -1,0 +1,112 @@
+"""Writes of the identity app: customers, passwords and the tokens that prove an email."""
+
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from outbox.services import email_enqueue
+from portal_auth.access_log import log_access
+from portal_auth.models import AccessEvent, Customer, CustomerToken, Organisation, normalise_email
+
+
+def organisation_knows_email(organisation: Organisation, email: str) -> bool:
+    """Whether any app holds something for this email (an attendee on a booking, a ticket, …)."""
+    if Customer.objects.filter(organisation=organisation, email=email, is_active=True).exists():
+        return True
+    return any(import_string(path)(organisation, email) for path in settings.PORTAL_IDENTITY_SOURCES)
+
+
+def customer_get_or_create(*, organisation: Organisation, email: str, name: str = "") -> Customer:
+    email = normalise_email(email)
+    customer, created = Customer.objects.get_or_create(organisation=organisation, email=email, defaults={"name": name})
+    if not created and name and not customer.name:
+        customer.name = name
+        customer.save(update_fields=["name"])
+    return customer
+
+
+def authenticate_customer(*, organisation: Organisation, email: str, password: str) -> Customer | None:
+    customer = Customer.objects.filter(organisation=organisation, email=normalise_email(email), is_active=True).first()
+    if customer is None or not customer.has_password:
+        # Hash anyway, so an unknown email takes as long as a wrong password.
+        make_password(password)
+        return None
+    return customer if customer.check_password(password) else None
+
+
+@transaction.atomic
+def password_link_send(*, request, organisation: Organisation, email: str) -> None:
+    """Email a link to assign a password, if the email belongs to the organisation. Silent otherwise."""
+    email = normalise_email(email)
+    if not organisation_knows_email(organisation, email):
+        return
+    customer = customer_get_or_create(organisation=organisation, email=email)
+    if not customer.is_active:
+        return
+    token, raw = CustomerToken.issue(
+        customer=customer, purpose=CustomerToken.Purpose.SET_PASSWORD, lifetime=settings.PASSWORD_LINK_LIFETIME
+    )
+    link = settings.SITE_URL + reverse("portal_auth:password_link", kwargs={"org": organisation.slug, "token": raw})
+    email_enqueue(
+        organisation=organisation,
+        to=customer.email,
+        template="portal_auth/emails/password_link",
+        context={
+            "customer": customer,
+            "link": link,
+            "lifetime_minutes": int(settings.PASSWORD_LINK_LIFETIME.total_seconds() // 60),
+        },
+    )
+    log_access(
+        request, organisation=organisation, customer=customer, kind=AccessEvent.Kind.PASSWORD_LINK_SENT, token=token
+    )
+
+
+def _password_change(customer: Customer, password: str) -> None:
+    customer.set_password(password)
+    customer.save(update_fields=["password", "password_changed_at", "session_version"])
+    # Every outstanding password link dies with the old password.
+    CustomerToken.objects.filter(
+        customer=customer, purpose=CustomerToken.Purpose.SET_PASSWORD, used_at__isnull=True
+    ).update(used_at=timezone.now())
+    email_enqueue(
+        organisation=customer.organisation,
+        to=customer.email,
+        template="portal_auth/emails/password_changed",
+        context={
+            "customer": customer,
+            "sign_in_link": settings.SITE_URL
+            + reverse("portal_auth:sign_in", kwargs={"org": customer.organisation.slug}),
+        },
+    )
+
+
+@transaction.atomic
+def customer_password_set(*, request, token: CustomerToken, password: str) -> Customer:
+    """The customer's own choice, through an emailed link: the link is used up."""
+    token = CustomerToken.objects.select_for_update().select_related("customer__organisation").get(pk=token.pk)
+    if not token.is_usable:
+        raise CustomerToken.DoesNotExist("This link has already been used or has expired.")
+    customer = token.customer
+    _password_change(customer, password)
+    log_access(
+        request, organisation=customer.organisation, customer=customer, kind=AccessEvent.Kind.PASSWORD_SET, token=token
+    )
+    return customer
+
+
+@transaction.atomic
+def customer_password_reset_by_staff(*, request, customer: Customer, password: str, staff_user) -> None:
+    """Staff set the password: it replaces the customer's own and ends their other sessions."""
+    customer = Customer.objects.select_for_update().select_related("organisation").get(pk=customer.pk)
+    _password_change(customer, password)
+    log_access(
+        request,
+        organisation=customer.organisation,
+        customer=customer,
+        kind=AccessEvent.Kind.PASSWORD_RESET_BY_STAFF,
+        staff_user=staff_user,
+    )

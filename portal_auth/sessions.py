@@ -1,0 +1,56 @@
+"""The portal session: whatever door a customer came through, they end up here."""
+
+from django.utils import timezone
+
+from portal_auth.access_log import log_access
+from portal_auth.models import AccessEvent, Customer
+
+SESSION_CUSTOMER = "portal_customer_id"
+SESSION_VERSION = "portal_session_version"
+SESSION_METHOD = "portal_sign_in_method"
+SESSION_EXPIRES = "portal_expires_at"
+
+
+def portal_sign_in(request, customer: Customer, *, method: str, token=None) -> None:
+    """Start a fresh portal session for `customer`, lasting the organisation's session lifetime."""
+    # A new session key defeats session fixation; drop whatever an earlier visitor left.
+    request.session.flush()
+    lifetime = customer.organisation.session_lifetime
+    now = timezone.now()
+    request.session[SESSION_CUSTOMER] = customer.pk
+    request.session[SESSION_VERSION] = customer.session_version
+    request.session[SESSION_METHOD] = method
+    request.session[SESSION_EXPIRES] = int((now + lifetime).timestamp())
+    request.session.set_expiry(int(lifetime.total_seconds()))
+    Customer.objects.filter(pk=customer.pk).update(last_sign_in_at=now)
+    customer.last_sign_in_at = now
+    request.portal_customer = customer
+    log_access(
+        request,
+        organisation=customer.organisation,
+        customer=customer,
+        kind=AccessEvent.Kind.SIGN_IN,
+        method=method,
+        token=token,
+    )
+
+
+def portal_sign_out(request) -> None:
+    customer = getattr(request, "portal_customer", None)
+    if customer:
+        log_access(request, organisation=customer.organisation, customer=customer, kind=AccessEvent.Kind.SIGN_OUT)
+    request.session.flush()
+    request.portal_customer = None
+
+
+def customer_from_session(request) -> Customer | None:
+    session = request.session
+    customer_id = session.get(SESSION_CUSTOMER)
+    if customer_id is None:
+        return None
+    if session.get(SESSION_EXPIRES, 0) < timezone.now().timestamp():
+        return None
+    customer = Customer.objects.select_related("organisation").filter(pk=customer_id, is_active=True).first()
+    if customer is None or customer.session_version != session.get(SESSION_VERSION):
+        return None
+    return customer

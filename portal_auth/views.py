@@ -1,0 +1,105 @@
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from portal_auth.decorators import organisation_page
+from portal_auth.forms import PasswordLinkForm, SetPasswordForm, SignInForm
+from portal_auth.models import CustomerToken, Organisation
+from portal_auth.services import customer_password_set, password_link_send
+from portal_auth.sessions import portal_sign_in, portal_sign_out
+
+PASSWORD_TOKEN_SESSION_KEY = "portal_password_token"
+
+
+def safe_next(request, organisation: Organisation) -> str:
+    """Where to go after signing in: `next` if it is a path inside this organisation's portal."""
+    home = reverse("portal_home", kwargs={"org": organisation.slug})
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target.startswith(f"/{organisation.slug}/") and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return home
+
+
+@never_cache
+@organisation_page
+def sign_in(request, organisation):
+    next_url = safe_next(request, organisation)
+    if request.method == "POST":
+        form = SignInForm(request.POST, request=request, organisation=organisation)
+        if form.is_valid():
+            portal_sign_in(request, form.customer, method="password")
+            return redirect(next_url)
+    else:
+        if request.portal_customer is not None and "next" in request.GET:
+            return redirect(next_url)
+        form = SignInForm(request=request, organisation=organisation, initial={"email": request.GET.get("email", "")})
+    return render(request, "portal_auth/sign_in.html", {"form": form, "next": next_url})
+
+
+@require_POST
+@organisation_page
+def sign_out(request, organisation):
+    portal_sign_out(request)
+    messages.success(request, "You have signed out.")
+    return redirect("portal_auth:sign_in", org=organisation.slug)
+
+
+@never_cache
+@organisation_page
+def password_request(request, organisation):
+    if request.method == "POST":
+        form = PasswordLinkForm(request.POST, request=request, organisation=organisation)
+        if form.is_valid():
+            password_link_send(request=request, organisation=organisation, email=form.cleaned_data["email"])
+            request.session["portal_password_link_sent_to"] = form.cleaned_data["email"]
+            return redirect("portal_auth:password_link_sent", org=organisation.slug)
+    else:
+        form = PasswordLinkForm(
+            request=request, organisation=organisation, initial={"email": request.GET.get("email", "")}
+        )
+    return render(request, "portal_auth/password_request.html", {"form": form})
+
+
+@never_cache
+@organisation_page
+def password_link_sent(request, organisation):
+    email = request.session.get("portal_password_link_sent_to", "")
+    return render(request, "portal_auth/password_link_sent.html", {"email": email})
+
+
+@never_cache
+@organisation_page
+def password_link(request, organisation, token):
+    """The emailed link. A GET only moves the token into the session: a mail scanner can't use it up."""
+    found = CustomerToken.find_usable(organisation=organisation, purpose=CustomerToken.Purpose.SET_PASSWORD, raw=token)
+    if found is None:
+        response = render(request, "portal_auth/password_link_invalid.html", status=404)
+    else:
+        request.session[PASSWORD_TOKEN_SESSION_KEY] = token
+        response = redirect("portal_auth:password_set", org=organisation.slug)
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@never_cache
+@organisation_page
+def password_set(request, organisation):
+    raw = request.session.get(PASSWORD_TOKEN_SESSION_KEY, "")
+    token = CustomerToken.find_usable(organisation=organisation, purpose=CustomerToken.Purpose.SET_PASSWORD, raw=raw)
+    if token is None:
+        return render(request, "portal_auth/password_link_invalid.html", status=404)
+    form = SetPasswordForm(request.POST or None, customer=token.customer)
+    if request.method == "POST" and form.is_valid():
+        try:
+            customer = customer_password_set(request=request, token=token, password=form.password)
+        except CustomerToken.DoesNotExist:
+            return render(request, "portal_auth/password_link_invalid.html", status=404)
+        request.session.pop(PASSWORD_TOKEN_SESSION_KEY, None)
+        messages.success(request, "Your password is set. Sign in with it now.")
+        return redirect(f"{reverse('portal_auth:sign_in', kwargs={'org': organisation.slug})}?email={customer.email}")
+    return render(request, "portal_auth/password_set.html", {"form": form, "customer": token.customer})

@@ -1,0 +1,198 @@
+"""Settings for the customer portal, read from the environment (twelve-factor).
+
+Development defaults are safe; production values that matter fail loudly when missing.
+"""
+
+from datetime import timedelta
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DEBUG = env.bool("DEBUG", default=False)
+
+# Outside DEBUG the secret key must come from the environment.
+SECRET_KEY = env("SECRET_KEY") if not DEBUG else env("SECRET_KEY", default="dev-only-insecure-key-change-me")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+# Absolute links in emails are built from this, never from the request's Host header.
+SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "anymail",
+    "portal_auth",
+    "outbox",
+    "bookings",
+    "tickets",
+    "conversations",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "portal_auth.middleware.RateLimitMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "portal_project.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "portal_auth.context_processors.portal",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "portal_project.wsgi.application"
+
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A new PostgreSQL connection costs ~15 ms of CPU: keep them for the process's life.
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=600))
+    DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Rate-limit counters must be shared by every process: the database by default, Redis where configured.
+CACHES = {"default": env.cache("CACHE_URL", default="dbcache://portal_cache")}
+
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_HTTPONLY = True
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = not DEBUG
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_TLS_PROXY", default=False) else None
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# A customer's password is the only factor, so NIST SP 800-63B rev 4 applies:
+# at least 15 characters, long ones accepted untruncated, no composition rules.
+PORTAL_PASSWORD_VALIDATORS = [
+    {
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+        "OPTIONS": {"user_attributes": ("email", "name", "organisation_name")},
+    },
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 15}},
+    {"NAME": "portal_auth.passwords.MaximumLengthValidator", "OPTIONS": {"max_length": 256}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+# Rate limits as data: "<count>/<period>/<ip|key>", comma separated; periods as 30s, m, 5m, h, d.
+PORTAL_RATE_LIMITS = {
+    "sign_in_failed": env("RATE_LIMIT_SIGN_IN_FAILED", default="20/5m/ip,5/5m/key"),
+    "password_link": env("RATE_LIMIT_PASSWORD_LINK", default="10/h/ip,3/h/key"),
+    "access_link_request": env("RATE_LIMIT_ACCESS_LINK_REQUEST", default="10/h/ip,3/h/key"),
+    "access_link_guess": env("RATE_LIMIT_ACCESS_LINK_GUESS", default="20/5m/ip"),
+    "external_sign_on": env("RATE_LIMIT_EXTERNAL_SIGN_ON", default="30/5m/ip"),
+}
+
+# Apps that know which emails belong to an organisation's customers, asked before a
+# customer record is created for a password link. portal_auth imports none of them directly.
+PORTAL_IDENTITY_SOURCES = ["bookings.selectors.organisation_has_attendee_email"]
+
+PASSWORD_LINK_LIFETIME = timedelta(minutes=60)
+ACCESS_LINK_LIFETIME = timedelta(days=30)
+
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = env("TIME_ZONE", default="UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
+MEDIA_URL = "media/"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if not DEBUG
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+# Uploads larger than this are streamed to a temporary file instead of memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+
+
+# Email: any anymail backend, SMTP, a folder or the console, chosen by configuration alone.
+def _mailer(url: str, backend: str | None) -> dict:
+    """MAILERS["default"] from EMAIL_URL (consolemail://, smtp://…, smtp+tls://…, smtps://…, filemail:///dir)."""
+    parsed = env.email_url_config(url)
+    chosen = backend or parsed["EMAIL_BACKEND"]
+    options = {}
+    if chosen == "django.core.mail.backends.smtp.EmailBackend":
+        options = {
+            "host": parsed.get("EMAIL_HOST") or "localhost",
+            "port": parsed.get("EMAIL_PORT") or 25,
+            "username": parsed.get("EMAIL_HOST_USER", ""),
+            "password": parsed.get("EMAIL_HOST_PASSWORD", ""),
+            "use_tls": bool(parsed.get("EMAIL_USE_TLS")),
+            "use_ssl": bool(parsed.get("EMAIL_USE_SSL")),
+            "timeout": env.int("EMAIL_TIMEOUT", default=10),
+        }
+    elif chosen == "django.core.mail.backends.filebased.EmailBackend":
+        options = {"file_path": parsed.get("EMAIL_FILE_PATH")}
+    return {"BACKEND": chosen, "OPTIONS": options}
+
+
+MAILERS = {"default": _mailer(env("EMAIL_URL", default="consolemail://"), env("EMAIL_BACKEND", default=None))}
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="portal@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+ANYMAIL = {key[len("ANYMAIL_") :]: value for key, value in env.ENVIRON.items() if key.startswith("ANYMAIL_")}
+OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=8)
+# Deliver each email in a thread after commit, so no response waits on the mail server.
+OUTBOX_SEND_IN_BACKGROUND = env.bool("OUTBOX_SEND_IN_BACKGROUND", default=True)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+CSRF_FAILURE_VIEW = "portal_project.views.csrf_failure"

@@ -1,0 +1,14 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from portal_project import views
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("", views.landing, name="landing"),
+    path("<slug:org>/", views.portal_home, name="portal_home"),
+    path("<slug:org>/", include("portal_auth.urls")),
+    path("<slug:org>/bookings/", include("bookings.urls")),
+    path("<slug:org>/support/", include("tickets.urls")),
+    path("<slug:org>/conversations/", include("conversations.urls")),
+]

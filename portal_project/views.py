@@ -1,0 +1,17 @@
+from django.shortcuts import render
+
+from portal_auth.decorators import customer_required
+
+
+def landing(request):
+    return render(request, "landing.html")
+
+
+@customer_required
+def portal_home(request, organisation, customer):
+    """The customer's front page, composed from each app's own selectors."""
+    return render(request, "portal_home.html", {"customer": customer})
+
+
+def csrf_failure(request, reason=""):
+    return render(request, "403_csrf.html", status=403)
