@@ -1,0 +1,89 @@
+"""Browser tests: Debian's chromium driven by Playwright against the live test server.
+
+Every page a test visits is checked with axe-core for WCAG 2.2 A and AA, and screenshots
+go to test-artifacts/screenshots/ to be looked at.
+"""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+
+# Playwright's sync API runs an event loop in this thread; the ORM calls the tests make are still synchronous.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
+PHONE = {"width": 360, "height": 780}
+DESKTOP = {"width": 1280, "height": 900}
+
+pytestmark = pytest.mark.e2e
+
+
+def _require_browser():
+    if os.path.exists(CHROMIUM) or shutil.which(CHROMIUM):
+        return
+    message = f"Browser tests need Debian's chromium at {CHROMIUM} (apt-get install chromium)."
+    if os.environ.get("CI"):
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    _require_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def e2e_settings(settings, live_server):
+    # The live server speaks plain HTTP; links in emails must point at it.
+    settings.SESSION_COOKIE_SECURE = False
+    settings.CSRF_COOKIE_SECURE = False
+    settings.SITE_URL = live_server.url
+    return settings
+
+
+@pytest.fixture(params=["desktop", "phone"])
+def viewport(request):
+    return request.param
+
+
+@pytest.fixture
+def page(browser, e2e_settings, viewport):
+    context = browser.new_context(viewport=PHONE if viewport == "phone" else DESKTOP, locale="en-GB")
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.viewport_name = viewport
+    yield page
+    context.close()
+
+
+_axe = Axe()
+
+
+def check_page(page, name: str) -> None:
+    """Screenshot the page, then fail on any WCAG 2.2 A/AA violation axe-core finds."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / f"{name}-{getattr(page, 'viewport_name', 'desktop')}.png", full_page=True)
+    results = _axe.run(page, options={"runOnly": {"type": "tag", "values": WCAG_TAGS}, "resultTypes": ["violations"]})
+    assert results.violations_count == 0, f"Accessibility violations on {name}:\n{results.generate_report()}"
