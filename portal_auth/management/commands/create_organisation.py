@@ -1,0 +1,34 @@
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+from django.utils.text import slugify
+
+from portal_auth.models import Organisation
+
+
+class Command(BaseCommand):
+    help = "Create an organisation (a business with its own portal) and print its portal address."
+
+    def add_arguments(self, parser):
+        parser.add_argument("name", help="The business's name, e.g. 'Voyages Lumière'.")
+        parser.add_argument("--slug", help="The part of every portal link naming it (default: from the name).")
+        parser.add_argument("--support-email", default="")
+        parser.add_argument("--accent-colour", default="#1d4ed8")
+        parser.add_argument("--no-sign-in", action="store_true", help="Booking links open without signing in.")
+
+    def handle(self, *args, name, slug, support_email, accent_colour, no_sign_in, **options):
+        from django.conf import settings
+
+        organisation = Organisation(
+            name=name,
+            slug=slug or slugify(name),
+            support_email=support_email,
+            accent_colour=accent_colour,
+            requires_sign_in=not no_sign_in,
+        )
+        try:
+            organisation.full_clean()
+        except ValidationError as error:
+            messages = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in error.message_dict.items())
+            raise CommandError(messages) from None
+        organisation.save()
+        self.stdout.write(f"Created {organisation.name}: {settings.SITE_URL}/{organisation.slug}/")

@@ -1,0 +1,28 @@
+from datetime import timedelta
+
+from django.core.management.base import BaseCommand
+from django.db.models import Q
+from django.utils import timezone
+
+from portal_auth.models import CustomerToken, UsedExternalToken
+
+
+class Command(BaseCommand):
+    help = "Delete tokens that can no longer be used, and the records of used sign-on tokens past their expiry."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--keep-days",
+            type=int,
+            default=30,
+            help="Keep used, revoked or expired tokens this many days for the access log (default 30).",
+        )
+
+    def handle(self, *args, keep_days, **options):
+        now = timezone.now()
+        cutoff = now - timedelta(days=keep_days)
+        dead = Q(expires_at__lt=cutoff) | Q(used_at__lt=cutoff) | Q(revoked_at__lt=cutoff)
+        _, deleted = CustomerToken.objects.filter(dead).delete()
+        tokens = deleted.get(CustomerToken._meta.label, 0)
+        used, _ = UsedExternalToken.objects.filter(expires_at__lt=now).delete()
+        self.stdout.write(f"Deleted {tokens} expired tokens and {used} used sign-on records.")

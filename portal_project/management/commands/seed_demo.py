@@ -1,0 +1,76 @@
+from importlib import import_module
+
+from django.apps import apps
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from portal_auth.models import Organisation
+from portal_auth.services import customer_get_or_create
+
+DEMO_PASSWORD = "demo password for the portal"
+DEMO_CUSTOMERS = [("alice@example.com", "Alice Martin"), ("bob@example.com", "Bob Okafor")]
+DEMO_APPS = ["bookings", "tickets", "conversations"]
+
+
+class Command(BaseCommand):
+    help = "Create a demo organisation with bookings, tickets and conversations, and print how to reach them."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--slug", default="demo")
+        parser.add_argument("--site-url", help="Print links for this address instead of SITE_URL.")
+
+    def handle(self, *args, slug, site_url, **options):
+        if site_url:
+            settings.SITE_URL = site_url.rstrip("/")
+        with transaction.atomic():
+            organisation, created = Organisation.objects.get_or_create(
+                slug=slug,
+                defaults={
+                    "name": "Voyages Lumière",
+                    "display_name": "Voyages Lumière",
+                    "accent_colour": "#0f5c8a",
+                    "support_email": "help@voyages-lumiere.example",
+                    "support_phone": "+44 20 7946 0000",
+                },
+            )
+            if not created:
+                self.stdout.write(f"The demo organisation '{slug}' exists already; adding only what is missing.")
+            self._staff_user()
+            self.stdout.write(self.style.MIGRATE_HEADING(f"\n{organisation.public_name} — {settings.SITE_URL}/{slug}/"))
+            for app_label in DEMO_APPS:
+                if apps.is_installed(app_label):
+                    demo = _demo_module(app_label)
+                    if demo is not None:
+                        self.stdout.write(self.style.MIGRATE_HEADING(f"\n{app_label.capitalize()}"))
+                        demo.seed_demo(organisation=organisation, stdout=self.stdout)
+            for email, name in DEMO_CUSTOMERS:
+                customer = customer_get_or_create(organisation=organisation, email=email, name=name)
+                if not customer.has_password:
+                    customer.set_password(DEMO_PASSWORD)
+                    customer.save()
+        self.stdout.write(self.style.MIGRATE_HEADING("\nSign in"))
+        self.stdout.write(f"  Portal: {settings.SITE_URL}/{slug}/sign-in/")
+        for email, _ in DEMO_CUSTOMERS:
+            self.stdout.write(f"    {email} / {DEMO_PASSWORD}")
+        self.stdout.write(f"  Admin:  {settings.SITE_URL}/admin/  (admin / admin)")
+        self.stdout.write("  Emails (password links, confirmations) are printed on this console.\n")
+
+    def _staff_user(self):
+        # A known admin password is only acceptable on a developer's machine.
+        if not settings.DEBUG:
+            self.stdout.write("Not in DEBUG: create a staff account with `manage.py createsuperuser`.")
+            return
+        User = get_user_model()
+        if not User.objects.filter(username="admin").exists():
+            User.objects.create_superuser("admin", "admin@voyages-lumiere.example", "admin")
+
+
+def _demo_module(app_label: str):
+    try:
+        return import_module(f"{app_label}.demo")
+    except ModuleNotFoundError as error:
+        if error.name != f"{app_label}.demo":
+            raise
+        return None
