@@ -181,7 +181,9 @@ def _mailer(url: str, backend: str | None) -> dict:
     return {"BACKEND": chosen, "OPTIONS": options}
 
 
-MAILERS = {"default": _mailer(env("EMAIL_URL", default="consolemail://"), env("EMAIL_BACKEND", default=None))}
+# Outside DEBUG there is no default: a portal that silently prints its emails would lose them.
+_email_url = env("EMAIL_URL") if not DEBUG else env("EMAIL_URL", default="consolemail://")
+MAILERS = {"default": _mailer(_email_url, env("EMAIL_BACKEND", default=None))}
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="portal@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 ANYMAIL = {key[len("ANYMAIL_") :]: value for key, value in env.ENVIRON.items() if key.startswith("ANYMAIL_")}

@@ -36,7 +36,7 @@ class StaffUserFactory(factory.django.DjangoModelFactory):
     email = factory.LazyAttribute(lambda u: f"{u.username}@voyages.example")
     is_staff = True
     is_superuser = True
-    password = factory.PostGenerationMethodCall("set_password", "staff-password-for-tests")
+    password = factory.django.Password("staff-password-for-tests")
 
 
 CUSTOMER_PASSWORD = "correct horse battery staple"

@@ -6,6 +6,7 @@ os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-01234567
 os.environ.setdefault("DEBUG", "false")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
 os.environ.setdefault("SITE_URL", "https://portal.example.test")
+os.environ.setdefault("EMAIL_URL", "smtp://127.0.0.1:2525")
 
 from portal_project.settings import *  # noqa: E402,F403
 

@@ -1,0 +1,131 @@
+"""The outbox: recorded with the action, sent after commit, retried until delivered, never lost."""
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.core.management import call_command
+from django.db import transaction
+from django.utils import timezone
+
+from outbox.models import OutboxEmail
+from outbox.services import email_enqueue, outbox_deliver
+from tests.factories import CustomerFactory
+from tests.smtp import html_of, text_of
+
+TEMPLATE = "portal_auth/emails/password_changed"
+
+
+def enqueue(organisation, to="ana@example.com"):
+    customer = CustomerFactory.build(organisation=organisation, email=to, name="Ana")
+    return email_enqueue(
+        organisation=organisation,
+        to=to,
+        template=TEMPLATE,
+        context={"customer": customer, "sign_in_link": "https://portal.example.test/x/sign-in/"},
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_email_is_sent_to_the_smtp_server_after_commit(smtp_server, organisation):
+    with transaction.atomic():
+        email = enqueue(organisation)
+        assert smtp_server.messages == []  # nothing leaves before the action commits
+    [message] = smtp_server.messages
+    assert message["To"] == "ana@example.com"
+    assert organisation.public_name in message["From"]
+    assert message["Reply-To"] == organisation.support_email
+    assert "has just been set" in text_of(message)
+    assert "<strong>ana@example.com</strong>" in html_of(message)
+    email.refresh_from_db()
+    assert email.status == OutboxEmail.Status.SENT and email.sent_at is not None and email.attempts == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_email_of_a_rolled_back_action_is_never_sent(smtp_server, organisation):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        enqueue(organisation)
+        raise RuntimeError("the action failed")
+    assert smtp_server.messages == []
+    assert OutboxEmail.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_refused_email_stays_in_the_outbox_and_send_outbox_delivers_it_later(smtp_server, organisation, capsys):
+    smtp_server.refuse()
+    with transaction.atomic():
+        email = enqueue(organisation)
+    email.refresh_from_db()
+    assert email.status == OutboxEmail.Status.PENDING
+    assert email.attempts == 1
+    assert "451" in email.last_error
+    assert email.next_attempt_at > timezone.now()
+    assert smtp_server.messages == []
+
+    # Not due yet: the command leaves it alone.
+    call_command("send_outbox")
+    assert smtp_server.messages == []
+
+    smtp_server.refuse(False)
+    with time_machine.travel(timezone.now() + timedelta(minutes=2)):
+        call_command("send_outbox")
+    assert "Sent 1, failed 0, still waiting 0." in capsys.readouterr().out
+    assert len(smtp_server.messages) == 1
+    email.refresh_from_db()
+    assert email.status == OutboxEmail.Status.SENT and email.attempts == 2 and email.last_error == ""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_mail_server_down_loses_nothing(settings, organisation):
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "127.0.0.1", "port": 1, "timeout": 2},
+        }
+    }
+    with transaction.atomic():
+        email = enqueue(organisation)
+    email.refresh_from_db()
+    assert email.status == OutboxEmail.Status.PENDING
+    assert "Connection refused" in email.last_error or "Errno" in email.last_error
+
+
+@pytest.mark.django_db(transaction=True)
+def test_retries_back_off_then_give_up_visibly(smtp_server, organisation, settings):
+    settings.OUTBOX_MAX_ATTEMPTS = 3
+    smtp_server.refuse()
+    with transaction.atomic():
+        email = enqueue(organisation)
+    now = timezone.now()
+    for minutes in (5, 15):
+        with time_machine.travel(now + timedelta(minutes=minutes)):
+            outbox_deliver()
+    email.refresh_from_db()
+    assert email.attempts == 3
+    assert email.status == OutboxEmail.Status.FAILED
+    with time_machine.travel(now + timedelta(days=1)):
+        assert outbox_deliver() == (0, 0)  # given up: only staff can retry it
+
+
+def test_each_email_is_sent_once_even_when_delivered_twice(organisation, mailoutbox):
+    email = enqueue(organisation)
+    assert outbox_deliver(ids=[email.pk]) == (1, 0)
+    assert outbox_deliver(ids=[email.pk]) == (0, 0)
+    assert len(mailoutbox) == 1
+
+
+def test_staff_see_each_email_and_can_retry_one(admin_client, organisation, mailoutbox):
+    email = enqueue(organisation)
+    OutboxEmail.objects.filter(pk=email.pk).update(status=OutboxEmail.Status.FAILED, last_error="SMTP said no")
+    listing = admin_client.get("/admin/outbox/outboxemail/?status=failed")
+    assert listing.status_code == 200
+    assert "ana@example.com" in listing.content.decode()
+    detail = admin_client.get(f"/admin/outbox/outboxemail/{email.pk}/change/")
+    assert "SMTP said no" in detail.content.decode()
+    response = admin_client.post(
+        "/admin/outbox/outboxemail/", {"action": "retry_now", "_selected_action": [email.pk]}, follow=True
+    )
+    assert "Sent 1, failed 0." in response.content.decode()
+    email.refresh_from_db()
+    assert email.status == OutboxEmail.Status.SENT
+    assert len(mailoutbox) == 1

@@ -1,0 +1,117 @@
+import os
+import subprocess
+import sys
+from datetime import timedelta
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from portal_auth.models import AccessEvent, Customer, CustomerToken, Organisation, UsedExternalToken
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(command, *args, **options):
+    out = StringIO()
+    call_command(command, *args, stdout=out, **options)
+    return out.getvalue()
+
+
+def test_create_organisation(db):
+    output = run("create_organisation", "Voyages Lumière", "--support-email", "help@lumiere.example")
+    organisation = Organisation.objects.get(slug="voyages-lumiere")
+    assert organisation.requires_sign_in
+    assert organisation.support_email == "help@lumiere.example"
+    assert "https://portal.example.test/voyages-lumiere/" in output
+
+
+def test_create_organisation_refuses_bad_input_and_saves_nothing(db):
+    with pytest.raises(CommandError, match="accent_colour"):
+        run("create_organisation", "Bad Colours", "--accent-colour", "blue")
+    assert not Organisation.objects.exists()
+
+
+def test_create_organisation_refuses_a_taken_slug(organisation):
+    with pytest.raises(CommandError, match="slug"):
+        run("create_organisation", "Copy", "--slug", organisation.slug)
+
+
+def test_purge_expired_deletes_dead_tokens_and_keeps_live_ones(customer):
+    live, _ = CustomerToken.issue(customer=customer, purpose="access_link", lifetime=timedelta(days=30))
+    old_expired, _ = CustomerToken.issue(customer=customer, purpose="set_password", lifetime=timedelta(hours=1))
+    CustomerToken.objects.filter(pk=old_expired.pk).update(expires_at=timezone.now() - timedelta(days=31))
+    recently_used, _ = CustomerToken.issue(customer=customer, purpose="set_password", lifetime=timedelta(hours=1))
+    CustomerToken.objects.filter(pk=recently_used.pk).update(used_at=timezone.now())
+    AccessEvent.objects.create(organisation=customer.organisation, kind="sign_in", token=old_expired)
+    UsedExternalToken.objects.create(
+        organisation=customer.organisation, key="a", expires_at=timezone.now() - timedelta(minutes=1)
+    )
+    UsedExternalToken.objects.create(
+        organisation=customer.organisation, key="b", expires_at=timezone.now() + timedelta(minutes=1)
+    )
+
+    output = run("purge_expired")
+
+    assert set(CustomerToken.objects.values_list("pk", flat=True)) == {live.pk, recently_used.pk}
+    assert list(UsedExternalToken.objects.values_list("key", flat=True)) == ["b"]
+    assert AccessEvent.objects.get().token is None  # the log outlives the token
+    assert "Deleted 1 expired tokens and 1 used sign-on records." in output
+
+
+def test_seed_demo_creates_an_organisation_customers_and_prints_how_to_sign_in(db, settings):
+    settings.DEBUG = True
+    output = run("seed_demo", "--site-url", "http://127.0.0.1:8000")
+    organisation = Organisation.objects.get(slug="demo")
+    for email in ("alice@example.com", "bob@example.com"):
+        assert Customer.objects.get(organisation=organisation, email=email).check_password(
+            "demo password for the portal"
+        )
+        assert email in output
+    assert "http://127.0.0.1:8000/demo/sign-in/" in output
+    assert get_user_model().objects.filter(username="admin", is_superuser=True).exists()
+    # Running it again adds nothing twice.
+    run("seed_demo")
+    assert Organisation.objects.filter(slug="demo").count() == 1
+
+
+def test_seed_demo_creates_no_known_admin_password_outside_debug(db):
+    run("seed_demo")
+    assert not get_user_model().objects.filter(username="admin").exists()
+
+
+def _manage(*args, **env):
+    environment = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DJANGO_SETTINGS_MODULE", "DEBUG", "SECRET_KEY", "EMAIL_URL", "ALLOWED_HOSTS"}
+    }
+    environment.update(env)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_deploy_check_is_clean_with_production_settings():
+    result = _manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DEBUG="false",
+        SECRET_KEY="k" * 20 + "production-secret-key-with-enough-entropy-0123456789",
+        ALLOWED_HOSTS="portal.example.com",
+        SITE_URL="https://portal.example.com",
+        EMAIL_URL="smtp://mail.example.com:587",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_settings_fail_loudly_without_a_secret_key():
+    result = _manage("check", DEBUG="false", ALLOWED_HOSTS="portal.example.com", EMAIL_URL="smtp://mail.example.com")
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr

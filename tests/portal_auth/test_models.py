@@ -1,0 +1,97 @@
+from datetime import timedelta
+
+import pytest
+from django.db import IntegrityError
+from django.utils import timezone
+
+from portal_auth.models import Customer, CustomerToken, hash_token
+from tests.factories import CustomerFactory
+
+
+def test_customer_email_is_normalised_on_save(organisation):
+    customer = Customer.objects.create(organisation=organisation, email="  Mixed.Case@Example.COM ")
+    assert customer.email == "mixed.case@example.com"
+
+
+def test_customer_email_unique_per_organisation_whatever_the_case(organisation):
+    Customer.objects.create(organisation=organisation, email="ana@example.com")
+    with pytest.raises(IntegrityError):
+        # Bypass save() normalisation: the database constraint itself must hold.
+        Customer.objects.bulk_create([Customer(organisation=organisation, email="ANA@example.com")])
+
+
+def test_same_email_is_a_different_customer_in_another_organisation(organisation, other_organisation):
+    first = Customer.objects.create(organisation=organisation, email="ana@example.com")
+    second = Customer.objects.create(organisation=other_organisation, email="ana@example.com")
+    assert first.pk != second.pk
+
+
+def test_new_customer_has_no_password_and_never_matches(organisation):
+    customer = Customer.objects.create(organisation=organisation, email="ana@example.com")
+    assert not customer.has_password
+    assert not customer.check_password("")
+    assert not customer.check_password("anything at all, really")
+
+
+def test_set_password_hashes_and_raises_session_version(organisation):
+    customer = Customer.objects.create(organisation=organisation, email="ana@example.com")
+    version = customer.session_version
+    customer.set_password("a long memorable passphrase")
+    assert customer.password != "a long memorable passphrase"
+    assert customer.check_password("a long memorable passphrase")
+    assert not customer.check_password("a long memorable passphrasE")
+    assert customer.session_version == version + 1
+    assert customer.password_changed_at is not None
+
+
+def test_production_hasher_is_argon2(settings, organisation):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]
+    customer = Customer.objects.create(organisation=organisation, email="ana@example.com")
+    customer.set_password("a long memorable passphrase")
+    assert customer.password.startswith("argon2$argon2id$")
+    assert customer.check_password("a long memorable passphrase")
+
+
+def test_token_is_stored_only_as_its_hash(customer):
+    token, raw = CustomerToken.issue(
+        customer=customer, purpose=CustomerToken.Purpose.SET_PASSWORD, lifetime=timedelta(hours=1)
+    )
+    assert len(raw) >= 64
+    stored = CustomerToken.objects.get(pk=token.pk)
+    assert stored.token_hash == hash_token(raw)
+    assert raw not in {str(value) for value in CustomerToken.objects.values_list(flat=False).get(pk=token.pk)}
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"used_at": timezone.now()},
+        {"revoked_at": timezone.now()},
+        {"expires_at": timezone.now() - timedelta(seconds=1)},
+    ],
+    ids=["used", "revoked", "expired"],
+)
+def test_token_not_usable_once_used_revoked_or_expired(customer, change):
+    token, raw = CustomerToken.issue(
+        customer=customer, purpose=CustomerToken.Purpose.SET_PASSWORD, lifetime=timedelta(hours=1)
+    )
+    CustomerToken.objects.filter(pk=token.pk).update(**change)
+    found = CustomerToken.find_usable(
+        organisation=customer.organisation, purpose=CustomerToken.Purpose.SET_PASSWORD, raw=raw
+    )
+    assert found is None
+
+
+def test_token_only_works_for_its_organisation_and_purpose(customer, other_organisation):
+    _, raw = CustomerToken.issue(
+        customer=customer, purpose=CustomerToken.Purpose.SET_PASSWORD, lifetime=timedelta(hours=1)
+    )
+    assert CustomerToken.find_usable(organisation=other_organisation, purpose="set_password", raw=raw) is None
+    assert CustomerToken.find_usable(organisation=customer.organisation, purpose="access_link", raw=raw) is None
+    assert CustomerToken.find_usable(organisation=customer.organisation, purpose="set_password", raw=raw) is not None
+
+
+def test_token_of_deactivated_customer_is_not_usable(organisation):
+    customer = CustomerFactory(organisation=organisation, is_active=False)
+    _, raw = CustomerToken.issue(customer=customer, purpose="set_password", lifetime=timedelta(hours=1))
+    assert CustomerToken.find_usable(organisation=organisation, purpose="set_password", raw=raw) is None

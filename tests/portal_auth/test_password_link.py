@@ -1,0 +1,280 @@
+"""Assign a password / lost password: one flow through an emailed, single-use, hashed link."""
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from bookings.models import Attendee, Booking
+from portal_auth.models import AccessEvent, Customer, CustomerToken, hash_token
+from tests.conftest import link_in
+from tests.factories import CustomerFactory
+
+NEW_PASSWORD = "a quiet lighthouse on the hill"
+
+
+def request_link(client, organisation, email, **headers):
+    return client.post(f"/{organisation.slug}/password/", {"email": email}, **headers)
+
+
+def emailed_link(mailoutbox):
+    return link_in(mailoutbox[-1].body, "/password/link/")
+
+
+def open_link(client, link):
+    return client.get(link.removeprefix("https://portal.example.test"))
+
+
+@pytest.fixture
+def sent_link(client, organisation, attendee_email, mailoutbox, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        request_link(client, organisation, attendee_email)
+    return emailed_link(mailoutbox)
+
+
+def test_known_attendee_gets_a_link_and_a_customer_record(
+    client, organisation, attendee_email, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = request_link(client, organisation, "  ANA.Sousa@example.com ")
+    assert response.status_code == 302
+    assert response["Location"] == f"/{organisation.slug}/password/sent/"
+    customer = Customer.objects.get(organisation=organisation, email=attendee_email)
+    assert not customer.has_password
+    [email] = mailoutbox
+    assert email.to == [attendee_email]
+    assert organisation.public_name in email.subject
+    link = emailed_link(mailoutbox)
+    assert link.startswith(f"https://portal.example.test/{organisation.slug}/password/link/")
+    html = email.alternatives[0][0]
+    assert link in html
+    assert AccessEvent.objects.filter(kind=AccessEvent.Kind.PASSWORD_LINK_SENT, customer=customer).exists()
+
+
+def test_link_is_built_from_site_url_not_the_host_header(
+    client, organisation, attendee_email, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        request_link(client, organisation, attendee_email, HTTP_HOST="localhost")
+    assert "localhost" not in mailoutbox[0].body
+    assert emailed_link(mailoutbox).startswith("https://portal.example.test/")
+
+
+def test_token_is_stored_only_hashed(sent_link):
+    raw = sent_link.rstrip("/").rsplit("/", 1)[1]
+    token = CustomerToken.objects.get()
+    assert token.token_hash == hash_token(raw)
+    assert raw not in repr(list(CustomerToken.objects.values()))
+    assert raw not in repr(list(AccessEvent.objects.values()))
+
+
+def test_unknown_email_gets_the_same_answer_and_nothing_else(
+    client, organisation, attendee_email, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        known = request_link(client, organisation, attendee_email)
+        unknown = request_link(client, organisation, "stranger@example.com")
+    assert known.status_code == unknown.status_code == 302
+    assert known["Location"] == unknown["Location"]
+    assert len(mailoutbox) == 1
+    assert not Customer.objects.filter(email="stranger@example.com").exists()
+    page = client.get(unknown["Location"]).content.decode()
+    assert "stranger@example.com" in page and "If" in page
+
+
+def test_main_contact_email_alone_does_not_count(client, organisation, mailoutbox, django_capture_on_commit_callbacks):
+    booking = Booking.objects.create(
+        organisation=organisation,
+        title="Porto",
+        starts_on=timezone.now().date(),
+        ends_on=timezone.now().date(),
+        main_contact_email="boss@example.com",
+    )
+    Attendee.objects.create(booking=booking, name="Someone Else", email="someone@example.com")
+    with django_capture_on_commit_callbacks(execute=True):
+        request_link(client, organisation, "boss@example.com")
+    assert mailoutbox == []
+    assert not Customer.objects.filter(email="boss@example.com").exists()
+
+
+def test_attendee_of_another_organisation_gets_nothing(
+    client, other_organisation, attendee_email, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        request_link(client, other_organisation, attendee_email)
+    assert mailoutbox == []
+
+
+def test_invalid_email_is_refused_with_a_message(client, organisation):
+    response = client.post(f"/{organisation.slug}/password/", {"email": "not-an-email"})
+    assert response.status_code == 200
+    assert "Enter a valid email address." in response.content.decode()
+
+
+def test_opening_the_link_moves_the_token_out_of_the_url(client, sent_link):
+    response = open_link(client, sent_link)
+    assert response.status_code == 302
+    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Location"].endswith("/password/set/")
+    assert "link" not in response["Location"]
+    # A mail scanner following the link does not use it up.
+    assert CustomerToken.objects.get().used_at is None
+    form = client.get(response["Location"])
+    assert form.status_code == 200
+    assert "Choose your password" in form.content.decode()
+
+
+def test_setting_the_password_uses_up_the_link(
+    client, organisation, attendee_email, sent_link, mailoutbox, django_capture_on_commit_callbacks
+):
+    open_link(client, sent_link)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            f"/{organisation.slug}/password/set/", {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD}
+        )
+    assert response.status_code == 302
+    assert response["Location"].startswith(f"/{organisation.slug}/sign-in/")
+    customer = Customer.objects.get(email=attendee_email)
+    assert customer.check_password(NEW_PASSWORD)
+    assert CustomerToken.objects.get().used_at is not None
+    assert AccessEvent.objects.filter(kind=AccessEvent.Kind.PASSWORD_SET, customer=customer).exists()
+    confirmation = mailoutbox[-1]
+    assert "password" in confirmation.subject.lower() and "changed" in confirmation.subject.lower()
+    assert confirmation.alternatives, "every email has an HTML part"
+    assert "Your password is set" in client.get(response["Location"]).content.decode()
+    # The same link, opened again, no longer works.
+    again = open_link(client, sent_link)
+    assert again.status_code == 404
+    assert "no longer works" in again.content.decode()
+    # And the customer can sign in with the new password.
+    signed_in = client.post(f"/{organisation.slug}/sign-in/", {"email": attendee_email, "password": NEW_PASSWORD})
+    assert signed_in.status_code == 302
+
+
+def test_set_page_without_a_link_is_refused(client, organisation):
+    response = client.get(f"/{organisation.slug}/password/set/")
+    assert response.status_code == 404
+
+
+def test_link_expires_after_sixty_minutes(client, sent_link):
+    with time_machine.travel(timezone.now() + timedelta(minutes=61)):
+        response = open_link(client, sent_link)
+    assert response.status_code == 404
+
+
+def test_link_expiring_between_opening_and_submitting_is_refused(client, organisation, attendee_email, sent_link):
+    open_link(client, sent_link)
+    with time_machine.travel(timezone.now() + timedelta(minutes=61)):
+        response = client.post(
+            f"/{organisation.slug}/password/set/", {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD}
+        )
+    assert response.status_code == 404
+    assert not Customer.objects.get(email=attendee_email).has_password
+
+
+def test_link_dies_when_the_password_changes(client, organisation, attendee_email, sent_link):
+    customer = Customer.objects.get(email=attendee_email)
+    from portal_auth.services import customer_password_reset_by_staff
+
+    customer_password_reset_by_staff(request=None, customer=customer, password=NEW_PASSWORD, staff_user=None)
+    assert open_link(client, sent_link).status_code == 404
+
+
+def test_older_links_die_when_a_newer_one_is_used(
+    client, organisation, attendee_email, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        request_link(client, organisation, attendee_email)
+        request_link(client, organisation, attendee_email)
+    first, second = (link_in(m.body, "/password/link/") for m in mailoutbox)
+    open_link(client, second)
+    client.post(f"/{organisation.slug}/password/set/", {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
+    assert open_link(client, first).status_code == 404
+
+
+def test_token_from_another_organisation_is_refused(client, other_organisation, sent_link):
+    raw = sent_link.rstrip("/").rsplit("/", 1)[1]
+    assert client.get(f"/{other_organisation.slug}/password/link/{raw}/").status_code == 404
+
+
+def set_password_errors(client, organisation, sent_link, password1, password2=None):
+    open_link(client, sent_link)
+    response = client.post(
+        f"/{organisation.slug}/password/set/", {"password1": password1, "password2": password2 or password1}
+    )
+    assert response.status_code == 200
+    return response.context["form"].errors
+
+
+def test_password_shorter_than_15_characters_is_refused(client, organisation, sent_link):
+    errors = set_password_errors(client, organisation, sent_link, "fourteen chars")
+    assert "at least 15 characters" in str(errors["password1"])
+
+
+def test_common_password_is_refused(client, organisation, sent_link):
+    errors = set_password_errors(client, organisation, sent_link, "polniypizdec0211")
+    assert "too common" in str(errors["password1"])
+
+
+def test_password_like_the_email_is_refused(client, organisation, sent_link, attendee_email):
+    errors = set_password_errors(client, organisation, sent_link, attendee_email)
+    assert "too similar" in str(errors["password1"])
+
+
+def test_password_like_the_organisation_name_is_refused(client, organisation, sent_link):
+    organisation.name = "Voyages Lumiere Travel"
+    organisation.save()
+    errors = set_password_errors(client, organisation, sent_link, "voyages lumiere travel")
+    assert "too similar" in str(errors["password1"])
+
+
+def test_differing_passwords_are_refused(client, organisation, sent_link):
+    errors = set_password_errors(client, organisation, sent_link, NEW_PASSWORD, NEW_PASSWORD + "!")
+    assert "differ" in str(errors["password2"])
+
+
+def test_password_needs_no_composition_rules(client, organisation, sent_link, attendee_email):
+    open_link(client, sent_link)
+    password = "only lowercase letters and spaces"
+    response = client.post(f"/{organisation.slug}/password/set/", {"password1": password, "password2": password})
+    assert response.status_code == 302
+
+
+def test_long_passwords_are_accepted_and_never_truncated(client, organisation, sent_link, attendee_email):
+    password = "correct horse battery staple " * 8  # 232 characters
+    open_link(client, sent_link)
+    response = client.post(f"/{organisation.slug}/password/set/", {"password1": password, "password2": password})
+    assert response.status_code == 302
+    customer = Customer.objects.get(email=attendee_email)
+    assert customer.check_password(password)
+    assert not customer.check_password(password[:-1])
+    assert not customer.check_password(password[:72])
+
+
+def test_password_over_256_characters_is_refused_with_a_message(client, organisation, sent_link):
+    errors = set_password_errors(client, organisation, sent_link, "x" * 200 + " y" * 29)
+    assert "at most 256 characters" in str(errors["password1"])
+
+
+def test_requests_for_one_email_are_rate_limited(client, organisation, attendee_email):
+    for _ in range(3):
+        assert request_link(client, organisation, attendee_email).status_code == 302
+    response = request_link(client, organisation, attendee_email)
+    assert response.status_code == 429
+    assert CustomerToken.objects.count() == 3
+
+
+def test_requests_from_one_ip_are_rate_limited(client, organisation):
+    for number in range(10):
+        request_link(client, organisation, f"person{number}@example.com")
+    assert request_link(client, organisation, "one-more@example.com").status_code == 429
+
+
+def test_existing_customer_without_booking_can_still_get_a_link(
+    client, organisation, mailoutbox, django_capture_on_commit_callbacks
+):
+    customer = CustomerFactory(organisation=organisation)
+    with django_capture_on_commit_callbacks(execute=True):
+        request_link(client, organisation, customer.email)
+    assert [m.to for m in mailoutbox] == [[customer.email]]
