@@ -6,6 +6,7 @@ from portal_project import views
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("", views.landing, name="landing"),
+    path("healthz", views.healthz, name="healthz"),
     path("<slug:org>/", views.portal_home, name="portal_home"),
     path("<slug:org>/", include("portal_auth.urls")),
     path("<slug:org>/bookings/", include("bookings.urls")),

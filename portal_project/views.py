@@ -1,6 +1,12 @@
+from django.http import HttpResponse
 from django.shortcuts import render
 
 from portal_auth.decorators import customer_required
+
+
+def healthz(request):
+    """For load balancers: the process answers. Touches neither the database nor the session."""
+    return HttpResponse("ok", content_type="text/plain")
 
 
 def landing(request):
