@@ -5,6 +5,7 @@ Development defaults are safe; production values that matter fail loudly when mi
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlparse
 
 import environ
 
@@ -128,6 +129,7 @@ PORTAL_RATE_LIMITS = {
     "access_link_request": env("RATE_LIMIT_ACCESS_LINK_REQUEST", default="10/h/ip,3/h/key"),
     "access_link_guess": env("RATE_LIMIT_ACCESS_LINK_GUESS", default="20/5m/ip"),
     "external_sign_on": env("RATE_LIMIT_EXTERNAL_SIGN_ON", default="30/5m/ip"),
+    "booking_document_upload": env("RATE_LIMIT_BOOKING_DOCUMENT_UPLOAD", default="60/h/ip,30/h/key"),
 }
 
 # Apps that know which emails belong to an organisation's customers, asked before a
@@ -177,7 +179,8 @@ def _mailer(url: str, backend: str | None) -> dict:
             "timeout": env.int("EMAIL_TIMEOUT", default=10),
         }
     elif chosen == "django.core.mail.backends.filebased.EmailBackend":
-        options = {"file_path": parsed.get("EMAIL_FILE_PATH")}
+        # django-environ drops the leading slash of filemail:///abs/path; read the path ourselves.
+        options = {"file_path": urlparse(url).path or parsed.get("EMAIL_FILE_PATH")}
     return {"BACKEND": chosen, "OPTIONS": options}
 
 
