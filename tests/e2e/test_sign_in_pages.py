@@ -1,0 +1,31 @@
+"""The identity pages in a real browser: readable, keyboard-usable and accessible at both widths."""
+
+from tests.e2e.conftest import check_page
+from tests.factories import CUSTOMER_PASSWORD
+
+
+def test_wrong_password_then_right_one(page, live_server, customer):
+    organisation = customer.organisation
+    page.goto(f"{live_server.url}/{organisation.slug}/sign-in/")
+    check_page(page, "sign-in")
+    page.get_by_label("Email").fill(customer.email)
+    page.get_by_label("Password").fill("not my password at all")
+    page.get_by_role("button", name="Sign in").click()
+    assert "don't match" in page.locator("#form-errors").inner_text()
+    check_page(page, "sign-in-refused")
+
+    page.get_by_label("Password").fill(CUSTOMER_PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{live_server.url}/{organisation.slug}/")
+    assert customer.email in page.locator("header").inner_text()
+    check_page(page, "portal-home")
+
+
+def test_assign_password_request_answers_the_same_for_anyone(page, live_server, organisation):
+    page.goto(f"{live_server.url}/{organisation.slug}/password/")
+    check_page(page, "password-request")
+    page.get_by_label("Email").fill("stranger@example.com")
+    page.get_by_role("button", name="Email me a link").click()
+    page.wait_for_url(f"{live_server.url}/{organisation.slug}/password/sent/")
+    assert "Check your email" in page.locator("h1").inner_text()
+    check_page(page, "password-link-sent")
