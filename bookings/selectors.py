@@ -1,7 +1,111 @@
-from bookings.models import Attendee
-from portal_auth.models import Organisation
+"""Reads of the bookings app. Each one that serves a customer scopes by organisation and attendee email."""
+
+from datetime import date
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, F, FilteredRelation, OuterRef, Prefetch, Q, QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from bookings.models import AddOn, Attendee, Booking, BookingDocument, format_price
+from portal_auth.models import Customer, Organisation
+
+
+class BookingNotLinked(PermissionDenied):
+    """The booking exists in this organisation, but no attendee of it has the customer's email."""
+
+    def __init__(self, email: str):
+        super().__init__(f"This booking is not linked to {email}.")
+        self.email = email
 
 
 def organisation_has_attendee_email(organisation: Organisation, email: str) -> bool:
     """Whether `email` is an attendee's on any booking of the organisation (the main contact's never counts)."""
     return Attendee.objects.filter(booking__organisation=organisation, email=email).exists()
+
+
+def _attendee_of(customer: Customer, booking: str = "pk") -> Exists:
+    """True where an attendee of the booking (the outer row's `booking` field) has the customer's email."""
+    return Exists(Attendee.objects.filter(booking=OuterRef(booking), email=customer.email))
+
+
+def bookings_for(customer: Customer) -> QuerySet[Booking]:
+    """Every booking of the customer's organisation on which an attendee has their email."""
+    return Booking.objects.filter(_attendee_of(customer), organisation_id=customer.organisation_id)
+
+
+def upcoming_bookings_for(customer: Customer, *, today: date | None = None) -> QuerySet[Booking]:
+    """Bookings not yet over (ongoing ones included), soonest first."""
+    today = today or timezone.localdate()
+    return bookings_for(customer).filter(ends_on__gte=today).order_by("starts_on", "pk")
+
+
+def past_bookings_for(customer: Customer, *, today: date | None = None) -> QuerySet[Booking]:
+    """Bookings that have ended, most recent first."""
+    today = today or timezone.localdate()
+    return bookings_for(customer).filter(ends_on__lt=today).order_by("-starts_on", "-pk")
+
+
+def _booking_page(organisation: Organisation) -> QuerySet[Booking]:
+    # Attendees are shown by name only: their emails are not even loaded.
+    names_only = Attendee.objects.only("pk", "booking_id", "name")
+    return Booking.objects.filter(organisation=organisation).prefetch_related(Prefetch("attendees", names_only))
+
+
+def get_booking_for(customer: Customer, reference: str) -> Booking:
+    """The booking `reference` if the customer may see it.
+
+    Http404 if the customer's organisation has no such booking (another organisation's reference
+    included); BookingNotLinked (a PermissionDenied) if it exists but isn't theirs.
+    """
+    booking = get_object_or_404(
+        _booking_page(customer.organisation).annotate(customer_is_attendee=_attendee_of(customer)),
+        reference=reference,
+    )
+    if not booking.customer_is_attendee:
+        raise BookingNotLinked(customer.email)
+    return booking
+
+
+def get_booking_by_link(organisation: Organisation, reference: str) -> Booking:
+    """For organisations whose booking links need no sign-in: the link alone opens its booking."""
+    return get_object_or_404(_booking_page(organisation), reference=reference)
+
+
+def add_ons_for(booking: Booking) -> tuple[list[AddOn], list[AddOn]]:
+    """(booked, offered): the add-ons booked on `booking`, and those still offered to it, in one query.
+
+    A booked add-on carries `booked_price`, `booked_currency` and `booked_at` from its booking line.
+    """
+    add_ons = (
+        AddOn.objects.filter(organisation_id=booking.organisation_id)
+        .annotate(line=FilteredRelation("bookings", condition=Q(bookings__booking=booking)))
+        .filter(Q(is_active=True) | Q(line__isnull=False))
+        .annotate(booked_at=F("line__booked_at"), booked_price=F("line__price"), booked_currency=F("line__currency"))
+    )
+    booked, offered = [], []
+    for add_on in add_ons:
+        if add_on.booked_at:
+            add_on.booked_price_display = format_price(add_on.booked_price, add_on.booked_currency)
+            booked.append(add_on)
+        else:
+            offered.append(add_on)
+    return booked, offered
+
+
+def documents_for(customer: Customer, booking: Booking) -> QuerySet[BookingDocument]:
+    """The documents this customer uploaded for this booking: other attendees' files stay private."""
+    return BookingDocument.objects.filter(booking=booking, uploaded_by=customer)
+
+
+def get_document_for(customer: Customer, reference: str, pk: int) -> BookingDocument:
+    """A document the customer uploaded, on a booking they may still see; Http404 for anything else."""
+    return get_object_or_404(
+        BookingDocument.objects.filter(
+            _attendee_of(customer, booking="booking"),
+            booking__organisation_id=customer.organisation_id,
+            booking__reference=reference,
+            uploaded_by=customer,
+        ),
+        pk=pk,
+    )

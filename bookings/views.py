@@ -1,8 +1,154 @@
-from django.shortcuts import render
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import FileResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
 
-from portal_auth.decorators import customer_required
+from bookings.forms import AddOnBookingForm, BookingDocumentForm
+from bookings.models import Booking, BookingDocument
+from bookings.selectors import (
+    BookingNotLinked,
+    add_ons_for,
+    documents_for,
+    get_booking_by_link,
+    get_booking_for,
+    get_document_for,
+    past_bookings_for,
+    upcoming_bookings_for,
+)
+from bookings.services import booking_add_on_book, booking_document_upload
+from portal_auth.decorators import customer_required, organisation_page, sign_in_url
+from portal_auth.sessions import portal_sign_out
+
+PAST_BOOKINGS_PER_PAGE = 20
 
 
+def _booking_path(organisation, reference: str) -> str:
+    return reverse("bookings:detail", kwargs={"org": organisation.slug, "reference": reference})
+
+
+@never_cache
 @customer_required
 def booking_list(request, organisation, customer):
-    return render(request, "bookings/booking_list.html", {"bookings": []})
+    past = Paginator(past_bookings_for(customer), PAST_BOOKINGS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "bookings/booking_list.html",
+        {"upcoming": upcoming_bookings_for(customer), "past": past},
+    )
+
+
+@never_cache
+@organisation_page
+def booking_detail(request, organisation, reference):
+    """The booking link. Whether it needs a sign-in is the organisation's choice."""
+    customer = request.portal_customer
+    if customer is None and organisation.requires_sign_in:
+        # Before any look-up: the sign-in page must not tell whether the booking exists.
+        return redirect(sign_in_url(organisation, request.get_full_path()))
+    try:
+        booking = get_booking_for(customer, reference) if customer else get_booking_by_link(organisation, reference)
+    except BookingNotLinked as refusal:
+        if organisation.requires_sign_in:
+            return _not_linked(request, organisation, reference, refusal)
+        # The link alone opens the booking here, but only an attendee may change it.
+        booking, customer = get_booking_by_link(organisation, reference), None
+    return _booking_page(request, booking, customer)
+
+
+def _booking_page(request, booking: Booking, customer, *, add_on_form=None, document_form=None, status=200):
+    """The booking page; `customer` is None when the visitor may only read it."""
+    booked_add_ons, offered_add_ons = add_ons_for(booking)
+    context = {
+        "booking": booking,
+        "customer": customer,
+        "booked_add_ons": booked_add_ons,
+        "offered_add_ons": offered_add_ons,
+        "add_on_form": add_on_form,
+        "documents": documents_for(customer, booking) if customer else [],
+        "document_form": document_form
+        or (BookingDocumentForm(request=request, customer=customer) if customer else None),
+        "sign_in_url": sign_in_url(booking.organisation, request.path),
+    }
+    return render(request, "bookings/booking_detail.html", context, status=status)
+
+
+def _not_linked(request, organisation, reference: str, refusal: BookingNotLinked):
+    context = {"email": refusal.email, "reference": reference}
+    return render(request, "bookings/booking_not_linked.html", context, status=403)
+
+
+def _linked_booking(request, organisation, customer, reference: str):
+    """(booking, None) for an attendee; (None, the 403 page) otherwise. Http404 for an unknown reference."""
+    try:
+        return get_booking_for(customer, reference), None
+    except BookingNotLinked as refusal:
+        return None, _not_linked(request, organisation, reference, refusal)
+
+
+@never_cache
+@customer_required
+def add_on_book(request, organisation, customer, reference):
+    if request.method != "POST":
+        # Someone sent here to sign in first: the page with the button is the booking.
+        return redirect(_booking_path(organisation, reference))
+    booking, refusal = _linked_booking(request, organisation, customer, reference)
+    if refusal:
+        return refusal
+    form = AddOnBookingForm(request.POST, booking=booking)
+    if not form.is_valid():
+        return _booking_page(request, booking, customer, add_on_form=form, status=400)
+    line, created = booking_add_on_book(booking=booking, add_on=form.cleaned_data["add_on"], customer=customer)
+    if created:
+        messages.success(request, f"{line.add_on.name} is booked. We've emailed you a confirmation.")
+    else:
+        messages.success(request, f"{line.add_on.name} was already booked on this booking.")
+    return redirect(_booking_path(organisation, reference))
+
+
+@never_cache
+@customer_required
+def document_upload(request, organisation, customer, reference):
+    if request.method != "POST":
+        return redirect(_booking_path(organisation, reference))
+    booking, refusal = _linked_booking(request, organisation, customer, reference)
+    if refusal:
+        return refusal
+    form = BookingDocumentForm(request.POST, request.FILES, request=request, customer=customer)
+    if not form.is_valid():
+        return _booking_page(request, booking, customer, document_form=form, status=400)
+    document = booking_document_upload(
+        booking=booking, customer=customer, file=form.cleaned_data["file"], kind=form.kind
+    )
+    messages.success(request, f"“{document.original_name}” is uploaded.")
+    return redirect(_booking_path(organisation, reference))
+
+
+@never_cache
+@customer_required
+def document_download(request, organisation, customer, reference, pk):
+    return document_attachment(get_document_for(customer, reference, pk))
+
+
+def document_attachment(document: BookingDocument) -> FileResponse:
+    """The file as a download, never rendered inline: a browser must not run what a customer sent."""
+    response = FileResponse(
+        document.file.open("rb"),
+        as_attachment=True,
+        filename=document.original_name,
+        content_type=document.content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_POST
+@organisation_page
+def sign_in_as_someone_else(request, organisation, reference):
+    """Sign out, then sign in again and come back to the booking."""
+    portal_sign_out(request)
+    return redirect(sign_in_url(organisation, _booking_path(organisation, reference)))

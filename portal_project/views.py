@@ -1,6 +1,7 @@
 from django.http import HttpResponse
 from django.shortcuts import render
 
+from bookings.selectors import upcoming_bookings_for
 from portal_auth.decorators import customer_required
 
 
@@ -16,7 +17,8 @@ def landing(request):
 @customer_required
 def portal_home(request, organisation, customer):
     """The customer's front page, composed from each app's own selectors."""
-    return render(request, "portal_home.html", {"customer": customer})
+    context = {"customer": customer, "upcoming_bookings": upcoming_bookings_for(customer)[:3]}
+    return render(request, "portal_home.html", context)
 
 
 def csrf_failure(request, reason=""):

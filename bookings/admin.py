@@ -1,0 +1,215 @@
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from bookings.models import AddOn, Attendee, Booking, BookingAddOn, BookingDocument
+from bookings.services import attendee_portal_password_set, booking_url
+from bookings.views import document_attachment
+from portal_auth.forms import SetPasswordForm
+from portal_auth.models import Customer
+
+
+def _portal_password_link(attendee: Attendee) -> str:
+    if not attendee.pk or not attendee.email:
+        return "—"
+    url = reverse("admin:bookings_attendee_portal_password", args=[attendee.pk])
+    return format_html('<a href="{}">Set portal password</a>', url)
+
+
+def _download_link(document: BookingDocument) -> str:
+    if not document.pk:
+        return "—"
+    url = reverse("admin:bookings_bookingdocument_download", args=[document.pk])
+    return format_html('<a href="{}">{}</a>', url, document.original_name)
+
+
+class AttendeeInline(admin.TabularInline):
+    model = Attendee
+    extra = 1
+    fields = ["name", "email", "portal_password"]
+    readonly_fields = ["portal_password"]
+
+    @admin.display(description="Portal password")
+    def portal_password(self, attendee):
+        return _portal_password_link(attendee)
+
+
+class BookingAddOnInline(admin.TabularInline):
+    model = BookingAddOn
+    extra = 0
+    fields = ["add_on", "price", "currency", "booked_by", "booked_by_customer", "booked_by_staff", "booked_at"]
+    readonly_fields = ["price", "currency", "booked_by", "booked_by_customer", "booked_by_staff", "booked_at"]
+    autocomplete_fields = ["add_on"]
+
+
+class BookingDocumentInline(admin.TabularInline):
+    model = BookingDocument
+    extra = 0
+    fields = ["download", "content_type", "size", "uploaded_by", "uploaded_at"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Document")
+    def download(self, document):
+        return _download_link(document)
+
+
+@admin.register(Booking)
+class BookingAdmin(admin.ModelAdmin):
+    list_display = ["title", "reference", "starts_on", "ends_on", "status", "main_contact_email", "organisation"]
+    list_filter = ["status", "organisation", "starts_on", "ends_on"]
+    search_fields = [
+        "=reference",
+        "title",
+        "main_contact_name",
+        "main_contact_email",
+        "attendees__name",
+        "attendees__email",
+    ]
+    date_hierarchy = "starts_on"
+    list_select_related = ["organisation"]
+    readonly_fields = ["reference", "portal_link", "created_at"]
+    fields = [
+        "organisation",
+        "title",
+        ("starts_on", "ends_on"),
+        "status",
+        ("main_contact_name", "main_contact_email"),
+        "reference",
+        "portal_link",
+        "created_at",
+    ]
+    inlines = [AttendeeInline, BookingAddOnInline, BookingDocumentInline]
+
+    @admin.display(description="Portal link")
+    def portal_link(self, booking):
+        if not booking.pk:
+            return "Shown once the booking is saved."
+        url = booking_url(booking)
+        return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', url, url)
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is BookingAddOn:
+            # A line added here is booked by staff, at the add-on's current price.
+            for line in formset.save(commit=False):
+                if line.pk is None:
+                    line.price, line.currency = line.add_on.price, line.add_on.currency
+                    line.booked_by, line.booked_by_staff = BookingAddOn.BookedBy.STAFF, request.user
+                line.save()
+            for line in formset.deleted_objects:
+                line.delete()
+            return
+        super().save_formset(request, form, formset, change)
+
+
+@admin.register(Attendee)
+class AttendeeAdmin(admin.ModelAdmin):
+    list_display = ["name", "email", "booking"]
+    search_fields = ["name", "email", "=booking__reference", "booking__title"]
+    list_filter = ["booking__organisation"]
+    list_select_related = ["booking"]
+    autocomplete_fields = ["booking"]
+    readonly_fields = ["portal_password"]
+
+    @admin.display(description="Portal password")
+    def portal_password(self, attendee):
+        return _portal_password_link(attendee)
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.portal_password_view)
+        return [path("<int:pk>/portal-password/", view, name="bookings_attendee_portal_password"), *super().get_urls()]
+
+    def portal_password_view(self, request, pk):
+        """Staff choose the attendee's portal password: it replaces theirs and ends their other sessions."""
+        attendee = get_object_or_404(Attendee.objects.select_related("booking__organisation"), pk=pk)
+        if not (self.has_change_permission(request, attendee) and request.user.has_perm("portal_auth.change_customer")):
+            raise PermissionDenied
+        if not attendee.email:
+            raise Http404("This attendee has no email, so no portal password.")
+        organisation = attendee.booking.organisation
+        customer = Customer.objects.filter(organisation=organisation, email=attendee.email).first()
+        # An unsaved customer lets the validators compare the password with the email and name.
+        form_customer = customer or Customer(organisation=organisation, email=attendee.email, name=attendee.name)
+        form = SetPasswordForm(request.POST or None, customer=form_customer)
+        if request.method == "POST" and form.is_valid():
+            attendee_portal_password_set(
+                request=request, attendee=attendee, password=form.password, staff_user=request.user
+            )
+            messages.success(
+                request,
+                f"The portal password of {attendee.email} is set. Their other portal sessions have ended.",
+            )
+            return redirect("admin:bookings_attendee_change", attendee.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": attendee,
+            "title": f"Portal password for {attendee.email}",
+            "attendee": attendee,
+            "customer": customer,
+            "form": form,
+            "media": self.media + form.media,
+        }
+        return TemplateResponse(request, "bookings/admin/portal_password.html", context)
+
+
+@admin.register(AddOn)
+class AddOnAdmin(admin.ModelAdmin):
+    list_display = ["name", "price", "currency", "is_active", "organisation"]
+    list_filter = ["is_active", "organisation", "currency"]
+    search_fields = ["name", "description"]
+    list_select_related = ["organisation"]
+
+
+@admin.register(BookingDocument)
+class BookingDocumentAdmin(admin.ModelAdmin):
+    list_display = ["original_name", "booking", "uploaded_by", "size", "uploaded_at"]
+    list_filter = ["content_type", "uploaded_at", "booking__organisation"]
+    search_fields = ["original_name", "=booking__reference", "booking__title", "uploaded_by__email"]
+    list_select_related = ["booking", "uploaded_by"]
+    date_hierarchy = "uploaded_at"
+    fields = ["download", "booking", "uploaded_by", "content_type", "size", "uploaded_at"]
+    readonly_fields = fields
+
+    @admin.display(description="Document")
+    def download(self, document):
+        return _download_link(document)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.download_view)
+        return [path("<int:pk>/download/", view, name="bookings_bookingdocument_download"), *super().get_urls()]
+
+    def download_view(self, request, pk):
+        document = get_object_or_404(BookingDocument, pk=pk)
+        if not self.has_view_permission(request, document):
+            raise PermissionDenied
+        return document_attachment(document)
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        _delete_files_on_commit([obj.file.name])
+
+    def delete_queryset(self, request, queryset):
+        names = list(queryset.values_list("file", flat=True))
+        super().delete_queryset(request, queryset)
+        _delete_files_on_commit(names)
+
+
+def _delete_files_on_commit(names: list[str]) -> None:
+    # Only once the rows are surely gone; a rolled-back delete keeps its files.
+    transaction.on_commit(lambda: [default_storage.delete(name) for name in names if name])

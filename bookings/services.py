@@ -1,0 +1,73 @@
+"""Writes of the bookings app: atomic, with their emails recorded in the same transaction."""
+
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
+
+from bookings.models import AddOn, Attendee, Booking, BookingAddOn, BookingDocument
+from outbox.services import email_enqueue
+from portal_auth.models import Customer
+from portal_auth.services import customer_get_or_create, customer_password_reset_by_staff
+from portal_auth.uploads import FileKind
+
+
+def booking_url(booking: Booking) -> str:
+    """The booking's portal link, absolute: for emails, admin and demo data."""
+    path = reverse("bookings:detail", kwargs={"org": booking.organisation.slug, "reference": booking.reference})
+    return settings.SITE_URL + path
+
+
+@transaction.atomic
+def booking_add_on_book(*, booking: Booking, add_on: AddOn, customer: Customer) -> tuple[BookingAddOn, bool]:
+    """Book `add_on` on `booking` for the customer; booking it again changes nothing and sends nothing.
+
+    Returns the booking line and whether it was created now.
+    """
+    line, created = BookingAddOn.objects.get_or_create(
+        booking=booking,
+        add_on=add_on,
+        defaults={
+            "price": add_on.price,
+            "currency": add_on.currency,
+            "booked_by": BookingAddOn.BookedBy.CUSTOMER,
+            "booked_by_customer": customer,
+        },
+    )
+    if created:
+        email_enqueue(
+            organisation=booking.organisation,
+            to=customer.email,
+            template="bookings/emails/add_on_booked",
+            context={"customer": customer, "booking": booking, "line": line, "link": booking_url(booking)},
+        )
+    return line, created
+
+
+@transaction.atomic
+def booking_document_upload(*, booking: Booking, customer: Customer, file, kind: FileKind) -> BookingDocument:
+    """Store a customer's file (already checked by content) for the booking."""
+    document = BookingDocument(
+        booking=booking,
+        uploaded_by=customer,
+        original_name=file.name[-200:],
+        content_type=kind.content_type,
+        size=file.size,
+    )
+    document.file.save(file.name, file, save=False)
+    try:
+        document.save()
+    except Exception:
+        # The row was not written: don't leave its file behind in storage.
+        document.file.delete(save=False)
+        raise
+    return document
+
+
+@transaction.atomic
+def attendee_portal_password_set(*, request, attendee: Attendee, password: str, staff_user) -> Customer:
+    """Staff set the portal password of the attendee's email, creating that customer if needed."""
+    customer = customer_get_or_create(
+        organisation=attendee.booking.organisation, email=attendee.email, name=attendee.name
+    )
+    customer_password_reset_by_staff(request=request, customer=customer, password=password, staff_user=staff_user)
+    return customer

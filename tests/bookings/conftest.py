@@ -1,0 +1,28 @@
+import pytest
+
+from tests.bookings.factories import AddOnFactory, AttendeeFactory, BookingFactory
+
+
+@pytest.fixture
+def make_booking():
+    """A booking of `organisation`, with the given attendee emails (and one stranger, who must stay private)."""
+
+    def _make(organisation, *emails, **fields):
+        booking = BookingFactory(organisation=organisation, **fields)
+        for email in emails:
+            AttendeeFactory(booking=booking, email=email)
+        AttendeeFactory(booking=booking, name="Other Traveller", email="other.traveller@example.com")
+        return booking
+
+    return _make
+
+
+@pytest.fixture
+def booking(customer, make_booking):
+    """An upcoming booking on which the signed-in customer is an attendee."""
+    return make_booking(customer.organisation, customer.email, title="Lisbon city break")
+
+
+@pytest.fixture
+def add_on(organisation):
+    return AddOnFactory(organisation=organisation, name="Airport transfer")
