@@ -1,0 +1,123 @@
+import datetime
+
+from django.urls import reverse
+from django.utils import timezone
+
+from tests.bookings.factories import AddOnFactory, AttendeeFactory, BookingAddOnFactory, BookingFactory
+from tests.factories import CustomerFactory
+
+
+def _grow(customer, count):
+    """`count` bookings of the customer (half past, half upcoming), each with attendees and add-ons."""
+    today = timezone.localdate()
+    for n in range(count):
+        starts_on = today + datetime.timedelta(days=(10 + n) if n % 2 else -(10 + n))
+        booking = BookingFactory(organisation=customer.organisation, starts_on=starts_on)
+        AttendeeFactory(booking=booking, email=customer.email)
+        AttendeeFactory.create_batch(2, booking=booking)
+        BookingAddOnFactory(booking=booking)
+
+
+def test_lists_upcoming_and_past_bookings_of_the_customer_only(sign_in, customer, make_booking, other_organisation):
+    today = timezone.localdate()
+    make_booking(customer.organisation, customer.email, title="Next trip", starts_on=today + datetime.timedelta(2))
+    make_booking(customer.organisation, customer.email, title="Ongoing trip", starts_on=today - datetime.timedelta(1))
+    make_booking(customer.organisation, customer.email, title="Old trip", starts_on=today - datetime.timedelta(30))
+    make_booking(customer.organisation, title="Someone else's trip")
+    make_booking(other_organisation, customer.email, title="Trip elsewhere")
+    BookingFactory(organisation=customer.organisation, title="Main contact trip", main_contact_email=customer.email)
+
+    response = sign_in(customer).get(reverse("bookings:list", kwargs={"org": customer.organisation.slug}))
+
+    assert response.status_code == 200
+    assert [b.title for b in response.context["upcoming"]] == ["Ongoing trip", "Next trip"]
+    assert [b.title for b in response.context["past"]] == ["Old trip"]
+    page = response.content.decode()
+    upcoming_part, past_part = page.split('id="past-heading"')
+    assert "Next trip" in upcoming_part and "Old trip" in past_part
+    for absent in ("Someone else", "Trip elsewhere", "Main contact trip"):
+        assert absent not in page
+
+
+def test_a_booking_with_several_matching_attendees_is_listed_once(sign_in, customer, make_booking):
+    make_booking(customer.organisation, customer.email, customer.email)
+    response = sign_in(customer).get(reverse("bookings:list", kwargs={"org": customer.organisation.slug}))
+    assert len(response.context["upcoming"]) == 1
+
+
+def test_empty_list_says_so(sign_in, customer):
+    response = sign_in(customer).get(reverse("bookings:list", kwargs={"org": customer.organisation.slug}))
+    assert "No upcoming bookings." in response.content.decode()
+    assert "No past bookings." in response.content.decode()
+
+
+def test_past_bookings_are_paginated(sign_in, customer, make_booking):
+    today = timezone.localdate()
+    for n in range(25):
+        make_booking(customer.organisation, customer.email, starts_on=today - datetime.timedelta(days=100 + n))
+    client = sign_in(customer)
+    url = reverse("bookings:list", kwargs={"org": customer.organisation.slug})
+    assert len(client.get(url).context["past"].object_list) == 20
+    assert len(client.get(url, {"page": 2}).context["past"].object_list) == 5
+
+
+def test_anonymous_is_sent_to_sign_in(client, organisation):
+    response = client.get(reverse("bookings:list", kwargs={"org": organisation.slug}))
+    assert response.status_code == 302
+    assert "/sign-in/?next=" in response.url
+
+
+def test_list_queries_stay_constant_as_bookings_grow(sign_in, customer, django_assert_max_num_queries):
+    client = sign_in(customer)
+    url = reverse("bookings:list", kwargs={"org": customer.organisation.slug})
+    _grow(customer, 1)
+    with django_assert_max_num_queries(6) as few:
+        assert client.get(url).status_code == 200
+    _grow(customer, 29)
+    with django_assert_max_num_queries(6) as many:
+        response = client.get(url)
+    assert len(response.context["upcoming"]) + len(response.context["past"].object_list) == 30
+    assert len(many.captured_queries) == len(few.captured_queries)
+
+
+def test_booking_page_queries_stay_constant_as_data_grows(sign_in, customer, django_assert_max_num_queries):
+    client = sign_in(customer)
+    _grow(customer, 1)
+    booking = customer.organisation.bookings.get()
+    url = reverse("bookings:detail", kwargs={"org": customer.organisation.slug, "reference": booking.reference})
+    with django_assert_max_num_queries(6) as few:
+        assert client.get(url).status_code == 200
+    _grow(customer, 29)
+    AttendeeFactory.create_batch(30, booking=booking)
+    AddOnFactory.create_batch(30, organisation=customer.organisation)
+    for _ in range(10):
+        BookingAddOnFactory(booking=booking)
+    with django_assert_max_num_queries(6) as many:
+        response = client.get(url)
+    assert len(response.context["booked_add_ons"]) == 11
+    assert len(response.context["offered_add_ons"]) == 30 + 29
+    assert len(many.captured_queries) == len(few.captured_queries)
+
+
+def test_home_shows_the_next_three_upcoming_bookings(sign_in, customer, make_booking, django_assert_max_num_queries):
+    today = timezone.localdate()
+    for n in range(5):
+        make_booking(customer.organisation, customer.email, title=f"Trip {n}", starts_on=today + datetime.timedelta(n))
+    make_booking(customer.organisation, customer.email, title="Old trip", starts_on=today - datetime.timedelta(30))
+    client = sign_in(customer)
+
+    with django_assert_max_num_queries(6):
+        response = client.get(f"/{customer.organisation.slug}/")
+
+    page = response.content.decode()
+    assert [b.title for b in response.context["upcoming_bookings"]] == ["Trip 0", "Trip 1", "Trip 2"]
+    assert "Trip 3" not in page and "Old trip" not in page
+    assert reverse("bookings:list", kwargs={"org": customer.organisation.slug}) in page
+
+
+def test_home_shows_no_bookings_of_others(sign_in, organisation, make_booking):
+    make_booking(organisation, "alice@example.com", title="Alice's trip")
+    bob = CustomerFactory(organisation=organisation, email="bob@example.com")
+    response = sign_in(bob).get(f"/{organisation.slug}/")
+    assert "Alice's trip" not in response.content.decode()
+    assert "No upcoming bookings." in response.content.decode()
