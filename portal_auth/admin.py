@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from portal_auth.access_links import access_links_revoke
 from portal_auth.models import AccessEvent, Customer, CustomerToken, Organisation
 
 
@@ -39,10 +40,17 @@ class CustomerAdmin(admin.ModelAdmin):
     list_select_related = ["organisation"]
     readonly_fields = ["password_changed_at", "last_sign_in_at", "created_at", "session_version"]
     exclude = ["password"]
+    actions = ["revoke_access_links"]
 
     @admin.display(boolean=True, description="Password")
     def has_password(self, customer):
         return customer.has_password
+
+    @admin.action(description="Revoke portal links of the selected customers (ends their portal sessions)")
+    def revoke_access_links(self, request, queryset):
+        customers = list(queryset.select_related("organisation"))
+        revoked = sum(access_links_revoke(customer=c, staff_user=request.user, request=request) for c in customers)
+        self.message_user(request, f"Revoked {revoked} portal link(s) of {len(customers)} customer(s).")
 
 
 @admin.register(CustomerToken)

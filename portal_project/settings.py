@@ -135,6 +135,7 @@ PORTAL_RATE_LIMITS = {
 # Apps that know which emails belong to an organisation's customers, asked before a
 # customer record is created for a password link. portal_auth imports none of them directly.
 PORTAL_IDENTITY_SOURCES = ["bookings.selectors.organisation_has_attendee_email"]
+PORTAL_IDENTITY_SOURCES += ["tickets.selectors.organisation_has_requester_email"]
 
 PASSWORD_LINK_LIFETIME = timedelta(minutes=60)
 ACCESS_LINK_LIFETIME = timedelta(days=30)

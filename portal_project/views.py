@@ -3,6 +3,7 @@ from django.shortcuts import render
 
 from bookings.selectors import upcoming_bookings_for
 from portal_auth.decorators import customer_required
+from tickets.selectors import recent_tickets_for
 
 
 def healthz(request):
@@ -18,6 +19,7 @@ def landing(request):
 def portal_home(request, organisation, customer):
     """The customer's front page, composed from each app's own selectors."""
     context = {"customer": customer, "upcoming_bookings": upcoming_bookings_for(customer)[:3]}
+    context["recent_tickets"] = recent_tickets_for(customer)
     return render(request, "portal_home.html", context)
 
 

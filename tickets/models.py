@@ -1,0 +1,194 @@
+import uuid
+from pathlib import PurePath
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from portal_auth.models import Customer, Organisation
+
+
+class TicketSettings(models.Model):
+    """How an organisation runs its ticket portal."""
+
+    class CustomerAccess(models.TextChoices):
+        CONTACT = "contact", "Contact: a customer sees the tickets they requested"
+        CONTACT_OR_COMPANY = "contact_or_company", "Contact or Company: also every ticket of their company"
+
+    organisation = models.OneToOneField(
+        Organisation, on_delete=models.CASCADE, primary_key=True, related_name="ticket_settings"
+    )
+    customer_access = models.CharField(max_length=20, choices=CustomerAccess.choices, default=CustomerAccess.CONTACT)
+    link_on_staff_ticket = models.BooleanField(
+        "email a portal link when staff create a ticket",
+        default=False,
+    )
+    link_on_public_reply = models.BooleanField(
+        "put a portal link in every public reply",
+        default=False,
+        help_text="Customers are emailed every public reply. When this is on, the email carries a link that "
+        "signs them in; when off, its link asks them to sign in.",
+    )
+
+    class Meta:
+        verbose_name = "ticket settings"
+        verbose_name_plural = "ticket settings"
+
+    def __str__(self) -> str:
+        return f"Ticket settings of {self.organisation}"
+
+    @classmethod
+    def for_organisation(cls, organisation: Organisation) -> "TicketSettings":
+        # An organisation without a row gets the defaults, unsaved: reading settings never writes.
+        try:
+            return organisation.ticket_settings
+        except cls.DoesNotExist:
+            return cls(organisation=organisation)
+
+
+class Company(models.Model):
+    """Customers who share tickets where the organisation's customer access is "Contact or Company"."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="ticket_companies")
+    name = models.CharField(max_length=200)
+    members = models.ManyToManyField(Customer, blank=True, related_name="ticket_companies")
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "companies"
+        constraints = [models.UniqueConstraint("organisation", "name", name="company_unique_name_per_organisation")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TicketNumberCounter(models.Model):
+    """The last ticket number given in an organisation; its row is locked while the next is taken."""
+
+    organisation = models.OneToOneField(Organisation, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    last_number = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.organisation}: {self.last_number}"
+
+
+class Ticket(models.Model):
+    class Status(models.TextChoices):
+        NEW = "new", "New"
+        OPEN = "open", "Open"
+        PENDING = "pending", "Pending"
+        SOLVED = "solved", "Solved"
+        CLOSED = "closed", "Closed"
+
+    class Priority(models.TextChoices):
+        LOW = "low", "Low"
+        NORMAL = "normal", "Normal"
+        HIGH = "high", "High"
+        URGENT = "urgent", "Urgent"
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="tickets")
+    number = models.PositiveIntegerField(editable=False, help_text="Sequential within the organisation.")
+    requester = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="tickets")
+    company = models.ForeignKey(Company, null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets")
+    subject = models.CharField(max_length=200)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.NEW)
+    priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.NORMAL)
+    assigned_agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_tickets",
+        limit_choices_to={"is_staff": True},
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # What the customer sees as "updated": moved by public activity only, so an internal note leaves no trace.
+    updated_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-updated_at", "-pk"]
+        constraints = [models.UniqueConstraint("organisation", "number", name="ticket_unique_number_per_organisation")]
+        indexes = [
+            models.Index(fields=["requester", "-updated_at"], name="ticket_requester_activity"),
+            models.Index(fields=["company", "-updated_at"], name="ticket_company_activity"),
+            models.Index(fields=["organisation", "status"], name="ticket_organisation_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.number} {self.subject}"
+
+    @property
+    def is_read_only(self) -> bool:
+        return self.status == self.Status.CLOSED
+
+    @property
+    def agent_name(self) -> str:
+        return staff_display_name(self.assigned_agent) if self.assigned_agent_id else ""
+
+
+def staff_display_name(user) -> str:
+    """What a customer is told of a staff member: their name, never their username or email."""
+    return user.get_full_name() or user.get_short_name() or "Support team"
+
+
+class TicketMessage(models.Model):
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
+    author_customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="ticket_messages"
+    )
+    author_staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="ticket_messages"
+    )
+    body = models.TextField()
+    internal = models.BooleanField(
+        "internal note", default=False, help_text="Seen by staff only, never by the customer."
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["ticket", "internal", "created_at"], name="ticket_message_thread")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(author_customer__isnull=True) | Q(author_staff__isnull=True),
+                name="ticket_message_one_author",
+            ),
+            models.CheckConstraint(
+                condition=Q(internal=False) | Q(author_customer__isnull=True),
+                name="ticket_message_customers_write_no_internal_notes",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{'Internal note' if self.internal else 'Message'} on {self.ticket_id}"
+
+    @property
+    def from_staff(self) -> bool:
+        return self.author_customer_id is None
+
+    @property
+    def author_name(self) -> str:
+        if self.author_customer_id:
+            return self.author_customer.name or self.author_customer.email
+        return staff_display_name(self.author_staff) if self.author_staff_id else "Support team"
+
+
+def attachment_path(attachment: "TicketAttachment", filename: str) -> str:
+    # A random folder per file: names never collide and can't be guessed from a ticket number.
+    return f"tickets/{attachment.message.ticket.organisation_id}/{uuid.uuid4().hex}/{PurePath(filename).name}"
+
+
+class TicketAttachment(models.Model):
+    message = models.ForeignKey(TicketMessage, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to=attachment_path, max_length=300)
+    name = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=120)
+    size = models.PositiveIntegerField()
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return self.name

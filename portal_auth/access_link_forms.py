@@ -1,0 +1,19 @@
+from portal_auth import ratelimit
+from portal_auth.forms import PasswordLinkForm
+from portal_auth.models import normalise_email
+
+
+class AccessLinkRequestForm(PasswordLinkForm):
+    """The same single email field as the password link form, counted against its own rate limit."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["email"].label = "Your email address"
+        self.fields["email"].help_text = ""
+        self.fields["email"].widget.attrs.pop("autofocus", None)
+
+    def clean_email(self):
+        email = normalise_email(self.cleaned_data["email"])
+        # Counted whether or not the email is known, so the limit itself tells nothing.
+        ratelimit.consume("access_link_request", self.request, key=f"{self.organisation.pk}:{email}")
+        return email

@@ -1,0 +1,166 @@
+"""The emailed access link: a 30-day token that opens a portal session for its customer.
+
+Identity knows nothing of the domain apps: an app that sends links describes its door (where
+the link leads, what its emails say, whom a requested link may go to) in an AccessLinkDoor.
+"""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from outbox.services import email_enqueue
+from portal_auth import ratelimit
+from portal_auth.access_log import log_access
+from portal_auth.models import AccessEvent, Customer, CustomerToken, Organisation, hash_token, normalise_email
+from portal_auth.sessions import portal_sign_in
+
+METHOD = "access_link"
+
+
+@dataclass(frozen=True)
+class AccessLinkDoor:
+    link_route: str  # URL name (kwargs org, token) of the emailed link
+    refused_route: str  # URL name (kwarg org) where a refused link lands: it offers a new link
+    sent_route: str  # URL name (kwarg org) of the "check your email" page
+    landing_route: str  # URL name (kwarg org) a link the customer asked for leads to
+    email_template: str  # the email of a link the customer asked for
+    email_source: str  # dotted path of (organisation, email) -> bool: whom a requested link may reach
+    what: str  # what the links open, for the pages' wording: "your support tickets"
+
+
+def access_link_url(*, organisation: Organisation, link_route: str, raw: str) -> str:
+    return settings.SITE_URL + reverse(link_route, kwargs={"org": organisation.slug, "token": raw})
+
+
+@transaction.atomic
+def access_link_send(
+    *,
+    customer: Customer,
+    next_path: str,
+    created_by,
+    link_route: str,
+    email_template: str,
+    email_context: dict | None = None,
+    request=None,
+) -> CustomerToken:
+    """Issue a link that opens `next_path` and email it; the raw token exists only in that email."""
+    organisation = customer.organisation
+    token, raw = CustomerToken.issue(
+        customer=customer,
+        purpose=CustomerToken.Purpose.ACCESS_LINK,
+        lifetime=settings.ACCESS_LINK_LIFETIME,
+        created_by=created_by,
+        next_path=next_path,
+    )
+    email_enqueue(
+        organisation=organisation,
+        to=customer.email,
+        template=email_template,
+        context={
+            **(email_context or {}),
+            "customer": customer,
+            "link": access_link_url(organisation=organisation, link_route=link_route, raw=raw),
+            "expires_at": token.expires_at,
+        },
+    )
+    log_access(
+        request,
+        organisation=organisation,
+        customer=customer,
+        kind=AccessEvent.Kind.ACCESS_LINK_SENT,
+        method=METHOD,
+        staff_user=created_by,
+        token=token,
+    )
+    return token
+
+
+def _refusal_reason(token: CustomerToken | None) -> str:
+    if token is None:
+        return "unknown link"
+    if token.revoked_at is not None:
+        return "revoked link"
+    if token.expires_at <= timezone.now():
+        return "expired link"
+    if not token.customer.is_active:
+        return "customer deactivated"
+    return ""
+
+
+def access_link_open(*, request, organisation: Organisation, raw: str) -> CustomerToken | None:
+    """Exchange a link's token for a portal session, or refuse it; both are logged, never the token.
+
+    Raises RateLimited when this IP has been refused too often: guessing tokens gets nowhere.
+    """
+    ratelimit.check("access_link_guess", request)
+    token = None
+    if raw and len(raw) <= 200:
+        # Looked up by its hash alone: no comparison of the secret ever runs in Python.
+        token = (
+            CustomerToken.objects.select_related("customer__organisation")
+            .filter(organisation=organisation, purpose=CustomerToken.Purpose.ACCESS_LINK, token_hash=hash_token(raw))
+            .first()
+        )
+    reason = _refusal_reason(token)
+    customer = token.customer if token else None
+    if reason:
+        ratelimit.hit("access_link_guess", request)
+        log_access(
+            request,
+            organisation=organisation,
+            customer=customer,
+            kind=AccessEvent.Kind.ACCESS_LINK_REFUSED,
+            method=METHOD,
+            reason=reason,
+            token=token,
+        )
+        return None
+    log_access(
+        request, organisation=organisation, customer=customer, kind=AccessEvent.Kind.ACCESS_LINK_USED, token=token
+    )
+    portal_sign_in(request, customer, method=METHOD, token=token)
+    return token
+
+
+@transaction.atomic
+def access_links_revoke(*, customer: Customer, staff_user, request=None) -> int:
+    """Revoke every live link of the customer and end the sessions they opened; return how many links."""
+    now = timezone.now()
+    revoked = CustomerToken.objects.filter(
+        customer=customer,
+        purpose=CustomerToken.Purpose.ACCESS_LINK,
+        revoked_at__isnull=True,
+        expires_at__gt=now,
+    ).update(revoked_at=now)
+    # A session opened by a link outlives the link unless every session of the customer ends now.
+    Customer.objects.filter(pk=customer.pk).update(session_version=F("session_version") + 1)
+    log_access(
+        request,
+        organisation=customer.organisation,
+        customer=customer,
+        kind=AccessEvent.Kind.ACCESS_LINKS_REVOKED,
+        reason=f"{revoked} link{'s' if revoked != 1 else ''}",
+        staff_user=staff_user,
+    )
+    return revoked
+
+
+def access_link_request(*, request, organisation: Organisation, email: str, door: AccessLinkDoor) -> None:
+    """A customer asks for a new link. Sent only where the door's source knows the email; silent otherwise."""
+    email = normalise_email(email)
+    customer = Customer.objects.filter(organisation=organisation, email=email, is_active=True).first()
+    if customer is None or not import_string(door.email_source)(organisation, email):
+        return
+    access_link_send(
+        customer=customer,
+        next_path=reverse(door.landing_route, kwargs={"org": organisation.slug}),
+        created_by=None,
+        link_route=door.link_route,
+        email_template=door.email_template,
+        request=request,
+    )

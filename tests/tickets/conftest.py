@@ -1,0 +1,51 @@
+import pytest
+
+from portal_auth.models import AccessEvent
+from tests.factories import CustomerFactory
+from tests.tickets.factories import CompanyFactory, TicketFactory, TicketMessageFactory, TicketSettingsFactory
+
+PDF_BYTES = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+PNG_BYTES = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+@pytest.fixture
+def ticket_settings(organisation):
+    return TicketSettingsFactory(organisation=organisation)
+
+
+@pytest.fixture
+def make_ticket(organisation, customer):
+    def _make(**kwargs):
+        kwargs.setdefault("organisation", organisation)
+        if "requester" not in kwargs:
+            kwargs["requester"] = customer if kwargs["organisation"] == organisation else None
+        if kwargs["requester"] is None:
+            kwargs["requester"] = CustomerFactory(organisation=kwargs["organisation"])
+        return TicketFactory(**kwargs)
+
+    return _make
+
+
+@pytest.fixture
+def ticket(make_ticket):
+    return make_ticket(subject="Lost luggage in Lisbon")
+
+
+@pytest.fixture
+def make_message():
+    return TicketMessageFactory
+
+
+@pytest.fixture
+def make_company():
+    return CompanyFactory
+
+
+@pytest.fixture
+def stranger(organisation):
+    """Another customer of the same organisation."""
+    return CustomerFactory(organisation=organisation, email="stranger@example.com")
+
+
+def events(kind):
+    return list(AccessEvent.objects.filter(kind=kind).order_by("created_at", "pk"))

@@ -1,0 +1,83 @@
+"""Reads of the tickets app. Every customer-facing query starts from `visible_tickets`."""
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.shortcuts import get_object_or_404
+
+from portal_auth.models import Customer, Organisation
+from tickets.models import Company, Ticket, TicketAttachment, TicketMessage, TicketSettings
+
+
+def visible_tickets(customer: Customer) -> QuerySet[Ticket]:
+    """The tickets `customer` may see: those they requested, and their companies' where the organisation allows.
+
+    One query, whatever the settings: the company rule is a subquery, so no row is duplicated.
+    """
+    shared_companies = Company.objects.filter(
+        organisation_id=customer.organisation_id,
+        members=customer,
+        organisation__ticket_settings__customer_access=TicketSettings.CustomerAccess.CONTACT_OR_COMPANY,
+    )
+    return Ticket.objects.filter(
+        Q(requester=customer) | Q(company__in=shared_companies.values("pk")),
+        organisation_id=customer.organisation_id,
+    )
+
+
+def _matching(tickets: QuerySet[Ticket], query: str) -> QuerySet[Ticket]:
+    query = query.strip()
+    number = query.removeprefix("#").strip()
+    if number.isdigit() and len(number) < 10:
+        return tickets.filter(Q(number=int(number)) | Q(subject__icontains=query))
+    return tickets.filter(subject__icontains=query)
+
+
+def tickets_for(customer: Customer, *, status: str | None = None, query: str | None = None) -> QuerySet[Ticket]:
+    """The customer's tickets, newest activity first, optionally of one status and matching a subject or number."""
+    tickets = visible_tickets(customer).select_related("requester")
+    if status:
+        tickets = tickets.filter(status=status)
+    if query and query.strip():
+        tickets = _matching(tickets, query)
+    return tickets.order_by("-updated_at", "-pk")
+
+
+def recent_tickets_for(customer: Customer, *, limit: int = 3) -> list[Ticket]:
+    return list(tickets_for(customer)[:limit])
+
+
+def get_ticket_for(customer: Customer, number: int) -> Ticket:
+    """One ticket the customer may see, by its number; 404 for any other, so others' tickets can't be told apart."""
+    return get_object_or_404(
+        visible_tickets(customer).select_related("assigned_agent", "requester"),
+        number=number,
+    )
+
+
+def public_messages(ticket: Ticket) -> QuerySet[TicketMessage]:
+    """The conversation as the customer sees it. Internal notes are left out here, in the query itself."""
+    return (
+        ticket.messages.filter(internal=False)
+        .select_related("author_customer", "author_staff")
+        .prefetch_related(Prefetch("attachments", queryset=TicketAttachment.objects.order_by("pk")))
+        .order_by("created_at", "pk")
+    )
+
+
+def get_attachment_for(customer: Customer, number: int, attachment_id: int) -> TicketAttachment:
+    return get_object_or_404(
+        TicketAttachment.objects.select_related("message"),
+        pk=attachment_id,
+        message__internal=False,
+        message__ticket__in=visible_tickets(customer).filter(number=number).values("pk"),
+    )
+
+
+def organisation_has_requester_email(organisation: Organisation, email: str) -> bool:
+    """An identity source: whether `email` requested any ticket of the organisation."""
+    return Ticket.objects.filter(organisation=organisation, requester__email=email).exists()
+
+
+def email_has_tickets(organisation: Organisation, email: str) -> bool:
+    """Whether the customer with `email` may see any ticket: whom a requested access link may reach."""
+    customer = Customer.objects.filter(organisation=organisation, email=email, is_active=True).first()
+    return customer is not None and visible_tickets(customer).exists()

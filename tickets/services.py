@@ -1,0 +1,227 @@
+"""Writes of the tickets app: each atomic, each email recorded in the outbox inside its transaction."""
+
+from collections.abc import Iterable, Sequence
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import Max
+from django.urls import reverse
+from django.utils import timezone
+
+from outbox.services import email_enqueue
+from portal_auth.access_links import access_link_send
+from portal_auth.models import Customer, CustomerToken, Organisation
+from tickets.models import Ticket, TicketAttachment, TicketMessage, TicketNumberCounter, TicketSettings
+from tickets.uploads import attachment_kind
+
+LINK_ROUTE = "tickets:portal_link"
+
+
+class TicketClosed(ValidationError):
+    def __init__(self):
+        super().__init__("This ticket is closed, so it can't take replies. Open a new ticket instead.", code="closed")
+
+
+def ticket_path(ticket: Ticket) -> str:
+    return reverse("tickets:detail", kwargs={"org": ticket.organisation.slug, "number": ticket.number})
+
+
+def ticket_url(ticket: Ticket) -> str:
+    return settings.SITE_URL + ticket_path(ticket)
+
+
+def ticket_admin_url(ticket: Ticket) -> str:
+    return settings.SITE_URL + reverse("admin:tickets_ticket_change", args=[ticket.pk])
+
+
+def ticket_number_take(*, organisation: Organisation) -> int:
+    """The organisation's next ticket number. Call inside a transaction: the counter stays locked until it ends."""
+    highest = Ticket.objects.filter(organisation=organisation).aggregate(n=Max("number"))["n"] or 0
+    # Two first tickets at once: one insert waits for the other and get_or_create then finds its row.
+    TicketNumberCounter.objects.get_or_create(organisation=organisation, defaults={"last_number": highest})
+    counter = TicketNumberCounter.objects.select_for_update().get(organisation=organisation)
+    counter.last_number += 1
+    counter.save(update_fields=["last_number"])
+    return counter.last_number
+
+
+def _attachments_save(message: TicketMessage, files: Sequence[UploadedFile], saved: list) -> None:
+    for upload in files:
+        kind = attachment_kind(upload)
+        attachment = TicketAttachment(
+            message=message, name=upload.name[:200], content_type=kind.content_type, size=upload.size
+        )
+        attachment.file.save(upload.name, upload, save=False)
+        saved.append(attachment.file)
+        attachment.save()
+
+
+class _FilesRolledBack:
+    """Storage is not transactional: delete the files written if the transaction they belong to fails."""
+
+    def __init__(self):
+        self.files = []
+
+    def __enter__(self):
+        return self.files
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            for file in self.files:
+                file.storage.delete(file.name)
+        return False
+
+
+def _company_of(customer: Customer):
+    companies = list(customer.ticket_companies.filter(organisation_id=customer.organisation_id)[:2])
+    return companies[0] if len(companies) == 1 else None
+
+
+def _notify_staff(ticket: Ticket, message: TicketMessage, *, template: str) -> None:
+    """The assigned agent hears of it, or else the organisation's support address, if it has one."""
+    to = ticket.assigned_agent.email if ticket.assigned_agent_id and ticket.assigned_agent.email else ""
+    to = to or ticket.organisation.support_email
+    if not to:
+        return
+    email_enqueue(
+        organisation=ticket.organisation,
+        to=to,
+        template=template,
+        context={"ticket": ticket, "message": message, "admin_link": ticket_admin_url(ticket)},
+    )
+
+
+def ticket_create(
+    *, customer: Customer, subject: str, priority: str, body: str, attachments: Sequence[UploadedFile] = ()
+) -> Ticket:
+    """A customer opens a ticket from the portal: confirmed to them by email, announced to staff."""
+    with _FilesRolledBack() as written, transaction.atomic():
+        organisation = customer.organisation
+        ticket = Ticket.objects.create(
+            organisation=organisation,
+            number=ticket_number_take(organisation=organisation),
+            requester=customer,
+            company=_company_of(customer),
+            subject=subject,
+            priority=priority,
+        )
+        message = TicketMessage.objects.create(ticket=ticket, author_customer=customer, body=body)
+        _attachments_save(message, attachments, written)
+        email_enqueue(
+            organisation=organisation,
+            to=customer.email,
+            template="tickets/emails/ticket_received",
+            context={"ticket": ticket, "message": message, "link": ticket_url(ticket), "customer": customer},
+        )
+        _notify_staff(ticket, message, template="tickets/emails/staff_new_ticket")
+    return ticket
+
+
+def ticket_reply(
+    *, ticket: Ticket, customer: Customer, body: str, attachments: Sequence[UploadedFile] = ()
+) -> TicketMessage:
+    """A customer's reply. A solved (or pending) ticket opens again; a closed one takes no more replies."""
+    with _FilesRolledBack() as written, transaction.atomic():
+        locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        if locked.is_read_only:
+            raise TicketClosed()
+        now = timezone.now()
+        message = TicketMessage.objects.create(ticket=ticket, author_customer=customer, body=body, created_at=now)
+        _attachments_save(message, attachments, written)
+        if locked.status in (Ticket.Status.SOLVED, Ticket.Status.PENDING):
+            ticket.status = Ticket.Status.OPEN
+        ticket.updated_at = now
+        Ticket.objects.filter(pk=ticket.pk).update(status=ticket.status, updated_at=now)
+        _notify_staff(ticket, message, template="tickets/emails/staff_customer_reply")
+    return message
+
+
+def ticket_portal_link_send(
+    *,
+    ticket: Ticket,
+    staff_user=None,
+    request=None,
+    template: str = "tickets/emails/portal_link",
+    context: dict | None = None,
+) -> CustomerToken:
+    """Email the requester a link that signs them in and opens this ticket."""
+    return access_link_send(
+        customer=ticket.requester,
+        next_path=ticket_path(ticket),
+        created_by=staff_user,
+        link_route=LINK_ROUTE,
+        email_template=template,
+        email_context={"ticket": ticket, **(context or {})},
+        request=request,
+    )
+
+
+def ticket_portal_links_send(*, tickets: Iterable[Ticket], staff_user=None, request=None) -> int:
+    """One link per ticket, each in its own transaction: a failure leaves the links already sent in place."""
+    sent = 0
+    for ticket in tickets:
+        ticket_portal_link_send(ticket=ticket, staff_user=staff_user, request=request)
+        sent += 1
+    return sent
+
+
+# What the customer sees of a ticket: changing one of these counts as activity (its company, say, does not).
+CUSTOMER_VISIBLE_FIELDS = {"subject", "status", "priority", "assigned_agent"}
+
+
+def ticket_save_by_staff(*, ticket: Ticket, created: bool, changed_fields: Iterable[str]) -> None:
+    """Save a ticket staff edited in admin: a new one takes the next number."""
+    if created:
+        ticket.number = ticket_number_take(organisation=ticket.organisation)
+    elif CUSTOMER_VISIBLE_FIELDS & set(changed_fields):
+        ticket.updated_at = timezone.now()
+    ticket.save()
+
+
+@transaction.atomic
+def ticket_staff_messages_publish(
+    *, ticket: Ticket, messages: Sequence[TicketMessage], staff_user, created: bool, request=None
+) -> None:
+    """After staff saved a ticket in admin: tell the customer of what is new and public.
+
+    A new ticket gets one email with a portal link, where the organisation wants it; on an existing
+    ticket each public reply is emailed with its text, and with a link that signs in where wanted.
+    """
+    ticket_settings = TicketSettings.for_organisation(ticket.organisation)
+    public = [message for message in messages if not message.internal]
+    if created:
+        if ticket_settings.link_on_staff_ticket:
+            ticket_portal_link_send(
+                ticket=ticket,
+                staff_user=staff_user,
+                request=request,
+                template="tickets/emails/ticket_opened_by_staff",
+                context={"messages": public},
+            )
+        return
+    if not public:
+        return
+    Ticket.objects.filter(pk=ticket.pk).update(updated_at=max(m.created_at for m in public))
+    for message in public:
+        if ticket_settings.link_on_public_reply:
+            ticket_portal_link_send(
+                ticket=ticket,
+                staff_user=staff_user,
+                request=request,
+                template="tickets/emails/staff_reply",
+                context={"message": message, "link_signs_in": True},
+            )
+        else:
+            email_enqueue(
+                organisation=ticket.organisation,
+                to=ticket.requester.email,
+                template="tickets/emails/staff_reply",
+                context={
+                    "ticket": ticket,
+                    "message": message,
+                    "customer": ticket.requester,
+                    "link": ticket_url(ticket),
+                },
+            )

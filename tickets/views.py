@@ -1,0 +1,80 @@
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import FileResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from portal_auth.decorators import customer_required
+from tickets.forms import NewTicketForm, ReplyForm, TicketFilterForm
+from tickets.selectors import get_attachment_for, get_ticket_for, public_messages, tickets_for
+from tickets.services import TicketClosed, ticket_create, ticket_path, ticket_reply
+
+TICKETS_PER_PAGE = 20
+
+
+@customer_required
+def ticket_list(request, organisation, customer):
+    filter_form = TicketFilterForm(request.GET)
+    filters = filter_form.filters()
+    page = Paginator(tickets_for(customer, **filters), TICKETS_PER_PAGE).get_page(request.GET.get("page"))
+    context = {"page": page, "filter_form": filter_form, "filtering": any(filters.values())}
+    return render(request, "tickets/ticket_list.html", context)
+
+
+def _detail(request, ticket, reply_form, status=200):
+    context = {"ticket": ticket, "conversation": public_messages(ticket), "reply_form": reply_form}
+    return render(request, "tickets/ticket_detail.html", context, status=status)
+
+
+@customer_required
+def ticket_detail(request, organisation, customer, number):
+    return _detail(request, get_ticket_for(customer, number), ReplyForm())
+
+
+@require_POST
+@customer_required
+def ticket_reply_post(request, organisation, customer, number):
+    ticket = get_ticket_for(customer, number)
+    form = ReplyForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _detail(request, ticket, form, status=400)
+    try:
+        ticket_reply(
+            ticket=ticket,
+            customer=customer,
+            body=form.cleaned_data["body"],
+            attachments=form.cleaned_data["attachments"],
+        )
+    except TicketClosed as error:
+        form.add_error(None, error)
+        return _detail(request, ticket, form, status=409)
+    messages.success(request, "Your reply has been added. We'll email you when we answer.")
+    return redirect(f"{ticket_path(ticket)}#latest")
+
+
+@customer_required
+def ticket_new(request, organisation, customer):
+    form = NewTicketForm(request.POST or None, request.FILES or None)
+    if request.method == "POST":
+        if form.is_valid():
+            ticket = ticket_create(customer=customer, **form.cleaned_data)
+            return redirect("tickets:created", org=organisation.slug, number=ticket.number)
+        return render(request, "tickets/ticket_new.html", {"form": form}, status=400)
+    return render(request, "tickets/ticket_new.html", {"form": form})
+
+
+@customer_required
+def ticket_created(request, organisation, customer, number):
+    ticket = get_ticket_for(customer, number)
+    return render(request, "tickets/ticket_created.html", {"ticket": ticket})
+
+
+@customer_required
+def attachment_download(request, organisation, customer, number, attachment_id):
+    attachment = get_attachment_for(customer, number, attachment_id)
+    return FileResponse(
+        attachment.file.open("rb"),
+        as_attachment=True,
+        filename=attachment.name,
+        content_type=attachment.content_type,
+    )
