@@ -1,0 +1,149 @@
+import secrets
+from pathlib import PurePath
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from portal_auth.models import Customer, Organisation
+
+
+class Channel(models.TextChoices):
+    CHAT = "chat", "Chat"
+    EMAIL = "email", "Email"
+    MESSENGER = "messenger", "Facebook Messenger"
+    FORMS = "forms", "Forms"
+    INSTAGRAM = "instagram", "Instagram"
+    PORTAL = "portal", "Portal"
+    SMS = "sms", "SMS"
+    TWITTER = "twitter", "Twitter/X"
+    WHATSAPP = "whatsapp", "WhatsApp"
+
+
+class Conversation(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        CLOSED = "closed", "Closed"
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="conversations")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="conversations")
+    channel = models.CharField(max_length=20, choices=Channel.choices, help_text="Where the conversation began.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    subject = models.CharField(max_length=200, blank=True)
+    # Kept with the row, so the detail page reads them without another query.
+    attributes = models.JSONField(
+        "extra attributes",
+        default=dict,
+        blank=True,
+        help_text='Key/value pairs, e.g. {"order_number": "A-1042"}. '
+        "Conversation settings choose which ones customers see.",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    # What "newest activity first" sorts by: moved on by every message the customer can see.
+    last_activity_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-last_activity_at", "-pk"]
+        indexes = [models.Index(fields=["organisation", "customer", "-last_activity_at"])]
+
+    def __str__(self) -> str:
+        return self.subject or f"Conversation {self.pk}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.OPEN
+
+    @property
+    def title(self) -> str:
+        return self.subject or f"{self.get_channel_display()} conversation"
+
+
+class Message(models.Model):
+    class Direction(models.TextChoices):
+        FROM_CUSTOMER = "from_customer", "From customer"
+        FROM_STAFF = "from_staff", "From staff"
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    direction = models.CharField(max_length=20, choices=Direction.choices)
+    channel = models.CharField(max_length=20, choices=Channel.choices, help_text="Where this message came through.")
+    body = models.TextField(blank=True)
+    internal = models.BooleanField("internal note", default=False, help_text="Seen by staff only, never by customers.")
+    author_name = models.CharField(max_length=200, blank=True)
+    staff_author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    redacted_at = models.DateTimeField(null=True, blank=True)
+    redacted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["conversation", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_direction_display()} at {self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_redacted(self) -> bool:
+        return self.redacted_at is not None
+
+    @property
+    def from_customer(self) -> bool:
+        return self.direction == self.Direction.FROM_CUSTOMER
+
+
+def attachment_path(attachment: "Attachment", filename: str) -> str:
+    # A random name: the stored path tells nothing and can't be guessed; the customer's name is kept apart.
+    suffix = PurePath(filename).suffix.lower()[:10]
+    return f"conversations/{timezone.now():%Y/%m}/{secrets.token_urlsafe(24)}{suffix}"
+
+
+class Attachment(models.Model):
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to=attachment_path, max_length=200)
+    original_name = models.CharField(max_length=255)
+    size = models.PositiveBigIntegerField()
+    content_type = models.CharField("detected type", max_length=120)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+class ConversationSettings(models.Model):
+    """How one organisation's conversations appear in the portal."""
+
+    organisation = models.OneToOneField(Organisation, on_delete=models.CASCADE, related_name="conversation_settings")
+    customers_may_reopen = models.BooleanField(
+        "customers may reopen closed conversations",
+        default=True,
+        help_text="When on, a customer's message on a closed conversation reopens it.",
+    )
+
+    class Meta:
+        verbose_name = "conversation settings"
+        verbose_name_plural = "conversation settings"
+
+    def __str__(self) -> str:
+        return f"Conversation settings of {self.organisation}"
+
+
+class DisplayedAttribute(models.Model):
+    """An extra attribute shown on the conversation page, under a name customers understand."""
+
+    settings = models.ForeignKey(ConversationSettings, on_delete=models.CASCADE, related_name="displayed_attributes")
+    key = models.CharField(max_length=100, help_text="The key in the conversation's extra attributes.")
+    display_name = models.CharField(max_length=100)
+    position = models.PositiveSmallIntegerField(default=0, help_text="Smaller numbers come first.")
+
+    class Meta:
+        ordering = ["position", "pk"]
+        constraints = [models.UniqueConstraint("settings", "key", name="displayed_attribute_once_per_key")]
+
+    def __str__(self) -> str:
+        return self.display_name

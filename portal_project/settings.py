@@ -136,6 +136,8 @@ PORTAL_RATE_LIMITS = {
 # customer record is created for a password link. portal_auth imports none of them directly.
 PORTAL_IDENTITY_SOURCES = ["bookings.selectors.organisation_has_attendee_email"]
 PORTAL_IDENTITY_SOURCES += ["tickets.selectors.organisation_has_requester_email"]
+PORTAL_IDENTITY_SOURCES += ["conversations.selectors.organisation_has_conversation_email"]
+PORTAL_RATE_LIMITS["conversation_reply"] = env("RATE_LIMIT_CONVERSATION_REPLY", default="20/5m/key,100/h/key")
 
 PASSWORD_LINK_LIFETIME = timedelta(minutes=60)
 ACCESS_LINK_LIFETIME = timedelta(days=30)

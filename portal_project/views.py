@@ -2,6 +2,7 @@ from django.http import HttpResponse
 from django.shortcuts import render
 
 from bookings.selectors import upcoming_bookings_for
+from conversations.selectors import recent_conversations_for
 from portal_auth.decorators import customer_required
 from tickets.selectors import recent_tickets_for
 
@@ -20,6 +21,7 @@ def portal_home(request, organisation, customer):
     """The customer's front page, composed from each app's own selectors."""
     context = {"customer": customer, "upcoming_bookings": upcoming_bookings_for(customer)[:3]}
     context["recent_tickets"] = recent_tickets_for(customer)
+    context["recent_conversations"] = recent_conversations_for(customer)
     return render(request, "portal_home.html", context)
 
 

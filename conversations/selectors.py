@@ -1,0 +1,107 @@
+"""Reads of the conversations app: everything a customer may see goes through here."""
+
+from dataclasses import dataclass
+
+from django.db.models import Case, F, Prefetch, QuerySet, TextField, Value, When
+from django.shortcuts import get_object_or_404
+
+from conversations.models import Attachment, Conversation, ConversationSettings, DisplayedAttribute, Message
+from portal_auth.models import Customer, Organisation, normalise_email
+
+
+def conversations_for(customer: Customer) -> QuerySet[Conversation]:
+    """The customer's conversations, open and closed, newest activity first."""
+    return Conversation.objects.filter(organisation_id=customer.organisation_id, customer=customer).order_by(
+        "-last_activity_at", "-pk"
+    )
+
+
+def recent_conversations_for(customer: Customer, *, limit: int = 3) -> list[Conversation]:
+    return list(conversations_for(customer)[:limit])
+
+
+def get_conversation_for(customer: Customer, pk: int) -> Conversation:
+    """One of the customer's conversations, with its organisation's settings; 404 for anyone else's."""
+    return get_object_or_404(
+        conversations_for(customer).select_related("organisation__conversation_settings"),
+        pk=pk,
+    )
+
+
+def get_attachment_for(customer: Customer, pk: int) -> Attachment:
+    """An attachment of a message the customer may see: never one on an internal note or a redacted message."""
+    return get_object_or_404(
+        Attachment.objects.select_related("message"),
+        pk=pk,
+        message__conversation__organisation_id=customer.organisation_id,
+        message__conversation__customer=customer,
+        message__internal=False,
+        message__redacted_at__isnull=True,
+    )
+
+
+def get_attachment_for_staff(organisation: Organisation, pk: int) -> Attachment:
+    return get_object_or_404(Attachment, pk=pk, message__conversation__organisation=organisation)
+
+
+def public_messages(conversation: Conversation) -> QuerySet[Message]:
+    """The timeline as staff see it, minus internal notes, with redactions applied.
+
+    The one place that decides what of a message reaches a customer: `shown_body` is empty for a
+    redacted message even if its text were still stored, and its attachments are left out.
+    """
+    visible_attachments = Prefetch(
+        "attachments", queryset=Attachment.objects.filter(message__redacted_at__isnull=True).order_by("pk")
+    )
+    return (
+        conversation.messages.filter(internal=False)
+        .annotate(
+            shown_body=Case(
+                When(redacted_at__isnull=False, then=Value("")),
+                default=F("body"),
+                output_field=TextField(),
+            )
+        )
+        .defer("body")
+        .prefetch_related(visible_attachments)
+        .order_by("created_at", "pk")
+    )
+
+
+def customers_may_reopen(conversation: Conversation) -> bool:
+    """Reopening is allowed unless the organisation turned it off (no settings row means the default, yes)."""
+    try:
+        conversation_settings = conversation.organisation.conversation_settings
+    except ConversationSettings.DoesNotExist:
+        return True
+    return conversation_settings.customers_may_reopen
+
+
+@dataclass(frozen=True)
+class ShownAttribute:
+    name: str
+    value: str
+
+
+def displayed_attributes(conversation: Conversation) -> list[ShownAttribute]:
+    """The extra attributes the organisation chose to show, under their display names, in their order."""
+    chosen = DisplayedAttribute.objects.filter(settings__organisation_id=conversation.organisation_id)
+    values = conversation.attributes if isinstance(conversation.attributes, dict) else {}
+    return [
+        ShownAttribute(attribute.display_name, _as_text(values[attribute.key]))
+        for attribute in chosen
+        if values.get(attribute.key) not in (None, "")
+    ]
+
+
+def _as_text(value) -> str:
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, list):
+        return ", ".join(_as_text(item) for item in value)
+    return str(value)
+
+
+def organisation_has_conversation_email(organisation: Organisation, email: str) -> bool:
+    """An identity source: whether a conversation of the organisation belongs to this email."""
+    return Conversation.objects.filter(organisation=organisation, customer__email=normalise_email(email)).exists()

@@ -1,0 +1,130 @@
+"""Writes of the conversations app: replies (the customer's and staff's) and redaction."""
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from conversations.models import Attachment, Channel, Conversation, Message
+from conversations.selectors import customers_may_reopen
+from outbox.services import email_enqueue
+from portal_auth.models import Customer
+from portal_auth.uploads import FileKind
+
+logger = logging.getLogger(__name__)
+
+
+class ReopenRefused(Exception):
+    """The conversation is closed and its organisation does not let customers reopen it."""
+
+
+@dataclass(frozen=True)
+class CheckedUpload:
+    """A file whose content was checked, with the kind its content showed."""
+
+    file: UploadedFile
+    kind: FileKind
+
+
+def conversation_reply(
+    *, conversation: Conversation, customer: Customer, body: str, uploads: Sequence[CheckedUpload]
+) -> Message:
+    """The customer's message through the portal, with its attachments; reopens a closed conversation.
+
+    All or nothing: if anything fails, no message, no attachment row and no stored file remain.
+    """
+    stored: list[str] = []
+    try:
+        with transaction.atomic():
+            # Locked, so a reply and a staff member closing the conversation can't interleave.
+            locked = Conversation.objects.select_for_update().get(
+                pk=conversation.pk, organisation_id=customer.organisation_id, customer=customer
+            )
+            if not locked.is_open and not customers_may_reopen(conversation):
+                raise ReopenRefused
+            now = timezone.now()
+            message = Message.objects.create(
+                conversation=locked,
+                direction=Message.Direction.FROM_CUSTOMER,
+                channel=Channel.PORTAL,
+                body=body,
+                author_name=customer.name or customer.email,
+                created_at=now,
+            )
+            for upload in uploads:
+                attachment = Attachment(
+                    message=message,
+                    original_name=upload.file.name,
+                    size=upload.file.size,
+                    content_type=upload.kind.content_type,
+                )
+                attachment.file.save(upload.file.name, upload.file, save=False)
+                stored.append(attachment.file.name)
+                attachment.save()
+            Conversation.objects.filter(pk=locked.pk).update(status=Conversation.Status.OPEN, last_activity_at=now)
+    except BaseException:
+        _delete_files(stored)
+        raise
+    conversation.status, conversation.last_activity_at = Conversation.Status.OPEN, now
+    return message
+
+
+@transaction.atomic
+def conversation_staff_reply(*, conversation: Conversation, staff_user, body: str, internal: bool) -> Message:
+    """A reply from the admin. A public one reaches the customer's portal and mailbox; a note stays with staff."""
+    now = timezone.now()
+    message = Message.objects.create(
+        conversation=conversation,
+        direction=Message.Direction.FROM_STAFF,
+        channel=Channel.PORTAL,
+        body=body,
+        internal=internal,
+        author_name=staff_user.get_full_name() or conversation.organisation.public_name,
+        staff_author=staff_user,
+        created_at=now,
+    )
+    if internal:
+        # A note must not move the conversation up the customer's list: that would tell them something happened.
+        return message
+    Conversation.objects.filter(pk=conversation.pk).update(last_activity_at=now)
+    customer = conversation.customer
+    if customer.is_active:
+        link = settings.SITE_URL + reverse(
+            "conversations:detail", kwargs={"org": conversation.organisation.slug, "pk": conversation.pk}
+        )
+        email_enqueue(
+            organisation=conversation.organisation,
+            to=customer.email,
+            template="conversations/emails/staff_reply",
+            context={"customer": customer, "conversation": conversation, "message": message, "link": link},
+        )
+    return message
+
+
+@transaction.atomic
+def message_redact(*, message: Message, staff_user) -> None:
+    """Remove a message's text and attachments for good; the timeline keeps a note that it was redacted."""
+    message = Message.objects.select_for_update().get(pk=message.pk)
+    if message.is_redacted:
+        return
+    files = list(message.attachments.values_list("file", flat=True))
+    message.attachments.all().delete()
+    message.body = ""
+    message.redacted_at = timezone.now()
+    message.redacted_by = staff_user
+    message.save(update_fields=["body", "redacted_at", "redacted_by"])
+    transaction.on_commit(lambda: _delete_files(files))
+
+
+def _delete_files(names: Sequence[str]) -> None:
+    storage = Attachment._meta.get_field("file").storage
+    for name in names:
+        try:
+            storage.delete(name)
+        except OSError:  # a file left behind is harmless; a failed reply or redaction is not
+            logger.warning("Could not delete attachment file %s", name)

@@ -1,0 +1,87 @@
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+
+from conversations.forms import ReplyForm
+from conversations.selectors import (
+    conversations_for,
+    customers_may_reopen,
+    displayed_attributes,
+    get_attachment_for,
+    get_attachment_for_staff,
+    get_conversation_for,
+    public_messages,
+)
+from conversations.services import ReopenRefused, conversation_reply
+from portal_auth.decorators import customer_required, organisation_page, sign_in_url
+
+CONVERSATIONS_PER_PAGE = 20
+
+
+@customer_required
+def conversation_list(request, organisation, customer):
+    page = Paginator(conversations_for(customer), CONVERSATIONS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "conversations/conversation_list.html", {"page": page})
+
+
+@never_cache
+@customer_required
+def conversation_detail(request, organisation, customer, pk):
+    conversation = get_conversation_for(customer, pk)
+    may_write = conversation.is_open or customers_may_reopen(conversation)
+    form = ReplyForm(request=request, customer=customer) if may_write else None
+    if request.method == "POST":
+        if not may_write:
+            return _detail_page(request, conversation, None, status=403, refused=True)
+        form = ReplyForm(request.POST, request.FILES, request=request, customer=customer)
+        if form.is_valid():
+            was_open = conversation.is_open
+            try:
+                conversation_reply(
+                    conversation=conversation,
+                    customer=customer,
+                    body=form.cleaned_data["body"],
+                    uploads=form.cleaned_data["attachments"],
+                )
+            except ReopenRefused:  # closed, and reopening turned off, since the page was loaded
+                return _detail_page(request, conversation, None, status=403, refused=True)
+            messages.success(request, "Message sent." if was_open else "Message sent. The conversation is open again.")
+            return redirect("conversations:detail", org=organisation.slug, pk=conversation.pk)
+        return _detail_page(request, conversation, form, status=400)
+    return _detail_page(request, conversation, form)
+
+
+def _detail_page(request, conversation, form, *, status=200, refused=False):
+    context = {
+        "conversation": conversation,
+        "attributes": displayed_attributes(conversation),
+        "timeline": public_messages(conversation),
+        "form": form,
+        "refused": refused,
+    }
+    return render(request, "conversations/conversation_detail.html", context, status=status)
+
+
+@never_cache
+@organisation_page
+def attachment_download(request, organisation, pk):
+    """Served to the conversation's customer and to staff only, always as a download."""
+    if request.portal_customer is not None:
+        attachment = get_attachment_for(request.portal_customer, pk)
+    elif request.user.is_staff and request.user.has_perm("conversations.view_attachment"):
+        attachment = get_attachment_for_staff(organisation, pk)
+    else:
+        return redirect(sign_in_url(organisation, request.get_full_path()))
+    try:
+        file = attachment.file.open("rb")
+    except FileNotFoundError:
+        raise Http404("The file is missing.") from None
+    response = FileResponse(
+        file, as_attachment=True, filename=attachment.original_name, content_type=attachment.content_type
+    )
+    # Never rendered by the browser, whatever the file claims to be.
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
