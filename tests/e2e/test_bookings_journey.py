@@ -7,6 +7,7 @@ import pytest
 from tests.bookings.factories import AddOnFactory, AttendeeFactory, BookingFactory
 from tests.conftest import link_in
 from tests.e2e.conftest import check_page
+from tests.factories import CustomerFactory
 from tests.smtp import text_of
 
 PASSWORD = "a long and quite memorable phrase"
@@ -102,3 +103,37 @@ def test_customer_opens_booking_link_assigns_password_books_add_on_and_uploads(p
 
     page.goto(booking_link)
     page.wait_for_url(re.compile(rf"/{slug}/sign-in/\?next="))
+
+
+def test_booking_not_linked_then_sign_in_as_someone_else(page, live_server, booking, sign_in, settings):
+    carol = CustomerFactory(organisation=booking.organisation, email="carol@example.com")
+    client = sign_in(carol)
+    page.context.add_cookies(
+        [
+            {
+                "name": settings.SESSION_COOKIE_NAME,
+                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+                "url": live_server.url,
+            }
+        ]
+    )
+    slug = booking.organisation.slug
+    page.goto(f"{live_server.url}/{slug}/bookings/{booking.reference}/")
+    assert "This booking is not linked to carol@example.com" in page.locator("h1").inner_text()
+    assert "Lisbon city break" not in page.content()
+    check_page(page, "bookings-not-linked")
+
+    page.get_by_role("button", name="Sign in as someone else").click()
+    page.wait_for_url(re.compile(rf"/{slug}/sign-in/\?next=%2F{slug}%2Fbookings%2F"))
+    assert "carol@example.com" not in page.locator("header").inner_text()
+
+
+def test_link_alone_opens_the_booking_when_sign_in_is_off(page, live_server, booking):
+    booking.organisation.requires_sign_in = False
+    booking.organisation.save()
+    page.goto(f"{live_server.url}/{booking.organisation.slug}/bookings/{booking.reference}/")
+    assert "Lisbon city break" in page.locator("h1").inner_text()
+    assert page.get_by_role("button", name="Book Airport transfer").count() == 0
+    check_page(page, "bookings-link-only")
+    page.get_by_role("link", name="Sign in").click()
+    page.wait_for_url(re.compile(r"/sign-in/\?next="))
