@@ -1,0 +1,166 @@
+"""A customer's reply: added to the conversation, reopens a solved ticket, never lands on a closed one."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+
+from outbox.models import OutboxEmail
+from tests.tickets.conftest import PDF_BYTES, PNG_BYTES
+from tickets.models import Ticket, TicketAttachment, TicketMessage
+
+
+def reply_url(ticket):
+    return f"/{ticket.organisation.slug}/support/{ticket.number}/reply/"
+
+
+def reply(client, ticket, body="Thanks, here is more detail.", files=()):
+    return client.post(reply_url(ticket), {"body": body, "attachments": list(files)})
+
+
+def test_a_reply_is_added_and_the_agent_is_emailed(
+    sign_in, customer, ticket, mailoutbox, django_capture_on_commit_callbacks
+):
+    agent = get_user_model().objects.create(username="agent", email="agent@voyages.example", is_staff=True)
+    Ticket.objects.filter(pk=ticket.pk).update(assigned_agent=agent)
+    before = timezone.now()
+    client = sign_in(customer)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = reply(client, ticket, "My bag is blue.")
+
+    assert response.status_code == 302
+    assert response["Location"] == f"/{ticket.organisation.slug}/support/{ticket.number}/#latest"
+    message = TicketMessage.objects.get(ticket=ticket)
+    assert (message.author_customer, message.author_staff, message.internal, message.body) == (
+        customer,
+        None,
+        False,
+        "My bag is blue.",
+    )
+    ticket.refresh_from_db()
+    assert ticket.updated_at >= before
+    [email] = mailoutbox
+    assert email.to == ["agent@voyages.example"]
+    assert "My bag is blue." in email.body
+    assert f"/admin/tickets/ticket/{ticket.pk}/change/" in email.body
+    page = client.get(response["Location"]).content.decode()
+    assert "My bag is blue." in page and "Your reply has been added." in page
+
+
+def test_without_an_agent_the_organisations_support_address_is_emailed(
+    sign_in, customer, ticket, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        reply(sign_in(customer), ticket)
+    assert [m.to for m in mailoutbox] == [[ticket.organisation.support_email]]
+
+
+@pytest.mark.parametrize("status", [Ticket.Status.SOLVED, Ticket.Status.PENDING])
+def test_a_reply_to_a_solved_or_pending_ticket_reopens_it(sign_in, customer, make_ticket, status):
+    ticket = make_ticket(status=status)
+    reply(sign_in(customer), ticket)
+    ticket.refresh_from_db()
+    assert ticket.status == Ticket.Status.OPEN
+
+
+def test_a_reply_leaves_a_new_ticket_new(sign_in, customer, make_ticket):
+    ticket = make_ticket(status=Ticket.Status.NEW)
+    reply(sign_in(customer), ticket)
+    ticket.refresh_from_db()
+    assert ticket.status == Ticket.Status.NEW
+
+
+def test_a_closed_ticket_is_read_only(sign_in, customer, make_ticket, mailoutbox, django_capture_on_commit_callbacks):
+    ticket = make_ticket(status=Ticket.Status.CLOSED)
+    client = sign_in(customer)
+    page = client.get(f"/{ticket.organisation.slug}/support/{ticket.number}/").content.decode()
+    assert "This ticket is closed" in page
+    assert reply_url(ticket) not in page
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = reply(client, ticket)
+
+    assert response.status_code == 409
+    assert "This ticket is closed, so it can&#x27;t take replies." in response.content.decode()
+    assert not TicketMessage.objects.exists()
+    assert mailoutbox == []
+    ticket.refresh_from_db()
+    assert ticket.status == Ticket.Status.CLOSED
+
+
+def test_replies_come_with_attachments(sign_in, customer, ticket):
+    files = [
+        SimpleUploadedFile("boarding-pass.pdf", PDF_BYTES, content_type="application/pdf"),
+        SimpleUploadedFile("bag.png", PNG_BYTES, content_type="image/png"),
+    ]
+    reply(sign_in(customer), ticket, files=files)
+    attachments = TicketAttachment.objects.order_by("pk")
+    assert [(a.name, a.content_type, a.size) for a in attachments] == [
+        ("boarding-pass.pdf", "application/pdf", len(PDF_BYTES)),
+        ("bag.png", "image/png", len(PNG_BYTES)),
+    ]
+    assert attachments[0].file.read() == PDF_BYTES
+
+
+@pytest.mark.parametrize(
+    "upload, error",
+    [
+        (SimpleUploadedFile("setup.pdf", b"MZ\x90\x00\x03\x00" * 20), "is not a file we accept"),
+        (SimpleUploadedFile("photo.pdf", PNG_BYTES), "contains a PNG but its name says otherwise"),
+        (SimpleUploadedFile("drawing.svg", b"<svg xmlns='http://www.w3.org/2000/svg'></svg>"), "not a file we accept"),
+        (SimpleUploadedFile("empty.pdf", b""), "The submitted file is empty."),
+    ],
+)
+def test_a_bad_attachment_is_refused_and_nothing_is_written(sign_in, customer, ticket, upload, error, settings):
+    good = SimpleUploadedFile("fine.pdf", PDF_BYTES)
+    response = reply(sign_in(customer), ticket, files=[good, upload])
+    assert response.status_code == 400
+    assert error in response.content.decode().replace("&#x27;", "'")
+    assert not TicketMessage.objects.exists()
+    assert not TicketAttachment.objects.exists()
+    assert not OutboxEmail.objects.exists()
+
+
+def test_too_big_or_too_many_attachments_are_refused(sign_in, customer, ticket, monkeypatch):
+    monkeypatch.setattr("tickets.uploads.ATTACHMENT_MAX_SIZE", 100)
+    client = sign_in(customer)
+    big = SimpleUploadedFile("big.pdf", PDF_BYTES + b"0" * 200)
+    assert "files may be at most" in reply(client, ticket, files=[big]).content.decode()
+    many = [SimpleUploadedFile(f"f{i}.pdf", PDF_BYTES) for i in range(6)]
+    assert "Attach at most 5 files" in reply(client, ticket, files=many).content.decode()
+    assert not TicketMessage.objects.exists()
+
+
+def test_an_empty_reply_is_refused(sign_in, customer, ticket):
+    response = reply(sign_in(customer), ticket, body="   ")
+    assert response.status_code == 400
+    assert "This field is required." in response.content.decode()
+    assert not TicketMessage.objects.exists()
+
+
+def test_replying_to_someone_elses_ticket_is_404(sign_in, stranger, ticket):
+    assert reply(sign_in(stranger), ticket).status_code == 404
+    assert not TicketMessage.objects.exists()
+
+
+def test_a_reply_needs_post_and_a_csrf_token(sign_in, customer, ticket):
+    from django.test import Client
+
+    client = sign_in(customer, client=Client(enforce_csrf_checks=True))
+    assert client.get(reply_url(ticket)).status_code == 405
+    assert reply(client, ticket).status_code == 403
+    assert not TicketMessage.objects.exists()
+
+
+def test_files_written_before_a_failure_are_removed(sign_in, customer, ticket, monkeypatch, settings):
+    from pathlib import Path
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("mail template broken")
+
+    monkeypatch.setattr("tickets.services._notify_staff", fail)
+    with pytest.raises(RuntimeError):
+        reply(sign_in(customer), ticket, files=[SimpleUploadedFile("a.pdf", PDF_BYTES)])
+    assert not TicketMessage.objects.exists()
+    assert not [p for p in Path(settings.MEDIA_ROOT).rglob("*") if p.is_file()]
