@@ -97,6 +97,16 @@ class BookingAdmin(admin.ModelAdmin):
         url = booking_url(booking)
         return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', url, url)
 
+    def delete_model(self, request, obj):
+        names = list(obj.documents.values_list("file", flat=True))
+        super().delete_model(request, obj)
+        _delete_files_on_commit(names)
+
+    def delete_queryset(self, request, queryset):
+        names = list(BookingDocument.objects.filter(booking__in=queryset).values_list("file", flat=True))
+        super().delete_queryset(request, queryset)
+        _delete_files_on_commit(names)
+
     def save_formset(self, request, form, formset, change):
         if formset.model is BookingAddOn:
             # A line added here is booked by staff, at the add-on's current price.

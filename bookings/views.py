@@ -1,3 +1,5 @@
+from functools import wraps
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import FileResponse
@@ -80,23 +82,25 @@ def _not_linked(request, organisation, reference: str, refusal: BookingNotLinked
     return render(request, "bookings/booking_not_linked.html", context, status=403)
 
 
-def _linked_booking(request, organisation, customer, reference: str):
-    """(booking, None) for an attendee; (None, the 403 page) otherwise. Http404 for an unknown reference."""
-    try:
-        return get_booking_for(customer, reference), None
-    except BookingNotLinked as refusal:
-        return None, _not_linked(request, organisation, reference, refusal)
+def attendee_action(view):
+    """A POST on a booking by one of its attendees: the view gets the booking. A GET goes back to its page."""
+
+    @wraps(view)
+    def wrapper(request, organisation, customer, reference):
+        if request.method != "POST":
+            # Someone sent here to sign in first: the page with the form is the booking.
+            return redirect(_booking_path(organisation, reference))
+        try:
+            booking = get_booking_for(customer, reference)
+        except BookingNotLinked as refusal:
+            return _not_linked(request, organisation, reference, refusal)
+        return view(request, organisation, customer, booking)
+
+    return never_cache(customer_required(wrapper))
 
 
-@never_cache
-@customer_required
-def add_on_book(request, organisation, customer, reference):
-    if request.method != "POST":
-        # Someone sent here to sign in first: the page with the button is the booking.
-        return redirect(_booking_path(organisation, reference))
-    booking, refusal = _linked_booking(request, organisation, customer, reference)
-    if refusal:
-        return refusal
+@attendee_action
+def add_on_book(request, organisation, customer, booking):
     form = AddOnBookingForm(request.POST, booking=booking)
     if not form.is_valid():
         return _booking_page(request, booking, customer, add_on_form=form, status=400)
@@ -105,17 +109,11 @@ def add_on_book(request, organisation, customer, reference):
         messages.success(request, f"{line.add_on.name} is booked. We've emailed you a confirmation.")
     else:
         messages.success(request, f"{line.add_on.name} was already booked on this booking.")
-    return redirect(_booking_path(organisation, reference))
+    return redirect(_booking_path(organisation, booking.reference))
 
 
-@never_cache
-@customer_required
-def document_upload(request, organisation, customer, reference):
-    if request.method != "POST":
-        return redirect(_booking_path(organisation, reference))
-    booking, refusal = _linked_booking(request, organisation, customer, reference)
-    if refusal:
-        return refusal
+@attendee_action
+def document_upload(request, organisation, customer, booking):
     form = BookingDocumentForm(request.POST, request.FILES, request=request, customer=customer)
     if not form.is_valid():
         return _booking_page(request, booking, customer, document_form=form, status=400)
@@ -123,7 +121,7 @@ def document_upload(request, organisation, customer, reference):
         booking=booking, customer=customer, file=form.cleaned_data["file"], kind=form.kind
     )
     messages.success(request, f"“{document.original_name}” is uploaded.")
-    return redirect(_booking_path(organisation, reference))
+    return redirect(_booking_path(organisation, booking.reference))
 
 
 @never_cache

@@ -203,6 +203,18 @@ def test_deleting_a_document_in_admin_deletes_its_file(
     assert stored_files(settings) == []
 
 
+def test_deleting_a_booking_in_admin_deletes_its_documents_files(
+    admin_client, document, settings, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            reverse("admin:bookings_booking_delete", args=[document.booking.pk]), {"post": "yes"}
+        )
+    assert response.status_code == 302
+    assert not BookingDocument.objects.exists()
+    assert stored_files(settings) == []
+
+
 def test_a_failed_database_write_leaves_no_file(customer, booking, settings, monkeypatch):
     from bookings.services import booking_document_upload
     from portal_auth.uploads import PDF
