@@ -123,7 +123,9 @@ class ConversationAdmin(admin.ModelAdmin):
     def save_formset(self, request, form, formset, change):
         if formset.model is not Message:
             return super().save_formset(request, form, formset, change)
-        # Messages are never edited here: the only change staff can make is to redact one.
+        # Messages are never edited here: the only change staff can make is to redact one. Saving
+        # without commit writes nothing but tells the admin's history which messages were redacted.
+        formset.save(commit=False)
         for message_form in formset.forms:
             if message_form.cleaned_data.get("redact") and not message_form.instance.is_redacted:
                 message_redact(message=message_form.instance, staff_user=request.user)

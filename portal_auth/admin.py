@@ -1,15 +1,40 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 
 from portal_auth.access_links import access_links_revoke
 from portal_auth.models import AccessEvent, Customer, CustomerToken, Organisation
 
+EXTERNAL_SIGN_ON_SECRETS = [
+    "external_sign_on_secret_id",
+    "external_sign_on_secret",
+    "external_sign_on_previous_secret_id",
+    "external_sign_on_previous_secret",
+]
+
+
+class OrganisationAdminForm(forms.ModelForm):
+    rotate_external_sign_on_secret = forms.BooleanField(
+        label="Generate / rotate custom sign-on secret",
+        required=False,
+        help_text="On save: a new secret; the current one stays valid as the previous secret until the next rotation.",
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        # Before model validation, so sign-on can be turned on and given its first secret in one save.
+        if cleaned.get("rotate_external_sign_on_secret") and not self.errors:
+            self.instance.rotate_external_sign_on_secret()
+        return cleaned
+
 
 @admin.register(Organisation)
 class OrganisationAdmin(admin.ModelAdmin):
+    form = OrganisationAdminForm
     list_display = ["name", "slug", "requires_sign_in", "session_lifetime", "external_sign_on_enabled"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
-    readonly_fields = ["created_at"]
+    readonly_fields = ["created_at", *EXTERNAL_SIGN_ON_SECRETS]
+    actions = ["rotate_external_sign_on_secrets"]
     fieldsets = [
         (None, {"fields": ["name", "slug", "created_at"]}),
         ("Branding", {"fields": ["display_name", "accent_colour", "logo"]}),
@@ -22,14 +47,19 @@ class OrganisationAdmin(admin.ModelAdmin):
                 "fields": [
                     "external_sign_on_enabled",
                     "external_sign_on_url",
-                    "external_sign_on_secret_id",
-                    "external_sign_on_secret",
-                    "external_sign_on_previous_secret_id",
-                    "external_sign_on_previous_secret",
+                    "rotate_external_sign_on_secret",
+                    *EXTERNAL_SIGN_ON_SECRETS,
                 ],
             },
         ),
     ]
+
+    @admin.action(description="Generate / rotate custom sign-on secret", permissions=["change"])
+    def rotate_external_sign_on_secrets(self, request, queryset):
+        for organisation in queryset:
+            organisation.rotate_external_sign_on_secret()
+            organisation.save(update_fields=EXTERNAL_SIGN_ON_SECRETS)
+        self.message_user(request, f"New custom sign-on secret for {len(queryset)} organisation(s).", messages.SUCCESS)
 
 
 @admin.register(Customer)

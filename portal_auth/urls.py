@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portal_auth import views
+from portal_auth import external_sign_on_views, views
 
 app_name = "portal_auth"
 
@@ -11,4 +11,6 @@ urlpatterns = [
     path("password/sent/", views.password_link_sent, name="password_link_sent"),
     path("password/link/<str:token>/", views.password_link, name="password_link"),
     path("password/set/", views.password_set, name="password_set"),
+    path("sign-in/external/", external_sign_on_views.external_sign_on_callback, name="external_sign_on"),
+    path("sign-in/external/start/", external_sign_on_views.external_sign_on_start, name="external_sign_on_start"),
 ]

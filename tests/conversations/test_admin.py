@@ -1,0 +1,244 @@
+import os
+from datetime import timedelta
+
+from django.core.files.base import ContentFile
+from django.utils import timezone
+
+from conversations.models import Attachment, Channel, Conversation, ConversationSettings, Message
+from tests.conftest import link_in
+from tests.conversations.conftest import PDF_BYTES
+from tests.conversations.factories import ConversationFactory, MessageFactory
+from tests.factories import CustomerFactory
+
+
+def change_url(conversation):
+    return f"/admin/conversations/conversation/{conversation.pk}/change/"
+
+
+def change_form(conversation, **overrides):
+    """The change form as the admin posts it, with the messages inline untouched."""
+    messages = list(conversation.messages.order_by("created_at", "pk"))
+    data = {
+        "organisation": conversation.organisation.pk,
+        "customer": conversation.customer.pk,
+        "channel": conversation.channel,
+        "status": conversation.status,
+        "subject": conversation.subject,
+        "attributes": "{}",
+        "reply": "",
+        "reply_kind": "public",
+        "messages-TOTAL_FORMS": str(len(messages)),
+        "messages-INITIAL_FORMS": str(len(messages)),
+        "messages-MIN_NUM_FORMS": "0",
+        "messages-MAX_NUM_FORMS": "1000",
+    }
+    for index, message in enumerate(messages):
+        data[f"messages-{index}-id"] = message.pk
+        data[f"messages-{index}-conversation"] = conversation.pk
+    data.update(overrides)
+    return data
+
+
+def test_conversation_page_shows_the_whole_timeline_to_staff(admin_client, conversation):
+    MessageFactory(conversation=conversation, body="Customer question")
+    MessageFactory(conversation=conversation, body="Staff-only remark", internal=True)
+
+    response = admin_client.get(change_url(conversation))
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Customer question" in html and "Staff-only remark" in html
+    assert "Public reply: shown in the customer" in html and "Internal note: seen by staff only" in html
+
+
+def test_public_reply_emails_the_customer_with_text_and_link(
+    admin_client, conversation, staff_user, mailoutbox, django_capture_on_commit_callbacks
+):
+    staff_user.first_name, staff_user.last_name = "Sam", "Rivera"
+    staff_user.save()
+    conversation.last_activity_at = timezone.now() - timedelta(days=1)
+    conversation.save()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            change_url(conversation), change_form(conversation, reply="Your room is upgraded.\nEnjoy!")
+        )
+
+    assert response.status_code == 302
+    message = conversation.messages.get()
+    assert message.body == "Your room is upgraded.\nEnjoy!"
+    assert message.direction == Message.Direction.FROM_STAFF and not message.internal
+    assert message.channel == Channel.PORTAL and message.staff_author == staff_user
+    assert message.author_name == "Sam Rivera"
+    conversation.refresh_from_db()
+    assert conversation.last_activity_at > timezone.now() - timedelta(minutes=1)
+    [email] = mailoutbox
+    assert email.to == [conversation.customer.email]
+    assert conversation.subject in email.subject
+    assert "Your room is upgraded.\nEnjoy!" in email.body
+    link = link_in(email.body, f"/conversations/{conversation.pk}/")
+    assert link == f"https://portal.example.test/{conversation.organisation.slug}/conversations/{conversation.pk}/"
+    html = email.alternatives[0].content
+    assert "Your room is upgraded.<br>Enjoy!" in html and link in html
+
+
+def test_the_email_keeps_the_text_as_written(
+    admin_client, conversation, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(change_url(conversation), change_form(conversation, reply="It's <b>fine</b> & done"))
+
+    [email] = mailoutbox
+    assert "It's <b>fine</b> & done" in email.body
+    assert "It&#x27;s &lt;b&gt;fine&lt;/b&gt; &amp; done" in email.alternatives[0].content
+
+
+def test_staff_reply_then_reaches_the_customers_portal(admin_client, sign_in, conversation):
+    admin_client.post(change_url(conversation), change_form(conversation, reply="We have booked the taxi."))
+
+    html = sign_in(conversation.customer).get(f"/{conversation.organisation.slug}/conversations/{conversation.pk}/")
+
+    assert "We have booked the taxi." in html.content.decode()
+
+
+def test_internal_note_stays_with_staff(
+    admin_client, sign_in, conversation, mailoutbox, django_capture_on_commit_callbacks
+):
+    before = conversation.last_activity_at
+
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(
+            change_url(conversation),
+            change_form(conversation, reply="Refund approved by finance", reply_kind="internal"),
+        )
+
+    note = conversation.messages.get()
+    assert note.internal and note.body == "Refund approved by finance"
+    assert mailoutbox == []
+    conversation.refresh_from_db()
+    assert conversation.last_activity_at == before  # the customer's list must not hint that something happened
+    page = sign_in(conversation.customer).get(f"/{conversation.organisation.slug}/conversations/{conversation.pk}/")
+    assert "Refund approved" not in page.content.decode()
+
+
+def test_saving_without_a_reply_adds_no_message(admin_client, conversation, mailoutbox):
+    response = admin_client.post(change_url(conversation), change_form(conversation, status="closed"))
+
+    assert response.status_code == 302
+    conversation.refresh_from_db()
+    assert conversation.status == Conversation.Status.CLOSED
+    assert not conversation.messages.exists() and mailoutbox == []
+
+
+def test_redacting_a_message_removes_its_text_and_attachments_for_good(
+    admin_client, sign_in, conversation, staff_user, django_capture_on_commit_callbacks
+):
+    MessageFactory(conversation=conversation, body="Hello")
+    secret = MessageFactory(conversation=conversation, body="My passport number is X1234567")
+    attachment = Attachment(
+        message=secret, original_name="passport.pdf", size=len(PDF_BYTES), content_type="application/pdf"
+    )
+    attachment.file.save("passport.pdf", ContentFile(PDF_BYTES), save=False)
+    attachment.save()
+    stored = attachment.file.path
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(change_url(conversation), change_form(conversation, **{"messages-1-redact": "on"}))
+
+    assert response.status_code == 302
+    secret.refresh_from_db()
+    assert secret.body == "" and secret.redacted_at is not None and secret.redacted_by == staff_user
+    assert not Attachment.objects.exists()
+    assert conversation.messages.get(body="Hello")
+    html = sign_in(conversation.customer).get(f"/{conversation.organisation.slug}/conversations/{conversation.pk}/")
+    assert "This message was redacted." in html.content.decode() and "X1234567" not in html.content.decode()
+    staff_view = admin_client.get(change_url(conversation)).content.decode()
+    assert "X1234567" not in staff_view and "Redacted on" in staff_view
+    assert not os.path.exists(stored)
+
+
+def test_a_customer_of_another_organisation_cannot_be_given_the_conversation(
+    admin_client, conversation, other_organisation
+):
+    stranger = CustomerFactory(organisation=other_organisation)
+
+    response = admin_client.post(change_url(conversation), change_form(conversation, customer=stranger.pk))
+
+    assert response.status_code == 200
+    assert "This customer belongs to another organisation." in response.content.decode()
+    conversation.refresh_from_db()
+    assert conversation.customer != stranger
+
+
+def test_staff_create_a_conversation_with_a_first_reply(
+    admin_client, customer, mailoutbox, django_capture_on_commit_callbacks
+):
+    data = {
+        "organisation": customer.organisation.pk,
+        "customer": customer.pk,
+        "channel": Channel.EMAIL,
+        "status": "open",
+        "subject": "Your visa",
+        "attributes": '{"order_number": "A-1"}',
+        "reply": "Here is what you need.",
+        "reply_kind": "public",
+        "messages-TOTAL_FORMS": "0",
+        "messages-INITIAL_FORMS": "0",
+        "messages-MIN_NUM_FORMS": "0",
+        "messages-MAX_NUM_FORMS": "1000",
+    }
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post("/admin/conversations/conversation/add/", data)
+
+    assert response.status_code == 302
+    conversation = Conversation.objects.get(subject="Your visa")
+    assert conversation.attributes == {"order_number": "A-1"}
+    assert conversation.messages.get().body == "Here is what you need."
+    assert len(mailoutbox) == 1
+
+
+def test_attributes_must_be_an_object(admin_client, conversation):
+    response = admin_client.post(change_url(conversation), change_form(conversation, attributes='["a"]'))
+
+    assert response.status_code == 200
+    assert "Write the attributes as an object" in response.content.decode()
+
+
+def test_conversation_settings_with_displayed_attributes(admin_client, organisation):
+    data = {
+        "organisation": organisation.pk,
+        "displayed_attributes-TOTAL_FORMS": "2",
+        "displayed_attributes-INITIAL_FORMS": "0",
+        "displayed_attributes-MIN_NUM_FORMS": "0",
+        "displayed_attributes-MAX_NUM_FORMS": "1000",
+        "displayed_attributes-0-position": "1",
+        "displayed_attributes-0-key": "order_number",
+        "displayed_attributes-0-display_name": "Order",
+        "displayed_attributes-1-position": "2",
+        "displayed_attributes-1-key": "tier",
+        "displayed_attributes-1-display_name": "Loyalty tier",
+    }
+
+    response = admin_client.post("/admin/conversations/conversationsettings/add/", data)
+
+    assert response.status_code == 302
+    settings = ConversationSettings.objects.get(organisation=organisation)
+    assert settings.customers_may_reopen is False  # an unticked box in the form
+    assert [(a.key, a.display_name) for a in settings.displayed_attributes.all()] == [
+        ("order_number", "Order"),
+        ("tier", "Loyalty tier"),
+    ]
+
+
+def test_reopening_is_allowed_by_default(organisation):
+    assert ConversationSettings(organisation=organisation).customers_may_reopen is True
+
+
+def test_admin_lists_conversations(admin_client, customer):
+    ConversationFactory.create_batch(3, customer=customer)
+
+    response = admin_client.get("/admin/conversations/conversation/")
+
+    assert response.status_code == 200
+    assert customer.email in response.content.decode()
