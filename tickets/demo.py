@@ -53,7 +53,7 @@ DEMO_TICKETS = [
 
 def seed_demo(*, organisation: Organisation, stdout) -> None:
     if organisation.tickets.exists():
-        stdout.write("  Tickets exist already; none added.")
+        stdout.write("  Tickets exist already; none added.\n")
         return
     TicketSettings.objects.get_or_create(
         organisation=organisation,
@@ -95,7 +95,7 @@ def seed_demo(*, organisation: Organisation, stdout) -> None:
                 created_at=opened + timedelta(hours=position + 1),
             )
         first = first or ticket
-        stdout.write(f"  #{ticket.number} {subject} ({ticket.get_status_display()}) for {email}")
+        stdout.write(f"  #{ticket.number} {subject} ({ticket.get_status_display()}) for {email}\n")
     # Printed for the demo only: a real link exists nowhere but in the customer's email.
     token, raw = CustomerToken.issue(
         customer=customers[ALICE[0]],
@@ -104,5 +104,5 @@ def seed_demo(*, organisation: Organisation, stdout) -> None:
         next_path=ticket_path(first),
     )
     url = access_link_url(organisation=organisation, link_route=LINK_ROUTE, raw=raw)
-    stdout.write(f"  Alice's portal link to ticket #{first.number} (signs her in, {token.expires_at:%d %b %Y}):")
-    stdout.write(f"    {url}")
+    stdout.write(f"  Alice's portal link to ticket #{first.number} (signs her in until {token.expires_at:%d %b %Y}):\n")
+    stdout.write(f"    {url}\n")

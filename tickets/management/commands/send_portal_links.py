@@ -59,7 +59,7 @@ class ProgressBar:
         self.stream = stream
         self.total = total
         self.interactive = stream.isatty()
-        self.last_tenth = -1
+        self.last_tenth = 0
 
     def update(self, done: int) -> None:
         fraction = done / self.total if self.total else 1

@@ -1,0 +1,273 @@
+"""Staff in the admin: tickets with their conversation, portal links, revocation, filters and search."""
+
+import re
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from outbox.models import OutboxEmail
+from portal_auth.models import AccessEvent, CustomerToken
+from tests.conftest import link_in
+from tests.factories import CustomerFactory
+from tests.tickets.conftest import events
+from tickets.models import Ticket, TicketMessage
+
+CHANGELIST = "/admin/tickets/ticket/"
+
+
+def form_data(ticket=None, *, organisation=None, requester=None, new_messages=(), **fields):
+    """What the admin's ticket form posts: the ticket's fields, the sent messages as they are, and new ones."""
+    existing = list(ticket.messages.order_by("created_at", "pk")) if ticket else []
+    data = {
+        "organisation": (organisation or ticket.organisation).pk,
+        "requester": (requester or ticket.requester).pk,
+        "company": "",
+        "subject": ticket.subject if ticket else "Your booking documents",
+        "status": ticket.status if ticket else "open",
+        "priority": ticket.priority if ticket else "normal",
+        "assigned_agent": "",
+        "messages-TOTAL_FORMS": len(existing) + len(new_messages),
+        "messages-INITIAL_FORMS": len(existing),
+        "messages-MIN_NUM_FORMS": 0,
+        "messages-MAX_NUM_FORMS": 1000,
+        **fields,
+    }
+    for index, message in enumerate(existing):
+        data[f"messages-{index}-id"] = message.pk
+        data[f"messages-{index}-ticket"] = ticket.pk
+    for index, (body, internal) in enumerate(new_messages, start=len(existing)):
+        data[f"messages-{index}-body"] = body
+        if internal:
+            data[f"messages-{index}-internal"] = "on"
+    return data
+
+
+def change_url(ticket):
+    return f"{CHANGELIST}{ticket.pk}/change/"
+
+
+def numbers_listed(response):
+    return sorted(
+        int(n) for n in re.findall(r'<th class="field-number"><a href="[^"]+">(\d+)</a>', response.content.decode())
+    )
+
+
+class TestStaffReplies:
+    def test_a_public_reply_is_emailed_with_its_text_and_a_sign_in_link(
+        self, admin_client, staff_user, ticket, ticket_settings, mailoutbox, django_capture_on_commit_callbacks
+    ):
+        ticket_settings.link_on_public_reply = True
+        ticket_settings.save()
+        before = ticket.updated_at
+        with django_capture_on_commit_callbacks(execute=True):
+            response = admin_client.post(
+                change_url(ticket), form_data(ticket, new_messages=[("Your bag has been found.", False)])
+            )
+        assert response.status_code == 302, response.content.decode()[:3000]
+        message = TicketMessage.objects.get()
+        assert (message.author_staff, message.author_customer, message.internal) == (staff_user, None, False)
+        [email] = mailoutbox
+        assert email.to == [ticket.requester.email]
+        assert "Your bag has been found." in email.body
+        link = link_in(email.body, "/support/portal/")
+        token = CustomerToken.objects.get(purpose=CustomerToken.Purpose.ACCESS_LINK)
+        assert (token.created_by, token.next_path) == (
+            staff_user,
+            f"/{ticket.organisation.slug}/support/{ticket.number}/",
+        )
+        ticket.refresh_from_db()
+        assert ticket.updated_at > before
+        from django.test import Client
+
+        assert Client().get(link.removeprefix("https://portal.example.test"))["Location"].endswith(f"/{ticket.number}/")
+
+    def test_without_the_setting_the_reply_email_asks_to_sign_in(
+        self, admin_client, ticket, mailoutbox, django_capture_on_commit_callbacks
+    ):
+        with django_capture_on_commit_callbacks(execute=True):
+            admin_client.post(change_url(ticket), form_data(ticket, new_messages=[("Found it.", False)]))
+        [email] = mailoutbox
+        assert "Found it." in email.body
+        assert f"https://portal.example.test/{ticket.organisation.slug}/support/{ticket.number}/" in email.body
+        assert "/support/portal/" not in email.body
+        assert not CustomerToken.objects.exists()
+
+    def test_an_internal_note_is_emailed_to_nobody_and_leaves_the_ticket_unchanged_for_the_customer(
+        self, admin_client, ticket, ticket_settings, mailoutbox, django_capture_on_commit_callbacks
+    ):
+        ticket_settings.link_on_public_reply = True
+        ticket_settings.save()
+        before = ticket.updated_at
+        with django_capture_on_commit_callbacks(execute=True):
+            admin_client.post(change_url(ticket), form_data(ticket, new_messages=[("Check the fraud list", True)]))
+        assert TicketMessage.objects.get().internal is True
+        assert mailoutbox == []
+        ticket.refresh_from_db()
+        assert ticket.updated_at == before
+
+    def test_sent_messages_stay_as_sent(self, admin_client, ticket, make_message):
+        message = make_message(ticket=ticket, body="Original")
+        data = form_data(ticket)
+        data["messages-0-body"] = "Rewritten"
+        admin_client.post(change_url(ticket), data)
+        message.refresh_from_db()
+        assert message.body == "Original"
+
+    def test_the_change_page_shows_the_conversation_and_the_send_link_button(
+        self, admin_client, ticket, make_message, staff_user
+    ):
+        make_message(ticket=ticket, body="Customer question")
+        make_message(ticket=ticket, internal=True, author_staff=staff_user, body="Staff-only note")
+        page = admin_client.get(change_url(ticket)).content.decode()
+        assert "Customer question" in page and "Staff-only note" in page
+        assert "Send portal link" in page
+        assert f"/admin/tickets/ticket/{ticket.pk}/send-portal-link/" in page
+
+
+class TestStaffCreatedTickets:
+    def test_a_new_ticket_takes_the_next_number_and_its_first_message(
+        self, admin_client, customer, organisation, make_ticket, mailoutbox, django_capture_on_commit_callbacks
+    ):
+        make_ticket()
+        with django_capture_on_commit_callbacks(execute=True):
+            response = admin_client.post(
+                f"{CHANGELIST}add/",
+                form_data(
+                    organisation=organisation, requester=customer, new_messages=[("We need your passport.", False)]
+                ),
+            )
+        assert response.status_code == 302
+        ticket = Ticket.objects.get(subject="Your booking documents")
+        assert ticket.number == 2
+        assert ticket.messages.get().body == "We need your passport."
+        assert mailoutbox == []  # links on staff-created tickets are off by default
+
+    def test_with_the_setting_the_requester_gets_a_link(
+        self, admin_client, customer, organisation, ticket_settings, mailoutbox, django_capture_on_commit_callbacks
+    ):
+        ticket_settings.link_on_staff_ticket = True
+        ticket_settings.save()
+        with django_capture_on_commit_callbacks(execute=True):
+            admin_client.post(
+                f"{CHANGELIST}add/",
+                form_data(
+                    organisation=organisation,
+                    requester=customer,
+                    new_messages=[("We need your passport.", False), ("Customer seems anxious", True)],
+                ),
+            )
+        [email] = mailoutbox
+        assert email.to == [customer.email]
+        assert "We need your passport." in email.body
+        assert "anxious" not in email.body + email.alternatives[0].content
+        assert "/support/portal/" in email.body
+        assert CustomerToken.objects.get().next_path.endswith("/support/1/")
+
+    def test_a_requester_of_another_organisation_is_refused(self, admin_client, organisation, other_organisation):
+        foreigner = CustomerFactory(organisation=other_organisation)
+        response = admin_client.post(f"{CHANGELIST}add/", form_data(organisation=organisation, requester=foreigner))
+        assert response.status_code == 200
+        assert "Choose one of this organisation" in response.content.decode()
+        assert not Ticket.objects.exists()
+
+
+class TestPortalLinks:
+    def test_send_portal_link_from_a_ticket(
+        self, admin_client, staff_user, ticket, mailoutbox, django_capture_on_commit_callbacks
+    ):
+        with django_capture_on_commit_callbacks(execute=True):
+            response = admin_client.post(f"{CHANGELIST}{ticket.pk}/send-portal-link/", follow=True)
+        assert "Portal link to ticket #1 emailed to" in response.content.decode()
+        [email] = mailoutbox
+        assert email.to == [ticket.requester.email]
+        link = link_in(email.body, "/support/portal/")
+        assert len(link.rsplit("/", 1)[1]) >= 64
+        assert CustomerToken.objects.get().created_by == staff_user
+
+    def test_a_get_sends_nothing(self, admin_client, ticket, mailoutbox):
+        response = admin_client.get(f"{CHANGELIST}{ticket.pk}/send-portal-link/")
+        assert response.status_code == 302
+        assert not CustomerToken.objects.exists()
+
+    def test_send_portal_links_to_many_tickets(
+        self, admin_client, make_ticket, mailoutbox, django_capture_on_commit_callbacks
+    ):
+        tickets = [make_ticket(requester=CustomerFactory(organisation=make_ticket().organisation)) for _ in range(2)]
+        with django_capture_on_commit_callbacks(execute=True):
+            response = admin_client.post(
+                CHANGELIST,
+                {"action": "send_portal_links", "_selected_action": [t.pk for t in tickets]},
+                follow=True,
+            )
+        assert "Sent 2 portal links." in response.content.decode()
+        assert sorted(m.to[0] for m in mailoutbox) == sorted(t.requester.email for t in tickets)
+
+    def test_revoke_a_customers_links(
+        self, admin_client, staff_user, ticket, mailoutbox, django_capture_on_commit_callbacks
+    ):
+        from tickets.services import ticket_portal_link_send
+
+        for _ in range(2):
+            ticket_portal_link_send(ticket=ticket, staff_user=staff_user)
+        response = admin_client.post(
+            "/admin/portal_auth/customer/",
+            {"action": "revoke_access_links", "_selected_action": [ticket.requester.pk]},
+            follow=True,
+        )
+        assert "Revoked 2 portal link(s) of 1 customer(s)." in response.content.decode()
+        assert CustomerToken.objects.filter(revoked_at__isnull=True).count() == 0
+        [event] = events(AccessEvent.Kind.ACCESS_LINKS_REVOKED)
+        assert event.staff_user == staff_user
+
+
+class TestChangelist:
+    @pytest.fixture
+    def tickets(self, make_ticket, organisation):
+        agent = get_user_model().objects.create(username="ines", is_staff=True)
+
+        def requester(email):
+            return CustomerFactory(organisation=organisation, email=email)
+
+        return {
+            "urgent": make_ticket(
+                requester=requester("amy@example.com"),
+                priority="urgent",
+                subject="Flight cancelled",
+                assigned_agent=agent,
+            ),
+            "low": make_ticket(requester=requester("bea@example.com"), priority="low", status="solved", subject="Menu"),
+            "other": make_ticket(requester=requester("zed@example.com"), subject="Other"),
+            "agent": agent,
+        }
+
+    def test_filters_by_status_priority_and_agent(self, admin_client, tickets):
+        assert numbers_listed(admin_client.get(CHANGELIST, {"status__exact": "solved"})) == [tickets["low"].number]
+        assert numbers_listed(admin_client.get(CHANGELIST, {"priority__exact": "urgent"})) == [tickets["urgent"].number]
+        by_agent = admin_client.get(CHANGELIST, {"assigned_agent__id__exact": tickets["agent"].pk})
+        assert numbers_listed(by_agent) == [tickets["urgent"].number]
+
+    def test_search_by_number_subject_and_requester_email(self, admin_client, tickets):
+        assert numbers_listed(admin_client.get(CHANGELIST, {"q": str(tickets["low"].number)})) == [
+            tickets["low"].number
+        ]
+        assert numbers_listed(admin_client.get(CHANGELIST, {"q": "cancelled"})) == [tickets["urgent"].number]
+        assert numbers_listed(admin_client.get(CHANGELIST, {"q": "zed@example"})) == [tickets["other"].number]
+
+    def test_the_changelist_links_the_usage_report(self, admin_client, tickets):
+        assert "/admin/tickets/ticket/portal-usage/" in admin_client.get(CHANGELIST).content.decode()
+
+
+def test_staff_download_any_attachment_customers_do_not_reach_the_admin(
+    admin_client, sign_in, customer, ticket, make_message
+):
+    from tests.tickets.test_ticket_detail import attach
+
+    attachment = attach(make_message(ticket=ticket, internal=True, author_customer=None))
+    assert admin_client.get(f"{CHANGELIST}attachments/{attachment.pk}/").status_code == 200
+    assert sign_in(customer).get(f"{CHANGELIST}attachments/{attachment.pk}/").status_code == 302
+
+
+def test_no_email_is_left_unsent(admin_client, ticket, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(change_url(ticket), form_data(ticket, new_messages=[("Hello", False)]))
+    assert set(OutboxEmail.objects.values_list("status", flat=True)) == {"sent"}
