@@ -72,7 +72,7 @@ class TicketMessageForm(forms.ModelForm):
         widgets = {"body": forms.Textarea(attrs={"rows": 4})}
 
 
-class TicketMessageInline(admin.StackedInline):
+class TicketMessageInline(admin.TabularInline):
     """The conversation. Sent messages stay as sent: staff add public replies and internal notes below."""
 
     model = TicketMessage

@@ -161,7 +161,7 @@ class TicketMessage(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{'Internal note' if self.internal else 'Message'} on {self.ticket_id}"
+        return f"{'Internal note' if self.internal else 'Public message'} of {self.created_at:%d %b %Y %H:%M}"
 
     @property
     def from_staff(self) -> bool:

@@ -36,8 +36,10 @@ def ticket_admin_url(ticket: Ticket) -> str:
     return settings.SITE_URL + reverse("admin:tickets_ticket_change", args=[ticket.pk])
 
 
+@transaction.atomic
 def ticket_number_take(*, organisation: Organisation) -> int:
-    """The organisation's next ticket number. Call inside a transaction: the counter stays locked until it ends."""
+    """The organisation's next ticket number. The counter stays locked until the caller's transaction ends,
+    so a ticket that fails to be created gives its number back."""
     highest = Ticket.objects.filter(organisation=organisation).aggregate(n=Max("number"))["n"] or 0
     # Two first tickets at once: one insert waits for the other and get_or_create then finds its row.
     TicketNumberCounter.objects.get_or_create(organisation=organisation, defaults={"last_number": highest})
