@@ -10,5 +10,4 @@ urlpatterns = [
     path("<str:reference>/add-ons/", views.add_on_book, name="add_on_book"),
     path("<str:reference>/documents/", views.document_upload, name="document_upload"),
     path("<str:reference>/documents/<int:pk>/", views.document_download, name="document_download"),
-    path("<str:reference>/sign-in-as-someone-else/", views.sign_in_as_someone_else, name="sign_in_as_someone_else"),
 ]

@@ -6,7 +6,6 @@ from django.http import FileResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
 
 from bookings.forms import AddOnBookingForm, BookingDocumentForm
 from bookings.models import Booking, BookingDocument
@@ -22,7 +21,6 @@ from bookings.selectors import (
 )
 from bookings.services import booking_add_on_book, booking_document_upload
 from portal_auth.decorators import customer_required, organisation_page, sign_in_url
-from portal_auth.sessions import portal_sign_out
 
 PAST_BOOKINGS_PER_PAGE = 20
 
@@ -142,11 +140,3 @@ def document_attachment(document: BookingDocument) -> FileResponse:
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response["Cache-Control"] = "private, no-store"
     return response
-
-
-@require_POST
-@organisation_page
-def sign_in_as_someone_else(request, organisation, reference):
-    """Sign out, then sign in again and come back to the booking."""
-    portal_sign_out(request)
-    return redirect(sign_in_url(organisation, _booking_path(organisation, reference)))

@@ -1,3 +1,5 @@
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -5,13 +7,14 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from portal_auth.decorators import organisation_page
+from portal_auth.decorators import organisation_page, sign_in_url
 from portal_auth.forms import PasswordLinkForm, SetPasswordForm, SignInForm
 from portal_auth.models import CustomerToken, Organisation
 from portal_auth.services import customer_password_set, password_link_send
 from portal_auth.sessions import portal_sign_in, portal_sign_out
 
 PASSWORD_TOKEN_SESSION_KEY = "portal_password_token"
+AFTER_PASSWORD_SESSION_KEY = "portal_after_password"
 
 
 def safe_next(request, organisation: Organisation) -> str:
@@ -44,8 +47,12 @@ def sign_in(request, organisation):
 @require_POST
 @organisation_page
 def sign_out(request, organisation):
+    """Sign out; with a `next` inside the portal, sign in again to go there (“sign in as someone else”)."""
+    next_url = safe_next(request, organisation)
     portal_sign_out(request)
     messages.success(request, "You have signed out.")
+    if "next" in request.POST and next_url != reverse("portal_home", kwargs={"org": organisation.slug}):
+        return redirect(sign_in_url(organisation, next_url))
     return redirect("portal_auth:sign_in", org=organisation.slug)
 
 
@@ -57,12 +64,16 @@ def password_request(request, organisation):
         if form.is_valid():
             password_link_send(request=request, organisation=organisation, email=form.cleaned_data["email"])
             request.session["portal_password_link_sent_to"] = form.cleaned_data["email"]
+            # Where the customer was going, to return there after choosing a password (same browser).
+            request.session[AFTER_PASSWORD_SESSION_KEY] = safe_next(request, organisation)
             return redirect("portal_auth:password_link_sent", org=organisation.slug)
     else:
         form = PasswordLinkForm(
             request=request, organisation=organisation, initial={"email": request.GET.get("email", "")}
         )
-    return render(request, "portal_auth/password_request.html", {"form": form})
+    return render(
+        request, "portal_auth/password_request.html", {"form": form, "next": safe_next(request, organisation)}
+    )
 
 
 @never_cache
@@ -100,6 +111,8 @@ def password_set(request, organisation):
         except CustomerToken.DoesNotExist:
             return render(request, "portal_auth/password_link_invalid.html", status=404)
         request.session.pop(PASSWORD_TOKEN_SESSION_KEY, None)
+        next_url = request.session.pop(AFTER_PASSWORD_SESSION_KEY, "")
         messages.success(request, "Your password is set. Sign in with it now.")
-        return redirect(f"{reverse('portal_auth:sign_in', kwargs={'org': organisation.slug})}?email={customer.email}")
+        query = urlencode({"email": customer.email, **({"next": next_url} if next_url else {})})
+        return redirect(f"{reverse('portal_auth:sign_in', kwargs={'org': organisation.slug})}?{query}")
     return render(request, "portal_auth/password_set.html", {"form": form, "customer": token.customer})

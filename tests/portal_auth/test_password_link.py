@@ -278,3 +278,27 @@ def test_existing_customer_without_booking_can_still_get_a_link(
     with django_capture_on_commit_callbacks(execute=True):
         request_link(client, organisation, customer.email)
     assert [m.to for m in mailoutbox] == [[customer.email]]
+
+
+def test_customer_returns_where_they_were_going_after_choosing_a_password(
+    client, organisation, attendee_email, mailoutbox, django_capture_on_commit_callbacks
+):
+    target = f"/{organisation.slug}/bookings/"
+    sign_in_page = client.get(f"/{organisation.slug}/sign-in/?next={target}").content.decode()
+    assert f"/{organisation.slug}/password/?next=/{organisation.slug}/bookings/" in sign_in_page
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/{organisation.slug}/password/", {"email": attendee_email, "next": target})
+    open_link(client, emailed_link(mailoutbox))
+    response = client.post(
+        f"/{organisation.slug}/password/set/", {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD}
+    )
+    assert response["Location"] == (
+        f"/{organisation.slug}/sign-in/?email=ana.sousa%40example.com&next=%2F{organisation.slug}%2Fbookings%2F"
+    )
+    signed_in = client.post(response["Location"], {"email": attendee_email, "password": NEW_PASSWORD, "next": target})
+    assert signed_in["Location"] == target
+
+
+def test_next_outside_the_portal_is_not_carried_through_the_password_flow(client, organisation, attendee_email):
+    client.post(f"/{organisation.slug}/password/", {"email": attendee_email, "next": "https://evil.example/"})
+    assert client.session["portal_after_password"] == f"/{organisation.slug}/"

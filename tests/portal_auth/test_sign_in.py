@@ -206,3 +206,19 @@ def test_successful_sign_ins_do_not_count_against_the_limit(client, customer):
 
 def test_unknown_organisation_is_404(client, db):
     assert client.get("/no-such-business/sign-in/").status_code == 404
+
+
+def test_sign_out_with_next_sends_to_sign_in_and_back(sign_in, customer):
+    client = sign_in(customer)
+    target = f"/{customer.organisation.slug}/bookings/"
+    response = client.post(f"/{customer.organisation.slug}/sign-out/", {"next": target})
+    assert (
+        response["Location"]
+        == f"/{customer.organisation.slug}/sign-in/?next=%2F{customer.organisation.slug}%2Fbookings%2F"
+    )
+
+
+def test_sign_out_ignores_a_next_outside_the_portal(sign_in, customer):
+    client = sign_in(customer)
+    response = client.post(f"/{customer.organisation.slug}/sign-out/", {"next": "https://evil.example/"})
+    assert response["Location"] == f"/{customer.organisation.slug}/sign-in/"
