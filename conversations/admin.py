@@ -31,6 +31,10 @@ class ConversationAdminForm(forms.ModelForm):
         model = Conversation
         fields = ["organisation", "customer", "channel", "status", "subject", "attributes"]
 
+    def clean_reply(self):
+        # Browsers send line breaks as CR LF; the portal and emails want them once.
+        return self.cleaned_data["reply"].replace("\r\n", "\n").strip()
+
     def clean(self):
         cleaned = super().clean()
         organisation, customer = cleaned.get("organisation"), cleaned.get("customer")
@@ -56,15 +60,16 @@ class MessageInlineForm(forms.ModelForm):
             self.fields["redact"].help_text = "Already redacted."
 
 
-class MessageInline(admin.StackedInline):
+class MessageInline(admin.TabularInline):
     """The timeline as it happened; staff add to it with the reply box above, not here."""
 
     model = Message
     form = MessageInlineForm
     extra = 0
     can_delete = False
-    fields = ["created_at", "direction", "channel", "author_name", "internal", "text", "attachment_links", "redact"]
-    readonly_fields = ["created_at", "direction", "channel", "author_name", "internal", "text", "attachment_links"]
+    verbose_name_plural = "timeline"
+    fields = ["created_at", "sender", "channel", "internal", "text", "attachment_links", "redact"]
+    readonly_fields = ["created_at", "sender", "channel", "internal", "text", "attachment_links"]
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -76,6 +81,10 @@ class MessageInline(admin.StackedInline):
             .select_related("redacted_by", "conversation__organisation")
             .prefetch_related("attachments")
         )
+
+    @admin.display(description="From")
+    def sender(self, message):
+        return f"{message.author_name} ({'customer' if message.from_customer else 'staff'})"
 
     @admin.display(description="Text")
     def text(self, message):
@@ -133,7 +142,7 @@ class ConversationAdmin(admin.ModelAdmin):
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
-        body = form.cleaned_data.get("reply", "").strip()
+        body = form.cleaned_data.get("reply", "")
         if not body:
             return
         internal = form.cleaned_data.get("reply_kind") == INTERNAL_NOTE

@@ -36,8 +36,8 @@ class ReplyForm(forms.Form):
     # No maxlength attribute: browsers count UTF-16 units, which would stop an emoji writer at half the limit.
     body = forms.CharField(
         label="Your message",
-        required=False,
         strip=True,
+        error_messages={"required": "Write your message."},
         widget=forms.Textarea(attrs={"rows": 6}),
         help_text=f"Up to {MAX_REPLY_CHARACTERS:,} characters.",
     )
@@ -105,6 +105,4 @@ class ReplyForm(forms.Form):
 
     def clean(self):
         ratelimit.consume("conversation_reply", self.request, key=f"customer:{self.customer.pk}")
-        if not self.errors and not self.cleaned_data.get("body") and not self.cleaned_data.get("attachments"):
-            raise ValidationError("Write a message or attach a file.", code="empty")
         return self.cleaned_data

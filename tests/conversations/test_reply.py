@@ -87,7 +87,7 @@ def test_reply_with_every_accepted_kind_of_attachment(sign_in, conversation, set
 def test_csv_gif_and_xml_are_accepted(sign_in, conversation):
     files = [upload("data.csv", CSV_BYTES), upload("anim.gif", GIF_BYTES), upload("order.xml", XML_BYTES)]
 
-    response = sign_in(conversation.customer).post(detail_url(conversation), {"body": "", "attachments": files})
+    response = sign_in(conversation.customer).post(detail_url(conversation), {"body": "Files", "attachments": files})
 
     assert response.status_code == 302
     kinds = set(Attachment.objects.values_list("content_type", flat=True))
@@ -133,7 +133,9 @@ def test_a_file_over_3_mb_is_refused_by_name_and_nothing_is_saved(sign_in, conve
 def test_a_file_of_exactly_3_mb_is_accepted(sign_in, conversation):
     exactly = upload("exact.pdf", PDF_BYTES + b"0" * (MAX_ATTACHMENT_SIZE - len(PDF_BYTES)))
 
-    response = sign_in(conversation.customer).post(detail_url(conversation), {"body": "", "attachments": [exactly]})
+    response = sign_in(conversation.customer).post(
+        detail_url(conversation), {"body": "One file", "attachments": [exactly]}
+    )
 
     assert response.status_code == 302
     assert Attachment.objects.get().size == MAX_ATTACHMENT_SIZE
@@ -195,7 +197,7 @@ def test_an_empty_reply_is_refused(sign_in, conversation):
     response = sign_in(conversation.customer).post(detail_url(conversation), {"body": "   "})
 
     assert response.status_code == 400
-    assert "Write a message or attach a file." in response.content.decode()
+    assert "Write your message." in response.content.decode()
     assert not conversation.messages.exists()
 
 
