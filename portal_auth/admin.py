@@ -76,7 +76,9 @@ class CustomerAdmin(admin.ModelAdmin):
     def has_password(self, customer):
         return customer.has_password
 
-    @admin.action(description="Revoke portal links of the selected customers (ends their portal sessions)")
+    @admin.action(
+        description="Revoke portal links of the selected customers (ends their portal sessions)", permissions=["change"]
+    )
     def revoke_access_links(self, request, queryset):
         customers = list(queryset.select_related("organisation"))
         revoked = sum(access_links_revoke(customer=c, staff_user=request.user, request=request) for c in customers)

@@ -501,3 +501,26 @@ def test_a_customer_signed_in_elsewhere_is_switched_to_the_tokens_customer(sign_
 
     assert client.session.session_key != old_session  # a fresh session: no fixation
     assert signed_in_customer_id(client) == Customer.objects.get(email="me@example.com").pk
+
+
+def test_the_readme_example_signs_a_token_the_portal_accepts(client, business):
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme[readme.index("## Conversations and custom sign-on") :]
+    example = section[
+        section.index("```python") + len("```python") : section.index("```", section.index("```python") + 9)
+    ]
+    namespace = {}
+    exec(example, namespace)
+
+    url = namespace["portal_sign_on_url"](
+        f"{django_settings.SITE_URL}/{business.slug}/sign-in/external/",
+        "reader@example.com",
+        business.external_sign_on_secret,
+        business.external_sign_on_secret_id,
+    )
+    response = client.get(url.removeprefix(django_settings.SITE_URL))
+
+    assert response.status_code == 302
+    assert Customer.objects.get(organisation=business).email == "reader@example.com"
