@@ -271,3 +271,20 @@ def test_no_email_is_left_unsent(admin_client, ticket, django_capture_on_commit_
     with django_capture_on_commit_callbacks(execute=True):
         admin_client.post(change_url(ticket), form_data(ticket, new_messages=[("Hello", False)]))
     assert set(OutboxEmail.objects.values_list("status", flat=True)) == {"sent"}
+
+
+def test_revoking_links_needs_permission_to_change_customers(ticket, staff_user):
+    from django.contrib.auth.models import Permission
+    from django.test import Client
+
+    from tickets.services import ticket_portal_link_send
+
+    ticket_portal_link_send(ticket=ticket, staff_user=staff_user)
+    viewer = get_user_model().objects.create_user("viewer", password="pw", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_customer"))
+    client = Client()
+    client.force_login(viewer)
+    client.post(
+        "/admin/portal_auth/customer/", {"action": "revoke_access_links", "_selected_action": [ticket.requester.pk]}
+    )
+    assert CustomerToken.objects.get().revoked_at is None
