@@ -524,3 +524,41 @@ def test_the_readme_example_signs_a_token_the_portal_accepts(client, business):
 
     assert response.status_code == 302
     assert Customer.objects.get(organisation=business).email == "reader@example.com"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_simultaneous_uses_of_one_token_sign_in_once():
+    import threading
+
+    from django.db import connection, connections
+    from django.test import RequestFactory
+
+    from portal_auth.external_sign_on import SignOnRefused, external_sign_on_accept
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite serialises writers; the race needs PostgreSQL")
+    organisation = OrganisationFactory(external_sign_on_enabled=True, external_sign_on_url=BUSINESS_LOGIN)
+    organisation.rotate_external_sign_on_secret()
+    organisation.save()
+    token = token_for(organisation)
+    start, outcomes = threading.Barrier(2), []
+
+    def use():
+        request = RequestFactory().get("/", REMOTE_ADDR="203.0.113.9")
+        start.wait()
+        try:
+            external_sign_on_accept(request=request, organisation=organisation, token=token)
+            outcomes.append("accepted")
+        except SignOnRefused as refusal:
+            outcomes.append(refusal.reason)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=use) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(outcomes) == ["accepted", "already used"]
+    assert UsedExternalToken.objects.count() == 1
