@@ -4,7 +4,7 @@ from django.urls import reverse
 from django.utils.html import format_html_join
 
 from conversations.models import Conversation, ConversationSettings, DisplayedAttribute, Message
-from conversations.services import conversation_staff_reply, message_redact
+from conversations.services import conversation_staff_reply, conversations_delete, message_redact
 
 PUBLIC_REPLY = "public"
 INTERNAL_NOTE = "internal"
@@ -128,6 +128,12 @@ class ConversationAdmin(admin.ModelAdmin):
         ("Extra attributes", {"fields": ["attributes"]}),
         ("Reply", {"fields": ["reply", "reply_kind"]}),
     ]
+
+    def delete_model(self, request, obj):
+        conversations_delete(conversations=Conversation.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request, queryset):
+        conversations_delete(conversations=queryset)
 
     def save_formset(self, request, form, formset, change):
         if formset.model is not Message:

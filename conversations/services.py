@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -118,6 +119,14 @@ def message_redact(*, message: Message, staff_user) -> None:
     message.redacted_at = timezone.now()
     message.redacted_by = staff_user
     message.save(update_fields=["body", "redacted_at", "redacted_by"])
+    transaction.on_commit(lambda: _delete_files(files))
+
+
+@transaction.atomic
+def conversations_delete(*, conversations: QuerySet[Conversation]) -> None:
+    """Delete conversations with their messages, and their attachments' files once the rows are surely gone."""
+    files = list(Attachment.objects.filter(message__conversation__in=conversations).values_list("file", flat=True))
+    conversations.delete()
     transaction.on_commit(lambda: _delete_files(files))
 
 

@@ -242,3 +242,30 @@ def test_admin_lists_conversations(admin_client, customer):
 
     assert response.status_code == 200
     assert customer.email in response.content.decode()
+
+
+def test_deleting_conversations_deletes_their_attachment_files(
+    admin_client, conversation, customer, django_capture_on_commit_callbacks
+):
+    kept = ConversationFactory(customer=customer)
+    paths = []
+    for owner in (conversation, kept):
+        attachment = Attachment(
+            message=MessageFactory(conversation=owner), original_name="a.pdf", size=1, content_type="application/pdf"
+        )
+        attachment.file.save("a.pdf", ContentFile(PDF_BYTES), save=False)
+        attachment.save()
+        paths.append(attachment.file.path)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            "/admin/conversations/conversation/",
+            {"action": "delete_selected", "_selected_action": [conversation.pk], "post": "yes"},
+        )
+
+    assert response.status_code == 302
+    assert not Conversation.objects.filter(pk=conversation.pk).exists()
+    assert not os.path.exists(paths[0]) and os.path.exists(paths[1])
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(f"/admin/conversations/conversation/{kept.pk}/delete/", {"post": "yes"})
+    assert not os.path.exists(paths[1]) and not Conversation.objects.exists()

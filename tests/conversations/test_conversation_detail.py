@@ -172,3 +172,12 @@ def test_detail_query_count_does_not_grow_with_messages(
 
     assert response.status_code == 200
     assert response.content.decode().count("x.pdf") == message_count
+
+
+def test_message_text_is_shown_as_text_never_as_markup(sign_in, conversation):
+    MessageFactory(conversation=conversation, body='<script>alert("hi")</script>\n<b>bold</b>')
+
+    html = sign_in(conversation.customer).get(detail_url(conversation)).content.decode()
+
+    assert "<script>alert" not in html and "<b>bold</b>" not in html
+    assert "&lt;script&gt;alert(&quot;hi&quot;)&lt;/script&gt;<br>&lt;b&gt;bold&lt;/b&gt;" in html
