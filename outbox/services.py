@@ -22,7 +22,7 @@ def email_enqueue(*, to: str, template: str, context: dict, organisation: Organi
     action commits, and stays in the outbox to be retried if sending fails.
     """
     context = {"organisation": organisation, "site_url": settings.SITE_URL, **context}
-    subject = " ".join(render_to_string(f"{template}/subject.txt", context).split())
+    subject = " ".join(render_to_string(f"{template}/subject.txt", context, using="text").split())
     email = OutboxEmail.objects.create(
         organisation=organisation,
         template=template,
@@ -30,7 +30,7 @@ def email_enqueue(*, to: str, template: str, context: dict, organisation: Organi
         to=to,
         reply_to=organisation.support_email if organisation else "",
         subject=subject[:300],
-        body_text=render_to_string(f"{template}/body.txt", context),
+        body_text=render_to_string(f"{template}/body.txt", context, using="text"),
         body_html=render_to_string(f"{template}/body.html", context),
     )
     transaction.on_commit(lambda: _deliver_after_commit(email.pk))

@@ -69,6 +69,14 @@ TEMPLATES = [
             ],
         },
     },
+    {
+        # Plain-text emails (subject.txt, body.txt): nothing to escape, so an apostrophe stays one.
+        "NAME": "text",
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {"autoescape": False},
+    },
 ]
 
 WSGI_APPLICATION = "portal_project.wsgi.application"

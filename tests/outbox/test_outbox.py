@@ -129,3 +129,12 @@ def test_staff_see_each_email_and_can_retry_one(admin_client, organisation, mail
     email.refresh_from_db()
     assert email.status == OutboxEmail.Status.SENT
     assert len(mailoutbox) == 1
+
+
+def test_plain_text_part_is_not_html_escaped(organisation, mailoutbox):
+    organisation.display_name = "Kate's <Tours> & Co"
+    organisation.save()
+    email = enqueue(organisation)
+    assert "Kate's <Tours> & Co" in email.body_text
+    assert "Kate's <Tours> & Co" in email.subject
+    assert "Kate&#x27;s &lt;Tours&gt; &amp; Co" in email.body_html
