@@ -82,16 +82,6 @@ class ReplyForm(forms.Form):
             )
         checked, errors = [], []
         for file in files:
-            if file.size > MAX_ATTACHMENT_SIZE:
-                # Said without rounding: "3.0 MB is over 3.0 MB" would puzzle anyone just over the limit.
-                errors.append(
-                    ValidationError(
-                        "“%(name)s” is larger than %(max)s MB, the most one file may be.",
-                        code="too_large",
-                        params={"name": file.name, "max": MAX_ATTACHMENT_SIZE // (1024 * 1024)},
-                    )
-                )
-                continue
             try:
                 kind = validate_upload(file, allowed=ATTACHMENT_KINDS, max_size=MAX_ATTACHMENT_SIZE)
             except ValidationError as error:

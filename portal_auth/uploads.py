@@ -95,14 +95,23 @@ def detect_kind(file) -> FileKind | None:
     return None
 
 
+def size_label(size: int) -> str:
+    """A limit as people write it: "3 MB", "10 MB", "512 KB"."""
+    for unit, factor in (("MB", 1024 * 1024), ("KB", 1024)):
+        if size >= factor and size % factor == 0:
+            return f"{size // factor} {unit}"
+    return filesizeformat(size)
+
+
 def validate_upload(file: UploadedFile, *, allowed: tuple[FileKind, ...], max_size: int) -> FileKind:
     """Raise a ValidationError naming the file and the rule it breaks; return its kind otherwise."""
     name = file.name or "file"
     if file.size is not None and file.size > max_size:
+        # Said without the file's rounded size: "3.0 MB is over 3.0 MB" would puzzle anyone just over.
         raise ValidationError(
-            "“%(name)s” is %(size)s; files may be at most %(max)s.",
+            "“%(name)s” is larger than %(max)s, the most one file may be.",
             code="too_large",
-            params={"name": name, "size": filesizeformat(file.size), "max": filesizeformat(max_size)},
+            params={"name": name, "max": size_label(max_size)},
         )
     if file.size == 0:
         raise ValidationError("“%(name)s” is empty.", code="empty", params={"name": name})

@@ -126,7 +126,10 @@ def test_too_big_or_too_many_attachments_are_refused(sign_in, customer, ticket, 
     monkeypatch.setattr("tickets.uploads.ATTACHMENT_MAX_SIZE", 100)
     client = sign_in(customer)
     big = SimpleUploadedFile("big.pdf", PDF_BYTES + b"0" * 200)
-    assert "files may be at most" in reply(client, ticket, files=[big]).content.decode()
+    assert (
+        "“big.pdf” is larger than 100\xa0bytes, the most one file may be."
+        in reply(client, ticket, files=[big]).content.decode()
+    )
     many = [SimpleUploadedFile(f"f{i}.pdf", PDF_BYTES) for i in range(6)]
     assert "Attach at most 5 files" in reply(client, ticket, files=many).content.decode()
     assert not TicketMessage.objects.exists()
