@@ -1,0 +1,24 @@
+import pytest
+
+
+@pytest.mark.parametrize(
+    ("path", "current"),
+    [("", "Home"), ("bookings/", "My bookings"), ("support/", "Support"), ("conversations/", "Conversations")],
+)
+def test_navigation_marks_the_current_section(sign_in, customer, path, current):
+    html = sign_in(customer).get(f"/{customer.organisation.slug}/{path}").content.decode()
+    assert html.count('aria-current="page"') == 1
+    assert f'aria-current="page">{current}</a>' in html
+
+
+def test_pages_carry_the_organisations_branding(sign_in, customer):
+    organisation = customer.organisation
+    organisation.display_name = "Lumière Voyages"
+    organisation.accent_colour = "#0f5c8a"
+    organisation.support_phone = "+44 20 7946 0000"
+    organisation.save()
+    html = sign_in(customer).get(f"/{organisation.slug}/").content.decode()
+    assert "Lumière Voyages" in html
+    assert "--accent: #0f5c8a" in html
+    assert 'href="tel:+44 20 7946 0000"' in html
+    assert f'href="mailto:{organisation.support_email}"' in html
