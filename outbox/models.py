@@ -6,6 +6,8 @@ from django.utils import timezone
 
 from portal_auth.models import Organisation
 
+SCRUBBED = "[link removed from the stored copy after sending]"
+
 
 class OutboxEmail(models.Model):
     """An email recorded in the same transaction as the action that caused it, delivered after commit."""
@@ -14,9 +16,14 @@ class OutboxEmail(models.Model):
         PENDING = "pending", "Waiting to be sent"
         SENT = "sent", "Sent"
         FAILED = "failed", "Gave up (retry from admin)"
+        CANCELLED = "cancelled", "Cancelled before sending"
 
     organisation = models.ForeignKey(Organisation, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     template = models.CharField(max_length=120, help_text="Which email this is.")
+    # What caused the email ("conversations.message:42"), so it can be cancelled if that thing is withdrawn.
+    reference = models.CharField(max_length=100, blank=True, db_index=True)
+    # Secrets in the body (sign-in links); needed until delivery, then scrubbed from it and cleared.
+    secrets = models.JSONField(default=list, blank=True)
     from_email = models.CharField(max_length=254)
     to = models.EmailField()
     reply_to = models.CharField(max_length=254, blank=True)
@@ -38,12 +45,24 @@ class OutboxEmail(models.Model):
     def __str__(self) -> str:
         return f"{self.subject} → {self.to}"
 
+    @property
+    def has_secrets(self) -> bool:
+        return bool(self.secrets)
+
+    def scrub_secrets(self) -> None:
+        """Remove the sign-in links from the stored copy: once delivered, only the mailbox holds them."""
+        for secret in self.secrets:
+            self.body_text = self.body_text.replace(secret, SCRUBBED)
+            self.body_html = self.body_html.replace(secret, SCRUBBED)
+        self.secrets = []
+
     def mark_sent(self) -> None:
         self.status = self.Status.SENT
         self.sent_at = timezone.now()
         self.attempts += 1
         self.last_error = ""
-        self.save(update_fields=["status", "sent_at", "attempts", "last_error"])
+        self.scrub_secrets()
+        self.save(update_fields=["status", "sent_at", "attempts", "last_error", "body_text", "body_html", "secrets"])
 
     def mark_failed(self, error: Exception) -> None:
         self.attempts += 1

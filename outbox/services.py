@@ -15,11 +15,21 @@ from portal_auth.models import Organisation
 logger = logging.getLogger(__name__)
 
 
-def email_enqueue(*, to: str, template: str, context: dict, organisation: Organisation | None = None) -> OutboxEmail:
+def email_enqueue(
+    *,
+    to: str,
+    template: str,
+    context: dict,
+    organisation: Organisation | None = None,
+    secrets: Iterable[str] = (),
+    reference: str = "",
+) -> OutboxEmail:
     """Render `template` (a folder holding subject.txt, body.txt and body.html) into the outbox.
 
     Call inside the transaction of the action that causes the email: it is sent only if that
-    action commits, and stays in the outbox to be retried if sending fails.
+    action commits, and stays in the outbox to be retried if sending fails. `secrets` (links
+    carrying a token) are hidden from staff and scrubbed from the stored copy once sent;
+    `reference` names what caused the email, for `outbox_cancel`.
     """
     context = {"organisation": organisation, "site_url": settings.SITE_URL, **context}
     subject = " ".join(render_to_string(f"{template}/subject.txt", context, using="text").split())
@@ -32,6 +42,8 @@ def email_enqueue(*, to: str, template: str, context: dict, organisation: Organi
         subject=subject[:300],
         body_text=render_to_string(f"{template}/body.txt", context, using="text"),
         body_html=render_to_string(f"{template}/body.html", context),
+        secrets=[secret for secret in secrets if secret],
+        reference=reference,
     )
     transaction.on_commit(lambda: _deliver_after_commit(email.pk))
     return email
@@ -52,6 +64,16 @@ def _deliver_in_thread(pk: int) -> None:
         logger.exception("Background delivery of email %s failed", pk)
     finally:
         db.connections.close_all()
+
+
+def outbox_cancel(*, reference: str) -> int:
+    """Stop unsent emails caused by `reference` (a redacted message, say) and blank their stored text."""
+    unsent = OutboxEmail.objects.filter(
+        reference=reference, status__in=[OutboxEmail.Status.PENDING, OutboxEmail.Status.FAILED]
+    )
+    return unsent.update(
+        status=OutboxEmail.Status.CANCELLED, body_text="", body_html="", secrets=[], last_error="Cancelled"
+    )
 
 
 def _from_address(organisation: Organisation | None) -> str:

@@ -57,16 +57,13 @@ def access_link_send(
         created_by=created_by,
         next_path=next_path,
     )
+    link = access_link_url(organisation=organisation, link_route=link_route, raw=raw)
     email_enqueue(
         organisation=organisation,
         to=customer.email,
         template=email_template,
-        context={
-            **(email_context or {}),
-            "customer": customer,
-            "link": access_link_url(organisation=organisation, link_route=link_route, raw=raw),
-            "expires_at": token.expires_at,
-        },
+        context={**(email_context or {}), "customer": customer, "link": link, "expires_at": token.expires_at},
+        secrets=[link],
     )
     log_access(
         request,

@@ -21,8 +21,15 @@ def log_access(
         method=method,
         email=(email or (customer.email if customer else ""))[:254],
         reason=reason[:200],
-        ip=client_ip(request) if request is not None and request.META.get("REMOTE_ADDR") else None,
+        ip=_address(request),
         user_agent=request.META.get("HTTP_USER_AGENT", "")[:300] if request is not None else "",
         staff_user=staff_user,
         token=token,
     )
+
+
+def _address(request) -> str | None:
+    if request is None:
+        return None
+    address = client_ip(request)
+    return address if address != "unknown" else None

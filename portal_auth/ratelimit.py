@@ -6,6 +6,7 @@ shares the cache shares the count.
 """
 
 import hashlib
+import ipaddress
 import math
 import time
 from dataclasses import dataclass
@@ -42,6 +43,15 @@ def parse_rules(spec: str) -> list[Rule]:
 
 
 def client_ip(request) -> str:
+    """The visitor's address. Behind N trusted proxies, the Nth address from the right of X-Forwarded-For.
+
+    Only the proxies' own additions are trusted: anything further left could be written by the visitor.
+    """
+    hops = settings.TRUSTED_PROXY_COUNT
+    if hops:
+        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+        if len(forwarded) >= hops and _is_address(forwarded[-hops]):
+            return forwarded[-hops]
     return request.META.get("REMOTE_ADDR") or "unknown"
 
 
@@ -88,3 +98,11 @@ def consume(action: str, request, key: str | None = None) -> None:
     """Check, then count: for actions limited whether or not they succeed."""
     check(action, request, key)
     hit(action, request, key)
+
+
+def _is_address(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True

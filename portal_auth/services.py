@@ -59,6 +59,7 @@ def password_link_send(*, request, organisation: Organisation, email: str) -> No
             "link": link,
             "lifetime_minutes": int(settings.PASSWORD_LINK_LIFETIME.total_seconds() // 60),
         },
+        secrets=[link],
     )
     log_access(
         request, organisation=organisation, customer=customer, kind=AccessEvent.Kind.PASSWORD_LINK_SENT, token=token

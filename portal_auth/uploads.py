@@ -88,8 +88,9 @@ def detect_kind(file) -> FileKind | None:
     if text is None:
         return None
     stripped = text.lstrip("\ufeff \t\r\n")
-    if stripped.startswith("<?xml") or stripped.startswith("<svg"):
-        return SVG if "<svg" in stripped[:1000] else XML
+    if stripped.startswith("<?xml") or stripped.startswith("<svg") or stripped.startswith("<!DOCTYPE"):
+        # An SVG can run scripts; it may hide its <svg> behind a long prologue, so look at the whole head.
+        return SVG if "<svg" in stripped.lower() else XML
     if stripped and "<" not in stripped[:1]:
         return CSV
     return None

@@ -86,13 +86,12 @@ def password_link_sent(request, organisation):
 @never_cache
 @organisation_page
 def password_link(request, organisation, token):
-    """The emailed link. A GET only moves the token into the session: a mail scanner can't use it up."""
-    found = CustomerToken.find_usable(organisation=organisation, purpose=CustomerToken.Purpose.SET_PASSWORD, raw=token)
-    if found is None:
-        response = render(request, "portal_auth/password_link_invalid.html", status=404)
-    else:
-        request.session[PASSWORD_TOKEN_SESSION_KEY] = token
-        response = redirect("portal_auth:password_set", org=organisation.slug)
+    """The emailed link. A GET only moves the token into the session: a mail scanner can't use it up.
+
+    Every outcome is a redirect to a URL without the token, so no error status logs the token's URL.
+    """
+    request.session[PASSWORD_TOKEN_SESSION_KEY] = token
+    response = redirect("portal_auth:password_set", org=organisation.slug)
     response["Referrer-Policy"] = "no-referrer"
     return response
 
@@ -103,6 +102,8 @@ def password_set(request, organisation):
     raw = request.session.get(PASSWORD_TOKEN_SESSION_KEY, "")
     token = CustomerToken.find_usable(organisation=organisation, purpose=CustomerToken.Purpose.SET_PASSWORD, raw=raw)
     if token is None:
+        # A dead token has no reason to stay in the session.
+        request.session.pop(PASSWORD_TOKEN_SESSION_KEY, None)
         return render(request, "portal_auth/password_link_invalid.html", status=404)
     form = SetPasswordForm(request.POST or None, customer=token.customer)
     if request.method == "POST" and form.is_valid():

@@ -140,6 +140,10 @@ PORTAL_RATE_LIMITS = {
     "booking_document_upload": env("RATE_LIMIT_BOOKING_DOCUMENT_UPLOAD", default="60/h/ip,30/h/key"),
 }
 
+# How many proxies (load balancers) stand in front of the portal and append to X-Forwarded-For.
+# Rate limits and the access log then see the visitor's address instead of the proxy's.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
 # Apps that know which emails belong to an organisation's customers, asked before a
 # customer record is created for a password link. portal_auth imports none of them directly.
 PORTAL_IDENTITY_SOURCES = ["bookings.selectors.organisation_has_attendee_email"]

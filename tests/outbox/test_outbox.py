@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from outbox.models import OutboxEmail
-from outbox.services import email_enqueue, outbox_deliver
+from outbox.services import email_enqueue, outbox_cancel, outbox_deliver
 from tests.factories import CustomerFactory
 from tests.smtp import html_of, text_of
 
@@ -138,3 +138,61 @@ def test_plain_text_part_is_not_html_escaped(organisation, mailoutbox):
     assert "Kate's <Tours> & Co" in email.body_text
     assert "Kate's <Tours> & Co" in email.subject
     assert "Kate&#x27;s &lt;Tours&gt; &amp; Co" in email.body_html
+
+
+def test_secrets_are_hidden_from_staff_and_scrubbed_once_sent(admin_client, organisation, mailoutbox):
+    link = "https://portal.example.test/x/password/link/SECRET-TOKEN-VALUE/"
+    customer = CustomerFactory.build(organisation=organisation, email="ana@example.com", name="Ana")
+    email = email_enqueue(
+        organisation=organisation,
+        to="ana@example.com",
+        template="portal_auth/emails/password_link",
+        context={"customer": customer, "link": link, "lifetime_minutes": 60},
+        secrets=[link],
+    )
+    waiting = admin_client.get(f"/admin/outbox/outboxemail/{email.pk}/change/").content.decode()
+    assert "SECRET-TOKEN-VALUE" not in waiting
+    assert "Hidden until sent" in waiting
+
+    outbox_deliver(ids=[email.pk])
+
+    assert link in mailoutbox[0].body  # the customer gets the link...
+    email.refresh_from_db()
+    assert "SECRET-TOKEN-VALUE" not in email.body_text + email.body_html  # ...the stored copy does not keep it
+    assert "link removed from the stored copy" in email.body_text
+    assert email.secrets == []
+    sent = admin_client.get(f"/admin/outbox/outboxemail/{email.pk}/change/").content.decode()
+    assert "link removed from the stored copy" in sent
+
+
+def test_cancelled_email_is_never_sent_and_keeps_no_text(organisation, mailoutbox):
+    email = email_enqueue(
+        organisation=organisation,
+        to="ana@example.com",
+        template=TEMPLATE,
+        context={"customer": CustomerFactory.build(organisation=organisation), "sign_in_link": "https://x/"},
+        reference="conversations.message:42",
+    )
+    other = enqueue(organisation)
+    assert outbox_cancel(reference="conversations.message:42") == 1
+    assert outbox_deliver() == (1, 0)
+    assert [m.to for m in mailoutbox] == [[other.to]]
+    email.refresh_from_db()
+    assert email.status == OutboxEmail.Status.CANCELLED
+    assert email.body_text == email.body_html == ""
+
+
+def test_retrying_needs_permission_to_change_emails(client, organisation, mailoutbox):
+    from django.contrib.auth.models import Permission
+
+    from tests.factories import StaffUserFactory
+
+    viewer = StaffUserFactory(is_superuser=False)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_outboxemail"))
+    client.force_login(viewer)
+    email = enqueue(organisation)
+    OutboxEmail.objects.filter(pk=email.pk).update(status=OutboxEmail.Status.FAILED)
+    client.post("/admin/outbox/outboxemail/", {"action": "retry_now", "_selected_action": [email.pk]})
+    assert mailoutbox == []
+    email.refresh_from_db()
+    assert email.status == OutboxEmail.Status.FAILED

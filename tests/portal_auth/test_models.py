@@ -95,3 +95,13 @@ def test_token_of_deactivated_customer_is_not_usable(organisation):
     customer = CustomerFactory(organisation=organisation, is_active=False)
     _, raw = CustomerToken.issue(customer=customer, purpose="set_password", lifetime=timedelta(hours=1))
     assert CustomerToken.find_usable(organisation=organisation, purpose="set_password", raw=raw) is None
+
+
+def test_svg_is_recognised_even_behind_a_long_prologue():
+    from io import BytesIO
+
+    from portal_auth.uploads import SVG, XML, detect_kind
+
+    svg = b'<?xml version="1.0"?>\n<!-- ' + b"x" * 3000 + b' -->\n<svg xmlns="http://www.w3.org/2000/svg"/>'
+    assert detect_kind(BytesIO(svg)) is SVG
+    assert detect_kind(BytesIO(b'<?xml version="1.0"?><order id="1"/>')) is XML

@@ -23,7 +23,8 @@ def emailed_link(mailoutbox):
 
 
 def open_link(client, link):
-    return client.get(link.removeprefix("https://portal.example.test"))
+    """Open the emailed link as a browser does, following its redirect to the clean URL."""
+    return client.get(link.removeprefix("https://portal.example.test"), follow=True)
 
 
 @pytest.fixture
@@ -113,7 +114,7 @@ def test_invalid_email_is_refused_with_a_message(client, organisation):
 
 
 def test_opening_the_link_moves_the_token_out_of_the_url(client, sent_link):
-    response = open_link(client, sent_link)
+    response = client.get(sent_link.removeprefix("https://portal.example.test"))
     assert response.status_code == 302
     assert response["Referrer-Policy"] == "no-referrer"
     assert response["Location"].endswith("/password/set/")
@@ -195,7 +196,7 @@ def test_older_links_die_when_a_newer_one_is_used(
 
 def test_token_from_another_organisation_is_refused(client, other_organisation, sent_link):
     raw = sent_link.rstrip("/").rsplit("/", 1)[1]
-    assert client.get(f"/{other_organisation.slug}/password/link/{raw}/").status_code == 404
+    assert client.get(f"/{other_organisation.slug}/password/link/{raw}/", follow=True).status_code == 404
 
 
 def set_password_errors(client, organisation, sent_link, password1, password2=None):
@@ -302,3 +303,19 @@ def test_customer_returns_where_they_were_going_after_choosing_a_password(
 def test_next_outside_the_portal_is_not_carried_through_the_password_flow(client, organisation, attendee_email):
     client.post(f"/{organisation.slug}/password/", {"email": attendee_email, "next": "https://evil.example/"})
     assert client.session["portal_after_password"] == f"/{organisation.slug}/"
+
+
+def test_stored_copy_of_the_email_loses_the_link_once_sent(sent_link):
+    from outbox.models import OutboxEmail
+
+    raw = sent_link.rstrip("/").rsplit("/", 1)[1]
+    assert all(raw not in email.body_text + email.body_html for email in OutboxEmail.objects.all())
+
+
+def test_a_dead_link_never_answers_an_error_at_the_tokens_url(client, organisation):
+    # Django logs the path of every 4xx response: the token must not be in it.
+    response = client.get(f"/{organisation.slug}/password/link/{'x' * 64}/")
+    assert response.status_code == 302
+    assert response["Location"] == f"/{organisation.slug}/password/set/"
+    assert client.get(response["Location"]).status_code == 404
+    assert "portal_password_token" not in client.session

@@ -63,3 +63,33 @@ def _table_keys():
     with connection.cursor() as cursor:
         cursor.execute("SELECT cache_key FROM portal_cache_test")
         return [row[0] for row in cursor.fetchall()]
+
+
+def test_behind_trusted_proxies_the_visitors_address_counts(settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.9", HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.7")
+    # The visitor may write anything on the left; only the proxy's own entry is believed.
+    assert ratelimit.client_ip(request) == "203.0.113.7"
+
+
+def test_without_trusted_proxies_forwarded_headers_are_ignored(settings):
+    settings.TRUSTED_PROXY_COUNT = 0
+    request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.9", HTTP_X_FORWARDED_FOR="203.0.113.7")
+    assert ratelimit.client_ip(request) == "10.0.0.9"
+
+
+def test_garbage_in_the_forwarded_header_falls_back_to_the_peer(settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.9", HTTP_X_FORWARDED_FOR="not-an-address")
+    assert ratelimit.client_ip(request) == "10.0.0.9"
+
+
+def test_visitors_behind_one_proxy_are_limited_separately(settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    settings.PORTAL_RATE_LIMITS = {"try": "1/m/ip"}
+    first = RequestFactory().get("/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.1")
+    second = RequestFactory().get("/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.2")
+    ratelimit.consume("try", first)
+    ratelimit.consume("try", second)
+    with pytest.raises(RateLimited):
+        ratelimit.consume("try", first)
