@@ -3,12 +3,21 @@
 Shared by every app that takes uploads (booking documents, ticket and conversation attachments).
 """
 
+import logging
 import zipfile
+from collections.abc import Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass
 
+from django import forms
 from django.core.exceptions import ValidationError
+from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.http import FileResponse
 from django.template.defaultfilters import filesizeformat
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -135,3 +144,99 @@ def validate_upload(file: UploadedFile, *, allowed: tuple[FileKind, ...], max_si
 
 def validate_logo(file) -> None:
     validate_upload(file, allowed=(PNG, JPEG), max_size=1024 * 1024)
+
+
+class _MultipleFileInput(forms.FileInput):
+    allow_multiple_selected = True
+
+
+class AttachmentsField(forms.FileField):
+    """Several files in one input, each checked by its content; every broken file is named at once.
+
+    Returns a list of CheckedUpload (the file with its detected kind), empty when none was chosen.
+    """
+
+    widget = _MultipleFileInput
+
+    def __init__(self, *, kinds: tuple[FileKind, ...], max_size: int, max_files: int, **kwargs):
+        self.kinds, self.max_size, self.max_files = kinds, max_size, max_files
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("label", "Attachments")
+        kwargs.setdefault(
+            "help_text",
+            f"Up to {max_files} files of up to {size_label(max_size)} each: {', '.join(k.name for k in kinds)}.",
+        )
+        # Empty files are refused below, with the file's name.
+        super().__init__(allow_empty_file=True, **kwargs)
+        accept = ",".join(extension for kind in kinds for extension in kind.extensions)
+        self.widget.attrs.update({"multiple": True, "accept": accept})
+
+    def clean(self, data, initial=None):
+        files = [file for file in (data if isinstance(data, list | tuple) else [data]) if file]
+        if not files and self.required:
+            raise ValidationError(self.error_messages["required"], code="required")
+        if len(files) > self.max_files:
+            raise ValidationError(
+                "You chose %(count)d files; attach at most %(max)d to one message.",
+                code="too_many_files",
+                params={"count": len(files), "max": self.max_files},
+            )
+        checked, errors = [], []
+        for file in files:
+            try:
+                super().clean(file, initial)
+                kind = validate_upload(file, allowed=self.kinds, max_size=self.max_size)
+            except ValidationError as error:
+                errors.extend(error.error_list)
+            else:
+                checked.append(CheckedUpload(file=file, kind=kind))
+        if errors:
+            raise ValidationError(errors)
+        return checked
+
+
+@dataclass(frozen=True)
+class CheckedUpload:
+    file: UploadedFile
+    kind: FileKind
+
+
+def download_response(file: File, *, filename: str, content_type: str) -> FileResponse:
+    """A stored upload as a download, never rendered: a browser must not run what a customer sent."""
+    response = FileResponse(file, as_attachment=True, filename=filename, content_type=content_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@contextmanager
+def files_removed_unless_committed():
+    """Collect (storage, name) of files written for a transaction; delete them if it fails or rolls back.
+
+    Storage is not transactional: without this, a refused or failed write leaves orphan files.
+
+        with files_removed_unless_committed() as written, transaction.atomic():
+            document.file.save(name, upload)
+            written.append(document.file)
+    """
+    written: list = []
+    try:
+        yield written
+    except BaseException:
+        _delete_quietly([(file.storage, file.name) for file in written])
+        raise
+
+
+def delete_files_on_commit(files: Iterable) -> None:
+    """Delete stored files once the deletion of their rows commits (admin deletes, cascades)."""
+    pairs = [(file.storage, file.name) for file in files if file]
+    transaction.on_commit(lambda: _delete_quietly(pairs))
+
+
+def _delete_quietly(pairs) -> None:
+    for storage, name in pairs:
+        try:
+            storage.delete(name)
+        except OSError:  # a file left behind is harmless; failing the request over it is not
+            logger.warning("Could not delete stored file %s", name)
