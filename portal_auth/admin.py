@@ -10,6 +10,22 @@ EXTERNAL_SIGN_ON_SECRETS = [
     "external_sign_on_previous_secret_id",
     "external_sign_on_previous_secret",
 ]
+# Shown instead of the secrets to staff who may view organisations but not change them.
+MASKED_SECRETS = {
+    "external_sign_on_secret": "external_sign_on_secret_masked",
+    "external_sign_on_previous_secret": "external_sign_on_previous_secret_masked",
+}
+
+
+def _masked_secret(field_name: str):
+    """A read-only display of a sign-on secret that shows only its end, enough to tell two secrets apart."""
+
+    @admin.display(description=Organisation._meta.get_field(field_name).verbose_name)
+    def display(model_admin, organisation):
+        secret = getattr(organisation, field_name)
+        return f"••••…{secret[-4:]}" if secret else None
+
+    return display
 
 
 class OrganisationAdminForm(forms.ModelForm):
@@ -33,7 +49,7 @@ class OrganisationAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "requires_sign_in", "session_lifetime", "external_sign_on_enabled"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
-    readonly_fields = ["created_at", *EXTERNAL_SIGN_ON_SECRETS]
+    readonly_fields = ["created_at", *EXTERNAL_SIGN_ON_SECRETS, *MASKED_SECRETS.values()]
     actions = ["rotate_external_sign_on_secrets"]
     fieldsets = [
         (None, {"fields": ["name", "slug", "created_at"]}),
@@ -53,6 +69,21 @@ class OrganisationAdmin(admin.ModelAdmin):
             },
         ),
     ]
+
+    external_sign_on_secret_masked = _masked_secret("external_sign_on_secret")
+    external_sign_on_previous_secret_masked = _masked_secret("external_sign_on_previous_secret")
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if self.has_change_permission(request, obj):
+            return fieldsets
+
+        # Whoever may only look at the organisation must not be able to sign tokens for its customers. The
+        # rotate box goes too: shown read-only, the admin would call the model's method of that name.
+        def view_only(fields):
+            return [MASKED_SECRETS.get(f, f) for f in fields if f != "rotate_external_sign_on_secret"]
+
+        return [(name, {**options, "fields": view_only(options["fields"])}) for name, options in fieldsets]
 
     @admin.action(description="Generate / rotate custom sign-on secret", permissions=["change"])
     def rotate_external_sign_on_secrets(self, request, queryset):

@@ -1,4 +1,8 @@
+from django.contrib.auth.models import Permission
+from django.test import Client
+
 from portal_auth.models import Organisation
+from tests.factories import StaffUserFactory
 
 
 def organisation_form(organisation, **overrides):
@@ -89,3 +93,41 @@ def test_rotate_action_on_the_list(admin_client, organisation, other_organisatio
     assert response.status_code == 302
     assert Organisation.objects.get(pk=organisation.pk).external_sign_on_secret
     assert not Organisation.objects.get(pk=other_organisation.pk).external_sign_on_secret
+
+
+def staff_who_may_only_view_organisations():
+    clerk = StaffUserFactory(is_superuser=False)
+    clerk.user_permissions.add(Permission.objects.get(codename="view_organisation"))
+    client = Client()
+    client.force_login(clerk)
+    return client
+
+
+def test_staff_who_may_only_view_see_the_secrets_masked(organisation):
+    organisation.rotate_external_sign_on_secret()
+    organisation.rotate_external_sign_on_secret()
+    organisation.save()
+
+    response = staff_who_may_only_view_organisations().get(change_url(organisation))
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert organisation.external_sign_on_secret not in page
+    assert organisation.external_sign_on_previous_secret not in page
+    assert f"••••…{organisation.external_sign_on_secret[-4:]}" in page
+    assert f"••••…{organisation.external_sign_on_previous_secret[-4:]}" in page
+    assert organisation.external_sign_on_secret_id in page  # the key id is no secret: it names the key in tokens
+    assert "Rotate" not in page
+    assert Organisation.objects.get(pk=organisation.pk).external_sign_on_secret == organisation.external_sign_on_secret
+
+
+def test_staff_who_may_change_see_the_secrets_whole(admin_client, organisation):
+    organisation.rotate_external_sign_on_secret()
+    organisation.rotate_external_sign_on_secret()
+    organisation.save()
+
+    page = admin_client.get(change_url(organisation)).content.decode()
+
+    assert organisation.external_sign_on_secret in page
+    assert organisation.external_sign_on_previous_secret in page
+    assert "••••…" not in page
