@@ -1,0 +1,29 @@
+from datetime import UTC, date, datetime
+
+from django.template.defaultfilters import date as django_date
+from django.utils import timezone
+
+from portal_project.templatetags.portal import day, iso, moment, short_day
+
+
+def test_labels_match_djangos_own_formatting(settings):
+    settings.TIME_ZONE = "Europe/London"
+    timezone.activate("Europe/London")
+    try:
+        for value in (date(2026, 12, 23), date(2027, 1, 1), date(2026, 2, 28)):
+            assert day(value) == django_date(value, "D j M Y")
+            assert short_day(value) == django_date(value, "j M Y")
+        summer = datetime(2026, 7, 4, 23, 30, tzinfo=UTC)  # 00:30 next day in London
+        assert moment(summer) == django_date(timezone.localtime(summer), "j M Y, H:i") == "5 Jul 2026, 00:30"
+        assert day(summer) == "Sun 5 Jul 2026"
+    finally:
+        timezone.deactivate()
+
+
+def test_empty_values_render_nothing():
+    assert day(None) == moment(None) == iso(None) == ""
+
+
+def test_iso_for_time_elements():
+    assert iso(date(2026, 12, 23)) == "2026-12-23"
+    assert iso(datetime(2026, 12, 23, 9, 5, tzinfo=UTC)) == "2026-12-23T09:05:00+00:00"
