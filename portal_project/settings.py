@@ -150,6 +150,7 @@ PORTAL_IDENTITY_SOURCES = ["bookings.selectors.organisation_has_attendee_email"]
 PORTAL_IDENTITY_SOURCES += ["tickets.selectors.organisation_has_requester_email"]
 PORTAL_IDENTITY_SOURCES += ["conversations.selectors.organisation_has_conversation_email"]
 PORTAL_RATE_LIMITS["conversation_reply"] = env("RATE_LIMIT_CONVERSATION_REPLY", default="20/5m/key,100/h/key")
+PORTAL_RATE_LIMITS["ticket_write"] = env("RATE_LIMIT_TICKET_WRITE", default="20/5m/key,100/d/key")
 
 PASSWORD_LINK_LIFETIME = timedelta(minutes=60)
 ACCESS_LINK_LIFETIME = timedelta(days=30)

@@ -1,13 +1,13 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html_join
 
 from portal_auth.models import Organisation
+from portal_auth.uploads import download_response
 from tickets.models import Company, Ticket, TicketAttachment, TicketMessage, TicketSettings
 from tickets.reports import portal_usage
 from tickets.services import (
@@ -15,6 +15,7 @@ from tickets.services import (
     ticket_portal_links_send,
     ticket_save_by_staff,
     ticket_staff_messages_publish,
+    tickets_delete,
 )
 
 
@@ -144,6 +145,12 @@ class TicketAdmin(admin.ModelAdmin):
             *super().get_urls(),
         ]
 
+    def delete_model(self, request, obj):
+        tickets_delete(tickets=Ticket.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request, queryset):
+        tickets_delete(tickets=queryset)
+
     def save_model(self, request, obj, form, change):
         ticket_save_by_staff(ticket=obj, created=not change, changed_fields=form.changed_data)
 
@@ -192,11 +199,8 @@ class TicketAdmin(admin.ModelAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         attachment = get_object_or_404(TicketAttachment, pk=attachment_id)
-        return FileResponse(
-            attachment.file.open("rb"),
-            as_attachment=True,
-            filename=attachment.name,
-            content_type=attachment.content_type,
+        return download_response(
+            attachment.file.open("rb"), filename=attachment.name, content_type=attachment.content_type
         )
 
     def portal_usage_view(self, request):

@@ -1,47 +1,18 @@
 from django import forms
-from django.core.exceptions import ValidationError
 
+from portal_auth import ratelimit
+from portal_auth.models import Customer
+from portal_auth.uploads import CSV, DOC, DOCX, GIF, JPEG, PDF, PNG, XLSX, AttachmentsField
 from tickets.models import Ticket
-from tickets.uploads import ATTACHMENT_KINDS, ATTACHMENTS_PER_MESSAGE, attachment_kind
 
-ACCEPT = ",".join(extension for kind in ATTACHMENT_KINDS for extension in kind.extensions)
-
-
-class MultipleFileInput(forms.FileInput):
-    allow_multiple_selected = True
+# No SVG or XML: both can carry scripts, and an attachment is opened from the portal's own origin.
+ATTACHMENT_KINDS = (PDF, JPEG, PNG, GIF, DOCX, DOC, XLSX, CSV)
+ATTACHMENT_MAX_SIZE = 10 * 1024 * 1024
+ATTACHMENTS_PER_MESSAGE = 5
 
 
-class AttachmentsField(forms.FileField):
-    """Several files in one input, each checked by its content."""
-
-    widget = MultipleFileInput
-
-    def __init__(self, **kwargs):
-        kinds = ", ".join(kind.name for kind in ATTACHMENT_KINDS)
-        kwargs.setdefault("required", False)
-        kwargs.setdefault("label", "Attachments")
-        kwargs.setdefault("help_text", f"Up to {ATTACHMENTS_PER_MESSAGE} files of 10 MB each: {kinds}.")
-        super().__init__(**kwargs)
-        self.widget.attrs.update({"multiple": True, "accept": ACCEPT})
-
-    def clean(self, data, initial=None):
-        files = [file for file in (data if isinstance(data, list | tuple) else [data]) if file]
-        if len(files) > ATTACHMENTS_PER_MESSAGE:
-            raise ValidationError(
-                "Attach at most %(max)d files to one message.",
-                code="too_many",
-                params={"max": ATTACHMENTS_PER_MESSAGE},
-            )
-        errors = []
-        for file in files:
-            super().clean(file, initial)
-            try:
-                attachment_kind(file)
-            except ValidationError as error:
-                errors.extend(error.error_list)
-        if errors:
-            raise ValidationError(errors)
-        return files
+def attachments_field() -> AttachmentsField:
+    return AttachmentsField(kinds=ATTACHMENT_KINDS, max_size=ATTACHMENT_MAX_SIZE, max_files=ATTACHMENTS_PER_MESSAGE)
 
 
 class TicketFilterForm(forms.Form):
@@ -61,12 +32,26 @@ class TicketFilterForm(forms.Form):
         return {"status": self.cleaned_data["status"] or None, "query": self.cleaned_data["q"] or None}
 
 
-class ReplyForm(forms.Form):
+class TicketWriteForm(forms.Form):
+    """What a customer writes to support (a new ticket or a reply), counted against one rate limit."""
+
+    def __init__(self, *args, request, customer: Customer, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.request = request
+        self.customer = customer
+
+    def clean(self):
+        # Counted valid or not: each attempt costs the server a look inside every attached file.
+        ratelimit.consume("ticket_write", self.request, key=f"customer:{self.customer.pk}")
+        return super().clean()
+
+
+class ReplyForm(TicketWriteForm):
     body = forms.CharField(label="Your reply", max_length=20_000, widget=forms.Textarea(attrs={"rows": 5}))
-    attachments = AttachmentsField()
+    attachments = attachments_field()
 
 
-class NewTicketForm(forms.Form):
+class NewTicketForm(TicketWriteForm):
     subject = forms.CharField(max_length=200, widget=forms.TextInput(attrs={"autocomplete": "off"}))
     priority = forms.ChoiceField(choices=Ticket.Priority.choices, initial=Ticket.Priority.NORMAL)
     body = forms.CharField(
@@ -75,4 +60,4 @@ class NewTicketForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 8}),
         help_text="What happened, what you expected, and anything we need to look it up.",
     )
-    attachments = AttachmentsField()
+    attachments = attachments_field()

@@ -4,17 +4,16 @@ from collections.abc import Iterable, Sequence
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
 from outbox.services import email_enqueue
 from portal_auth.access_links import access_link_send
 from portal_auth.models import Customer, CustomerToken, Organisation
+from portal_auth.uploads import CheckedUpload, delete_files_on_commit, files_removed_unless_committed
 from tickets.models import Ticket, TicketAttachment, TicketMessage, TicketNumberCounter, TicketSettings
-from tickets.uploads import attachment_kind
 
 LINK_ROUTE = "tickets:portal_link"
 
@@ -49,31 +48,14 @@ def ticket_number_take(*, organisation: Organisation) -> int:
     return counter.last_number
 
 
-def _attachments_save(message: TicketMessage, files: Sequence[UploadedFile], saved: list) -> None:
-    for upload in files:
-        kind = attachment_kind(upload)
+def _attachments_save(message: TicketMessage, attachments: Sequence[CheckedUpload], written: list) -> None:
+    for upload in attachments:
         attachment = TicketAttachment(
-            message=message, name=upload.name[:200], content_type=kind.content_type, size=upload.size
+            message=message, name=upload.file.name[:200], content_type=upload.kind.content_type, size=upload.file.size
         )
-        attachment.file.save(upload.name, upload, save=False)
-        saved.append(attachment.file)
+        attachment.file.save(upload.file.name, upload.file, save=False)
+        written.append(attachment.file)
         attachment.save()
-
-
-class _FilesRolledBack:
-    """Storage is not transactional: delete the files written if the transaction they belong to fails."""
-
-    def __init__(self):
-        self.files = []
-
-    def __enter__(self):
-        return self.files
-
-    def __exit__(self, exc_type, exc, tb):
-        if exc_type is not None:
-            for file in self.files:
-                file.storage.delete(file.name)
-        return False
 
 
 def _company_of(customer: Customer):
@@ -96,10 +78,10 @@ def _notify_staff(ticket: Ticket, message: TicketMessage, *, template: str) -> N
 
 
 def ticket_create(
-    *, customer: Customer, subject: str, priority: str, body: str, attachments: Sequence[UploadedFile] = ()
+    *, customer: Customer, subject: str, priority: str, body: str, attachments: Sequence[CheckedUpload] = ()
 ) -> Ticket:
     """A customer opens a ticket from the portal: confirmed to them by email, announced to staff."""
-    with _FilesRolledBack() as written, transaction.atomic():
+    with files_removed_unless_committed() as written, transaction.atomic():
         organisation = customer.organisation
         ticket = Ticket.objects.create(
             organisation=organisation,
@@ -122,10 +104,10 @@ def ticket_create(
 
 
 def ticket_reply(
-    *, ticket: Ticket, customer: Customer, body: str, attachments: Sequence[UploadedFile] = ()
+    *, ticket: Ticket, customer: Customer, body: str, attachments: Sequence[CheckedUpload] = ()
 ) -> TicketMessage:
     """A customer's reply. A solved (or pending) ticket opens again; a closed one takes no more replies."""
-    with _FilesRolledBack() as written, transaction.atomic():
+    with files_removed_unless_committed() as written, transaction.atomic():
         locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
         if locked.is_read_only:
             raise TicketClosed()
@@ -138,6 +120,14 @@ def ticket_reply(
         Ticket.objects.filter(pk=ticket.pk).update(status=ticket.status, updated_at=now)
         _notify_staff(ticket, message, template="tickets/emails/staff_customer_reply")
     return message
+
+
+@transaction.atomic
+def tickets_delete(*, tickets: QuerySet[Ticket]) -> None:
+    """Delete tickets with their messages, and their attachments' files once the rows are surely gone."""
+    files = [attachment.file for attachment in TicketAttachment.objects.filter(message__ticket__in=tickets)]
+    tickets.delete()
+    delete_files_on_commit(files)
 
 
 def ticket_portal_link_send(

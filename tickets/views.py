@@ -1,17 +1,22 @@
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import FileResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from portal_auth.decorators import customer_required
+from portal_auth.uploads import download_response
 from tickets.forms import NewTicketForm, ReplyForm, TicketFilterForm
 from tickets.selectors import get_attachment_for, get_ticket_for, public_messages, tickets_for
 from tickets.services import TicketClosed, ticket_create, ticket_path, ticket_reply
 
 TICKETS_PER_PAGE = 20
 
+# Every page below shows a customer's own tickets: never_cache keeps them out of the browser's
+# history cache, so the back button after signing out shows nothing of them.
 
+
+@never_cache
 @customer_required
 def ticket_list(request, organisation, customer):
     filter_form = TicketFilterForm(request.GET)
@@ -26,16 +31,19 @@ def _detail(request, ticket, reply_form, status=200):
     return render(request, "tickets/ticket_detail.html", context, status=status)
 
 
+@never_cache
 @customer_required
 def ticket_detail(request, organisation, customer, number):
-    return _detail(request, get_ticket_for(customer, number), ReplyForm())
+    form = ReplyForm(request=request, customer=customer)
+    return _detail(request, get_ticket_for(customer, number), form)
 
 
+@never_cache
 @require_POST
 @customer_required
 def ticket_reply_post(request, organisation, customer, number):
     ticket = get_ticket_for(customer, number)
-    form = ReplyForm(request.POST, request.FILES)
+    form = ReplyForm(request.POST, request.FILES, request=request, customer=customer)
     if not form.is_valid():
         return _detail(request, ticket, form, status=400)
     try:
@@ -52,17 +60,20 @@ def ticket_reply_post(request, organisation, customer, number):
     return redirect(f"{ticket_path(ticket)}#latest")
 
 
+@never_cache
 @customer_required
 def ticket_new(request, organisation, customer):
-    form = NewTicketForm(request.POST or None, request.FILES or None)
     if request.method == "POST":
+        form = NewTicketForm(request.POST, request.FILES, request=request, customer=customer)
         if form.is_valid():
             ticket = ticket_create(customer=customer, **form.cleaned_data)
             return redirect("tickets:created", org=organisation.slug, number=ticket.number)
         return render(request, "tickets/ticket_new.html", {"form": form}, status=400)
+    form = NewTicketForm(request=request, customer=customer)
     return render(request, "tickets/ticket_new.html", {"form": form})
 
 
+@never_cache
 @customer_required
 def ticket_created(request, organisation, customer, number):
     ticket = get_ticket_for(customer, number)
@@ -72,9 +83,4 @@ def ticket_created(request, organisation, customer, number):
 @customer_required
 def attachment_download(request, organisation, customer, number, attachment_id):
     attachment = get_attachment_for(customer, number, attachment_id)
-    return FileResponse(
-        attachment.file.open("rb"),
-        as_attachment=True,
-        filename=attachment.name,
-        content_type=attachment.content_type,
-    )
+    return download_response(attachment.file.open("rb"), filename=attachment.name, content_type=attachment.content_type)

@@ -263,7 +263,14 @@ def test_staff_download_any_attachment_customers_do_not_reach_the_admin(
     from tests.tickets.test_ticket_detail import attach
 
     attachment = attach(make_message(ticket=ticket, internal=True, author_customer=None))
-    assert admin_client.get(f"{CHANGELIST}attachments/{attachment.pk}/").status_code == 200
+    response = admin_client.get(f"{CHANGELIST}attachments/{attachment.pk}/")
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == attachment.file.open("rb").read()
+    assert 'attachment; filename="receipt.pdf"' in response["Content-Disposition"]
+    # Never rendered, even in a staff member's browser, and not kept in a shared cache.
+    assert response["Content-Security-Policy"] == "default-src 'none'; sandbox"
+    assert {"private", "no-store"} <= {part.strip() for part in response["Cache-Control"].split(",")}
+    assert response["X-Content-Type-Options"] == "nosniff"
     assert sign_in(customer).get(f"{CHANGELIST}attachments/{attachment.pk}/").status_code == 302
 
 
@@ -288,3 +295,32 @@ def test_revoking_links_needs_permission_to_change_customers(ticket, staff_user)
         "/admin/portal_auth/customer/", {"action": "revoke_access_links", "_selected_action": [ticket.requester.pk]}
     )
     assert CustomerToken.objects.get().revoked_at is None
+
+
+@pytest.mark.parametrize("how", ["delete page", "delete action"])
+def test_deleting_tickets_deletes_their_attachments_files_once_committed(
+    admin_client, ticket, make_ticket, make_message, how, django_capture_on_commit_callbacks
+):
+    from tests.tickets.test_ticket_detail import attach
+
+    kept_ticket = make_ticket(subject="Kept")
+    deleted = [attach(make_message(ticket=ticket)), attach(make_message(ticket=ticket, internal=True))]
+    kept = attach(make_message(ticket=kept_ticket))
+    storage = kept.file.storage
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        if how == "delete page":
+            response = admin_client.post(f"{CHANGELIST}{ticket.pk}/delete/", {"post": "yes"})
+        else:
+            response = admin_client.post(
+                CHANGELIST, {"action": "delete_selected", "_selected_action": [ticket.pk], "post": "yes"}
+            )
+        # Until the deletion commits, the files stay: a rolled-back delete keeps its attachments whole.
+        assert all(storage.exists(a.file.name) for a in deleted)
+    for callback in callbacks:
+        callback()
+
+    assert response.status_code == 302
+    assert list(Ticket.objects.all()) == [kept_ticket]
+    assert not any(storage.exists(a.file.name) for a in deleted)
+    assert storage.exists(kept.file.name)

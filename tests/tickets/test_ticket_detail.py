@@ -103,6 +103,8 @@ def test_attachments_download_for_the_customer_only(sign_in, customer, ticket, m
     assert response["Content-Type"] == "application/pdf"
     assert 'attachment; filename="receipt.pdf"' in response["Content-Disposition"]
     assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Content-Security-Policy"] == "default-src 'none'; sandbox"
+    assert response["Cache-Control"] == "private, no-store"
 
     assert sign_in(stranger).get(path).status_code == 404
     # By id alone, through a ticket of the customer's own: still 404.
@@ -129,3 +131,17 @@ def test_the_detail_costs_the_same_queries_with_2_or_40_messages(
         with django_assert_max_num_queries(5):
             response = client.get(detail(ticket))
         assert response.status_code == 200
+
+
+def test_no_ticket_page_stays_in_the_browsers_cache(sign_in, customer, ticket):
+    """After signing out, the back button must not show the customer's tickets from the cache."""
+    client = sign_in(customer)
+    slug = customer.organisation.slug
+    pages = [f"/{slug}/support/", detail(ticket), f"/{slug}/support/new/", f"{detail(ticket)}created/"]
+    for page in pages:
+        response = client.get(page)
+        assert response.status_code == 200
+        assert "no-store" in response["Cache-Control"] and "private" in response["Cache-Control"], page
+    refused_reply = client.post(f"{detail(ticket)}reply/", {"body": ""})
+    assert refused_reply.status_code == 400
+    assert "no-store" in refused_reply["Cache-Control"]

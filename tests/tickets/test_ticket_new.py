@@ -106,3 +106,14 @@ def test_the_confirmation_page_is_the_customers_only(sign_in, customer, stranger
     post_new(sign_in(customer), customer.organisation)
     ticket = Ticket.objects.get()
     assert sign_in(stranger).get(f"/{customer.organisation.slug}/support/{ticket.number}/created/").status_code == 404
+
+
+def test_too_many_new_tickets_are_refused_with_429_and_nothing_is_written(settings, sign_in, customer):
+    settings.PORTAL_RATE_LIMITS = {**settings.PORTAL_RATE_LIMITS, "ticket_write": "1/5m/key"}
+    client = sign_in(customer)
+    assert post_new(client, customer.organisation).status_code == 302
+    limited = post_new(client, customer.organisation, subject="One too many")
+    assert limited.status_code == 429
+    assert limited["Retry-After"]
+    assert list(Ticket.objects.values_list("subject", flat=True)) == ["Wheelchair at the airport"]
+    assert OutboxEmail.objects.count() == 2  # the first ticket's, to the customer and to the support address

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from outbox.models import OutboxEmail
 from tests.tickets.conftest import PDF_BYTES, PNG_BYTES
+from tickets.forms import ReplyForm
 from tickets.models import Ticket, TicketAttachment, TicketMessage
 
 
@@ -109,7 +110,7 @@ def test_replies_come_with_attachments(sign_in, customer, ticket):
         (SimpleUploadedFile("setup.pdf", b"MZ\x90\x00\x03\x00" * 20), "is not a file we accept"),
         (SimpleUploadedFile("photo.pdf", PNG_BYTES), "contains a PNG but its name says otherwise"),
         (SimpleUploadedFile("drawing.svg", b"<svg xmlns='http://www.w3.org/2000/svg'></svg>"), "not a file we accept"),
-        (SimpleUploadedFile("empty.pdf", b""), "The submitted file is empty."),
+        (SimpleUploadedFile("empty.pdf", b""), "“empty.pdf” is empty."),
     ],
 )
 def test_a_bad_attachment_is_refused_and_nothing_is_written(sign_in, customer, ticket, upload, error, settings):
@@ -123,7 +124,7 @@ def test_a_bad_attachment_is_refused_and_nothing_is_written(sign_in, customer, t
 
 
 def test_too_big_or_too_many_attachments_are_refused(sign_in, customer, ticket, monkeypatch):
-    monkeypatch.setattr("tickets.uploads.ATTACHMENT_MAX_SIZE", 100)
+    monkeypatch.setattr(ReplyForm.base_fields["attachments"], "max_size", 100)
     client = sign_in(customer)
     big = SimpleUploadedFile("big.pdf", PDF_BYTES + b"0" * 200)
     assert (
@@ -131,7 +132,7 @@ def test_too_big_or_too_many_attachments_are_refused(sign_in, customer, ticket, 
         in reply(client, ticket, files=[big]).content.decode()
     )
     many = [SimpleUploadedFile(f"f{i}.pdf", PDF_BYTES) for i in range(6)]
-    assert "Attach at most 5 files" in reply(client, ticket, files=many).content.decode()
+    assert "You chose 6 files; attach at most 5 to one message." in reply(client, ticket, files=many).content.decode()
     assert not TicketMessage.objects.exists()
 
 
@@ -167,3 +168,25 @@ def test_files_written_before_a_failure_are_removed(sign_in, customer, ticket, m
         reply(sign_in(customer), ticket, files=[SimpleUploadedFile("a.pdf", PDF_BYTES)])
     assert not TicketMessage.objects.exists()
     assert not [p for p in Path(settings.MEDIA_ROOT).rglob("*") if p.is_file()]
+
+
+def test_writing_to_support_is_rate_limited_per_customer(
+    settings, sign_in, customer, ticket, stranger, make_ticket, mailoutbox, django_capture_on_commit_callbacks
+):
+    settings.PORTAL_RATE_LIMITS = {**settings.PORTAL_RATE_LIMITS, "ticket_write": "2/5m/key"}
+    client = sign_in(customer)
+    new_ticket = {"subject": "Another question", "priority": "low", "body": "Is breakfast included?"}
+    with django_capture_on_commit_callbacks(execute=True):
+        assert reply(client, ticket).status_code == 302
+        # A new ticket counts against the same limit as a reply.
+        assert client.post(f"/{ticket.organisation.slug}/support/new/", new_ticket).status_code == 302
+        limited = reply(client, ticket, body="A third message too many")
+
+    assert limited.status_code == 429
+    assert int(limited["Retry-After"]) > 0
+    assert "Too many attempts" in limited.content.decode()
+    assert not TicketMessage.objects.filter(body="A third message too many").exists()
+    assert TicketMessage.objects.filter(author_customer=customer).count() == 2
+    assert len(mailoutbox) == 3  # the reply to staff; the new ticket to the customer and to staff
+    # The limit is the customer's: another customer writing from the same address is not held back.
+    assert reply(sign_in(stranger), make_ticket(requester=stranger)).status_code == 302
