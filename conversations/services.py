@@ -1,11 +1,8 @@
 """Writes of the conversations app: replies (the customer's and staff's) and redaction."""
 
-import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import QuerySet
 from django.urls import reverse
@@ -13,23 +10,13 @@ from django.utils import timezone
 
 from conversations.models import Attachment, Channel, Conversation, Message
 from conversations.selectors import customers_may_reopen
-from outbox.services import email_enqueue
+from outbox.services import email_enqueue, outbox_cancel
 from portal_auth.models import Customer
-from portal_auth.uploads import FileKind
-
-logger = logging.getLogger(__name__)
+from portal_auth.uploads import CheckedUpload, delete_files_on_commit, files_removed_unless_committed
 
 
 class ReopenRefused(Exception):
     """The conversation is closed and its organisation does not let customers reopen it."""
-
-
-@dataclass(frozen=True)
-class CheckedUpload:
-    """A file whose content was checked, with the kind its content showed."""
-
-    file: UploadedFile
-    kind: FileKind
 
 
 def conversation_reply(
@@ -39,40 +26,40 @@ def conversation_reply(
 
     All or nothing: if anything fails, no message, no attachment row and no stored file remain.
     """
-    stored: list[str] = []
-    try:
-        with transaction.atomic():
-            # Locked, so a reply and a staff member closing the conversation can't interleave.
-            locked = Conversation.objects.select_for_update().get(
-                pk=conversation.pk, organisation_id=customer.organisation_id, customer=customer
+    with files_removed_unless_committed() as written, transaction.atomic():
+        # Locked, so a reply and a staff member closing the conversation can't interleave.
+        locked = Conversation.objects.select_for_update().get(
+            pk=conversation.pk, organisation_id=customer.organisation_id, customer=customer
+        )
+        if not locked.is_open and not customers_may_reopen(conversation):
+            raise ReopenRefused
+        now = timezone.now()
+        message = Message.objects.create(
+            conversation=locked,
+            direction=Message.Direction.FROM_CUSTOMER,
+            channel=Channel.PORTAL,
+            body=body,
+            author_name=customer.name or customer.email,
+            created_at=now,
+        )
+        for upload in uploads:
+            attachment = Attachment(
+                message=message,
+                original_name=upload.file.name,
+                size=upload.file.size,
+                content_type=upload.kind.content_type,
             )
-            if not locked.is_open and not customers_may_reopen(conversation):
-                raise ReopenRefused
-            now = timezone.now()
-            message = Message.objects.create(
-                conversation=locked,
-                direction=Message.Direction.FROM_CUSTOMER,
-                channel=Channel.PORTAL,
-                body=body,
-                author_name=customer.name or customer.email,
-                created_at=now,
-            )
-            for upload in uploads:
-                attachment = Attachment(
-                    message=message,
-                    original_name=upload.file.name,
-                    size=upload.file.size,
-                    content_type=upload.kind.content_type,
-                )
-                attachment.file.save(upload.file.name, upload.file, save=False)
-                stored.append(attachment.file.name)
-                attachment.save()
-            Conversation.objects.filter(pk=locked.pk).update(status=Conversation.Status.OPEN, last_activity_at=now)
-    except BaseException:
-        _delete_files(stored)
-        raise
+            attachment.file.save(upload.file.name, upload.file, save=False)
+            written.append(attachment.file)
+            attachment.save()
+        Conversation.objects.filter(pk=locked.pk).update(status=Conversation.Status.OPEN, last_activity_at=now)
     conversation.status, conversation.last_activity_at = Conversation.Status.OPEN, now
     return message
+
+
+def _staff_reply_email_reference(message: Message) -> str:
+    # Names the email after its message, so redacting the message can stop an email not yet sent.
+    return f"conversations.message:{message.pk}"
 
 
 @transaction.atomic
@@ -103,37 +90,33 @@ def conversation_staff_reply(*, conversation: Conversation, staff_user, body: st
             to=customer.email,
             template="conversations/emails/staff_reply",
             context={"customer": customer, "conversation": conversation, "message": message, "link": link},
+            reference=_staff_reply_email_reference(message),
         )
     return message
 
 
 @transaction.atomic
 def message_redact(*, message: Message, staff_user) -> None:
-    """Remove a message's text and attachments for good; the timeline keeps a note that it was redacted."""
+    """Remove a message's text and attachments for good; the timeline keeps a note that it was redacted.
+
+    An email of the message still waiting in the outbox (mail server down) is cancelled with it.
+    """
     message = Message.objects.select_for_update().get(pk=message.pk)
     if message.is_redacted:
         return
-    files = list(message.attachments.values_list("file", flat=True))
+    files = [attachment.file for attachment in message.attachments.all()]
     message.attachments.all().delete()
     message.body = ""
     message.redacted_at = timezone.now()
     message.redacted_by = staff_user
     message.save(update_fields=["body", "redacted_at", "redacted_by"])
-    transaction.on_commit(lambda: _delete_files(files))
+    outbox_cancel(reference=_staff_reply_email_reference(message))
+    delete_files_on_commit(files)
 
 
 @transaction.atomic
 def conversations_delete(*, conversations: QuerySet[Conversation]) -> None:
     """Delete conversations with their messages, and their attachments' files once the rows are surely gone."""
-    files = list(Attachment.objects.filter(message__conversation__in=conversations).values_list("file", flat=True))
+    files = [attachment.file for attachment in Attachment.objects.filter(message__conversation__in=conversations)]
     conversations.delete()
-    transaction.on_commit(lambda: _delete_files(files))
-
-
-def _delete_files(names: Sequence[str]) -> None:
-    storage = Attachment._meta.get_field("file").storage
-    for name in names:
-        try:
-            storage.delete(name)
-        except OSError:  # a file left behind is harmless; a failed reply or redaction is not
-            logger.warning("Could not delete attachment file %s", name)
+    delete_files_on_commit(files)

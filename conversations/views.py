@@ -1,6 +1,6 @@
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
@@ -16,10 +16,12 @@ from conversations.selectors import (
 )
 from conversations.services import ReopenRefused, conversation_reply
 from portal_auth.decorators import customer_required, organisation_page, sign_in_url
+from portal_auth.uploads import download_response
 
 CONVERSATIONS_PER_PAGE = 20
 
 
+@never_cache
 @customer_required
 def conversation_list(request, organisation, customer):
     page = Paginator(conversations_for(customer), CONVERSATIONS_PER_PAGE).get_page(request.GET.get("page"))
@@ -78,10 +80,4 @@ def attachment_download(request, organisation, pk):
         file = attachment.file.open("rb")
     except FileNotFoundError:
         raise Http404("The file is missing.") from None
-    response = FileResponse(
-        file, as_attachment=True, filename=attachment.original_name, content_type=attachment.content_type
-    )
-    # Never rendered by the browser, whatever the file claims to be.
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
+    return download_response(file, filename=attachment.original_name, content_type=attachment.content_type)

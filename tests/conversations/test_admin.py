@@ -1,10 +1,14 @@
 import os
 from datetime import timedelta
 
+import pytest
+import time_machine
 from django.core.files.base import ContentFile
+from django.core.management import call_command
 from django.utils import timezone
 
 from conversations.models import Attachment, Channel, Conversation, ConversationSettings, Message
+from outbox.models import OutboxEmail
 from tests.conftest import link_in
 from tests.conversations.conftest import PDF_BYTES
 from tests.conversations.factories import ConversationFactory, MessageFactory
@@ -269,3 +273,42 @@ def test_deleting_conversations_deletes_their_attachment_files(
     with django_capture_on_commit_callbacks(execute=True):
         admin_client.post(f"/admin/conversations/conversation/{kept.pk}/delete/", {"post": "yes"})
     assert not os.path.exists(paths[1]) and not Conversation.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_redacting_a_reply_cancels_its_email_still_waiting_for_the_mail_server(
+    admin_client, conversation, smtp_server, capsys
+):
+    smtp_server.refuse()
+    admin_client.post(change_url(conversation), change_form(conversation, reply="Your door code is 4417."))
+    admin_client.post(change_url(conversation), change_form(conversation, reply="Check-in is from 3 pm."))
+    assert OutboxEmail.objects.filter(status=OutboxEmail.Status.PENDING).count() == 2
+    assert smtp_server.messages == []
+
+    response = admin_client.post(change_url(conversation), change_form(conversation, **{"messages-0-redact": "on"}))
+
+    assert response.status_code == 302
+    smtp_server.refuse(False)
+    with time_machine.travel(timezone.now() + timedelta(hours=1)):
+        call_command("send_outbox")
+    assert "Sent 1, failed 0, still waiting 0." in capsys.readouterr().out
+    [delivered] = smtp_server.messages
+    assert "Check-in is from 3 pm." in delivered.get_body(preferencelist=("plain",)).get_content()
+    cancelled = OutboxEmail.objects.get(status=OutboxEmail.Status.CANCELLED)
+    assert (cancelled.body_text, cancelled.body_html) == ("", "")
+    assert not OutboxEmail.objects.filter(body_text__contains="4417").exists()
+    assert not OutboxEmail.objects.filter(body_html__contains="4417").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_redacting_a_reply_already_emailed_leaves_that_email_alone(admin_client, conversation, smtp_server):
+    admin_client.post(change_url(conversation), change_form(conversation, reply="See you at 9."))
+    assert len(smtp_server.messages) == 1
+
+    admin_client.post(change_url(conversation), change_form(conversation, **{"messages-0-redact": "on"}))
+
+    assert conversation.messages.get().is_redacted
+    email = OutboxEmail.objects.get()
+    assert email.status == OutboxEmail.Status.SENT and "See you at 9." in email.body_text
+    call_command("send_outbox")
+    assert len(smtp_server.messages) == 1

@@ -34,6 +34,7 @@ def test_the_customer_downloads_their_attachment(sign_in, attachment):
     assert response["Content-Type"] == "application/pdf"
     assert response["X-Content-Type-Options"] == "nosniff"
     assert "sandbox" in response["Content-Security-Policy"]
+    assert "no-store" in response["Cache-Control"] and "private" in response["Cache-Control"]
 
 
 def test_another_customer_gets_not_found(sign_in, attachment, other_customer):

@@ -67,6 +67,13 @@ def test_my_conversations_when_there_are_none(sign_in, customer):
     assert "You have no conversations" in response.content.decode()
 
 
+def test_my_conversations_are_never_kept_in_a_cache(sign_in, customer):
+    # A shared computer's back button, or a proxy, must not show one customer's list to the next person.
+    response = sign_in(customer).get(list_url(customer.organisation))
+
+    assert "no-store" in response["Cache-Control"] and "private" in response["Cache-Control"]
+
+
 def test_my_conversations_needs_sign_in(client, organisation):
     response = client.get(list_url(organisation))
 

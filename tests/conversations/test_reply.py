@@ -111,7 +111,7 @@ def test_seven_files_are_refused_and_nothing_is_saved(sign_in, conversation, set
 
     assert response.status_code == 400
     html = response.content.decode()
-    assert "You chose 7 files; you can attach at most 6 to one message." in html
+    assert "You chose 7 files; attach at most 6 to one message." in html
     assert "All my pages</textarea>" in html  # what the customer typed is kept
     assert_nothing_saved(conversation, settings, last_activity_at=conversation.last_activity_at)
 
