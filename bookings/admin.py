@@ -1,7 +1,5 @@
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.core.files.storage import default_storage
-from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -13,6 +11,7 @@ from bookings.services import attendee_portal_password_set, booking_url
 from bookings.views import document_attachment
 from portal_auth.forms import SetPasswordForm
 from portal_auth.models import Customer
+from portal_auth.uploads import delete_files_on_commit
 
 
 def _portal_password_link(attendee: Attendee) -> str:
@@ -98,14 +97,14 @@ class BookingAdmin(admin.ModelAdmin):
         return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', url, url)
 
     def delete_model(self, request, obj):
-        names = list(obj.documents.values_list("file", flat=True))
+        files = [document.file for document in obj.documents.all()]
         super().delete_model(request, obj)
-        _delete_files_on_commit(names)
+        delete_files_on_commit(files)
 
     def delete_queryset(self, request, queryset):
-        names = list(BookingDocument.objects.filter(booking__in=queryset).values_list("file", flat=True))
+        files = [document.file for document in BookingDocument.objects.filter(booking__in=queryset)]
         super().delete_queryset(request, queryset)
-        _delete_files_on_commit(names)
+        delete_files_on_commit(files)
 
     def save_formset(self, request, form, formset, change):
         if formset.model is BookingAddOn:
@@ -212,14 +211,9 @@ class BookingDocumentAdmin(admin.ModelAdmin):
 
     def delete_model(self, request, obj):
         super().delete_model(request, obj)
-        _delete_files_on_commit([obj.file.name])
+        delete_files_on_commit([obj.file])
 
     def delete_queryset(self, request, queryset):
-        names = list(queryset.values_list("file", flat=True))
+        files = [document.file for document in queryset]
         super().delete_queryset(request, queryset)
-        _delete_files_on_commit(names)
-
-
-def _delete_files_on_commit(names: list[str]) -> None:
-    # Only once the rows are surely gone; a rolled-back delete keeps its files.
-    transaction.on_commit(lambda: [default_storage.delete(name) for name in names if name])
+        delete_files_on_commit(files)

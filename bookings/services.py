@@ -8,7 +8,7 @@ from bookings.models import AddOn, Attendee, Booking, BookingAddOn, BookingDocum
 from outbox.services import email_enqueue
 from portal_auth.models import Customer
 from portal_auth.services import customer_get_or_create, customer_password_reset_by_staff
-from portal_auth.uploads import FileKind
+from portal_auth.uploads import FileKind, files_removed_unless_committed
 
 
 def booking_url(booking: Booking) -> str:
@@ -43,23 +43,19 @@ def booking_add_on_book(*, booking: Booking, add_on: AddOn, customer: Customer) 
     return line, created
 
 
-@transaction.atomic
 def booking_document_upload(*, booking: Booking, customer: Customer, file, kind: FileKind) -> BookingDocument:
-    """Store a customer's file (already checked by content) for the booking."""
-    document = BookingDocument(
-        booking=booking,
-        uploaded_by=customer,
-        original_name=file.name[-200:],
-        content_type=kind.content_type,
-        size=file.size,
-    )
-    document.file.save(file.name, file, save=False)
-    try:
+    """Store a customer's file (already checked by content) for the booking; no file stays if the row fails."""
+    with files_removed_unless_committed() as written, transaction.atomic():
+        document = BookingDocument(
+            booking=booking,
+            uploaded_by=customer,
+            original_name=file.name[-200:],
+            content_type=kind.content_type,
+            size=file.size,
+        )
+        document.file.save(file.name, file, save=False)
+        written.append(document.file)
         document.save()
-    except Exception:
-        # The row was not written: don't leave its file behind in storage.
-        document.file.delete(save=False)
-        raise
     return document
 
 

@@ -2,7 +2,7 @@ from functools import wraps
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import FileResponse
+from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -21,6 +21,7 @@ from bookings.selectors import (
 )
 from bookings.services import booking_add_on_book, booking_document_upload
 from portal_auth.decorators import customer_required, organisation_page, sign_in_url
+from portal_auth.uploads import download_response
 
 PAST_BOOKINGS_PER_PAGE = 20
 
@@ -129,14 +130,9 @@ def document_download(request, organisation, customer, reference, pk):
 
 
 def document_attachment(document: BookingDocument) -> FileResponse:
-    """The file as a download, never rendered inline: a browser must not run what a customer sent."""
-    response = FileResponse(
-        document.file.open("rb"),
-        as_attachment=True,
-        filename=document.original_name,
-        content_type=document.content_type,
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response["Cache-Control"] = "private, no-store"
-    return response
+    """The document as a download, for its uploader here and for staff in the admin."""
+    try:
+        file = document.file.open("rb")
+    except FileNotFoundError:
+        raise Http404("The file is missing.") from None
+    return download_response(file, filename=document.original_name, content_type=document.content_type)

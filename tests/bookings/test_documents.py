@@ -135,6 +135,13 @@ def test_the_uploader_downloads_the_document_as_an_attachment(sign_in, customer,
     assert "no-store" in response["Cache-Control"]
 
 
+def test_a_missing_file_is_not_found_rather_than_an_error(sign_in, admin_client, customer, document):
+    document.file.delete(save=False)
+
+    assert sign_in(customer).get(download_url(document)).status_code == 404
+    assert admin_client.get(reverse("admin:bookings_bookingdocument_download", args=[document.pk])).status_code == 404
+
+
 def test_another_attendee_of_the_same_booking_gets_404(sign_in, organisation, booking, document):
     fellow = CustomerFactory(organisation=organisation, email="other.traveller@example.com")
     client = sign_in(fellow)
@@ -174,6 +181,7 @@ def test_staff_download_the_document_from_admin(admin_client, document):
     assert b"".join(response.streaming_content) == PDF_BYTES
     assert response["Content-Disposition"] == 'attachment; filename="passport.pdf"'
     assert response["X-Content-Type-Options"] == "nosniff"
+    assert "sandbox" in response["Content-Security-Policy"]
 
 
 def test_staff_without_view_permission_cannot_download(client, document):
