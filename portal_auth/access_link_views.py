@@ -7,42 +7,65 @@ from django.views.decorators.cache import never_cache
 
 from portal_auth import ratelimit
 from portal_auth.access_link_forms import AccessLinkRequestForm
-from portal_auth.access_links import AccessLinkDoor, access_link_open, access_link_request
+from portal_auth.access_links import AccessLinkDoor, access_link_check, access_link_open, access_link_request
 from portal_auth.decorators import organisation_page
-from portal_auth.models import Organisation
+from portal_auth.models import CustomerToken, Organisation
 from portal_auth.ratelimit import RateLimited
 
 SENT_TO_SESSION_KEY = "portal_access_link_sent_to"
+TOKEN_SESSION_KEY = "portal_access_link_token"
 
 
 def _inside(organisation: Organisation, path: str) -> bool:
     return path.startswith(f"/{organisation.slug}/") and not path.startswith("//") and "\\" not in path
 
 
+def _destination(organisation: Organisation, token: CustomerToken, door: AccessLinkDoor) -> str:
+    if _inside(organisation, token.next_path):
+        return token.next_path
+    return reverse(door.landing_route, kwargs={"org": organisation.slug})
+
+
 @never_cache
 def open_link(request, org, token, *, door: AccessLinkDoor):
-    """The emailed link: every outcome is a redirect to a URL without the token.
+    """The emailed link. A GET only moves the token into the session and redirects to the page that asks.
 
-    No error status is ever answered here, so the token's URL never reaches Django's request log.
+    Nothing is opened here: neither a mail scanner nor a page that sends a visitor to someone else's
+    link signs anyone in. No error status is ever answered, so the token's URL never reaches the logs.
     """
     organisation = Organisation.objects.filter(slug=org).first()
-    found = None
-    if organisation is not None:
-        try:
-            found = access_link_open(request=request, organisation=organisation, raw=token)
-        except RateLimited:
-            found = None  # the refused page answers 429 itself, at a clean URL
     if organisation is None:
         target = reverse("landing")
-    elif found is None:
-        target = reverse(door.refused_route, kwargs={"org": organisation.slug})
-    elif _inside(organisation, found.next_path):
-        target = found.next_path
     else:
-        target = reverse(door.landing_route, kwargs={"org": organisation.slug})
+        request.session[TOKEN_SESSION_KEY] = token
+        target = reverse(door.confirm_route, kwargs={"org": organisation.slug})
     response = redirect(target)
     response["Referrer-Policy"] = "no-referrer"
     return response
+
+
+@never_cache
+@organisation_page
+def link_confirm(request, organisation, *, door: AccessLinkDoor):
+    """Says whose account the link opens; its button (a POST, CSRF-protected) opens the portal session."""
+    raw = request.session.get(TOKEN_SESSION_KEY, "")
+    if not raw:
+        # Back here after the link was used (or never through one): nothing is left to open.
+        route = door.landing_route if request.portal_customer else door.refused_route
+        return redirect(route, org=organisation.slug)
+    use = access_link_open if request.method == "POST" else access_link_check
+    try:
+        token = use(request=request, organisation=organisation, raw=raw)
+    except RateLimited:
+        token = None  # the refused page answers 429 itself
+    if token is None or request.method == "POST":
+        # Refused, or used: either way the token has done its work in this session.
+        request.session.pop(TOKEN_SESSION_KEY, None)
+    if token is None:
+        return redirect(door.refused_route, org=organisation.slug)
+    if request.method == "POST":
+        return redirect(_destination(organisation, token, door))
+    return render(request, "portal_auth/access_link_confirm.html", {"door": door, "customer": token.customer})
 
 
 @never_cache

@@ -25,12 +25,13 @@ METHOD = "access_link"
 @dataclass(frozen=True)
 class AccessLinkDoor:
     link_route: str  # URL name (kwargs org, token) of the emailed link
+    confirm_route: str  # URL name (kwarg org) of the page whose button opens the session
     refused_route: str  # URL name (kwarg org) where a refused link lands: it offers a new link
     sent_route: str  # URL name (kwarg org) of the "check your email" page
     landing_route: str  # URL name (kwarg org) a link the customer asked for leads to
     email_template: str  # the email of a link the customer asked for
     email_source: str  # dotted path of (organisation, email) -> bool: whom a requested link may reach
-    what: str  # what the links open, for the pages' wording: "your support tickets"
+    what: str  # what the links open, for the pages' wording: "support tickets"
 
 
 def access_link_url(*, organisation: Organisation, link_route: str, raw: str) -> str:
@@ -89,10 +90,10 @@ def _refusal_reason(token: CustomerToken | None) -> str:
     return ""
 
 
-def access_link_open(*, request, organisation: Organisation, raw: str) -> CustomerToken | None:
-    """Exchange a link's token for a portal session, or refuse it; both are logged, never the token.
+def access_link_check(*, request, organisation: Organisation, raw: str) -> CustomerToken | None:
+    """The live link `raw` is, with its customer; or None, with the refusal logged (never the token).
 
-    Raises RateLimited when this IP has been refused too often: guessing tokens gets nowhere.
+    Opens no session. Raises RateLimited when this IP has been refused too often: guessing gets nowhere.
     """
     ratelimit.check("access_link_guess", request)
     token = None
@@ -104,36 +105,58 @@ def access_link_open(*, request, organisation: Organisation, raw: str) -> Custom
             .first()
         )
     reason = _refusal_reason(token)
-    customer = token.customer if token else None
-    if reason:
-        ratelimit.hit("access_link_guess", request)
-        log_access(
-            request,
-            organisation=organisation,
-            customer=customer,
-            kind=AccessEvent.Kind.ACCESS_LINK_REFUSED,
-            method=METHOD,
-            reason=reason,
-            token=token,
-        )
+    if not reason:
+        return token
+    ratelimit.hit("access_link_guess", request)
+    log_access(
+        request,
+        organisation=organisation,
+        customer=token.customer if token else None,
+        kind=AccessEvent.Kind.ACCESS_LINK_REFUSED,
+        method=METHOD,
+        reason=reason,
+        token=token,
+    )
+    return None
+
+
+def access_link_open(*, request, organisation: Organisation, raw: str) -> CustomerToken | None:
+    """Exchange a link's token for a portal session, or refuse it; both are logged, never the token.
+
+    Only ever called on a POST: whoever opens the session has pressed the button that names its account.
+    """
+    token = access_link_check(request=request, organisation=organisation, raw=raw)
+    if token is None:
         return None
     log_access(
-        request, organisation=organisation, customer=customer, kind=AccessEvent.Kind.ACCESS_LINK_USED, token=token
+        request,
+        organisation=organisation,
+        customer=token.customer,
+        kind=AccessEvent.Kind.ACCESS_LINK_USED,
+        token=token,
     )
-    portal_sign_in(request, customer, method=METHOD, token=token)
+    portal_sign_in(request, token.customer, method=METHOD, token=token)
     return token
+
+
+def _links_said(access_links: int, password_links: int) -> str:
+    said = f"{access_links} link{'s' if access_links != 1 else ''}"
+    if password_links:
+        said += f" and {password_links} password link{'s' if password_links != 1 else ''}"
+    return said
 
 
 @transaction.atomic
 def access_links_revoke(*, customer: Customer, staff_user, request=None) -> int:
-    """Revoke every live link of the customer and end the sessions they opened; return how many links."""
+    """Revoke every live link of the customer, unused password links included, and end their sessions.
+
+    Returns how many links were revoked. A password link is revoked too: it is another way in by email.
+    """
     now = timezone.now()
-    revoked = CustomerToken.objects.filter(
-        customer=customer,
-        purpose=CustomerToken.Purpose.ACCESS_LINK,
-        revoked_at__isnull=True,
-        expires_at__gt=now,
-    ).update(revoked_at=now)
+    live = CustomerToken.objects.filter(customer=customer, revoked_at__isnull=True, used_at__isnull=True)
+    live = live.filter(expires_at__gt=now)
+    access_links = live.filter(purpose=CustomerToken.Purpose.ACCESS_LINK).update(revoked_at=now)
+    password_links = live.filter(purpose=CustomerToken.Purpose.SET_PASSWORD).update(revoked_at=now)
     # A session opened by a link outlives the link unless every session of the customer ends now.
     Customer.objects.filter(pk=customer.pk).update(session_version=F("session_version") + 1)
     log_access(
@@ -141,10 +164,10 @@ def access_links_revoke(*, customer: Customer, staff_user, request=None) -> int:
         organisation=customer.organisation,
         customer=customer,
         kind=AccessEvent.Kind.ACCESS_LINKS_REVOKED,
-        reason=f"{revoked} link{'s' if revoked != 1 else ''}",
+        reason=_links_said(access_links, password_links),
         staff_user=staff_user,
     )
-    return revoked
+    return access_links + password_links
 
 
 def access_link_request(*, request, organisation: Organisation, email: str, door: AccessLinkDoor) -> None:

@@ -9,6 +9,7 @@ app_name = "tickets"
 # The access-link door as the ticket portal uses it: emailed links open a ticket, refused ones offer a new link.
 SUPPORT_DOOR = AccessLinkDoor(
     link_route="tickets:portal_link",
+    confirm_route="tickets:portal_open",
     refused_route="tickets:link_refused",
     sent_route="tickets:link_sent",
     landing_route="tickets:list",
@@ -25,8 +26,9 @@ urlpatterns = [
     path("<int:number>/reply/", views.ticket_reply_post, name="reply"),
     path("<int:number>/created/", views.ticket_created, name="created"),
     path("<int:number>/attachments/<int:attachment_id>/", views.attachment_download, name="attachment"),
+    path("portal/open/", access_link_views.link_confirm, door, name="portal_open"),
     path("portal/new-link/", access_link_views.link_refused, door, name="link_refused"),
     path("portal/new-link/sent/", access_link_views.link_sent, door, name="link_sent"),
-    # The emailed link itself; it always redirects, to a URL without the token.
+    # The emailed link itself; it always redirects, to a URL without the token (portal/open/ to use it).
     path("portal/<str:token>", access_link_views.open_link, door, name="portal_link"),
 ]

@@ -49,3 +49,18 @@ def stranger(organisation):
 
 def events(kind):
     return list(AccessEvent.objects.filter(kind=kind).order_by("created_at", "pk"))
+
+
+SITE_URL = "https://portal.example.test"
+
+
+def open_access_link(client, link, **extra):
+    """Do what a customer does with an emailed link: open it, then press the button on the page it leads to.
+
+    Returns the button's response (a redirect where the link leads, or to the refused page).
+    """
+    path = link.removeprefix(SITE_URL)
+    confirm = client.get(path, **extra)
+    assert confirm.status_code == 302
+    assert confirm["Location"] == path.rsplit("/", 1)[0] + "/open/"
+    return client.post(confirm["Location"], **extra)

@@ -1,18 +1,25 @@
-"""The emailed access link: issued hashed, opened into a session, refused when it should be, never logged."""
+"""The emailed access link: issued hashed; a GET names the account, a POST opens the session; refused when it
+should be; the token never logged and never left in the session."""
 
 import hashlib
 import logging
+import re
 from datetime import timedelta
 
+import pytest
 import time_machine
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from portal_auth.access_link_views import TOKEN_SESSION_KEY
 from portal_auth.access_links import access_links_revoke
-from portal_auth.models import AccessEvent, CustomerToken
+from portal_auth.models import AccessEvent, CustomerToken, hash_token
 from portal_auth.sessions import SESSION_CUSTOMER, SESSION_METHOD
 from tests.conftest import link_in
-from tests.tickets.conftest import events
+from tests.factories import CustomerFactory
+from tests.tickets.conftest import events, open_access_link
 from tickets.services import ticket_portal_link_send
 
 
@@ -56,19 +63,83 @@ def test_every_link_is_different(ticket, staff_user, mailoutbox, django_capture_
     assert CustomerToken.objects.filter(customer=ticket.requester).count() == 2
 
 
-def test_opening_the_link_signs_in_and_redirects_to_the_ticket_without_the_token(
+def confirm_url(organisation):
+    return f"/{organisation.slug}/support/portal/open/"
+
+
+def test_the_link_only_moves_its_token_into_the_session_and_redirects(
+    client, ticket, staff_user, mailoutbox, django_capture_on_commit_callbacks
+):
+    _, link, raw = send_link(ticket, staff_user, mailoutbox, django_capture_on_commit_callbacks)
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(path_of(link))
+
+    assert response.status_code == 302
+    assert response["Location"] == confirm_url(ticket.organisation)
+    assert raw not in response["Location"]
+    assert response["Referrer-Policy"] == "no-referrer"
+    assert "no-store" in response["Cache-Control"]
+    assert client.session[TOKEN_SESSION_KEY] == raw
+    assert SESSION_CUSTOMER not in client.session
+    # Not even looked up: what the token is worth is decided on the page, and used only by its button.
+    assert not [q for q in queries.captured_queries if CustomerToken._meta.db_table in q["sql"]]
+    assert not AccessEvent.objects.exclude(kind=AccessEvent.Kind.ACCESS_LINK_SENT).exists()
+
+
+def test_the_page_says_whose_tickets_the_link_opens_and_opens_nothing(
+    client, ticket, staff_user, mailoutbox, django_capture_on_commit_callbacks, django_assert_max_num_queries
+):
+    _, link, _ = send_link(ticket, staff_user, mailoutbox, django_capture_on_commit_callbacks)
+    client.get(path_of(link))
+
+    with django_assert_max_num_queries(6):
+        response = client.get(confirm_url(ticket.organisation))
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    assert (
+        f"This link opens the support tickets of <strong>{ticket.requester.email}</strong> "
+        f"at {ticket.organisation.public_name}." in page
+    )
+    assert re.search(r'<form method="post">\s*<input type="hidden" name="csrfmiddlewaretoken"', page)
+    assert '<button type="submit" class="button">Open support tickets</button>' in page
+    assert SESSION_CUSTOMER not in client.session
+    assert events(AccessEvent.Kind.ACCESS_LINK_USED) == []
+    assert events(AccessEvent.Kind.SIGN_IN) == []
+
+
+def test_a_mail_scanner_following_the_link_opens_no_session(
+    ticket, staff_user, mailoutbox, django_capture_on_commit_callbacks
+):
+    _, link, _ = send_link(ticket, staff_user, mailoutbox, django_capture_on_commit_callbacks)
+    scanner = Client(HTTP_USER_AGENT="Link scanner")
+    response = scanner.get(path_of(link), follow=True)
+    assert response.status_code == 200
+    assert SESSION_CUSTOMER not in scanner.session
+    assert scanner.get(f"/{ticket.organisation.slug}/support/{ticket.number}/").status_code == 302  # to sign in
+    assert events(AccessEvent.Kind.SIGN_IN) == []
+    # The link still works for its customer afterwards.
+    assert open_access_link(Client(), link)["Location"].endswith(f"/support/{ticket.number}/")
+
+
+def test_pressing_the_button_signs_in_and_opens_the_ticket(
     client, ticket, staff_user, mailoutbox, django_capture_on_commit_callbacks
 ):
     token, link, raw = send_link(ticket, staff_user, mailoutbox, django_capture_on_commit_callbacks)
+    client.get(path_of(link))
+    client.get(confirm_url(ticket.organisation))
 
-    response = client.get(path_of(link), HTTP_USER_AGENT="Mail reader 1.0", REMOTE_ADDR="203.0.113.9")
+    response = client.post(
+        confirm_url(ticket.organisation), HTTP_USER_AGENT="Mail reader 1.0", REMOTE_ADDR="203.0.113.9"
+    )
 
     assert response.status_code == 302
     assert response["Location"] == f"/{ticket.organisation.slug}/support/{ticket.number}/"
-    assert raw not in response["Location"]
-    assert response["Referrer-Policy"] == "no-referrer"
     assert client.session[SESSION_CUSTOMER] == ticket.requester.pk
     assert client.session[SESSION_METHOD] == "access_link"
+    assert TOKEN_SESSION_KEY not in client.session
     page = client.get(response["Location"])
     assert page.status_code == 200
     assert ticket.subject in page.content.decode()
@@ -83,23 +154,70 @@ def test_opening_the_link_signs_in_and_redirects_to_the_ticket_without_the_token
     assert (signed_in.method, signed_in.token) == ("access_link", token)
 
 
+def test_a_page_elsewhere_cannot_press_the_button_for_the_visitor(
+    ticket, staff_user, mailoutbox, django_capture_on_commit_callbacks
+):
+    """Login CSRF: a site that sends a visitor to its own link, then posts the form for them, gets a 403."""
+    _, link, _ = send_link(ticket, staff_user, mailoutbox, django_capture_on_commit_callbacks)
+    victim = Client(enforce_csrf_checks=True)
+    victim.get(path_of(link))
+
+    forged = victim.post(confirm_url(ticket.organisation), HTTP_ORIGIN="https://attacker.example")
+
+    assert forged.status_code == 403
+    assert SESSION_CUSTOMER not in victim.session
+    assert events(AccessEvent.Kind.SIGN_IN) == []
+    # Through the page itself, with its CSRF token, the button works.
+    page = victim.get(confirm_url(ticket.organisation)).content.decode()
+    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    opened = victim.post(confirm_url(ticket.organisation), {"csrfmiddlewaretoken": csrf})
+    assert opened["Location"].endswith(f"/support/{ticket.number}/")
+    assert victim.session[SESSION_CUSTOMER] == ticket.requester.pk
+
+
+def test_someone_signed_in_is_told_the_link_signs_them_out_of_their_account(
+    sign_in, ticket, staff_user, mailoutbox, django_capture_on_commit_callbacks
+):
+    _, link, _ = send_link(ticket, staff_user, mailoutbox, django_capture_on_commit_callbacks)
+    bob = CustomerFactory(organisation=ticket.organisation, email="bob@example.com")
+    client = sign_in(bob)
+    client.get(path_of(link))
+    page = client.get(confirm_url(ticket.organisation)).content.decode()
+    assert "You're signed in as <strong>bob@example.com</strong>. Continuing signs you out of that account." in page
+    assert ticket.requester.email in page
+    # Opening the link without pressing the button leaves Bob signed in as Bob.
+    assert client.session[SESSION_CUSTOMER] == bob.pk
+
+    client.post(confirm_url(ticket.organisation))
+    assert client.session[SESSION_CUSTOMER] == ticket.requester.pk
+
+
+def test_the_page_without_a_link_in_the_session_sends_on_and_logs_nothing(client, sign_in, customer, organisation):
+    assert client.get(confirm_url(organisation))["Location"] == f"/{organisation.slug}/support/portal/new-link/"
+    assert client.post(confirm_url(organisation))["Location"] == f"/{organisation.slug}/support/portal/new-link/"
+    # A customer back on the page after using their link goes to their tickets.
+    assert sign_in(customer).get(confirm_url(organisation))["Location"] == f"/{organisation.slug}/support/"
+    assert not AccessEvent.objects.filter(kind=AccessEvent.Kind.ACCESS_LINK_REFUSED).exists()
+
+
 def test_a_link_opens_again_and_again_within_its_30_days(
     ticket, staff_user, mailoutbox, django_capture_on_commit_callbacks
 ):
     _, link, _ = send_link(ticket, staff_user, mailoutbox, django_capture_on_commit_callbacks)
     with time_machine.travel(timezone.now() + timedelta(days=29)):
         for _ in range(3):
-            client = Client()
-            assert client.get(path_of(link))["Location"].endswith(f"/support/{ticket.number}/")
+            assert open_access_link(Client(), link)["Location"].endswith(f"/support/{ticket.number}/")
     assert len(events(AccessEvent.Kind.ACCESS_LINK_USED)) == 3
 
 
 def assert_refused(client, link, organisation, reason):
-    response = client.get(path_of(link))
+    """The link leads to the page; the page, seeing a dead token, drops it and sends to the new-link form."""
+    assert client.get(path_of(link))["Location"] == confirm_url(organisation)
+    response = client.get(confirm_url(organisation))
     assert response.status_code == 302
     assert response["Location"] == f"/{organisation.slug}/support/portal/new-link/"
-    assert response["Referrer-Policy"] == "no-referrer"
     assert SESSION_CUSTOMER not in client.session
+    assert TOKEN_SESSION_KEY not in client.session
     refused = events(AccessEvent.Kind.ACCESS_LINK_REFUSED)[-1]
     assert refused.reason == reason
     page = client.get(response["Location"])
@@ -121,7 +239,24 @@ def test_a_revoked_link_gets_no_access(client, ticket, staff_user, mailoutbox, d
     assert access_links_revoke(customer=ticket.requester, staff_user=staff_user) == 1
     assert_refused(client, link, ticket.organisation, "revoked link")
     [revoked] = events(AccessEvent.Kind.ACCESS_LINKS_REVOKED)
-    assert (revoked.customer, revoked.staff_user) == (ticket.requester, staff_user)
+    assert (revoked.customer, revoked.staff_user, revoked.reason) == (ticket.requester, staff_user, "1 link")
+
+
+def test_a_link_revoked_while_its_page_is_open_is_refused_at_the_button(
+    client, ticket, staff_user, mailoutbox, django_capture_on_commit_callbacks
+):
+    _, link, _ = send_link(ticket, staff_user, mailoutbox, django_capture_on_commit_callbacks)
+    client.get(path_of(link))
+    assert client.get(confirm_url(ticket.organisation)).status_code == 200
+    access_links_revoke(customer=ticket.requester, staff_user=staff_user)
+
+    response = client.post(confirm_url(ticket.organisation))
+
+    assert response["Location"] == f"/{ticket.organisation.slug}/support/portal/new-link/"
+    assert SESSION_CUSTOMER not in client.session
+    assert TOKEN_SESSION_KEY not in client.session
+    assert [e.reason for e in events(AccessEvent.Kind.ACCESS_LINK_REFUSED)] == ["revoked link"]
+    assert events(AccessEvent.Kind.SIGN_IN) == []
 
 
 def test_a_link_used_before_revocation_is_refused_after_it_and_its_session_ends(
@@ -129,7 +264,7 @@ def test_a_link_used_before_revocation_is_refused_after_it_and_its_session_ends(
 ):
     _, link, _ = send_link(ticket, staff_user, mailoutbox, django_capture_on_commit_callbacks)
     client = Client()
-    client.get(path_of(link))
+    open_access_link(client, link)
     ticket_page = f"/{ticket.organisation.slug}/support/{ticket.number}/"
     assert client.get(ticket_page).status_code == 200
 
@@ -139,11 +274,51 @@ def test_a_link_used_before_revocation_is_refused_after_it_and_its_session_ends(
     assert_refused(Client(), link, ticket.organisation, "revoked link")
 
 
+def test_revoking_links_revokes_unused_password_links_too(
+    client, ticket, make_ticket, staff_user, mailoutbox, django_capture_on_commit_callbacks
+):
+    from portal_auth.services import password_link_send
+
+    send_link(ticket, staff_user, mailoutbox, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        password_link_send(request=None, organisation=ticket.organisation, email=ticket.requester.email)
+    password_link = link_in(mailoutbox[-1].body, "/password/link/")
+    used_before = CustomerToken.objects.create(
+        organisation=ticket.organisation,
+        customer=ticket.requester,
+        purpose=CustomerToken.Purpose.SET_PASSWORD,
+        token_hash=hash_token("a password link used earlier"),
+        expires_at=timezone.now() + timedelta(hours=1),
+        used_at=timezone.now() - timedelta(minutes=5),
+    )
+    someone_else = make_ticket(requester=CustomerFactory(organisation=ticket.organisation)).requester
+    with django_capture_on_commit_callbacks(execute=True):
+        password_link_send(request=None, organisation=ticket.organisation, email=someone_else.email)
+
+    assert access_links_revoke(customer=ticket.requester, staff_user=staff_user) == 2
+
+    unused = CustomerToken.objects.filter(customer=ticket.requester, used_at__isnull=True)
+    assert sorted((t.purpose, t.revoked_at is not None) for t in unused) == [
+        (CustomerToken.Purpose.ACCESS_LINK, True),
+        (CustomerToken.Purpose.SET_PASSWORD, True),
+    ]
+    used_before.refresh_from_db()
+    assert used_before.revoked_at is None  # a used link keeps its history as it was
+    assert CustomerToken.objects.get(customer=someone_else).revoked_at is None
+    [revoked] = events(AccessEvent.Kind.ACCESS_LINKS_REVOKED)
+    assert revoked.reason == "1 link and 1 password link"
+    # The revoked password link no longer offers to choose a password.
+    client.get(password_link.removeprefix("https://portal.example.test"))
+    response = client.get(f"/{ticket.organisation.slug}/password/set/")
+    assert response.status_code == 404
+    assert "Choose your password" not in response.content.decode()
+
+
 def test_links_sent_after_a_revocation_work(ticket, staff_user, mailoutbox, django_capture_on_commit_callbacks):
     send_link(ticket, staff_user, mailoutbox, django_capture_on_commit_callbacks)
     access_links_revoke(customer=ticket.requester, staff_user=staff_user)
     _, link, _ = send_link(ticket, staff_user, mailoutbox, django_capture_on_commit_callbacks)
-    assert Client().get(path_of(link))["Location"].endswith(f"/support/{ticket.number}/")
+    assert open_access_link(Client(), link)["Location"].endswith(f"/support/{ticket.number}/")
 
 
 def test_another_organisations_link_gets_no_access(
@@ -155,12 +330,12 @@ def test_another_organisations_link_gets_no_access(
     assert (refused.organisation, refused.customer, refused.token) == (other_organisation, None, None)
 
 
+@pytest.mark.parametrize("mangle", [lambda link: link[:-1], lambda link: link + "x" * 300])
 def test_an_unknown_or_mangled_link_gets_no_access(
-    client, ticket, staff_user, mailoutbox, django_capture_on_commit_callbacks
+    client, ticket, staff_user, mailoutbox, django_capture_on_commit_callbacks, mangle
 ):
     _, link, _ = send_link(ticket, staff_user, mailoutbox, django_capture_on_commit_callbacks)
-    assert_refused(client, link[:-1], ticket.organisation, "unknown link")
-    assert_refused(client, link + "x" * 300, ticket.organisation, "unknown link")
+    assert_refused(client, mangle(link), ticket.organisation, "unknown link")
 
 
 def test_a_deactivated_customers_link_gets_no_access(
@@ -175,6 +350,7 @@ def test_a_deactivated_customers_link_gets_no_access(
 def test_a_link_to_an_unknown_organisation_goes_to_the_front_page(db, client):
     response = client.get("/no-such-organisation/support/portal/" + "a" * 64)
     assert (response.status_code, response["Location"]) == (302, "/")
+    assert TOKEN_SESSION_KEY not in client.session
 
 
 def test_guessing_tokens_is_rate_limited_per_ip(
@@ -184,17 +360,24 @@ def test_guessing_tokens_is_rate_limited_per_ip(
     _, link, _ = send_link(ticket, staff_user, mailoutbox, django_capture_on_commit_callbacks)
     guesser = Client(REMOTE_ADDR="198.51.100.7")
     for attempt in range(3):
-        guesser.get(f"/{ticket.organisation.slug}/support/portal/guess{attempt}{'x' * 60}")
+        guesser.get(f"/{ticket.organisation.slug}/support/portal/guess{attempt}{'x' * 60}", follow=True)
+    assert len(events(AccessEvent.Kind.ACCESS_LINK_REFUSED)) == 3
 
-    # Even a real link is refused from that address now, and the page says why.
-    response = guesser.get(path_of(link))
+    # Even a real link is refused from that address now: the page neither names its account nor opens it.
+    guesser.get(path_of(link))
+    response = guesser.get(confirm_url(ticket.organisation))
     assert response["Location"].endswith("/support/portal/new-link/")
+    assert TOKEN_SESSION_KEY not in guesser.session
+    guesser.get(path_of(link))
+    assert guesser.post(confirm_url(ticket.organisation))["Location"].endswith("/support/portal/new-link/")
     assert SESSION_CUSTOMER not in guesser.session
     limited = guesser.get(response["Location"])
     assert limited.status_code == 429
     assert "Too many attempts" in limited.content.decode()
+    assert ticket.requester.email not in limited.content.decode()
     # Another address is not affected.
-    assert Client(REMOTE_ADDR="198.51.100.8").get(path_of(link))["Location"].endswith(f"/{ticket.number}/")
+    opened = open_access_link(Client(REMOTE_ADDR="198.51.100.8"), link, REMOTE_ADDR="198.51.100.8")
+    assert opened["Location"].endswith(f"/{ticket.number}/")
 
 
 def test_the_token_never_reaches_the_logs(
@@ -202,8 +385,8 @@ def test_the_token_never_reaches_the_logs(
 ):
     caplog.set_level(logging.DEBUG)
     _, link, raw = send_link(ticket, staff_user, mailoutbox, django_capture_on_commit_callbacks)
-    client.get(path_of(link))
+    open_access_link(client, link)
     access_links_revoke(customer=ticket.requester, staff_user=staff_user)
-    client.get(path_of(link))
-    client.get(path_of(link) + "x")
+    open_access_link(client, link)
+    open_access_link(client, link + "x")
     assert raw not in caplog.text

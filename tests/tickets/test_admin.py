@@ -9,7 +9,7 @@ from outbox.models import OutboxEmail
 from portal_auth.models import AccessEvent, CustomerToken
 from tests.conftest import link_in
 from tests.factories import CustomerFactory
-from tests.tickets.conftest import events
+from tests.tickets.conftest import events, open_access_link
 from tickets.models import Ticket, TicketMessage
 
 CHANGELIST = "/admin/tickets/ticket/"
@@ -79,7 +79,7 @@ class TestStaffReplies:
         assert ticket.updated_at > before
         from django.test import Client
 
-        assert Client().get(link.removeprefix("https://portal.example.test"))["Location"].endswith(f"/{ticket.number}/")
+        assert open_access_link(Client(), link)["Location"].endswith(f"/{ticket.number}/")
 
     def test_without_the_setting_the_reply_email_asks_to_sign_in(
         self, admin_client, ticket, mailoutbox, django_capture_on_commit_callbacks

@@ -6,6 +6,7 @@ from django.conf import settings
 
 from portal_auth.services import organisation_knows_email
 from tests.factories import CustomerFactory
+from tests.tickets.conftest import open_access_link
 from tickets.demo import seed_demo
 from tickets.models import Ticket, TicketMessage
 from tickets.selectors import organisation_has_requester_email
@@ -55,7 +56,7 @@ def test_seed_demo_adds_tickets_with_internal_notes_and_prints_a_link_for_alice(
     link = next(line.strip() for line in out.getvalue().splitlines() if "/support/portal/" in line)
     from django.test import Client
 
-    response = Client().get(link.removeprefix(settings.SITE_URL))
+    response = open_access_link(Client(), link)
     assert response["Location"] == f"/{organisation.slug}/support/1/"
     again = io.StringIO()
     seed_demo(organisation=organisation, stdout=again)
