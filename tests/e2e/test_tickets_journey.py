@@ -1,4 +1,5 @@
-"""Support tickets in a real browser: staff send a portal link from the admin, the customer takes it from there."""
+"""Support tickets in a real browser: staff send a portal link from the admin, the customer opens it with the
+button on the link's page and takes it from there."""
 
 import re
 from contextlib import contextmanager
@@ -94,6 +95,12 @@ def test_staff_send_a_link_and_the_customer_replies_creates_filters_and_searches
     link = link_in(text_of(email), "/support/portal/")
     assert INTERNAL_NOTE not in text_of(email)
     page.goto(link)
+    # The link itself signs nobody in: its page names the account, and its button opens it.
+    page.wait_for_url(f"{live_server.url}/{slug}/support/portal/open/")
+    lead = page.locator("main .lead").inner_text()
+    assert "support tickets of alice@example.com at" in lead
+    check_page(page, "tickets-1b-open-link")
+    page.get_by_role("button", name="Open support tickets").click()
     detail = f"{live_server.url}/{slug}/support/1/"
     page.wait_for_url(detail)
     main = page.locator("main")
@@ -166,6 +173,7 @@ def test_staff_send_a_link_and_the_customer_replies_creates_filters_and_searches
 def test_a_dead_link_offers_a_new_one_by_email(page, live_server, smtp_server, ticket):
     slug = ticket.organisation.slug
     page.goto(f"{live_server.url}/{slug}/support/portal/{'x' * 64}")
+    # Through the page that would name the account: a dead link names none, it offers a new one.
     page.wait_for_url(f"{live_server.url}/{slug}/support/portal/new-link/")
     assert "This link no longer works" in page.locator("h1").inner_text()
     check_page(page, "tickets-link-refused")
@@ -175,5 +183,7 @@ def test_a_dead_link_offers_a_new_one_by_email(page, live_server, smtp_server, t
     check_page(page, "tickets-link-sent")
 
     page.goto(link_in(text_of(_email_to(smtp_server, "alice@example.com", "support tickets")), "/support/portal/"))
+    page.wait_for_url(f"{live_server.url}/{slug}/support/portal/open/")
+    page.get_by_role("button", name="Open support tickets").click()
     page.wait_for_url(f"{live_server.url}/{slug}/support/")
     assert page.locator(".ticket-row").count() == 2
