@@ -58,12 +58,12 @@ def link_confirm(request, organisation, *, door: AccessLinkDoor):
         token = use(request=request, organisation=organisation, raw=raw)
     except RateLimited:
         token = None  # the refused page answers 429 itself
-    if token is None or request.method == "POST":
-        # Refused, or used: either way the token has done its work in this session.
-        request.session.pop(TOKEN_SESSION_KEY, None)
     if token is None:
+        request.session.pop(TOKEN_SESSION_KEY, None)  # a dead token has no reason to stay
         return redirect(door.refused_route, org=organisation.slug)
     if request.method == "POST":
+        # Used: the sign-in started a fresh session already; said here so it holds whatever the door.
+        request.session.pop(TOKEN_SESSION_KEY, None)
         return redirect(_destination(organisation, token, door))
     return render(request, "portal_auth/access_link_confirm.html", {"door": door, "customer": token.customer})
 
