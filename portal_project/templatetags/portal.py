@@ -20,15 +20,6 @@ def _local(value: date | datetime) -> date | datetime:
 
 
 @register.filter
-def day(value: date | datetime | None) -> str:
-    """'Wed 23 Dec 2026'."""
-    if not value:
-        return ""
-    value = _local(value)
-    return f"{_DAYS[value.weekday()]} {value.day} {_MONTHS[value.month - 1]} {value.year}"
-
-
-@register.filter
 def short_day(value: date | datetime | None) -> str:
     """'23 Dec 2026'."""
     if not value:
@@ -38,12 +29,18 @@ def short_day(value: date | datetime | None) -> str:
 
 
 @register.filter
+def day(value: date | datetime | None) -> str:
+    """'Wed 23 Dec 2026'."""
+    return f"{_DAYS[_local(value).weekday()]} {short_day(value)}" if value else ""
+
+
+@register.filter
 def moment(value: datetime | None) -> str:
     """'23 Dec 2026, 14:05', in the portal's time zone."""
     if not value:
         return ""
-    value = _local(value)
-    return f"{value.day} {_MONTHS[value.month - 1]} {value.year}, {value.hour:02d}:{value.minute:02d}"
+    local = _local(value)
+    return f"{short_day(value)}, {local.hour:02d}:{local.minute:02d}"
 
 
 @register.filter
