@@ -3,3 +3,4 @@ from django.apps import AppConfig
 
 class OutboxConfig(AppConfig):
     name = "outbox"
+    verbose_name = "Email outbox"

@@ -3,6 +3,10 @@ from django.urls import include, path
 
 from portal_project import views
 
+admin.site.site_header = "Customer portal administration"
+admin.site.site_title = "Customer portal admin"
+admin.site.index_title = "Bookings, tickets, conversations and the customers who reach them"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("", views.landing, name="landing"),

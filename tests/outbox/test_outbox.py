@@ -196,3 +196,9 @@ def test_retrying_needs_permission_to_change_emails(client, organisation, mailou
     assert mailoutbox == []
     email.refresh_from_db()
     assert email.status == OutboxEmail.Status.FAILED
+
+
+def test_admin_speaks_of_the_portal(admin_client):
+    html = admin_client.get("/admin/").content.decode()
+    assert "Customer portal administration" in html
+    assert "Customers and sign-in" in html and "Email outbox" in html
