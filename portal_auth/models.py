@@ -102,6 +102,9 @@ class Customer(models.Model):
         constraints = [
             models.UniqueConstraint(Lower("email"), "organisation", name="customer_unique_email_per_organisation"),
         ]
+        # Emails are stored normalised, so look-ups are exact matches: this index serves them
+        # (the constraint's index is on lower(email), which an exact match can't use).
+        indexes = [models.Index(fields=["organisation", "email"], name="customer_organisation_email")]
 
     def __str__(self) -> str:
         return self.email
