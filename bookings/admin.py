@@ -8,10 +8,9 @@ from django.utils.html import format_html
 
 from bookings.models import AddOn, Attendee, Booking, BookingAddOn, BookingDocument
 from bookings.services import attendee_portal_password_set, booking_url
-from bookings.views import document_attachment
 from portal_auth.forms import SetPasswordForm
 from portal_auth.models import Customer
-from portal_auth.uploads import delete_files_on_commit
+from portal_auth.uploads import delete_files_on_commit, stored_file_download
 
 
 def _portal_password_link(attendee: Attendee) -> str:
@@ -207,7 +206,7 @@ class BookingDocumentAdmin(admin.ModelAdmin):
         document = get_object_or_404(BookingDocument, pk=pk)
         if not self.has_view_permission(request, document):
             raise PermissionDenied
-        return document_attachment(document)
+        return stored_file_download(document.file, filename=document.original_name, content_type=document.content_type)
 
     def delete_model(self, request, obj):
         super().delete_model(request, obj)

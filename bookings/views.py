@@ -2,13 +2,12 @@ from functools import wraps
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 
 from bookings.forms import AddOnBookingForm, BookingDocumentForm
-from bookings.models import Booking, BookingDocument
+from bookings.models import Booking
 from bookings.selectors import (
     BookingNotLinked,
     add_ons_for,
@@ -21,7 +20,7 @@ from bookings.selectors import (
 )
 from bookings.services import booking_add_on_book, booking_document_upload
 from portal_auth.decorators import customer_required, organisation_page, sign_in_url
-from portal_auth.uploads import download_response
+from portal_auth.uploads import stored_file_download
 
 PAST_BOOKINGS_PER_PAGE = 20
 
@@ -126,13 +125,5 @@ def document_upload(request, organisation, customer, booking):
 @never_cache
 @customer_required
 def document_download(request, organisation, customer, reference, pk):
-    return document_attachment(get_document_for(customer, reference, pk))
-
-
-def document_attachment(document: BookingDocument) -> FileResponse:
-    """The document as a download, for its uploader here and for staff in the admin."""
-    try:
-        file = document.file.open("rb")
-    except FileNotFoundError:
-        raise Http404("The file is missing.") from None
-    return download_response(file, filename=document.original_name, content_type=document.content_type)
+    document = get_document_for(customer, reference, pk)
+    return stored_file_download(document.file, filename=document.original_name, content_type=document.content_type)

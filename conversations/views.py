@@ -1,6 +1,5 @@
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
@@ -16,7 +15,7 @@ from conversations.selectors import (
 )
 from conversations.services import ReopenRefused, conversation_reply
 from portal_auth.decorators import customer_required, organisation_page, sign_in_url
-from portal_auth.uploads import download_response
+from portal_auth.uploads import stored_file_download
 
 CONVERSATIONS_PER_PAGE = 20
 
@@ -76,8 +75,6 @@ def attachment_download(request, organisation, pk):
         attachment = get_attachment_for_staff(organisation, pk)
     else:
         return redirect(sign_in_url(organisation, request.get_full_path()))
-    try:
-        file = attachment.file.open("rb")
-    except FileNotFoundError:
-        raise Http404("The file is missing.") from None
-    return download_response(file, filename=attachment.original_name, content_type=attachment.content_type)
+    return stored_file_download(
+        attachment.file, filename=attachment.original_name, content_type=attachment.content_type
+    )

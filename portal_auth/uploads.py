@@ -14,7 +14,8 @@ from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.http import FileResponse
+from django.db.models.fields.files import FieldFile
+from django.http import FileResponse, Http404
 from django.template.defaultfilters import filesizeformat
 
 logger = logging.getLogger(__name__)
@@ -208,6 +209,15 @@ def download_response(file: File, *, filename: str, content_type: str) -> FileRe
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+def stored_file_download(stored: FieldFile, *, filename: str, content_type: str) -> FileResponse:
+    """`download_response` for a file in storage: a 404, not a server error, when the file has gone."""
+    try:
+        file = stored.open("rb")
+    except FileNotFoundError:
+        raise Http404("The file is missing.") from None
+    return download_response(file, filename=filename, content_type=content_type)
 
 
 @contextmanager

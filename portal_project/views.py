@@ -1,5 +1,6 @@
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.views.decorators.cache import never_cache
 
 from bookings.selectors import upcoming_bookings_for
 from conversations.selectors import recent_conversations_for
@@ -16,6 +17,7 @@ def landing(request):
     return render(request, "landing.html")
 
 
+@never_cache
 @customer_required
 def portal_home(request, organisation, customer):
     """The customer's front page, composed from each app's own selectors."""

@@ -7,7 +7,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html_join
 
 from portal_auth.models import Organisation
-from portal_auth.uploads import download_response
+from portal_auth.uploads import stored_file_download
 from tickets.models import Company, Ticket, TicketAttachment, TicketMessage, TicketSettings
 from tickets.reports import portal_usage
 from tickets.services import (
@@ -199,9 +199,7 @@ class TicketAdmin(admin.ModelAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         attachment = get_object_or_404(TicketAttachment, pk=attachment_id)
-        return download_response(
-            attachment.file.open("rb"), filename=attachment.name, content_type=attachment.content_type
-        )
+        return stored_file_download(attachment.file, filename=attachment.name, content_type=attachment.content_type)
 
     def portal_usage_view(self, request):
         if not self.has_view_permission(request):

@@ -5,7 +5,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from portal_auth.decorators import customer_required
-from portal_auth.uploads import download_response
+from portal_auth.uploads import stored_file_download
 from tickets.forms import NewTicketForm, ReplyForm, TicketFilterForm
 from tickets.selectors import get_attachment_for, get_ticket_for, public_messages, tickets_for
 from tickets.services import TicketClosed, ticket_create, ticket_path, ticket_reply
@@ -82,5 +82,6 @@ def ticket_created(request, organisation, customer, number):
 
 @customer_required
 def attachment_download(request, organisation, customer, number, attachment_id):
+    # No never_cache: the download's own headers already keep it out of every cache (private, no-store).
     attachment = get_attachment_for(customer, number, attachment_id)
-    return download_response(attachment.file.open("rb"), filename=attachment.name, content_type=attachment.content_type)
+    return stored_file_download(attachment.file, filename=attachment.name, content_type=attachment.content_type)

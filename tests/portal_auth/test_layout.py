@@ -22,3 +22,10 @@ def test_pages_carry_the_organisations_branding(sign_in, customer):
     assert "--accent: #0f5c8a" in html
     assert 'href="tel:+44 20 7946 0000"' in html
     assert f'href="mailto:{organisation.support_email}"' in html
+
+
+def test_the_home_page_stays_out_of_the_browsers_cache(sign_in, customer):
+    """After signing out, the back button must not show what the home page listed."""
+    response = sign_in(customer).get(f"/{customer.organisation.slug}/")
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"] and "private" in response["Cache-Control"]

@@ -145,3 +145,13 @@ def test_no_ticket_page_stays_in_the_browsers_cache(sign_in, customer, ticket):
     refused_reply = client.post(f"{detail(ticket)}reply/", {"body": ""})
     assert refused_reply.status_code == 400
     assert "no-store" in refused_reply["Cache-Control"]
+
+
+def test_an_attachment_whose_file_is_gone_is_not_found_rather_than_an_error(
+    sign_in, admin_client, customer, ticket, make_message
+):
+    attachment = attach(make_message(ticket=ticket))
+    attachment.file.delete(save=False)
+
+    assert sign_in(customer).get(f"{detail(ticket)}attachments/{attachment.pk}/").status_code == 404
+    assert admin_client.get(f"/admin/tickets/ticket/attachments/{attachment.pk}/").status_code == 404
