@@ -9,7 +9,6 @@ class AccessLinkRequestForm(PasswordLinkForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["email"].label = "Your email address"
-        self.fields["email"].help_text = ""
         self.fields["email"].widget.attrs.pop("autofocus", None)
 
     def clean_email(self):

@@ -7,7 +7,7 @@ from portal_auth.models import AccessEvent, Customer, Organisation, normalise_em
 from portal_auth.passwords import customer_password_help, validate_customer_password
 from portal_auth.services import authenticate_customer
 
-SIGN_IN_REFUSED = "That email and password don't match. Check both, or assign a new password below."
+SIGN_IN_REFUSED = "That email and password don't match. Check both, or choose a new password below."
 
 
 class SignInForm(forms.Form):
@@ -48,7 +48,6 @@ class SignInForm(forms.Form):
 class PasswordLinkForm(forms.Form):
     email = forms.EmailField(
         max_length=254,
-        help_text="The email on your booking.",
         widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
     )
 

@@ -19,6 +19,11 @@ def organisation_knows_email(organisation: Organisation, email: str) -> bool:
     return any(import_string(path)(organisation, email) for path in settings.PORTAL_IDENTITY_SOURCES)
 
 
+def password_link_lifetime_minutes() -> int:
+    """How long a password link works, as the pages and the email say it."""
+    return int(settings.PASSWORD_LINK_LIFETIME.total_seconds() // 60)
+
+
 def customer_get_or_create(*, organisation: Organisation, email: str, name: str = "") -> Customer:
     email = normalise_email(email)
     customer, created = Customer.objects.get_or_create(organisation=organisation, email=email, defaults={"name": name})
@@ -39,7 +44,7 @@ def authenticate_customer(*, organisation: Organisation, email: str, password: s
 
 @transaction.atomic
 def password_link_send(*, request, organisation: Organisation, email: str) -> None:
-    """Email a link to assign a password, if the email belongs to the organisation. Silent otherwise."""
+    """Email a link to choose a password, if the email belongs to the organisation. Silent otherwise."""
     email = normalise_email(email)
     if not organisation_knows_email(organisation, email):
         return
@@ -57,7 +62,7 @@ def password_link_send(*, request, organisation: Organisation, email: str) -> No
         context={
             "customer": customer,
             "link": link,
-            "lifetime_minutes": int(settings.PASSWORD_LINK_LIFETIME.total_seconds() // 60),
+            "lifetime_minutes": password_link_lifetime_minutes(),
         },
         secrets=[link],
     )

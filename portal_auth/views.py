@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 from portal_auth.decorators import organisation_page, sign_in_url
 from portal_auth.forms import PasswordLinkForm, SetPasswordForm, SignInForm
 from portal_auth.models import CustomerToken, Organisation
-from portal_auth.services import customer_password_set, password_link_send
+from portal_auth.services import customer_password_set, password_link_lifetime_minutes, password_link_send
 from portal_auth.sessions import portal_sign_in, portal_sign_out
 
 PASSWORD_TOKEN_SESSION_KEY = "portal_password_token"
@@ -71,16 +71,20 @@ def password_request(request, organisation):
         form = PasswordLinkForm(
             request=request, organisation=organisation, initial={"email": request.GET.get("email", "")}
         )
-    return render(
-        request, "portal_auth/password_request.html", {"form": form, "next": safe_next(request, organisation)}
-    )
+    context = {
+        "form": form,
+        "next": safe_next(request, organisation),
+        "lifetime_minutes": password_link_lifetime_minutes(),
+    }
+    return render(request, "portal_auth/password_request.html", context)
 
 
 @never_cache
 @organisation_page
 def password_link_sent(request, organisation):
     email = request.session.get("portal_password_link_sent_to", "")
-    return render(request, "portal_auth/password_link_sent.html", {"email": email})
+    context = {"email": email, "lifetime_minutes": password_link_lifetime_minutes()}
+    return render(request, "portal_auth/password_link_sent.html", context)
 
 
 @never_cache
@@ -96,6 +100,11 @@ def password_link(request, organisation, token):
     return response
 
 
+def _password_link_invalid(request):
+    context = {"lifetime_minutes": password_link_lifetime_minutes()}
+    return render(request, "portal_auth/password_link_invalid.html", context, status=404)
+
+
 @never_cache
 @organisation_page
 def password_set(request, organisation):
@@ -104,13 +113,13 @@ def password_set(request, organisation):
     if token is None:
         # A dead token has no reason to stay in the session.
         request.session.pop(PASSWORD_TOKEN_SESSION_KEY, None)
-        return render(request, "portal_auth/password_link_invalid.html", status=404)
+        return _password_link_invalid(request)
     form = SetPasswordForm(request.POST or None, customer=token.customer)
     if request.method == "POST" and form.is_valid():
         try:
             customer = customer_password_set(request=request, token=token, password=form.password)
         except CustomerToken.DoesNotExist:
-            return render(request, "portal_auth/password_link_invalid.html", status=404)
+            return _password_link_invalid(request)
         request.session.pop(PASSWORD_TOKEN_SESSION_KEY, None)
         next_url = request.session.pop(AFTER_PASSWORD_SESSION_KEY, "")
         messages.success(request, "Your password is set. Sign in with it now.")

@@ -1,4 +1,4 @@
-"""Assign a password / lost password: one flow through an emailed, single-use, hashed link."""
+"""Choose a password / lost password: one flow through an emailed, single-use, hashed link."""
 
 from datetime import timedelta
 
@@ -319,3 +319,19 @@ def test_a_dead_link_never_answers_an_error_at_the_tokens_url(client, organisati
     assert response["Location"] == f"/{organisation.slug}/password/set/"
     assert client.get(response["Location"]).status_code == 404
     assert "portal_password_token" not in client.session
+
+
+def test_pages_and_email_say_the_configured_lifetime(
+    client, settings, organisation, attendee_email, mailoutbox, django_capture_on_commit_callbacks
+):
+    settings.PASSWORD_LINK_LIFETIME = timedelta(minutes=20)
+    assert "for 20 minutes" in client.get(f"/{organisation.slug}/password/").content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = request_link(client, organisation, attendee_email, follow=True)
+    assert "It works once, for 20 minutes." in response.content.decode()
+    [email] = mailoutbox
+    assert "for 20 minutes" in email.body and "for 20 minutes" in email.alternatives[0][0]
+    with time_machine.travel(timezone.now() + timedelta(minutes=21)):
+        refused = open_link(client, emailed_link(mailoutbox))
+    assert refused.status_code == 404
+    assert "work once, for 20 minutes" in refused.content.decode()

@@ -23,13 +23,13 @@ def post_sign_in(client, organisation, email, password, **extra):
     )
 
 
-def test_sign_in_page_has_labelled_fields_and_assign_password_button(client, organisation):
+def test_sign_in_page_has_labelled_fields_and_choose_password_button(client, organisation):
     response = client.get(sign_in_url(organisation))
     html = response.content.decode()
     assert response.status_code == 200
     assert '<label for="id_email">' in html and '<label for="id_password">' in html
     assert f"/{organisation.slug}/password/" in html
-    assert "Assign a password" in html
+    assert "Choose a password" in html
     assert 'name="csrfmiddlewaretoken"' in html
 
 
