@@ -202,3 +202,16 @@ def test_admin_speaks_of_the_portal(admin_client):
     html = admin_client.get("/admin/").content.decode()
     assert "Customer portal administration" in html
     assert "Customers and sign-in" in html and "Email outbox" in html
+
+
+def test_both_parts_sign_off_with_the_organisation_and_its_support_address(organisation, mailoutbox):
+    email = enqueue(organisation)
+    for part in (email.body_text, email.body_html):
+        assert organisation.public_name in part
+        assert "Questions? Reply to this email or write to" in part and organisation.support_email in part
+
+    organisation.support_email = ""
+    organisation.save()
+    email = enqueue(organisation)
+    assert "Questions?" not in email.body_text and "Questions?" not in email.body_html
+    assert email.body_text.rstrip().endswith(organisation.public_name)
