@@ -1,7 +1,10 @@
 """Writes of the bookings app: atomic, with their emails recorded in the same transaction."""
 
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.http import HttpRequest
 from django.urls import reverse
 
 from bookings.models import AddOn, Attendee, Booking, BookingAddOn, BookingDocument
@@ -43,7 +46,9 @@ def booking_add_on_book(*, booking: Booking, add_on: AddOn, customer: Customer) 
     return line, created
 
 
-def booking_document_upload(*, booking: Booking, customer: Customer, file, kind: FileKind) -> BookingDocument:
+def booking_document_upload(
+    *, booking: Booking, customer: Customer, file: UploadedFile, kind: FileKind
+) -> BookingDocument:
     """Store a customer's file (already checked by content) for the booking; no file stays if the row fails."""
     with files_removed_unless_committed() as written, transaction.atomic():
         document = BookingDocument(
@@ -60,7 +65,9 @@ def booking_document_upload(*, booking: Booking, customer: Customer, file, kind:
 
 
 @transaction.atomic
-def attendee_portal_password_set(*, request, attendee: Attendee, password: str, staff_user) -> Customer:
+def attendee_portal_password_set(
+    *, request: HttpRequest, attendee: Attendee, password: str, staff_user: AbstractBaseUser
+) -> Customer:
     """Staff set the portal password of the attendee's email, creating that customer if needed."""
     customer = customer_get_or_create(
         organisation=attendee.booking.organisation, email=attendee.email, name=attendee.name

@@ -3,6 +3,8 @@
 from collections.abc import Sequence
 
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AbstractUser
 from django.db import transaction
 from django.db.models import QuerySet
 from django.urls import reverse
@@ -63,7 +65,9 @@ def _staff_reply_email_reference(message: Message) -> str:
 
 
 @transaction.atomic
-def conversation_staff_reply(*, conversation: Conversation, staff_user, body: str, internal: bool) -> Message:
+def conversation_staff_reply(
+    *, conversation: Conversation, staff_user: AbstractUser, body: str, internal: bool
+) -> Message:
     """A reply from the admin. A public one reaches the customer's portal and mailbox; a note stays with staff."""
     now = timezone.now()
     message = Message.objects.create(
@@ -96,7 +100,7 @@ def conversation_staff_reply(*, conversation: Conversation, staff_user, body: st
 
 
 @transaction.atomic
-def message_redact(*, message: Message, staff_user) -> None:
+def message_redact(*, message: Message, staff_user: AbstractBaseUser) -> None:
     """Remove a message's text and attachments for good; the timeline keeps a note that it was redacted.
 
     An email of the message still waiting in the outbox (mail server down) is cancelled with it.

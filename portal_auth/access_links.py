@@ -7,8 +7,10 @@ the link leads, what its emails say, whom a requested link may go to) in an Acce
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.db.models import F
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -43,11 +45,11 @@ def access_link_send(
     *,
     customer: Customer,
     next_path: str,
-    created_by,
+    created_by: AbstractBaseUser | None,
     link_route: str,
     email_template: str,
     email_context: dict | None = None,
-    request=None,
+    request: HttpRequest | None = None,
 ) -> CustomerToken:
     """Issue a link that opens `next_path` and email it; the raw token exists only in that email."""
     organisation = customer.organisation
@@ -90,7 +92,7 @@ def _refusal_reason(token: CustomerToken | None) -> str:
     return ""
 
 
-def access_link_check(*, request, organisation: Organisation, raw: str) -> CustomerToken | None:
+def access_link_check(*, request: HttpRequest, organisation: Organisation, raw: str) -> CustomerToken | None:
     """The live link `raw` is, with its customer; or None, with the refusal logged (never the token).
 
     Opens no session. Raises RateLimited when this IP has been refused too often: guessing gets nowhere.
@@ -120,7 +122,7 @@ def access_link_check(*, request, organisation: Organisation, raw: str) -> Custo
     return None
 
 
-def access_link_open(*, request, organisation: Organisation, raw: str) -> CustomerToken | None:
+def access_link_open(*, request: HttpRequest, organisation: Organisation, raw: str) -> CustomerToken | None:
     """Exchange a link's token for a portal session, or refuse it; both are logged, never the token.
 
     Only ever called on a POST: whoever opens the session has pressed the button that names its account.
@@ -147,7 +149,7 @@ def _links_said(access_links: int, password_links: int) -> str:
 
 
 @transaction.atomic
-def access_links_revoke(*, customer: Customer, staff_user, request=None) -> int:
+def access_links_revoke(*, customer: Customer, staff_user: AbstractBaseUser, request: HttpRequest | None = None) -> int:
     """Revoke every live link of the customer, unused password links included, and end their sessions.
 
     Returns how many links were revoked. A password link is revoked too: it is another way in by email.
@@ -170,7 +172,7 @@ def access_links_revoke(*, customer: Customer, staff_user, request=None) -> int:
     return access_links + password_links
 
 
-def access_link_request(*, request, organisation: Organisation, email: str, door: AccessLinkDoor) -> None:
+def access_link_request(*, request: HttpRequest, organisation: Organisation, email: str, door: AccessLinkDoor) -> None:
     """A customer asks for a new link. Sent only where the door's source knows the email; silent otherwise."""
     email = normalise_email(email)
     customer = Customer.objects.filter(organisation=organisation, email=email, is_active=True).first()

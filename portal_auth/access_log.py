@@ -1,18 +1,21 @@
-from portal_auth.models import AccessEvent
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.http import HttpRequest
+
+from portal_auth.models import AccessEvent, Customer, CustomerToken, Organisation
 from portal_auth.ratelimit import client_ip
 
 
 def log_access(
-    request,
+    request: HttpRequest | None,
     *,
-    organisation,
+    organisation: Organisation,
     kind: str,
-    customer=None,
+    customer: Customer | None = None,
     method: str = "",
     email: str = "",
     reason: str = "",
-    staff_user=None,
-    token=None,
+    staff_user: AbstractBaseUser | None = None,
+    token: CustomerToken | None = None,
 ) -> AccessEvent:
     return AccessEvent.objects.create(
         organisation=organisation,
@@ -28,7 +31,7 @@ def log_access(
     )
 
 
-def _address(request) -> str | None:
+def _address(request: HttpRequest | None) -> str | None:
     if request is None:
         return None
     address = client_ip(request)

@@ -26,6 +26,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.http import HttpRequest
 from django.utils import timezone
 from jwt.exceptions import InvalidJTIError, InvalidSubjectError
 
@@ -178,7 +179,7 @@ def _digest(value: bytes) -> str:
     return hashlib.sha256(value).hexdigest()
 
 
-def external_sign_on_accept(*, request, organisation: Organisation, token: str) -> Customer:
+def external_sign_on_accept(*, request: HttpRequest, organisation: Organisation, token: str) -> Customer:
     """Verify the token, use it up and return its customer (created if new). Every outcome is logged.
 
     The caller starts the portal session. Raises SignOnRefused.

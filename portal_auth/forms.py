@@ -5,7 +5,7 @@ from portal_auth import ratelimit
 from portal_auth.access_log import log_access
 from portal_auth.models import AccessEvent, Customer, Organisation, normalise_email
 from portal_auth.passwords import customer_password_help, validate_customer_password
-from portal_auth.services import authenticate_customer
+from portal_auth.services import customer_authenticate
 
 SIGN_IN_REFUSED = "That email and password don't match. Check both, or choose a new password below."
 
@@ -30,7 +30,7 @@ class SignInForm(forms.Form):
         if not email or not password:
             return self.cleaned_data
         ratelimit.check("sign_in_failed", self.request, key=f"{self.organisation.pk}:{email}")
-        self.customer = authenticate_customer(organisation=self.organisation, email=email, password=password)
+        self.customer = customer_authenticate(organisation=self.organisation, email=email, password=password)
         if self.customer is None:
             ratelimit.hit("sign_in_failed", self.request, key=f"{self.organisation.pk}:{email}")
             log_access(

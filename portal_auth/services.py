@@ -1,8 +1,10 @@
 """Writes of the identity app: customers, passwords and the tokens that prove an email."""
 
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -33,7 +35,7 @@ def customer_get_or_create(*, organisation: Organisation, email: str, name: str 
     return customer
 
 
-def authenticate_customer(*, organisation: Organisation, email: str, password: str) -> Customer | None:
+def customer_authenticate(*, organisation: Organisation, email: str, password: str) -> Customer | None:
     customer = Customer.objects.filter(organisation=organisation, email=normalise_email(email), is_active=True).first()
     if customer is None or not customer.has_password:
         # Hash anyway, so an unknown email takes as long as a wrong password.
@@ -43,7 +45,7 @@ def authenticate_customer(*, organisation: Organisation, email: str, password: s
 
 
 @transaction.atomic
-def password_link_send(*, request, organisation: Organisation, email: str) -> None:
+def password_link_send(*, request: HttpRequest, organisation: Organisation, email: str) -> None:
     """Email a link to choose a password, if the email belongs to the organisation. Silent otherwise."""
     email = normalise_email(email)
     if not organisation_knows_email(organisation, email):
@@ -91,7 +93,7 @@ def _password_change(customer: Customer, password: str) -> None:
 
 
 @transaction.atomic
-def customer_password_set(*, request, token: CustomerToken, password: str) -> Customer:
+def customer_password_set(*, request: HttpRequest, token: CustomerToken, password: str) -> Customer:
     """The customer's own choice, through an emailed link: the link is used up."""
     token = CustomerToken.objects.select_for_update().select_related("customer__organisation").get(pk=token.pk)
     if not token.is_usable:
@@ -105,7 +107,9 @@ def customer_password_set(*, request, token: CustomerToken, password: str) -> Cu
 
 
 @transaction.atomic
-def customer_password_reset_by_staff(*, request, customer: Customer, password: str, staff_user) -> None:
+def customer_password_reset_by_staff(
+    *, request: HttpRequest | None, customer: Customer, password: str, staff_user: AbstractBaseUser
+) -> None:
     """Staff set the password: it replaces the customer's own and ends their other sessions."""
     customer = Customer.objects.select_for_update().select_related("organisation").get(pk=customer.pk)
     _password_change(customer, password)

@@ -1,9 +1,10 @@
 """The portal session: whatever door a customer came through, they end up here."""
 
+from django.http import HttpRequest
 from django.utils import timezone
 
 from portal_auth.access_log import log_access
-from portal_auth.models import AccessEvent, Customer
+from portal_auth.models import AccessEvent, Customer, CustomerToken
 
 SESSION_CUSTOMER = "portal_customer_id"
 SESSION_VERSION = "portal_session_version"
@@ -11,7 +12,9 @@ SESSION_METHOD = "portal_sign_in_method"
 SESSION_EXPIRES = "portal_expires_at"
 
 
-def portal_sign_in(request, customer: Customer, *, method: str, token=None) -> None:
+def portal_sign_in(
+    request: HttpRequest, customer: Customer, *, method: str, token: CustomerToken | None = None
+) -> None:
     """Start a fresh portal session for `customer`, lasting the organisation's session lifetime."""
     # A new session key defeats session fixation; drop whatever an earlier visitor left.
     request.session.flush()
@@ -35,7 +38,7 @@ def portal_sign_in(request, customer: Customer, *, method: str, token=None) -> N
     )
 
 
-def portal_sign_out(request) -> None:
+def portal_sign_out(request: HttpRequest) -> None:
     customer = getattr(request, "portal_customer", None)
     if customer:
         log_access(request, organisation=customer.organisation, customer=customer, kind=AccessEvent.Kind.SIGN_OUT)
@@ -43,7 +46,7 @@ def portal_sign_out(request) -> None:
     request.portal_customer = None
 
 
-def customer_from_session(request) -> Customer | None:
+def customer_from_session(request: HttpRequest) -> Customer | None:
     session = request.session
     customer_id = session.get(SESSION_CUSTOMER)
     if customer_id is None:

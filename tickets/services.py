@@ -3,9 +3,11 @@
 from collections.abc import Iterable, Sequence
 
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max, QuerySet
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 
@@ -13,7 +15,7 @@ from outbox.services import email_enqueue
 from portal_auth.access_links import access_link_send
 from portal_auth.models import Customer, CustomerToken, Organisation
 from portal_auth.uploads import CheckedUpload, delete_files_on_commit, files_removed_unless_committed
-from tickets.models import Ticket, TicketAttachment, TicketMessage, TicketNumberCounter, TicketSettings
+from tickets.models import Company, Ticket, TicketAttachment, TicketMessage, TicketNumberCounter, TicketSettings
 
 LINK_ROUTE = "tickets:portal_link"
 
@@ -58,7 +60,7 @@ def _attachments_save(message: TicketMessage, attachments: Sequence[CheckedUploa
         attachment.save()
 
 
-def _company_of(customer: Customer):
+def _company_of(customer: Customer) -> Company | None:
     companies = list(customer.ticket_companies.filter(organisation_id=customer.organisation_id)[:2])
     return companies[0] if len(companies) == 1 else None
 
@@ -133,8 +135,8 @@ def tickets_delete(*, tickets: QuerySet[Ticket]) -> None:
 def ticket_portal_link_send(
     *,
     ticket: Ticket,
-    staff_user=None,
-    request=None,
+    staff_user: AbstractBaseUser | None = None,
+    request: HttpRequest | None = None,
     template: str = "tickets/emails/portal_link",
     context: dict | None = None,
 ) -> CustomerToken:
@@ -150,7 +152,9 @@ def ticket_portal_link_send(
     )
 
 
-def ticket_portal_links_send(*, tickets: Iterable[Ticket], staff_user=None, request=None) -> int:
+def ticket_portal_links_send(
+    *, tickets: Iterable[Ticket], staff_user: AbstractBaseUser | None = None, request: HttpRequest | None = None
+) -> int:
     """One link per ticket, each in its own transaction: a failure leaves the links already sent in place."""
     sent = 0
     for ticket in tickets:
@@ -174,7 +178,12 @@ def ticket_save_by_staff(*, ticket: Ticket, created: bool, changed_fields: Itera
 
 @transaction.atomic
 def ticket_staff_messages_publish(
-    *, ticket: Ticket, messages: Sequence[TicketMessage], staff_user, created: bool, request=None
+    *,
+    ticket: Ticket,
+    messages: Sequence[TicketMessage],
+    staff_user: AbstractBaseUser,
+    created: bool,
+    request: HttpRequest | None = None,
 ) -> None:
     """After staff saved a ticket in admin: tell the customer of what is new and public.
 
