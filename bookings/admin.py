@@ -7,10 +7,10 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from bookings.models import AddOn, Attendee, Booking, BookingAddOn, BookingDocument
-from bookings.services import attendee_portal_password_set, booking_url
+from bookings.services import attendee_portal_password_set, booking_documents_delete, booking_url, bookings_delete
 from portal_auth.forms import SetPasswordForm
 from portal_auth.models import Customer
-from portal_auth.uploads import delete_files_on_commit, stored_file_download
+from portal_auth.uploads import stored_file_download
 
 
 def _portal_password_link(attendee: Attendee) -> str:
@@ -96,14 +96,10 @@ class BookingAdmin(admin.ModelAdmin):
         return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', url, url)
 
     def delete_model(self, request, obj):
-        files = [document.file for document in obj.documents.all()]
-        super().delete_model(request, obj)
-        delete_files_on_commit(files)
+        bookings_delete(bookings=Booking.objects.filter(pk=obj.pk))
 
     def delete_queryset(self, request, queryset):
-        files = [document.file for document in BookingDocument.objects.filter(booking__in=queryset)]
-        super().delete_queryset(request, queryset)
-        delete_files_on_commit(files)
+        bookings_delete(bookings=queryset)
 
     def save_formset(self, request, form, formset, change):
         if formset.model is BookingAddOn:
@@ -209,10 +205,7 @@ class BookingDocumentAdmin(admin.ModelAdmin):
         return stored_file_download(document.file, filename=document.original_name, content_type=document.content_type)
 
     def delete_model(self, request, obj):
-        super().delete_model(request, obj)
-        delete_files_on_commit([obj.file])
+        booking_documents_delete(documents=BookingDocument.objects.filter(pk=obj.pk))
 
     def delete_queryset(self, request, queryset):
-        files = [document.file for document in queryset]
-        super().delete_queryset(request, queryset)
-        delete_files_on_commit(files)
+        booking_documents_delete(documents=queryset)

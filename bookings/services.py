@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 
@@ -11,7 +12,7 @@ from bookings.models import AddOn, Attendee, Booking, BookingAddOn, BookingDocum
 from outbox.services import email_enqueue
 from portal_auth.models import Customer
 from portal_auth.services import customer_get_or_create, customer_password_reset_by_staff
-from portal_auth.uploads import FileKind, files_removed_unless_committed
+from portal_auth.uploads import FileKind, delete_files_on_commit, files_removed_unless_committed
 
 
 def booking_url(booking: Booking) -> str:
@@ -74,3 +75,19 @@ def attendee_portal_password_set(
     )
     customer_password_reset_by_staff(request=request, customer=customer, password=password, staff_user=staff_user)
     return customer
+
+
+@transaction.atomic
+def bookings_delete(*, bookings: QuerySet[Booking]) -> None:
+    """Delete bookings with all they hold, and their documents' files once the rows are surely gone."""
+    files = [document.file for document in BookingDocument.objects.filter(booking__in=bookings)]
+    bookings.delete()
+    delete_files_on_commit(files)
+
+
+@transaction.atomic
+def booking_documents_delete(*, documents: QuerySet[BookingDocument]) -> None:
+    """Delete documents, and their files once the rows are surely gone."""
+    files = [document.file for document in documents]
+    documents.delete()
+    delete_files_on_commit(files)

@@ -236,3 +236,18 @@ def test_a_failed_database_write_leaves_no_file(customer, booking, settings, mon
             booking=booking, customer=customer, file=SimpleUploadedFile("a.pdf", PDF_BYTES), kind=PDF
         )
     assert stored_files(settings) == []
+
+
+@pytest.mark.parametrize("model", ["booking", "bookingdocument"])
+def test_deleting_selected_rows_in_admin_deletes_their_files(
+    admin_client, document, settings, django_capture_on_commit_callbacks, model
+):
+    pk = document.booking.pk if model == "booking" else document.pk
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            reverse(f"admin:bookings_{model}_changelist"),
+            {"action": "delete_selected", "_selected_action": [pk], "post": "yes"},
+        )
+    assert response.status_code == 302
+    assert not BookingDocument.objects.exists()
+    assert stored_files(settings) == []
