@@ -57,8 +57,12 @@ def test_past_bookings_are_paginated(sign_in, customer, make_booking):
         make_booking(customer.organisation, customer.email, starts_on=today - datetime.timedelta(days=100 + n))
     client = sign_in(customer)
     url = reverse("bookings:list", kwargs={"org": customer.organisation.slug})
-    assert len(client.get(url).context["past"].object_list) == 20
-    assert len(client.get(url, {"page": 2}).context["past"].object_list) == 5
+    first = client.get(url)
+    assert len(first.context["past"].object_list) == 20
+    assert 'href="?page=2" rel="next">Older →</a>' in first.content.decode()
+    second = client.get(url, {"page": 2})
+    assert len(second.context["past"].object_list) == 5
+    assert 'href="?page=1" rel="prev">← Newer</a>' in second.content.decode()
 
 
 def test_anonymous_is_sent_to_sign_in(client, organisation):

@@ -124,7 +124,7 @@ def test_open_conversation_offers_a_reply_form(sign_in, conversation):
 
     assert 'enctype="multipart/form-data"' in html and "csrfmiddlewaretoken" in html
     assert '<label for="id_body">Your message' in html and '<label for="id_attachments">Attach files' in html
-    assert ">Send</button>" in html
+    assert ">Send message</button>" in html
     assert "maxlength" not in html  # browsers would count UTF-16 units; the server counts characters
 
 

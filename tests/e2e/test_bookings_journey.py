@@ -89,7 +89,7 @@ def test_customer_opens_booking_link_assigns_password_books_add_on_and_uploads(p
     page.get_by_label("Document", exact=True).set_input_files(
         files=[{"name": "passport.pdf", "mimeType": "application/pdf", "buffer": PDF_BYTES}]
     )
-    page.get_by_role("button", name="Upload").click()
+    page.get_by_role("button", name="Upload document").click()
     page.wait_for_url(booking_link)
     assert "“passport.pdf” is uploaded." in page.locator(".messages").inner_text()
     with page.expect_download() as download:

@@ -153,7 +153,7 @@ def test_customer_signs_in_through_the_business_replies_with_files_reopens_and_g
     page.get_by_label("Attach files").set_input_files(
         files=[{"name": "report.pdf", "mimeType": "application/pdf", "buffer": EXE_BYTES}]
     )
-    page.get_by_role("button", name="Send", exact=True).click()
+    page.get_by_role("button", name="Send message", exact=True).click()
     assert "“report.pdf” is not a file we accept" in page.locator("main").inner_text()
     assert page.get_by_label("Your message").input_value() == "Here is the airline's report."
     check_page(page, "conversations-5-refused-file")
@@ -165,7 +165,7 @@ def test_customer_signs_in_through_the_business_replies_with_files_reopens_and_g
             {"name": "bag-tag.png", "mimeType": "image/png", "buffer": PNG_BYTES},
         ]
     )
-    page.get_by_role("button", name="Send", exact=True).click()
+    page.get_by_role("button", name="Send message", exact=True).click()
     page.wait_for_url(conversation_url)
     assert "Message sent." in page.locator(".messages").inner_text()
     last_message = page.locator(".timeline-item").last

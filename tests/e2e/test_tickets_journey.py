@@ -139,7 +139,7 @@ def test_staff_send_a_link_and_the_customer_replies_creates_filters_and_searches
     check_page(page, "tickets-5-ticket-received")
     assert "#3" in str(_email_to(smtp_server, "alice@example.com", "received")["Subject"])
 
-    page.get_by_role("link", name="All your tickets").click()
+    page.get_by_role("link", name="All my tickets").click()
     page.wait_for_url(f"{live_server.url}/{slug}/support/")
     rows = page.locator(".ticket-row")
     assert rows.count() == 3
@@ -147,7 +147,7 @@ def test_staff_send_a_link_and_the_customer_replies_creates_filters_and_searches
     check_page(page, "tickets-6-list")
 
     page.get_by_label("Status").select_option("solved")
-    page.get_by_role("button", name="Show").click()
+    page.get_by_role("button", name="Show tickets").click()
     page.wait_for_url(re.compile(r"status=solved"))
     assert rows.count() == 1 and "Invoice address" in rows.first.inner_text()
     check_page(page, "tickets-7-filtered")
@@ -158,7 +158,7 @@ def test_staff_send_a_link_and_the_customer_replies_creates_filters_and_searches
     page.wait_for_url(re.compile(r"q=luggage"))
     assert rows.count() == 1 and "Lost luggage in Lisbon" in rows.first.inner_text()
     page.get_by_label("Search").fill("#3")
-    page.get_by_role("button", name="Show").click()
+    page.get_by_role("button", name="Show tickets").click()
     page.wait_for_url(re.compile(r"q=%233"))
     assert rows.count() == 1 and "Vegetarian meals" in rows.first.inner_text()
     check_page(page, "tickets-8-searched")
