@@ -33,6 +33,7 @@ class AddOnBookingForm(forms.Form):
 class BookingDocumentForm(forms.Form):
     file = forms.FileField(
         label="Document",
+        error_messages={"required": "Choose a file to upload.", "empty": "This file is empty."},
         help_text="A passport copy, a form… PDF, JPG or PNG, up to 10 MB.",
         widget=forms.ClearableFileInput(attrs={"accept": ".pdf,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png"}),
     )

@@ -10,12 +10,20 @@ from portal_auth.services import customer_authenticate
 SIGN_IN_REFUSED = "That email and password don't match. Check both, or choose a new password below."
 
 
+EMAIL_ERRORS = {"required": "Enter your email address.", "invalid": "Enter an email address like name@example.com."}
+
+
 class SignInForm(forms.Form):
     email = forms.EmailField(
-        max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True})
+        max_length=254,
+        error_messages=EMAIL_ERRORS,
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
     )
     password = forms.CharField(
-        strip=False, max_length=1024, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+        strip=False,
+        max_length=1024,
+        error_messages={"required": "Enter your password."},
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
 
     def __init__(self, *args, request, organisation: Organisation, **kwargs):
@@ -48,6 +56,7 @@ class SignInForm(forms.Form):
 class PasswordLinkForm(forms.Form):
     email = forms.EmailField(
         max_length=254,
+        error_messages=EMAIL_ERRORS,
         widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
     )
 
@@ -67,12 +76,14 @@ class SetPasswordForm(forms.Form):
         label="New password",
         strip=False,
         max_length=1024,
+        error_messages={"required": "Choose a password."},
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password", "autofocus": True}),
     )
     password2 = forms.CharField(
         label="New password again",
         strip=False,
         max_length=1024,
+        error_messages={"required": "Enter the same password again."},
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
 

@@ -47,17 +47,31 @@ class TicketWriteForm(forms.Form):
 
 
 class ReplyForm(TicketWriteForm):
-    body = forms.CharField(label="Your reply", max_length=20_000, widget=forms.Textarea(attrs={"rows": 5}))
+    body = forms.CharField(
+        label="Your reply",
+        max_length=20_000,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        error_messages={"required": "Write your reply."},
+    )
     attachments = attachments_field()
 
 
 class NewTicketForm(TicketWriteForm):
-    subject = forms.CharField(max_length=200, widget=forms.TextInput(attrs={"autocomplete": "off"}))
-    priority = forms.ChoiceField(choices=Ticket.Priority.choices, initial=Ticket.Priority.NORMAL)
+    subject = forms.CharField(
+        max_length=200,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+        error_messages={"required": "Give your ticket a subject."},
+    )
+    priority = forms.ChoiceField(
+        choices=Ticket.Priority.choices,
+        initial=Ticket.Priority.NORMAL,
+        error_messages={"invalid_choice": "Choose a priority from the list."},
+    )
     body = forms.CharField(
         label="How can we help?",
         max_length=20_000,
         widget=forms.Textarea(attrs={"rows": 8}),
         help_text="What happened, what you expected, and anything we need to look it up.",
+        error_messages={"required": "Tell us how we can help."},
     )
     attachments = attachments_field()

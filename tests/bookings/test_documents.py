@@ -91,7 +91,7 @@ def test_ten_megabytes_is_accepted_but_one_byte_more_is_refused(sign_in, custome
 def test_an_upload_without_a_file_is_refused(sign_in, customer, booking):
     response = sign_in(customer).post(upload_url(booking), {})
     assert response.status_code == 400
-    assert "This field is required." in response.content.decode()
+    assert "Choose a file to upload." in response.content.decode()
 
 
 def test_a_non_attendee_cannot_upload(sign_in, organisation, booking, settings):

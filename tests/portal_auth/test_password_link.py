@@ -110,7 +110,7 @@ def test_attendee_of_another_organisation_gets_nothing(
 def test_invalid_email_is_refused_with_a_message(client, organisation):
     response = client.post(f"/{organisation.slug}/password/", {"email": "not-an-email"})
     assert response.status_code == 200
-    assert "Enter a valid email address." in response.content.decode()
+    assert "Enter an email address like name@example.com." in response.content.decode()
 
 
 def test_opening_the_link_moves_the_token_out_of_the_url(client, sent_link):
@@ -335,3 +335,11 @@ def test_pages_and_email_say_the_configured_lifetime(
         refused = open_link(client, emailed_link(mailoutbox))
     assert refused.status_code == 404
     assert "work once, for 20 minutes" in refused.content.decode()
+
+
+def test_choosing_a_password_with_empty_fields_says_what_is_missing(client, organisation, sent_link):
+    open_link(client, sent_link)
+    response = client.post(f"/{organisation.slug}/password/set/", {"password1": "", "password2": ""})
+    html = response.content.decode()
+    assert "Choose a password." in html and "Enter the same password again." in html
+    assert not Customer.objects.get(organisation=organisation).has_password

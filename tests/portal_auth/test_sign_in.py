@@ -222,3 +222,10 @@ def test_sign_out_ignores_a_next_outside_the_portal(sign_in, customer):
     client = sign_in(customer)
     response = client.post(f"/{customer.organisation.slug}/sign-out/", {"next": "https://evil.example/"})
     assert response["Location"] == f"/{customer.organisation.slug}/sign-in/"
+
+
+def test_empty_fields_are_named_in_plain_words(client, organisation):
+    response = client.post(sign_in_url(organisation), {"email": "", "password": ""})
+    html = response.content.decode()
+    assert "Enter your email address." in html and "Enter your password." in html
+    assert "portal_customer_id" not in client.session

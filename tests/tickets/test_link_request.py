@@ -69,7 +69,7 @@ def test_another_organisations_customer_gets_no_link(
 def test_an_invalid_email_is_refused_with_a_message(client, organisation):
     response = ask(client, organisation, "not an email")
     assert response.status_code == 400
-    assert "Enter a valid email address." in response.content.decode()
+    assert "Enter an email address like name@example.com." in response.content.decode()
 
 
 def test_asking_is_rate_limited_per_email(client, settings, ticket, mailoutbox, django_capture_on_commit_callbacks):

@@ -139,7 +139,7 @@ def test_too_big_or_too_many_attachments_are_refused(sign_in, customer, ticket, 
 def test_an_empty_reply_is_refused(sign_in, customer, ticket):
     response = reply(sign_in(customer), ticket, body="   ")
     assert response.status_code == 400
-    assert "This field is required." in response.content.decode()
+    assert "Write your reply." in response.content.decode()
     assert not TicketMessage.objects.exists()
 
 
