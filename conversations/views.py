@@ -30,28 +30,29 @@ def conversation_list(request, organisation, customer):
 @never_cache
 @customer_required
 def conversation_detail(request, organisation, customer, pk):
+    """The conversation, with a form to reply (or to reopen it, where the organisation allows)."""
     conversation = get_conversation_for(customer, pk)
     may_write = conversation.is_open or customers_may_reopen(conversation)
-    form = ReplyForm(request=request, customer=customer) if may_write else None
-    if request.method == "POST":
-        if not may_write:
-            return _detail_page(request, conversation, None, status=403, refused=True)
-        form = ReplyForm(request.POST, request.FILES, request=request, customer=customer)
-        if form.is_valid():
-            was_open = conversation.is_open
-            try:
-                conversation_reply(
-                    conversation=conversation,
-                    customer=customer,
-                    body=form.cleaned_data["body"],
-                    uploads=form.cleaned_data["attachments"],
-                )
-            except ReopenRefused:  # closed, and reopening turned off, since the page was loaded
-                return _detail_page(request, conversation, None, status=403, refused=True)
-            messages.success(request, "Message sent." if was_open else "Message sent. The conversation is open again.")
-            return redirect("conversations:detail", org=organisation.slug, pk=conversation.pk)
+    if request.method != "POST":
+        form = ReplyForm(request=request, customer=customer) if may_write else None
+        return _detail_page(request, conversation, form)
+    if not may_write:
+        return _detail_page(request, conversation, None, status=403, refused=True)
+    form = ReplyForm(request.POST, request.FILES, request=request, customer=customer)
+    if not form.is_valid():
         return _detail_page(request, conversation, form, status=400)
-    return _detail_page(request, conversation, form)
+    was_open = conversation.is_open
+    try:
+        conversation_reply(
+            conversation=conversation,
+            customer=customer,
+            body=form.cleaned_data["body"],
+            uploads=form.cleaned_data["attachments"],
+        )
+    except ReopenRefused:  # closed, and reopening turned off, since the page was loaded
+        return _detail_page(request, conversation, None, status=403, refused=True)
+    messages.success(request, "Message sent." if was_open else "Message sent. The conversation is open again.")
+    return redirect("conversations:detail", org=organisation.slug, pk=conversation.pk)
 
 
 def _detail_page(request, conversation, form, *, status=200, refused=False):
