@@ -7,7 +7,13 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from bookings.models import AddOn, Attendee, Booking, BookingAddOn, BookingDocument
-from bookings.services import attendee_portal_password_set, booking_documents_delete, booking_url, bookings_delete
+from bookings.services import (
+    attendee_portal_password_set,
+    booking_add_ons_save_by_staff,
+    booking_documents_delete,
+    booking_url,
+    bookings_delete,
+)
 from portal_auth.forms import SetPasswordForm
 from portal_auth.models import Customer
 from portal_auth.uploads import stored_file_download
@@ -103,14 +109,8 @@ class BookingAdmin(admin.ModelAdmin):
 
     def save_formset(self, request, form, formset, change):
         if formset.model is BookingAddOn:
-            # A line added here is booked by staff, at the add-on's current price.
-            for line in formset.save(commit=False):
-                if line.pk is None:
-                    line.price, line.currency = line.add_on.price, line.add_on.currency
-                    line.booked_by, line.booked_by_staff = BookingAddOn.BookedBy.STAFF, request.user
-                line.save()
-            for line in formset.deleted_objects:
-                line.delete()
+            lines = formset.save(commit=False)
+            booking_add_ons_save_by_staff(lines=lines, deleted=formset.deleted_objects, staff_user=request.user)
             return
         super().save_formset(request, form, formset, change)
 

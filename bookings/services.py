@@ -1,5 +1,7 @@
 """Writes of the bookings app: atomic, with their emails recorded in the same transaction."""
 
+from collections.abc import Iterable
+
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.files.uploadedfile import UploadedFile
@@ -45,6 +47,20 @@ def booking_add_on_book(*, booking: Booking, add_on: AddOn, customer: Customer) 
             context={"customer": customer, "booking": booking, "line": line, "link": booking_url(booking)},
         )
     return line, created
+
+
+@transaction.atomic
+def booking_add_ons_save_by_staff(
+    *, lines: Iterable[BookingAddOn], deleted: Iterable[BookingAddOn], staff_user: AbstractBaseUser
+) -> None:
+    """Staff's add-on changes in the admin: a new line is booked by them, at the add-on's current price."""
+    for line in lines:
+        if line.pk is None:
+            line.price, line.currency = line.add_on.price, line.add_on.currency
+            line.booked_by, line.booked_by_staff = BookingAddOn.BookedBy.STAFF, staff_user
+        line.save()
+    for line in deleted:
+        line.delete()
 
 
 def booking_document_upload(
