@@ -58,6 +58,8 @@ def test_my_conversations_is_paginated(sign_in, customer):
 
     assert len(first.context["page"]) == 20 and "Trip 00" in first.content.decode()
     assert "Page 1 of 2" in first.content.decode()
+    assert 'aria-label="Pages of conversations"' in first.content.decode()
+    assert 'href="?page=2" rel="next">Older →</a>' in first.content.decode()
     assert [c.subject for c in second.context["page"]] == [f"Trip {d:02d}" for d in range(20, 25)]
 
 
