@@ -15,6 +15,7 @@ from portal_auth.sessions import portal_sign_in, portal_sign_out
 
 PASSWORD_TOKEN_SESSION_KEY = "portal_password_token"
 AFTER_PASSWORD_SESSION_KEY = "portal_after_password"
+PASSWORD_LINK_SENT_TO_SESSION_KEY = "portal_password_link_sent_to"
 
 
 def safe_next(request, organisation: Organisation) -> str:
@@ -63,7 +64,7 @@ def password_request(request, organisation):
         form = PasswordLinkForm(request.POST, request=request, organisation=organisation)
         if form.is_valid():
             password_link_send(request=request, organisation=organisation, email=form.cleaned_data["email"])
-            request.session["portal_password_link_sent_to"] = form.cleaned_data["email"]
+            request.session[PASSWORD_LINK_SENT_TO_SESSION_KEY] = form.cleaned_data["email"]
             # Where the customer was going, to return there after choosing a password (same browser).
             request.session[AFTER_PASSWORD_SESSION_KEY] = safe_next(request, organisation)
             return redirect("portal_auth:password_link_sent", org=organisation.slug)
@@ -82,7 +83,7 @@ def password_request(request, organisation):
 @never_cache
 @organisation_page
 def password_link_sent(request, organisation):
-    email = request.session.get("portal_password_link_sent_to", "")
+    email = request.session.get(PASSWORD_LINK_SENT_TO_SESSION_KEY, "")
     context = {"email": email, "lifetime_minutes": password_link_lifetime_minutes()}
     return render(request, "portal_auth/password_link_sent.html", context)
 
