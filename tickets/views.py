@@ -27,7 +27,7 @@ def ticket_list(request, organisation, customer):
 
 
 def _detail(request, ticket, reply_form, status=200):
-    context = {"ticket": ticket, "conversation": public_messages(ticket), "reply_form": reply_form}
+    context = {"ticket": ticket, "ticket_messages": public_messages(ticket), "reply_form": reply_form}
     return render(request, "tickets/ticket_detail.html", context, status=status)
 
 
