@@ -40,7 +40,7 @@ def test_customer_opens_booking_link_assigns_password_books_add_on_and_uploads(p
     assert "Lisbon city break" not in page.content()
     check_page(page, "bookings-1-sign-in")
 
-    page.get_by_role("link", name="Choose a password").click()
+    page.get_by_role("link", name="Assign a password").click()
     page.wait_for_url(re.compile(rf"/{slug}/password/\?next="))
     check_page(page, "bookings-2-password-request")
     page.get_by_label("Email").fill("alice@example.com")

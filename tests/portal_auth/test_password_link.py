@@ -1,4 +1,4 @@
-"""Choose a password / lost password: one flow through an emailed, single-use, hashed link."""
+"""Assign a password / lost password: one flow through an emailed, single-use, hashed link."""
 
 from datetime import timedelta
 

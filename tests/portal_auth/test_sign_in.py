@@ -29,7 +29,7 @@ def test_sign_in_page_has_labelled_fields_and_choose_password_button(client, org
     assert response.status_code == 200
     assert '<label for="id_email">' in html and '<label for="id_password">' in html
     assert f"/{organisation.slug}/password/" in html
-    assert "Choose a password" in html
+    assert "Assign a password" in html
     assert 'name="csrfmiddlewaretoken"' in html
 
 
