@@ -466,21 +466,18 @@ def find_subject(label: str, email: str) -> Subject:
 
 def typical_customer_email() -> str:
     """A customer from the middle of the list with at least one booking, ticket and conversation."""
-    from django.db import connection
+    from bookings.selectors import bookings_for
+    from conversations.selectors import conversations_for
+    from portal_auth.models import Customer
+    from tickets.selectors import visible_tickets
 
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """SELECT c.email FROM portal_auth_customer c JOIN portal_auth_organisation o ON o.id = c.organisation_id
-               WHERE o.slug = 'scale' AND c.email LIKE 'c%@example.com'
-                 AND EXISTS (SELECT 1 FROM bookings_attendee a JOIN bookings_booking b ON b.id = a.booking_id
-                             WHERE a.email = c.email AND b.organisation_id = o.id)
-                 AND EXISTS (SELECT 1 FROM tickets_ticket t WHERE t.requester_id = c.id)
-                 AND EXISTS (SELECT 1 FROM conversations_conversation v
-                             WHERE v.organisation_id = o.id AND v.customer_id = c.id)
-                 AND c.id > (SELECT avg(id) FROM portal_auth_customer WHERE organisation_id = o.id)
-               ORDER BY c.id LIMIT 1"""
-        )
-        return cursor.fetchone()[0]
+    customers = Customer.objects.filter(organisation__slug="scale")
+    middle = customers.count() // 2
+    for number in range(middle, middle + 200):
+        customer = customers.get(email=f"c{number}@example.com")
+        if all(rows(customer).exists() for rows in (bookings_for, visible_tickets, conversations_for)):
+            return customer.email
+    raise SystemExit("No customer near the middle has a booking, a ticket and a conversation.")
 
 
 def set_passwords(emails: list[str]) -> None:

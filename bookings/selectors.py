@@ -29,9 +29,17 @@ def _attendee_of(customer: Customer, booking: str = "pk") -> Exists:
     return Exists(Attendee.objects.filter(booking=OuterRef(booking), email=customer.email))
 
 
+# A customer attends few of the organisation's bookings, so theirs are found through the attendee email
+# index first. The LIMIT keeps PostgreSQL from merging that subquery into a join: merged, it may walk
+# every booking of the organisation in date order looking for theirs (half a second at 200,000
+# bookings for a customer on 1,000). No customer attends anywhere near this many bookings.
+ATTENDED_BOOKINGS_LIMIT = 1_000_000
+
+
 def bookings_for(customer: Customer) -> QuerySet[Booking]:
     """Every booking of the customer's organisation on which an attendee has their email."""
-    return Booking.objects.filter(_attendee_of(customer), organisation_id=customer.organisation_id)
+    attended = Attendee.objects.filter(email=customer.email).values("booking_id")[:ATTENDED_BOOKINGS_LIMIT]
+    return Booking.objects.filter(organisation_id=customer.organisation_id, pk__in=attended)
 
 
 def upcoming_bookings_for(customer: Customer, *, today: date | None = None) -> QuerySet[Booking]:

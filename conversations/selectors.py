@@ -104,4 +104,7 @@ def _as_text(value) -> str:
 
 def organisation_has_conversation_email(organisation: Organisation, email: str) -> bool:
     """An identity source: whether a conversation of the organisation belongs to this email."""
-    return Conversation.objects.filter(organisation=organisation, customer__email=normalise_email(email)).exists()
+    # Scoped through the customer too, so the (organisation, email) index finds them.
+    return Conversation.objects.filter(
+        organisation=organisation, customer__organisation=organisation, customer__email=normalise_email(email)
+    ).exists()

@@ -10,17 +10,18 @@ from tickets.models import Company, Ticket, TicketAttachment, TicketMessage, Tic
 def visible_tickets(customer: Customer) -> QuerySet[Ticket]:
     """The tickets `customer` may see: those they requested, and their companies' where the organisation allows.
 
-    One query, whatever the settings: the company rule is a subquery, so no row is duplicated.
+    One query, whatever the settings. The two rules meet in a UNION of ids, each side served by its own
+    index (requester, company): written as `requester OR company IN (…)`, PostgreSQL reads every ticket of
+    the organisation instead, which at a million tickets takes a tenth of a second or more.
     """
     shared_companies = Company.objects.filter(
         organisation_id=customer.organisation_id,
         members=customer,
         organisation__ticket_settings__customer_access=TicketSettings.CustomerAccess.CONTACT_OR_COMPANY,
     )
-    return Ticket.objects.filter(
-        Q(requester=customer) | Q(company__in=shared_companies.values("pk")),
-        organisation_id=customer.organisation_id,
-    )
+    requested = Ticket.objects.filter(requester=customer).values("pk")
+    shared = Ticket.objects.filter(company__in=shared_companies.values("pk")).values("pk")
+    return Ticket.objects.filter(organisation_id=customer.organisation_id, pk__in=requested.union(shared))
 
 
 def _matching(tickets: QuerySet[Ticket], query: str) -> QuerySet[Ticket]:
@@ -74,7 +75,10 @@ def get_attachment_for(customer: Customer, number: int, attachment_id: int) -> T
 
 def organisation_has_requester_email(organisation: Organisation, email: str) -> bool:
     """An identity source: whether `email` requested any ticket of the organisation."""
-    return Ticket.objects.filter(organisation=organisation, requester__email=email).exists()
+    # Scoped through the requester too, so the (organisation, email) index finds the customer.
+    return Ticket.objects.filter(
+        organisation=organisation, requester__organisation=organisation, requester__email=email
+    ).exists()
 
 
 def email_has_tickets(organisation: Organisation, email: str) -> bool:
