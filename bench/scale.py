@@ -20,7 +20,7 @@ every statement (inside a transaction that is rolled back, so writes leave nothi
 prints each one's time and any sequential scan of a large table (over 10,000 rows). It exits 1
 if any statement takes over 50 ms or seq-scans a large table.
 
-    .venv/bin/python bench/scale.py                 # load (about 5 minutes on 2 cores) and measure
+    .venv/bin/python bench/scale.py                 # load (about 2½ minutes on 2 cores) and measure
     .venv/bin/python bench/scale.py --reuse         # measure again, after migrating the loaded database
     .venv/bin/python bench/scale.py --scale 0.1     # a tenth of the data, for a quick look
 """
