@@ -40,6 +40,8 @@ def visible_tickets(customer: Customer) -> QuerySet[Ticket]:
 
 
 def _matching(tickets: QuerySet[Ticket], query: str) -> QuerySet[Ticket]:
+    # The subject is searched among the customer's own tickets only, found by index first, so no
+    # trigram index is needed (nor PostgreSQL-only): 14 ms for one who sees 25,000 (bench/scale.py).
     query = query.strip()
     number = query.removeprefix("#").strip()
     if number.isdigit() and len(number) < 10:
