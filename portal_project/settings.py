@@ -91,7 +91,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Rate-limit counters must be shared by every process: the database by default, Redis where configured.
 CACHES = {"default": env.cache("CACHE_URL", default="dbcache://portal_cache")}
 
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Sessions live in the database, shared by every process; "…backends.cached_db" with a Redis CACHE_URL also works.
+SESSION_ENGINE = env("SESSION_ENGINE", default="django.contrib.sessions.backends.db")
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = not DEBUG
