@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from conversations.models import Attachment, Channel, Conversation, Message
 from conversations.selectors import customers_may_reopen
-from outbox.services import email_enqueue, outbox_cancel
+from outbox.services import email_enqueue, outbox_withdraw
 from portal_auth.models import Customer
 from portal_auth.uploads import CheckedUpload, delete_files_on_commit, files_removed_unless_committed
 
@@ -114,7 +114,7 @@ def message_redact(*, message: Message, staff_user: AbstractBaseUser) -> None:
     message.redacted_at = timezone.now()
     message.redacted_by = staff_user
     message.save(update_fields=["body", "redacted_at", "redacted_by"])
-    outbox_cancel(reference=_staff_reply_email_reference(message))
+    outbox_withdraw(reference=_staff_reply_email_reference(message))
     delete_files_on_commit(files)
 
 

@@ -7,6 +7,7 @@ from django.utils import timezone
 from portal_auth.models import Organisation
 
 SCRUBBED = "[link removed from the stored copy after sending]"
+WITHDRAWN = "[withdrawn: what this email said was redacted]"
 
 
 class OutboxEmail(models.Model):

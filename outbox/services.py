@@ -9,7 +9,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from outbox.models import OutboxEmail
+from outbox.models import WITHDRAWN, OutboxEmail
 from portal_auth.models import Organisation
 
 logger = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ def email_enqueue(
     Call inside the transaction of the action that causes the email: it is sent only if that
     action commits, and stays in the outbox to be retried if sending fails. `secrets` (links
     carrying a token) are hidden from staff and scrubbed from the stored copy once sent;
-    `reference` names what caused the email, for `outbox_cancel`.
+    `reference` names what caused the email, for `outbox_withdraw`.
     """
     context = {"organisation": organisation, "site_url": settings.SITE_URL, **context}
     subject = " ".join(render_to_string(f"{template}/subject.txt", context, using="text").split())
@@ -66,14 +66,15 @@ def _deliver_in_thread(pk: int) -> None:
         db.connections.close_all()
 
 
-def outbox_cancel(*, reference: str) -> int:
-    """Stop unsent emails caused by `reference` (a redacted message, say) and blank their stored text."""
-    unsent = OutboxEmail.objects.filter(
-        reference=reference, status__in=[OutboxEmail.Status.PENDING, OutboxEmail.Status.FAILED]
+def outbox_withdraw(*, reference: str) -> int:
+    """Withdraw what `reference` (a redacted message, say) said: unsent emails are cancelled, and the stored
+    copy of every email it caused, sent ones included, keeps no text. Returns how many were cancelled."""
+    emails = OutboxEmail.objects.filter(reference=reference)
+    cancelled = emails.filter(status__in=[OutboxEmail.Status.PENDING, OutboxEmail.Status.FAILED]).update(
+        status=OutboxEmail.Status.CANCELLED, last_error="Cancelled"
     )
-    return unsent.update(
-        status=OutboxEmail.Status.CANCELLED, body_text="", body_html="", secrets=[], last_error="Cancelled"
-    )
+    emails.update(body_text=WITHDRAWN, body_html=WITHDRAWN, secrets=[])
+    return cancelled
 
 
 def _from_address(organisation: Organisation | None) -> str:

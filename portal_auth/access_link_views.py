@@ -4,12 +4,13 @@ from django.conf import settings
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 
 from portal_auth import ratelimit
 from portal_auth.access_link_forms import AccessLinkRequestForm
 from portal_auth.access_links import AccessLinkDoor, access_link_check, access_link_open, access_link_request
 from portal_auth.decorators import organisation_page
-from portal_auth.models import CustomerToken, Organisation
+from portal_auth.models import CustomerToken, Organisation, session_hash
 from portal_auth.ratelimit import RateLimited
 
 SENT_TO_SESSION_KEY = "portal_access_link_sent_to"
@@ -26,6 +27,8 @@ def _destination(organisation: Organisation, token: CustomerToken, door: AccessL
     return reverse(door.landing_route, kwargs={"org": organisation.slug})
 
 
+# Exempt: it only files the token in the session, as a GET does, and a CSRF refusal would log its URL.
+@csrf_exempt
 @never_cache
 def open_link(request, org, token, *, door: AccessLinkDoor):
     """The emailed link. A GET only moves the token into the session and redirects to the page that asks.
@@ -37,7 +40,7 @@ def open_link(request, org, token, *, door: AccessLinkDoor):
     if organisation is None:
         target = reverse("landing")
     else:
-        request.session[TOKEN_SESSION_KEY] = token
+        request.session[TOKEN_SESSION_KEY] = session_hash(token)
         target = reverse(door.confirm_route, kwargs={"org": organisation.slug})
     response = redirect(target)
     response["Referrer-Policy"] = "no-referrer"
@@ -48,14 +51,14 @@ def open_link(request, org, token, *, door: AccessLinkDoor):
 @organisation_page
 def link_confirm(request, organisation, *, door: AccessLinkDoor):
     """Says whose account the link opens; its button (a POST, CSRF-protected) opens the portal session."""
-    raw = request.session.get(TOKEN_SESSION_KEY, "")
-    if not raw:
+    token_hash = request.session.get(TOKEN_SESSION_KEY, "")
+    if not token_hash:
         # Back here after the link was used (or never through one): nothing is left to open.
         route = door.landing_route if request.portal_customer else door.refused_route
         return redirect(route, org=organisation.slug)
     use = access_link_open if request.method == "POST" else access_link_check
     try:
-        token = use(request=request, organisation=organisation, raw=raw)
+        token = use(request=request, organisation=organisation, token_hash=token_hash)
     except RateLimited:
         token = None  # the refused page answers 429 itself
     if token is None:

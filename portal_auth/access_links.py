@@ -18,7 +18,7 @@ from django.utils.module_loading import import_string
 from outbox.services import email_enqueue
 from portal_auth import ratelimit
 from portal_auth.access_log import log_access
-from portal_auth.models import AccessEvent, Customer, CustomerToken, Organisation, hash_token, normalise_email
+from portal_auth.models import AccessEvent, Customer, CustomerToken, Organisation, normalise_email
 from portal_auth.sessions import portal_sign_in
 
 METHOD = "access_link"
@@ -92,18 +92,18 @@ def _refusal_reason(token: CustomerToken | None) -> str:
     return ""
 
 
-def access_link_check(*, request: HttpRequest, organisation: Organisation, raw: str) -> CustomerToken | None:
-    """The live link `raw` is, with its customer; or None, with the refusal logged (never the token).
+def access_link_check(*, request: HttpRequest, organisation: Organisation, token_hash: str) -> CustomerToken | None:
+    """The live link whose token has this hash, with its customer; or None, with the refusal logged.
 
     Opens no session. Raises RateLimited when this IP has been refused too often: guessing gets nowhere.
     """
     ratelimit.check("access_link_guess", request)
     token = None
-    if raw and len(raw) <= 200:
+    if token_hash:
         # Looked up by its hash alone: no comparison of the secret ever runs in Python.
         token = (
             CustomerToken.objects.select_related("customer__organisation")
-            .filter(organisation=organisation, purpose=CustomerToken.Purpose.ACCESS_LINK, token_hash=hash_token(raw))
+            .filter(organisation=organisation, purpose=CustomerToken.Purpose.ACCESS_LINK, token_hash=token_hash)
             .first()
         )
     reason = _refusal_reason(token)
@@ -122,12 +122,12 @@ def access_link_check(*, request: HttpRequest, organisation: Organisation, raw: 
     return None
 
 
-def access_link_open(*, request: HttpRequest, organisation: Organisation, raw: str) -> CustomerToken | None:
+def access_link_open(*, request: HttpRequest, organisation: Organisation, token_hash: str) -> CustomerToken | None:
     """Exchange a link's token for a portal session, or refuse it; both are logged, never the token.
 
     Only ever called on a POST: whoever opens the session has pressed the button that names its account.
     """
-    token = access_link_check(request=request, organisation=organisation, raw=raw)
+    token = access_link_check(request=request, organisation=organisation, token_hash=token_hash)
     if token is None:
         return None
     log_access(

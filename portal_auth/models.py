@@ -23,6 +23,11 @@ def hash_token(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+def session_hash(raw: str) -> str:
+    """What a page keeps of an emailed token between its link and its button: the hash, as the database does."""
+    return hash_token(raw) if raw else ""
+
+
 class Organisation(models.Model):
     """A business running the portal for its customers: the tenant every query is scoped by."""
 
@@ -183,12 +188,13 @@ class CustomerToken(models.Model):
         return token, raw
 
     @classmethod
-    def find_usable(cls, *, organisation: Organisation, purpose: str, raw: str) -> "CustomerToken | None":
-        if not raw or len(raw) > 200:
+    def find_usable(cls, *, organisation: Organisation, purpose: str, token_hash: str) -> "CustomerToken | None":
+        """The live token with this hash. Pages keep only the hash (see `session_hash`), never the secret."""
+        if not token_hash:
             return None
         token = (
             cls.objects.select_related("customer", "customer__organisation")
-            .filter(organisation=organisation, purpose=purpose, token_hash=hash_token(raw))
+            .filter(organisation=organisation, purpose=purpose, token_hash=token_hash)
             .first()
         )
         return token if token and token.is_usable else None

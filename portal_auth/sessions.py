@@ -1,6 +1,7 @@
 """The portal session: whatever door a customer came through, they end up here."""
 
 from django.http import HttpRequest
+from django.middleware.csrf import rotate_token
 from django.utils import timezone
 
 from portal_auth.access_log import log_access
@@ -18,6 +19,8 @@ def portal_sign_in(
     """Start a fresh portal session for `customer`, lasting the organisation's session lifetime."""
     # A new session key defeats session fixation; drop whatever an earlier visitor left.
     request.session.flush()
+    # As Django's own login(): a CSRF token seen before signing in is worthless after.
+    rotate_token(request)
     lifetime = customer.organisation.session_lifetime
     now = timezone.now()
     request.session[SESSION_CUSTOMER] = customer.pk

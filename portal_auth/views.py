@@ -5,11 +5,12 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from portal_auth.decorators import organisation_page, sign_in_url
 from portal_auth.forms import PasswordLinkForm, SetPasswordForm, SignInForm
-from portal_auth.models import CustomerToken, Organisation
+from portal_auth.models import CustomerToken, Organisation, session_hash
 from portal_auth.services import customer_password_set, password_link_lifetime_minutes, password_link_send
 from portal_auth.sessions import portal_sign_in, portal_sign_out
 
@@ -88,29 +89,38 @@ def password_link_sent(request, organisation):
     return render(request, "portal_auth/password_link_sent.html", context)
 
 
-@never_cache
-@organisation_page
-def password_link(request, organisation, token):
-    """The emailed link. A GET only moves the token into the session: a mail scanner can't use it up.
-
-    Every outcome is a redirect to a URL without the token, so no error status logs the token's URL.
-    """
-    request.session[PASSWORD_TOKEN_SESSION_KEY] = token
-    response = redirect("portal_auth:password_set", org=organisation.slug)
-    response["Referrer-Policy"] = "no-referrer"
-    return response
-
-
 def _password_link_invalid(request):
     context = {"lifetime_minutes": password_link_lifetime_minutes()}
     return render(request, "portal_auth/password_link_invalid.html", context, status=404)
 
 
+# Exempt: it only files the token in the session, as a GET does, and a CSRF refusal would log its URL.
+@csrf_exempt
+@never_cache
+def password_link(request, org, token):
+    """The emailed link. A GET only moves the token's hash into the session: a mail scanner can't use it up.
+
+    Every outcome is a redirect to a URL without the token (an unknown organisation included), so no
+    error response ever logs the token's URL.
+    """
+    organisation = Organisation.objects.filter(slug=org).first()
+    if organisation is None:
+        response = redirect("landing")
+    else:
+        request.session[PASSWORD_TOKEN_SESSION_KEY] = session_hash(token)
+        response = redirect("portal_auth:password_set", org=organisation.slug)
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
 @never_cache
 @organisation_page
 def password_set(request, organisation):
-    raw = request.session.get(PASSWORD_TOKEN_SESSION_KEY, "")
-    token = CustomerToken.find_usable(organisation=organisation, purpose=CustomerToken.Purpose.SET_PASSWORD, raw=raw)
+    token = CustomerToken.find_usable(
+        organisation=organisation,
+        purpose=CustomerToken.Purpose.SET_PASSWORD,
+        token_hash=request.session.get(PASSWORD_TOKEN_SESSION_KEY, ""),
+    )
     if token is None:
         # A dead token has no reason to stay in the session.
         request.session.pop(PASSWORD_TOKEN_SESSION_KEY, None)

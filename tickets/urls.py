@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from portal_auth import access_link_views
 from portal_auth.access_links import AccessLinkDoor
@@ -30,5 +30,6 @@ urlpatterns = [
     path("portal/new-link/", access_link_views.link_refused, door, name="link_refused"),
     path("portal/new-link/sent/", access_link_views.link_sent, door, name="link_sent"),
     # The emailed link itself; it always redirects, to a URL without the token (portal/open/ to use it).
-    path("portal/<str:token>", access_link_views.open_link, door, name="portal_link"),
+    # A stray slash or suffix must not make a 404, whose log line would carry the token.
+    re_path(r"^portal/(?P<token>[^/]+)(?:/.*)?$", access_link_views.open_link, door, name="portal_link"),
 ]

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from outbox.models import OutboxEmail
-from outbox.services import email_enqueue, outbox_cancel, outbox_deliver
+from outbox.services import email_enqueue, outbox_deliver, outbox_withdraw
 from tests.factories import CustomerFactory
 from tests.smtp import html_of, text_of
 
@@ -174,12 +174,12 @@ def test_cancelled_email_is_never_sent_and_keeps_no_text(organisation, mailoutbo
         reference="conversations.message:42",
     )
     other = enqueue(organisation)
-    assert outbox_cancel(reference="conversations.message:42") == 1
+    assert outbox_withdraw(reference="conversations.message:42") == 1
     assert outbox_deliver() == (1, 0)
     assert [m.to for m in mailoutbox] == [[other.to]]
     email.refresh_from_db()
     assert email.status == OutboxEmail.Status.CANCELLED
-    assert email.body_text == email.body_html == ""
+    assert email.body_text == email.body_html == "[withdrawn: what this email said was redacted]"
 
 
 def test_retrying_needs_permission_to_change_emails(client, organisation, mailoutbox):

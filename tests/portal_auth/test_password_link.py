@@ -343,3 +343,35 @@ def test_choosing_a_password_with_empty_fields_says_what_is_missing(client, orga
     html = response.content.decode()
     assert "Choose a password." in html and "Enter the same password again." in html
     assert not Customer.objects.get(organisation=organisation).has_password
+
+
+def test_the_session_keeps_only_the_tokens_hash(client, sent_link):
+    raw = sent_link.rstrip("/").rsplit("/", 1)[1]
+    client.get(sent_link.removeprefix("https://portal.example.test"))
+    assert client.session["portal_password_token"] == hash_token(raw)
+    assert raw not in repr(dict(client.session.items()))
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+@pytest.mark.parametrize("suffix", ["", "/", "/extra"])
+def test_no_error_status_ever_answers_at_the_tokens_url(organisation, method, suffix):
+    from django.test import Client
+
+    # A CSRF refusal or a 404 would put the URL, token and all, in the request log.
+    client = Client(enforce_csrf_checks=True)
+    response = getattr(client, method)(f"/{organisation.slug}/password/link/{'t' * 64}{suffix}")
+    assert response.status_code in (301, 302)
+
+
+def test_a_link_for_an_unknown_organisation_redirects_without_an_error(client, db):
+    response = client.get(f"/no-such-business/password/link/{'t' * 64}/")
+    assert (response.status_code, response["Location"]) == (302, "/")
+
+
+def test_signing_in_rotates_the_csrf_token(client, customer):
+    from tests.factories import CUSTOMER_PASSWORD
+
+    client.get(f"/{customer.organisation.slug}/sign-in/")
+    before = client.cookies["csrftoken"].value
+    client.post(f"/{customer.organisation.slug}/sign-in/", {"email": customer.email, "password": CUSTOMER_PASSWORD})
+    assert client.cookies["csrftoken"].value != before

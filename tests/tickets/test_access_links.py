@@ -80,7 +80,7 @@ def test_the_link_only_moves_its_token_into_the_session_and_redirects(
     assert raw not in response["Location"]
     assert response["Referrer-Policy"] == "no-referrer"
     assert "no-store" in response["Cache-Control"]
-    assert client.session[TOKEN_SESSION_KEY] == raw
+    assert client.session[TOKEN_SESSION_KEY] == hash_token(raw)  # the secret itself is never kept
     assert SESSION_CUSTOMER not in client.session
     # Not even looked up: what the token is worth is decided on the page, and used only by its button.
     assert not [q for q in queries.captured_queries if CustomerToken._meta.db_table in q["sql"]]
@@ -390,3 +390,13 @@ def test_the_token_never_reaches_the_logs(
     open_access_link(client, link)
     open_access_link(client, link + "x")
     assert raw not in caplog.text
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+@pytest.mark.parametrize("suffix", ["", "/", "/extra"])
+def test_no_error_status_ever_answers_at_the_links_url(organisation, method, suffix):
+    # A CSRF refusal or a 404 would put the URL, token and all, in the request log.
+    client = Client(enforce_csrf_checks=True)
+    response = getattr(client, method)(f"/{organisation.slug}/support/portal/{'t' * 64}{suffix}")
+    assert response.status_code == 302
+    assert response["Location"] == confirm_url(organisation)
