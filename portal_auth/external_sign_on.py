@@ -207,16 +207,32 @@ def external_sign_on_accept(*, request: HttpRequest, organisation: Organisation,
             )
     except SignOnRefused as refusal:
         # Outside the rolled-back transaction, so the refusal stays in the log.
-        log_access(
-            request,
-            organisation=organisation,
-            kind=AccessEvent.Kind.EXTERNAL_SIGN_ON_REFUSED,
-            method=METHOD,
-            email=refusal.email,
-            reason=refusal.reason,
-        )
+        _log_refusal(request, organisation, refusal)
         raise
     return customer
+
+
+def external_sign_on_preview(*, request: HttpRequest, organisation: Organisation, token: str) -> VerifiedToken:
+    """Verify the token without using it up, to say whose account it opens. A refusal is logged.
+
+    Raises SignOnRefused.
+    """
+    try:
+        return external_token_verify(organisation=organisation, token=token)
+    except SignOnRefused as refusal:
+        _log_refusal(request, organisation, refusal)
+        raise
+
+
+def _log_refusal(request: HttpRequest, organisation: Organisation, refusal: SignOnRefused) -> None:
+    log_access(
+        request,
+        organisation=organisation,
+        kind=AccessEvent.Kind.EXTERNAL_SIGN_ON_REFUSED,
+        method=METHOD,
+        email=refusal.email,
+        reason=refusal.reason,
+    )
 
 
 def external_token_sign(*, organisation: Organisation, email: str, lifetime: timedelta | None = None) -> str:

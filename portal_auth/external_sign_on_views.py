@@ -11,7 +11,7 @@ from django.views.decorators.cache import never_cache
 from portal_auth import ratelimit
 from portal_auth.access_log import log_access
 from portal_auth.decorators import organisation_page
-from portal_auth.external_sign_on import METHOD, SignOnRefused, external_sign_on_accept
+from portal_auth.external_sign_on import METHOD, SignOnRefused, external_sign_on_accept, external_sign_on_preview
 from portal_auth.models import AccessEvent, Organisation
 from portal_auth.sessions import portal_sign_in
 from portal_auth.views import safe_next
@@ -52,7 +52,12 @@ def external_sign_on_start(request, organisation):
 @never_cache
 @organisation_page
 def external_sign_on_callback(request, organisation):
-    """`?externalToken=<JWT>` from the business: a valid token starts a portal session, once."""
+    """`externalToken=<JWT>` from the business: a valid token starts a portal session, once.
+
+    When sign-on started from this browser (the portal's own "Sign in with …"), the token signs in at
+    once. Otherwise it could be anyone's link carrying their own token (login CSRF), so a page first
+    names the account and only its button (a CSRF-protected POST) uses the token.
+    """
     try:
         ratelimit.consume("external_sign_on", request)
     except ratelimit.RateLimited:
@@ -60,9 +65,19 @@ def external_sign_on_callback(request, organisation):
             request, organisation=organisation, kind=AccessEvent.Kind.RATE_LIMITED, method=METHOD, reason="rate limited"
         )
         raise
-    token = request.GET.get(TOKEN_PARAMETER, "")
+    token = (request.POST if request.method == "POST" else request.GET).get(TOKEN_PARAMETER, "")
+    started_here = NEXT_SESSION_KEY in request.session
     try:
-        customer = external_sign_on_accept(request=request, organisation=organisation, token=token)
+        if request.method == "GET" and not started_here:
+            verified = external_sign_on_preview(request=request, organisation=organisation, token=token)
+            context = {"email": verified.email, "token": token}
+            response = render(request, "portal_auth/external_sign_on_confirm.html", context)
+        else:
+            customer = external_sign_on_accept(request=request, organisation=organisation, token=token)
+            next_url = request.session.get(NEXT_SESSION_KEY) or _landing(request, organisation)
+            portal_sign_in(request, customer, method=METHOD)
+            # The token leaves the address bar at once: the next page has a clean URL.
+            response = redirect(next_url)
     except SignOnRefused as refusal:
         response = render(
             request,
@@ -70,11 +85,7 @@ def external_sign_on_callback(request, organisation):
             {"can_retry": organisation.external_sign_on_enabled and bool(organisation.external_sign_on_url)},
             status=400 if refusal.malformed else 403,
         )
-    else:
-        next_url = request.session.get(NEXT_SESSION_KEY) or _landing(request, organisation)
-        portal_sign_in(request, customer, method=METHOD)
-        # The token leaves the address bar at once: the next page has a clean URL.
-        response = redirect(next_url)
-    # The token is in this page's URL: no Referer header may carry it elsewhere.
-    response["Referrer-Policy"] = "no-referrer"
+    # The token is in this page's URL: no Referer header may carry it elsewhere. The confirmation page
+    # keeps the site's same-origin policy: its own form's POST needs an Origin that no-referrer would blank.
+    response["Referrer-Policy"] = "same-origin" if response.status_code == 200 else "no-referrer"
     return response

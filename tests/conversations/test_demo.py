@@ -34,12 +34,16 @@ def test_demo_prints_a_sign_on_link_that_signs_alice_in_once(organisation, setti
     url = re.search(r"https://\S+externalToken=\S+", out.getvalue()).group(0)
     path = url.removeprefix(settings.SITE_URL)
     client = Client()
-    response = client.get(path)
+    # Not started from this browser, so the page names the account and its button signs in.
+    confirm = client.get(path)
+    assert "Continue as alice@example.com" in confirm.content.decode()
+    response = client.post(path.split("?")[0], {"externalToken": confirm.context["token"]})
     assert response.status_code == 302 and response["Location"] == f"/{organisation.slug}/conversations/"
     page = client.get(response["Location"]).content.decode()
     assert "Suitcase missing after the Lisbon flight" in page
     assert AccessEvent.objects.filter(kind=AccessEvent.Kind.EXTERNAL_SIGN_ON, customer__email="alice@example.com")
-    assert Client().get(path).status_code == 403
+    used_again = Client().post(path.split("?")[0], {"externalToken": confirm.context["token"]})
+    assert used_again.status_code == 403
 
 
 def test_demo_runs_twice_without_duplicating_or_changing_the_secret(organisation, settings):

@@ -10,6 +10,7 @@ import time_machine
 from django.conf import settings as django_settings
 
 from portal_auth.external_sign_on import external_token_sign
+from portal_auth.external_sign_on_views import NEXT_SESSION_KEY
 from portal_auth.models import AccessEvent, Customer, UsedExternalToken
 from portal_auth.sessions import SESSION_CUSTOMER, SESSION_METHOD
 from tests.factories import CustomerFactory, OrganisationFactory
@@ -37,6 +38,10 @@ def token_for(organisation, email="traveller@example.com", *, secret=None, heade
 
 
 def callback(client, organisation, token, **params):
+    """The token arriving from the business after sign-on started in this browser (the portal's own button)."""
+    session = client.session
+    session.setdefault(NEXT_SESSION_KEY, "")
+    session.save()
     return client.get(f"/{organisation.slug}/sign-in/external/", {"externalToken": token, **params})
 
 
@@ -520,7 +525,10 @@ def test_the_readme_example_signs_a_token_the_portal_accepts(client, business):
         business.external_sign_on_secret,
         business.external_sign_on_secret_id,
     )
-    response = client.get(url.removeprefix(django_settings.SITE_URL))
+    # A link from the business's own site: the portal names the account, its button signs in.
+    page = client.get(url.removeprefix(django_settings.SITE_URL))
+    assert "Continue as reader@example.com" in page.content.decode()
+    response = client.post(page.request["PATH_INFO"], {"externalToken": page.context["token"]})
 
     assert response.status_code == 302
     assert Customer.objects.get(organisation=business).email == "reader@example.com"
@@ -562,3 +570,39 @@ def test_two_simultaneous_uses_of_one_token_sign_in_once():
 
     assert sorted(outcomes) == ["accepted", "already used"]
     assert UsedExternalToken.objects.count() == 1
+
+
+def test_a_token_not_asked_for_from_this_browser_first_names_its_account(business):
+    """Someone else's link carrying their own token must not silently sign this browser in (login CSRF)."""
+    from django.test import Client
+
+    browser = Client(enforce_csrf_checks=True)
+    token = token_for(business, "attacker@example.com")
+    page = browser.get(f"/{business.slug}/sign-in/external/", {"externalToken": token})
+
+    assert page.status_code == 200
+    assert "signing you in as <strong>attacker@example.com</strong>" in page.content.decode()
+    assert signed_in_customer_id(browser) is None
+    assert not UsedExternalToken.objects.exists()  # the token is not used up by looking
+
+    forged = Client(enforce_csrf_checks=True).post(f"/{business.slug}/sign-in/external/", {"externalToken": token})
+    assert forged.status_code == 403
+    assert not UsedExternalToken.objects.exists()
+
+    response = browser.post(
+        f"/{business.slug}/sign-in/external/",
+        {"externalToken": token, "csrfmiddlewaretoken": browser.cookies["csrftoken"].value},
+    )
+    assert response.status_code == 302
+    assert Customer.objects.get(pk=signed_in_customer_id(browser)).email == "attacker@example.com"
+    assert UsedExternalToken.objects.count() == 1
+
+
+def test_a_bad_token_not_asked_for_from_this_browser_is_refused_and_logged(client, business):
+    token = token_for(business, secret="not the secret at all, not at all, no")
+    response = client.get(f"/{business.slug}/sign-in/external/", {"externalToken": token})
+
+    assert response.status_code == 403
+    assert "Continue as" not in response.content.decode()
+    refusal = AccessEvent.objects.get(kind=AccessEvent.Kind.EXTERNAL_SIGN_ON_REFUSED)
+    assert token not in refusal.reason and refusal.reason

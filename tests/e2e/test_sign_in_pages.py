@@ -29,3 +29,20 @@ def test_assign_password_request_answers_the_same_for_anyone(page, live_server, 
     page.wait_for_url(f"{live_server.url}/{organisation.slug}/password/sent/")
     assert "Check your email" in page.locator("h1").inner_text()
     check_page(page, "password-link-sent")
+
+
+def test_a_sign_on_link_from_the_business_names_its_account_before_signing_in(page, live_server, organisation):
+    from portal_auth.external_sign_on import external_token_sign
+
+    organisation.rotate_external_sign_on_secret()
+    organisation.external_sign_on_enabled = True
+    organisation.external_sign_on_url = "https://login.example.com/"
+    organisation.save()
+    token = external_token_sign(organisation=organisation, email="reader@example.com")
+
+    page.goto(f"{live_server.url}/{organisation.slug}/sign-in/external/?externalToken={token}")
+    assert "reader@example.com" in page.locator("main").inner_text()
+    check_page(page, "sign-on-confirm")
+    page.get_by_role("button", name="Continue as reader@example.com").click()
+    page.wait_for_url(f"{live_server.url}/{organisation.slug}/conversations/")
+    assert "reader@example.com" in page.locator("header").inner_text()
