@@ -1,14 +1,13 @@
 import logging
-import threading
 from collections.abc import Iterable
 
-from django import db
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, mailers
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from outbox.background import after_commit_in_background
 from outbox.models import WITHDRAWN, OutboxEmail
 from portal_auth.models import Organisation
 
@@ -45,25 +44,9 @@ def email_enqueue(
         secrets=[secret for secret in secrets if secret],
         reference=reference,
     )
-    transaction.on_commit(lambda: _deliver_after_commit(email.pk))
-    return email
-
-
-def _deliver_after_commit(pk: int) -> None:
-    if not settings.OUTBOX_SEND_IN_BACKGROUND:
-        outbox_deliver(ids=[pk])
-        return
     # The response must not wait on the mail server: its timing would tell whether an email went out.
-    threading.Thread(target=_deliver_in_thread, args=(pk,), daemon=True).start()
-
-
-def _deliver_in_thread(pk: int) -> None:
-    try:
-        outbox_deliver(ids=[pk])
-    except Exception:  # the email stays pending; send_outbox retries it
-        logger.exception("Background delivery of email %s failed", pk)
-    finally:
-        db.connections.close_all()
+    after_commit_in_background(lambda: outbox_deliver(ids=[email.pk]), description=f"delivery of email {email.pk}")
+    return email
 
 
 def outbox_withdraw(*, reference: str) -> int:

@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
+from outbox.background import after_commit_in_background
 from portal_auth import ratelimit
 from portal_auth.access_link_forms import AccessLinkRequestForm
 from portal_auth.access_links import AccessLinkDoor, access_link_check, access_link_open, access_link_request
@@ -78,7 +79,12 @@ def link_refused(request, organisation, *, door: AccessLinkDoor):
     if request.method == "POST":
         form = AccessLinkRequestForm(request.POST, request=request, organisation=organisation)
         if form.is_valid():
-            access_link_request(request=request, organisation=organisation, email=form.cleaned_data["email"], door=door)
+            email = form.cleaned_data["email"]
+            # After the response: how long it takes would otherwise tell whether the email is known.
+            after_commit_in_background(
+                lambda: access_link_request(request=request, organisation=organisation, email=email, door=door),
+                description="access link request",
+            )
             request.session[SENT_TO_SESSION_KEY] = form.cleaned_data["email"]
             return redirect(door.sent_route, org=organisation.slug)
     else:

@@ -8,6 +8,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from outbox.background import after_commit_in_background
 from portal_auth.decorators import organisation_page, sign_in_url
 from portal_auth.forms import PasswordLinkForm, SetPasswordForm, SignInForm
 from portal_auth.models import CustomerToken, Organisation, session_hash
@@ -64,7 +65,12 @@ def password_request(request, organisation):
     if request.method == "POST":
         form = PasswordLinkForm(request.POST, request=request, organisation=organisation)
         if form.is_valid():
-            password_link_send(request=request, organisation=organisation, email=form.cleaned_data["email"])
+            email = form.cleaned_data["email"]
+            # After the response: how long it takes would otherwise tell whether the email is known.
+            after_commit_in_background(
+                lambda: password_link_send(request=request, organisation=organisation, email=email),
+                description="password link request",
+            )
             request.session[PASSWORD_LINK_SENT_TO_SESSION_KEY] = form.cleaned_data["email"]
             # Where the customer was going, to return there after choosing a password (same browser).
             request.session[AFTER_PASSWORD_SESSION_KEY] = safe_next(request, organisation)

@@ -208,7 +208,8 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="portal@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 ANYMAIL = {key[len("ANYMAIL_") :]: value for key, value in env.ENVIRON.items() if key.startswith("ANYMAIL_")}
 OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=8)
-# Deliver each email in a thread after commit, so no response waits on the mail server.
+# Deliver each email (and make each requested link) in a thread after commit, so no response waits on the
+# mail server or tells, by its timing, whether an email address is known.
 OUTBOX_SEND_IN_BACKGROUND = env.bool("OUTBOX_SEND_IN_BACKGROUND", default=True)
 
 LOGGING = {
