@@ -215,3 +215,17 @@ def test_a_reply_to_someone_elses_conversation_is_a_refused_look_and_writes_noth
 def test_the_conversations_customer_leaves_no_refused_look(sign_in, conversation):
     assert sign_in(conversation.customer).get(detail_url(conversation)).status_code == 200
     assert refused_looks() == 0
+
+
+def test_a_forged_reopening_when_reopening_is_off_is_a_refused_look(sign_in, conversation):
+    conversation.status = Conversation.Status.CLOSED
+    conversation.save()
+    ConversationSettingsFactory(organisation=conversation.organisation, customers_may_reopen=False)
+
+    response = sign_in(conversation.customer).post(
+        detail_url(conversation), {"body": "Open up"}, HTTP_USER_AGENT=USER_AGENT
+    )
+
+    what = f"conversation {conversation.pk} reopening (turned off)"
+    assert_look_refused(response, customer=conversation.customer, what=what, status=403)
+    assert not conversation.messages.filter(body="Open up").exists()
