@@ -23,7 +23,7 @@ class BookingNotLinked(PermissionDenied):
         self.what = what
 
 
-def booking_named(reference: str) -> str:
+def _booking_named(reference: str) -> str:
     # Where the link alone opens a booking its reference is the key to it: the access log keeps only its start.
     return f"booking {reference[:6]}…" if len(reference) > 6 else f"booking {reference}"
 
@@ -35,11 +35,11 @@ def _could_be_a_reference(reference: str) -> bool:
 
 def _booking_or_refusal(bookings: QuerySet[Booking], reference: str) -> Booking:
     if not _could_be_a_reference(reference):
-        raise LookRefused(booking_named(reference))
+        raise LookRefused(_booking_named(reference))
     try:
         return bookings.get(reference=reference)
     except Booking.DoesNotExist:
-        raise LookRefused(booking_named(reference)) from None
+        raise LookRefused(_booking_named(reference)) from None
 
 
 def organisation_has_attendee_email(organisation: Organisation, email: str) -> bool:
@@ -92,7 +92,7 @@ def get_booking_for(customer: Customer, reference: str) -> Booking:
     bookings = _booking_page(customer.organisation).annotate(customer_is_attendee=_attendee_of(customer))
     booking = _booking_or_refusal(bookings, reference)
     if not booking.customer_is_attendee:
-        raise BookingNotLinked(customer.email, what=booking_named(reference))
+        raise BookingNotLinked(customer.email, what=_booking_named(reference))
     booking.organisation = customer.organisation  # known already: spare the page a query
     return booking
 
