@@ -4,19 +4,42 @@ from datetime import date
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, F, FilteredRelation, OuterRef, Prefetch, Q, QuerySet
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from bookings.models import AddOn, Attendee, Booking, BookingDocument, format_price
+from portal_auth.access_log import LookRefused
 from portal_auth.models import Customer, Organisation
 
 
 class BookingNotLinked(PermissionDenied):
-    """The booking exists in this organisation, but no attendee of it has the customer's email."""
+    """The booking exists in this organisation, but no attendee of it has the customer's email.
 
-    def __init__(self, email: str):
+    `what` names it for the access log, as LookRefused does.
+    """
+
+    def __init__(self, email: str, *, what: str):
         super().__init__(f"This booking is not linked to {email}.")
         self.email = email
+        self.what = what
+
+
+def _booking_named(reference: str) -> str:
+    # Where the link alone opens a booking its reference is the key to it: the access log keeps only its start.
+    return f"booking {reference[:6]}…" if len(reference) > 6 else f"booking {reference}"
+
+
+def _could_be_a_reference(reference: str) -> bool:
+    # Checked before any query: PostgreSQL refuses a NUL in text outright, and no reference holds one.
+    return 0 < len(reference) <= Booking._meta.get_field("reference").max_length and reference.isprintable()
+
+
+def _booking_or_refusal(bookings: QuerySet[Booking], reference: str) -> Booking:
+    if not _could_be_a_reference(reference):
+        raise LookRefused(_booking_named(reference))
+    try:
+        return bookings.get(reference=reference)
+    except Booking.DoesNotExist:
+        raise LookRefused(_booking_named(reference)) from None
 
 
 def organisation_has_attendee_email(organisation: Organisation, email: str) -> bool:
@@ -63,22 +86,20 @@ def _booking_page(organisation: Organisation) -> QuerySet[Booking]:
 def get_booking_for(customer: Customer, reference: str) -> Booking:
     """The booking `reference` if the customer may see it.
 
-    Http404 if the customer's organisation has no such booking (another organisation's reference
-    included); BookingNotLinked (a PermissionDenied) if it exists but isn't theirs.
+    LookRefused (a 404) if the customer's organisation has no such booking (another organisation's
+    reference included); BookingNotLinked (a PermissionDenied) if it exists but isn't theirs.
     """
-    booking = get_object_or_404(
-        _booking_page(customer.organisation).annotate(customer_is_attendee=_attendee_of(customer)),
-        reference=reference,
-    )
+    bookings = _booking_page(customer.organisation).annotate(customer_is_attendee=_attendee_of(customer))
+    booking = _booking_or_refusal(bookings, reference)
     if not booking.customer_is_attendee:
-        raise BookingNotLinked(customer.email)
+        raise BookingNotLinked(customer.email, what=_booking_named(reference))
     booking.organisation = customer.organisation  # known already: spare the page a query
     return booking
 
 
 def get_booking_by_link(organisation: Organisation, reference: str) -> Booking:
-    """For organisations whose booking links need no sign-in: the link alone opens its booking."""
-    booking = get_object_or_404(_booking_page(organisation), reference=reference)
+    """For organisations whose booking links need no sign-in: the link alone opens its booking. Else LookRefused."""
+    booking = _booking_or_refusal(_booking_page(organisation), reference)
     booking.organisation = organisation
     return booking
 
@@ -110,13 +131,16 @@ def documents_for(customer: Customer, booking: Booking) -> QuerySet[BookingDocum
 
 
 def get_document_for(customer: Customer, reference: str, pk: int) -> BookingDocument:
-    """A document the customer uploaded, on a booking they may still see; Http404 for anything else."""
-    return get_object_or_404(
-        BookingDocument.objects.filter(
+    """A document the customer uploaded, on a booking they may still see; LookRefused (a 404) for anything else."""
+    if not _could_be_a_reference(reference):
+        raise LookRefused(f"booking document {pk}")
+    try:
+        return BookingDocument.objects.get(
             _attendee_of(customer, booking="booking"),
             booking__organisation_id=customer.organisation_id,
             booking__reference=reference,
             uploaded_by=customer,
-        ),
-        pk=pk,
-    )
+            pk=pk,
+        )
+    except BookingDocument.DoesNotExist:
+        raise LookRefused(f"booking document {pk}") from None

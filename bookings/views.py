@@ -19,6 +19,7 @@ from bookings.selectors import (
     upcoming_bookings_for,
 )
 from bookings.services import booking_add_on_book, booking_document_upload
+from portal_auth.access_log import refused_look_log
 from portal_auth.decorators import customer_required, organisation_page, sign_in_url
 from portal_auth.uploads import stored_file_download
 
@@ -76,6 +77,7 @@ def _booking_page(request, booking: Booking, customer, *, add_on_form=None, docu
 
 
 def _not_linked(request, organisation, reference: str, refusal: BookingNotLinked):
+    refused_look_log(request, organisation=organisation, customer=request.portal_customer, what=refusal.what)
     context = {"email": refusal.email, "reference": reference}
     return render(request, "bookings/booking_not_linked.html", context, status=403)
 

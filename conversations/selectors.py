@@ -6,6 +6,7 @@ from django.db.models import Case, F, Prefetch, QuerySet, TextField, Value, When
 from django.shortcuts import get_object_or_404
 
 from conversations.models import Attachment, Conversation, ConversationSettings, DisplayedAttribute, Message
+from portal_auth.access_log import LookRefused
 from portal_auth.models import Customer, Organisation, normalise_email
 
 
@@ -21,23 +22,28 @@ def recent_conversations_for(customer: Customer, *, limit: int = 3) -> list[Conv
 
 
 def get_conversation_for(customer: Customer, pk: int) -> Conversation:
-    """One of the customer's conversations, with its organisation's settings; 404 for anyone else's."""
-    return get_object_or_404(
-        conversations_for(customer).select_related("organisation__conversation_settings"),
-        pk=pk,
-    )
+    """One of the customer's conversations, with its organisation's settings; LookRefused (a 404) for any other."""
+    try:
+        return conversations_for(customer).select_related("organisation__conversation_settings").get(pk=pk)
+    except Conversation.DoesNotExist:
+        raise LookRefused(f"conversation {pk}") from None
 
 
 def get_attachment_for(customer: Customer, pk: int) -> Attachment:
-    """An attachment of a message the customer may see: never one on an internal note or a redacted message."""
-    return get_object_or_404(
-        Attachment.objects.select_related("message"),
-        pk=pk,
-        message__conversation__organisation_id=customer.organisation_id,
-        message__conversation__customer=customer,
-        message__internal=False,
-        message__redacted_at__isnull=True,
-    )
+    """An attachment of a message the customer may see: never one on an internal note or a redacted message.
+
+    LookRefused (a 404) for any other.
+    """
+    try:
+        return Attachment.objects.select_related("message").get(
+            pk=pk,
+            message__conversation__organisation_id=customer.organisation_id,
+            message__conversation__customer=customer,
+            message__internal=False,
+            message__redacted_at__isnull=True,
+        )
+    except Attachment.DoesNotExist:
+        raise LookRefused(f"conversation attachment {pk}") from None
 
 
 def get_attachment_for_staff(organisation: Organisation, pk: int) -> Attachment:

@@ -14,6 +14,7 @@ from conversations.selectors import (
     public_messages,
 )
 from conversations.services import ReopenRefused, conversation_reply
+from portal_auth.access_log import refused_look_log
 from portal_auth.decorators import customer_required, organisation_page, sign_in_url
 from portal_auth.uploads import stored_file_download
 
@@ -37,7 +38,7 @@ def conversation_detail(request, organisation, customer, pk):
         form = ReplyForm(request=request, customer=customer) if may_write else None
         return _detail_page(request, conversation, form)
     if not may_write:
-        return _detail_page(request, conversation, None, status=403, refused=True)
+        return _reopen_refused(request, conversation)
     form = ReplyForm(request.POST, request.FILES, request=request, customer=customer)
     if not form.is_valid():
         return _detail_page(request, conversation, form, status=400)
@@ -50,9 +51,16 @@ def conversation_detail(request, organisation, customer, pk):
             uploads=form.cleaned_data["attachments"],
         )
     except ReopenRefused:  # closed, and reopening turned off, since the page was loaded
-        return _detail_page(request, conversation, None, status=403, refused=True)
+        return _reopen_refused(request, conversation)
     messages.success(request, "Message sent." if was_open else "Message sent. The conversation is open again.")
     return redirect("conversations:detail", org=organisation.slug, pk=conversation.pk)
+
+
+def _reopen_refused(request, conversation):
+    # Only a forged post gets here (the page offers no form): worth a line in the access log.
+    what = f"conversation {conversation.pk} reopening (turned off)"
+    refused_look_log(request, organisation=conversation.organisation, customer=request.portal_customer, what=what)
+    return _detail_page(request, conversation, None, status=403, refused=True)
 
 
 def _detail_page(request, conversation, form, *, status=200, refused=False):

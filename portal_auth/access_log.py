@@ -1,8 +1,24 @@
+import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 
 from portal_auth.models import AccessEvent, Customer, CustomerToken, Organisation
 from portal_auth.ratelimit import client_ip
+
+
+class LookRefused(Http404):
+    """A customer asked for something they may not see, or that does not exist: to them the two are one 404.
+
+    Raised by the selectors instead of a bare Http404; the portal's page decorators log it (see
+    `refused_looks_logged`). `what` names the thing asked for ("ticket 42"), never a secret.
+    """
+
+    def __init__(self, what: str):
+        super().__init__("Not found.")
+        self.what = what
 
 
 def log_access(
@@ -22,13 +38,44 @@ def log_access(
         customer=customer,
         kind=kind,
         method=method,
-        email=(email or (customer.email if customer else ""))[:254],
-        reason=reason[:200],
+        email=_storable(email or (customer.email if customer else ""))[:254],
+        reason=_storable(reason)[:200],
         ip=_address(request),
-        user_agent=request.META.get("HTTP_USER_AGENT", "")[:300] if request is not None else "",
+        user_agent=_storable(request.META.get("HTTP_USER_AGENT", ""))[:300] if request is not None else "",
         staff_user=staff_user,
         token=token,
     )
+
+
+def refused_look_log(
+    request: HttpRequest, *, organisation: Organisation, customer: Customer | None, what: str
+) -> AccessEvent:
+    """A failed authorisation check: who asked (None for a visitor), for `what` ("ticket 42"), from where."""
+    return log_access(
+        request, organisation=organisation, kind=AccessEvent.Kind.ACCESS_REFUSED, customer=customer, reason=what
+    )
+
+
+@contextmanager
+def refused_looks_logged(request: HttpRequest, organisation: Organisation) -> Iterator[None]:
+    """Around a portal view: each LookRefused it raises goes into the access log, then on to become a 404.
+
+    Only refusals are written, so a page that is allowed costs no query more.
+    """
+    try:
+        yield
+    except LookRefused as refusal:
+        customer = getattr(request, "portal_customer", None)
+        refused_look_log(request, organisation=organisation, customer=customer, what=refusal.what)
+        raise
+
+
+def _storable(text: str) -> str:
+    # What a visitor sends (a URL, a user agent) may hold NUL, which PostgreSQL refuses in text, or a
+    # lone surrogate, which no database encoding takes: the log keeps a visible mark in their place.
+    if text.isprintable():
+        return text
+    return "".join("\ufffd" if unicodedata.category(char) in ("Cc", "Cs") else char for char in text)
 
 
 def _address(request: HttpRequest | None) -> str | None:

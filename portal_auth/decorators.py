@@ -4,6 +4,7 @@ from urllib.parse import urlencode
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 
+from portal_auth.access_log import refused_looks_logged
 from portal_auth.models import Organisation
 from portal_auth.sessions import customer_from_session
 
@@ -25,12 +26,16 @@ def _resolve(request, slug: str) -> Organisation:
 
 
 def organisation_page(view):
-    """A page of one organisation's portal: the view gets `organisation` instead of the `org` slug."""
+    """A page of one organisation's portal: the view gets `organisation` instead of the `org` slug.
+
+    Whatever the view refuses to show (a LookRefused from a selector) is logged before it becomes a 404.
+    """
 
     @wraps(view)
     def wrapper(request, org, *args, **kwargs):
         organisation = _resolve(request, org)
-        return view(request, organisation, *args, **kwargs)
+        with refused_looks_logged(request, organisation):
+            return view(request, organisation, *args, **kwargs)
 
     return wrapper
 
@@ -48,6 +53,7 @@ def customer_required(view):
         organisation = _resolve(request, org)
         if request.portal_customer is None:
             return redirect(sign_in_url(organisation, request.get_full_path()))
-        return view(request, organisation, request.portal_customer, *args, **kwargs)
+        with refused_looks_logged(request, organisation):
+            return view(request, organisation, request.portal_customer, *args, **kwargs)
 
     return wrapper

@@ -10,7 +10,8 @@ browser back with it as `externalToken`. A token is accepted when:
   clocks that differ; `exp` and `nbf`, when present, hold (with the same allowance);
 - `aud`, when present, names the portal (settings.SITE_URL) or the organisation's slug;
 - `jti`, when present, is a non-empty string;
-- `email` is a syntactically valid address (an optional `name` fills in a new customer's name);
+- `email` is a syntactically valid address (an optional `name` fills in a new customer's name); neither,
+  nor `jti`, holds a control character or a lone surrogate (a malformed token: text no database stores);
 - it has not been used before: each token works once, keyed on its `jti` when it has one and on
   its decoded signature otherwise (never on its text, which can be re-encoded).
 
@@ -18,6 +19,7 @@ PyJWT does the cryptography, including the constant-time signature comparison.
 """
 
 import hashlib
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -113,6 +115,8 @@ def _decode(token: str, organisation: Organisation) -> tuple[dict, str]:
     except jwt.InvalidTokenError:
         raise SignOnRefused("malformed token", malformed=True) from None
     algorithm = header.get("alg")
+    if not isinstance(algorithm, str):
+        raise SignOnRefused("alg is not a string", malformed=True)
     if algorithm != ALGORITHM:
         named = algorithm if algorithm in _KNOWN_ALGORITHMS else "another algorithm"
         raise SignOnRefused(f"algorithm {named} not allowed")
@@ -153,6 +157,8 @@ def external_token_verify(*, organisation: Organisation, token: str) -> Verified
     email = claims.get("email")
     if not isinstance(email, str) or not email.strip():
         raise SignOnRefused("missing email")
+    if _has_unstorable(email):
+        raise SignOnRefused("email has a control character or lone surrogate", malformed=True)
     email = normalise_email(email)
     try:
         if len(email) > 254:
@@ -163,16 +169,31 @@ def external_token_verify(*, organisation: Organisation, token: str) -> Verified
     jti = claims.get("jti")
     if jti is not None and not jti.strip():
         raise SignOnRefused("empty jti", email=email)
+    if jti is not None and _has_unstorable(jti):
+        raise SignOnRefused("jti has a control character or lone surrogate", email=email, malformed=True)
     # Hashed, so the key has a fixed length and the table holds nothing a token could be rebuilt from.
     key = f"jti:{_digest(jti.encode())}" if jti is not None else f"sig:{_digest(decoded['signature'])}"
     name = claims.get("name")
+    # Line breaks and tabs from the business's own records are only spacing; any other control character is not a name.
+    name = " ".join(name.split()) if isinstance(name, str) else ""
+    if _has_unstorable(name):
+        raise SignOnRefused("name has a control character or lone surrogate", email=email, malformed=True)
     return VerifiedToken(
         email=email,
-        name=name.strip()[:200] if isinstance(name, str) else "",
+        name=name[:200],
         single_use_key=key,
         usable_until=issued_at + MAX_AGE + CLOCK_SKEW,
         secret=which,
     )
+
+
+def _has_unstorable(text: str) -> bool:
+    """Whether `text` holds a control character or a lone surrogate (JSON's "\\ud800").
+
+    PostgreSQL refuses NUL in text, and no database encoding takes a lone surrogate: such a token would
+    fail with an error where a customer is created or its page is drawn, instead of being refused.
+    """
+    return not text.isprintable() and any(unicodedata.category(char) in ("Cc", "Cs") for char in text)
 
 
 def _digest(value: bytes) -> str:

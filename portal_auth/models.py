@@ -5,7 +5,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -48,7 +48,12 @@ class Organisation(models.Model):
     )
     session_lifetime = models.DurationField(
         default=timedelta(days=1),
-        validators=[MinValueValidator(timedelta(hours=1), "A portal session lasts at least one hour.")],
+        validators=[
+            MinValueValidator(timedelta(hours=1), "A portal session lasts at least one hour."),
+            # Beyond a month a stolen session is as good as a password, and the expiry date overflows long before.
+            MaxValueValidator(timedelta(days=30), "A portal session lasts at most 30 days."),
+        ],
+        help_text="How long a customer stays signed in: from one hour to 30 days.",
     )
     support_email = models.EmailField(blank=True)
     support_phone = models.CharField(max_length=40, blank=True)
@@ -240,6 +245,8 @@ class AccessEvent(models.Model):
         EXTERNAL_SIGN_ON = "external_sign_on", "Custom sign-on accepted"
         EXTERNAL_SIGN_ON_REFUSED = "external_sign_on_refused", "Custom sign-on refused"
         RATE_LIMITED = "rate_limited", "Rate limited"
+        # A signed-in customer (or a visitor) asked for a ticket, conversation, booking or file not theirs, or none.
+        ACCESS_REFUSED = "access_refused", "Access refused"
 
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="access_events")
     customer = models.ForeignKey(

@@ -1,8 +1,8 @@
 """Reads of the tickets app. Every customer-facing query starts from `visible_tickets`."""
 
 from django.db.models import BooleanField, F, Func, Prefetch, Q, QuerySet, Subquery
-from django.shortcuts import get_object_or_404
 
+from portal_auth.access_log import LookRefused
 from portal_auth.models import Customer, Organisation
 from tickets.models import Company, Ticket, TicketAttachment, TicketMessage, TicketSettings
 
@@ -64,11 +64,14 @@ def recent_tickets_for(customer: Customer, *, limit: int = 3) -> list[Ticket]:
 
 
 def get_ticket_for(customer: Customer, number: int) -> Ticket:
-    """One ticket the customer may see, by its number; 404 for any other, so others' tickets can't be told apart."""
-    return get_object_or_404(
-        visible_tickets(customer).select_related("assigned_agent", "requester"),
-        number=number,
-    )
+    """One ticket the customer may see, by its number.
+
+    LookRefused (a 404) for any other, existing or not, so others' tickets can't be told apart.
+    """
+    try:
+        return visible_tickets(customer).select_related("assigned_agent", "requester").get(number=number)
+    except Ticket.DoesNotExist:
+        raise LookRefused(f"ticket {number}") from None
 
 
 def public_messages(ticket: Ticket) -> QuerySet[TicketMessage]:
@@ -82,12 +85,15 @@ def public_messages(ticket: Ticket) -> QuerySet[TicketMessage]:
 
 
 def get_attachment_for(customer: Customer, number: int, attachment_id: int) -> TicketAttachment:
-    return get_object_or_404(
-        TicketAttachment.objects.select_related("message"),
-        pk=attachment_id,
-        message__internal=False,
-        message__ticket__in=visible_tickets(customer).filter(number=number).values("pk"),
-    )
+    """An attachment of a public message on a ticket the customer may see; LookRefused (a 404) for any other."""
+    try:
+        return TicketAttachment.objects.select_related("message").get(
+            pk=attachment_id,
+            message__internal=False,
+            message__ticket__in=visible_tickets(customer).filter(number=number).values("pk"),
+        )
+    except TicketAttachment.DoesNotExist:
+        raise LookRefused(f"ticket attachment {attachment_id}") from None
 
 
 def organisation_has_requester_email(organisation: Organisation, email: str) -> bool:

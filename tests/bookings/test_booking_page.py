@@ -3,8 +3,11 @@ from urllib.parse import quote
 import pytest
 from django.urls import reverse
 
+from bookings.selectors import get_booking_for
+from portal_auth.access_log import LookRefused
 from tests.bookings.factories import BookingFactory
 from tests.factories import CustomerFactory
+from tests.refusals import USER_AGENT, assert_look_refused, refused_looks
 
 
 def detail_url(booking):
@@ -142,3 +145,87 @@ def test_a_session_of_another_organisation_does_not_count(sign_in, customer, oth
     response = sign_in(customer).get(detail_url(booking))
     assert response.status_code == 302
     assert f"/{other_organisation.slug}/sign-in/" in response.url
+
+
+def shortened(reference):
+    return f"booking {reference[:6]}…"
+
+
+def test_a_look_at_a_booking_the_customer_is_not_on_is_logged_without_its_whole_reference(
+    sign_in, organisation, make_booking
+):
+    stranger = CustomerFactory(organisation=organisation)
+    booking = make_booking(organisation, "alice@example.com", title="Alps walking week")
+
+    response = sign_in(stranger).get(detail_url(booking), HTTP_USER_AGENT=USER_AGENT)
+
+    event = assert_look_refused(response, customer=stranger, what=shortened(booking.reference), status=403)
+    assert "Alps walking week" not in response.content.decode()
+    # Where the link alone opens a booking, its reference is the key to it: the log keeps only its start.
+    assert booking.reference not in event.reason
+
+
+def test_an_unknown_reference_is_a_refused_look_too(sign_in, customer):
+    response = sign_in(customer).get(f"/{customer.organisation.slug}/bookings/nope/", HTTP_USER_AGENT=USER_AGENT)
+
+    assert_look_refused(response, customer=customer, what="booking nope")
+
+
+def test_another_organisations_reference_is_logged_as_a_refused_look(
+    sign_in, customer, other_organisation, make_booking
+):
+    foreign = make_booking(other_organisation, customer.email, title="Elsewhere")
+    url = reverse("bookings:detail", kwargs={"org": customer.organisation.slug, "reference": foreign.reference})
+
+    response = sign_in(customer).get(url, HTTP_USER_AGENT=USER_AGENT)
+
+    assert_look_refused(response, customer=customer, what=shortened(foreign.reference), hidden="Elsewhere")
+
+
+def test_without_sign_in_an_unknown_reference_is_logged_as_an_anonymous_probe(client, open_organisation):
+    response = client.get(f"/{open_organisation.slug}/bookings/guessed-reference/", HTTP_USER_AGENT=USER_AGENT)
+
+    assert_look_refused(response, customer=None, what="booking guesse…")
+
+
+@pytest.mark.parametrize("reference", ["abc%00def", "%00", "abc%0Adef", "x" * 33])
+def test_a_reference_that_cannot_be_one_is_not_found_before_any_query(
+    sign_in, customer, booking, reference, django_assert_max_num_queries
+):
+    client = sign_in(customer)
+
+    with django_assert_max_num_queries(3):  # the session and the customer, then the refusal's log entry
+        response = client.get(f"/{customer.organisation.slug}/bookings/{reference}/", HTTP_USER_AGENT=USER_AGENT)
+
+    # A guard in front of the view may answer 400 first; what matters is no error and nothing shown.
+    assert response.status_code in (400, 404)
+    assert "Lisbon city break" not in response.content.decode()
+
+
+def test_a_reference_holding_a_nul_byte_is_refused_without_a_query(customer, django_assert_num_queries):
+    with django_assert_num_queries(0), pytest.raises(LookRefused) as refusal:
+        get_booking_for(customer, "ab\x00cdefgh")
+
+    assert refusal.value.what == "booking ab\x00cde…"  # the access log stores it readably (test_access_log)
+
+
+def test_a_reference_holding_a_nul_byte_is_refused_where_the_link_alone_opens_a_booking(client, open_organisation):
+    response = client.get(f"/{open_organisation.slug}/bookings/abc%00def/")
+
+    assert response.status_code in (400, 404)
+
+
+def test_the_attendee_leaves_no_refused_look(sign_in, customer, booking):
+    assert sign_in(customer).get(detail_url(booking)).status_code == 200
+    assert refused_looks() == 0
+
+
+def test_a_non_attendees_add_on_booking_is_a_refused_look(sign_in, organisation, make_booking, add_on):
+    stranger = CustomerFactory(organisation=organisation)
+    booking = make_booking(organisation, "alice@example.com")
+    url = reverse("bookings:add_on_book", kwargs={"org": organisation.slug, "reference": booking.reference})
+
+    response = sign_in(stranger).post(url, {"add_on": add_on.pk}, HTTP_USER_AGENT=USER_AGENT)
+
+    assert_look_refused(response, customer=stranger, what=shortened(booking.reference), status=403)
+    assert not booking.booked_add_ons.exists()

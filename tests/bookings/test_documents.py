@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from bookings.models import BookingDocument
 from tests.factories import CustomerFactory
+from tests.refusals import USER_AGENT, assert_look_refused, look_alike, refused_looks
 
 PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 JPEG_BYTES = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64
@@ -251,3 +252,50 @@ def test_deleting_selected_rows_in_admin_deletes_their_files(
     assert response.status_code == 302
     assert not BookingDocument.objects.exists()
     assert stored_files(settings) == []
+
+
+def test_a_non_attendees_upload_is_a_refused_look(sign_in, organisation, booking, settings):
+    stranger = CustomerFactory(organisation=organisation)
+
+    response = sign_in(stranger).post(
+        upload_url(booking), {"file": SimpleUploadedFile("a.pdf", PDF_BYTES)}, HTTP_USER_AGENT=USER_AGENT
+    )
+
+    assert_look_refused(response, customer=stranger, what=f"booking {booking.reference[:6]}…", status=403)
+    assert not BookingDocument.objects.exists()
+
+
+def test_a_look_at_another_attendees_document_is_logged_without_its_name(sign_in, organisation, document):
+    fellow = CustomerFactory(organisation=organisation, email="other.traveller@example.com")
+
+    response = sign_in(fellow).get(download_url(document), HTTP_USER_AGENT=USER_AGENT)
+
+    event = assert_look_refused(response, customer=fellow, what=f"booking document {document.pk}")
+    assert "passport" not in event.reason
+
+
+def test_a_missing_document_looks_like_anothers_and_is_logged_too(sign_in, organisation, document):
+    client = sign_in(CustomerFactory(organisation=organisation, email="other.traveller@example.com"))
+    booking = document.booking
+    missing_url = reverse(
+        "bookings:document_download",
+        kwargs={"org": organisation.slug, "reference": booking.reference, "pk": document.pk + 1000},
+    )
+
+    someone_elses = client.get(download_url(document), HTTP_USER_AGENT=USER_AGENT)
+    missing = client.get(missing_url, HTTP_USER_AGENT=USER_AGENT)
+
+    assert missing.status_code == someone_elses.status_code == 404
+    assert look_alike(missing, someone_elses)
+    assert refused_looks() == 2
+
+
+def test_the_uploader_downloading_leaves_no_refused_look(sign_in, customer, document):
+    assert sign_in(customer).get(download_url(document)).status_code == 200
+    assert refused_looks() == 0
+
+
+def test_a_document_address_with_a_nul_byte_in_its_reference_is_not_an_error(sign_in, customer, document):
+    response = sign_in(customer).get(f"/{customer.organisation.slug}/bookings/ab%00c/documents/{document.pk}/")
+
+    assert response.status_code in (400, 404)  # 400 where a guard on the whole request answers first

@@ -7,6 +7,7 @@ from conversations.models import Attachment
 from tests.conversations.conftest import PDF_BYTES
 from tests.conversations.factories import ConversationFactory, MessageFactory
 from tests.factories import CustomerFactory, StaffUserFactory
+from tests.refusals import USER_AGENT, assert_look_refused, look_alike, refused_looks
 
 
 def make_attachment(message, name="itinerary.pdf", content=PDF_BYTES):
@@ -119,3 +120,37 @@ def test_attachments_of_a_customers_other_conversation_stay_theirs(sign_in, cust
     response = sign_in(customer).get(download_url(theirs))
 
     assert response.status_code == 404
+
+
+def test_a_look_at_another_customers_attachment_is_logged_without_its_name(sign_in, attachment, other_customer):
+    response = sign_in(other_customer).get(download_url(attachment), HTTP_USER_AGENT=USER_AGENT)
+
+    event = assert_look_refused(response, customer=other_customer, what=f"conversation attachment {attachment.pk}")
+    assert "itinerary" not in event.reason
+
+
+def test_a_missing_attachment_looks_like_anothers_and_is_logged_too(sign_in, attachment, other_customer):
+    client = sign_in(other_customer)
+    missing_pk = attachment.pk + 1000
+
+    someone_elses = client.get(download_url(attachment), HTTP_USER_AGENT=USER_AGENT)
+    missing = client.get(
+        f"/{attachment.message.conversation.organisation.slug}/conversations/attachments/{missing_pk}/",
+        HTTP_USER_AGENT=USER_AGENT,
+    )
+
+    assert_look_refused(missing, customer=other_customer, what=f"conversation attachment {missing_pk}")
+    assert look_alike(missing, someone_elses)
+    assert refused_looks() == 2
+
+
+def test_the_customer_downloading_their_attachment_leaves_no_refused_look(sign_in, attachment):
+    assert sign_in(attachment.message.conversation.customer).get(download_url(attachment)).status_code == 200
+    assert refused_looks() == 0
+
+
+def test_staff_downloads_leave_no_refused_look(admin_client, attachment):
+    slug = attachment.message.conversation.organisation.slug
+    assert admin_client.get(f"/{slug}/conversations/attachments/{attachment.pk + 1000}/").status_code == 404
+    assert admin_client.get(download_url(attachment)).status_code == 200
+    assert refused_looks() == 0

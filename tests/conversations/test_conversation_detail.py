@@ -10,6 +10,7 @@ from tests.conversations.factories import (
     MessageFactory,
 )
 from tests.factories import CustomerFactory
+from tests.refusals import USER_AGENT, assert_look_refused, look_alike, refused_looks
 
 
 def detail_url(conversation):
@@ -181,3 +182,50 @@ def test_message_text_is_shown_as_text_never_as_markup(sign_in, conversation):
 
     assert "<script>alert" not in html and "<b>bold</b>" not in html
     assert "&lt;script&gt;alert(&quot;hi&quot;)&lt;/script&gt;<br>&lt;b&gt;bold&lt;/b&gt;" in html
+
+
+def test_a_look_at_someone_elses_conversation_and_at_a_missing_one_look_alike_and_are_both_logged(
+    sign_in, conversation, other_customer
+):
+    client = sign_in(other_customer)
+
+    someone_elses = client.get(detail_url(conversation), HTTP_USER_AGENT=USER_AGENT)
+    assert_look_refused(
+        someone_elses, customer=other_customer, what=f"conversation {conversation.pk}", hidden=conversation.subject
+    )
+    missing_pk = conversation.pk + 1000
+    missing = client.get(f"/{conversation.organisation.slug}/conversations/{missing_pk}/", HTTP_USER_AGENT=USER_AGENT)
+    assert_look_refused(missing, customer=other_customer, what=f"conversation {missing_pk}")
+
+    assert look_alike(missing, someone_elses)
+    assert refused_looks() == 2
+
+
+def test_a_reply_to_someone_elses_conversation_is_a_refused_look_and_writes_nothing(
+    sign_in, conversation, other_customer
+):
+    messages_before = Message.objects.count()
+
+    response = sign_in(other_customer).post(detail_url(conversation), {"body": "Hi"}, HTTP_USER_AGENT=USER_AGENT)
+
+    assert_look_refused(response, customer=other_customer, what=f"conversation {conversation.pk}")
+    assert Message.objects.count() == messages_before
+
+
+def test_the_conversations_customer_leaves_no_refused_look(sign_in, conversation):
+    assert sign_in(conversation.customer).get(detail_url(conversation)).status_code == 200
+    assert refused_looks() == 0
+
+
+def test_a_forged_reopening_when_reopening_is_off_is_a_refused_look(sign_in, conversation):
+    conversation.status = Conversation.Status.CLOSED
+    conversation.save()
+    ConversationSettingsFactory(organisation=conversation.organisation, customers_may_reopen=False)
+
+    response = sign_in(conversation.customer).post(
+        detail_url(conversation), {"body": "Open up"}, HTTP_USER_AGENT=USER_AGENT
+    )
+
+    what = f"conversation {conversation.pk} reopening (turned off)"
+    assert_look_refused(response, customer=conversation.customer, what=what, status=403)
+    assert not conversation.messages.filter(body="Open up").exists()

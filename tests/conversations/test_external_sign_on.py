@@ -606,3 +606,64 @@ def test_a_bad_token_not_asked_for_from_this_browser_is_refused_and_logged(clien
     assert "Continue as" not in response.content.decode()
     refusal = AccessEvent.objects.get(kind=AccessEvent.Kind.EXTERNAL_SIGN_ON_REFUSED)
     assert token not in refusal.reason and refusal.reason
+
+
+# Tokens built to break the portal rather than to fool it: each is refused as malformed (400), never an error.
+
+
+def with_header(organisation, header: dict, **claims) -> str:
+    """A token whose header says anything at all, signed over that header as the business would sign it."""
+    import hashlib
+    import hmac
+    import json
+
+    def part(value) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+
+    signing_input = f"{part(header)}.{part({'email': 'x@example.com', 'iat': int(time.time()), **claims})}"
+    key = organisation.external_sign_on_secret.encode()
+    signature = base64.urlsafe_b64encode(hmac.new(key, signing_input.encode(), hashlib.sha256).digest()).rstrip(b"=")
+    return f"{signing_input}.{signature.decode()}"
+
+
+@pytest.mark.parametrize("alg", [["HS256"], {"name": "HS256"}, ["none", "HS256"], 256, None])
+@pytest.mark.parametrize("started_here", [False, True], ids=["link", "button"])
+def test_an_alg_that_is_not_a_string_is_a_malformed_token(client, business, alg, started_here):
+    token = with_header(business, {"alg": alg, "typ": "JWT"})
+
+    if started_here:
+        response = callback(client, business, token)
+    else:  # anonymous, straight from a link
+        response = client.get(f"/{business.slug}/sign-in/external/", {"externalToken": token})
+
+    assert_refused(response, business, "alg is not a string", status=400, client=client)
+
+
+@pytest.mark.parametrize(
+    ("claims", "reason"),
+    [
+        ({"name": "Ana\x00Lima"}, "name has a control character or lone surrogate"),
+        ({"name": "Ana \ud800Lima"}, "name has a control character or lone surrogate"),
+        ({"name": "Ana\x1bLima"}, "name has a control character or lone surrogate"),
+        ({"email": "ana@exa\ud800mple.com"}, "email has a control character or lone surrogate"),
+        ({"jti": "abc\ud800"}, "jti has a control character or lone surrogate"),
+    ],
+    ids=["nul-in-name", "surrogate-in-name", "escape-in-name", "surrogate-in-email", "surrogate-in-jti"],
+)
+@pytest.mark.parametrize("started_here", [False, True], ids=["link", "button"])
+def test_text_that_cannot_be_stored_is_a_malformed_token(client, business, claims, reason, started_here):
+    token = sign({"email": "ana@example.com", "iat": int(time.time()), **claims}, business.external_sign_on_secret)
+
+    if started_here:
+        response = callback(client, business, token)
+    else:
+        response = client.get(f"/{business.slug}/sign-in/external/", {"externalToken": token})
+
+    assert_refused(response, business, reason, status=400, client=client)
+
+
+def test_line_breaks_and_tabs_in_a_name_become_spaces(client, business):
+    response = callback(client, business, token_for(business, "ana@example.com", name="  Ana\r\n\tLima  "))
+
+    assert response.status_code == 302
+    assert Customer.objects.get(organisation=business).name == "Ana Lima"

@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 from django.utils import timezone
 
@@ -118,3 +119,29 @@ def test_svg_is_recognised_even_behind_a_long_prologue():
     svg = b'<?xml version="1.0"?>\n<!-- ' + b"x" * 3000 + b' -->\n<svg xmlns="http://www.w3.org/2000/svg"/>'
     assert detect_kind(BytesIO(svg)) is SVG
     assert detect_kind(BytesIO(b'<?xml version="1.0"?><order id="1"/>')) is XML
+
+
+@pytest.mark.parametrize(
+    ("lifetime", "message"),
+    [
+        (timedelta(minutes=59), "A portal session lasts at least one hour."),
+        (timedelta(0), "A portal session lasts at least one hour."),
+        (timedelta(days=-1), "A portal session lasts at least one hour."),
+        (timedelta(days=30, seconds=1), "A portal session lasts at most 30 days."),
+        (timedelta(days=10_000), "A portal session lasts at most 30 days."),
+    ],
+)
+def test_a_session_lifetime_out_of_bounds_does_not_validate(organisation, lifetime, message):
+    organisation.session_lifetime = lifetime
+
+    with pytest.raises(ValidationError) as error:
+        organisation.full_clean()
+
+    assert error.value.message_dict["session_lifetime"] == [message]
+
+
+@pytest.mark.parametrize("lifetime", [timedelta(hours=1), timedelta(days=1), timedelta(days=30)])
+def test_a_session_lifetime_within_bounds_validates(organisation, lifetime):
+    organisation.session_lifetime = lifetime
+
+    organisation.full_clean()

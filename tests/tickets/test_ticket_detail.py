@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 
 from tests.factories import CustomerFactory
+from tests.refusals import USER_AGENT, assert_look_refused, look_alike, refused_looks
 from tests.tickets.conftest import PDF_BYTES
 from tickets.models import Ticket, TicketAttachment
 
@@ -155,3 +156,42 @@ def test_an_attachment_whose_file_is_gone_is_not_found_rather_than_an_error(
 
     assert sign_in(customer).get(f"{detail(ticket)}attachments/{attachment.pk}/").status_code == 404
     assert admin_client.get(f"/admin/tickets/ticket/attachments/{attachment.pk}/").status_code == 404
+
+
+def test_a_look_at_someone_elses_ticket_and_at_a_missing_one_look_alike_and_are_both_logged(sign_in, ticket, stranger):
+    client = sign_in(stranger)
+
+    someone_elses = client.get(detail(ticket), HTTP_USER_AGENT=USER_AGENT)
+    assert_look_refused(someone_elses, customer=stranger, what=f"ticket {ticket.number}", hidden=ticket.subject)
+    missing = client.get(f"/{ticket.organisation.slug}/support/999/", HTTP_USER_AGENT=USER_AGENT)
+    assert_look_refused(missing, customer=stranger, what="ticket 999")
+
+    assert look_alike(missing, someone_elses)
+    assert refused_looks() == 2
+
+
+def test_the_ticket_created_page_of_someone_elses_ticket_is_a_refused_look(sign_in, ticket, stranger):
+    response = sign_in(stranger).get(f"{detail(ticket)}created/", HTTP_USER_AGENT=USER_AGENT)
+
+    assert_look_refused(response, customer=stranger, what=f"ticket {ticket.number}", hidden=ticket.subject)
+
+
+def test_a_look_at_another_tickets_attachment_is_logged_without_its_name(
+    sign_in, customer, ticket, make_message, stranger
+):
+    attachment = attach(make_message(ticket=ticket), name="passport-scan.pdf")
+    path = f"{detail(ticket)}attachments/{attachment.pk}/"
+
+    response = sign_in(stranger).get(path, HTTP_USER_AGENT=USER_AGENT)
+
+    event = assert_look_refused(response, customer=stranger, what=f"ticket attachment {attachment.pk}")
+    assert "passport" not in event.reason
+
+
+def test_the_ticket_owner_leaves_no_refused_look(sign_in, customer, ticket, make_message):
+    attachment = attach(make_message(ticket=ticket))
+    client = sign_in(customer)
+
+    assert client.get(detail(ticket)).status_code == 200
+    assert client.get(f"{detail(ticket)}attachments/{attachment.pk}/").status_code == 200
+    assert refused_looks() == 0

@@ -6,6 +6,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from outbox.models import OutboxEmail
+from tests.refusals import USER_AGENT, assert_look_refused
 from tests.tickets.conftest import PDF_BYTES, PNG_BYTES
 from tickets.forms import ReplyForm
 from tickets.models import Ticket, TicketAttachment, TicketMessage
@@ -190,3 +191,10 @@ def test_writing_to_support_is_rate_limited_per_customer(
     assert len(mailoutbox) == 3  # the reply to staff; the new ticket to the customer and to staff
     # The limit is the customer's: another customer writing from the same address is not held back.
     assert reply(sign_in(stranger), make_ticket(requester=stranger)).status_code == 302
+
+
+def test_a_reply_to_someone_elses_ticket_is_a_refused_look(sign_in, stranger, ticket):
+    response = sign_in(stranger).post(reply_url(ticket), {"body": "Let me in"}, HTTP_USER_AGENT=USER_AGENT)
+
+    assert_look_refused(response, customer=stranger, what=f"ticket {ticket.number}", hidden=ticket.subject)
+    assert not TicketMessage.objects.exists()

@@ -1,0 +1,67 @@
+"""The portal_auth admin: organisations' session lifetime, and the access events list."""
+
+from datetime import timedelta
+
+import pytest
+
+from portal_auth.models import AccessEvent
+from tests.conversations.test_external_sign_on_admin import change_url, organisation_form
+from tests.factories import CustomerFactory
+
+
+@pytest.mark.parametrize(
+    ("lifetime", "message"),
+    [
+        ("0:59:59", "A portal session lasts at least one hour."),
+        ("0:00:00", "A portal session lasts at least one hour."),
+        ("-1 00:00:00", "A portal session lasts at least one hour."),
+        ("30 00:00:01", "A portal session lasts at most 30 days."),
+        ("999999999 00:00:00", "A portal session lasts at most 30 days."),
+    ],
+)
+def test_staff_cannot_set_a_session_lifetime_out_of_bounds(admin_client, organisation, lifetime, message):
+    response = admin_client.post(change_url(organisation), organisation_form(organisation, session_lifetime=lifetime))
+
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    organisation.refresh_from_db()
+    assert organisation.session_lifetime == timedelta(days=1)
+
+
+@pytest.mark.parametrize("lifetime", [timedelta(hours=1), timedelta(days=30)])
+def test_staff_may_set_a_session_lifetime_at_either_bound(admin_client, organisation, lifetime):
+    text = f"{lifetime.days} {lifetime.seconds // 3600:02}:00:00"
+
+    response = admin_client.post(change_url(organisation), organisation_form(organisation, session_lifetime=text))
+
+    assert response.status_code == 302
+    organisation.refresh_from_db()
+    assert organisation.session_lifetime == lifetime
+
+
+def test_refused_looks_are_listed_among_access_events_and_filtered_by_kind(admin_client, organisation):
+    prober = CustomerFactory(organisation=organisation, email="prober@example.com")
+    AccessEvent.objects.create(
+        organisation=organisation, customer=prober, email=prober.email, kind="access_refused", reason="ticket 42"
+    )
+    AccessEvent.objects.create(organisation=organisation, kind=AccessEvent.Kind.SIGN_IN, email="someone@example.com")
+
+    page = admin_client.get("/admin/portal_auth/accessevent/").content.decode()
+    assert "Access refused" in page  # offered as a filter, and shown on its row
+    assert 'href="?kind__exact=access_refused"' in page
+
+    filtered = admin_client.get("/admin/portal_auth/accessevent/", {"kind__exact": "access_refused"})
+    listed = filtered.content.decode()
+    assert filtered.status_code == 200
+    assert "prober@example.com" in listed and "ticket 42" in listed
+    assert "someone@example.com" not in listed
+
+
+def test_staff_find_every_refused_look_at_one_thing_by_searching(admin_client, organisation):
+    for what in ("ticket 42", "ticket 421", "conversation 42"):
+        AccessEvent.objects.create(organisation=organisation, kind="access_refused", reason=what)
+
+    listed = admin_client.get("/admin/portal_auth/accessevent/", {"q": "ticket 42"}).content.decode()
+
+    assert "ticket 42<" in listed and "ticket 421" in listed
+    assert "conversation 42" not in listed
