@@ -1,6 +1,7 @@
 from functools import wraps
 from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
@@ -8,6 +9,8 @@ from django.urls import reverse
 from portal_auth.drafts import draft_keep
 from portal_auth.models import Organisation
 from portal_auth.sessions import customer_from_session
+
+DRAFT_KEPT_MESSAGE = "Your session has ended, so nothing was sent. Sign in and what you typed will be back in the form."
 
 
 def _resolve(request, slug: str) -> Organisation:
@@ -53,8 +56,8 @@ def customer_required(view):
     def wrapper(request, org, *args, **kwargs):
         organisation = _resolve(request, org)
         if request.portal_customer is None:
-            if request.method == "POST":
-                draft_keep(request, organisation=organisation)
+            if request.method == "POST" and draft_keep(request, organisation=organisation):
+                messages.info(request, DRAFT_KEPT_MESSAGE)
             return redirect(sign_in_url(organisation, request.get_full_path()))
         return view(request, organisation, request.portal_customer, *args, **kwargs)
 
@@ -63,17 +66,19 @@ def customer_required(view):
     return wrapper
 
 
-def post_only(page_route: str):
-    """A form's POST address. A GET (a bookmark, the way back from signing in) goes to the form's page.
+def post_only(page_route: str, *, form_id: str = ""):
+    """A form's POST address. A GET (a bookmark, the way back from signing in) goes to the form on its page.
 
-    `page_route` names the page and takes the same URL arguments as the POST address.
+    `page_route` names the page and takes the same URL arguments as the POST address; `form_id` is the
+    form's id there, so the customer lands on it (and on the text kept for them, see drafts.py).
     """
 
     def decorator(view):
         @wraps(view)
         def wrapper(request, *args, **kwargs):
             if request.method in ("GET", "HEAD"):
-                return redirect(page_route, *args, **kwargs)
+                page = reverse(page_route, args=args, kwargs=kwargs)
+                return redirect(f"{page}#{form_id}" if form_id else page)
             if request.method != "POST":
                 return HttpResponseNotAllowed(["POST"])
             return view(request, *args, **kwargs)

@@ -43,7 +43,7 @@ def ticket_detail(request, organisation, customer, number):
 
 
 @never_cache
-@post_only("tickets:detail")
+@post_only("tickets:detail", form_id="reply-form")
 @customer_required
 def ticket_reply_post(request, organisation, customer, number):
     ticket = get_ticket_for(customer, number)

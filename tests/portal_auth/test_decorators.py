@@ -6,12 +6,12 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from tests.bookings.factories import AttendeeFactory, BookingFactory
 from tests.tickets.factories import TicketFactory
 
-# Where a GET on each POST-only address goes: the page its form is on.
+# Where a GET on each POST-only address goes: the page its form is on (and the form's id there).
 POST_ONLY = {
-    "portal_auth:sign_out": "portal_home",
-    "tickets:reply": "tickets:detail",
-    "bookings:add_on_book": "bookings:detail",
-    "bookings:document_upload": "bookings:detail",
+    "portal_auth:sign_out": ("portal_home", ""),
+    "tickets:reply": ("tickets:detail", "#reply-form"),
+    "bookings:add_on_book": ("bookings:detail", ""),
+    "bookings:document_upload": ("bookings:detail", ""),
 }
 
 
@@ -70,8 +70,9 @@ def test_a_get_on_any_portal_address_is_never_a_405(client, sign_in, customer, u
     assert response.status_code != 405, f"GET {url} answers 405"
     if name in POST_ONLY:
         assert response.status_code == 302
-        page = _url(POST_ONLY[name], url_arguments)
-        assert response["Location"] == page
+        page_name, form_anchor = POST_ONLY[name]
+        page = _url(page_name, url_arguments)
+        assert response["Location"] == page + form_anchor
         if name == "portal_auth:sign_out" and signed_in:
             assert client.get(page).status_code == 200  # a GET signs nobody out
 

@@ -106,6 +106,8 @@ def test_what_was_typed_after_the_session_ended_is_in_the_form_after_signing_in(
         assert response.status_code == 302
         assert response["Location"].startswith(f"/{customer.organisation.slug}/sign-in/?next=")
         assert not form.saved()
+        sign_in_page = html_module.unescape(client.get(response["Location"]).content.decode())
+        assert "Sign in and what you typed will be back in the form." in sign_in_page
 
         back = sign_in_by_form(client, customer, next_path=form.action)["Location"]
         response = client.get(back, follow=True)
