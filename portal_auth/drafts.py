@@ -25,8 +25,9 @@ from portal_auth.models import Customer, Organisation
 
 DRAFTS_SESSION_KEY = "portal_drafts"
 DRAFT_LIFETIME = timedelta(days=1)
-# A session is no place for a book: a form bigger than this would not validate anyway.
-MAX_DRAFT_CHARS = 100_000
+# The longest form's text (a ticket: 200 + 20,000) with room to spare. Anyone may post a form without a
+# session, so what one post can make the portal store stays small; a bigger form would not validate anyway.
+MAX_DRAFT_CHARS = 25_000
 MAX_DRAFTS = 5
 # Never kept: the form's CSRF token, where to go next, and anything secret.
 NOT_KEPT = {"csrfmiddlewaretoken", "next"}

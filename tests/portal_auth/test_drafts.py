@@ -242,3 +242,16 @@ def test_a_draft_holds_no_csrf_token_or_password(customer):
 
     [draft] = client.session[DRAFTS_SESSION_KEY]
     assert set(draft["fields"]) == {"subject", "priority", "body"}
+
+
+def test_a_post_too_long_for_any_form_is_not_kept(organisation):
+    page = f"/{organisation.slug}/support/new/"
+    client = browser()
+    client.get(f"/{organisation.slug}/sign-in/")
+    data = {"subject": "Hello", "priority": "high", "body": "x" * 30_000}
+
+    response = client.post(page, {**data, "csrfmiddlewaretoken": client.cookies["csrftoken"].value})
+
+    assert response.status_code == 302
+    assert "what you typed will be back" not in client.get(response["Location"]).content.decode()
+    assert "portal_drafts" not in client.session.keys()
