@@ -97,10 +97,12 @@ def draft_take(request: HttpRequest, *, customer: Customer, action: str) -> Draf
         None,
     )
     remaining = [d for d in live if d is not found]
-    if remaining:
-        request.session[DRAFTS_SESSION_KEY] = remaining
-    else:
-        request.session.pop(DRAFTS_SESSION_KEY, None)
+    # Written only when something left: every page with a form asks, and most find nothing to take.
+    if len(remaining) != len(drafts):
+        if remaining:
+            request.session[DRAFTS_SESSION_KEY] = remaining
+        else:
+            request.session.pop(DRAFTS_SESSION_KEY, None)
     if found is None:
         return None
     fields = {name: values[0] if len(values) == 1 else values for name, values in found["fields"].items()}
