@@ -20,7 +20,8 @@ from bookings.selectors import (
 )
 from bookings.services import booking_add_on_book, booking_document_upload
 from portal_auth.access_log import refused_look_log
-from portal_auth.decorators import customer_required, organisation_page, sign_in_url
+from portal_auth.decorators import customer_required, organisation_page, post_only, sign_in_url
+from portal_auth.drafts import draft_restore, draft_take
 from portal_auth.uploads import stored_file_download
 
 PAST_BOOKINGS_PER_PAGE = 20
@@ -59,18 +60,28 @@ def booking_detail(request, organisation, reference):
     return _booking_page(request, booking, customer)
 
 
+def _form_path(booking: Booking, route: str) -> str:
+    return reverse(route, kwargs={"org": booking.organisation.slug, "reference": booking.reference})
+
+
 def _booking_page(request, booking: Booking, customer, *, add_on_form=None, document_form=None, status=200):
     """The booking page; `customer` is None when the visitor may only read it."""
     booked_add_ons, offered_add_ons = add_ons_for(booking)
+    if customer and document_form is None:
+        form = BookingDocumentForm(request=request, customer=customer)
+        document_form = draft_restore(request, form, action=_form_path(booking, "bookings:document_upload"))
     context = {
         "booking": booking,
         "customer": customer,
         "booked_add_ons": booked_add_ons,
         "offered_add_ons": offered_add_ons,
         "add_on_form": add_on_form,
+        # An add-on booked after the session ended was not booked: the page says so once signed in.
+        "add_on_draft": draft_take(request, customer=customer, action=_form_path(booking, "bookings:add_on_book"))
+        if customer
+        else None,
         "documents": documents_for(customer, booking) if customer else [],
-        "document_form": document_form
-        or (BookingDocumentForm(request=request, customer=customer) if customer else None),
+        "document_form": document_form,
         "sign_in_url": sign_in_url(booking.organisation, request.path),
     }
     return render(request, "bookings/booking_detail.html", context, status=status)
@@ -87,16 +98,13 @@ def attendee_action(view):
 
     @wraps(view)
     def wrapper(request, organisation, customer, reference):
-        if request.method != "POST":
-            # Someone sent here to sign in first: the page with the form is the booking.
-            return redirect(_booking_path(organisation, reference))
         try:
             booking = get_booking_for(customer, reference)
         except BookingNotLinked as refusal:
             return _not_linked(request, organisation, reference, refusal)
         return view(request, organisation, customer, booking)
 
-    return never_cache(customer_required(wrapper))
+    return never_cache(post_only("bookings:detail")(customer_required(wrapper)))
 
 
 @attendee_action

@@ -16,6 +16,7 @@ from conversations.selectors import (
 from conversations.services import ReopenRefused, conversation_reply
 from portal_auth.access_log import refused_look_log
 from portal_auth.decorators import customer_required, organisation_page, sign_in_url
+from portal_auth.drafts import draft_restore
 from portal_auth.uploads import stored_file_download
 
 CONVERSATIONS_PER_PAGE = 20
@@ -35,7 +36,7 @@ def conversation_detail(request, organisation, customer, pk):
     conversation = get_conversation_for(customer, pk)
     may_write = conversation.is_open or customers_may_reopen(conversation)
     if request.method != "POST":
-        form = ReplyForm(request=request, customer=customer) if may_write else None
+        form = draft_restore(request, ReplyForm(request=request, customer=customer)) if may_write else None
         return _detail_page(request, conversation, form)
     if not may_write:
         return _reopen_refused(request, conversation)

@@ -1,12 +1,17 @@
 from functools import wraps
 from urllib.parse import urlencode
 
+from django.contrib import messages
+from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 
 from portal_auth.access_log import refused_looks_logged
+from portal_auth.drafts import draft_keep
 from portal_auth.models import Organisation
 from portal_auth.sessions import customer_from_session
+
+DRAFT_KEPT_MESSAGE = "Your session has ended, so nothing was sent. Sign in and what you typed will be back in the form."
 
 
 def _resolve(request, slug: str) -> Organisation:
@@ -46,14 +51,44 @@ def sign_in_url(organisation: Organisation, next_path: str = "") -> str:
 
 
 def customer_required(view):
-    """Like organisation_page, and the view also gets the signed-in `customer`; others go to sign in."""
+    """Like organisation_page, and the view also gets the signed-in `customer`; others go to sign in.
+
+    A form posted after the session ended keeps its text as a draft, which fills the form in again once
+    the customer has signed in (portal_auth/drafts.py).
+    """
 
     @wraps(view)
     def wrapper(request, org, *args, **kwargs):
         organisation = _resolve(request, org)
         if request.portal_customer is None:
+            if request.method == "POST" and draft_keep(request, organisation=organisation):
+                messages.info(request, DRAFT_KEPT_MESSAGE)
             return redirect(sign_in_url(organisation, request.get_full_path()))
         with refused_looks_logged(request, organisation):
             return view(request, organisation, request.portal_customer, *args, **kwargs)
 
+    # The CSRF failure view looks for this to keep the text of a form posted with an outdated token.
+    wrapper.keeps_drafts = True  # type: ignore[attr-defined]
     return wrapper
+
+
+def post_only(page_route: str, *, form_id: str = ""):
+    """A form's POST address. A GET (a bookmark, the way back from signing in) goes to the form on its page.
+
+    `page_route` names the page and takes the same URL arguments as the POST address; `form_id` is the
+    form's id there, so the customer lands on it (and on the text kept for them, see drafts.py).
+    """
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if request.method in ("GET", "HEAD"):
+                page = reverse(page_route, args=args, kwargs=kwargs)
+                return redirect(f"{page}#{form_id}" if form_id else page)
+            if request.method != "POST":
+                return HttpResponseNotAllowed(["POST"])
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator

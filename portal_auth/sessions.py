@@ -5,6 +5,7 @@ from django.middleware.csrf import rotate_token
 from django.utils import timezone
 
 from portal_auth.access_log import log_access
+from portal_auth.drafts import DRAFTS_SESSION_KEY
 from portal_auth.models import AccessEvent, Customer, CustomerToken
 
 SESSION_CUSTOMER = "portal_customer_id"
@@ -17,6 +18,9 @@ def portal_sign_in(
     request: HttpRequest, customer: Customer, *, method: str, token: CustomerToken | None = None
 ) -> None:
     """Start a fresh portal session for `customer`, lasting the organisation's session lifetime."""
+    # What was typed after the last session ended waits in this browser for the form it belongs to;
+    # drafts.draft_take gives each only to the customer it was kept for.
+    drafts = request.session.get(DRAFTS_SESSION_KEY)
     # A new session key defeats session fixation; drop whatever an earlier visitor left.
     request.session.flush()
     # As Django's own login(): a CSRF token seen before signing in is worthless after.
@@ -28,6 +32,8 @@ def portal_sign_in(
     request.session[SESSION_METHOD] = method
     request.session[SESSION_EXPIRES] = int((now + lifetime).timestamp())
     request.session.set_expiry(int(lifetime.total_seconds()))
+    if drafts:
+        request.session[DRAFTS_SESSION_KEY] = drafts
     Customer.objects.filter(pk=customer.pk).update(last_sign_in_at=now)
     customer.last_sign_in_at = now
     request.portal_customer = customer

@@ -6,10 +6,9 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
 
 from outbox.background import after_commit_in_background
-from portal_auth.decorators import organisation_page, sign_in_url
+from portal_auth.decorators import organisation_page, post_only, sign_in_url
 from portal_auth.forms import PasswordLinkForm, SetPasswordForm, SignInForm
 from portal_auth.models import CustomerToken, Organisation, session_hash
 from portal_auth.services import customer_password_set, password_link_lifetime_minutes, password_link_send
@@ -47,7 +46,7 @@ def sign_in(request, organisation):
     return render(request, "portal_auth/sign_in.html", {"form": form, "next": next_url})
 
 
-@require_POST
+@post_only("portal_home")
 @organisation_page
 def sign_out(request, organisation):
     """Sign out; with a `next` inside the portal, sign in again to go there (“sign in as someone else”)."""

@@ -1,10 +1,11 @@
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
 
-from portal_auth.decorators import customer_required
+from portal_auth.decorators import customer_required, post_only
+from portal_auth.drafts import draft_restore
 from portal_auth.uploads import stored_file_download
 from tickets.forms import NewTicketForm, ReplyForm, TicketFilterForm
 from tickets.selectors import get_attachment_for, get_ticket_for, public_messages, tickets_for
@@ -34,12 +35,15 @@ def _detail(request, ticket, reply_form, status=200):
 @never_cache
 @customer_required
 def ticket_detail(request, organisation, customer, number):
-    form = ReplyForm(request=request, customer=customer)
-    return _detail(request, get_ticket_for(customer, number), form)
+    ticket = get_ticket_for(customer, number)
+    action = reverse("tickets:reply", kwargs={"org": organisation.slug, "number": number})
+    return _detail(
+        request, ticket, draft_restore(request, ReplyForm(request=request, customer=customer), action=action)
+    )
 
 
 @never_cache
-@require_POST
+@post_only("tickets:detail", form_id="reply-form")
 @customer_required
 def ticket_reply_post(request, organisation, customer, number):
     ticket = get_ticket_for(customer, number)
@@ -69,7 +73,7 @@ def ticket_new(request, organisation, customer):
             ticket = ticket_create(customer=customer, **form.cleaned_data)
             return redirect("tickets:created", org=organisation.slug, number=ticket.number)
         return render(request, "tickets/ticket_new.html", {"form": form}, status=400)
-    form = NewTicketForm(request=request, customer=customer)
+    form = draft_restore(request, NewTicketForm(request=request, customer=customer))
     return render(request, "tickets/ticket_new.html", {"form": form})
 
 

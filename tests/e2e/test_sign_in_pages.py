@@ -12,7 +12,14 @@ def test_wrong_password_then_right_one(page, live_server, customer):
     page.get_by_label("Password").fill("not my password at all")
     page.get_by_role("button", name="Sign in").click()
     assert "don't match" in page.locator("#form-errors").inner_text()
+    # The error summary has the focus, so the problem is the first thing read; its link leads to the form.
+    summary = page.locator("[data-error-summary]")
+    assert summary.evaluate("element => element === document.activeElement")
+    assert "There is a problem" in summary.inner_text()
+    assert page.title().startswith("Error: Sign in")
     check_page(page, "sign-in-refused")
+    summary.get_by_role("link").first.click()
+    assert page.evaluate("document.activeElement.id") == "id_email"
 
     page.get_by_label("Password").fill(CUSTOMER_PASSWORD)
     page.keyboard.press("Enter")

@@ -144,7 +144,9 @@ def test_signed_in_session_is_not_valid_for_another_organisation(sign_in, custom
 def test_sign_out_ends_the_session_and_needs_post(sign_in, customer):
     client = sign_in(customer)
     url = f"/{customer.organisation.slug}/sign-out/"
-    assert client.get(url).status_code == 405
+    # A GET (a link, a bookmark) goes home, still signed in.
+    assert client.get(url)["Location"] == f"/{customer.organisation.slug}/"
+    assert client.get(f"/{customer.organisation.slug}/").status_code == 200
     response = client.post(url)
     assert response.status_code == 302
     assert client.get(f"/{customer.organisation.slug}/").status_code == 302

@@ -153,7 +153,9 @@ def test_a_reply_needs_post_and_a_csrf_token(sign_in, customer, ticket):
     from django.test import Client
 
     client = sign_in(customer, client=Client(enforce_csrf_checks=True))
-    assert client.get(reply_url(ticket)).status_code == 405
+    assert (
+        client.get(reply_url(ticket))["Location"] == f"/{ticket.organisation.slug}/support/{ticket.number}/#reply-form"
+    )
     assert reply(client, ticket).status_code == 403
     assert not TicketMessage.objects.exists()
 
