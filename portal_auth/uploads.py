@@ -350,14 +350,16 @@ def original_name(name: str | None, *, max_length: int) -> str:
     return name
 
 
+def _ascii_fallback(text: str) -> str:
+    return _ASCII_FALLBACK_UNSAFE.sub("_", unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode())
+
+
 def content_disposition(filename: str) -> str:
     """`attachment` with the name (RFC 6266): plain ASCII as is, anything else as RFC 5987 UTF-8 with an ASCII
     fallback for old clients. Never a line break, quote or path separator, whatever the stored name holds."""
     name = original_name(filename, max_length=255).replace('"', "'")
-    fallback = _ASCII_FALLBACK_UNSAFE.sub("_", unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode())
-    stem, extension = os.path.splitext(fallback)
-    if not any(c.isalnum() for c in stem):
-        fallback = f"download{extension}"
+    stem, extension = (_ascii_fallback(part) for part in os.path.splitext(name))
+    fallback = f"{stem if any(c.isalnum() for c in stem) else 'download'}{extension}"
     if fallback == name:
         return f'attachment; filename="{name}"'
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"

@@ -24,7 +24,9 @@ from portal_auth.uploads import (
     AttachmentsField,
     download_response,
     files_removed_unless_committed,
+    original_name,
     size_label,
+    storage_name,
     validate_upload,
 )
 from tests.upload_files import DOCM_CONTENT_TYPES, DOCX_CONTENT_TYPES, compound_file, docx, office_zip
@@ -259,3 +261,40 @@ def test_old_word_document_with_macro_storage_is_refused(storage):
     assert refusal("old.doc", compound_file(("WordDocument", "1Table"), (storage,))) == [
         "“old.doc” contains macros, which we do not accept: save it without them."
     ]
+
+
+def test_a_download_name_cannot_break_the_header_or_name_a_path():
+    response = download_response(
+        ContentFile(PDF_BYTES, name="x.pdf"),
+        filename='..\\evil/re"port\r\nSet-Cookie: a=b.pdf',
+        content_type="application/pdf",
+    )
+
+    assert response["Content-Disposition"] == (
+        "attachment; filename=\"re'portSet-Cookie_ a=b.pdf\"; filename*=UTF-8''re%27portSet-Cookie%3A%20a%3Db.pdf"
+    )
+    assert "Set-Cookie" not in response.headers
+
+
+def test_a_download_name_outside_ascii_has_an_ascii_fallback():
+    response = download_response(
+        ContentFile(PDF_BYTES, name="x.pdf"), filename="Crème brûlée 100%.pdf", content_type="application/pdf"
+    )
+
+    assert response["Content-Disposition"] == (
+        "attachment; filename=\"Creme brulee 100_.pdf\"; filename*=UTF-8''Cr%C3%A8me%20br%C3%BBl%C3%A9e%20100%25.pdf"
+    )
+
+
+def test_stored_names_are_random_and_keep_only_a_plain_extension():
+    first, second = storage_name("docs", "Passport scan.PDF"), storage_name("docs", "Passport scan.PDF")
+    assert first != second and first.startswith("docs/") and first.endswith(".pdf") and "Passport" not in first
+    assert storage_name("docs", "notes." + "x" * 300).count(".") == 0
+    assert storage_name("docs", "archive.tar.g z").count(".") == 0
+
+
+def test_original_names_are_trimmed_by_characters_keeping_the_extension():
+    assert original_name("a" * 300 + ".docx", max_length=200) == "a" * 195 + ".docx"
+    assert original_name("C:\\Users\\ana\\scan\u202egpj.exe", max_length=200) == "scangpj.exe"
+    assert original_name("report." + "x" * 300, max_length=200) == ("report." + "x" * 300)[:200]
+    assert original_name("\r\n", max_length=200) == "file"
