@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 import pytest
+from django.core.files.base import ContentFile
 from django.db import IntegrityError
 from django.utils import timezone
 
@@ -118,3 +119,14 @@ def test_svg_is_recognised_even_behind_a_long_prologue():
     svg = b'<?xml version="1.0"?>\n<!-- ' + b"x" * 3000 + b' -->\n<svg xmlns="http://www.w3.org/2000/svg"/>'
     assert detect_kind(BytesIO(svg)) is SVG
     assert detect_kind(BytesIO(b'<?xml version="1.0"?><order id="1"/>')) is XML
+
+
+def test_a_logo_named_past_255_bytes_is_stored_under_a_random_name(organisation):
+    name = "ロゴ" * 45 + ".png"  # 270 bytes in UTF-8
+
+    organisation.logo.save(name, ContentFile(b"\x89PNG\r\n\x1a\n" + b"\x00" * 16))
+
+    organisation.refresh_from_db()
+    assert organisation.logo.name.startswith("logos/") and organisation.logo.name.endswith(".png")
+    assert "ロ" not in organisation.logo.name
+    assert organisation.logo.storage.exists(organisation.logo.name)
