@@ -169,6 +169,22 @@ def test_office_file_with_too_many_entries_is_refused():
     assert refusal("many.docx", crowded.getvalue()) == ["“many.docx” holds more than 1,000 parts, the most we open."]
 
 
+def with_content_types_entry(content: bytes, offset: int, value: bytes) -> bytes:
+    """The file with bytes changed in the central directory entry of [Content_Types].xml (the first one)."""
+    entry = content.index(b"PK\x01\x02") + offset
+    return content[:entry] + value + content[entry + len(value) :]
+
+
+def test_office_file_whose_content_types_are_encrypted_or_corrupt_is_refused_as_damaged():
+    content = docx()
+    encrypted = with_content_types_entry(content, 8, struct.pack("<H", 0x1))
+    start = content.index(b"PK\x03\x04") + 30 + len("[Content_Types].xml")
+    corrupt = content[:start] + b"\xff" * 8 + content[start + 8 :]
+
+    for damaged in (encrypted, corrupt):
+        assert refusal("letter.docx", damaged) == ["“letter.docx” is damaged or not what its content first says it is."]
+
+
 def test_office_file_whose_directory_understates_a_part_is_refused_as_damaged():
     content = docx()
     declared = len(DOCX_CONTENT_TYPES.encode())

@@ -2,6 +2,8 @@
 
 from urllib.parse import quote
 
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tests.tickets.conftest import PDF_BYTES
@@ -52,3 +54,22 @@ def test_a_name_longer_than_the_field_keeps_its_start_and_extension(sign_in, cus
     stored = TicketAttachment.objects.get(message__ticket=ticket).name
     assert len(stored) == 200
     assert stored.startswith("Rechnung für die Reise nach Lissabon") and stored.endswith(".pdf")
+
+
+def test_an_attachment_stored_under_its_old_named_path_still_downloads(sign_in, customer, ticket, make_message):
+    legacy_path = default_storage.save(f"tickets/{ticket.organisation_id}/3f2a/receipt.pdf", ContentFile(PDF_BYTES))
+    attachment = TicketAttachment.objects.create(
+        message=make_message(ticket=ticket),
+        file=legacy_path,
+        name="receipt.pdf",
+        content_type="application/pdf",
+        size=9,
+    )
+
+    download = sign_in(customer).get(
+        f"/{ticket.organisation.slug}/support/{ticket.number}/attachments/{attachment.pk}/"
+    )
+
+    assert download.status_code == 200
+    assert b"".join(download.streaming_content) == PDF_BYTES
+    assert download["Content-Disposition"] == 'attachment; filename="receipt.pdf"'
