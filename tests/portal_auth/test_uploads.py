@@ -159,14 +159,18 @@ def test_zip_bomb_office_file_is_refused_from_its_directory_without_being_expand
     assert refusal("report.docx", bomb) == ["“report.docx” expands to more than 50 MB when opened, the most we open."]
 
 
-def test_office_file_with_too_many_entries_is_refused():
-    crowded = io.BytesIO()
-    with zipfile.ZipFile(crowded, "w") as archive:
+def test_office_file_with_too_many_entries_is_refused_even_when_its_end_record_understates_them():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("[Content_Types].xml", DOCX_CONTENT_TYPES)
         for number in range(20_000):
             archive.writestr(f"word/p{number}.xml", b"")
+    crowded = buffer.getvalue()
+    end = crowded.rindex(b"PK\x05\x06")
+    understated = crowded[: end + 8] + struct.pack("<HH", 5, 5) + crowded[end + 12 :]
 
-    assert refusal("many.docx", crowded.getvalue()) == ["“many.docx” holds more than 1,000 parts, the most we open."]
+    for content in (crowded, understated):
+        assert refusal("many.docx", content) == ["“many.docx” holds more than 1,000 parts, the most we open."]
 
 
 def with_content_types_entry(content: bytes, offset: int, value: bytes) -> bytes:
