@@ -171,6 +171,8 @@ def test_office_file_with_too_many_entries_is_refused_even_when_its_end_record_u
 
     for content in (crowded, understated):
         assert refusal("many.docx", content) == ["“many.docx” holds more than 1,000 parts, the most we open."]
+    # Where Office files are not taken, any archive is simply not accepted.
+    assert refusal("many.docx", crowded, kinds=(PDF,)) == ["“many.docx” is not a file we accept. Allowed: PDF."]
 
 
 def with_content_types_entry(content: bytes, offset: int, value: bytes) -> bytes:
