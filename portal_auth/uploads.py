@@ -142,9 +142,11 @@ def _declared_charset(file) -> str:
     """The charset the upload declared, if Python knows it; UTF-8 otherwise."""
     charset = getattr(file, "charset", None) or "utf-8"
     try:
-        return codecs.lookup(charset).name
+        codec = codecs.lookup(charset)
     except LookupError:
         return "utf-8"
+    # "base64" or "rot13" are codecs too, but not text encodings; bytes.decode() refuses them by this flag.
+    return codec.name if getattr(codec, "_is_text_encoding", True) else "utf-8"
 
 
 def _text(head: bytes, charset: str = "utf-8") -> str | None:

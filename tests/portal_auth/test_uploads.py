@@ -267,6 +267,14 @@ def test_csv_with_binary_or_mixed_encodings_past_its_first_lines_is_refused():
     ]
 
 
+@pytest.mark.parametrize("charset", ["base64", "rot13", "no-such-charset"])
+def test_a_declared_charset_that_is_not_a_text_encoding_counts_as_utf8(charset):
+    assert accepted("data.csv", b"date,amount\n2026-01-02,42\n", charset=charset) == CSV
+    assert refusal("data.csv", b"date,amount\n2026-01-02,\xff\n", charset=charset) == [
+        "“data.csv” is not text in UTF-8; save it as CSV UTF-8."
+    ]
+
+
 def test_old_office_file_without_a_word_document_is_not_a_doc():
     workbook = compound_file(("Workbook",))
     assert refusal("sheet.doc", workbook) == [
