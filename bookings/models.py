@@ -1,4 +1,3 @@
-import os
 import secrets
 from decimal import Decimal
 
@@ -10,6 +9,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from portal_auth.models import Customer, Organisation, normalise_email
+from portal_auth.uploads import storage_name
 
 
 def new_booking_reference() -> str:
@@ -138,8 +138,8 @@ class BookingAddOn(models.Model):
 
 
 def document_storage_path(document: "BookingDocument", filename: str) -> str:
-    # A random name: the customer's own file name is kept in the database, never in a path someone could guess.
-    return f"booking-documents/{secrets.token_urlsafe(24)}{os.path.splitext(filename)[1].lower()}"
+    # The customer's own file name is kept in `original_name`, never in a path someone could guess.
+    return storage_name("booking-documents", filename)
 
 
 class BookingDocument(models.Model):

@@ -14,7 +14,9 @@ from bookings.models import AddOn, Attendee, Booking, BookingAddOn, BookingDocum
 from outbox.services import email_enqueue
 from portal_auth.models import Customer
 from portal_auth.services import customer_get_or_create, customer_password_reset_by_staff
-from portal_auth.uploads import FileKind, delete_files_on_commit, files_removed_unless_committed
+from portal_auth.uploads import FileKind, delete_files_on_commit, files_removed_unless_committed, original_name
+
+_NAME_LENGTH = BookingDocument._meta.get_field("original_name").max_length
 
 
 def booking_url(booking: Booking) -> str:
@@ -71,7 +73,7 @@ def booking_document_upload(
         document = BookingDocument(
             booking=booking,
             uploaded_by=customer,
-            original_name=file.name[-200:],
+            original_name=original_name(file.name, max_length=_NAME_LENGTH),
             content_type=kind.content_type,
             size=file.size,
         )

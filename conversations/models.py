@@ -1,11 +1,9 @@
-import secrets
-from pathlib import PurePath
-
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
 from portal_auth.models import Customer, Organisation
+from portal_auth.uploads import storage_name
 
 
 class Channel(models.TextChoices):
@@ -95,9 +93,8 @@ class Message(models.Model):
 
 
 def attachment_path(attachment: "Attachment", filename: str) -> str:
-    # A random name: the stored path tells nothing and can't be guessed; the customer's name is kept apart.
-    suffix = PurePath(filename).suffix.lower()[:10]
-    return f"conversations/{timezone.now():%Y/%m}/{secrets.token_urlsafe(24)}{suffix}"
+    # The customer's name is kept in `original_name`, never in the path.
+    return storage_name(f"conversations/{timezone.now():%Y/%m}", filename)
 
 
 class Attachment(models.Model):

@@ -14,11 +14,19 @@ from conversations.models import Attachment, Channel, Conversation, Message
 from conversations.selectors import customers_may_reopen
 from outbox.services import email_enqueue, outbox_withdraw
 from portal_auth.models import Customer
-from portal_auth.uploads import CheckedUpload, delete_files_on_commit, files_removed_unless_committed
+from portal_auth.uploads import (
+    CheckedUpload,
+    delete_files_on_commit,
+    files_removed_unless_committed,
+    original_name,
+)
 
 
 class ReopenRefused(Exception):
     """The conversation is closed and its organisation does not let customers reopen it."""
+
+
+_NAME_LENGTH = Attachment._meta.get_field("original_name").max_length
 
 
 def conversation_reply(
@@ -47,7 +55,7 @@ def conversation_reply(
         for upload in uploads:
             attachment = Attachment(
                 message=message,
-                original_name=upload.file.name,
+                original_name=original_name(upload.file.name, max_length=_NAME_LENGTH),
                 size=upload.file.size,
                 content_type=upload.kind.content_type,
             )

@@ -10,7 +10,12 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from portal_auth.uploads import validate_logo
+from portal_auth.uploads import storage_name, validate_logo
+
+
+def logo_path(organisation: "Organisation", filename: str) -> str:
+    # Whatever the file was called on the uploader's computer, it fits every file system.
+    return storage_name("logos", filename)
 
 
 def normalise_email(email: str) -> str:
@@ -40,7 +45,7 @@ class Organisation(models.Model):
         validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", "Use a hex colour such as #1d4ed8.")],
         help_text="Buttons and links; choose one that reads well with white text.",
     )
-    logo = models.FileField(upload_to="logos/", blank=True, validators=[validate_logo])
+    logo = models.FileField(upload_to=logo_path, blank=True, validators=[validate_logo])
     requires_sign_in = models.BooleanField(
         "portal authentication",
         default=True,

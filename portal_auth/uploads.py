@@ -3,12 +3,26 @@
 Shared by every app that takes uploads (booking documents, ticket and conversation attachments).
 """
 
+import codecs
+import csv
 import logging
+import os
+import re
+import secrets
+import struct
+import unicodedata
 import zipfile
 from collections.abc import Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import PurePosixPath
+from urllib.parse import quote
+from xml.etree.ElementTree import ParseError
+from xml.parsers import expat
 
+import olefile
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring as xml_fromstring
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.files import File
@@ -42,6 +56,33 @@ XML = FileKind("XML", "application/xml", (".xml",))
 _OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _SNIFF_BYTES = 8192
 
+# An Office file is a zip: these bound what opening it would cost whoever opens it (zip bombs).
+OFFICE_MAX_EXPANDED_SIZE = 50 * 1024 * 1024
+OFFICE_MAX_ENTRIES = 1000
+# An entry is 46 bytes and its name; Office names are short, so 512 bytes each is ample.
+_DIRECTORY_BYTES_PER_ENTRY = 512
+_EOCD_SIZE = 22
+_CONTENT_TYPES = "[Content_Types].xml"
+_CONTENT_TYPES_MAX_SIZE = 1024 * 1024
+# Where old Office files (and OOXML through its content types) keep VBA macros.
+_MACRO_STORAGES = {"macros", "_vba_project_cur", "_vba_project", "vba"}
+
+# A CSV is judged on its first lines; these many are enough to see whether they share one separator.
+_CSV_SAMPLE_LINES = 20
+_CSV_DELIMITERS = ",;\t|"
+
+
+_MACROS = "contains macros, which we do not accept: save it without them"
+_DAMAGED = "is damaged or not what its content first says it is"
+
+
+class _Refused(Exception):
+    """A file of a kind we take whose content we won't: `reason` completes "“name” …"."""
+
+    def __init__(self, code: str, reason: str):
+        super().__init__(reason)
+        self.code, self.reason = code, reason
+
 
 def _read_head(file, size: int = _SNIFF_BYTES) -> bytes:
     file.seek(0)
@@ -50,15 +91,34 @@ def _read_head(file, size: int = _SNIFF_BYTES) -> bytes:
     return head
 
 
+def _check_zip_directory(file) -> None:
+    """Refuse an archive whose central directory is too large to parse, reading only its end record.
+
+    zipfile reads the directory by its size in bytes (the entry count there may lie), so both are bounded."""
+    file.seek(0, os.SEEK_END)
+    size = file.tell()
+    tail_start = max(0, size - _EOCD_SIZE - 0xFFFF)  # the record, after a comment of at most 64 KB
+    file.seek(tail_start)
+    tail = file.read()
+    file.seek(0)
+    record = tail.rfind(b"PK\x05\x06")
+    if record < 0 or record + _EOCD_SIZE > len(tail):
+        return  # not an archive zipfile can read either: detection says so
+    entries, directory_size = struct.unpack_from("<HI", tail, record + 10)
+    if entries > OFFICE_MAX_ENTRIES or directory_size > OFFICE_MAX_ENTRIES * _DIRECTORY_BYTES_PER_ENTRY:
+        raise _Refused("too_many_entries", f"holds more than {OFFICE_MAX_ENTRIES:,} parts, the most we open")
+
+
 def _zip_kind(file) -> FileKind | None:
+    # Only the central directory is read here; nothing is decompressed.
     try:
         with zipfile.ZipFile(file) as archive:
             names = set(archive.namelist())
-    except (zipfile.BadZipFile, OSError, ValueError):
+    except Exception:  # as in _check_office_zip: whatever fails to read is not an Office file
         return None
     finally:
         file.seek(0)
-    if "[Content_Types].xml" not in names:
+    if _CONTENT_TYPES not in names:
         return None
     if any(name.startswith("xl/") for name in names):
         return XLSX
@@ -67,16 +127,55 @@ def _zip_kind(file) -> FileKind | None:
     return None
 
 
-def _text(head: bytes) -> str | None:
-    if b"\x00" in head:
+def _ole_kind(file) -> FileKind | None:
+    """DOC only when the compound file holds a Word document: the magic alone is any old Office file."""
+    try:
+        with olefile.OleFileIO(file) as ole:
+            return DOC if ole.exists("WordDocument") and ole.get_type("WordDocument") == olefile.STGTY_STREAM else None
+    except Exception:  # olefile raises many kinds of error on a damaged or hostile file; each means "not a DOC"
         return None
+    finally:
+        file.seek(0)
+
+
+def _declared_charset(file) -> str:
+    """The charset the upload declared, if Python knows it; UTF-8 otherwise."""
+    charset = getattr(file, "charset", None) or "utf-8"
+    try:
+        codec = codecs.lookup(charset)
+    except LookupError:
+        return "utf-8"
+    # "base64" or "rot13" are codecs too, but not text encodings; bytes.decode() refuses them by this flag.
+    return codec.name if getattr(codec, "_is_text_encoding", True) else "utf-8"
+
+
+def _text(head: bytes, charset: str = "utf-8") -> str | None:
     try:
         # The head may end inside a multi-byte character; ignore only that tail.
-        return head.decode("utf-8")
-    except UnicodeDecodeError as error:
-        if error.start >= len(head) - 3:
-            return head[: error.start].decode("utf-8", errors="strict")
+        text = codecs.getincrementaldecoder(charset)(errors="strict").decode(head, final=False)
+    except UnicodeDecodeError:
         return None
+    return None if "\x00" in text else text
+
+
+def _csv_problem(text: str, *, complete: bool) -> str | None:
+    """Why this text is not a CSV, or None when it looks like one: the same separator on every first line."""
+    lines = text.lstrip("\ufeff").splitlines()
+    if not complete:
+        lines = lines[:-1]  # the head may end mid-line
+    lines = [line for line in lines if line.strip()][:_CSV_SAMPLE_LINES]
+    if len(lines) < 2:
+        return "a CSV needs a header line and at least one line of data"
+    sample = "\n".join(lines)
+    uneven = "its first lines do not have the same columns, separated by commas, semicolons or tabs"
+    try:
+        dialect = csv.Sniffer().sniff(sample, delimiters=_CSV_DELIMITERS)
+    except csv.Error:
+        return uneven
+    widths = {len(row) for row in csv.reader(lines, dialect) if row}
+    if len(widths) != 1 or widths.pop() < 2:
+        return uneven
+    return None
 
 
 def detect_kind(file) -> FileKind | None:
@@ -91,17 +190,18 @@ def detect_kind(file) -> FileKind | None:
     if head[:6] in (b"GIF87a", b"GIF89a"):
         return GIF
     if head.startswith(_OLE2_MAGIC):
-        return DOC
+        return _ole_kind(file)
     if head.startswith(b"PK\x03\x04"):
         return _zip_kind(file)
-    text = _text(head)
+    text = _text(head, _declared_charset(file))
     if text is None:
         return None
     stripped = text.lstrip("\ufeff \t\r\n")
     if stripped.startswith("<?xml") or stripped.startswith("<svg") or stripped.startswith("<!DOCTYPE"):
         # An SVG can run scripts; it may hide its <svg> behind a long prologue, so look at the whole head.
         return SVG if "<svg" in stripped.lower() else XML
-    if stripped and "<" not in stripped[:1]:
+    complete = file.size is not None and file.size <= len(head)
+    if stripped and not stripped.startswith("<") and _csv_problem(text, complete=complete) is None:
         return CSV
     return None
 
@@ -112,6 +212,99 @@ def size_label(size: int) -> str:
         if size >= factor and size % factor == 0:
             return f"{size // factor} {unit}"
     return filesizeformat(size)
+
+
+def _check_office_zip(file) -> None:
+    """Refuse zip bombs and macros, judged from the central directory and a bounded read of the content types."""
+    try:
+        with zipfile.ZipFile(file) as archive:
+            members = archive.infolist()
+            if len(members) > OFFICE_MAX_ENTRIES:
+                raise _Refused("too_many_entries", f"holds more than {OFFICE_MAX_ENTRIES:,} parts, the most we open")
+            if sum(member.file_size for member in members) > OFFICE_MAX_EXPANDED_SIZE:
+                raise _Refused(
+                    "too_large_expanded",
+                    f"expands to more than {size_label(OFFICE_MAX_EXPANDED_SIZE)} when opened, the most we open",
+                )
+            if any(PurePosixPath(member.filename).name.lower() == "vbaproject.bin" for member in members):
+                raise _Refused("macros", _MACROS)
+            content_types = archive.getinfo(_CONTENT_TYPES)
+            if content_types.file_size > _CONTENT_TYPES_MAX_SIZE:
+                raise _Refused("damaged", _DAMAGED)
+            # The directory may lie about the size: read no more than it says, and zipfile checks the CRC at the end.
+            with archive.open(content_types) as member:
+                declared = member.read(_CONTENT_TYPES_MAX_SIZE + 1)
+                if len(declared) > _CONTENT_TYPES_MAX_SIZE or member.read(1):
+                    raise _Refused("damaged", _DAMAGED)
+    except _Refused:
+        raise
+    except Exception:  # a hostile archive can fail in zipfile, zlib, bz2 or lzma in many ways; each means damage
+        raise _Refused("damaged", _DAMAGED) from None
+    finally:
+        file.seek(0)
+    try:
+        types = xml_fromstring(declared, forbid_dtd=True)
+    except (ParseError, DefusedXmlException):
+        raise _Refused("damaged", _DAMAGED) from None
+    for element in types.iter():
+        content_type = element.get("ContentType", "").lower()
+        if "macroenabled" in content_type or "vbaproject" in content_type:
+            raise _Refused("macros", _MACROS)
+
+
+def _check_doc(file) -> None:
+    try:
+        with olefile.OleFileIO(file) as ole:
+            entries = ole.listdir(streams=True, storages=True)
+    except Exception:  # as in _ole_kind: any error reading a compound file means it is damaged
+        raise _Refused("damaged", _DAMAGED) from None
+    finally:
+        file.seek(0)
+    if any(part.lower() in _MACRO_STORAGES for path in entries for part in path):
+        raise _Refused("macros", _MACROS)
+
+
+def _refuse_dtd(*args) -> None:
+    raise _Refused("xml_dtd", "declares a DTD or entities, which we do not accept in XML")
+
+
+def _check_xml(file) -> None:
+    # A DTD is where entities live (external files, "billion laughs"): refused at its first byte, before any
+    # entity is declared. Expat alone, with no handler per element, checks the rest at C speed and builds nothing.
+    parser = expat.ParserCreate()
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    parser.StartDoctypeDeclHandler = _refuse_dtd
+    parser.EntityDeclHandler = _refuse_dtd
+    parser.ExternalEntityRefHandler = _refuse_dtd
+    file.seek(0)
+    try:
+        parser.ParseFile(file)
+    except expat.ExpatError as error:
+        raise _Refused(
+            "xml_invalid", f"is not well-formed XML (line {error.lineno}, column {error.offset + 1})"
+        ) from None
+    finally:
+        file.seek(0)
+
+
+def _check_csv(file) -> None:
+    """The whole file, not just its head: text in one encoding without NUL, and CSV-shaped."""
+    file.seek(0)
+    content = file.read()
+    file.seek(0)
+    charset = _declared_charset(file)
+    try:
+        text = content.decode(charset)
+    except UnicodeDecodeError:
+        raise _Refused("csv_encoding", f"is not text in {charset.upper()}; save it as CSV UTF-8") from None
+    if "\x00" in text:
+        raise _Refused("csv_binary", "holds binary data, not text")
+    problem = _csv_problem(text, complete=True)
+    if problem:
+        raise _Refused("not_csv", f"does not look like CSV: {problem}")
+
+
+_CONTENT_CHECKS = {XLSX: _check_office_zip, DOCX: _check_office_zip, DOC: _check_doc, XML: _check_xml, CSV: _check_csv}
 
 
 def validate_upload(file: UploadedFile, *, allowed: tuple[FileKind, ...], max_size: int) -> FileKind:
@@ -126,25 +319,93 @@ def validate_upload(file: UploadedFile, *, allowed: tuple[FileKind, ...], max_si
         )
     if file.size == 0:
         raise ValidationError("“%(name)s” is empty.", code="empty", params={"name": name})
+    not_accepted = ValidationError(
+        "“%(name)s” is not a file we accept. Allowed: %(allowed)s.",
+        code="bad_type",
+        params={"name": name, "allowed": ", ".join(k.name for k in allowed)},
+    )
+    if _read_head(file, 4) == b"PK\x03\x04":
+        # Before zipfile parses a directory that may be huge; the rule is worth naming only where Office files go.
+        if DOCX in allowed or XLSX in allowed:
+            _raise_if_refused(_check_zip_directory, file, name)
+        else:
+            raise not_accepted
     kind = detect_kind(file)
-    allowed_names = ", ".join(k.name for k in allowed)
+    if kind is None and CSV in allowed and name.lower().endswith(CSV.extensions):
+        # Text that is not CSV-shaped is not detected as CSV; say why rather than only "not accepted".
+        kind = CSV
     if kind not in allowed:
-        raise ValidationError(
-            "“%(name)s” is not a file we accept. Allowed: %(allowed)s.",
-            code="bad_type",
-            params={"name": name, "allowed": allowed_names},
-        )
+        raise not_accepted
     if not name.lower().endswith(kind.extensions):
         raise ValidationError(
             "“%(name)s” contains a %(kind)s but its name says otherwise. Rename it to end in %(ext)s.",
             code="bad_extension",
             params={"name": name, "kind": kind.name, "ext": kind.extensions[0]},
         )
+    if kind in _CONTENT_CHECKS:
+        _raise_if_refused(_CONTENT_CHECKS[kind], file, name)
     return kind
+
+
+def _raise_if_refused(check, file, name: str) -> None:
+    try:
+        check(file)
+    except _Refused as refused:
+        raise ValidationError(
+            "“%(name)s” %(reason)s.", code=refused.code, params={"name": name, "reason": refused.reason}
+        ) from None
 
 
 def validate_logo(file) -> None:
     validate_upload(file, allowed=(PNG, JPEG), max_size=1024 * 1024)
+
+
+# What a stored file's extension may be: the customer's name is never part of a path, its extension only if plain.
+_STORED_EXTENSION = re.compile(r"\.[a-z0-9]{1,8}")
+_LONGEST_KEPT_EXTENSION = 16
+# What may stand in a quoted filename="…" as every browser reads it (no quote, backslash, percent or control).
+_ASCII_FALLBACK_UNSAFE = re.compile(r"[^A-Za-z0-9 !#$&'()+,.;=@\[\]^_`{}~-]+")
+
+
+def storage_name(folder: str, filename: str) -> str:
+    """A random path in `folder` for an upload (an `upload_to`): the customer's file name is kept as data instead.
+
+    A name of any length in any script fits every file system, and no stored path can be guessed.
+    """
+    extension = os.path.splitext(filename)[1].lower()
+    if not _STORED_EXTENSION.fullmatch(extension):
+        extension = ""
+    return f"{folder}/{secrets.token_urlsafe(24)}{extension}"
+
+
+def original_name(name: str | None, *, max_length: int) -> str:
+    """The customer's file name as shown and downloaded: its last part, no control characters, at most
+    `max_length` characters, trimmed before its extension so that it still opens with the right program."""
+    name = re.split(r"[\\/]", unicodedata.normalize("NFC", name or ""))[-1]
+    # Control and format characters (a right-to-left override turns "gpj.exe" around) and line breaks go.
+    name = "".join(c for c in name if unicodedata.category(c)[0] != "C" and unicodedata.category(c) not in ("Zl", "Zp"))
+    name = name.strip() or "file"
+    if len(name) > max_length:
+        stem, extension = os.path.splitext(name)
+        if len(extension) > min(_LONGEST_KEPT_EXTENSION, max_length // 2):
+            stem, extension = name, ""
+        name = stem[: max_length - len(extension)].rstrip() + extension
+    return name
+
+
+def _ascii_fallback(text: str) -> str:
+    return _ASCII_FALLBACK_UNSAFE.sub("_", unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode())
+
+
+def content_disposition(filename: str) -> str:
+    """`attachment` with the name (RFC 6266): plain ASCII as is, anything else as RFC 5987 UTF-8 with an ASCII
+    fallback for old clients. Never a line break, quote or path separator, whatever the stored name holds."""
+    name = original_name(filename, max_length=255).replace('"', "'")
+    stem, extension = (_ascii_fallback(part) for part in os.path.splitext(name))
+    fallback = f"{stem if any(c.isalnum() for c in stem) else 'download'}{extension}"
+    if fallback == name:
+        return f'attachment; filename="{name}"'
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 class _MultipleFileInput(forms.FileInput):
@@ -204,7 +465,9 @@ class CheckedUpload:
 
 def download_response(file: File, *, filename: str, content_type: str) -> FileResponse:
     """A stored upload as a download, never rendered: a browser must not run what a customer sent."""
-    response = FileResponse(file, as_attachment=True, filename=filename, content_type=content_type)
+    response = FileResponse(file, as_attachment=True, content_type=content_type)
+    # Django's own header has no ASCII fallback for a name outside ASCII; ours also cleans what the name holds.
+    response["Content-Disposition"] = content_disposition(filename)
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response["Cache-Control"] = "private, no-store"

@@ -1,12 +1,10 @@
-import uuid
-from pathlib import PurePath
-
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
 from portal_auth.models import Customer, Organisation
+from portal_auth.uploads import storage_name
 
 
 class TicketSettings(models.Model):
@@ -175,8 +173,8 @@ class TicketMessage(models.Model):
 
 
 def attachment_path(attachment: "TicketAttachment", filename: str) -> str:
-    # A random folder per file: names never collide and can't be guessed from a ticket number.
-    return f"tickets/{attachment.message.ticket.organisation_id}/{uuid.uuid4().hex}/{PurePath(filename).name}"
+    # Files stored before random names keep the path they were saved under; the customer's name is `name`.
+    return storage_name(f"tickets/{attachment.message.ticket.organisation_id}", filename)
 
 
 class TicketAttachment(models.Model):

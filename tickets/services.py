@@ -14,7 +14,12 @@ from django.utils import timezone
 from outbox.services import email_enqueue
 from portal_auth.access_links import access_link_send
 from portal_auth.models import Customer, CustomerToken, Organisation
-from portal_auth.uploads import CheckedUpload, delete_files_on_commit, files_removed_unless_committed
+from portal_auth.uploads import (
+    CheckedUpload,
+    delete_files_on_commit,
+    files_removed_unless_committed,
+    original_name,
+)
 from tickets.models import Company, Ticket, TicketAttachment, TicketMessage, TicketNumberCounter, TicketSettings
 
 LINK_ROUTE = "tickets:portal_link"
@@ -50,10 +55,16 @@ def ticket_number_take(*, organisation: Organisation) -> int:
     return counter.last_number
 
 
+_NAME_LENGTH = TicketAttachment._meta.get_field("name").max_length
+
+
 def _attachments_save(message: TicketMessage, attachments: Sequence[CheckedUpload], written: list) -> None:
     for upload in attachments:
         attachment = TicketAttachment(
-            message=message, name=upload.file.name[:200], content_type=upload.kind.content_type, size=upload.file.size
+            message=message,
+            name=original_name(upload.file.name, max_length=_NAME_LENGTH),
+            content_type=upload.kind.content_type,
+            size=upload.file.size,
         )
         attachment.file.save(upload.file.name, upload.file, save=False)
         written.append(attachment.file)

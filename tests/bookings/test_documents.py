@@ -1,4 +1,5 @@
 import os
+from urllib.parse import quote
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -299,3 +300,41 @@ def test_a_document_address_with_a_nul_byte_in_its_reference_is_not_an_error(sig
     response = sign_in(customer).get(f"/{customer.organisation.slug}/bookings/ab%00c/documents/{document.pk}/")
 
     assert response.status_code in (400, 404)  # 400 where a guard on the whole request answers first
+
+
+# 90 CJK characters: 270 bytes in UTF-8, more than a file system takes in one file name.
+LONG_CJK_NAME = "旅行保険の請求書" * 11 + "控え" + ".pdf"
+
+
+def test_a_document_named_past_255_bytes_is_saved_listed_and_downloaded_under_its_name(
+    sign_in, customer, booking, settings
+):
+    client = sign_in(customer)
+
+    response = client.post(upload_url(booking), {"file": SimpleUploadedFile(LONG_CJK_NAME, PDF_BYTES)})
+
+    assert response.status_code == 302
+    document = BookingDocument.objects.get()
+    assert document.original_name == LONG_CJK_NAME
+    assert not set(document.file.name) & set(LONG_CJK_NAME.removesuffix(".pdf"))
+    assert len(stored_files(settings)) == 1
+    page = client.get(response.url).content.decode()
+    assert f'href="{download_url(document)}" download>{LONG_CJK_NAME}</a>' in page
+
+    download = client.get(download_url(document))
+    assert download.status_code == 200
+    assert b"".join(download.streaming_content) == PDF_BYTES
+    assert download["Content-Disposition"] == (
+        f"attachment; filename=\"download.pdf\"; filename*=UTF-8''{quote(LONG_CJK_NAME, safe='')}"
+    )
+
+
+def test_a_name_longer_than_the_field_keeps_its_start_and_extension(sign_in, customer, booking):
+    name = "Reisepass von Maria Lopes, Seite " * 7 + ".jpeg.pdf"
+
+    response = sign_in(customer).post(upload_url(booking), {"file": SimpleUploadedFile(name, PDF_BYTES)})
+
+    assert response.status_code == 302
+    stored = BookingDocument.objects.get().original_name
+    assert len(stored) == 200
+    assert stored.startswith("Reisepass von Maria Lopes") and stored.endswith(".pdf")

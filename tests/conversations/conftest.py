@@ -6,6 +6,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tests.conversations.factories import ConversationFactory, MessageFactory
 from tests.factories import CustomerFactory
+from tests.upload_files import compound_file
 
 
 @pytest.fixture
@@ -34,7 +35,7 @@ PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PNG_BYTES = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 JPEG_BYTES = b"\xff\xd8\xff\xe0" + b"\x00" * 32
 GIF_BYTES = b"GIF89a" + b"\x00" * 32
-DOC_BYTES = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 32
+DOC_BYTES = compound_file(("WordDocument",))
 CSV_BYTES = b"date,amount\n2026-01-02,42\n"
 XML_BYTES = b'<?xml version="1.0"?><order id="1"/>'
 EXE_BYTES = b"MZ\x90\x00\x03\x00\x00\x00" + b"\x00" * 64

@@ -1,5 +1,8 @@
+from urllib.parse import quote
+
 import pytest
 from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
 
@@ -154,3 +157,46 @@ def test_staff_downloads_leave_no_refused_look(admin_client, attachment):
     assert admin_client.get(f"/{slug}/conversations/attachments/{attachment.pk + 1000}/").status_code == 404
     assert admin_client.get(download_url(attachment)).status_code == 200
     assert refused_looks() == 0
+
+
+# 90 CJK characters: 270 bytes in UTF-8, more than a file system takes in one file name.
+LONG_CJK_NAME = "旅行保険の請求書" * 11 + "控え" + ".pdf"
+
+
+def test_an_attachment_named_past_255_bytes_is_saved_listed_and_downloaded_under_its_name(sign_in, conversation):
+    client = sign_in(conversation.customer)
+    detail = f"/{conversation.organisation.slug}/conversations/{conversation.pk}/"
+
+    response = client.post(
+        detail, {"body": "The receipt.", "attachments": [SimpleUploadedFile(LONG_CJK_NAME, PDF_BYTES)]}
+    )
+
+    assert response.status_code == 302
+    attachment = Attachment.objects.get(message__conversation=conversation)
+    assert attachment.original_name == LONG_CJK_NAME
+    assert not set(attachment.file.name) & set(LONG_CJK_NAME.removesuffix(".pdf"))
+    assert attachment.file.name.endswith(".pdf")
+    page = client.get(detail).content.decode()
+    assert f'href="{download_url(attachment)}" download>{LONG_CJK_NAME}</a>' in page
+
+    download = client.get(download_url(attachment))
+    assert download.status_code == 200
+    assert b"".join(download.streaming_content) == PDF_BYTES
+    assert download["Content-Disposition"] == (
+        f"attachment; filename=\"download.pdf\"; filename*=UTF-8''{quote(LONG_CJK_NAME, safe='')}"
+    )
+
+
+def test_a_name_longer_than_the_field_keeps_its_start_and_extension(sign_in, conversation):
+    name = "Rechnung für die Reise nach Lissabon " * 7 + ".xlsx.pdf"
+    assert len(name) == 268
+
+    response = sign_in(conversation.customer).post(
+        f"/{conversation.organisation.slug}/conversations/{conversation.pk}/",
+        {"body": "See attached.", "attachments": [SimpleUploadedFile(name, PDF_BYTES)]},
+    )
+
+    assert response.status_code == 302
+    stored = Attachment.objects.get(message__conversation=conversation).original_name
+    assert len(stored) == 255
+    assert stored.startswith("Rechnung für die Reise nach Lissabon") and stored.endswith(".pdf")

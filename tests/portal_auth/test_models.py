@@ -2,6 +2,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.db import IntegrityError
 from django.utils import timezone
 
@@ -145,3 +146,14 @@ def test_a_session_lifetime_within_bounds_validates(organisation, lifetime):
     organisation.session_lifetime = lifetime
 
     organisation.full_clean()
+
+
+def test_a_logo_named_past_255_bytes_is_stored_under_a_random_name(organisation):
+    name = "ロゴ" * 45 + ".png"  # 270 bytes in UTF-8
+
+    organisation.logo.save(name, ContentFile(b"\x89PNG\r\n\x1a\n" + b"\x00" * 16))
+
+    organisation.refresh_from_db()
+    assert organisation.logo.name.startswith("logos/") and organisation.logo.name.endswith(".png")
+    assert "ロ" not in organisation.logo.name
+    assert organisation.logo.storage.exists(organisation.logo.name)

@@ -1,3 +1,6 @@
+import io
+import struct
+import zipfile
 from types import SimpleNamespace
 
 import pytest
@@ -10,14 +13,23 @@ from django.db import transaction
 from django.utils.datastructures import MultiValueDict
 
 from portal_auth.uploads import (
+    CSV,
+    DOC,
+    DOCX,
     JPEG,
     PDF,
     PNG,
+    XLSX,
+    XML,
     AttachmentsField,
     download_response,
     files_removed_unless_committed,
+    original_name,
     size_label,
+    storage_name,
+    validate_upload,
 )
+from tests.upload_files import DOCM_CONTENT_TYPES, DOCX_CONTENT_TYPES, compound_file, docx, office_zip
 
 PDF_BYTES = b"%PDF-1.4\n%%EOF\n"
 PNG_BYTES = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
@@ -103,3 +115,216 @@ def test_validation_error_is_raised_for_required_field_without_files():
     assert "required" in str(form.errors["files"])
     with pytest.raises(ValidationError):
         Required.base_fields["files"].clean([])
+
+
+# Content that passes for an accepted kind at first sight, and is refused for what it really holds.
+
+TEN_MB = 10 * 1024 * 1024
+OFFICE_KINDS = (DOC, DOCX, XLSX, CSV, XML, PDF)
+
+
+def refusal(name: str, content: bytes, *, kinds=OFFICE_KINDS, max_size: int = TEN_MB, charset=None) -> list[str]:
+    upload = SimpleUploadedFile(name, content, content_type="application/octet-stream")
+    upload.charset = charset
+    with pytest.raises(ValidationError) as refused:
+        validate_upload(upload, allowed=kinds, max_size=max_size)
+    return refused.value.messages
+
+
+def accepted(name: str, content: bytes, *, kinds=OFFICE_KINDS, charset=None):
+    upload = SimpleUploadedFile(name, content, content_type="application/octet-stream")
+    upload.charset = charset
+    return validate_upload(upload, allowed=kinds, max_size=TEN_MB)
+
+
+def test_real_office_files_and_csv_are_accepted():
+    assert accepted("letter.docx", docx()) == DOCX
+    assert accepted("old.doc", compound_file(("WordDocument", "1Table"))) == DOC
+    assert accepted("data.csv", b"date,amount\n2026-01-02,42\n2026-01-03,7\n") == CSV
+    assert accepted("data.csv", "name;city\nZoë;Zürich\n".encode("cp1252"), charset="windows-1252") == CSV
+    assert accepted("order.xml", b'<?xml version="1.0"?><order id="1"><line/></order>') == XML
+
+
+def test_zip_bomb_office_file_is_refused_from_its_directory_without_being_expanded():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        archive.writestr("[Content_Types].xml", DOCX_CONTENT_TYPES)
+        archive.writestr("word/document.xml", "<w:document/>")
+        with archive.open("word/media/image1.png", "w") as member:
+            for _ in range(51):
+                member.write(bytes(1024 * 1024))
+    bomb = buffer.getvalue()
+    assert len(bomb) < 64 * 1024
+
+    assert refusal("report.docx", bomb) == ["“report.docx” expands to more than 50 MB when opened, the most we open."]
+
+
+def test_office_file_with_too_many_entries_is_refused_even_when_its_end_record_understates_them():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("[Content_Types].xml", DOCX_CONTENT_TYPES)
+        for number in range(20_000):
+            archive.writestr(f"word/p{number}.xml", b"")
+    crowded = buffer.getvalue()
+    end = crowded.rindex(b"PK\x05\x06")
+    understated = crowded[: end + 8] + struct.pack("<HH", 5, 5) + crowded[end + 12 :]
+
+    for content in (crowded, understated):
+        assert refusal("many.docx", content) == ["“many.docx” holds more than 1,000 parts, the most we open."]
+    # Where Office files are not taken, any archive is simply not accepted.
+    assert refusal("many.docx", crowded, kinds=(PDF,)) == ["“many.docx” is not a file we accept. Allowed: PDF."]
+
+
+def with_content_types_entry(content: bytes, offset: int, value: bytes) -> bytes:
+    """The file with bytes changed in the central directory entry of [Content_Types].xml (the first one)."""
+    entry = content.index(b"PK\x01\x02") + offset
+    return content[:entry] + value + content[entry + len(value) :]
+
+
+def test_office_file_whose_content_types_are_encrypted_or_corrupt_is_refused_as_damaged():
+    content = docx()
+    encrypted = with_content_types_entry(content, 8, struct.pack("<H", 0x1))
+    start = content.index(b"PK\x03\x04") + 30 + len("[Content_Types].xml")
+    corrupt = content[:start] + b"\xff" * 8 + content[start + 8 :]
+
+    for damaged in (encrypted, corrupt):
+        assert refusal("letter.docx", damaged) == ["“letter.docx” is damaged or not what its content first says it is."]
+
+
+def test_office_file_whose_directory_understates_a_part_is_refused_as_damaged():
+    content = docx()
+    declared = len(DOCX_CONTENT_TYPES.encode())
+    # Central directory entry of [Content_Types].xml: its uncompressed size field says 10 bytes.
+    entry = content.index(b"PK\x01\x02")
+    assert struct.unpack_from("<I", content, entry + 24)[0] == declared
+    lying = content[: entry + 24] + struct.pack("<I", 10) + content[entry + 28 :]
+
+    assert refusal("letter.docx", lying) == ["“letter.docx” is damaged or not what its content first says it is."]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        docx(**{"word/vbaProject.bin": b"\xd0\xcf\x11\xe0macros"}),
+        office_zip({"word/document.xml": "<w:document/>"}, content_types=DOCM_CONTENT_TYPES),
+    ],
+    ids=["vba-project", "macro-enabled-content-type"],
+)
+def test_macro_enabled_document_named_docx_is_refused(content):
+    assert refusal("invoice.docx", content) == [
+        "“invoice.docx” contains macros, which we do not accept: save it without them."
+    ]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>&x;</r>',
+        b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+        + b"".join(
+            b'<!ENTITY lol%d "%s">' % (n, (b"&lol%d;" % (n - 1) if n > 1 else b"&lol;") * 10) for n in range(1, 10)
+        )
+        + b"]><lolz>&lol9;</lolz>",
+    ],
+    ids=["external-entity", "billion-laughs"],
+)
+def test_xml_with_a_dtd_or_entities_is_refused(content):
+    assert refusal("order.xml", content) == ["“order.xml” declares a DTD or entities, which we do not accept in XML."]
+
+
+def test_xml_that_is_not_well_formed_is_refused_with_where():
+    assert refusal("order.xml", b'<?xml version="1.0"?>\n<order>\n</ordre>') == [
+        "“order.xml” is not well-formed XML (line 3, column 3)."
+    ]
+
+
+UNEVEN_CSV = "its first lines do not have the same columns, separated by commas, semicolons or tabs"
+
+
+def test_plain_text_named_csv_is_refused():
+    prose = (
+        b"Dear support team,\n"
+        b"I would like to move my booking to next week, or the week after if that is easier.\n"
+        b"Thank you for your help.\n"
+    )
+    assert refusal("notes.csv", prose) == [f"“notes.csv” does not look like CSV: {UNEVEN_CSV}."]
+    assert refusal("note.csv", b"Please call me back tomorrow.\n") == [
+        "“note.csv” does not look like CSV: a CSV needs a header line and at least one line of data."
+    ]
+    uneven = b"name,city\nAda,London\nThank you, see you soon, regards\n"
+    assert refusal("list.csv", uneven) == [f"“list.csv” does not look like CSV: {UNEVEN_CSV}."]
+    # Prose under another name is simply not a kind we take, rather than "rename it to .csv".
+    assert refusal("notes.txt", prose) == [
+        "“notes.txt” is not a file we accept. Allowed: DOC, DOCX, XLSX, CSV, XML, PDF."
+    ]
+
+
+def test_csv_with_binary_or_mixed_encodings_past_its_first_lines_is_refused():
+    head = b"date,amount\n" + b"2026-01-02,42\n" * 1000
+    assert refusal("data.csv", head + b"2026-01-03,\x00\x01\n") == ["“data.csv” holds binary data, not text."]
+    assert refusal("data.csv", head + "2026-01-03,Zoë\n".encode("latin-1")) == [
+        "“data.csv” is not text in UTF-8; save it as CSV UTF-8."
+    ]
+
+
+@pytest.mark.parametrize("charset", ["base64", "rot13", "no-such-charset"])
+def test_a_declared_charset_that_is_not_a_text_encoding_counts_as_utf8(charset):
+    assert accepted("data.csv", b"date,amount\n2026-01-02,42\n", charset=charset) == CSV
+    assert refusal("data.csv", b"date,amount\n2026-01-02,\xff\n", charset=charset) == [
+        "“data.csv” is not text in UTF-8; save it as CSV UTF-8."
+    ]
+
+
+def test_old_office_file_without_a_word_document_is_not_a_doc():
+    workbook = compound_file(("Workbook",))
+    assert refusal("sheet.doc", workbook) == [
+        "“sheet.doc” is not a file we accept. Allowed: DOC, DOCX, XLSX, CSV, XML, PDF."
+    ]
+    magic_only = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600)
+    assert refusal("old.doc", magic_only) == [
+        "“old.doc” is not a file we accept. Allowed: DOC, DOCX, XLSX, CSV, XML, PDF."
+    ]
+
+
+@pytest.mark.parametrize("storage", ["Macros", "_VBA_PROJECT_CUR"])
+def test_old_word_document_with_macro_storage_is_refused(storage):
+    assert refusal("old.doc", compound_file(("WordDocument", "1Table"), (storage,))) == [
+        "“old.doc” contains macros, which we do not accept: save it without them."
+    ]
+
+
+def test_a_download_name_cannot_break_the_header_or_name_a_path():
+    response = download_response(
+        ContentFile(PDF_BYTES, name="x.pdf"),
+        filename='..\\evil/re"port\r\nSet-Cookie: a=b.pdf',
+        content_type="application/pdf",
+    )
+
+    assert response["Content-Disposition"] == (
+        "attachment; filename=\"re'portSet-Cookie_ a=b.pdf\"; filename*=UTF-8''re%27portSet-Cookie%3A%20a%3Db.pdf"
+    )
+    assert "Set-Cookie" not in response.headers
+
+
+def test_a_download_name_outside_ascii_has_an_ascii_fallback():
+    response = download_response(
+        ContentFile(PDF_BYTES, name="x.pdf"), filename="Crème brûlée 100%.pdf", content_type="application/pdf"
+    )
+
+    assert response["Content-Disposition"] == (
+        "attachment; filename=\"Creme brulee 100_.pdf\"; filename*=UTF-8''Cr%C3%A8me%20br%C3%BBl%C3%A9e%20100%25.pdf"
+    )
+
+
+def test_stored_names_are_random_and_keep_only_a_plain_extension():
+    first, second = storage_name("docs", "Passport scan.PDF"), storage_name("docs", "Passport scan.PDF")
+    assert first != second and first.startswith("docs/") and first.endswith(".pdf") and "Passport" not in first
+    assert storage_name("docs", "notes." + "x" * 300).count(".") == 0
+    assert storage_name("docs", "archive.tar.g z").count(".") == 0
+
+
+def test_original_names_are_trimmed_by_characters_keeping_the_extension():
+    assert original_name("a" * 300 + ".docx", max_length=200) == "a" * 195 + ".docx"
+    assert original_name("C:\\Users\\ana\\scan\u202egpj.exe", max_length=200) == "scangpj.exe"
+    assert original_name("report." + "x" * 300, max_length=200) == ("report." + "x" * 300)[:200]
+    assert original_name("\r\n", max_length=200) == "file"
