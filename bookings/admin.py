@@ -4,9 +4,10 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
-from bookings.models import AddOn, Attendee, Booking, BookingAddOn, BookingDocument
+from bookings.models import AddOn, Attendee, Booking, BookingAddOn, BookingDocument, BookingSettings
 from bookings.services import (
     attendee_portal_password_set,
     booking_add_ons_save_by_staff,
@@ -47,9 +48,37 @@ class AttendeeInline(admin.TabularInline):
 class BookingAddOnInline(admin.TabularInline):
     model = BookingAddOn
     extra = 0
-    fields = ["add_on", "price", "currency", "booked_by", "booked_by_customer", "booked_by_staff", "booked_at"]
-    readonly_fields = ["price", "currency", "booked_by", "booked_by_customer", "booked_by_staff", "booked_at"]
+    fields = [
+        "add_on",
+        "price",
+        "currency",
+        "booked_by",
+        "booked_by_customer",
+        "booked_by_staff",
+        "booked_at",
+        "cancellation",
+    ]
+    readonly_fields = [
+        "price",
+        "currency",
+        "booked_by",
+        "booked_by_customer",
+        "booked_by_staff",
+        "booked_at",
+        "cancellation",
+    ]
     autocomplete_fields = ["add_on"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("cancelled_by_customer", "cancelled_by_staff")
+
+    @admin.display(description="Status")
+    def cancellation(self, line):
+        if not line.pk or not line.is_cancelled:
+            return "Booked" if line.pk else "—"
+        who = line.cancelled_by_customer or line.cancelled_by_staff or "someone since deleted"
+        when = timezone.localtime(line.cancelled_at)
+        return f"Cancelled on {when:%d %b %Y, %H:%M} by {who} ({line.get_cancelled_by_display().lower()})"
 
 
 class BookingDocumentInline(admin.TabularInline):
@@ -88,6 +117,7 @@ class BookingAdmin(admin.ModelAdmin):
         ("starts_on", "ends_on"),
         "status",
         ("main_contact_name", "main_contact_email"),
+        "add_on_cancellation_notice",
         "reference",
         "portal_link",
         "created_at",
@@ -172,6 +202,16 @@ class AddOnAdmin(admin.ModelAdmin):
     list_filter = ["is_active", "organisation", "currency"]
     search_fields = ["name", "description"]
     list_select_related = ["organisation"]
+
+
+@admin.register(BookingSettings)
+class BookingSettingsAdmin(admin.ModelAdmin):
+    list_display = ["organisation", "add_on_cancellation_notice"]
+    list_select_related = ["organisation"]
+    fields = ["organisation", "add_on_cancellation_notice", "add_on_payment_text"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["organisation"] if obj else []
 
 
 @admin.register(BookingDocument)
