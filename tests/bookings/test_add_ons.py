@@ -1,13 +1,16 @@
 import datetime
+import threading
 from decimal import Decimal
 
 import pytest
 import time_machine
+from django.db import connection, connections
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from bookings.models import Booking, BookingAddOn, BookingSettings
+from bookings.services import booking_add_on_book, booking_add_on_cancel
 from outbox.models import OutboxEmail
 from tests.bookings.factories import AddOnFactory, AttendeeFactory, BookingAddOnFactory
 from tests.factories import CustomerFactory
@@ -400,3 +403,56 @@ def test_cancelling_an_add_on_needs_a_csrf_token(sign_in, customer, booking, boo
     assert client.post(cancel_url(booking, booked.add_on)).status_code == 403
     booked.refresh_from_db()
     assert not booked.is_cancelled
+
+
+def _at_once(count: int, work) -> list:
+    """Run `work()` in `count` threads released together; return what they raised."""
+    start, errors = threading.Barrier(count), []
+
+    def run():
+        try:
+            start.wait()
+            work()
+        except Exception as error:  # reported by the caller
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks are PostgreSQL's; SQLite runs one writer")
+@pytest.mark.django_db(transaction=True)
+def test_confirming_at_once_from_many_tabs_books_once_and_emails_once(make_booking):
+    customer = CustomerFactory()
+    booking = make_booking(customer.organisation, customer.email)
+    add_on = AddOnFactory(organisation=customer.organisation)
+
+    errors = _at_once(6, lambda: booking_add_on_book(booking=booking, add_on=add_on, customer=customer))
+
+    assert errors == []
+    assert BookingAddOn.objects.filter(booking=booking, cancelled_at__isnull=True).count() == 1
+    assert OutboxEmail.objects.count() == 1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks are PostgreSQL's; SQLite runs one writer")
+@pytest.mark.django_db(transaction=True)
+def test_cancelling_at_once_from_many_tabs_cancels_once_and_emails_once(make_booking):
+    customer = CustomerFactory()
+    booking = make_booking(customer.organisation, customer.email)
+    line, _ = booking_add_on_book(
+        booking=booking, add_on=AddOnFactory(organisation=customer.organisation), customer=customer
+    )
+    OutboxEmail.objects.all().delete()
+
+    errors = _at_once(6, lambda: booking_add_on_cancel(line=line, customer=customer))
+
+    assert errors == []
+    line.refresh_from_db()
+    assert line.is_cancelled
+    assert OutboxEmail.objects.count() == 1
