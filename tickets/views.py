@@ -7,6 +7,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from portal_auth.decorators import customer_required
 from portal_auth.uploads import stored_file_download
 from tickets.forms import NewTicketForm, ReplyForm, TicketFilterForm
+from tickets.models import CUSTOMER_STATUS_WORDS, Ticket
 from tickets.selectors import get_attachment_for, get_ticket_for, public_messages, tickets_for
 from tickets.services import TicketClosed, ticket_create, ticket_mark_solved, ticket_path, ticket_reply
 
@@ -66,14 +67,15 @@ def ticket_reply_post(request, organisation, customer, number):
 def ticket_solve(request, organisation, customer, number):
     """A GET asks the customer to confirm; the POST marks the ticket solved."""
     ticket = get_ticket_for(customer, number)
+    context = {"ticket": ticket, "solved_words": CUSTOMER_STATUS_WORDS[Ticket.Status.SOLVED]}
     if request.method == "POST":
         try:
             if ticket_mark_solved(ticket=ticket, customer=customer):
                 messages.success(request, "You marked this ticket solved. Reply to it if you need more help.")
             return redirect(f"{ticket_path(ticket)}#latest")
         except TicketClosed as error:
-            return render(request, "tickets/ticket_solve.html", {"ticket": ticket, "error": error.message}, status=409)
-    return render(request, "tickets/ticket_solve.html", {"ticket": ticket})
+            return render(request, "tickets/ticket_solve.html", {**context, "error": error.message}, status=409)
+    return render(request, "tickets/ticket_solve.html", context)
 
 
 @never_cache

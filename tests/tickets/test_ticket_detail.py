@@ -11,6 +11,7 @@ from outbox.models import OutboxEmail
 from tests.factories import CustomerFactory
 from tests.tickets.conftest import PDF_BYTES
 from tickets.models import Ticket, TicketAttachment
+from tickets.services import ticket_staff_messages_publish
 
 
 def detail(ticket):
@@ -269,3 +270,18 @@ def test_marking_solved_needs_a_csrf_token(sign_in, customer, ticket):
     assert client.post(solve_url(ticket)).status_code == 403
     ticket.refresh_from_db()
     assert ticket.status == Ticket.Status.OPEN
+
+
+def test_a_staff_reply_email_gives_the_status_in_customer_words(
+    customer, make_ticket, make_message, staff_user, mailoutbox, django_capture_on_commit_callbacks
+):
+    ticket = make_ticket(status=Ticket.Status.PENDING)
+    message = make_message(ticket=ticket, from_staff=True, author_staff=staff_user, body="Which seat would you like?")
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket_staff_messages_publish(ticket=ticket, messages=[message], staff_user=staff_user, created=False)
+
+    [email] = mailoutbox
+    assert email.to == [customer.email]
+    assert "Status: Waiting for your reply" in email.body
+    assert "Status: <strong>Waiting for your reply</strong>" in email.alternatives[0].content
+    assert "Pending" not in email.body + email.alternatives[0].content
