@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
@@ -45,8 +46,20 @@ class AttendeeInline(admin.TabularInline):
         return _portal_password_link(attendee)
 
 
+class BookingAddOnInlineForm(forms.ModelForm):
+    cancel = forms.BooleanField(
+        required=False,
+        help_text="Keeps the line, shown as cancelled by you, and emails the customer who booked it.",
+    )
+
+    class Meta:
+        model = BookingAddOn
+        fields = ["add_on"]
+
+
 class BookingAddOnInline(admin.TabularInline):
     model = BookingAddOn
+    form = BookingAddOnInlineForm
     extra = 0
     fields = [
         "add_on",
@@ -57,6 +70,7 @@ class BookingAddOnInline(admin.TabularInline):
         "booked_by_staff",
         "booked_at",
         "cancellation",
+        "cancel",
     ]
     readonly_fields = [
         "price",
@@ -140,7 +154,14 @@ class BookingAdmin(admin.ModelAdmin):
     def save_formset(self, request, form, formset, change):
         if formset.model is BookingAddOn:
             lines = formset.save(commit=False)
-            booking_add_ons_save_by_staff(lines=lines, deleted=formset.deleted_objects, staff_user=request.user)
+            cancelled = [
+                form.instance
+                for form in formset.forms
+                if form.instance.pk and form.cleaned_data.get("cancel") and form not in formset.deleted_forms
+            ]
+            booking_add_ons_save_by_staff(
+                lines=lines, deleted=formset.deleted_objects, cancelled=cancelled, staff_user=request.user
+            )
             return
         super().save_formset(request, form, formset, change)
 

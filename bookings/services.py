@@ -74,26 +74,47 @@ def booking_add_on_cancel(*, line: BookingAddOn, customer: Customer) -> tuple[Bo
     locked.cancelled_at = timezone.now()
     locked.cancelled_by, locked.cancelled_by_customer = BookingAddOn.CancelledBy.CUSTOMER, customer
     locked.save(update_fields=["cancelled_at", "cancelled_by", "cancelled_by_customer"])
-    booking = locked.booking
+    _add_on_cancelled_email(locked, customer)
+    return locked, True
+
+
+def _add_on_cancelled_email(line: BookingAddOn, customer: Customer) -> None:
+    booking = line.booking
     email_enqueue(
         organisation=booking.organisation,
         to=customer.email,
         template="bookings/emails/add_on_cancelled",
-        context={"customer": customer, "booking": booking, "line": locked, "link": booking_url(booking)},
+        context={"customer": customer, "booking": booking, "line": line, "link": booking_url(booking)},
     )
-    return locked, True
 
 
 @transaction.atomic
 def booking_add_ons_save_by_staff(
-    *, lines: Iterable[BookingAddOn], deleted: Iterable[BookingAddOn], staff_user: AbstractBaseUser
+    *,
+    lines: Iterable[BookingAddOn],
+    deleted: Iterable[BookingAddOn],
+    staff_user: AbstractBaseUser,
+    cancelled: Iterable[BookingAddOn] = (),
 ) -> None:
-    """Staff's add-on changes in the admin: a new line is booked by them, at the add-on's current price."""
+    """Staff's add-on changes in the admin: a new line is booked by them, at the add-on's current price.
+
+    A line staff cancel stays, cancelled by them, whatever the customers' window; the customer who
+    booked it is emailed, as when they cancel it themselves.
+    """
     for line in lines:
         if line.pk is None:
             line.price, line.currency = line.add_on.price, line.add_on.currency
             line.booked_by, line.booked_by_staff = BookingAddOn.BookedBy.STAFF, staff_user
         line.save()
+    for line in cancelled:
+        locked = BookingAddOn.objects.select_for_update().select_related("booking__organisation").get(pk=line.pk)
+        if locked.is_cancelled:
+            continue
+        locked.cancelled_at = timezone.now()
+        locked.cancelled_by, locked.cancelled_by_staff = BookingAddOn.CancelledBy.STAFF, staff_user
+        locked.save(update_fields=["cancelled_at", "cancelled_by", "cancelled_by_staff"])
+        if locked.booked_by_customer_id:
+            _add_on_cancelled_email(locked, locked.booked_by_customer)
     for line in deleted:
         line.delete()
 

@@ -166,3 +166,32 @@ def test_staff_set_the_add_on_cancellation_notice_and_payment_text(admin_client,
     )
     assert negative.status_code == 200
     assert BookingSettings.objects.get(organisation=organisation).add_on_cancellation_notice == datetime.timedelta(3)
+
+
+def test_staff_cancel_a_customers_add_on_line_which_stays_and_emails_the_customer(
+    admin_client, staff_user, organisation, mailoutbox, django_capture_on_commit_callbacks
+):
+    booking = BookingFactory(organisation=organisation)
+    customer = CustomerFactory(organisation=organisation, email="alice@example.com")
+    line = BookingAddOnFactory(booking=booking, booked_by=BookingAddOn.BookedBy.CUSTOMER, booked_by_customer=customer)
+    form = booking_form_with_add_on(booking, line.add_on)
+    form.update(
+        {
+            "booked_add_ons-INITIAL_FORMS": "1",
+            "booked_add_ons-0-id": line.pk,
+            "booked_add_ons-0-booking": booking.pk,
+            "booked_add_ons-0-cancel": "on",
+        }
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(reverse("admin:bookings_booking_change", args=[booking.pk]), form)
+
+    assert response.status_code == 302
+    line.refresh_from_db()
+    assert line.is_cancelled
+    assert (line.cancelled_by, line.cancelled_by_staff) == (BookingAddOn.CancelledBy.STAFF, staff_user)
+    assert [email.to for email in mailoutbox] == [["alice@example.com"]]
+    assert mailoutbox[0].subject.startswith("Cancelled: ")
+    page = admin_client.get(reverse("admin:bookings_booking_change", args=[booking.pk])).content.decode()
+    assert f"by {staff_user.username} (staff)" in page
