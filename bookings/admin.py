@@ -1,12 +1,14 @@
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
-from bookings.models import AddOn, Attendee, Booking, BookingAddOn, BookingDocument
+from bookings.models import AddOn, Attendee, Booking, BookingAddOn, BookingDocument, BookingSettings
 from bookings.services import (
     attendee_portal_password_set,
     booking_add_ons_save_by_staff,
@@ -44,12 +46,53 @@ class AttendeeInline(admin.TabularInline):
         return _portal_password_link(attendee)
 
 
+class BookingAddOnInlineForm(forms.ModelForm):
+    cancel = forms.BooleanField(
+        required=False,
+        help_text="Keeps the line, shown as cancelled by you, and emails the customer who booked it.",
+    )
+
+    class Meta:
+        model = BookingAddOn
+        fields = ["add_on"]
+
+
 class BookingAddOnInline(admin.TabularInline):
     model = BookingAddOn
+    form = BookingAddOnInlineForm
     extra = 0
-    fields = ["add_on", "price", "currency", "booked_by", "booked_by_customer", "booked_by_staff", "booked_at"]
-    readonly_fields = ["price", "currency", "booked_by", "booked_by_customer", "booked_by_staff", "booked_at"]
+    fields = [
+        "add_on",
+        "price",
+        "currency",
+        "booked_by",
+        "booked_by_customer",
+        "booked_by_staff",
+        "booked_at",
+        "cancellation",
+        "cancel",
+    ]
+    readonly_fields = [
+        "price",
+        "currency",
+        "booked_by",
+        "booked_by_customer",
+        "booked_by_staff",
+        "booked_at",
+        "cancellation",
+    ]
     autocomplete_fields = ["add_on"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("cancelled_by_customer", "cancelled_by_staff")
+
+    @admin.display(description="Status")
+    def cancellation(self, line):
+        if not line.pk or not line.is_cancelled:
+            return "Booked" if line.pk else "—"
+        who = line.cancelled_by_customer or line.cancelled_by_staff or "someone since deleted"
+        when = timezone.localtime(line.cancelled_at)
+        return f"Cancelled on {when:%d %b %Y, %H:%M} by {who} ({line.get_cancelled_by_display().lower()})"
 
 
 class BookingDocumentInline(admin.TabularInline):
@@ -88,6 +131,7 @@ class BookingAdmin(admin.ModelAdmin):
         ("starts_on", "ends_on"),
         "status",
         ("main_contact_name", "main_contact_email"),
+        "add_on_cancellation_notice",
         "reference",
         "portal_link",
         "created_at",
@@ -110,7 +154,14 @@ class BookingAdmin(admin.ModelAdmin):
     def save_formset(self, request, form, formset, change):
         if formset.model is BookingAddOn:
             lines = formset.save(commit=False)
-            booking_add_ons_save_by_staff(lines=lines, deleted=formset.deleted_objects, staff_user=request.user)
+            cancelled = [
+                form.instance
+                for form in formset.forms
+                if form.instance.pk and form.cleaned_data.get("cancel") and form not in formset.deleted_forms
+            ]
+            booking_add_ons_save_by_staff(
+                lines=lines, deleted=formset.deleted_objects, cancelled=cancelled, staff_user=request.user
+            )
             return
         super().save_formset(request, form, formset, change)
 
@@ -172,6 +223,16 @@ class AddOnAdmin(admin.ModelAdmin):
     list_filter = ["is_active", "organisation", "currency"]
     search_fields = ["name", "description"]
     list_select_related = ["organisation"]
+
+
+@admin.register(BookingSettings)
+class BookingSettingsAdmin(admin.ModelAdmin):
+    list_display = ["organisation", "add_on_cancellation_notice"]
+    list_select_related = ["organisation"]
+    fields = ["organisation", "add_on_cancellation_notice", "add_on_payment_text"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["organisation"] if obj else []
 
 
 @admin.register(BookingDocument)

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from bookings.models import AddOn, Attendee, Booking, BookingAddOn
+from bookings.models import AddOn, Attendee, Booking, BookingAddOn, BookingSettings
 from bookings.services import booking_url
 from portal_auth.models import Organisation
 
@@ -34,6 +34,10 @@ def seed_demo(*, organisation: Organisation, stdout) -> None:
     if organisation.bookings.exists():
         stdout.write("  Bookings exist already; none added.")
         return
+    BookingSettings.objects.get_or_create(
+        organisation=organisation,
+        defaults={"add_on_payment_text": "Added to your final invoice, paid by the card you booked with."},
+    )
     add_ons = [
         AddOn.objects.create(organisation=organisation, name=name, description=description, price=price)
         for name, description, price in DEMO_ADD_ONS

@@ -1,7 +1,10 @@
+import datetime
+
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
-from bookings.models import AddOn, Booking
+from bookings.models import AddOn, Booking, BookingAddOn
 from portal_auth import ratelimit
 from portal_auth.models import Customer
 from portal_auth.uploads import JPEG, PDF, PNG, validate_upload
@@ -11,22 +14,47 @@ DOCUMENT_MAX_SIZE = 10 * 1024 * 1024
 
 
 class AddOnBookingForm(forms.Form):
-    add_on = forms.ModelChoiceField(
-        queryset=AddOn.objects.none(),
-        widget=forms.HiddenInput,
-        error_messages={"invalid_choice": "This add-on is no longer offered.", "required": "Choose an add-on."},
-    )
+    """The confirmation of an add-on at the price and currency the customer was shown."""
 
-    def __init__(self, *args, booking: Booking, **kwargs):
+    price = forms.DecimalField(widget=forms.HiddenInput, max_digits=10, decimal_places=2)
+    currency = forms.CharField(widget=forms.HiddenInput, max_length=3)
+
+    def __init__(self, *args, booking: Booking, add_on: AddOn, **kwargs):
         super().__init__(*args, **kwargs)
         self.booking = booking
-        self.fields["add_on"].queryset = AddOn.objects.filter(organisation_id=booking.organisation_id, is_active=True)
+        self.add_on = add_on
 
     def clean(self):
         if self.booking.status == Booking.Status.CANCELLED:
             raise ValidationError("This booking is cancelled: add-ons can't be booked on it.", code="cancelled")
         if self.booking.has_ended:
             raise ValidationError("This booking has ended: add-ons can't be booked on it.", code="ended")
+        if not self.add_on.is_active:
+            raise ValidationError("This add-on is no longer offered.", code="not_offered")
+        shown = (self.cleaned_data.get("price"), self.cleaned_data.get("currency"))
+        if shown != (self.add_on.price, self.add_on.currency):
+            # What is confirmed is what was shown: a price changed meanwhile must be seen before it is booked.
+            raise ValidationError(
+                f"The price of {self.add_on.name} is now {self.add_on.price_display}. Check it and confirm again.",
+                code="price_changed",
+            )
+        return self.cleaned_data
+
+
+class AddOnCancellationForm(forms.Form):
+    """The customer's confirmation that they cancel an add-on they booked, while the booking allows it."""
+
+    def __init__(self, *args, line: BookingAddOn, customer: Customer, deadline: datetime.datetime, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.line, self.customer, self.deadline = line, customer, deadline
+
+    @property
+    def refusal(self) -> ValidationError | None:
+        return self.line.customer_cancellation_refusal(self.customer, deadline=self.deadline, now=timezone.now())
+
+    def clean(self):
+        if refusal := self.refusal:
+            raise refusal
         return self.cleaned_data
 
 

@@ -1,3 +1,4 @@
+import datetime
 import secrets
 from decimal import Decimal
 
@@ -21,6 +22,51 @@ def format_price(amount: Decimal, currency: str) -> str:
     return f"{amount:,.2f} {currency}"
 
 
+DEFAULT_ADD_ON_CANCELLATION_NOTICE = datetime.timedelta(hours=48)
+DEFAULT_ADD_ON_PAYMENT_TEXT = "The business will charge you for it."
+
+
+class BookingSettings(models.Model):
+    """How an organisation runs add-ons on its bookings."""
+
+    organisation = models.OneToOneField(
+        Organisation, on_delete=models.CASCADE, primary_key=True, related_name="booking_settings"
+    )
+    add_on_cancellation_notice = models.DurationField(
+        "add-on cancellation notice",
+        default=DEFAULT_ADD_ON_CANCELLATION_NOTICE,
+        validators=[MinValueValidator(datetime.timedelta(0))],
+        help_text="A customer may cancel an add-on they booked until this long before the booking starts "
+        "(at midnight of its first day), e.g. “2 00:00:00” for two days, “00:00:00” for up to the start. "
+        "A booking can set its own.",
+    )
+    add_on_payment_text = models.TextField(
+        "how add-ons are charged",
+        blank=True,
+        help_text="Shown to a customer before they confirm an add-on, e.g. “Paid at the reception on arrival.” "
+        f"When empty: “{DEFAULT_ADD_ON_PAYMENT_TEXT}”",
+    )
+
+    class Meta:
+        verbose_name = "booking settings"
+        verbose_name_plural = "booking settings"
+
+    def __str__(self) -> str:
+        return f"Booking settings of {self.organisation}"
+
+    @classmethod
+    def for_organisation(cls, organisation: Organisation) -> "BookingSettings":
+        # An organisation without a row gets the defaults, unsaved: reading settings never writes.
+        try:
+            return organisation.booking_settings
+        except cls.DoesNotExist:
+            return cls(organisation=organisation)
+
+    @property
+    def payment_text(self) -> str:
+        return self.add_on_payment_text.strip() or DEFAULT_ADD_ON_PAYMENT_TEXT
+
+
 class Booking(models.Model):
     class Status(models.TextChoices):
         CONFIRMED = "confirmed", "Confirmed"
@@ -35,6 +81,14 @@ class Booking(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.CONFIRMED)
     main_contact_name = models.CharField(max_length=200, blank=True)
     main_contact_email = models.EmailField(blank=True, help_text="Never used to decide who may open the booking.")
+    add_on_cancellation_notice = models.DurationField(
+        "add-on cancellation notice",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(datetime.timedelta(0))],
+        help_text="For this booking only, instead of the organisation's booking settings (e.g. “7 00:00:00”). "
+        "Empty: the organisation's notice.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -58,6 +112,16 @@ class Booking(models.Model):
     @property
     def accepts_add_ons(self) -> bool:
         return self.status != self.Status.CANCELLED and not self.has_ended
+
+    @property
+    def starts_at(self) -> datetime.datetime:
+        """The booking's first day holds no time: it starts at midnight in the portal's time zone."""
+        return timezone.make_aware(datetime.datetime.combine(self.starts_on, datetime.time.min))
+
+    def add_on_cancellation_deadline(self, organisation_notice: datetime.timedelta) -> datetime.datetime:
+        """The moment from which a customer can no longer cancel an add-on on this booking."""
+        notice = organisation_notice if self.add_on_cancellation_notice is None else self.add_on_cancellation_notice
+        return self.starts_at - notice
 
 
 class Attendee(models.Model):
@@ -103,11 +167,16 @@ class AddOn(models.Model):
 
 
 class BookingAddOn(models.Model):
-    """An add-on booked on a booking. The price is copied, so later price changes don't rewrite history."""
+    """An add-on booked on a booking. The price is copied, so later price changes don't rewrite history.
+
+    A cancelled line stays, with when and by whom, and the add-on can be booked again on a new line.
+    """
 
     class BookedBy(models.TextChoices):
         CUSTOMER = "customer", "Customer"
         STAFF = "staff", "Staff"
+
+    CancelledBy = BookedBy
 
     booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="booked_add_ons")
     add_on = models.ForeignKey(AddOn, on_delete=models.PROTECT, related_name="bookings")
@@ -119,11 +188,24 @@ class BookingAddOn(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     booked_at = models.DateTimeField(auto_now_add=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    cancelled_by = models.CharField(max_length=10, choices=BookedBy.choices, blank=True, editable=False)
+    cancelled_by_customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+    cancelled_by_staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
 
     class Meta:
         ordering = ["booked_at", "pk"]
         verbose_name = "booked add-on"
-        constraints = [models.UniqueConstraint("booking", "add_on", name="add_on_booked_once_per_booking")]
+        constraints = [
+            # Booking twice changes nothing, yet an add-on cancelled can be booked again.
+            models.UniqueConstraint(
+                "booking", "add_on", condition=Q(cancelled_at__isnull=True), name="add_on_booked_once_per_booking"
+            )
+        ]
 
     def __str__(self) -> str:
         return str(self.add_on)
@@ -135,6 +217,34 @@ class BookingAddOn(models.Model):
     @property
     def price_display(self) -> str:
         return format_price(self.price, self.currency)
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.cancelled_at is not None
+
+    def customer_cancellation_refusal(
+        self, customer: Customer, *, deadline: datetime.datetime, now: datetime.datetime
+    ) -> ValidationError | None:
+        """Why `customer` may not cancel this line now, or None if they may.
+
+        Only the customer who booked it: they confirmed its price and are the one charged for it.
+        """
+        if self.is_cancelled:
+            return ValidationError("This add-on is already cancelled.", code="cancelled")
+        if self.booked_by != self.BookedBy.CUSTOMER or self.booked_by_customer_id != customer.pk:
+            return ValidationError("Only the person who booked this add-on can cancel it online.", code="not_booker")
+        if self.booking.status == Booking.Status.CANCELLED:
+            return ValidationError("This booking is cancelled.", code="booking_cancelled")
+        if now >= deadline:
+            return ValidationError(
+                f"Add-ons on this booking could be cancelled online until {_moment(deadline)}.", code="too_late"
+            )
+        return None
+
+
+def _moment(value: datetime.datetime) -> str:
+    local = timezone.localtime(value)
+    return f"{local.day} {local:%b %Y, %H:%M}"
 
 
 def document_storage_path(document: "BookingDocument", filename: str) -> str:

@@ -3,10 +3,20 @@
 from datetime import date
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, F, FilteredRelation, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, F, FilteredRelation, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from bookings.models import AddOn, Attendee, Booking, BookingDocument, format_price
+from bookings.models import (
+    DEFAULT_ADD_ON_CANCELLATION_NOTICE,
+    AddOn,
+    Attendee,
+    Booking,
+    BookingAddOn,
+    BookingDocument,
+    BookingSettings,
+    format_price,
+)
 from portal_auth.access_log import LookRefused
 from portal_auth.models import Customer, Organisation
 
@@ -105,24 +115,66 @@ def get_booking_by_link(organisation: Organisation, reference: str) -> Booking:
 
 
 def add_ons_for(booking: Booking) -> tuple[list[AddOn], list[AddOn]]:
-    """(booked, offered): the add-ons booked on `booking`, and those still offered to it, in one query.
+    """(booked, offered): the add-ons booked on `booking` (cancelled lines left out), and those still
+    offered to it, in one query.
 
-    A booked add-on carries `booked_price`, `booked_currency` and `booked_at` from its booking line.
+    A booked add-on carries `booked_price`, `booked_currency`, `booked_at` and `booked_by_customer_id`
+    from its booking line, `cancellable_until`, the moment its customer can no longer cancel it, and
+    `cancellable`, whether that moment is still to come.
     """
+    now = timezone.now()
+    organisation_notice = BookingSettings.objects.filter(organisation_id=booking.organisation_id).values(
+        "add_on_cancellation_notice"
+    )
     add_ons = (
         AddOn.objects.filter(organisation_id=booking.organisation_id)
-        .annotate(line=FilteredRelation("bookings", condition=Q(bookings__booking=booking)))
+        .annotate(
+            line=FilteredRelation(
+                "bookings", condition=Q(bookings__booking=booking, bookings__cancelled_at__isnull=True)
+            )
+        )
         .filter(Q(is_active=True) | Q(line__isnull=False))
-        .annotate(booked_at=F("line__booked_at"), booked_price=F("line__price"), booked_currency=F("line__currency"))
+        .annotate(
+            booked_at=F("line__booked_at"),
+            booked_price=F("line__price"),
+            booked_currency=F("line__currency"),
+            booked_by_customer_id=F("line__booked_by_customer_id"),
+            # Carried on every row so the page needs no query of its own for the organisation's settings.
+            organisation_notice=Subquery(organisation_notice[:1]),
+        )
     )
     booked, offered = [], []
     for add_on in add_ons:
         if add_on.booked_at:
             add_on.booked_price_display = format_price(add_on.booked_price, add_on.booked_currency)
+            notice = add_on.organisation_notice
+            add_on.cancellable_until = booking.add_on_cancellation_deadline(
+                DEFAULT_ADD_ON_CANCELLATION_NOTICE if notice is None else notice
+            )
+            add_on.cancellable = now < add_on.cancellable_until and booking.status != Booking.Status.CANCELLED
             booked.append(add_on)
         else:
             offered.append(add_on)
     return booked, offered
+
+
+def get_add_on_for(booking: Booking, add_on_id: int) -> AddOn:
+    """An add-on of the booking's organisation, offered or not (the form says which may be booked); Http404 else.
+
+    It carries `is_booked`: whether it is booked on `booking` now.
+    """
+    booked = BookingAddOn.objects.filter(booking=booking, add_on=OuterRef("pk"), cancelled_at__isnull=True)
+    add_ons = AddOn.objects.filter(organisation_id=booking.organisation_id).annotate(is_booked=Exists(booked))
+    return get_object_or_404(add_ons, pk=add_on_id)
+
+
+def get_booked_add_on_for(booking: Booking, add_on_id: int) -> BookingAddOn:
+    """The booking's line for this add-on that is not cancelled; Http404 if there is none."""
+    line = get_object_or_404(
+        BookingAddOn.objects.select_related("add_on"), booking=booking, add_on_id=add_on_id, cancelled_at__isnull=True
+    )
+    line.booking = booking
+    return line
 
 
 def documents_for(customer: Customer, booking: Booking) -> QuerySet[BookingDocument]:

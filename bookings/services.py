@@ -1,5 +1,6 @@
 """Writes of the bookings app: atomic, with their emails recorded in the same transaction."""
 
+import datetime
 from collections.abc import Iterable
 
 from django.conf import settings
@@ -9,8 +10,9 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils import timezone
 
-from bookings.models import AddOn, Attendee, Booking, BookingAddOn, BookingDocument
+from bookings.models import AddOn, Attendee, Booking, BookingAddOn, BookingDocument, BookingSettings
 from outbox.services import email_enqueue
 from portal_auth.models import Customer
 from portal_auth.services import customer_get_or_create, customer_password_reset_by_staff
@@ -34,6 +36,7 @@ def booking_add_on_book(*, booking: Booking, add_on: AddOn, customer: Customer) 
     line, created = BookingAddOn.objects.get_or_create(
         booking=booking,
         add_on=add_on,
+        cancelled_at=None,
         defaults={
             "price": add_on.price,
             "currency": add_on.currency,
@@ -51,16 +54,69 @@ def booking_add_on_book(*, booking: Booking, add_on: AddOn, customer: Customer) 
     return line, created
 
 
+def booking_add_on_cancellation_deadline(*, booking: Booking) -> datetime.datetime:
+    """When customers can no longer cancel add-ons on `booking`: its own notice, else its organisation's."""
+    notice = BookingSettings.for_organisation(booking.organisation).add_on_cancellation_notice
+    return booking.add_on_cancellation_deadline(notice)
+
+
+@transaction.atomic
+def booking_add_on_cancel(*, line: BookingAddOn, customer: Customer) -> tuple[BookingAddOn, bool]:
+    """Cancel the customer's add-on line while the booking allows it; cancelling it again changes nothing.
+
+    Only the line changes: the booking and its other add-ons stay as they are. Returns the line and
+    whether it was cancelled now; raises a ValidationError if the customer may not cancel it.
+    """
+    locked = BookingAddOn.objects.select_for_update().select_related("add_on", "booking__organisation").get(pk=line.pk)
+    if locked.is_cancelled:
+        return locked, False
+    deadline = booking_add_on_cancellation_deadline(booking=locked.booking)
+    if refusal := locked.customer_cancellation_refusal(customer, deadline=deadline, now=timezone.now()):
+        raise refusal
+    locked.cancelled_at = timezone.now()
+    locked.cancelled_by, locked.cancelled_by_customer = BookingAddOn.CancelledBy.CUSTOMER, customer
+    locked.save(update_fields=["cancelled_at", "cancelled_by", "cancelled_by_customer"])
+    _add_on_cancelled_email(locked, customer)
+    return locked, True
+
+
+def _add_on_cancelled_email(line: BookingAddOn, customer: Customer) -> None:
+    booking = line.booking
+    email_enqueue(
+        organisation=booking.organisation,
+        to=customer.email,
+        template="bookings/emails/add_on_cancelled",
+        context={"customer": customer, "booking": booking, "line": line, "link": booking_url(booking)},
+    )
+
+
 @transaction.atomic
 def booking_add_ons_save_by_staff(
-    *, lines: Iterable[BookingAddOn], deleted: Iterable[BookingAddOn], staff_user: AbstractBaseUser
+    *,
+    lines: Iterable[BookingAddOn],
+    deleted: Iterable[BookingAddOn],
+    staff_user: AbstractBaseUser,
+    cancelled: Iterable[BookingAddOn] = (),
 ) -> None:
-    """Staff's add-on changes in the admin: a new line is booked by them, at the add-on's current price."""
+    """Staff's add-on changes in the admin: a new line is booked by them, at the add-on's current price.
+
+    A line staff cancel stays, cancelled by them, whatever the customers' window; the customer who
+    booked it is emailed, as when they cancel it themselves.
+    """
     for line in lines:
         if line.pk is None:
             line.price, line.currency = line.add_on.price, line.add_on.currency
             line.booked_by, line.booked_by_staff = BookingAddOn.BookedBy.STAFF, staff_user
         line.save()
+    for line in cancelled:
+        locked = BookingAddOn.objects.select_for_update().select_related("booking__organisation").get(pk=line.pk)
+        if locked.is_cancelled:
+            continue
+        locked.cancelled_at = timezone.now()
+        locked.cancelled_by, locked.cancelled_by_staff = BookingAddOn.CancelledBy.STAFF, staff_user
+        locked.save(update_fields=["cancelled_at", "cancelled_by", "cancelled_by_staff"])
+        if locked.booked_by_customer_id:
+            _add_on_cancelled_email(locked, locked.booked_by_customer)
     for line in deleted:
         line.delete()
 

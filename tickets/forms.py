@@ -3,7 +3,7 @@ from django import forms
 from portal_auth import ratelimit
 from portal_auth.models import Customer
 from portal_auth.uploads import CSV, DOC, DOCX, GIF, JPEG, PDF, PNG, XLSX, AttachmentsField
-from tickets.models import Ticket
+from tickets.models import CUSTOMER_STATUS_CHOICES, Ticket
 
 # No SVG or XML: both can carry scripts, and an attachment is opened from the portal's own origin.
 ATTACHMENT_KINDS = (PDF, JPEG, PNG, GIF, DOCX, DOC, XLSX, CSV)
@@ -18,7 +18,7 @@ def attachments_field() -> AttachmentsField:
 class TicketFilterForm(forms.Form):
     """The list's filters: read from the query string, never an error (bad values are ignored)."""
 
-    status = forms.ChoiceField(choices=[("", "Any status"), *Ticket.Status.choices], required=False)
+    status = forms.ChoiceField(choices=[("", "Any status"), *CUSTOMER_STATUS_CHOICES], required=False)
     q = forms.CharField(
         label="Search",
         required=False,

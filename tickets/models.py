@@ -121,8 +121,29 @@ class Ticket(models.Model):
         return self.status == self.Status.CLOSED
 
     @property
+    def customer_status_display(self) -> str:
+        """The status as a customer reads it; staff keep `get_status_display()`."""
+        return CUSTOMER_STATUS_WORDS[self.status]
+
+    @property
+    def can_be_marked_solved(self) -> bool:
+        return self.status in (self.Status.NEW, self.Status.OPEN, self.Status.PENDING)
+
+    @property
     def agent_name(self) -> str:
         return staff_display_name(self.assigned_agent) if self.assigned_agent_id else ""
+
+
+# What each status means to the customer, written once for every page and email they see. "Pending"
+# is the helpdesk's word for a ticket waiting on the customer, which customers read as waiting on us.
+CUSTOMER_STATUS_WORDS = {
+    Ticket.Status.NEW: "Received — we'll be with you soon",
+    Ticket.Status.OPEN: "Open — we're on it",
+    Ticket.Status.PENDING: "Waiting for your reply",
+    Ticket.Status.SOLVED: "Solved — reply to reopen",
+    Ticket.Status.CLOSED: "Closed",
+}
+CUSTOMER_STATUS_CHOICES = [(status.value, CUSTOMER_STATUS_WORDS[status]) for status in Ticket.Status]
 
 
 def staff_display_name(user) -> str:

@@ -135,6 +135,32 @@ def ticket_reply(
     return message
 
 
+SOLVED_BY_CUSTOMER = "Marked this ticket solved."
+
+
+def ticket_mark_solved(*, ticket: Ticket, customer: Customer) -> TicketMessage | None:
+    """The customer says their question is answered: the ticket is solved, which the timeline shows as their
+    public message, and staff hear of it as they do of a reply. A reply opens it again.
+
+    Returns that message, or None if the ticket was solved already (nothing changes, nothing is sent).
+    Raises TicketClosed for a closed ticket.
+    """
+    with transaction.atomic():
+        locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        if locked.is_read_only:
+            raise TicketClosed()
+        if not locked.can_be_marked_solved:
+            return None
+        now = timezone.now()
+        message = TicketMessage.objects.create(
+            ticket=ticket, author_customer=customer, body=SOLVED_BY_CUSTOMER, created_at=now
+        )
+        ticket.status, ticket.updated_at = Ticket.Status.SOLVED, now
+        Ticket.objects.filter(pk=ticket.pk).update(status=ticket.status, updated_at=now)
+        _notify_staff(ticket, message, template="tickets/emails/staff_customer_solved")
+    return message
+
+
 @transaction.atomic
 def tickets_delete(*, tickets: QuerySet[Ticket]) -> None:
     """Delete tickets with their messages, and their attachments' files once the rows are surely gone."""

@@ -24,6 +24,7 @@ urlpatterns = [
     path("new/", views.ticket_new, name="new"),
     path("<int:number>/", views.ticket_detail, name="detail"),
     path("<int:number>/reply/", views.ticket_reply_post, name="reply"),
+    path("<int:number>/solve/", views.ticket_solve, name="solve"),
     path("<int:number>/created/", views.ticket_created, name="created"),
     path("<int:number>/attachments/<int:attachment_id>/", views.attachment_download, name="attachment"),
     path("portal/open/", access_link_views.link_confirm, door, name="portal_open"),

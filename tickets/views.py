@@ -3,13 +3,15 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
 
 from portal_auth.decorators import customer_required, post_only
 from portal_auth.drafts import draft_restore
 from portal_auth.uploads import stored_file_download
 from tickets.forms import NewTicketForm, ReplyForm, TicketFilterForm
+from tickets.models import CUSTOMER_STATUS_WORDS, Ticket
 from tickets.selectors import get_attachment_for, get_ticket_for, public_messages, tickets_for
-from tickets.services import TicketClosed, ticket_create, ticket_path, ticket_reply
+from tickets.services import TicketClosed, ticket_create, ticket_mark_solved, ticket_path, ticket_reply
 
 TICKETS_PER_PAGE = 20
 
@@ -62,6 +64,23 @@ def ticket_reply_post(request, organisation, customer, number):
         return _detail(request, ticket, form, status=409)
     messages.success(request, "Your reply has been added. We'll email you when we answer.")
     return redirect(f"{ticket_path(ticket)}#latest")
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+@customer_required
+def ticket_solve(request, organisation, customer, number):
+    """A GET asks the customer to confirm; the POST marks the ticket solved."""
+    ticket = get_ticket_for(customer, number)
+    context = {"ticket": ticket, "solved_words": CUSTOMER_STATUS_WORDS[Ticket.Status.SOLVED]}
+    if request.method == "POST":
+        try:
+            if ticket_mark_solved(ticket=ticket, customer=customer):
+                messages.success(request, "You marked this ticket solved. Reply to it if you need more help.")
+            return redirect(f"{ticket_path(ticket)}#latest")
+        except TicketClosed as error:
+            return render(request, "tickets/ticket_solve.html", {**context, "error": error.message}, status=409)
+    return render(request, "tickets/ticket_solve.html", context)
 
 
 @never_cache

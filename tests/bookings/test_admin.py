@@ -1,12 +1,14 @@
 import datetime
+import re
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
 
-from bookings.models import BookingAddOn
+from bookings.models import BookingAddOn, BookingSettings
 from tests.bookings.factories import AddOnFactory, BookingAddOnFactory, BookingFactory
+from tests.factories import CustomerFactory
 
 
 def changelist(admin_client, model, **params):
@@ -123,3 +125,73 @@ def test_staff_without_permission_see_nothing(organisation):
     assert client.get(reverse("admin:bookings_booking_changelist")).status_code == 403
     clerk.user_permissions.add(Permission.objects.get(codename="view_booking"))
     assert client.get(reverse("admin:bookings_booking_changelist")).status_code == 200
+
+
+def test_a_cancelled_add_on_line_shows_as_cancelled_with_when_and_by_whom(admin_client, organisation, make_booking):
+    booking = make_booking(organisation, "alice@example.com")
+    customer = CustomerFactory(organisation=organisation, email="alice@example.com")
+    cancelled = BookingAddOnFactory(
+        booking=booking,
+        booked_by=BookingAddOn.BookedBy.CUSTOMER,
+        booked_by_customer=customer,
+        cancelled_at=datetime.datetime(2026, 11, 2, 9, 30, tzinfo=datetime.UTC),
+        cancelled_by=BookingAddOn.CancelledBy.CUSTOMER,
+        cancelled_by_customer=customer,
+    )
+    BookingAddOnFactory(booking=booking)
+
+    page = admin_client.get(reverse("admin:bookings_booking_change", args=[booking.pk])).content.decode()
+
+    assert cancelled.add_on.name in page
+    assert "Cancelled on 02 Nov 2026, 09:30 by alice@example.com (customer)" in page
+    assert len(re.findall(r'field-cancellation">\s*<p>Booked</p>', page)) == 1
+
+
+def test_staff_set_the_add_on_cancellation_notice_and_payment_text(admin_client, organisation):
+    response = admin_client.post(
+        reverse("admin:bookings_bookingsettings_add"),
+        {
+            "organisation": organisation.pk,
+            "add_on_cancellation_notice": "3 00:00:00",
+            "add_on_payment_text": "Paid at the reception.",
+        },
+    )
+    assert response.status_code == 302
+    settings = BookingSettings.objects.get(organisation=organisation)
+    assert settings.add_on_cancellation_notice == datetime.timedelta(days=3)
+    assert settings.payment_text == "Paid at the reception."
+    negative = admin_client.post(
+        reverse("admin:bookings_bookingsettings_change", args=[organisation.pk]),
+        {"add_on_cancellation_notice": "-1 00:00:00", "add_on_payment_text": ""},
+    )
+    assert negative.status_code == 200
+    assert BookingSettings.objects.get(organisation=organisation).add_on_cancellation_notice == datetime.timedelta(3)
+
+
+def test_staff_cancel_a_customers_add_on_line_which_stays_and_emails_the_customer(
+    admin_client, staff_user, organisation, mailoutbox, django_capture_on_commit_callbacks
+):
+    booking = BookingFactory(organisation=organisation)
+    customer = CustomerFactory(organisation=organisation, email="alice@example.com")
+    line = BookingAddOnFactory(booking=booking, booked_by=BookingAddOn.BookedBy.CUSTOMER, booked_by_customer=customer)
+    form = booking_form_with_add_on(booking, line.add_on)
+    form.update(
+        {
+            "booked_add_ons-INITIAL_FORMS": "1",
+            "booked_add_ons-0-id": line.pk,
+            "booked_add_ons-0-booking": booking.pk,
+            "booked_add_ons-0-cancel": "on",
+        }
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(reverse("admin:bookings_booking_change", args=[booking.pk]), form)
+
+    assert response.status_code == 302
+    line.refresh_from_db()
+    assert line.is_cancelled
+    assert (line.cancelled_by, line.cancelled_by_staff) == (BookingAddOn.CancelledBy.STAFF, staff_user)
+    assert [email.to for email in mailoutbox] == [["alice@example.com"]]
+    assert mailoutbox[0].subject.startswith("Cancelled: ")
+    page = admin_client.get(reverse("admin:bookings_booking_change", args=[booking.pk])).content.decode()
+    assert f"by {staff_user.username} (staff)" in page

@@ -223,9 +223,12 @@ def test_the_attendee_leaves_no_refused_look(sign_in, customer, booking):
 def test_a_non_attendees_add_on_booking_is_a_refused_look(sign_in, organisation, make_booking, add_on):
     stranger = CustomerFactory(organisation=organisation)
     booking = make_booking(organisation, "alice@example.com")
-    url = reverse("bookings:add_on_book", kwargs={"org": organisation.slug, "reference": booking.reference})
+    kwargs = {"org": organisation.slug, "reference": booking.reference, "add_on_id": add_on.pk}
+    url = reverse("bookings:add_on_book", kwargs=kwargs)
 
-    response = sign_in(stranger).post(url, {"add_on": add_on.pk}, HTTP_USER_AGENT=USER_AGENT)
+    response = sign_in(stranger).post(
+        url, {"price": add_on.price, "currency": add_on.currency}, HTTP_USER_AGENT=USER_AGENT
+    )
 
     assert_look_refused(response, customer=stranger, what=shortened(booking.reference), status=403)
     assert not booking.booked_add_ons.exists()

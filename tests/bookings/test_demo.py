@@ -1,7 +1,7 @@
 import io
 
 from bookings.demo import seed_demo
-from bookings.models import AddOn, Booking
+from bookings.models import AddOn, Booking, BookingSettings
 from bookings.selectors import past_bookings_for, upcoming_bookings_for
 from portal_auth.services import customer_get_or_create
 
@@ -19,6 +19,7 @@ def test_demo_bookings_for_alice_and_bob_with_their_links(organisation):
     bob = customer_get_or_create(organisation=organisation, email="bob@example.com")
     assert upcoming_bookings_for(alice).exists() and past_bookings_for(alice).exists()
     assert upcoming_bookings_for(bob).exists() and past_bookings_for(bob).exists()
+    assert "card you booked with" in BookingSettings.for_organisation(organisation).payment_text
 
 
 def test_demo_adds_nothing_the_second_time(organisation):

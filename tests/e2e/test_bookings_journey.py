@@ -77,7 +77,13 @@ def test_customer_opens_booking_link_assigns_password_books_add_on_and_uploads(p
     assert "bob@example.com" not in main.inner_text()
     check_page(page, "bookings-7-booking")
 
-    page.get_by_role("button", name="Book Airport transfer").click()
+    page.get_by_role("link", name="Book Airport transfer").click()
+    page.wait_for_url(re.compile(r"/add-ons/\d+/book/$"))
+    assert "Check and confirm" in page.locator("h1").inner_text()
+    assert "25.00 EUR" in page.locator("main").inner_text()
+    assert "The business will charge you for it." in page.locator("main").inner_text()
+    check_page(page, "bookings-7b-add-on-check")
+    page.get_by_role("button", name="Confirm and book for 25.00 EUR").click()
     page.wait_for_url(booking_link)
     assert "Airport transfer is booked" in page.locator(".messages").inner_text()
     assert "Booked" in page.get_by_role("list", name="Booked add-ons").inner_text()
@@ -85,6 +91,15 @@ def test_customer_opens_booking_link_assigns_password_books_add_on_and_uploads(p
         _email_to(smtp_server, "alice@example.com", "Booked: Airport transfer")["Subject"]
     )
     check_page(page, "bookings-8-add-on-booked")
+
+    page.get_by_role("link", name="Cancel Airport transfer").click()
+    page.wait_for_url(re.compile(r"/add-ons/\d+/cancel/$"))
+    check_page(page, "bookings-8b-add-on-cancel-check")
+    page.get_by_role("button", name="Cancel Airport transfer").click()
+    page.wait_for_url(booking_link)
+    assert "Airport transfer is cancelled" in page.locator(".messages").inner_text()
+    assert page.get_by_role("list", name="Booked add-ons").count() == 0
+    _email_to(smtp_server, "alice@example.com", "Cancelled: Airport transfer")
 
     page.get_by_label("Document", exact=True).set_input_files(
         files=[{"name": "passport.pdf", "mimeType": "application/pdf", "buffer": PDF_BYTES}]
@@ -134,7 +149,7 @@ def test_link_alone_opens_the_booking_when_sign_in_is_off(page, live_server, boo
     booking.organisation.save()
     page.goto(f"{live_server.url}/{booking.organisation.slug}/bookings/{booking.reference}/")
     assert "Lisbon city break" in page.locator("h1").inner_text()
-    assert page.get_by_role("button", name="Book Airport transfer").count() == 0
+    assert page.get_by_role("link", name="Book Airport transfer").count() == 0
     check_page(page, "bookings-link-only")
     page.get_by_role("link", name="Sign in").click()
     page.wait_for_url(re.compile(r"/sign-in/\?next="))

@@ -125,6 +125,15 @@ def test_staff_send_a_link_and_the_customer_replies_creates_filters_and_searches
     check_page(page, "tickets-3-replied-with-attachment")
     assert "Here is my baggage tag." in text_of(_email_to(smtp_server, "ines@voyages.example", "replied"))
 
+    page.get_by_role("link", name="Mark as solved").click()
+    page.wait_for_url(f"{detail}solve/")
+    check_page(page, "tickets-3b-mark-solved")
+    page.get_by_role("button", name="Mark it solved").click()
+    page.wait_for_url(f"{detail}#latest")
+    assert "Solved — reply to reopen" in page.locator(".ticket-details").inner_text()
+    assert "Marked this ticket solved." in page.locator("#latest").inner_text()
+    _email_to(smtp_server, "ines@voyages.example", "marked solved")
+
     page.get_by_role("navigation", name="Portal").get_by_role("link", name="Support").click()
     page.wait_for_url(f"{live_server.url}/{slug}/support/")
     page.get_by_role("link", name="New ticket").click()
@@ -149,7 +158,7 @@ def test_staff_send_a_link_and_the_customer_replies_creates_filters_and_searches
     page.get_by_label("Status").select_option("solved")
     page.get_by_role("button", name="Show tickets").click()
     page.wait_for_url(re.compile(r"status=solved"))
-    assert rows.count() == 1 and "Invoice address" in rows.first.inner_text()
+    assert rows.count() == 2 and "Solved — reply to reopen" in rows.first.inner_text()
     check_page(page, "tickets-7-filtered")
 
     page.get_by_label("Status").select_option("")

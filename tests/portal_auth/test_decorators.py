@@ -10,7 +10,6 @@ from tests.tickets.factories import TicketFactory
 POST_ONLY = {
     "portal_auth:sign_out": ("portal_home", ""),
     "tickets:reply": ("tickets:detail", "#reply-form"),
-    "bookings:add_on_book": ("bookings:detail", ""),
     "bookings:document_upload": ("bookings:detail", ""),
 }
 
@@ -40,13 +39,15 @@ def url_arguments(customer):
         "number": ticket.number,
         "pk": 1,
         "attachment_id": 1,
+        "add_on_id": 1,
         "token": "not-a-real-token",
     }
 
 
 def _url(name: str, arguments: dict) -> str:
     for wanted in (["org"], ["org", "reference"], ["org", "number"], ["org", "pk"], ["org", "reference", "pk"],
-                   ["org", "number", "attachment_id"], ["org", "token"], []):  # fmt: skip
+                   ["org", "number", "attachment_id"], ["org", "reference", "add_on_id"],
+                   ["org", "token"], []):  # fmt: skip
         try:
             return reverse(name, kwargs={key: arguments[key] for key in wanted})
         except Exception:  # noqa: BLE001 - the next set of arguments

@@ -87,7 +87,9 @@ def add_on_booking(customer):
     booking, page = _booking(customer)
     add_on = AddOnFactory(organisation=customer.organisation, name="Airport transfer")
     saved = BookingAddOn.objects.filter(booking=booking).exists
-    return Form(page, f"{page}add-ons/", {"add_on": add_on.pk}, saved, shown="Nothing was booked.")
+    check_page = f"{page}add-ons/{add_on.pk}/book/"
+    data = {"price": str(add_on.price), "currency": add_on.currency}
+    return Form(check_page, check_page, data, saved, shown="Nothing was booked.")
 
 
 FORMS = [ticket_reply, new_ticket, conversation_reply, document_upload, add_on_booking]

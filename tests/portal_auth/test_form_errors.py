@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 import pytest
 
 from portal_auth.models import CustomerToken
-from tests.bookings.factories import AttendeeFactory, BookingFactory
+from tests.bookings.factories import AddOnFactory, AttendeeFactory, BookingFactory
 from tests.conversations.factories import ConversationFactory
 from tests.tickets.factories import TicketFactory
 
@@ -91,7 +91,11 @@ def _document_upload(client, organisation, customer):
 
 
 def _add_on_booking(client, organisation, customer):
-    return f"/{organisation.slug}/bookings/{_booking(organisation, customer).reference}/add-ons/", {"add_on": "0"}
+    add_on = AddOnFactory(organisation=organisation)
+    booking = _booking(organisation, customer)
+    # A price that is no longer the add-on's: the page asks to check the new one.
+    url = f"/{organisation.slug}/bookings/{booking.reference}/add-ons/{add_on.pk}/book/"
+    return url, {"price": str(add_on.price + 1), "currency": add_on.currency}
 
 
 SIGNED_OUT_FORMS = [_sign_in_form, _password_request, _password_set, _access_link_request]

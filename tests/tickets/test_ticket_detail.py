@@ -5,11 +5,14 @@ import re
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
+from django.test import Client
 
+from outbox.models import OutboxEmail
 from tests.factories import CustomerFactory
 from tests.refusals import USER_AGENT, assert_look_refused, look_alike, refused_looks
 from tests.tickets.conftest import PDF_BYTES
 from tickets.models import Ticket, TicketAttachment
+from tickets.services import ticket_staff_messages_publish
 
 
 def detail(ticket):
@@ -34,7 +37,7 @@ def test_the_detail_shows_the_tickets_facts(sign_in, customer, make_ticket):
     page = response.content.decode()
     assert response.status_code == 200
     assert f"#{ticket.number}</span> Seat upgrade" in page
-    for text in ("Pending", "Urgent", "Inès Duval", f"{ticket.created_at:%Y}", "Reply"):
+    for text in ("Waiting for your reply", "Urgent", "Inès Duval", f"{ticket.created_at:%Y}", "Reply"):
         assert text in page
     assert "agent7" not in page  # staff usernames stay in the admin
 
@@ -195,3 +198,130 @@ def test_the_ticket_owner_leaves_no_refused_look(sign_in, customer, ticket, make
     assert client.get(detail(ticket)).status_code == 200
     assert client.get(f"{detail(ticket)}attachments/{attachment.pk}/").status_code == 200
     assert refused_looks() == 0
+
+
+def solve_url(ticket):
+    return f"{detail(ticket)}solve/"
+
+
+def test_the_detail_shows_the_status_in_customer_words(sign_in, customer, make_ticket):
+    ticket = make_ticket(status=Ticket.Status.PENDING)
+    page = sign_in(customer).get(detail(ticket)).content.decode()
+    assert 'badge-status-pending">Waiting for your reply</span>' in page
+    assert "Pending" not in page
+
+
+def test_the_ticket_page_offers_to_mark_it_solved_after_a_confirmation(sign_in, customer, ticket):
+    client = sign_in(customer)
+    assert f'href="{solve_url(ticket)}"' in client.get(detail(ticket)).content.decode()
+
+    response = client.get(solve_url(ticket))
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert f"Mark #{ticket.number} solved?" in page
+    assert "Mark it solved" in page and 'method="post"' in page
+    ticket.refresh_from_db()
+    assert ticket.status == Ticket.Status.OPEN
+    assert not ticket.messages.exists()
+    assert not OutboxEmail.objects.exists()
+
+
+@pytest.mark.parametrize("status", [Ticket.Status.NEW, Ticket.Status.OPEN, Ticket.Status.PENDING])
+def test_marking_solved_logs_it_on_the_timeline_and_emails_the_agent(
+    sign_in, customer, make_ticket, status, mailoutbox, django_capture_on_commit_callbacks
+):
+    agent = get_user_model().objects.create(username="agent9", email="ines@voyages.example", is_staff=True)
+    ticket = make_ticket(status=status, assigned_agent=agent)
+    client = sign_in(customer)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(solve_url(ticket))
+
+    assert response.status_code == 302
+    assert response["Location"] == f"{detail(ticket)}#latest"
+    ticket.refresh_from_db()
+    assert ticket.status == Ticket.Status.SOLVED
+    event = ticket.messages.get()
+    assert (event.author_customer, event.internal) == (customer, False)
+    assert event.body == "Marked this ticket solved."
+    assert ticket.updated_at == event.created_at
+    assert [email.to for email in mailoutbox] == [["ines@voyages.example"]]
+    assert f"[#{ticket.number}]" in mailoutbox[0].subject and "marked solved" in mailoutbox[0].subject
+    assert f"/admin/tickets/ticket/{ticket.pk}/change/" in mailoutbox[0].body
+
+    page = client.get(detail(ticket)).content.decode()
+    assert "You marked this ticket solved." in page
+    assert "Solved — reply to reopen" in page
+    assert "Marked this ticket solved." in page
+    assert f'href="{solve_url(ticket)}"' not in page
+
+
+def test_an_unassigned_ticket_marked_solved_emails_the_support_address(
+    sign_in, customer, ticket, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        sign_in(customer).post(solve_url(ticket))
+    assert [email.to for email in mailoutbox] == [["help@voyages.example"]]
+
+
+def test_marking_a_solved_ticket_solved_again_changes_nothing(
+    sign_in, customer, make_ticket, django_capture_on_commit_callbacks
+):
+    ticket = make_ticket(status=Ticket.Status.SOLVED)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = sign_in(customer).post(solve_url(ticket))
+    assert response.status_code == 302
+    assert not ticket.messages.exists()
+    assert not OutboxEmail.objects.exists()
+
+
+def test_a_closed_ticket_cannot_be_marked_solved(sign_in, customer, make_ticket):
+    ticket = make_ticket(status=Ticket.Status.CLOSED)
+    client = sign_in(customer)
+    assert f'href="{solve_url(ticket)}"' not in client.get(detail(ticket)).content.decode()
+
+    response = client.post(solve_url(ticket))
+
+    assert response.status_code == 409
+    assert "This ticket is closed" in response.content.decode()
+    ticket.refresh_from_db()
+    assert ticket.status == Ticket.Status.CLOSED
+    assert not ticket.messages.exists()
+    assert not OutboxEmail.objects.exists()
+
+
+def test_a_reply_after_marking_solved_reopens_the_ticket(sign_in, customer, ticket):
+    client = sign_in(customer)
+    client.post(solve_url(ticket))
+    client.post(f"{detail(ticket)}reply/", {"body": "Actually, one more thing."})
+    ticket.refresh_from_db()
+    assert ticket.status == Ticket.Status.OPEN
+
+
+def test_nobody_else_can_mark_a_ticket_solved(sign_in, ticket, stranger):
+    assert sign_in(stranger).post(solve_url(ticket)).status_code == 404
+    ticket.refresh_from_db()
+    assert ticket.status == Ticket.Status.OPEN
+
+
+def test_marking_solved_needs_a_csrf_token(sign_in, customer, ticket):
+    client = sign_in(customer, client=Client(enforce_csrf_checks=True))
+    assert client.post(solve_url(ticket)).status_code == 403
+    ticket.refresh_from_db()
+    assert ticket.status == Ticket.Status.OPEN
+
+
+def test_a_staff_reply_email_gives_the_status_in_customer_words(
+    customer, make_ticket, make_message, staff_user, mailoutbox, django_capture_on_commit_callbacks
+):
+    ticket = make_ticket(status=Ticket.Status.PENDING)
+    message = make_message(ticket=ticket, from_staff=True, author_staff=staff_user, body="Which seat would you like?")
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket_staff_messages_publish(ticket=ticket, messages=[message], staff_user=staff_user, created=False)
+
+    [email] = mailoutbox
+    assert email.to == [customer.email]
+    assert "Status: Waiting for your reply" in email.body
+    assert "Status: <strong>Waiting for your reply</strong>" in email.alternatives[0].content
+    assert "Pending" not in email.body + email.alternatives[0].content

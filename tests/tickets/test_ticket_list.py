@@ -167,3 +167,38 @@ def test_the_list_costs_the_same_queries_with_3_or_60_tickets(
         with django_assert_max_num_queries(4):
             response = client.get(url(customer.organisation, q="question"))
         assert len(numbers_on(response)) == min(count, 20)
+
+
+CUSTOMER_WORDS = {
+    "new": "Received — we&#x27;ll be with you soon",
+    "open": "Open — we&#x27;re on it",
+    "pending": "Waiting for your reply",
+    "solved": "Solved — reply to reopen",
+    "closed": "Closed",
+}
+
+
+def test_each_status_reads_in_customer_words_in_the_list_and_its_filter(sign_in, customer, make_ticket):
+    for status in Ticket.Status.values:
+        make_ticket(status=status, subject=f"About {status}")
+
+    page = sign_in(customer).get(url(customer.organisation)).content.decode()
+
+    for status, words in CUSTOMER_WORDS.items():
+        assert re.search(rf'badge-status-{status}">{re.escape(words)}</span>', page), status
+        assert f'<option value="{status}">{words}</option>' in page
+    assert "Pending" not in page
+
+
+def test_the_home_shows_ticket_statuses_in_customer_words(sign_in, customer, make_ticket):
+    make_ticket(status=Ticket.Status.PENDING)
+    page = sign_in(customer).get(f"/{customer.organisation.slug}/").content.decode()
+    assert "Waiting for your reply" in page
+    assert "Pending" not in page
+
+
+def test_staff_keep_the_staff_words_in_the_admin(admin_client, make_ticket):
+    make_ticket(status=Ticket.Status.PENDING)
+    page = admin_client.get("/admin/tickets/ticket/").content.decode()
+    assert "Pending" in page
+    assert "Waiting for your reply" not in page
