@@ -88,7 +88,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Rate-limit counters must be shared by every process: the database by default, Redis where configured.
+# Shared by every process (cached_db sessions): the database by default, Redis where configured.
+# Rate-limit counters are never kept here: an evicting cache would forget a lockout.
 CACHES = {"default": env.cache("CACHE_URL", default="dbcache://portal_cache")}
 
 # Sessions live in the database, shared by every process; "…backends.cached_db" with a Redis CACHE_URL also works.

@@ -6,11 +6,14 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
+import time_machine
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
+from django.test import RequestFactory
 from django.utils import timezone
 
-from portal_auth.models import AccessEvent, Customer, CustomerToken, Organisation, UsedExternalToken
+from portal_auth import ratelimit
+from portal_auth.models import AccessEvent, Customer, CustomerToken, Organisation, RateLimitCounter, UsedExternalToken
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -59,7 +62,22 @@ def test_purge_expired_deletes_dead_tokens_and_keeps_live_ones(customer):
     assert set(CustomerToken.objects.values_list("pk", flat=True)) == {live.pk, recently_used.pk}
     assert list(UsedExternalToken.objects.values_list("key", flat=True)) == ["b"]
     assert AccessEvent.objects.get().token is None  # the log outlives the token
-    assert "Deleted 1 expired tokens and 1 used sign-on records." in output
+    assert "Deleted 1 expired tokens, 1 used sign-on records and 0 rate-limit counters." in output
+
+
+def test_purge_expired_deletes_rate_limit_counters_only_once_their_window_has_ended(db, settings):
+    settings.PORTAL_RATE_LIMITS = {"try": "1/h/key"}
+    request = RequestFactory().post("/")
+    with time_machine.travel(timezone.now() - timedelta(hours=2)):
+        ratelimit.consume("try", request, key="ended")
+    ratelimit.consume("try", request, key="running")
+
+    output = run("purge_expired")
+
+    assert RateLimitCounter.objects.count() == 1
+    assert "1 rate-limit counters" in output
+    with pytest.raises(ratelimit.RateLimited):  # the running window still counts
+        ratelimit.consume("try", request, key="running")
 
 
 def test_seed_demo_creates_an_organisation_customers_and_prints_how_to_sign_in(db, settings):
