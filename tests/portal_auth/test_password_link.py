@@ -4,12 +4,13 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.test import Client
 from django.utils import timezone
 
 from bookings.models import Attendee, Booking
 from portal_auth.models import AccessEvent, Customer, CustomerToken, hash_token
 from tests.conftest import link_in
-from tests.factories import CustomerFactory
+from tests.factories import CUSTOMER_PASSWORD, CustomerFactory
 
 NEW_PASSWORD = "a quiet lighthouse on the hill"
 
@@ -180,6 +181,43 @@ def test_link_dies_when_the_password_changes(client, organisation, attendee_emai
 
     customer_password_reset_by_staff(request=None, customer=customer, password=NEW_PASSWORD, staff_user=None)
     assert open_link(client, sent_link).status_code == 404
+
+
+@pytest.fixture
+def customers_link(client, customer, mailoutbox, django_capture_on_commit_callbacks):
+    """A password link the customer, who has a password already, asked for and has not used."""
+    with django_capture_on_commit_callbacks(execute=True):
+        request_link(client, customer.organisation, customer.email)
+    return emailed_link(mailoutbox)
+
+
+def test_link_dies_when_the_customer_signs_in_with_their_password(customer, customers_link):
+    browser = Client()
+    signed_in = browser.post(
+        f"/{customer.organisation.slug}/sign-in/", {"email": customer.email, "password": CUSTOMER_PASSWORD}
+    )
+    assert signed_in.status_code == 302
+    refused = open_link(Client(), customers_link)
+    assert refused.status_code == 404
+    assert "no longer works" in refused.content.decode()
+    assert not CustomerToken.objects.get(purpose=CustomerToken.Purpose.SET_PASSWORD).is_usable
+
+
+@pytest.mark.parametrize("door", ["access_link", "external_sign_on"])
+def test_link_opened_before_a_sign_in_through_any_door_no_longer_sets_a_password(
+    client, customer, customers_link, sign_in, door
+):
+    open_link(client, customers_link)  # the form to choose a password is open in one tab…
+    sign_in(customer, method=door)  # …while the customer gets in another way
+
+    response = client.post(
+        f"/{customer.organisation.slug}/password/set/", {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD}
+    )
+
+    assert response.status_code == 404
+    customer.refresh_from_db()
+    assert customer.check_password(CUSTOMER_PASSWORD) and not customer.check_password(NEW_PASSWORD)
+    assert not AccessEvent.objects.filter(kind=AccessEvent.Kind.PASSWORD_SET).exists()
 
 
 def test_older_links_die_when_a_newer_one_is_used(
