@@ -130,6 +130,8 @@ PORTAL_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 15}},
     {"NAME": "portal_auth.passwords.MaximumLengthValidator", "OPTIONS": {"max_length": 256}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    # Long is not enough: "passwordpassword", "qwertyuiopasdfgh" or the email's name and a year are refused too.
+    {"NAME": "portal_auth.passwords.GuessabilityValidator", "OPTIONS": {"min_guesses_log10": 10}},
 ]
 
 # Rate limits as data: "<count>/<period>/<ip|key>", comma separated; periods as 30s, m, 5m, h, d.

@@ -4,11 +4,13 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.utils import timezone
 
 from bookings.models import Attendee, Booking
 from portal_auth.models import AccessEvent, Customer, CustomerToken, hash_token
+from portal_auth.passwords import validate_customer_password
 from tests.conftest import link_in
 from tests.factories import CUSTOMER_PASSWORD, CustomerFactory
 
@@ -266,6 +268,61 @@ def test_password_like_the_organisation_name_is_refused(client, organisation, se
     organisation.save()
     errors = set_password_errors(client, organisation, sent_link, "voyages lumiere travel")
     assert "too similar" in str(errors["password1"])
+
+
+@pytest.mark.parametrize(
+    ("password", "reason"),
+    [
+        ("passwordpassword", "repeats itself"),
+        ("iloveyouiloveyou", "repeats itself"),
+        ("qwertyuiopasdfgh", "passwords many people use"),
+        ("1234567890123456", "easy to guess"),
+        ("zyxwvutsrqponmlk", "runs in order"),
+    ],
+)
+def test_patterns_long_enough_to_pass_the_length_rule_are_refused_and_explained(
+    client, organisation, sent_link, attendee_email, password, reason
+):
+    errors = set_password_errors(client, organisation, sent_link, password)
+    message = str(errors["password1"])
+    assert reason in message
+    assert "unrelated words" in message
+    assert not Customer.objects.get(email=attendee_email).has_password
+
+
+def test_the_emails_name_and_a_year_are_refused(client, organisation, sent_link, attendee_email):
+    local_part = attendee_email.split("@")[0]  # ana.sousa
+    errors = set_password_errors(client, organisation, sent_link, f"{local_part}.1987!!")
+    assert "your email address, your name or" in str(errors["password1"])
+
+
+def test_the_portals_own_words_are_refused(client, organisation, sent_link):
+    organisation.name = "Lumiere Travel"
+    organisation.save()
+    errors = set_password_errors(client, organisation, sent_link, "lumiere customer portal")
+    assert "your email address, your name or" in str(errors["password1"])
+
+
+@pytest.mark.parametrize(
+    "password",
+    [
+        NEW_PASSWORD,
+        CUSTOMER_PASSWORD,
+        "only lowercase letters and spaces",
+        "a long and quite memorable phrase",
+        "demo password for the portal",
+        "a bench password, long enough",
+    ],
+)
+def test_phrases_of_unrelated_words_pass_the_strength_rule(organisation, password):
+    customer = CustomerFactory(organisation=organisation, email="ana.sousa@example.com", name="Ana Sousa")
+    validate_customer_password(password, customer)
+
+
+def test_a_very_long_repeat_is_refused_however_long(organisation):
+    customer = CustomerFactory(organisation=organisation)
+    with pytest.raises(ValidationError, match="repeats itself"):
+        validate_customer_password("password" * 32, customer)
 
 
 def test_differing_passwords_are_refused(client, organisation, sent_link):
