@@ -1,4 +1,8 @@
+import os
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import pytest
 from django.core.cache import caches
@@ -7,6 +11,8 @@ from django.test import RequestFactory
 
 from portal_auth import ratelimit
 from portal_auth.ratelimit import RateLimited, Rule, parse_rules
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_rules_are_read_from_data():
@@ -148,3 +154,61 @@ def test_a_counter_that_cannot_be_written_refuses_rather_than_lets_through(db, s
     with connection.execute_wrapper(locked):
         with pytest.raises(DatabaseError):
             ratelimit.consume("try", request, key="ana@example.com")
+
+
+_SQLITE_WORKER = """
+import os, sys
+import django
+from django.conf import settings
+
+settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "portal_cache"}}
+settings.PORTAL_RATE_LIMITS = {"try": "100/h/key"}
+django.setup()
+from django.test import RequestFactory
+from portal_auth import ratelimit
+
+if sys.argv[1] == "create":
+    from django.core.management import call_command
+    from django.db import connection
+    from portal_auth.models import RateLimitCounter
+
+    call_command("createcachetable", verbosity=0)
+    with connection.schema_editor() as editor:
+        editor.create_model(RateLimitCounter)
+    sys.exit(0)
+passed = refused = 0
+for _ in range(int(sys.argv[1])):
+    try:
+        ratelimit.consume("try", RequestFactory().post("/"), key="ana@example.com")
+        passed += 1
+    except ratelimit.RateLimited:
+        refused += 1
+print(passed, refused)
+"""
+
+
+def test_processes_sharing_a_sqlite_file_count_every_hit_or_fail(tmp_path):
+    """SQLite as deployed: a file several processes write at once. Every hit counts, or the attempt fails."""
+    environment = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'portal.sqlite3'}",
+    }
+
+    def worker(*args: str) -> subprocess.Popen:
+        command = [sys.executable, "-c", _SQLITE_WORKER, *args]
+        return subprocess.Popen(command, env=environment, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    assert worker("create").wait(timeout=120) == 0
+    workers = [worker("40") for _ in range(4)]  # 160 attempts against a limit of 100
+    passed = refused = failed = 0
+    for process in workers:
+        out, err = process.communicate(timeout=180)
+        if process.returncode == 0:
+            counted = [int(number) for number in out.split()]
+            passed, refused = passed + counted[0], refused + counted[1]
+        else:
+            assert b"database is locked" in err, err.decode()[-2000:]  # failed closed, with an error
+            failed += 1
+    assert passed <= 100
+    assert failed or (passed, refused) == (100, 60)
