@@ -149,7 +149,8 @@ def reserve(action: str, request: HttpRequest, key: str | None = None) -> Reserv
 
     Call it before the work the limit guards, so that parallel attempts queue on the counter
     rather than all passing a check together. `release()` the reservation if the attempt must
-    not count (a success, where only failures are limited).
+    not count (a success, where only failures are limited). Call it outside any transaction, as forms
+    are validated: a count made inside one would vanish if it rolled back.
     """
     windows = _windows(action, request, key)
     taken = Reservation()
