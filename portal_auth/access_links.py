@@ -97,7 +97,7 @@ def access_link_check(*, request: HttpRequest, organisation: Organisation, token
 
     Opens no session. Raises RateLimited when this IP has been refused too often: guessing gets nowhere.
     """
-    ratelimit.check("access_link_guess", request)
+    attempt = ratelimit.reserve("access_link_guess", request)
     token = None
     if token_hash:
         # Looked up by its hash alone: no comparison of the secret ever runs in Python.
@@ -108,8 +108,8 @@ def access_link_check(*, request: HttpRequest, organisation: Organisation, token
         )
     reason = _refusal_reason(token)
     if not reason:
+        attempt.release()  # only refused links count as guesses
         return token
-    ratelimit.hit("access_link_guess", request)
     log_access(
         request,
         organisation=organisation,

@@ -37,10 +37,10 @@ class SignInForm(forms.Form):
         password = self.cleaned_data.get("password")
         if not email or not password:
             return self.cleaned_data
-        ratelimit.check("sign_in_failed", self.request, key=f"{self.organisation.pk}:{email}")
+        # The slot is taken before the password is checked, so parallel guesses can't all slip past the limit.
+        attempt = ratelimit.reserve("sign_in_failed", self.request, key=f"{self.organisation.pk}:{email}")
         self.customer = customer_authenticate(organisation=self.organisation, email=email, password=password)
         if self.customer is None:
-            ratelimit.hit("sign_in_failed", self.request, key=f"{self.organisation.pk}:{email}")
             log_access(
                 self.request,
                 organisation=self.organisation,
@@ -50,6 +50,7 @@ class SignInForm(forms.Form):
                 reason="wrong email or password",
             )
             raise ValidationError(SIGN_IN_REFUSED, code="invalid_login")
+        attempt.release()  # only failures are limited
         return self.cleaned_data
 
 

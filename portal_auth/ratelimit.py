@@ -1,18 +1,28 @@
-"""Rate limits declared as data in settings.PORTAL_RATE_LIMITS, counted in the shared cache.
+"""Rate limits declared as data in settings.PORTAL_RATE_LIMITS, counted in the database.
 
 "10/5m/ip,5/5m/key" means: at most 10 per five minutes from one IP address, and at most
 5 per five minutes for one key (an email, say). Windows are fixed, so every process that
-shares the cache shares the count.
+shares the database shares the count.
+
+Each attempt takes its slot before the work it guards (`consume`, `reserve`), with one atomic
+upsert per rule, so parallel attempts can never exceed a limit; an attempt that must not count
+(a successful sign-in) gives its slot back. Counters are rows, not cache entries: nothing evicts
+one before its window ends, whatever the cache. A counter that cannot be written raises the
+database's error: the attempt is refused, never let through uncounted.
 """
 
 import hashlib
 import ipaddress
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from django.conf import settings
-from django.core.cache import cache
+from django.db import connection
+from django.http import HttpRequest
+
+from portal_auth.models import RateLimitCounter
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -24,10 +34,34 @@ class Rule:
     scope: str  # "ip" or "key"
 
 
+@dataclass(frozen=True)
+class _Window:
+    rule: Rule
+    key: str
+    expires_at: datetime
+    retry_after: int
+
+
 class RateLimited(Exception):
     def __init__(self, retry_after: int):
         super().__init__(f"Rate limited; retry after {retry_after}s")
         self.retry_after = retry_after
+
+
+@dataclass
+class Reservation:
+    """The slots one attempt took, one per rule; `release` gives them back if the attempt must not count."""
+
+    keys: list[str] = field(default_factory=list)
+
+    def release(self) -> None:
+        table = connection.ops.quote_name(RateLimitCounter._meta.db_table)
+        with connection.cursor() as cursor:
+            # One row per statement, in the order they were taken: a statement that locked several rows
+            # in whatever order its scan met them could deadlock with another's.
+            for key in self.keys:
+                cursor.execute(f'UPDATE {table} SET hits = hits - 1 WHERE "key" = %s AND hits > 0', [key])  # noqa: S608
+        self.keys = []
 
 
 def parse_rules(spec: str) -> list[Rule]:
@@ -42,7 +76,7 @@ def parse_rules(spec: str) -> list[Rule]:
     return rules
 
 
-def client_ip(request) -> str:
+def client_ip(request: HttpRequest) -> str:
     """The visitor's address. Behind N trusted proxies, the Nth address from the right of X-Forwarded-For.
 
     Only the proxies' own additions are trusted: anything further left could be written by the visitor.
@@ -55,49 +89,90 @@ def client_ip(request) -> str:
     return request.META.get("REMOTE_ADDR") or "unknown"
 
 
-def _cache_key(action: str, rule: Rule, subject: str, window: int) -> str:
+def _counter_key(action: str, rule: Rule, subject: str, window: int) -> str:
     digest = hashlib.sha256(subject.encode()).hexdigest()[:32]
-    return f"rl:{action}:{rule.scope}:{rule.seconds}:{window}:{digest}"
+    return f"{action}:{rule.scope}:{rule.seconds}:{window}:{digest}"
 
 
-def _subjects(rule: Rule, request, key: str | None) -> str | None:
+def _subjects(rule: Rule, request: HttpRequest, key: str | None) -> str | None:
     if rule.scope == "ip":
         return client_ip(request)
     return key.lower() if key else None
 
 
-def _windows(action: str, request, key: str | None):
+def _windows(action: str, request: HttpRequest, key: str | None) -> list[_Window]:
     now = time.time()
+    windows = []
     for rule in parse_rules(settings.PORTAL_RATE_LIMITS[action]):
         subject = _subjects(rule, request, key)
         if subject is None:
             continue
         window = int(now // rule.seconds)
-        retry_after = math.ceil((window + 1) * rule.seconds - now)
-        yield rule, _cache_key(action, rule, subject, window), retry_after
+        ends = (window + 1) * rule.seconds
+        windows.append(
+            _Window(
+                rule=rule,
+                key=_counter_key(action, rule, subject, window),
+                expires_at=datetime.fromtimestamp(ends, tz=UTC),
+                retry_after=max(1, math.ceil(ends - now)),
+            )
+        )
+    return windows
 
 
-def check(action: str, request, key: str | None = None) -> None:
-    """Raise RateLimited if any rule of `action` is already used up; count nothing."""
-    for rule, cache_key, retry_after in _windows(action, request, key):
-        if (cache.get(cache_key) or 0) >= rule.count:
-            raise RateLimited(retry_after)
+def _count_one_more(window: _Window) -> int:
+    """Add one to the window's counter, creating it if need be, and return the new count: one statement."""
+    table = connection.ops.quote_name(RateLimitCounter._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'INSERT INTO {table} ("key", hits, expires_at) VALUES (%s, 1, %s) '  # noqa: S608
+            f'ON CONFLICT ("key") DO UPDATE SET hits = {table}.hits + 1 RETURNING hits',
+            [window.key, connection.ops.adapt_datetimefield_value(window.expires_at)],
+        )
+        return cursor.fetchone()[0]
 
 
-def hit(action: str, request, key: str | None = None) -> None:
-    """Count one event against every rule of `action`."""
-    for rule, cache_key, _ in _windows(action, request, key):
-        if not cache.add(cache_key, 1, timeout=rule.seconds + 1):
-            try:
-                cache.incr(cache_key)
-            except ValueError:  # expired between add and incr
-                cache.add(cache_key, 1, timeout=rule.seconds + 1)
+def check(action: str, request: HttpRequest, key: str | None = None) -> None:
+    """Raise RateLimited if any rule of `action` is already used up; count nothing.
+
+    Only for pages that show, rather than do, what the limit guards: whatever does the work reserves.
+    """
+    windows = _windows(action, request, key)
+    used = dict(RateLimitCounter.objects.filter(key__in=[w.key for w in windows]).values_list("key", "hits"))
+    for window in windows:
+        if used.get(window.key, 0) >= window.rule.count:
+            raise RateLimited(window.retry_after)
 
 
-def consume(action: str, request, key: str | None = None) -> None:
-    """Check, then count: for actions limited whether or not they succeed."""
-    check(action, request, key)
-    hit(action, request, key)
+def reserve(action: str, request: HttpRequest, key: str | None = None) -> Reservation:
+    """Take one slot under every rule of `action`, or raise RateLimited and take none.
+
+    Call it before the work the limit guards, so that parallel attempts queue on the counter
+    rather than all passing a check together. `release()` the reservation if the attempt must
+    not count (a success, where only failures are limited). Call it outside any transaction, as forms
+    are validated: a count made inside one would vanish if it rolled back.
+    """
+    windows = _windows(action, request, key)
+    taken = Reservation()
+    for window in windows:
+        taken.keys.append(window.key)
+        if _count_one_more(window) > window.rule.count:
+            # A refused attempt counts nowhere. Between its count and its give-back a parallel attempt
+            # may be refused too: never one too many let through, at worst one too many turned away.
+            taken.release()
+            raise RateLimited(window.retry_after)
+    return taken
+
+
+def consume(action: str, request: HttpRequest, key: str | None = None) -> None:
+    """Count one attempt, or raise RateLimited: for actions limited whether or not they succeed."""
+    reserve(action, request, key)
+
+
+def counters_purge(*, now: datetime) -> int:
+    """Delete the counters of windows that have ended; returns how many."""
+    deleted, _ = RateLimitCounter.objects.filter(expires_at__lte=now).delete()
+    return deleted
 
 
 def _is_address(value: str) -> bool:

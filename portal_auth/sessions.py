@@ -36,6 +36,11 @@ def portal_sign_in(
         request.session[DRAFTS_SESSION_KEY] = drafts
     Customer.objects.filter(pk=customer.pk).update(last_sign_in_at=now)
     customer.last_sign_in_at = now
+    # An unused password link is a way in lying in a mailbox; once the customer is in, by any door, it has
+    # served no purpose the session doesn't serve, so it dies rather than wait out its hour.
+    CustomerToken.objects.filter(
+        customer=customer, purpose=CustomerToken.Purpose.SET_PASSWORD, used_at__isnull=True, revoked_at__isnull=True
+    ).update(revoked_at=now)
     request.portal_customer = customer
     log_access(
         request,

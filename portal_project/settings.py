@@ -88,7 +88,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Rate-limit counters must be shared by every process: the database by default, Redis where configured.
+# Shared by every process (cached_db sessions): the database by default, Redis where configured.
+# Rate-limit counters are never kept here: an evicting cache would forget a lockout.
 CACHES = {"default": env.cache("CACHE_URL", default="dbcache://portal_cache")}
 
 # Sessions live in the database, shared by every process; "…backends.cached_db" with a Redis CACHE_URL also works.
@@ -129,6 +130,8 @@ PORTAL_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 15}},
     {"NAME": "portal_auth.passwords.MaximumLengthValidator", "OPTIONS": {"max_length": 256}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    # Long is not enough: "passwordpassword", "qwertyuiopasdfgh" or the email's name and a year are refused too.
+    {"NAME": "portal_auth.passwords.GuessabilityValidator", "OPTIONS": {"min_guesses_log10": 10}},
 ]
 
 # Rate limits as data: "<count>/<period>/<ip|key>", comma separated; periods as 30s, m, 5m, h, d.

@@ -2,6 +2,7 @@ import re
 
 import pytest
 from django.core.cache import cache
+from django.core.management import call_command
 from django.test import Client
 
 from portal_auth.sessions import portal_sign_in
@@ -10,10 +11,18 @@ from tests.smtp import SmtpServer
 
 
 @pytest.fixture(autouse=True)
-def _fresh_rate_limits_and_media(settings, tmp_path):
-    # Rate-limit counters live in the cache, which outlives test transactions.
-    cache.clear()
+def _fresh_media(settings, tmp_path):
+    # Rate-limit counters need no clearing: they are rows, rolled back or flushed with each test's data.
     settings.MEDIA_ROOT = str(tmp_path / "media")
+
+
+@pytest.fixture
+def production_cache(settings, db):
+    """The production default: a database cache that keeps 300 entries and swallows its own write errors."""
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "portal_cache"}
+    }
+    call_command("createcachetable", verbosity=0)
     yield
     cache.clear()
 

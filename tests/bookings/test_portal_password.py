@@ -70,6 +70,7 @@ def test_a_customer_is_created_for_an_attendee_without_one(admin_client, booking
         ("short phrase", "short phrase", "This password is too short"),
         (NEW_PASSWORD, NEW_PASSWORD + "!", "The two passwords differ."),
         ("1q2w3e4r5t6y7u8i9o0p", "1q2w3e4r5t6y7u8i9o0p", "This password is too common"),
+        ("iloveyouiloveyou", "iloveyouiloveyou", "This password is too easy to guess. It repeats itself"),
     ],
 )
 def test_the_customers_own_password_rules_apply(admin_client, customer, attendee, password1, password2, error):

@@ -6,11 +6,15 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
+import time_machine
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
+from django.test import RequestFactory
 from django.utils import timezone
 
-from portal_auth.models import AccessEvent, Customer, CustomerToken, Organisation, UsedExternalToken
+from portal_auth import ratelimit
+from portal_auth.models import AccessEvent, Customer, CustomerToken, Organisation, RateLimitCounter, UsedExternalToken
+from portal_auth.passwords import validate_customer_password
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -59,7 +63,22 @@ def test_purge_expired_deletes_dead_tokens_and_keeps_live_ones(customer):
     assert set(CustomerToken.objects.values_list("pk", flat=True)) == {live.pk, recently_used.pk}
     assert list(UsedExternalToken.objects.values_list("key", flat=True)) == ["b"]
     assert AccessEvent.objects.get().token is None  # the log outlives the token
-    assert "Deleted 1 expired tokens and 1 used sign-on records." in output
+    assert "Deleted 1 expired tokens, 1 used sign-on records and 0 rate-limit counters." in output
+
+
+def test_purge_expired_deletes_rate_limit_counters_only_once_their_window_has_ended(db, settings):
+    settings.PORTAL_RATE_LIMITS = {"try": "1/h/key"}
+    request = RequestFactory().post("/")
+    with time_machine.travel(timezone.now() - timedelta(hours=2)):
+        ratelimit.consume("try", request, key="ended")
+    ratelimit.consume("try", request, key="running")
+
+    output = run("purge_expired")
+
+    assert RateLimitCounter.objects.count() == 1
+    assert "1 rate-limit counters" in output
+    with pytest.raises(ratelimit.RateLimited):  # the running window still counts
+        ratelimit.consume("try", request, key="running")
 
 
 def test_seed_demo_creates_an_organisation_customers_and_prints_how_to_sign_in(db, settings):
@@ -67,9 +86,9 @@ def test_seed_demo_creates_an_organisation_customers_and_prints_how_to_sign_in(d
     output = run("seed_demo", "--site-url", "http://127.0.0.1:8000")
     organisation = Organisation.objects.get(slug="demo")
     for email in ("alice@example.com", "bob@example.com"):
-        assert Customer.objects.get(organisation=organisation, email=email).check_password(
-            "demo password for the portal"
-        )
+        customer = Customer.objects.get(organisation=organisation, email=email)
+        assert customer.check_password("demo password for the portal")
+        validate_customer_password("demo password for the portal", customer)  # the demo obeys its own rules
         assert email in output
     assert "http://127.0.0.1:8000/demo/sign-in/" in output
     assert get_user_model().objects.filter(username="admin", is_superuser=True).exists()

@@ -4,12 +4,15 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.core.exceptions import ValidationError
+from django.test import Client
 from django.utils import timezone
 
 from bookings.models import Attendee, Booking
 from portal_auth.models import AccessEvent, Customer, CustomerToken, hash_token
+from portal_auth.passwords import validate_customer_password
 from tests.conftest import link_in
-from tests.factories import CustomerFactory
+from tests.factories import CUSTOMER_PASSWORD, CustomerFactory
 
 NEW_PASSWORD = "a quiet lighthouse on the hill"
 
@@ -182,6 +185,43 @@ def test_link_dies_when_the_password_changes(client, organisation, attendee_emai
     assert open_link(client, sent_link).status_code == 404
 
 
+@pytest.fixture
+def customers_link(client, customer, mailoutbox, django_capture_on_commit_callbacks):
+    """A password link the customer, who has a password already, asked for and has not used."""
+    with django_capture_on_commit_callbacks(execute=True):
+        request_link(client, customer.organisation, customer.email)
+    return emailed_link(mailoutbox)
+
+
+def test_link_dies_when_the_customer_signs_in_with_their_password(customer, customers_link):
+    browser = Client()
+    signed_in = browser.post(
+        f"/{customer.organisation.slug}/sign-in/", {"email": customer.email, "password": CUSTOMER_PASSWORD}
+    )
+    assert signed_in.status_code == 302
+    refused = open_link(Client(), customers_link)
+    assert refused.status_code == 404
+    assert "no longer works" in refused.content.decode()
+    assert not CustomerToken.objects.get(purpose=CustomerToken.Purpose.SET_PASSWORD).is_usable
+
+
+@pytest.mark.parametrize("door", ["access_link", "external_sign_on"])
+def test_link_opened_before_a_sign_in_through_any_door_no_longer_sets_a_password(
+    client, customer, customers_link, sign_in, door
+):
+    open_link(client, customers_link)  # the form to choose a password is open in one tab…
+    sign_in(customer, method=door)  # …while the customer gets in another way
+
+    response = client.post(
+        f"/{customer.organisation.slug}/password/set/", {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD}
+    )
+
+    assert response.status_code == 404
+    customer.refresh_from_db()
+    assert customer.check_password(CUSTOMER_PASSWORD) and not customer.check_password(NEW_PASSWORD)
+    assert not AccessEvent.objects.filter(kind=AccessEvent.Kind.PASSWORD_SET).exists()
+
+
 def test_older_links_die_when_a_newer_one_is_used(
     client, organisation, attendee_email, mailoutbox, django_capture_on_commit_callbacks
 ):
@@ -228,6 +268,61 @@ def test_password_like_the_organisation_name_is_refused(client, organisation, se
     organisation.save()
     errors = set_password_errors(client, organisation, sent_link, "voyages lumiere travel")
     assert "too similar" in str(errors["password1"])
+
+
+@pytest.mark.parametrize(
+    ("password", "reason"),
+    [
+        ("passwordpassword", "repeats itself"),
+        ("iloveyouiloveyou", "repeats itself"),
+        ("qwertyuiopasdfgh", "passwords many people use"),
+        ("1234567890123456", "easy to guess"),
+        ("zyxwvutsrqponmlk", "runs in order"),
+    ],
+)
+def test_patterns_long_enough_to_pass_the_length_rule_are_refused_and_explained(
+    client, organisation, sent_link, attendee_email, password, reason
+):
+    errors = set_password_errors(client, organisation, sent_link, password)
+    message = str(errors["password1"])
+    assert reason in message
+    assert "unrelated words" in message
+    assert not Customer.objects.get(email=attendee_email).has_password
+
+
+def test_the_emails_name_and_a_year_are_refused(client, organisation, sent_link, attendee_email):
+    local_part = attendee_email.split("@")[0]  # ana.sousa
+    errors = set_password_errors(client, organisation, sent_link, f"{local_part}.1987!!")
+    assert "your email address, your name or" in str(errors["password1"])
+
+
+def test_the_portals_own_words_are_refused(client, organisation, sent_link):
+    organisation.name = "Lumiere Travel"
+    organisation.save()
+    errors = set_password_errors(client, organisation, sent_link, "lumiere customer portal")
+    assert "your email address, your name or" in str(errors["password1"])
+
+
+@pytest.mark.parametrize(
+    "password",
+    [
+        NEW_PASSWORD,
+        CUSTOMER_PASSWORD,
+        "only lowercase letters and spaces",
+        "a long and quite memorable phrase",
+        "demo password for the portal",
+        "a bench password, long enough",
+    ],
+)
+def test_phrases_of_unrelated_words_pass_the_strength_rule(organisation, password):
+    customer = CustomerFactory(organisation=organisation, email="ana.sousa@example.com", name="Ana Sousa")
+    validate_customer_password(password, customer)
+
+
+def test_a_very_long_repeat_is_refused_however_long(organisation):
+    customer = CustomerFactory(organisation=organisation)
+    with pytest.raises(ValidationError, match="repeats itself"):
+        validate_customer_password("password" * 32, customer)
 
 
 def test_differing_passwords_are_refused(client, organisation, sent_link):

@@ -1,10 +1,18 @@
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
 import pytest
 from django.core.cache import caches
-from django.core.management import call_command
+from django.db import DatabaseError, OperationalError, connection
 from django.test import RequestFactory
 
 from portal_auth import ratelimit
 from portal_auth.ratelimit import RateLimited, Rule, parse_rules
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_rules_are_read_from_data():
@@ -22,7 +30,7 @@ def test_unknown_scope_is_a_configuration_error():
         parse_rules("5/m/user")
 
 
-def test_key_limit_counts_per_key_and_ip_limit_across_keys(settings):
+def test_key_limit_counts_per_key_and_ip_limit_across_keys(db, settings):
     settings.PORTAL_RATE_LIMITS = {"try": "3/m/ip,2/m/key"}
     request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.1")
     ratelimit.consume("try", request, key="a")
@@ -38,31 +46,19 @@ def test_key_limit_counts_per_key_and_ip_limit_across_keys(settings):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_counters_live_in_the_database_cache_shared_by_every_process(settings):
-    settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "portal_cache_test"}
-    }
-    call_command("createcachetable", verbosity=0)
+def test_counters_are_shared_by_every_database_connection(settings):
+    if connection.vendor == "sqlite":
+        pytest.skip("the in-memory SQLite test database is shared between threads with table locks, not waits")
     settings.PORTAL_RATE_LIMITS = {"try": "2/h/key"}
-    request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.1")
+    request = RequestFactory().post("/", REMOTE_ADDR="10.0.0.1")
     ratelimit.consume("try", request, key="ana@example.com")
     ratelimit.consume("try", request, key="ana@example.com")
-    # A second cache connection stands in for another process reading the same table.
-    from django.core.cache.backends.db import DatabaseCache
 
-    other_process = DatabaseCache("portal_cache_test", {})
-    assert 2 in [other_process.get(key.split(":", 2)[2]) for key in _table_keys()]
-    with pytest.raises(RateLimited):
-        ratelimit.consume("try", request, key="ana@example.com")
-    caches["default"].clear()
+    def from_another_process(number: int) -> None:
+        ratelimit.consume("try", RequestFactory().post("/", REMOTE_ADDR="10.0.0.2"), key="ana@example.com")
 
-
-def _table_keys():
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT cache_key FROM portal_cache_test")
-        return [row[0] for row in cursor.fetchall()]
+    errors = _run_in_threads(1, from_another_process)
+    assert [type(error) for error in errors] == [RateLimited]
 
 
 def test_behind_trusted_proxies_the_visitors_address_counts(settings):
@@ -84,7 +80,7 @@ def test_garbage_in_the_forwarded_header_falls_back_to_the_peer(settings):
     assert ratelimit.client_ip(request) == "10.0.0.9"
 
 
-def test_visitors_behind_one_proxy_are_limited_separately(settings):
+def test_visitors_behind_one_proxy_are_limited_separately(db, settings):
     settings.TRUSTED_PROXY_COUNT = 1
     settings.PORTAL_RATE_LIMITS = {"try": "1/m/ip"}
     first = RequestFactory().get("/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.1")
@@ -93,3 +89,126 @@ def test_visitors_behind_one_proxy_are_limited_separately(settings):
     ratelimit.consume("try", second)
     with pytest.raises(RateLimited):
         ratelimit.consume("try", first)
+
+
+def _run_in_threads(count: int, work) -> list[BaseException]:
+    """Run `work(n)` in `count` real threads, each on its own database connection; return what they raised."""
+    errors: list[BaseException] = []
+    start = threading.Barrier(count)
+
+    def run(number: int) -> None:
+        try:
+            start.wait()
+            work(number)
+        except BaseException as error:  # noqa: BLE001 - reported to the test, not swallowed
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(number,)) for number in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads)
+    return errors
+
+
+@pytest.mark.django_db(transaction=True)
+def test_hits_from_eight_threads_count_exactly_400(settings, production_cache):
+    if connection.vendor == "sqlite":
+        pytest.skip("the in-memory SQLite test database is shared between threads with table locks, not waits")
+    settings.PORTAL_RATE_LIMITS = {"try": "400/h/key"}
+
+    def fifty_hits(number: int) -> None:
+        request = RequestFactory().post("/", REMOTE_ADDR=f"10.0.1.{number}")
+        for _ in range(50):
+            ratelimit.consume("try", request, key="ana@example.com")
+
+    assert _run_in_threads(8, fifty_hits) == []
+    # Exactly 400 were counted: not one more is allowed, and none of the 400 was refused.
+    with pytest.raises(RateLimited):
+        ratelimit.consume("try", RequestFactory().post("/"), key="ana@example.com")
+
+
+def test_counters_are_kept_whatever_the_cache(db, settings, production_cache):
+    settings.PORTAL_RATE_LIMITS = {"try": "2/h/key"}
+    request = RequestFactory().post("/", REMOTE_ADDR="10.0.0.1")
+    ratelimit.consume("try", request, key="ana@example.com")
+    ratelimit.consume("try", request, key="ana@example.com")
+    caches["default"].clear()
+    with pytest.raises(RateLimited):
+        ratelimit.consume("try", request, key="ana@example.com")
+
+
+def test_a_counter_that_cannot_be_written_refuses_rather_than_lets_through(db, settings, production_cache):
+    settings.PORTAL_RATE_LIMITS = {"try": "3/h/key"}
+    request = RequestFactory().post("/", REMOTE_ADDR="10.0.0.1")
+
+    def locked(execute, sql, params, many, context):
+        # Reads go through; every write to wherever counters are kept fails, as SQLite's busy writes do.
+        if sql.lstrip().upper().startswith(("INSERT", "UPDATE")) and ("ratelimit" in sql or "portal_cache" in sql):
+            raise OperationalError("database is locked")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(locked):
+        with pytest.raises(DatabaseError):
+            ratelimit.consume("try", request, key="ana@example.com")
+
+
+_SQLITE_WORKER = """
+import os, sys
+import django
+from django.conf import settings
+
+settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "portal_cache"}}
+settings.PORTAL_RATE_LIMITS = {"try": "100/h/key"}
+django.setup()
+from django.test import RequestFactory
+from portal_auth import ratelimit
+
+if sys.argv[1] == "create":
+    from django.core.management import call_command
+    from django.db import connection
+    from portal_auth.models import RateLimitCounter
+
+    call_command("createcachetable", verbosity=0)
+    with connection.schema_editor() as editor:
+        editor.create_model(RateLimitCounter)
+    sys.exit(0)
+passed = refused = 0
+for _ in range(int(sys.argv[1])):
+    try:
+        ratelimit.consume("try", RequestFactory().post("/"), key="ana@example.com")
+        passed += 1
+    except ratelimit.RateLimited:
+        refused += 1
+print(passed, refused)
+"""
+
+
+def test_processes_sharing_a_sqlite_file_count_every_hit_or_fail(tmp_path):
+    """SQLite as deployed: a file several processes write at once. Every hit counts, or the attempt fails."""
+    environment = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'portal.sqlite3'}",
+    }
+
+    def worker(*args: str) -> subprocess.Popen:
+        command = [sys.executable, "-c", _SQLITE_WORKER, *args]
+        return subprocess.Popen(command, env=environment, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    assert worker("create").wait(timeout=120) == 0
+    workers = [worker("40") for _ in range(4)]  # 160 attempts against a limit of 100
+    passed = refused = failed = 0
+    for process in workers:
+        out, err = process.communicate(timeout=180)
+        if process.returncode == 0:
+            counted = [int(number) for number in out.split()]
+            passed, refused = passed + counted[0], refused + counted[1]
+        else:
+            assert b"database is locked" in err, err.decode()[-2000:]  # failed closed, with an error
+            failed += 1
+    assert passed <= 100
+    assert failed or (passed, refused) == (100, 60)

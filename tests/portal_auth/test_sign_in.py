@@ -1,11 +1,16 @@
+import threading
+import time
 from datetime import timedelta
 
 import pytest
 import time_machine
 from django.conf import settings
+from django.db import connection
+from django.test import Client, RequestFactory
 from django.utils import timezone
 from django.utils.html import escape
 
+from portal_auth import forms, ratelimit
 from portal_auth.forms import SIGN_IN_REFUSED as _REFUSED
 from portal_auth.models import AccessEvent
 from tests.factories import CUSTOMER_PASSWORD, CustomerFactory
@@ -231,3 +236,52 @@ def test_empty_fields_are_named_in_plain_words(client, organisation):
     html = response.content.decode()
     assert "Enter your email address." in html and "Enter your password." in html
     assert "portal_customer_id" not in client.session
+
+
+def test_locked_account_stays_locked_under_traffic_from_many_keys(client, customer, production_cache):
+    for _ in range(5):
+        post_sign_in(client, customer.organisation, customer.email, "wrong wrong wrong wrong")
+    # Ordinary traffic of a few hundred other customers, each counted under its own key.
+    for number in range(350):
+        request = RequestFactory().post("/", REMOTE_ADDR=f"10.1.{number // 250}.{number % 250}")
+        ratelimit.consume("ticket_write", request, key=f"customer:{number}")
+    response = post_sign_in(client, customer.organisation, customer.email, "one more guess, the sixth")
+    assert response.status_code == 429
+    assert "portal_customer_id" not in client.session
+    assert AccessEvent.objects.filter(kind=AccessEvent.Kind.SIGN_IN_FAILED).count() == 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_wrong_passwords_run_no_more_password_checks_than_the_limit(monkeypatch, production_cache):
+    if connection.vendor == "sqlite":
+        pytest.skip("the in-memory SQLite test database is shared between threads with table locks, not waits")
+    customer = CustomerFactory(with_password=True)
+    checks = []
+    real_authenticate = forms.customer_authenticate
+
+    def slow_authenticate(**kwargs):
+        checks.append(kwargs["email"])
+        # Stands in for the ~150 ms of a production password hash, the window parallel guesses aim at.
+        time.sleep(0.15)
+        return real_authenticate(**kwargs)
+
+    monkeypatch.setattr(forms, "customer_authenticate", slow_authenticate)
+    start = threading.Barrier(40)
+    statuses: list[int] = []
+
+    def guess(number: int) -> None:
+        try:
+            start.wait()
+            response = post_sign_in(Client(), customer.organisation, customer.email, f"wrong guess number {number:03}")
+            statuses.append(response.status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=guess, args=(number,)) for number in range(40)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert len(statuses) == 40
+    assert len(checks) <= 5
+    assert statuses.count(200) == len(checks) and statuses.count(429) == 40 - len(checks)

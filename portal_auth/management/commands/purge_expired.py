@@ -5,10 +5,14 @@ from django.db.models import Q
 from django.utils import timezone
 
 from portal_auth.models import CustomerToken, UsedExternalToken
+from portal_auth.ratelimit import counters_purge
 
 
 class Command(BaseCommand):
-    help = "Delete tokens that can no longer be used, and the records of used sign-on tokens past their expiry."
+    help = (
+        "Delete tokens that can no longer be used, the records of used sign-on tokens past their expiry,"
+        " and the rate-limit counters of windows that have ended."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -25,4 +29,7 @@ class Command(BaseCommand):
         _, deleted = CustomerToken.objects.filter(dead).delete()
         tokens = deleted.get(CustomerToken._meta.label, 0)
         used, _ = UsedExternalToken.objects.filter(expires_at__lt=now).delete()
-        self.stdout.write(f"Deleted {tokens} expired tokens and {used} used sign-on records.")
+        counters = counters_purge(now=now)
+        self.stdout.write(
+            f"Deleted {tokens} expired tokens, {used} used sign-on records and {counters} rate-limit counters."
+        )
