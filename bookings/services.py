@@ -12,15 +12,19 @@ from django.urls import reverse
 
 from bookings.models import AddOn, Attendee, Booking, BookingAddOn, BookingDocument
 from outbox.services import email_enqueue
+from portal_auth.access_links import notification_link_make
 from portal_auth.models import Customer
 from portal_auth.services import customer_get_or_create, customer_password_reset_by_staff
 from portal_auth.uploads import FileKind, delete_files_on_commit, files_removed_unless_committed
 
 
+def booking_path(booking: Booking) -> str:
+    return reverse("bookings:detail", kwargs={"org": booking.organisation.slug, "reference": booking.reference})
+
+
 def booking_url(booking: Booking) -> str:
     """The booking's portal link, absolute: for emails, admin and demo data."""
-    path = reverse("bookings:detail", kwargs={"org": booking.organisation.slug, "reference": booking.reference})
-    return settings.SITE_URL + path
+    return settings.SITE_URL + booking_path(booking)
 
 
 @transaction.atomic
@@ -40,11 +44,13 @@ def booking_add_on_book(*, booking: Booking, add_on: AddOn, customer: Customer) 
         },
     )
     if created:
+        link = notification_link_make(customer=customer, next_path=booking_path(booking))
         email_enqueue(
             organisation=booking.organisation,
             to=customer.email,
             template="bookings/emails/add_on_booked",
-            context={"customer": customer, "booking": booking, "line": line, "link": booking_url(booking)},
+            context={"customer": customer, "booking": booking, "line": line, **link.context()},
+            secrets=link.secrets,
         )
     return line, created
 

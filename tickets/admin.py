@@ -21,7 +21,7 @@ from tickets.services import (
 
 @admin.register(TicketSettings)
 class TicketSettingsAdmin(admin.ModelAdmin):
-    list_display = ["organisation", "customer_access", "link_on_staff_ticket", "link_on_public_reply"]
+    list_display = ["organisation", "customer_access", "link_on_staff_ticket"]
     list_select_related = ["organisation"]
 
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from conversations.models import Attachment, Channel, Conversation, ConversationSettings, Message
 from outbox.models import OutboxEmail
-from tests.conftest import link_in
+from tests.conftest import assert_link_signs_in_once, assert_plain_link, link_in
 from tests.conversations.conftest import PDF_BYTES
 from tests.conversations.factories import ConversationFactory, MessageFactory
 from tests.factories import CustomerFactory
@@ -84,6 +84,28 @@ def test_public_reply_emails_the_customer_with_text_and_link(
     assert link == f"https://portal.example.test/{conversation.organisation.slug}/conversations/{conversation.pk}/"
     html = email.alternatives[0].content
     assert "Your room is upgraded.<br>Enjoy!" in html and link in html
+
+
+def test_a_public_reply_links_to_the_conversation_signing_in_once_where_the_organisation_allows(
+    admin_client, conversation, staff_user, mailoutbox, django_capture_on_commit_callbacks
+):
+    conversation.organisation.notification_links_sign_in = True
+    conversation.organisation.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(change_url(conversation), change_form(conversation, reply="Your room is upgraded."))
+
+    [email] = mailoutbox
+    lands_on = f"/{conversation.organisation.slug}/conversations/{conversation.pk}/"
+    assert_link_signs_in_once(email, customer=conversation.customer, lands_on=lands_on, link_path="/link/")
+
+
+def test_without_the_setting_a_public_reply_links_to_the_conversation_behind_sign_in(
+    admin_client, conversation, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(change_url(conversation), change_form(conversation, reply="Your room is upgraded."))
+
+    assert_plain_link(mailoutbox[0], path=f"/{conversation.organisation.slug}/conversations/{conversation.pk}/")
 
 
 def test_the_email_keeps_the_text_as_written(
