@@ -219,3 +219,24 @@ def ticket_staff_messages_publish(
             context={"ticket": ticket, "message": message, "customer": ticket.requester, **link.context()},
             secrets=link.secrets,
         )
+
+
+@transaction.atomic
+def ticket_staff_reply(
+    *,
+    ticket: Ticket,
+    staff_user: AbstractBaseUser,
+    body: str,
+    internal: bool,
+    created: bool,
+    request: HttpRequest | None = None,
+) -> TicketMessage | None:
+    """What staff wrote on a ticket's admin page: a public reply or an internal note (none if `body` is empty),
+    then what the customer must hear of it (see ticket_staff_messages_publish)."""
+    message = None
+    if body:
+        message = TicketMessage.objects.create(ticket=ticket, author_staff=staff_user, body=body, internal=internal)
+    ticket_staff_messages_publish(
+        ticket=ticket, messages=[message] if message else [], staff_user=staff_user, created=created, request=request
+    )
+    return message

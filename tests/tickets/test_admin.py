@@ -15,10 +15,10 @@ from tickets.models import Ticket, TicketMessage
 CHANGELIST = "/admin/tickets/ticket/"
 
 
-def form_data(ticket=None, *, organisation=None, requester=None, new_messages=(), **fields):
-    """What the admin's ticket form posts: the ticket's fields, the sent messages as they are, and new ones."""
-    existing = list(ticket.messages.order_by("created_at", "pk")) if ticket else []
-    data = {
+def form_data(ticket=None, *, organisation=None, requester=None, reply=None, **fields):
+    """What the admin's ticket form posts: the ticket's fields and, optionally, a reply (text, internal)."""
+    body, internal = reply or ("", False)
+    return {
         "organisation": (organisation or ticket.organisation).pk,
         "requester": (requester or ticket.requester).pk,
         "company": "",
@@ -26,20 +26,10 @@ def form_data(ticket=None, *, organisation=None, requester=None, new_messages=()
         "status": ticket.status if ticket else "open",
         "priority": ticket.priority if ticket else "normal",
         "assigned_agent": "",
-        "messages-TOTAL_FORMS": len(existing) + len(new_messages),
-        "messages-INITIAL_FORMS": len(existing),
-        "messages-MIN_NUM_FORMS": 0,
-        "messages-MAX_NUM_FORMS": 1000,
+        "reply": body,
+        "reply_kind": "internal" if internal else "public",
         **fields,
     }
-    for index, message in enumerate(existing):
-        data[f"messages-{index}-id"] = message.pk
-        data[f"messages-{index}-ticket"] = ticket.pk
-    for index, (body, internal) in enumerate(new_messages, start=len(existing)):
-        data[f"messages-{index}-body"] = body
-        if internal:
-            data[f"messages-{index}-internal"] = "on"
-    return data
 
 
 def change_url(ticket):
@@ -61,7 +51,7 @@ class TestStaffReplies:
         before = ticket.updated_at
         with django_capture_on_commit_callbacks(execute=True):
             response = admin_client.post(
-                change_url(ticket), form_data(ticket, new_messages=[("Your bag has been found.", False)])
+                change_url(ticket), form_data(ticket, reply=("Your bag has been found.", False))
             )
         assert response.status_code == 302, response.content.decode()[:3000]
         message = TicketMessage.objects.get()
@@ -79,7 +69,7 @@ class TestStaffReplies:
         self, admin_client, ticket, mailoutbox, django_capture_on_commit_callbacks
     ):
         with django_capture_on_commit_callbacks(execute=True):
-            admin_client.post(change_url(ticket), form_data(ticket, new_messages=[("Found it.", False)]))
+            admin_client.post(change_url(ticket), form_data(ticket, reply=("Found it.", False)))
         [email] = mailoutbox
         assert "Found it." in email.body
         assert_plain_link(email, path=f"/{ticket.organisation.slug}/support/{ticket.number}/")
@@ -91,7 +81,7 @@ class TestStaffReplies:
         ticket.organisation.save()
         before = ticket.updated_at
         with django_capture_on_commit_callbacks(execute=True):
-            admin_client.post(change_url(ticket), form_data(ticket, new_messages=[("Check the fraud list", True)]))
+            admin_client.post(change_url(ticket), form_data(ticket, reply=("Check the fraud list", True)))
         assert TicketMessage.objects.get().internal is True
         assert mailoutbox == []
         ticket.refresh_from_db()
@@ -99,11 +89,32 @@ class TestStaffReplies:
 
     def test_sent_messages_stay_as_sent(self, admin_client, ticket, make_message):
         message = make_message(ticket=ticket, body="Original")
-        data = form_data(ticket)
-        data["messages-0-body"] = "Rewritten"
+        data = form_data(ticket, **{"messages-TOTAL_FORMS": 1, "messages-INITIAL_FORMS": 1})
+        data.update({"messages-0-id": message.pk, "messages-0-body": "Rewritten"})
         admin_client.post(change_url(ticket), data)
         message.refresh_from_db()
         assert message.body == "Original"
+
+    def test_the_reply_box_is_labelled_and_internal_notes_are_marked_in_the_timeline(
+        self, admin_client, ticket, make_message, staff_user
+    ):
+        make_message(ticket=ticket, body="Where is my bag?")
+        make_message(ticket=ticket, internal=True, author_staff=staff_user, body="Check the fraud list")
+        make_message(ticket=ticket, from_staff=True, author_staff=staff_user, body="Found it")
+
+        html = admin_client.get(change_url(ticket)).content.decode()
+
+        assert '<label for="id_reply">Write a reply:</label>' in html
+        assert '<fieldset><legend class="required">Send as:</legend>' in html
+        assert html.count('type="radio" name="reply_kind"') == 2
+        kinds = re.findall(r'<li id="message-\d+" class="([^"]+)">.*?<span class="badge">([^<]+)</span>', html, re.S)
+        assert kinds == [("public", "From the requester"), ("internal", "Internal note"), ("public", "Public reply")]
+        assert 'name="messages-' not in html  # no unlabelled inline row left
+
+    def test_an_empty_reply_adds_nothing_and_emails_nobody(self, admin_client, ticket, mailoutbox):
+        response = admin_client.post(change_url(ticket), form_data(ticket, reply=("  \r\n ", False)))
+        assert response.status_code == 302
+        assert not TicketMessage.objects.exists() and mailoutbox == []
 
     def test_the_change_page_shows_the_conversation_and_the_send_link_button(
         self, admin_client, ticket, make_message, staff_user
@@ -124,9 +135,7 @@ class TestStaffCreatedTickets:
         with django_capture_on_commit_callbacks(execute=True):
             response = admin_client.post(
                 f"{CHANGELIST}add/",
-                form_data(
-                    organisation=organisation, requester=customer, new_messages=[("We need your passport.", False)]
-                ),
+                form_data(organisation=organisation, requester=customer, reply=("We need your passport.", False)),
             )
         assert response.status_code == 302
         ticket = Ticket.objects.get(subject="Your booking documents")
@@ -142,18 +151,27 @@ class TestStaffCreatedTickets:
         with django_capture_on_commit_callbacks(execute=True):
             admin_client.post(
                 f"{CHANGELIST}add/",
-                form_data(
-                    organisation=organisation,
-                    requester=customer,
-                    new_messages=[("We need your passport.", False), ("Customer seems anxious", True)],
-                ),
+                form_data(organisation=organisation, requester=customer, reply=("We need your passport.", False)),
             )
         [email] = mailoutbox
         assert email.to == [customer.email]
         assert "We need your passport." in email.body
-        assert "anxious" not in email.body + email.alternatives[0].content
         assert "/support/portal/" in email.body
         assert CustomerToken.objects.get().next_path.endswith("/support/1/")
+
+    def test_a_new_tickets_first_internal_note_is_in_no_email(
+        self, admin_client, customer, organisation, ticket_settings, mailoutbox, django_capture_on_commit_callbacks
+    ):
+        ticket_settings.link_on_staff_ticket = True
+        ticket_settings.save()
+        with django_capture_on_commit_callbacks(execute=True):
+            admin_client.post(
+                f"{CHANGELIST}add/",
+                form_data(organisation=organisation, requester=customer, reply=("Customer seems anxious", True)),
+            )
+        [email] = mailoutbox
+        assert TicketMessage.objects.get().internal is True
+        assert "anxious" not in email.body + email.alternatives[0].content
 
     def test_a_requester_of_another_organisation_is_refused(self, admin_client, organisation, other_organisation):
         foreigner = CustomerFactory(organisation=other_organisation)
@@ -268,7 +286,7 @@ def test_staff_download_any_attachment_customers_do_not_reach_the_admin(
 
 def test_no_email_is_left_unsent(admin_client, ticket, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        admin_client.post(change_url(ticket), form_data(ticket, new_messages=[("Hello", False)]))
+        admin_client.post(change_url(ticket), form_data(ticket, reply=("Hello", False)))
     assert set(OutboxEmail.objects.values_list("status", flat=True)) == {"sent"}
 
 
