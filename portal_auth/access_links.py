@@ -35,7 +35,7 @@ class AccessLinkDoor:
     email_template: str  # the email of a link the customer asked for
     email_source: str  # dotted path of (organisation, email) -> bool: whom a requested link may reach
     what: str  # what the links open, for the pages' wording: "support tickets"
-    what_held: str = ""  # what an address must have for a new link, if not `what`: "anything"
+    what_held: str = ""  # what an address must have for a new link, if not `what`: "an account"
 
 
 # A link in a notification email opens the page it names once; a link staff or the customer asked for
@@ -222,7 +222,7 @@ PORTAL_DOOR = AccessLinkDoor(
     email_template="portal_auth/emails/portal_link_requested",
     email_source="portal_auth.access_links.customer_is_known",
     what="portal",
-    what_held="anything",
+    what_held="an account",
 )
 
 

@@ -64,7 +64,7 @@ def test_a_used_link_offers_a_new_one_which_opens_the_portal_home(
     assert refused["Location"] == f"/{slug}/link/new/"
     page = client.get(refused["Location"]).content.decode()
     assert "This link no longer works" in page and "those in notification emails, once" in page
-    assert "If it has anything with" in page
+    assert "If it has an account with" in page
     with django_capture_on_commit_callbacks(execute=True):
         sent = client.post(f"/{slug}/link/new/", {"email": customer.email.upper()})
     assert sent["Location"] == f"/{slug}/link/new/sent/"
