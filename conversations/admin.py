@@ -158,6 +158,13 @@ class ConversationAdmin(admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/conversations/conversation/redact_confirmation.html", context)
 
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is not None and not self.has_change_permission(request, obj):
+            # Staff who may only read see the conversation, not a reply box they can't send.
+            return [(name, options) for name, options in fieldsets if name != "Reply"]
+        return fieldsets
+
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         body = form.cleaned_data.get("reply", "")

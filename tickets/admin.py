@@ -158,6 +158,13 @@ class TicketAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         ticket_save_by_staff(ticket=obj, created=not change, changed_fields=form.changed_data)
 
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is not None and not self.has_change_permission(request, obj):
+            # Staff who may only read see the conversation, not a reply box they can't send.
+            return [(name, options) for name, options in fieldsets if name != "Reply"]
+        return fieldsets
+
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         body = form.cleaned_data.get("reply", "")

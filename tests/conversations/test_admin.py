@@ -211,7 +211,9 @@ def test_redacting_needs_permission_to_change_the_conversation(client, conversat
     viewer.user_permissions.add(Permission.objects.get(codename="view_conversation"))
     client.force_login(viewer)
 
-    assert "Redact message" not in client.get(change_url(conversation)).content.decode()
+    page = client.get(change_url(conversation)).content.decode()
+    assert "X1234567" in page
+    assert "Redact message" not in page and "Write a reply" not in page
     assert client.post(redact_url(secret)).status_code == 403
     secret.refresh_from_db()
     assert not secret.is_redacted

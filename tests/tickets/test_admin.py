@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from outbox.models import OutboxEmail
 from portal_auth.models import AccessEvent, CustomerToken
 from tests.conftest import assert_link_signs_in_once, assert_plain_link, link_in
-from tests.factories import CustomerFactory
+from tests.factories import CustomerFactory, StaffUserFactory
 from tests.tickets.conftest import events
 from tickets.models import Ticket, TicketMessage
 
@@ -110,6 +110,20 @@ class TestStaffReplies:
         kinds = re.findall(r'<li id="message-\d+" class="([^"]+)">.*?<span class="badge">([^<]+)</span>', html, re.S)
         assert kinds == [("public", "From the requester"), ("internal", "Internal note"), ("public", "Public reply")]
         assert 'name="messages-' not in html  # no unlabelled inline row left
+
+    def test_staff_who_may_only_view_tickets_read_the_timeline_without_a_reply_box(self, client, ticket, make_message):
+        from django.contrib.auth.models import Permission
+
+        make_message(ticket=ticket, body="Where is my bag?")
+        viewer = StaffUserFactory(is_superuser=False)
+        viewer.user_permissions.add(Permission.objects.get(codename="view_ticket"))
+        client.force_login(viewer)
+
+        page = client.get(change_url(ticket))
+
+        assert page.status_code == 200
+        assert "Where is my bag?" in page.content.decode()
+        assert "Write a reply" not in page.content.decode()
 
     def test_an_empty_reply_adds_nothing_and_emails_nobody(self, admin_client, ticket, mailoutbox):
         response = admin_client.post(change_url(ticket), form_data(ticket, reply=("  \r\n ", False)))
