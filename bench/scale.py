@@ -96,9 +96,10 @@ def load_organisation(cursor, *, slug: str, factor: float, company_access: bool)
         """INSERT INTO portal_auth_organisation (name, slug, display_name, accent_colour, logo, requires_sign_in,
                session_lifetime, support_email, support_phone, support_url, external_sign_on_enabled,
                external_sign_on_url, external_sign_on_secret, external_sign_on_secret_id,
-               external_sign_on_previous_secret, external_sign_on_previous_secret_id, created_at)
+               external_sign_on_previous_secret, external_sign_on_previous_secret_id, created_at,
+               notification_links_sign_in)
            VALUES (%(name)s, %(slug)s, '', '#1d4ed8', '', true, interval '1 day', '', '', '', false, '', '', '', '', '',
-                   now())""",
+                   now(), false)""",
         name=slug.title(),
         slug=slug,
     )
@@ -154,9 +155,8 @@ def load_organisation(cursor, *, slug: str, factor: float, company_access: bool)
 
     _sql(
         cursor,
-        """INSERT INTO tickets_ticketsettings (organisation_id, customer_access, link_on_staff_ticket,
-               link_on_public_reply)
-           VALUES (%(org)s, %(access)s, false, false)""",
+        """INSERT INTO tickets_ticketsettings (organisation_id, customer_access, link_on_staff_ticket)
+           VALUES (%(org)s, %(access)s, false)""",
         org=organisation,
         access="contact_or_company" if company_access else "contact",
     )

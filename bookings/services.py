@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from bookings.models import AddOn, Attendee, Booking, BookingAddOn, BookingDocument, BookingSettings
 from outbox.services import email_enqueue
+from portal_auth.access_links import notification_link_make
 from portal_auth.models import Customer
 from portal_auth.services import customer_get_or_create, customer_password_reset_by_staff
 from portal_auth.uploads import FileKind, delete_files_on_commit, files_removed_unless_committed, original_name
@@ -21,10 +22,13 @@ from portal_auth.uploads import FileKind, delete_files_on_commit, files_removed_
 _NAME_LENGTH = BookingDocument._meta.get_field("original_name").max_length
 
 
+def booking_path(booking: Booking) -> str:
+    return reverse("bookings:detail", kwargs={"org": booking.organisation.slug, "reference": booking.reference})
+
+
 def booking_url(booking: Booking) -> str:
     """The booking's portal link, absolute: for emails, admin and demo data."""
-    path = reverse("bookings:detail", kwargs={"org": booking.organisation.slug, "reference": booking.reference})
-    return settings.SITE_URL + path
+    return settings.SITE_URL + booking_path(booking)
 
 
 @transaction.atomic
@@ -45,11 +49,13 @@ def booking_add_on_book(*, booking: Booking, add_on: AddOn, customer: Customer) 
         },
     )
     if created:
+        link = notification_link_make(customer=customer, next_path=booking_path(booking))
         email_enqueue(
             organisation=booking.organisation,
             to=customer.email,
             template="bookings/emails/add_on_booked",
-            context={"customer": customer, "booking": booking, "line": line, "link": booking_url(booking)},
+            context={"customer": customer, "booking": booking, "line": line, **link.context()},
+            secrets=link.secrets,
         )
     return line, created
 

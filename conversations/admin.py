@@ -1,7 +1,9 @@
 from django import forms
 from django.contrib import admin, messages
-from django.urls import reverse
-from django.utils.html import format_html_join
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 
 from conversations.models import Conversation, ConversationSettings, DisplayedAttribute, Message
 from conversations.services import conversation_staff_reply, conversations_delete, message_redact
@@ -14,7 +16,7 @@ class ConversationAdminForm(forms.ModelForm):
     reply = forms.CharField(
         label="Write a reply",
         required=False,
-        widget=forms.Textarea(attrs={"rows": 5}),
+        widget=forms.Textarea(attrs={"rows": 5, "class": "vLargeTextField"}),
         help_text="Sent when you save.",
     )
     reply_kind = forms.ChoiceField(
@@ -46,67 +48,44 @@ class ConversationAdminForm(forms.ModelForm):
         return cleaned
 
 
-class MessageInlineForm(forms.ModelForm):
-    redact = forms.BooleanField(required=False, help_text="Removes the text and attachments for good, when you save.")
-
-    class Meta:
-        model = Message
-        fields = []
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if self.instance.pk and self.instance.is_redacted:
-            self.fields["redact"].disabled = True
-            self.fields["redact"].help_text = "Already redacted."
+def _author(message: Message) -> str:
+    return message.author_name or (message.conversation.customer.email if message.from_customer else "Staff")
 
 
-class MessageInline(admin.TabularInline):
-    """The timeline as it happened; staff add to it with the reply box above, not here."""
-
-    model = Message
-    form = MessageInlineForm
-    extra = 0
-    can_delete = False
-    verbose_name_plural = "timeline"
-    fields = ["created_at", "sender", "channel", "internal", "text", "attachment_links", "redact"]
-    readonly_fields = ["created_at", "sender", "channel", "internal", "text", "attachment_links"]
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .select_related("redacted_by", "conversation__organisation")
-            .prefetch_related("attachments")
-        )
-
-    @admin.display(description="From")
-    def sender(self, message):
-        return f"{message.author_name} ({'customer' if message.from_customer else 'staff'})"
-
-    @admin.display(description="Text")
-    def text(self, message):
+def _timeline(conversation: Conversation, *, may_redact: bool) -> list[dict]:
+    """The timeline as it happened, each message with what tells a note from a reply at a glance."""
+    slug = conversation.organisation.slug
+    entries = []
+    messages_in_order = conversation.messages.select_related("redacted_by", "conversation__customer")
+    for message in messages_in_order.prefetch_related("attachments"):
+        if message.internal:
+            kind = "Internal note"
+        else:
+            kind = "From the customer" if message.from_customer else "Public reply"
+        redacted = ""
         if message.is_redacted:
             by = f" by {message.redacted_by}" if message.redacted_by else ""
-            return f"Redacted on {message.redacted_at:%d %b %Y %H:%M}{by}."
-        return message.body
-
-    @admin.display(description="Attachments")
-    def attachment_links(self, message):
-        slug = message.conversation.organisation.slug
-        return (
-            format_html_join(
-                ", ",
-                '<a href="{}">{}</a>',
-                (
+            redacted = f"Redacted on {message.redacted_at:%d %b %Y %H:%M}{by}."
+        entries.append(
+            {
+                "pk": message.pk,
+                "author": f"{_author(message)} ({'customer' if message.from_customer else 'staff'}, "
+                f"{message.get_channel_display()})",
+                "kind": kind,
+                "internal": message.internal,
+                "created_at": message.created_at,
+                "body": message.body,
+                "redacted": redacted,
+                "attachments": [
                     (reverse("conversations:attachment", kwargs={"org": slug, "pk": a.pk}), a.original_name)
                     for a in message.attachments.all()
-                ),
-            )
-            or "—"
+                ],
+                "redact_url": ""
+                if message.is_redacted or not may_redact
+                else reverse("admin:conversations_conversation_redact", args=[conversation.pk, message.pk]),
+            }
         )
+    return entries
 
 
 @admin.register(Conversation)
@@ -119,7 +98,6 @@ class ConversationAdmin(admin.ModelAdmin):
     autocomplete_fields = ["customer"]
     readonly_fields = ["created_at", "last_activity_at"]
     date_hierarchy = "last_activity_at"
-    inlines = [MessageInline]
     fieldsets = [
         (
             None,
@@ -135,16 +113,57 @@ class ConversationAdmin(admin.ModelAdmin):
     def delete_queryset(self, request, queryset):
         conversations_delete(conversations=queryset)
 
-    def save_formset(self, request, form, formset, change):
-        if formset.model is not Message:
-            return super().save_formset(request, form, formset, change)
-        # Messages are never edited here: the only change staff can make is to redact one. Saving
-        # without commit writes nothing but tells the admin's history which messages were redacted.
-        formset.save(commit=False)
-        for message_form in formset.forms:
-            if message_form.cleaned_data.get("redact") and not message_form.instance.is_redacted:
-                message_redact(message=message_form.instance, staff_user=request.user)
-                self.message_user(request, "The message was redacted.", messages.SUCCESS)
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path(
+                "<int:conversation_id>/messages/<int:message_id>/redact/",
+                view(self.redact_view),
+                name="conversations_conversation_redact",
+            ),
+            *super().get_urls(),
+        ]
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        may_redact = obj is not None and self.has_change_permission(request, obj)
+        context["timeline"] = _timeline(obj, may_redact=may_redact) if obj is not None and obj.pk else []
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
+
+    def redact_view(self, request, conversation_id, message_id):
+        """A page of its own that lists what redacting removes; only its button (a POST) removes it."""
+        conversation = get_object_or_404(Conversation.objects.select_related("organisation"), pk=conversation_id)
+        if not self.has_change_permission(request, conversation):
+            raise PermissionDenied
+        message = get_object_or_404(
+            Message.objects.prefetch_related("attachments"), pk=message_id, conversation=conversation
+        )
+        back = reverse("admin:conversations_conversation_change", args=[conversation.pk])
+        if message.is_redacted:
+            self.message_user(request, "That message was redacted already.", messages.INFO)
+            return redirect(back)
+        if request.method == "POST":
+            message_redact(message=message, staff_user=request.user)
+            self.log_change(request, conversation, f"Redacted the message of {message.created_at:%d %b %Y %H:%M}.")
+            self.message_user(request, "The message was redacted.", messages.SUCCESS)
+            return redirect(f"{back}#message-{message.pk}")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Redact this message?",
+            "opts": self.opts,
+            "original": conversation,
+            "message": message,
+            "author": _author(message),
+            "attachments": list(message.attachments.all()),
+            "back": back,
+        }
+        return TemplateResponse(request, "admin/conversations/conversation/redact_confirmation.html", context)
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is not None and not self.has_change_permission(request, obj):
+            # Staff who may only read see the conversation, not a reply box they can't send.
+            return [(name, options) for name, options in fieldsets if name != "Reply"]
+        return fieldsets
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)

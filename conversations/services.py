@@ -2,7 +2,6 @@
 
 from collections.abc import Sequence
 
-from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AbstractUser
 from django.db import transaction
@@ -13,6 +12,7 @@ from django.utils import timezone
 from conversations.models import Attachment, Channel, Conversation, Message
 from conversations.selectors import customers_may_reopen
 from outbox.services import email_enqueue, outbox_withdraw
+from portal_auth.access_links import notification_link_make
 from portal_auth.models import Customer
 from portal_auth.uploads import (
     CheckedUpload,
@@ -94,14 +94,14 @@ def conversation_staff_reply(
     Conversation.objects.filter(pk=conversation.pk).update(last_activity_at=now)
     customer = conversation.customer
     if customer.is_active:
-        link = settings.SITE_URL + reverse(
-            "conversations:detail", kwargs={"org": conversation.organisation.slug, "pk": conversation.pk}
-        )
+        path = reverse("conversations:detail", kwargs={"org": conversation.organisation.slug, "pk": conversation.pk})
+        link = notification_link_make(customer=customer, next_path=path, created_by=staff_user)
         email_enqueue(
             organisation=conversation.organisation,
             to=customer.email,
             template="conversations/emails/staff_reply",
-            context={"customer": customer, "conversation": conversation, "message": message, "link": link},
+            context={"customer": customer, "conversation": conversation, "message": message, **link.context()},
+            secrets=link.secrets,
             reference=_staff_reply_email_reference(message),
         )
     return message

@@ -5,6 +5,7 @@ the link leads, what its emails say, whom a requested link may go to) in an Acce
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -34,6 +35,12 @@ class AccessLinkDoor:
     email_template: str  # the email of a link the customer asked for
     email_source: str  # dotted path of (organisation, email) -> bool: whom a requested link may reach
     what: str  # what the links open, for the pages' wording: "support tickets"
+    what_held: str = ""  # what an address must have for a new link, if not `what`: "an account"
+
+
+# A link in a notification email opens the page it names once; a link staff or the customer asked for
+# opens its page again and again for its 30 days.
+LINK_PURPOSES = (CustomerToken.Purpose.ACCESS_LINK, CustomerToken.Purpose.SIGN_IN_LINK)
 
 
 def access_link_url(*, organisation: Organisation, link_route: str, raw: str) -> str:
@@ -83,6 +90,8 @@ def access_link_send(
 def _refusal_reason(token: CustomerToken | None) -> str:
     if token is None:
         return "unknown link"
+    if token.used_at is not None and token.purpose == CustomerToken.Purpose.SIGN_IN_LINK:
+        return "used link"
     if token.revoked_at is not None:
         return "revoked link"
     if token.expires_at <= timezone.now():
@@ -103,13 +112,18 @@ def access_link_check(*, request: HttpRequest, organisation: Organisation, token
         # Looked up by its hash alone: no comparison of the secret ever runs in Python.
         token = (
             CustomerToken.objects.select_related("customer__organisation")
-            .filter(organisation=organisation, purpose=CustomerToken.Purpose.ACCESS_LINK, token_hash=token_hash)
+            .filter(organisation=organisation, purpose__in=LINK_PURPOSES, token_hash=token_hash)
             .first()
         )
     reason = _refusal_reason(token)
     if not reason:
         attempt.release()  # only refused links count as guesses
         return token
+    _refuse(request, organisation, token, reason)
+    return None
+
+
+def _refuse(request: HttpRequest, organisation: Organisation, token: CustomerToken | None, reason: str) -> None:
     log_access(
         request,
         organisation=organisation,
@@ -119,7 +133,6 @@ def access_link_check(*, request: HttpRequest, organisation: Organisation, token
         reason=reason,
         token=token,
     )
-    return None
 
 
 def access_link_open(*, request: HttpRequest, organisation: Organisation, token_hash: str) -> CustomerToken | None:
@@ -130,6 +143,12 @@ def access_link_open(*, request: HttpRequest, organisation: Organisation, token_
     token = access_link_check(request=request, organisation=organisation, token_hash=token_hash)
     if token is None:
         return None
+    if token.purpose == CustomerToken.Purpose.SIGN_IN_LINK:
+        # Claimed by one conditional update: of two presses at once, exactly one signs in.
+        claimed = CustomerToken.objects.filter(pk=token.pk, used_at__isnull=True).update(used_at=timezone.now())
+        if not claimed:
+            _refuse(request, organisation, token, "used link")
+            return None
     log_access(
         request,
         organisation=organisation,
@@ -157,7 +176,7 @@ def access_links_revoke(*, customer: Customer, staff_user: AbstractBaseUser, req
     now = timezone.now()
     live = CustomerToken.objects.filter(customer=customer, revoked_at__isnull=True, used_at__isnull=True)
     live = live.filter(expires_at__gt=now)
-    access_links = live.filter(purpose=CustomerToken.Purpose.ACCESS_LINK).update(revoked_at=now)
+    access_links = live.filter(purpose__in=LINK_PURPOSES).update(revoked_at=now)
     password_links = live.filter(purpose=CustomerToken.Purpose.SET_PASSWORD).update(revoked_at=now)
     # A session opened by a link outlives the link unless every session of the customer ends now.
     Customer.objects.filter(pk=customer.pk).update(session_version=F("session_version") + 1)
@@ -186,3 +205,74 @@ def access_link_request(*, request: HttpRequest, organisation: Organisation, ema
         email_template=door.email_template,
         request=request,
     )
+
+
+def customer_is_known(organisation: Organisation, email: str) -> bool:
+    """Whom the portal's own door sends a requested link: any active customer (checked by the caller)."""
+    return True
+
+
+# The portal's own door, for links into any section: refused links offer a new one to the portal home.
+PORTAL_DOOR = AccessLinkDoor(
+    link_route="portal_auth:sign_in_link",
+    confirm_route="portal_auth:sign_in_link_open",
+    refused_route="portal_auth:sign_in_link_refused",
+    sent_route="portal_auth:sign_in_link_sent",
+    landing_route="portal_home",
+    email_template="portal_auth/emails/portal_link_requested",
+    email_source="portal_auth.access_links.customer_is_known",
+    what="portal",
+    what_held="an account",
+)
+
+
+@dataclass(frozen=True)
+class EmailLink:
+    """The link a notification email carries into the portal, and what the outbox must scrub once it is sent."""
+
+    url: str
+    signs_in: bool
+    expires_at: datetime | None = None
+
+    @property
+    def secrets(self) -> list[str]:
+        return [self.url] if self.signs_in else []
+
+    def context(self) -> dict:
+        return {"link": self.url, "link_signs_in": self.signs_in, "link_expires_at": self.expires_at}
+
+
+def notification_link_make(
+    *,
+    customer: Customer,
+    next_path: str,
+    link_route: str = PORTAL_DOOR.link_route,
+    created_by: AbstractBaseUser | None = None,
+    request: HttpRequest | None = None,
+) -> EmailLink:
+    """The link to `next_path` for an email to `customer`, made inside the email's transaction.
+
+    Where the organisation lets notification links sign in, a single-use access link through the door
+    routed at `link_route` (logged as sent); otherwise the page itself, which asks for a sign-in.
+    """
+    organisation = customer.organisation
+    if not (organisation.notification_links_sign_in and customer.is_active):
+        return EmailLink(url=settings.SITE_URL + next_path, signs_in=False)
+    token, raw = CustomerToken.issue(
+        customer=customer,
+        purpose=CustomerToken.Purpose.SIGN_IN_LINK,
+        lifetime=settings.ACCESS_LINK_LIFETIME,
+        created_by=created_by,
+        next_path=next_path,
+    )
+    log_access(
+        request,
+        organisation=organisation,
+        customer=customer,
+        kind=AccessEvent.Kind.ACCESS_LINK_SENT,
+        method=METHOD,
+        staff_user=created_by,
+        token=token,
+    )
+    url = access_link_url(organisation=organisation, link_route=link_route, raw=raw)
+    return EmailLink(url=url, signs_in=True, expires_at=token.expires_at)

@@ -54,7 +54,7 @@ class OrganisationAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["name", "slug", "created_at"]}),
         ("Branding", {"fields": ["display_name", "accent_colour", "logo"]}),
-        ("Sign-in", {"fields": ["requires_sign_in", "session_lifetime"]}),
+        ("Sign-in", {"fields": ["requires_sign_in", "notification_links_sign_in", "session_lifetime"]}),
         ("Support contact shown to customers", {"fields": ["support_email", "support_phone", "support_url"]}),
         (
             "Custom sign-on",

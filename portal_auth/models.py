@@ -51,6 +51,13 @@ class Organisation(models.Model):
         default=True,
         help_text="When off, a booking link alone opens its booking.",
     )
+    notification_links_sign_in = models.BooleanField(
+        "links in notification emails sign the customer in",
+        default=False,
+        help_text="When on, the link in every email that points into the portal (a reply, a confirmation) signs "
+        "its customer in once, within 30 days, after they press a button naming their account. When off, it "
+        "leads to the page behind sign-in.",
+    )
     session_lifetime = models.DurationField(
         default=timedelta(days=1),
         validators=[
@@ -158,6 +165,7 @@ class CustomerToken(models.Model):
     class Purpose(models.TextChoices):
         SET_PASSWORD = "set_password", "Assign a password"
         ACCESS_LINK = "access_link", "Portal access link"
+        SIGN_IN_LINK = "sign_in_link", "Sign-in link in a notification email"
         SIGN_IN_REDIRECT = "sign_in_redirect", "Signed sign-in redirect"
 
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")

@@ -1,8 +1,11 @@
 from django.urls import path, re_path
 
-from portal_auth import external_sign_on_views, views
+from portal_auth import access_link_views, external_sign_on_views, views
+from portal_auth.access_links import PORTAL_DOOR
 
 app_name = "portal_auth"
+
+door = {"door": PORTAL_DOOR}
 
 urlpatterns = [
     path("sign-in/", views.sign_in, name="sign_in"),
@@ -14,4 +17,9 @@ urlpatterns = [
     path("password/set/", views.password_set, name="password_set"),
     path("sign-in/external/", external_sign_on_views.external_sign_on_callback, name="external_sign_on"),
     path("sign-in/external/start/", external_sign_on_views.external_sign_on_start, name="external_sign_on_start"),
+    # The link in a notification email, where the organisation lets it sign in (see notification_link_make).
+    path("link/open/", access_link_views.link_confirm, door, name="sign_in_link_open"),
+    path("link/new/", access_link_views.link_refused, door, name="sign_in_link_refused"),
+    path("link/new/sent/", access_link_views.link_sent, door, name="sign_in_link_sent"),
+    re_path(r"^link/(?P<token>[^/]+)(?:/.*)?$", access_link_views.open_link, door, name="sign_in_link"),
 ]

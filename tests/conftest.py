@@ -108,3 +108,69 @@ def link_in(text: str, path_contains: str) -> str:
         if path_contains in url:
             return url
     raise AssertionError(f"No link containing {path_contains!r} in:\n{text}")
+
+
+def assert_link_signs_in_once(email, *, customer, lands_on: str, link_path: str) -> None:
+    """What a notification email's sign-in link must do, checked end to end.
+
+    The link (in both parts of `email`, under `link_path`) opens a page that names the account and signs in
+    nobody; its button signs `customer` in and lands on `lands_on`; the token is stored only as its hash,
+    lasts 30 days and is logged; the outbox's copy no longer holds it; a second use is refused.
+    """
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    from outbox.models import OutboxEmail
+    from portal_auth.models import AccessEvent, CustomerToken, hash_token
+    from portal_auth.sessions import SESSION_CUSTOMER
+
+    link = link_in(email.body, link_path)
+    assert link in email.alternatives[0].content
+    raw = link.rsplit("/", 1)[1]
+    token = CustomerToken.objects.get(token_hash=hash_token(raw))
+    assert (token.customer, token.purpose, token.next_path) == (customer, CustomerToken.Purpose.SIGN_IN_LINK, lands_on)
+    assert timedelta(days=29, hours=23) < token.expires_at - timezone.now() <= timedelta(days=30)
+    assert AccessEvent.objects.filter(kind=AccessEvent.Kind.ACCESS_LINK_SENT, token=token).count() == 1
+    stored = OutboxEmail.objects.get(to=customer.email, subject=email.subject)
+    assert stored.status == OutboxEmail.Status.SENT
+    assert raw not in stored.body_text + stored.body_html + str(stored.secrets)
+
+    path = link.removeprefix(settings.SITE_URL)
+    confirm = path.rsplit("/", 1)[0] + "/open/"
+    client = Client()
+    assert client.get(path)["Location"] == confirm
+    page = client.get(confirm)
+    assert page.status_code == 200
+    assert f"<strong>{customer.email}</strong>" in page.content.decode()
+    assert SESSION_CUSTOMER not in client.session  # the page alone (or a mail scanner) opens nothing
+    pressed = client.post(confirm)
+    assert pressed.status_code == 302
+    assert pressed["Location"] == lands_on
+    assert client.session[SESSION_CUSTOMER] == customer.pk
+    assert client.get(lands_on).status_code == 200
+    token.refresh_from_db()
+    assert token.used_at is not None
+    assert AccessEvent.objects.filter(kind=AccessEvent.Kind.ACCESS_LINK_USED, token=token).count() == 1
+
+    again = Client()
+    assert again.get(path)["Location"] == confirm
+    refused = again.post(confirm)
+    assert refused.status_code == 302
+    assert SESSION_CUSTOMER not in again.session
+    assert "This link no longer works" in again.get(refused["Location"]).content.decode()
+    event = AccessEvent.objects.filter(kind=AccessEvent.Kind.ACCESS_LINK_REFUSED, token=token).get()
+    assert event.reason == "used link"
+
+
+def assert_plain_link(email, *, path: str) -> None:
+    """With the organisation's setting off, the email links to the page itself, behind sign-in, and no token exists."""
+    from django.conf import settings
+
+    from portal_auth.models import CustomerToken
+
+    assert settings.SITE_URL + path in email.body
+    assert settings.SITE_URL + path in email.alternatives[0].content
+    assert "You'll be asked to sign in first." in email.alternatives[0].content
+    assert not CustomerToken.objects.exists()

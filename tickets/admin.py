@@ -4,24 +4,23 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html_join
 
 from portal_auth.models import Organisation
 from portal_auth.uploads import stored_file_download
-from tickets.models import Company, Ticket, TicketAttachment, TicketMessage, TicketSettings
+from tickets.models import Company, Ticket, TicketAttachment, TicketSettings
 from tickets.reports import portal_usage
 from tickets.services import (
     ticket_portal_link_send,
     ticket_portal_links_send,
     ticket_save_by_staff,
-    ticket_staff_messages_publish,
+    ticket_staff_reply,
     tickets_delete,
 )
 
 
 @admin.register(TicketSettings)
 class TicketSettingsAdmin(admin.ModelAdmin):
-    list_display = ["organisation", "customer_access", "link_on_staff_ticket", "link_on_public_reply"]
+    list_display = ["organisation", "customer_access", "link_on_staff_ticket"]
     list_select_related = ["organisation"]
 
 
@@ -51,10 +50,34 @@ class CompanyAdmin(admin.ModelAdmin):
     form = CompanyAdminForm
 
 
+PUBLIC_REPLY = "public"
+INTERNAL_NOTE = "internal"
+
+
 class TicketAdminForm(forms.ModelForm):
+    reply = forms.CharField(
+        label="Write a reply",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 5, "class": "vLargeTextField"}),
+        help_text="Added to the conversation when you save.",
+    )
+    reply_kind = forms.ChoiceField(
+        label="Send as",
+        choices=[
+            (PUBLIC_REPLY, "Public reply: shown in the requester's portal and emailed to them"),
+            (INTERNAL_NOTE, "Internal note: seen by staff only, never emailed"),
+        ],
+        initial=PUBLIC_REPLY,
+        widget=forms.RadioSelect,
+    )
+
     class Meta:
         model = Ticket
         fields = ["organisation", "requester", "company", "subject", "status", "priority", "assigned_agent"]
+
+    def clean_reply(self):
+        # Browsers send line breaks as CR LF; the portal and emails want them once.
+        return self.cleaned_data["reply"].replace("\r\n", "\n").strip()
 
     def clean(self):
         cleaned = super().clean()
@@ -66,49 +89,30 @@ class TicketAdminForm(forms.ModelForm):
         return cleaned
 
 
-class TicketMessageForm(forms.ModelForm):
-    class Meta:
-        model = TicketMessage
-        fields = ["body", "internal"]
-        widgets = {"body": forms.Textarea(attrs={"rows": 4})}
-
-
-class TicketMessageInline(admin.TabularInline):
-    """The conversation. Sent messages stay as sent: staff add public replies and internal notes below."""
-
-    model = TicketMessage
-    form = TicketMessageForm
-    extra = 1
-    fields = ["body", "internal", "author", "created_at", "files"]
-    readonly_fields = ["author", "created_at", "files"]
-    verbose_name = "message"
-    verbose_name_plural = "conversation (public replies are emailed to the requester; internal notes never are)"
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("author_customer", "author_staff")
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    @admin.display(description="Author")
-    def author(self, message):
+def _timeline(ticket: Ticket) -> list[dict]:
+    """The conversation as staff read it, each message with what tells a note from a reply at a glance."""
+    entries = []
+    for message in ticket.messages.select_related("author_customer", "author_staff").prefetch_related("attachments"):
         if message.author_customer_id:
-            return f"{message.author_customer.email} (customer)"
-        return message.author_staff.get_username() if message.author_staff_id else "—"
-
-    @admin.display(description="Attachments")
-    def files(self, message):
-        if not message.pk:
-            return "—"
-        links = format_html_join(
-            ", ",
-            '<a href="{}">{}</a>',
-            ((reverse("admin:tickets_ticket_attachment", args=[a.pk]), a.name) for a in message.attachments.all()),
+            author, kind = message.author_customer.name or message.author_customer.email, "From the requester"
+        else:
+            staff = message.author_staff
+            author = (staff.get_full_name() or staff.get_username()) if staff else "Staff"
+            kind = "Internal note" if message.internal else "Public reply"
+        entries.append(
+            {
+                "pk": message.pk,
+                "author": author,
+                "kind": kind,
+                "internal": message.internal,
+                "created_at": message.created_at,
+                "body": message.body,
+                "attachments": [
+                    (reverse("admin:tickets_ticket_attachment", args=[a.pk]), a.name) for a in message.attachments.all()
+                ],
+            }
         )
-        return links or "—"
+    return entries
 
 
 @admin.register(Ticket)
@@ -124,8 +128,8 @@ class TicketAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["organisation", "number", "subject", "requester", "company"]}),
         (None, {"fields": ["status", "priority", "assigned_agent", "created_at", "updated_at"]}),
+        ("Reply", {"fields": ["reply", "reply_kind"]}),
     ]
-    inlines = [TicketMessageInline]
     actions = ["send_portal_links"]
 
     def get_urls(self):
@@ -154,20 +158,33 @@ class TicketAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         ticket_save_by_staff(ticket=obj, created=not change, changed_fields=form.changed_data)
 
-    def save_formset(self, request, form, formset, change):
-        if formset.model is not TicketMessage:
-            return super().save_formset(request, form, formset, change)
-        for message in formset.save(commit=False):
-            message.author_staff = request.user
-            message.save()
-        formset.save_m2m()
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is not None and not self.has_change_permission(request, obj):
+            # Staff who may only read see the conversation, not a reply box they can't send.
+            return [(name, options) for name, options in fieldsets if name != "Reply"]
+        return fieldsets
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
-        new_messages = [m for formset in formsets if formset.model is TicketMessage for m in formset.new_objects]
-        ticket_staff_messages_publish(
-            ticket=form.instance, messages=new_messages, staff_user=request.user, created=not change, request=request
+        body = form.cleaned_data.get("reply", "")
+        internal = form.cleaned_data.get("reply_kind") == INTERNAL_NOTE
+        ticket_staff_reply(
+            ticket=form.instance,
+            staff_user=request.user,
+            body=body,
+            internal=internal,
+            created=not change,
+            request=request,
         )
+        if body and internal:
+            self.message_user(request, "Internal note added.", messages.SUCCESS)
+        elif body:
+            self.message_user(request, f"Reply emailed to {form.instance.requester.email}.", messages.SUCCESS)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        context["timeline"] = _timeline(obj) if obj is not None and obj.pk else []
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 
     @admin.action(description="Send a portal link to the requesters of the selected tickets", permissions=["change"])
     def send_portal_links(self, request, queryset):

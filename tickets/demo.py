@@ -60,7 +60,6 @@ def seed_demo(*, organisation: Organisation, stdout) -> None:
         defaults={
             "customer_access": TicketSettings.CustomerAccess.CONTACT_OR_COMPANY,
             "link_on_staff_ticket": True,
-            "link_on_public_reply": True,
         },
     )
     agent = get_user_model().objects.filter(is_staff=True).order_by("pk").first()

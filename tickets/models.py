@@ -22,12 +22,6 @@ class TicketSettings(models.Model):
         "email a portal link when staff create a ticket",
         default=False,
     )
-    link_on_public_reply = models.BooleanField(
-        "put a portal link in every public reply",
-        default=False,
-        help_text="Customers are emailed every public reply. When this is on, the email carries a link that "
-        "signs them in; when off, its link asks them to sign in.",
-    )
 
     class Meta:
         verbose_name = "ticket settings"

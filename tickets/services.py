@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from outbox.services import email_enqueue
-from portal_auth.access_links import access_link_send
+from portal_auth.access_links import access_link_send, notification_link_make
 from portal_auth.models import Customer, CustomerToken, Organisation
 from portal_auth.uploads import (
     CheckedUpload,
@@ -32,10 +32,6 @@ class TicketClosed(ValidationError):
 
 def ticket_path(ticket: Ticket) -> str:
     return reverse("tickets:detail", kwargs={"org": ticket.organisation.slug, "number": ticket.number})
-
-
-def ticket_url(ticket: Ticket) -> str:
-    return settings.SITE_URL + ticket_path(ticket)
 
 
 def ticket_admin_url(ticket: Ticket) -> str:
@@ -106,11 +102,13 @@ def ticket_create(
         )
         message = TicketMessage.objects.create(ticket=ticket, author_customer=customer, body=body)
         _attachments_save(message, attachments, written)
+        link = notification_link_make(customer=customer, next_path=ticket_path(ticket), link_route=LINK_ROUTE)
         email_enqueue(
             organisation=organisation,
             to=customer.email,
             template="tickets/emails/ticket_received",
-            context={"ticket": ticket, "message": message, "link": ticket_url(ticket), "customer": customer},
+            context={"ticket": ticket, "message": message, "customer": customer, **link.context()},
+            secrets=link.secrets,
         )
         _notify_staff(ticket, message, template="tickets/emails/staff_new_ticket")
     return ticket
@@ -225,7 +223,8 @@ def ticket_staff_messages_publish(
     """After staff saved a ticket in admin: tell the customer of what is new and public.
 
     A new ticket gets one email with a portal link, where the organisation wants it; on an existing
-    ticket each public reply is emailed with its text, and with a link that signs in where wanted.
+    ticket each public reply is emailed with its text, and with a link that signs in where the
+    organisation lets notification links sign in.
     """
     ticket_settings = TicketSettings.for_organisation(ticket.organisation)
     public = [message for message in messages if not message.internal]
@@ -243,23 +242,38 @@ def ticket_staff_messages_publish(
         return
     Ticket.objects.filter(pk=ticket.pk).update(updated_at=max(m.created_at for m in public))
     for message in public:
-        if ticket_settings.link_on_public_reply:
-            ticket_portal_link_send(
-                ticket=ticket,
-                staff_user=staff_user,
-                request=request,
-                template="tickets/emails/staff_reply",
-                context={"message": message, "link_signs_in": True},
-            )
-        else:
-            email_enqueue(
-                organisation=ticket.organisation,
-                to=ticket.requester.email,
-                template="tickets/emails/staff_reply",
-                context={
-                    "ticket": ticket,
-                    "message": message,
-                    "customer": ticket.requester,
-                    "link": ticket_url(ticket),
-                },
-            )
+        link = notification_link_make(
+            customer=ticket.requester,
+            next_path=ticket_path(ticket),
+            link_route=LINK_ROUTE,
+            created_by=staff_user,
+            request=request,
+        )
+        email_enqueue(
+            organisation=ticket.organisation,
+            to=ticket.requester.email,
+            template="tickets/emails/staff_reply",
+            context={"ticket": ticket, "message": message, "customer": ticket.requester, **link.context()},
+            secrets=link.secrets,
+        )
+
+
+@transaction.atomic
+def ticket_staff_reply(
+    *,
+    ticket: Ticket,
+    staff_user: AbstractBaseUser,
+    body: str,
+    internal: bool,
+    created: bool,
+    request: HttpRequest | None = None,
+) -> TicketMessage | None:
+    """What staff wrote on a ticket's admin page: a public reply or an internal note (none if `body` is empty),
+    then what the customer must hear of it (see ticket_staff_messages_publish)."""
+    message = None
+    if body:
+        message = TicketMessage.objects.create(ticket=ticket, author_staff=staff_user, body=body, internal=internal)
+    ticket_staff_messages_publish(
+        ticket=ticket, messages=[message] if message else [], staff_user=staff_user, created=created, request=request
+    )
+    return message

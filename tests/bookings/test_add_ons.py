@@ -13,6 +13,7 @@ from bookings.models import Booking, BookingAddOn, BookingSettings
 from bookings.services import booking_add_on_book, booking_add_on_cancel
 from outbox.models import OutboxEmail
 from tests.bookings.factories import AddOnFactory, AttendeeFactory, BookingAddOnFactory
+from tests.conftest import assert_link_signs_in_once, assert_plain_link
 from tests.factories import CustomerFactory
 
 
@@ -113,6 +114,27 @@ def test_confirming_books_the_add_on_and_emails_a_confirmation(
     page = client.get(response.url).content.decode()
     assert "Airport transfer is booked. We&#x27;ve emailed you a confirmation." in page
     assert "25.00 EUR" in page
+
+
+def test_the_confirmation_links_to_the_booking_signing_in_once_where_the_organisation_allows(
+    sign_in, customer, booking, add_on, mailoutbox, django_capture_on_commit_callbacks
+):
+    customer.organisation.notification_links_sign_in = True
+    customer.organisation.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        sign_in(customer).post(book_url(booking, add_on), confirmation(add_on))
+
+    [email] = mailoutbox
+    assert_link_signs_in_once(email, customer=customer, lands_on=detail_url(booking), link_path="/link/")
+
+
+def test_without_the_setting_the_confirmation_links_to_the_booking_behind_sign_in(
+    sign_in, customer, booking, add_on, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        sign_in(customer).post(book_url(booking, add_on), confirmation(add_on))
+
+    assert_plain_link(mailoutbox[0], path=detail_url(booking))
 
 
 def test_confirming_twice_books_once_and_emails_once(

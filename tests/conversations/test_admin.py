@@ -1,4 +1,5 @@
 import os
+import re
 from datetime import timedelta
 
 import pytest
@@ -9,7 +10,7 @@ from django.utils import timezone
 
 from conversations.models import Attachment, Channel, Conversation, ConversationSettings, Message
 from outbox.models import OutboxEmail
-from tests.conftest import link_in
+from tests.conftest import assert_link_signs_in_once, assert_plain_link, link_in
 from tests.conversations.conftest import PDF_BYTES
 from tests.conversations.factories import ConversationFactory, MessageFactory
 from tests.factories import CustomerFactory
@@ -19,9 +20,12 @@ def change_url(conversation):
     return f"/admin/conversations/conversation/{conversation.pk}/change/"
 
 
+def redact_url(message):
+    return f"/admin/conversations/conversation/{message.conversation_id}/messages/{message.pk}/redact/"
+
+
 def change_form(conversation, **overrides):
-    """The change form as the admin posts it, with the messages inline untouched."""
-    messages = list(conversation.messages.order_by("created_at", "pk"))
+    """The change form as the admin posts it."""
     data = {
         "organisation": conversation.organisation.pk,
         "customer": conversation.customer.pk,
@@ -31,14 +35,7 @@ def change_form(conversation, **overrides):
         "attributes": "{}",
         "reply": "",
         "reply_kind": "public",
-        "messages-TOTAL_FORMS": str(len(messages)),
-        "messages-INITIAL_FORMS": str(len(messages)),
-        "messages-MIN_NUM_FORMS": "0",
-        "messages-MAX_NUM_FORMS": "1000",
     }
-    for index, message in enumerate(messages):
-        data[f"messages-{index}-id"] = message.pk
-        data[f"messages-{index}-conversation"] = conversation.pk
     data.update(overrides)
     return data
 
@@ -84,6 +81,28 @@ def test_public_reply_emails_the_customer_with_text_and_link(
     assert link == f"https://portal.example.test/{conversation.organisation.slug}/conversations/{conversation.pk}/"
     html = email.alternatives[0].content
     assert "Your room is upgraded.<br>Enjoy!" in html and link in html
+
+
+def test_a_public_reply_links_to_the_conversation_signing_in_once_where_the_organisation_allows(
+    admin_client, conversation, staff_user, mailoutbox, django_capture_on_commit_callbacks
+):
+    conversation.organisation.notification_links_sign_in = True
+    conversation.organisation.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(change_url(conversation), change_form(conversation, reply="Your room is upgraded."))
+
+    [email] = mailoutbox
+    lands_on = f"/{conversation.organisation.slug}/conversations/{conversation.pk}/"
+    assert_link_signs_in_once(email, customer=conversation.customer, lands_on=lands_on, link_path="/link/")
+
+
+def test_without_the_setting_a_public_reply_links_to_the_conversation_behind_sign_in(
+    admin_client, conversation, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(change_url(conversation), change_form(conversation, reply="Your room is upgraded."))
+
+    assert_plain_link(mailoutbox[0], path=f"/{conversation.organisation.slug}/conversations/{conversation.pk}/")
 
 
 def test_the_email_keeps_the_text_as_written(
@@ -147,9 +166,10 @@ def test_redacting_a_message_removes_its_text_and_attachments_for_good(
     stored = attachment.file.path
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = admin_client.post(change_url(conversation), change_form(conversation, **{"messages-1-redact": "on"}))
+        response = admin_client.post(redact_url(secret))
 
     assert response.status_code == 302
+    assert response["Location"] == f"{change_url(conversation)}#message-{secret.pk}"
     secret.refresh_from_db()
     assert secret.body == "" and secret.redacted_at is not None and secret.redacted_by == staff_user
     assert not Attachment.objects.exists()
@@ -159,6 +179,69 @@ def test_redacting_a_message_removes_its_text_and_attachments_for_good(
     staff_view = admin_client.get(change_url(conversation)).content.decode()
     assert "X1234567" not in staff_view and "Redacted on" in staff_view
     assert not os.path.exists(stored)
+
+
+def test_the_redact_link_opens_a_page_listing_what_goes_and_removes_nothing(admin_client, conversation):
+    kept = MessageFactory(conversation=conversation, body="Hello")
+    secret = MessageFactory(conversation=conversation, body="My passport number is X1234567")
+    Attachment.objects.create(message=secret, original_name="passport.pdf", size=2048, content_type="application/pdf")
+
+    timeline = admin_client.get(change_url(conversation)).content.decode()
+    assert f'<a href="{redact_url(secret)}">Redact message 2…</a>' in timeline
+    assert f'<a href="{redact_url(kept)}">Redact message 1…</a>' in timeline
+    page = admin_client.get(redact_url(secret))
+
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "Redact this message?" in html and "X1234567" in html and "passport.pdf (2.0\xa0KB)" in html
+    assert 'name="csrfmiddlewaretoken"' in html and 'value="Yes, redact it"' in html
+    assert f'href="{change_url(conversation)}" class="button cancel-link">No, keep it</a>' in html
+    secret.refresh_from_db()
+    assert not secret.is_redacted and secret.body == "My passport number is X1234567"
+    assert Attachment.objects.count() == 1
+
+
+def test_redacting_needs_permission_to_change_the_conversation(client, conversation):
+    from django.contrib.auth.models import Permission
+
+    from tests.factories import StaffUserFactory
+
+    secret = MessageFactory(conversation=conversation, body="X1234567")
+    viewer = StaffUserFactory(is_superuser=False)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_conversation"))
+    client.force_login(viewer)
+
+    page = client.get(change_url(conversation)).content.decode()
+    assert "X1234567" in page
+    assert "Redact message" not in page and "Write a reply" not in page
+    assert client.post(redact_url(secret)).status_code == 403
+    secret.refresh_from_db()
+    assert not secret.is_redacted
+
+
+def test_a_message_is_redacted_only_through_its_own_conversation(admin_client, conversation, make_conversation):
+    other = make_conversation(customer=conversation.customer)
+    secret = MessageFactory(conversation=other, body="X1234567")
+
+    response = admin_client.post(f"/admin/conversations/conversation/{conversation.pk}/messages/{secret.pk}/redact/")
+
+    assert response.status_code == 404
+    secret.refresh_from_db()
+    assert not secret.is_redacted
+
+
+def test_the_reply_box_is_labelled_and_internal_notes_are_marked_in_the_timeline(admin_client, conversation):
+    MessageFactory(conversation=conversation, body="Where is my bag?")
+    MessageFactory(conversation=conversation, body="Fraud check", internal=True, direction=Message.Direction.FROM_STAFF)
+
+    html = admin_client.get(change_url(conversation)).content.decode()
+
+    assert '<label for="id_reply">Write a reply:</label>' in html
+    assert '<fieldset><legend class="required">Send as:</legend>' in html
+    assert html.count('type="radio" name="reply_kind"') == 2
+    notes = re.findall(r'<li id="message-\d+" class="([^"]+)">.*?<span class="badge">([^<]+)</span>', html, re.S)
+    assert notes == [("public", "From the customer"), ("internal", "Internal note")]
+    assert 'name="messages-' not in html  # no checkbox without a name left in the timeline
 
 
 def test_a_customer_of_another_organisation_cannot_be_given_the_conversation(
@@ -186,10 +269,6 @@ def test_staff_create_a_conversation_with_a_first_reply(
         "attributes": '{"order_number": "A-1"}',
         "reply": "Here is what you need.",
         "reply_kind": "public",
-        "messages-TOTAL_FORMS": "0",
-        "messages-INITIAL_FORMS": "0",
-        "messages-MIN_NUM_FORMS": "0",
-        "messages-MAX_NUM_FORMS": "1000",
     }
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -285,7 +364,7 @@ def test_redacting_a_reply_cancels_its_email_still_waiting_for_the_mail_server(
     assert OutboxEmail.objects.filter(status=OutboxEmail.Status.PENDING).count() == 2
     assert smtp_server.messages == []
 
-    response = admin_client.post(change_url(conversation), change_form(conversation, **{"messages-0-redact": "on"}))
+    response = admin_client.post(redact_url(conversation.messages.get(body="Your door code is 4417.")))
 
     assert response.status_code == 302
     smtp_server.refuse(False)
@@ -305,7 +384,7 @@ def test_redacting_a_reply_already_emailed_keeps_it_sent_but_forgets_its_text(ad
     admin_client.post(change_url(conversation), change_form(conversation, reply="See you at 9."))
     assert len(smtp_server.messages) == 1
 
-    admin_client.post(change_url(conversation), change_form(conversation, **{"messages-0-redact": "on"}))
+    admin_client.post(redact_url(conversation.messages.get()))
 
     assert conversation.messages.get().is_redacted
     email = OutboxEmail.objects.get()

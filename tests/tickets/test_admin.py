@@ -7,18 +7,18 @@ from django.contrib.auth import get_user_model
 
 from outbox.models import OutboxEmail
 from portal_auth.models import AccessEvent, CustomerToken
-from tests.conftest import link_in
-from tests.factories import CustomerFactory
-from tests.tickets.conftest import events, open_access_link
+from tests.conftest import assert_link_signs_in_once, assert_plain_link, link_in
+from tests.factories import CustomerFactory, StaffUserFactory
+from tests.tickets.conftest import events
 from tickets.models import Ticket, TicketMessage
 
 CHANGELIST = "/admin/tickets/ticket/"
 
 
-def form_data(ticket=None, *, organisation=None, requester=None, new_messages=(), **fields):
-    """What the admin's ticket form posts: the ticket's fields, the sent messages as they are, and new ones."""
-    existing = list(ticket.messages.order_by("created_at", "pk")) if ticket else []
-    data = {
+def form_data(ticket=None, *, organisation=None, requester=None, reply=None, **fields):
+    """What the admin's ticket form posts: the ticket's fields and, optionally, a reply (text, internal)."""
+    body, internal = reply or ("", False)
+    return {
         "organisation": (organisation or ticket.organisation).pk,
         "requester": (requester or ticket.requester).pk,
         "company": "",
@@ -26,20 +26,10 @@ def form_data(ticket=None, *, organisation=None, requester=None, new_messages=()
         "status": ticket.status if ticket else "open",
         "priority": ticket.priority if ticket else "normal",
         "assigned_agent": "",
-        "messages-TOTAL_FORMS": len(existing) + len(new_messages),
-        "messages-INITIAL_FORMS": len(existing),
-        "messages-MIN_NUM_FORMS": 0,
-        "messages-MAX_NUM_FORMS": 1000,
+        "reply": body,
+        "reply_kind": "internal" if internal else "public",
         **fields,
     }
-    for index, message in enumerate(existing):
-        data[f"messages-{index}-id"] = message.pk
-        data[f"messages-{index}-ticket"] = ticket.pk
-    for index, (body, internal) in enumerate(new_messages, start=len(existing)):
-        data[f"messages-{index}-body"] = body
-        if internal:
-            data[f"messages-{index}-internal"] = "on"
-    return data
 
 
 def change_url(ticket):
@@ -53,15 +43,15 @@ def numbers_listed(response):
 
 
 class TestStaffReplies:
-    def test_a_public_reply_is_emailed_with_its_text_and_a_sign_in_link(
-        self, admin_client, staff_user, ticket, ticket_settings, mailoutbox, django_capture_on_commit_callbacks
+    def test_a_public_reply_is_emailed_with_its_text_and_a_link_that_signs_in_once(
+        self, admin_client, staff_user, ticket, mailoutbox, django_capture_on_commit_callbacks
     ):
-        ticket_settings.link_on_public_reply = True
-        ticket_settings.save()
+        ticket.organisation.notification_links_sign_in = True
+        ticket.organisation.save()
         before = ticket.updated_at
         with django_capture_on_commit_callbacks(execute=True):
             response = admin_client.post(
-                change_url(ticket), form_data(ticket, new_messages=[("Your bag has been found.", False)])
+                change_url(ticket), form_data(ticket, reply=("Your bag has been found.", False))
             )
         assert response.status_code == 302, response.content.decode()[:3000]
         message = TicketMessage.objects.get()
@@ -69,37 +59,29 @@ class TestStaffReplies:
         [email] = mailoutbox
         assert email.to == [ticket.requester.email]
         assert "Your bag has been found." in email.body
-        link = link_in(email.body, "/support/portal/")
-        token = CustomerToken.objects.get(purpose=CustomerToken.Purpose.ACCESS_LINK)
-        assert (token.created_by, token.next_path) == (
-            staff_user,
-            f"/{ticket.organisation.slug}/support/{ticket.number}/",
-        )
         ticket.refresh_from_db()
         assert ticket.updated_at > before
-        from django.test import Client
-
-        assert open_access_link(Client(), link)["Location"].endswith(f"/{ticket.number}/")
+        lands_on = f"/{ticket.organisation.slug}/support/{ticket.number}/"
+        assert_link_signs_in_once(email, customer=ticket.requester, lands_on=lands_on, link_path="/support/portal/")
+        assert CustomerToken.objects.get().created_by == staff_user
 
     def test_without_the_setting_the_reply_email_asks_to_sign_in(
         self, admin_client, ticket, mailoutbox, django_capture_on_commit_callbacks
     ):
         with django_capture_on_commit_callbacks(execute=True):
-            admin_client.post(change_url(ticket), form_data(ticket, new_messages=[("Found it.", False)]))
+            admin_client.post(change_url(ticket), form_data(ticket, reply=("Found it.", False)))
         [email] = mailoutbox
         assert "Found it." in email.body
-        assert f"https://portal.example.test/{ticket.organisation.slug}/support/{ticket.number}/" in email.body
-        assert "/support/portal/" not in email.body
-        assert not CustomerToken.objects.exists()
+        assert_plain_link(email, path=f"/{ticket.organisation.slug}/support/{ticket.number}/")
 
     def test_an_internal_note_is_emailed_to_nobody_and_leaves_the_ticket_unchanged_for_the_customer(
-        self, admin_client, ticket, ticket_settings, mailoutbox, django_capture_on_commit_callbacks
+        self, admin_client, ticket, mailoutbox, django_capture_on_commit_callbacks
     ):
-        ticket_settings.link_on_public_reply = True
-        ticket_settings.save()
+        ticket.organisation.notification_links_sign_in = True
+        ticket.organisation.save()
         before = ticket.updated_at
         with django_capture_on_commit_callbacks(execute=True):
-            admin_client.post(change_url(ticket), form_data(ticket, new_messages=[("Check the fraud list", True)]))
+            admin_client.post(change_url(ticket), form_data(ticket, reply=("Check the fraud list", True)))
         assert TicketMessage.objects.get().internal is True
         assert mailoutbox == []
         ticket.refresh_from_db()
@@ -107,11 +89,46 @@ class TestStaffReplies:
 
     def test_sent_messages_stay_as_sent(self, admin_client, ticket, make_message):
         message = make_message(ticket=ticket, body="Original")
-        data = form_data(ticket)
-        data["messages-0-body"] = "Rewritten"
+        data = form_data(ticket, **{"messages-TOTAL_FORMS": 1, "messages-INITIAL_FORMS": 1})
+        data.update({"messages-0-id": message.pk, "messages-0-body": "Rewritten"})
         admin_client.post(change_url(ticket), data)
         message.refresh_from_db()
         assert message.body == "Original"
+
+    def test_the_reply_box_is_labelled_and_internal_notes_are_marked_in_the_timeline(
+        self, admin_client, ticket, make_message, staff_user
+    ):
+        make_message(ticket=ticket, body="Where is my bag?")
+        make_message(ticket=ticket, internal=True, author_staff=staff_user, body="Check the fraud list")
+        make_message(ticket=ticket, from_staff=True, author_staff=staff_user, body="Found it")
+
+        html = admin_client.get(change_url(ticket)).content.decode()
+
+        assert '<label for="id_reply">Write a reply:</label>' in html
+        assert '<fieldset><legend class="required">Send as:</legend>' in html
+        assert html.count('type="radio" name="reply_kind"') == 2
+        kinds = re.findall(r'<li id="message-\d+" class="([^"]+)">.*?<span class="badge">([^<]+)</span>', html, re.S)
+        assert kinds == [("public", "From the requester"), ("internal", "Internal note"), ("public", "Public reply")]
+        assert 'name="messages-' not in html  # no unlabelled inline row left
+
+    def test_staff_who_may_only_view_tickets_read_the_timeline_without_a_reply_box(self, client, ticket, make_message):
+        from django.contrib.auth.models import Permission
+
+        make_message(ticket=ticket, body="Where is my bag?")
+        viewer = StaffUserFactory(is_superuser=False)
+        viewer.user_permissions.add(Permission.objects.get(codename="view_ticket"))
+        client.force_login(viewer)
+
+        page = client.get(change_url(ticket))
+
+        assert page.status_code == 200
+        assert "Where is my bag?" in page.content.decode()
+        assert "Write a reply" not in page.content.decode()
+
+    def test_an_empty_reply_adds_nothing_and_emails_nobody(self, admin_client, ticket, mailoutbox):
+        response = admin_client.post(change_url(ticket), form_data(ticket, reply=("  \r\n ", False)))
+        assert response.status_code == 302
+        assert not TicketMessage.objects.exists() and mailoutbox == []
 
     def test_the_change_page_shows_the_conversation_and_the_send_link_button(
         self, admin_client, ticket, make_message, staff_user
@@ -132,9 +149,7 @@ class TestStaffCreatedTickets:
         with django_capture_on_commit_callbacks(execute=True):
             response = admin_client.post(
                 f"{CHANGELIST}add/",
-                form_data(
-                    organisation=organisation, requester=customer, new_messages=[("We need your passport.", False)]
-                ),
+                form_data(organisation=organisation, requester=customer, reply=("We need your passport.", False)),
             )
         assert response.status_code == 302
         ticket = Ticket.objects.get(subject="Your booking documents")
@@ -150,18 +165,27 @@ class TestStaffCreatedTickets:
         with django_capture_on_commit_callbacks(execute=True):
             admin_client.post(
                 f"{CHANGELIST}add/",
-                form_data(
-                    organisation=organisation,
-                    requester=customer,
-                    new_messages=[("We need your passport.", False), ("Customer seems anxious", True)],
-                ),
+                form_data(organisation=organisation, requester=customer, reply=("We need your passport.", False)),
             )
         [email] = mailoutbox
         assert email.to == [customer.email]
         assert "We need your passport." in email.body
-        assert "anxious" not in email.body + email.alternatives[0].content
         assert "/support/portal/" in email.body
         assert CustomerToken.objects.get().next_path.endswith("/support/1/")
+
+    def test_a_new_tickets_first_internal_note_is_in_no_email(
+        self, admin_client, customer, organisation, ticket_settings, mailoutbox, django_capture_on_commit_callbacks
+    ):
+        ticket_settings.link_on_staff_ticket = True
+        ticket_settings.save()
+        with django_capture_on_commit_callbacks(execute=True):
+            admin_client.post(
+                f"{CHANGELIST}add/",
+                form_data(organisation=organisation, requester=customer, reply=("Customer seems anxious", True)),
+            )
+        [email] = mailoutbox
+        assert TicketMessage.objects.get().internal is True
+        assert "anxious" not in email.body + email.alternatives[0].content
 
     def test_a_requester_of_another_organisation_is_refused(self, admin_client, organisation, other_organisation):
         foreigner = CustomerFactory(organisation=other_organisation)
@@ -276,7 +300,7 @@ def test_staff_download_any_attachment_customers_do_not_reach_the_admin(
 
 def test_no_email_is_left_unsent(admin_client, ticket, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        admin_client.post(change_url(ticket), form_data(ticket, new_messages=[("Hello", False)]))
+        admin_client.post(change_url(ticket), form_data(ticket, reply=("Hello", False)))
     assert set(OutboxEmail.objects.values_list("status", flat=True)) == {"sent"}
 
 

@@ -15,7 +15,8 @@ SECRET = "INTERNAL-ONLY customer is a known chargeback risk"
 def test_internal_notes_are_in_no_customer_facing_page_or_email(
     sign_in, customer, ticket, make_message, staff_user, ticket_settings, django_capture_on_commit_callbacks, mailoutbox
 ):
-    ticket_settings.link_on_public_reply = True
+    ticket.organisation.notification_links_sign_in = True
+    ticket.organisation.save()
     ticket_settings.customer_access = TicketSettings.CustomerAccess.CONTACT_OR_COMPANY
     ticket_settings.save()
     make_message(ticket=ticket, body="Where is my refund?")

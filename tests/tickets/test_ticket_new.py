@@ -3,6 +3,7 @@
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from outbox.models import OutboxEmail
+from tests.conftest import assert_link_signs_in_once, assert_plain_link
 from tests.tickets.conftest import PDF_BYTES
 from tickets.models import Ticket, TicketAttachment, TicketMessage
 
@@ -51,6 +52,31 @@ def test_a_new_ticket_is_created_confirmed_and_announced(
     assert to_customer.alternatives[0].mimetype == "text/html"
     assert to_staff.to == [customer.organisation.support_email]
     assert "1 attachment" in to_staff.body
+
+
+def test_the_confirmation_links_to_the_ticket_signing_in_once_where_the_organisation_allows(
+    sign_in, customer, mailoutbox, django_capture_on_commit_callbacks
+):
+    customer.organisation.notification_links_sign_in = True
+    customer.organisation.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        post_new(sign_in(customer), customer.organisation)
+
+    ticket = Ticket.objects.get()
+    to_customer, _ = mailoutbox
+    assert "This link signs you in, once, until" in to_customer.alternatives[0].content
+    lands_on = f"/{customer.organisation.slug}/support/{ticket.number}/"
+    assert_link_signs_in_once(to_customer, customer=customer, lands_on=lands_on, link_path="/support/portal/")
+
+
+def test_without_the_setting_the_confirmation_links_to_the_ticket_behind_sign_in(
+    sign_in, customer, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        post_new(sign_in(customer), customer.organisation)
+
+    ticket = Ticket.objects.get()
+    assert_plain_link(mailoutbox[0], path=f"/{customer.organisation.slug}/support/{ticket.number}/")
 
 
 def test_numbers_follow_on_per_organisation(sign_in, customer, other_organisation):

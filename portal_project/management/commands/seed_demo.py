@@ -33,6 +33,7 @@ class Command(BaseCommand):
                     "accent_colour": "#0f5c8a",
                     "support_email": "help@voyages-lumiere.example",
                     "support_phone": "+44 20 7946 0000",
+                    "notification_links_sign_in": True,
                 },
             )
             if not created:
