@@ -88,11 +88,13 @@ def booking_add_on_cancel(*, line: BookingAddOn, customer: Customer) -> tuple[Bo
 
 def _add_on_cancelled_email(line: BookingAddOn, customer: Customer) -> None:
     booking = line.booking
+    link = notification_link_make(customer=customer, next_path=booking_path(booking))
     email_enqueue(
         organisation=booking.organisation,
         to=customer.email,
         template="bookings/emails/add_on_cancelled",
-        context={"customer": customer, "booking": booking, "line": line, "link": booking_url(booking)},
+        context={"customer": customer, "booking": booking, "line": line, **link.context()},
+        secrets=link.secrets,
     )
 
 

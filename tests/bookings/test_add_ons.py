@@ -314,6 +314,27 @@ def test_cancelling_within_the_window_cancels_the_line_only_and_emails_once(
     assert "Airport transfer" in [a.name for a in response.context["offered_add_ons"]]
 
 
+def test_the_cancellation_links_to_the_booking_signing_in_once_where_the_organisation_allows(
+    sign_in, customer, booking, booked, mailoutbox, django_capture_on_commit_callbacks
+):
+    customer.organisation.notification_links_sign_in = True
+    customer.organisation.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        sign_in(customer).post(cancel_url(booking, booked.add_on))
+
+    [email] = mailoutbox
+    assert_link_signs_in_once(email, customer=customer, lands_on=detail_url(booking), link_path="/link/")
+
+
+def test_without_the_setting_the_cancellation_links_to_the_booking_behind_sign_in(
+    sign_in, customer, booking, booked, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        sign_in(customer).post(cancel_url(booking, booked.add_on))
+
+    assert_plain_link(mailoutbox[0], path=detail_url(booking))
+
+
 def test_a_cancelled_add_on_can_be_booked_again_on_a_new_line(
     sign_in, customer, booking, booked, django_capture_on_commit_callbacks
 ):
