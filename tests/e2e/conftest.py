@@ -20,7 +20,16 @@ WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
 PHONE = {"width": 360, "height": 780}
 DESKTOP = {"width": 1280, "height": 900}
 
-pytestmark = pytest.mark.e2e
+_E2E_TESTS = Path(__file__).resolve().parent
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # A conftest's pytestmark marks nothing (pytest applies it only in test modules), so `-m "not e2e"`
+    # needs the marker put on here, before pytest's own hook deselects by it.
+    for item in items:
+        if item.path.is_relative_to(_E2E_TESTS):
+            item.add_marker(pytest.mark.e2e)
 
 
 def _require_browser():
