@@ -6,6 +6,7 @@ from portal_project import views
 admin.site.site_header = "Customer portal administration"
 admin.site.site_title = "Customer portal admin"
 admin.site.index_title = "Bookings, tickets, conversations and the customers who reach them"
+handler500 = views.server_error
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -1,5 +1,7 @@
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseServerError
+from django.middleware.csp import get_nonce
 from django.shortcuts import redirect, render
+from django.template import loader
 from django.urls import Resolver404, resolve
 from django.views.decorators.cache import never_cache
 
@@ -49,3 +51,12 @@ def csrf_failure(request, reason=""):
         if organisation is not None and draft_keep(request, organisation=organisation):
             return redirect(request.path)
     return render(request, "403_csrf.html", status=403)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """Django's own 500 page, plus the request's CSP nonce so the page's one <style> applies.
+
+    Like Django's handler, it renders without context processors: they may be what failed.
+    """
+    template = loader.get_template("500.html")
+    return HttpResponseServerError(template.render({"csp_nonce": get_nonce(request)}))
