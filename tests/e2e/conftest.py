@@ -59,8 +59,34 @@ def browser():
                 "--disable-sync",
             ],
         )
+        open_context = browser.new_context
+
+        def new_watched_context(**options):
+            context = open_context(**options)
+            context.on("console", _record_csp_violation)
+            return context
+
+        # Every context, the tests' own staff browsers too, reports what the Content-Security-Policy blocked.
+        browser.new_context = new_watched_context
         yield browser
         browser.close()
+
+
+csp_violations: list[str] = []
+
+
+def _record_csp_violation(message) -> None:
+    # Chromium reports each inline block or resource the policy refused as a console error naming it.
+    if "Content Security Policy" in message.text:
+        csp_violations.append(f"{message.location.get('url')}: {message.text}")
+
+
+@pytest.fixture(autouse=True)
+def _fail_on_csp_violations():
+    csp_violations.clear()
+    yield
+    if csp_violations:
+        pytest.fail("The Content-Security-Policy blocked:\n" + "\n".join(csp_violations), pytrace=False)
 
 
 @pytest.fixture
