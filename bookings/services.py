@@ -2,9 +2,10 @@
 
 import datetime
 from collections.abc import Iterable
+from typing import cast
 
 from django.conf import settings
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import QuerySet
@@ -19,7 +20,8 @@ from portal_auth.models import Customer
 from portal_auth.services import customer_get_or_create, customer_password_reset_by_staff
 from portal_auth.uploads import FileKind, delete_files_on_commit, files_removed_unless_committed, original_name
 
-_NAME_LENGTH = BookingDocument._meta.get_field("original_name").max_length
+# A CharField's max_length is always set; the stubs allow None for other fields.
+_NAME_LENGTH = cast(int, BookingDocument._meta.get_field("original_name").max_length)
 
 
 def booking_path(booking: Booking) -> str:
@@ -103,7 +105,7 @@ def booking_add_ons_save_by_staff(
     *,
     lines: Iterable[BookingAddOn],
     deleted: Iterable[BookingAddOn],
-    staff_user: AbstractBaseUser,
+    staff_user: User,
     cancelled: Iterable[BookingAddOn] = (),
 ) -> None:
     """Staff's add-on changes in the admin: a new line is booked by them, at the add-on's current price.
@@ -123,7 +125,7 @@ def booking_add_ons_save_by_staff(
         locked.cancelled_at = timezone.now()
         locked.cancelled_by, locked.cancelled_by_staff = BookingAddOn.CancelledBy.STAFF, staff_user
         locked.save(update_fields=["cancelled_at", "cancelled_by", "cancelled_by_staff"])
-        if locked.booked_by_customer_id:
+        if locked.booked_by_customer is not None:
             _add_on_cancelled_email(locked, locked.booked_by_customer)
     for line in deleted:
         line.delete()
@@ -133,6 +135,7 @@ def booking_document_upload(
     *, booking: Booking, customer: Customer, file: UploadedFile, kind: FileKind
 ) -> BookingDocument:
     """Store a customer's file (already checked by content) for the booking; no file stays if the row fails."""
+    assert file.name is not None and file.size is not None, "Django names and sizes every file it receives"
     with files_removed_unless_committed() as written, transaction.atomic():
         document = BookingDocument(
             booking=booking,
@@ -149,7 +152,7 @@ def booking_document_upload(
 
 @transaction.atomic
 def attendee_portal_password_set(
-    *, request: HttpRequest, attendee: Attendee, password: str, staff_user: AbstractBaseUser
+    *, request: HttpRequest, attendee: Attendee, password: str, staff_user: User
 ) -> Customer:
     """Staff set the portal password of the attendee's email, creating that customer if needed."""
     customer = customer_get_or_create(

@@ -1,9 +1,9 @@
 """Writes of the conversations app: replies (the customer's and staff's) and redaction."""
 
 from collections.abc import Sequence
+from typing import cast
 
-from django.contrib.auth.base_user import AbstractBaseUser
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import QuerySet
 from django.urls import reverse
@@ -26,7 +26,8 @@ class ReopenRefused(Exception):
     """The conversation is closed and its organisation does not let customers reopen it."""
 
 
-_NAME_LENGTH = Attachment._meta.get_field("original_name").max_length
+# A CharField's max_length is always set; the stubs allow None for other fields.
+_NAME_LENGTH = cast(int, Attachment._meta.get_field("original_name").max_length)
 
 
 def conversation_reply(
@@ -53,6 +54,7 @@ def conversation_reply(
             created_at=now,
         )
         for upload in uploads:
+            assert upload.file.name is not None and upload.file.size is not None, "Django names and sizes uploads"
             attachment = Attachment(
                 message=message,
                 original_name=original_name(upload.file.name, max_length=_NAME_LENGTH),
@@ -73,9 +75,7 @@ def _staff_reply_email_reference(message: Message) -> str:
 
 
 @transaction.atomic
-def conversation_staff_reply(
-    *, conversation: Conversation, staff_user: AbstractUser, body: str, internal: bool
-) -> Message:
+def conversation_staff_reply(*, conversation: Conversation, staff_user: User, body: str, internal: bool) -> Message:
     """A reply from the admin. A public one reaches the customer's portal and mailbox; a note stays with staff."""
     now = timezone.now()
     message = Message.objects.create(
@@ -108,7 +108,7 @@ def conversation_staff_reply(
 
 
 @transaction.atomic
-def message_redact(*, message: Message, staff_user: AbstractBaseUser) -> None:
+def message_redact(*, message: Message, staff_user: User) -> None:
     """Remove a message's text and attachments for good; the timeline keeps a note that it was redacted.
 
     An email of the message still waiting in the outbox (mail server down) is cancelled with it.

@@ -1,9 +1,10 @@
 """Writes of the tickets app: each atomic, each email recorded in the outbox inside its transaction."""
 
 from collections.abc import Iterable, Sequence
+from typing import cast
 
 from django.conf import settings
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max, QuerySet
@@ -51,11 +52,13 @@ def ticket_number_take(*, organisation: Organisation) -> int:
     return counter.last_number
 
 
-_NAME_LENGTH = TicketAttachment._meta.get_field("name").max_length
+# A CharField's max_length is always set; the stubs allow None for other fields.
+_NAME_LENGTH = cast(int, TicketAttachment._meta.get_field("name").max_length)
 
 
 def _attachments_save(message: TicketMessage, attachments: Sequence[CheckedUpload], written: list) -> None:
     for upload in attachments:
+        assert upload.file.name is not None and upload.file.size is not None, "Django names and sizes uploads"
         attachment = TicketAttachment(
             message=message,
             name=original_name(upload.file.name, max_length=_NAME_LENGTH),
@@ -74,7 +77,7 @@ def _company_of(customer: Customer) -> Company | None:
 
 def _notify_staff(ticket: Ticket, message: TicketMessage, *, template: str) -> None:
     """The assigned agent hears of it, or else the organisation's support address, if it has one."""
-    to = ticket.assigned_agent.email if ticket.assigned_agent_id and ticket.assigned_agent.email else ""
+    to = ticket.assigned_agent.email if ticket.assigned_agent is not None else ""
     to = to or ticket.organisation.support_email
     if not to:
         return
@@ -170,7 +173,7 @@ def tickets_delete(*, tickets: QuerySet[Ticket]) -> None:
 def ticket_portal_link_send(
     *,
     ticket: Ticket,
-    staff_user: AbstractBaseUser | None = None,
+    staff_user: User | None = None,
     request: HttpRequest | None = None,
     template: str = "tickets/emails/portal_link",
     context: dict | None = None,
@@ -188,7 +191,7 @@ def ticket_portal_link_send(
 
 
 def ticket_portal_links_send(
-    *, tickets: Iterable[Ticket], staff_user: AbstractBaseUser | None = None, request: HttpRequest | None = None
+    *, tickets: Iterable[Ticket], staff_user: User | None = None, request: HttpRequest | None = None
 ) -> int:
     """One link per ticket, each in its own transaction: a failure leaves the links already sent in place."""
     sent = 0
@@ -216,7 +219,7 @@ def ticket_staff_messages_publish(
     *,
     ticket: Ticket,
     messages: Sequence[TicketMessage],
-    staff_user: AbstractBaseUser,
+    staff_user: User,
     created: bool,
     request: HttpRequest | None = None,
 ) -> None:
@@ -262,7 +265,7 @@ def ticket_staff_messages_publish(
 def ticket_staff_reply(
     *,
     ticket: Ticket,
-    staff_user: AbstractBaseUser,
+    staff_user: User,
     body: str,
     internal: bool,
     created: bool,
