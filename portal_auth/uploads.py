@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import PurePosixPath
+from typing import NoReturn
 from urllib.parse import quote
 from xml.etree.ElementTree import ParseError
 from xml.parsers import expat
@@ -264,7 +265,7 @@ def _check_doc(file) -> None:
         raise _Refused("macros", _MACROS)
 
 
-def _refuse_dtd(*args) -> None:
+def _refuse_dtd(*args: object) -> NoReturn:
     raise _Refused("xml_dtd", "declares a DTD or entities, which we do not accept in XML")
 
 
