@@ -5,6 +5,7 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
+from outbox.models import OutboxEmail
 from portal_auth.models import CustomerToken
 from tests.factories import CustomerFactory
 from tickets.models import Ticket
@@ -33,9 +34,12 @@ def recipients(mailoutbox):
     return sorted(m.to[0] for m in mailoutbox)
 
 
-def test_by_default_every_ticket_but_closed_ones(tickets, mailoutbox, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        out, err = run()
+# The command commits each link, then sends its emails itself: these tests commit as it does.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_by_default_every_ticket_but_closed_ones(tickets, mailoutbox):
+    out, err = run()
     assert "Sent 3 portal links." in out
     assert "[##############################] 3/3 (100%)" in err
     expected = [tickets[k].requester.email for k in ("open", "pending", "elsewhere")]
@@ -44,9 +48,8 @@ def test_by_default_every_ticket_but_closed_ones(tickets, mailoutbox, django_cap
     assert all("/support/portal/" in m.body for m in mailoutbox)
 
 
-def test_by_status_and_organisation(tickets, organisation, mailoutbox, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        out, _ = run("--organisation", organisation.slug, "--status", "open", "--status", "closed", "--no-progress")
+def test_by_status_and_organisation(tickets, organisation, mailoutbox):
+    out, _ = run("--organisation", organisation.slug, "--status", "open", "--status", "closed", "--no-progress")
     assert "Sent 2 portal links." in out
     assert recipients(mailoutbox) == sorted([tickets["open"].requester.email, tickets["closed"].requester.email])
 
@@ -71,3 +74,30 @@ def test_progress_is_reported_every_tenth(make_ticket, organisation):
     lines = err.strip().splitlines()
     assert len(lines) == 10
     assert lines[-1] == "[##############################] 20/20 (100%)"
+
+
+def test_every_email_is_delivered_before_the_command_exits(make_ticket, organisation, smtp_server, settings):
+    settings.OUTBOX_SEND_IN_BACKGROUND = True  # as in production: nothing may be left to threads that die with it
+    for _ in range(30):
+        make_ticket(status=Ticket.Status.OPEN, requester=CustomerFactory(organisation=organisation))
+
+    out, err = run("--no-progress")
+
+    assert "Sent 30 portal links." in out and err == ""
+    assert len(smtp_server.messages) == 30
+    assert OutboxEmail.objects.filter(status=OutboxEmail.Status.SENT).count() == 30
+    assert not OutboxEmail.objects.exclude(status=OutboxEmail.Status.SENT).exists()
+
+
+def test_emails_the_mail_server_refused_wait_in_the_outbox_and_the_command_says_so(
+    make_ticket, organisation, smtp_server
+):
+    smtp_server.refuse()
+    for _ in range(3):
+        make_ticket(status=Ticket.Status.OPEN, requester=CustomerFactory(organisation=organisation))
+
+    out, err = run("--no-progress")
+
+    assert "Sent 3 portal links." in out
+    assert "Emails: 0 delivered, 3 failed. The other 3 wait in the outbox, where send_outbox retries them." in err
+    assert OutboxEmail.objects.filter(status=OutboxEmail.Status.PENDING, attempts=1).count() == 3
