@@ -108,11 +108,12 @@ def outbox_requeue(*, ids: Iterable[int]) -> int:
 
 def outbox_withdraw(*, reference: str) -> int:
     """Withdraw what `reference` (a redacted message, say) said: unsent emails are cancelled, and the stored
-    copy of every email it caused, sent ones included, keeps no text. Returns how many were cancelled."""
+    copy of every email it caused, sent ones included, keeps no text. Returns how many were cancelled.
+
+    An email being sent at that moment may still go out; one whose sending was interrupted is not sent again."""
     emails = OutboxEmail.objects.filter(reference=reference)
-    cancelled = emails.filter(status__in=[OutboxEmail.Status.PENDING, OutboxEmail.Status.FAILED]).update(
-        status=OutboxEmail.Status.CANCELLED, last_error="Cancelled"
-    )
+    unsent = [OutboxEmail.Status.PENDING, OutboxEmail.Status.SENDING, OutboxEmail.Status.FAILED]
+    cancelled = emails.filter(status__in=unsent).update(status=OutboxEmail.Status.CANCELLED, last_error="Cancelled")
     emails.update(body_text=WITHDRAWN, body_html=WITHDRAWN, secrets=[])
     return cancelled
 
@@ -161,6 +162,8 @@ def outbox_deliver(*, ids: Iterable[int] | None = None, limit: int = 500, time_b
                     stopped = f"its time budget of {budget:g} s was spent"
                     _release(batch[index:], owner=owner)
                     break
+                if not _still_claimed(email, owner=owner):
+                    continue  # withdrawn since it was claimed
                 error = _send(mailer, email)
                 if error is None:
                     sent += 1
@@ -256,6 +259,10 @@ def _claim(*, ids: list[int] | None, tried: list[int], owner: str, size: int) ->
     return claimed
 
 
+def _still_claimed(email: OutboxEmail, *, owner: str) -> bool:
+    return OutboxEmail.objects.filter(pk=email.pk, status=OutboxEmail.Status.SENDING, claimed_by=owner).exists()
+
+
 def _send(mailer: BaseEmailBackend, email: OutboxEmail) -> Exception | None:
     """Send one claimed email and record what happened; return the error, if any."""
     try:
@@ -294,7 +301,8 @@ def _record_sent(email: OutboxEmail) -> None:
 def _record_failure(email: OutboxEmail, error: Exception) -> None:
     email.attempts += 1
     status, next_attempt_at = email.retry_after_failure(now=timezone.now())
-    OutboxEmail.objects.filter(pk=email.pk).update(
+    # Not if withdrawn meanwhile: it stays cancelled.
+    OutboxEmail.objects.filter(pk=email.pk, status=OutboxEmail.Status.SENDING).update(
         status=status,
         attempts=email.attempts,
         last_error=_describe(error)[:2000],

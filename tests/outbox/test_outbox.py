@@ -1,18 +1,20 @@
 """The outbox: recorded with the action, sent after commit, retried until delivered, never lost."""
 
+import asyncio
 import re
 from datetime import timedelta
 
 import pytest
 import time_machine
 from django.core.management import call_command
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from outbox.models import OutboxEmail
 from outbox.services import email_enqueue, outbox_deliver, outbox_withdraw
 from tests.factories import CustomerFactory
-from tests.smtp import html_of, text_of
+from tests.outbox.factories import OutboxEmailFactory
+from tests.smtp import RecordingHandler, html_of, text_of
 
 TEMPLATE = "portal_auth/emails/password_changed"
 
@@ -241,3 +243,61 @@ def test_both_parts_sign_off_with_the_organisation_and_its_support_address(organ
     email = enqueue(organisation)
     assert "Questions?" not in email.body_text and "Questions?" not in email.body_html
     assert email.body_text.rstrip().endswith(organisation.public_name)
+
+
+class WithdrawingHandler(RecordingHandler):
+    """Accepts each email; once told a reference, the message behind it is redacted while it takes the next."""
+
+    reference = ""
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.reference:
+            await asyncio.to_thread(self._withdraw)
+        return await super().handle_DATA(server, session, envelope)
+
+    def _withdraw(self):
+        try:
+            outbox_withdraw(reference=self.reference)
+            self.reference = ""
+        finally:
+            connection.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_email_withdrawn_while_others_are_being_sent_is_not_sent(smtp_server_with, organisation):
+    smtp_server = smtp_server_with(WithdrawingHandler())
+    first = enqueue(organisation, to="first@example.com")  # sent at once, after its commit
+    assert smtp_server.messages_to("first@example.com")
+    smtp_server.handler.messages.clear()
+    now = timezone.now()
+    OutboxEmail.objects.filter(pk=first.pk).update(
+        status=OutboxEmail.Status.PENDING, next_attempt_at=now - timedelta(minutes=2)
+    )
+    redacted = OutboxEmailFactory(
+        organisation=organisation, reference="conversations.message:42", next_attempt_at=now - timedelta(minutes=1)
+    )
+
+    smtp_server.handler.reference = "conversations.message:42"
+
+    assert outbox_deliver() == (1, 0, "")  # both claimed; the first one's delivery withdraws the second
+
+    assert [str(message["To"]) for message in smtp_server.messages] == ["first@example.com"]
+    redacted.refresh_from_db()
+    assert redacted.status == OutboxEmail.Status.CANCELLED
+    assert redacted.body_text == "[withdrawn: what this email said was redacted]"
+
+
+def test_an_email_interrupted_while_sending_is_cancelled_by_withdrawal_not_sent_again(organisation, mailoutbox):
+    email = OutboxEmailFactory(
+        organisation=organisation,
+        reference="conversations.message:42",
+        status=OutboxEmail.Status.SENDING,
+        claimed_by="web-1:4242:abcd",
+        claimed_at=timezone.now(),
+    )
+    assert outbox_withdraw(reference="conversations.message:42") == 1
+    with time_machine.travel(timezone.now() + timedelta(days=1)):
+        assert outbox_deliver() == (0, 0, "")
+    assert mailoutbox == []  # least of all its withdrawn placeholder text
+    email.refresh_from_db()
+    assert email.status == OutboxEmail.Status.CANCELLED
