@@ -1,4 +1,5 @@
-"""Work that runs once the current transaction commits, in a thread of its own.
+"""Work that runs once the current transaction commits, in a thread of its own, or, for work that comes
+in volume (email deliveries), handed to one long-lived thread per process (`SerialWorker`).
 
 No response waits on it, so none tells by its timing what the work found: whether an email address
 is known, whether the mail server answered. With OUTBOX_SEND_IN_BACKGROUND off (the tests), the work

@@ -29,6 +29,14 @@ logger = logging.getLogger(__name__)
 CLAIM_BATCH = 20
 # How a run that stopped because the mail server failed to answer says so.
 UNREACHABLE = "the mail server could not be reached"
+# Errors of the mail server (down, silent, hanging up), as opposed to a refusal of one email.
+SERVER_ERRORS = (
+    TimeoutError,
+    ConnectionError,
+    socket.gaierror,
+    smtplib.SMTPServerDisconnected,
+    smtplib.SMTPConnectError,
+)
 
 # Ids of emails enqueued inside `outbox_collect()`, for its caller to deliver.
 _collected: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("outbox_collected", default=None)
@@ -130,6 +138,10 @@ class Delivery(NamedTuple):
     failed: int
     stopped: str = ""  # why the run ended before every due email was tried, if it did
 
+    @property
+    def server_unreachable(self) -> bool:
+        return self.stopped.startswith(UNREACHABLE)
+
 
 def outbox_deliver(*, ids: Iterable[int] | None = None, limit: int = 500, time_budget: float | None = None) -> Delivery:
     """Send the due emails (or just `ids`, due or not). Safe to run in many processes and threads at once.
@@ -207,7 +219,7 @@ class BackgroundDelivery:
     def __call__(self, ids: list[int]) -> None:
         if time.monotonic() < self.paused_until:
             return
-        if outbox_deliver(ids=ids).stopped.startswith(UNREACHABLE):
+        if outbox_deliver(ids=ids).server_unreachable:
             self.paused_until = time.monotonic() + self.pause
 
 
@@ -322,11 +334,18 @@ def _release(emails: list[OutboxEmail], *, owner: str) -> None:
 
 def _server_unreachable(error: BaseException | None) -> bool:
     """Whether the error is the mail server's (down, silent, hanging up), not this one email's."""
-    while error is not None:
-        if isinstance(error, (TimeoutError, ConnectionError, socket.gaierror, smtplib.SMTPServerDisconnected)):
+    unreachable = (
+        TimeoutError,
+        ConnectionError,
+        socket.gaierror,
+        smtplib.SMTPServerDisconnected,
+        smtplib.SMTPConnectError,
+    )
+    seen = set()
+    while error is not None and id(error) not in seen:  # an API backend may wrap the socket's error
+        if isinstance(error, SERVER_ERRORS):
             return True
-        if isinstance(error, smtplib.SMTPConnectError):
-            return True
+        seen.add(id(error))
         error = error.__cause__ or error.__context__
     return False
 
