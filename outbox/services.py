@@ -334,14 +334,7 @@ def _release(emails: list[OutboxEmail], *, owner: str) -> None:
 
 def _server_unreachable(error: BaseException | None) -> bool:
     """Whether the error is the mail server's (down, silent, hanging up), not this one email's."""
-    unreachable = (
-        TimeoutError,
-        ConnectionError,
-        socket.gaierror,
-        smtplib.SMTPServerDisconnected,
-        smtplib.SMTPConnectError,
-    )
-    seen = set()
+    seen: set[int] = set()
     while error is not None and id(error) not in seen:  # an API backend may wrap the socket's error
         if isinstance(error, SERVER_ERRORS):
             return True
