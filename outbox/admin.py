@@ -30,8 +30,9 @@ class OutboxEmailAdmin(admin.ModelAdmin):
     @admin.action(description="Send the selected emails again now", permissions=["change"])
     def retry_now(self, request, queryset):
         # Queued, not sent here: hundreds of emails to a slow mail server would keep staff waiting for minutes.
-        queued = outbox_requeue(ids=queryset.values_list("pk", flat=True))
-        skipped = queryset.count() - queued
+        selected = list(queryset.values_list("pk", flat=True))
+        queued = outbox_requeue(ids=selected)
+        skipped = len(selected) - queued
         message = f"Queued {queued} email{'s' if queued != 1 else ''} to be sent now."
         if skipped:
             message += f" {skipped} already sent, being sent or cancelled were left alone."

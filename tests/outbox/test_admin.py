@@ -70,3 +70,15 @@ def test_admin_index_shows_outbox_counts_only_to_staff_who_may_see_emails(client
     staff.user_permissions.add(Permission.objects.get(codename="view_outboxemail"))
     page = client.get("/admin/").content.decode()
     assert "2 failed" in page
+
+
+def test_send_again_now_from_the_failed_filter_counts_what_it_queued(admin_client, waiting_emails, mailoutbox):
+    failed = waiting_emails(3, status=OutboxEmail.Status.FAILED)
+    response = admin_client.post(
+        "/admin/outbox/outboxemail/?status__exact=failed",
+        {"action": "retry_now", "_selected_action": [email.pk for email in failed]},
+        follow=True,
+    )
+    page = response.content.decode()
+    assert "Queued 3 emails to be sent now." in page
+    assert "left alone" not in page
