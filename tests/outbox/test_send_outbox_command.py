@@ -32,14 +32,15 @@ def statuses():
 
 def test_a_silent_mail_server_ends_the_run_at_its_first_timeout(silent_smtp_server, waiting_emails):
     waiting_emails(200)
+    waiting_emails(2, status=OutboxEmail.Status.FAILED)
 
     out, err, elapsed = send_outbox("--time-budget", "30")
 
     assert elapsed < 5  # one EMAIL_TIMEOUT (1 s), not 200 of them
     assert len(silent_smtp_server.accepted) == 1
-    assert "Sent 0, failed 1, still waiting 200, given up 0." in out
+    assert "Sent 0, failed 1, still waiting 200. Given up on 2 (send them again from the admin)." in out
     assert "Stopped early: the mail server could not be reached" in err and "timed out" in err
-    assert statuses() == {"pending": 200}  # none left "sending"
+    assert statuses() == {"pending": 200, "failed": 2}  # none left "sending"
     [tried] = OutboxEmail.objects.filter(attempts=1)
     assert "timed out" in tried.last_error and tried.next_attempt_at > timezone.now()
     assert not OutboxEmail.objects.filter(attempts__gt=0).exclude(pk=tried.pk).exists()

@@ -21,9 +21,9 @@ class Command(BaseCommand):
     def handle(self, *args, limit, time_budget, **options):
         delivery = outbox_deliver(limit=limit, time_budget=time_budget)
         counts = outbox_counts()
+        given_up = f" Given up on {counts['failed']} (send them again from the admin)." if counts["failed"] else ""
         self.stdout.write(
-            f"Sent {delivery.sent}, failed {delivery.failed}, still waiting {counts['waiting']}, "
-            f"given up {counts['failed']}."
+            f"Sent {delivery.sent}, failed {delivery.failed}, still waiting {counts['waiting']}.{given_up}"
         )
         if delivery.stopped:
             self.stderr.write(f"Stopped early: {delivery.stopped}. The rest waits for the next run.")
