@@ -84,17 +84,25 @@ class DatabaseActivity:
         self._stopping.set()
         self._thread.join(5)
 
+    def connections_now(self) -> int:
+        with psycopg.connect(**self.params) as observer:
+            return self._look(observer)[0]
+
     def _sample(self) -> None:
         with psycopg.connect(**self.params) as observer:
             while not self._stopping.is_set():
-                connections, longest = observer.execute(
-                    "SELECT count(*), coalesce(max(extract(epoch FROM clock_timestamp() - xact_start)), 0) "
-                    "FROM pg_stat_activity WHERE datname = %s AND backend_type = 'client backend'",
-                    [self.database],
-                ).fetchone()
+                connections, longest = self._look(observer)
                 self.most_connections = max(self.most_connections, connections)
-                self.longest_transaction = max(self.longest_transaction, float(longest))
+                self.longest_transaction = max(self.longest_transaction, longest)
                 time.sleep(0.01)
+
+    def _look(self, observer: psycopg.Connection) -> tuple[int, float]:
+        connections, longest = observer.execute(
+            "SELECT count(*), coalesce(max(extract(epoch FROM clock_timestamp() - xact_start)), 0) "
+            "FROM pg_stat_activity WHERE datname = %s AND backend_type = 'client backend'",
+            [self.database],
+        ).fetchone()
+        return connections, float(longest)
 
 
 @pytest.fixture

@@ -75,6 +75,7 @@ def test_emails_to_a_silent_mail_server_hold_a_few_database_connections_and_no_l
     assert len(silent_smtp_server.accepted) == 2  # the sender and send_outbox each gave up at the first timeout
     assert OutboxEmail.objects.filter(status=OutboxEmail.Status.PENDING).count() == EMAILS
     assert OutboxEmail.objects.filter(attempts__gt=0).count() == len(silent_smtp_server.accepted)
+    assert activity.connections_now() == 1  # the idle sender holds none; this one is the test's
 
 
 def test_one_worker_thread_takes_every_batch_submitted_from_many_threads(settings):
