@@ -1,55 +1,20 @@
-import socket
 import threading
 import time
 
 import psycopg
 import pytest
-from aiosmtpd.controller import Controller
 from django.db import connection
 
 from outbox.services import _sender
 from tests.outbox.factories import OutboxEmailFactory
-from tests.smtp import SmtpServer
-
-
-class SilentSmtpServer:
-    """A mail server on loopback that accepts TCP connections and never says a word (nor hangs up)."""
-
-    def __init__(self) -> None:
-        self.socket = socket.create_server(("127.0.0.1", 0))
-        self.socket.settimeout(0.05)
-        self.port = self.socket.getsockname()[1]
-        self.accepted: list[socket.socket] = []
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-        self._thread.start()
-
-    def _accept(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                client, _ = self.socket.accept()
-            except TimeoutError:
-                continue
-            self.accepted.append(client)
-
-    def stop(self) -> None:
-        self._stopping.set()
-        self._thread.join(5)
-        for client in self.accepted:
-            client.close()
-        self.socket.close()
+from tests.outbox.mail_servers import SilentSmtpServer, smtp_mailers, smtp_server_with_handler
 
 
 @pytest.fixture
 def silent_smtp_server(settings):
     """Django sends to a mail server that never answers, giving up after EMAIL_TIMEOUT = 1 s."""
     server = SilentSmtpServer()
-    settings.MAILERS = {
-        "default": {
-            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-            "OPTIONS": {"host": "127.0.0.1", "port": server.port, "timeout": 1},
-        }
-    }
+    settings.MAILERS = smtp_mailers(server.port, timeout=1)
     yield server
     server.stop()
     _sender.work.paused_until = 0.0  # the next test's mail server answers
@@ -124,17 +89,9 @@ def smtp_server_with(settings):
     started = []
 
     def _start(handler):
-        server = SmtpServer()
-        server.handler = handler
-        server.controller = Controller(handler, hostname="127.0.0.1", port=server.port)
-        server.start()
+        server = smtp_server_with_handler(handler)
         started.append(server)
-        settings.MAILERS = {
-            "default": {
-                "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-                "OPTIONS": {"host": "127.0.0.1", "port": server.port, "timeout": 5},
-            }
-        }
+        settings.MAILERS = smtp_mailers(server.port, timeout=5)
         return server
 
     yield _start

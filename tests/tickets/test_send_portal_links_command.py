@@ -1,5 +1,6 @@
 """`manage.py send_portal_links`: a link per matching ticket, by status and organisation, with progress."""
 
+import asyncio
 import io
 
 import pytest
@@ -8,6 +9,9 @@ from django.core.management import CommandError, call_command
 from outbox.models import OutboxEmail
 from portal_auth.models import CustomerToken
 from tests.factories import CustomerFactory
+from tests.outbox.mail_servers import SilentSmtpServer, smtp_mailers, smtp_server_with_handler
+from tests.smtp import RecordingHandler
+from tickets.management.commands import send_portal_links
 from tickets.models import Ticket
 
 
@@ -101,3 +105,61 @@ def test_emails_the_mail_server_refused_wait_in_the_outbox_and_the_command_says_
     assert "Sent 3 portal links." in out
     assert "Emails: 0 delivered, 3 failed. The other 3 wait in the outbox, where send_outbox retries them." in err
     assert OutboxEmail.objects.filter(status=OutboxEmail.Status.PENDING, attempts=1).count() == 3
+
+
+class VerySlowHandler(RecordingHandler):
+    """A mail server that takes half a second over each email, and accepts it."""
+
+    async def handle_DATA(self, server, session, envelope):
+        await asyncio.sleep(0.5)
+        return await super().handle_DATA(server, session, envelope)
+
+
+def open_tickets(make_ticket, organisation, count):
+    for _ in range(count):
+        make_ticket(status=Ticket.Status.OPEN, requester=CustomerFactory(organisation=organisation))
+
+
+@pytest.fixture
+def silent_smtp_server(settings):
+    server = SilentSmtpServer()
+    settings.MAILERS = smtp_mailers(server.port, timeout=1)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def very_slow_smtp_server(settings):
+    server = smtp_server_with_handler(VerySlowHandler())
+    settings.MAILERS = smtp_mailers(server.port, timeout=5)
+    yield server
+    server.stop()
+
+
+def test_a_silent_mail_server_is_tried_once_and_the_rest_wait_in_the_outbox(
+    make_ticket, organisation, silent_smtp_server, monkeypatch
+):
+    monkeypatch.setattr(send_portal_links, "DELIVERY_BATCH", 5)
+    open_tickets(make_ticket, organisation, 10)
+
+    out, err = run("--no-progress")
+
+    assert "Sent 10 portal links." in out
+    assert len(silent_smtp_server.accepted) == 1  # not once per email, nor once per batch
+    assert "Emails: 0 delivered, 1 failed, then stopped: the mail server could not be reached" in err
+    assert "The other 10 wait in the outbox, where send_outbox retries them." in err
+    assert OutboxEmail.objects.filter(status=OutboxEmail.Status.PENDING).count() == 10
+
+
+def test_a_batch_that_runs_out_of_time_does_not_stop_the_next(
+    make_ticket, organisation, very_slow_smtp_server, settings, monkeypatch
+):
+    monkeypatch.setattr(send_portal_links, "DELIVERY_BATCH", 5)
+    settings.OUTBOX_SEND_TIME_BUDGET = 0.15  # room for one slow email per batch
+    smtp_server = very_slow_smtp_server
+    open_tickets(make_ticket, organisation, 10)
+
+    out, err = run("--no-progress")
+
+    assert len(smtp_server.messages) == 2
+    assert "Emails: 2 delivered, 0 failed. The other 8 wait in the outbox" in err

@@ -79,7 +79,8 @@ class EmailTally:
             delivery = outbox_deliver(ids=ids)
             self.delivered += delivery.sent
             self.failed += delivery.failed
-            self.stopped = delivery.stopped
+            if delivery.server_unreachable:  # a slow batch that ran out of time does not stop the next one
+                self.stopped = delivery.stopped
         ids.clear()
 
 
