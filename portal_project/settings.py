@@ -211,7 +211,15 @@ MAILERS = {"default": _mailer(_email_url, env("EMAIL_BACKEND", default=None))}
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="portal@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 ANYMAIL = {key[len("ANYMAIL_") :]: value for key, value in env.ENVIRON.items() if key.startswith("ANYMAIL_")}
-OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=8)
+# A failing email is retried, backing off to once an hour, until this long after it was written (or after staff
+# sent it again); then it is marked failed.
+OUTBOX_RETRY_HORIZON = timedelta(seconds=env.int("OUTBOX_RETRY_HORIZON", default=24 * 3600))
+OUTBOX_RETRY_INTERVAL_MAX = timedelta(hours=1)
+# One send_outbox run (and each batch of the background sender) stops trying new emails after this many seconds.
+OUTBOX_SEND_TIME_BUDGET = env.int("OUTBOX_SEND_TIME_BUDGET", default=50)
+# An email "sending" for longer was interrupted (process killed, database gone): it is sent again, same Message-ID.
+# Keep it well above OUTBOX_SEND_TIME_BUDGET plus a few EMAIL_TIMEOUTs.
+OUTBOX_SENDING_STALE_AFTER = timedelta(seconds=env.int("OUTBOX_SENDING_STALE_AFTER", default=15 * 60))
 # Deliver each email (and make each requested link) in a thread after commit, so no response waits on the
 # mail server or tells, by its timing, whether an email address is known.
 OUTBOX_SEND_IN_BACKGROUND = env.bool("OUTBOX_SEND_IN_BACKGROUND", default=True)
