@@ -162,7 +162,7 @@ class DatabaseUnavailableMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not database_is_unreachable(exception):
             return None
-        logger.error("Database unreachable while answering %s: %s", request.path, type(exception).__name__)
+        logger.error("Database unreachable: %s", type(exception).__name__)
         return unavailable()
 
 

@@ -226,7 +226,9 @@ OUTBOX_SEND_IN_BACKGROUND = env.bool("OUTBOX_SEND_IN_BACKGROUND", default=True)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # Django logs the path of every 4xx/5xx answer: never with a token in it.
+    "filters": {"redact_secrets": {"()": "portal_project.log_redaction.RedactSecretsFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact_secrets"]}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
