@@ -28,11 +28,11 @@ def test_slow_clients_do_not_keep_other_customers_from_being_served(live_portal_
     port = int(portal.base_url.rsplit(":", 1)[1])
     sign_in = f"/{portal.organisation}/sign-in/"
     with ExitStack() as stack:
-        # More connections than the server has threads (2 workers x 8) that send nothing at all...
-        for _ in range(24):
+        # Eight slow clients, as many as a worker has threads (four sync workers would all be stuck): four send
+        # nothing at all, two stall half-way through their headers and two half-way through a form's body. These
+        # last hold a thread each until they give up (the reverse proxy, buffering whole requests, spares that).
+        for _ in range(4):
             slow_client(stack, port, b"")
-        # ...and two that stall half-way through their headers, two half-way through a form's body: these
-        # hold a thread each until they give up (the reverse proxy, buffering whole requests, spares even that).
         for _ in range(2):
             slow_client(stack, port, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: slow")
         for _ in range(2):
