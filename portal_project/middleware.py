@@ -182,6 +182,6 @@ def database_is_unreachable(exception: BaseException | None) -> bool:
 
 
 def unavailable() -> HttpResponse:
-    response = page("503.html", status=503, context={"retry_minutes": 1})
+    response = page("503.html", status=503)
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
