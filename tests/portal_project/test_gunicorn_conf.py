@@ -1,5 +1,6 @@
 """gunicorn.conf.py as deployed: slow clients don't take the portal down, and the access log holds no token."""
 
+import http.client
 import socket
 import time
 import urllib.error
@@ -67,3 +68,38 @@ def test_the_access_log_of_the_running_server_holds_no_token(live_portal_on_sqli
     assert f'"GET /{organisation}/support/portal/[redacted] HTTP/1.1"' in log
     assert f'"GET /{organisation}/password/link/[redacted]/ HTTP/1.1"' in log
     assert SECRET not in log
+
+
+def test_a_chunked_body_is_refused_by_the_running_server_with_411(live_portal_on_sqlite):
+    portal = live_portal_on_sqlite
+    port = int(portal.base_url.rsplit(":", 1)[1])
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
+    try:
+        connection.request(
+            "POST",
+            f"/{portal.organisation}/sign-in/",
+            body=iter([b"email=someone%40example.com"]),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+            encode_chunked=True,
+        )
+        response = connection.getresponse()
+        page = response.read().decode()
+    finally:
+        connection.close()
+
+    assert response.status == 411
+    assert "It did not say how long it was" in page
+
+
+def test_a_body_over_the_limit_is_refused_by_the_running_server_before_it_is_sent(live_portal_on_sqlite):
+    portal = live_portal_on_sqlite
+    port = int(portal.base_url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=15) as client:
+        # 200 MB announced, not a byte of it sent: the answer comes anyway.
+        client.sendall(
+            f"POST /{portal.organisation}/sign-in/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Content-Type: multipart/form-data; boundary=x\r\nContent-Length: {200 * 1024 * 1024}\r\n\r\n".encode()
+        )
+        answer = client.recv(65536).decode(errors="replace")
+
+    assert answer.startswith("HTTP/1.1 413 ")
