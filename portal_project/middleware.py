@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.handlers.wsgi import WSGIHandler, WSGIRequest
 from django.db import OperationalError, connections
 from django.db.utils import InterfaceError
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, UnreadablePostError
 from django.template.loader import render_to_string
 from django.utils.http import parse_header_parameters
 
@@ -57,8 +57,13 @@ class RequestGuardMiddleware:
         # the CSRF check that follows parses it anyway.
         if has_unstorable_characters(request.GET.lists()):
             return bad_request("The address holds characters the portal cannot accept.")
-        if request.method == "POST" and has_unstorable_characters(request.POST.lists()):
-            return bad_request("The form holds characters the portal cannot accept.")
+        if request.method == "POST":
+            try:
+                form = request.POST
+            except UnreadablePostError:
+                return None  # the client went away mid-body: the CSRF check refuses the request as before
+            if has_unstorable_characters(form.lists()):
+                return bad_request("The form holds characters the portal cannot accept.")
         return None
 
 

@@ -230,3 +230,26 @@ def test_a_chunked_body_without_a_length_is_refused_unread(client, organisation)
 
     assert response.status_code == 411
     assert "It did not say how long it was" in response.content.decode()
+
+
+class VanishingInput:
+    """A body whose client disconnects half-way."""
+
+    def read(self, *args):
+        raise OSError("Connection reset by peer")
+
+    readline = read
+
+
+def test_a_client_gone_mid_body_is_refused_as_before_not_with_a_500(browser, organisation):
+    response = browser.generic(
+        "POST",
+        f"/{organisation.slug}/sign-in/",
+        **{
+            "wsgi.input": VanishingInput(),
+            "CONTENT_LENGTH": "100",
+            "CONTENT_TYPE": "application/x-www-form-urlencoded",
+        },
+    )
+
+    assert response.status_code == 403
