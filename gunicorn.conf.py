@@ -9,9 +9,10 @@ import os
 wsgi_app = "portal_project.wsgi:application"
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 
-# Threads, not one process per request: a slow client holds one thread, not a whole worker, and gthread
-# hands a connection whose request has not fully arrived back to its poller instead of waiting on it.
-worker_class = "gthread"
+# Threads, not one process per request: a slow client holds one thread, not a whole worker. gthread hands a
+# connection that sends nothing back to its poller; this subclass also cuts off one that stalls half-way
+# through its request for GUNICORN_CLIENT_TIMEOUT seconds (15).
+worker_class = "portal_project.gunicorn_worker.DeadlineThreadWorker"
 workers = int(os.environ.get("GUNICORN_WORKERS", 2 * (os.cpu_count() or 1)))
 threads = int(os.environ.get("GUNICORN_THREADS", 8))
 # A request still running after this long is killed with its worker; pages answer in well under a second.

@@ -93,6 +93,7 @@ def live_portal_on_sqlite(tmp_path_factory):
         "GUNICORN_BIND": f"127.0.0.1:{port}",
         "GUNICORN_WORKERS": "2",
         "GUNICORN_THREADS": "8",
+        "GUNICORN_CLIENT_TIMEOUT": "3",
         "LOG_LEVEL": "INFO",
     }
     portal = LivePortal(

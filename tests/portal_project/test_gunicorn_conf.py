@@ -31,7 +31,7 @@ def test_slow_clients_do_not_keep_other_customers_from_being_served(live_portal_
     with ExitStack() as stack:
         # Eight slow clients, as many as a worker has threads (four sync workers would all be stuck): four send
         # nothing at all, two stall half-way through their headers and two half-way through a form's body. These
-        # last hold a thread each until they give up (the reverse proxy, buffering whole requests, spares that).
+        # last hold a thread each until cut off (GUNICORN_CLIENT_TIMEOUT; the reverse proxy spares even that).
         for _ in range(4):
             slow_client(stack, port, b"")
         for _ in range(2):
@@ -103,3 +103,25 @@ def test_a_body_over_the_limit_is_refused_by_the_running_server_before_it_is_sen
         answer = client.recv(65536).decode(errors="replace")
 
     assert answer.startswith("HTTP/1.1 413 ")
+
+
+def test_a_client_stalling_half_way_through_its_request_is_cut_off(live_portal_on_sqlite):
+    portal = live_portal_on_sqlite
+    port = int(portal.base_url.rsplit(":", 1)[1])
+    openings = [
+        b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: slow",
+        f"POST /{portal.organisation}/sign-in/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\n".encode()
+        + b"email=",
+    ]
+    for opening in openings:
+        with socket.create_connection(("127.0.0.1", port), timeout=15) as client:
+            client.sendall(opening)
+            started = time.monotonic()
+            try:
+                while client.recv(65536):
+                    pass  # whatever the server says before closing
+            except ConnectionResetError:
+                pass
+
+            # The live portal runs with GUNICORN_CLIENT_TIMEOUT=3: the thread is free again a few seconds later.
+            assert time.monotonic() - started < 10
