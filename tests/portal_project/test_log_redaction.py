@@ -204,3 +204,13 @@ def test_nginx_example_logs_a_referrer_with_a_token_redacted():
     assert (
         nginx_value("portal_logged_referer", "https://portal.example.com/acme/") == "https://portal.example.com/acme/"
     )
+
+
+def test_django_s_own_loggers_write_only_through_the_redacting_handler():
+    """Django's defaults add a console of their own (in DEBUG, so `make run`) and runserver's request lines."""
+    for name in ("django", "django.server"):
+        logger = settings.LOGGING["loggers"][name]
+
+        assert logger["propagate"] is False
+        for handler in logger["handlers"]:
+            assert "redact_secrets" in settings.LOGGING["handlers"][handler]["filters"]
