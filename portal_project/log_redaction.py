@@ -12,11 +12,13 @@ from gunicorn.glogging import Logger
 
 REDACTED = "[redacted]"
 
-# Path segments that are bearer secrets: the password link's and the support link's token, and a booking's
-# reference (the key to a booking where an organisation turns sign-in off). Checked against every URL pattern
-# by tests/portal_project/test_log_redaction.py. The support link's fixed pages (open/, new-link/) stay readable.
+# Path segments that are bearer secrets: the password link's, the support link's and the notification sign-in
+# link's token, and a booking's reference (the key to a booking where an organisation turns sign-in off). Checked
+# against every URL pattern by tests/portal_project/test_log_redaction.py. The links' fixed pages (open/,
+# new-link/, new/) stay readable.
 SECRET_PATH = re.compile(
-    r"^(?P<route>/[^/]+/(?:password/link|bookings|support/portal(?!/(?:open|new-link)(?:/|$))))/(?P<secret>[^/]+)"
+    r"^(?P<route>/[^/]+/(?:password/link|bookings|support/portal(?!/(?:open|new-link)(?:/|$))"
+    r"|link(?!/(?:open|new)(?:/|$))))/(?P<secret>[^/]+)"
 )
 # Query parameters that carry a secret, compared in lower case once decoded.
 SECRET_PARAMETERS = frozenset({"externaltoken", "token", "access_token", "code", "key", "password"})

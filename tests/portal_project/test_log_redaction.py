@@ -96,7 +96,14 @@ def test_gunicorn_access_log_redacts_a_token_in_the_referrer(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "path", ["/acme/support/portal/open/", "/acme/support/portal/new-link/sent/", "/acme/bookings/"]
+    "path",
+    [
+        "/acme/support/portal/open/",
+        "/acme/support/portal/new-link/sent/",
+        "/acme/link/open/",
+        "/acme/link/new/sent/",
+        "/acme/bookings/",
+    ],
 )
 def test_gunicorn_access_log_keeps_addresses_without_a_secret_as_sent(tmp_path, path):
     line = gunicorn_access_line(tmp_path, path + "?page=2", path, "page=2")
@@ -180,6 +187,8 @@ def nginx_value(name: str, value: str) -> str:
         (f"/acme/support/portal/{SECRET}", "/acme/support/portal/[redacted]"),
         (f"/acme/password/link/{SECRET}/?next=/x", "/acme/password/link/[redacted]/?next=/x"),
         (f"/acme/bookings/{SECRET}/", "/acme/bookings/[redacted]/"),
+        (f"/acme/link/{SECRET}", "/acme/link/[redacted]"),
+        ("/acme/link/open/", "/acme/link/open/"),
         (f"/acme/password%2Flink%2F{SECRET}", "/acme/[redacted]"),
         (
             f"/acme/sign-in/external/?externalToken={SECRET}&next=/a",
