@@ -70,6 +70,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "portal_auth.context_processors.portal",
+                "portal_core.context_processors.portal_sections",
             ],
         },
     },
@@ -168,11 +169,6 @@ PORTAL_RATE_LIMITS = {
 # Rate limits and the access log then see the visitor's address instead of the proxy's.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
-# Apps that know which emails belong to an organisation's customers, asked before a
-# customer record is created for a password link. portal_auth imports none of them directly.
-PORTAL_IDENTITY_SOURCES = ["bookings.selectors.organisation_has_attendee_email"]
-PORTAL_IDENTITY_SOURCES += ["tickets.selectors.organisation_has_requester_email"]
-PORTAL_IDENTITY_SOURCES += ["conversations.selectors.organisation_has_conversation_email"]
 PORTAL_RATE_LIMITS["conversation_reply"] = env("RATE_LIMIT_CONVERSATION_REPLY", default="20/5m/key,100/h/key")
 PORTAL_RATE_LIMITS["ticket_write"] = env("RATE_LIMIT_TICKET_WRITE", default="20/5m/key,100/d/key")
 

@@ -10,13 +10,11 @@ from django.template.loader import render_to_string
 from django.urls import Resolver404, resolve
 from django.views.decorators.cache import never_cache
 
-from bookings.selectors import upcoming_bookings_for
-from conversations.selectors import recent_conversations_for
 from portal_auth.decorators import customer_required
 from portal_auth.drafts import draft_keep, same_origin_post
 from portal_auth.models import Organisation
+from portal_core.sections import sections
 from portal_project.middleware import database_is_unreachable, unavailable
-from tickets.selectors import recent_tickets_for
 
 logger = logging.getLogger(__name__)
 
@@ -68,11 +66,9 @@ def landing(request):
 @never_cache
 @customer_required
 def portal_home(request, organisation, customer):
-    """The customer's front page, composed from each app's own selectors."""
-    context = {"customer": customer, "upcoming_bookings": upcoming_bookings_for(customer)[:3]}
-    context["recent_tickets"] = recent_tickets_for(customer)
-    context["recent_conversations"] = recent_conversations_for(customer)
-    return render(request, "portal_home.html", context)
+    """The customer's front page: a panel per section, each filled by its app's own selector."""
+    panels = [(section, section.home_items(customer)) for section in sections() if section.home_items]
+    return render(request, "portal_home.html", {"customer": customer, "home_panels": panels})
 
 
 def csrf_failure(request, reason=""):
