@@ -1,8 +1,7 @@
 from django.contrib import admin, messages
-from django.utils import timezone
 
 from outbox.models import OutboxEmail
-from outbox.services import outbox_deliver
+from outbox.services import outbox_requeue
 
 
 @admin.register(OutboxEmail)
@@ -30,12 +29,14 @@ class OutboxEmailAdmin(admin.ModelAdmin):
 
     @admin.action(description="Send the selected emails again now", permissions=["change"])
     def retry_now(self, request, queryset):
-        unsent = queryset.filter(status__in=[OutboxEmail.Status.PENDING, OutboxEmail.Status.FAILED])
-        ids = list(unsent.values_list("pk", flat=True))
-        OutboxEmail.objects.filter(pk__in=ids).update(status=OutboxEmail.Status.PENDING, next_attempt_at=timezone.now())
-        sent, failed = outbox_deliver(ids=ids)
-        level = messages.WARNING if failed else messages.SUCCESS
-        self.message_user(request, f"Sent {sent}, failed {failed}.", level)
+        # Queued, not sent here: hundreds of emails to a slow mail server would keep staff waiting for minutes.
+        selected = list(queryset.values_list("pk", flat=True))
+        queued = outbox_requeue(ids=selected)
+        skipped = len(selected) - queued
+        message = f"Queued {queued} email{'s' if queued != 1 else ''} to be sent now."
+        if skipped:
+            message += f" {skipped} already sent, being sent or cancelled were left alone."
+        self.message_user(request, message, messages.SUCCESS if queued else messages.WARNING)
 
 
 def _shown(email: OutboxEmail, body: str) -> str:

@@ -1,4 +1,6 @@
-from datetime import timedelta
+import secrets
+from datetime import datetime, timedelta
+from email.utils import parseaddr
 
 from django.conf import settings
 from django.db import models
@@ -15,6 +17,7 @@ class OutboxEmail(models.Model):
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting to be sent"
+        SENDING = "sending", "Being sent"
         SENT = "sent", "Sent"
         FAILED = "failed", "Gave up (retry from admin)"
         CANCELLED = "cancelled", "Cancelled before sending"
@@ -25,6 +28,8 @@ class OutboxEmail(models.Model):
     reference = models.CharField(max_length=100, blank=True, db_index=True)
     # Secrets in the body (sign-in links); needed until delivery, then scrubbed from it and cleared.
     secrets = models.JSONField(default=list, blank=True)
+    # Sent with every attempt, so a mailbox can tell a repeated delivery from a new email.
+    message_id = models.CharField(max_length=200, blank=True)
     from_email = models.CharField(max_length=254)
     to = models.EmailField()
     reply_to = models.CharField(max_length=254, blank=True)
@@ -35,6 +40,11 @@ class OutboxEmail(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
     next_attempt_at = models.DateTimeField(default=timezone.now)
+    # Retries go on until OUTBOX_RETRY_HORIZON after this: the creation, or when staff last sent it again.
+    retry_from = models.DateTimeField(default=timezone.now)
+    # Who is sending it ("sending") and since when: a claim older than OUTBOX_SENDING_STALE_AFTER was interrupted.
+    claimed_by = models.CharField(max_length=100, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 
@@ -50,26 +60,17 @@ class OutboxEmail(models.Model):
     def has_secrets(self) -> bool:
         return bool(self.secrets)
 
-    def scrub_secrets(self) -> None:
-        """Remove the sign-in links from the stored copy: once delivered, only the mailbox holds them."""
-        for secret in self.secrets:
-            self.body_text = self.body_text.replace(secret, SCRUBBED)
-            self.body_html = self.body_html.replace(secret, SCRUBBED)
-        self.secrets = []
+    def retry_after_failure(self, *, now: datetime) -> tuple[str, datetime]:
+        """The status and next attempt after this many failed attempts: back off exponentially from one minute
+        to OUTBOX_RETRY_INTERVAL_MAX, and give up once the next attempt would fall beyond the retry horizon."""
+        delay = min(timedelta(minutes=2 ** min(max(self.attempts - 1, 0), 16)), settings.OUTBOX_RETRY_INTERVAL_MAX)
+        next_attempt_at = now + delay
+        if next_attempt_at > self.retry_from + settings.OUTBOX_RETRY_HORIZON:
+            return self.Status.FAILED, next_attempt_at
+        return self.Status.PENDING, next_attempt_at
 
-    def mark_sent(self) -> None:
-        self.status = self.Status.SENT
-        self.sent_at = timezone.now()
-        self.attempts += 1
-        self.last_error = ""
-        self.scrub_secrets()
-        self.save(update_fields=["status", "sent_at", "attempts", "last_error", "body_text", "body_html", "secrets"])
 
-    def mark_failed(self, error: Exception) -> None:
-        self.attempts += 1
-        self.last_error = f"{type(error).__name__}: {error}"[:2000]
-        if self.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
-            self.status = self.Status.FAILED
-        # Back off exponentially, from one minute up to six hours.
-        self.next_attempt_at = timezone.now() + min(timedelta(minutes=2 ** (self.attempts - 1)), timedelta(hours=6))
-        self.save(update_fields=["attempts", "last_error", "status", "next_attempt_at"])
+def new_message_id(pk: int) -> str:
+    """`<outbox-<id>-<random>@<sender's domain>>`: unique, and the same for every attempt to send that email."""
+    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "localhost"
+    return f"<outbox-{pk}-{secrets.token_hex(8)}@{domain}>"

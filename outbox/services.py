@@ -1,17 +1,46 @@
+import contextvars
 import logging
-from collections.abc import Iterable
+import os
+import smtplib
+import socket
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from secrets import token_hex
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, mailers
+from django.core.mail.backends.base import BaseEmailBackend
+from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from django.db import transaction
+from django.db.models import F, Q, Value
+from django.db.models.expressions import Combinable
+from django.db.models.functions import Replace
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from outbox.background import after_commit_in_background
-from outbox.models import WITHDRAWN, OutboxEmail
+from outbox.background import SerialWorker
+from outbox.models import SCRUBBED, WITHDRAWN, OutboxEmail, new_message_id
 from portal_auth.models import Organisation
 
 logger = logging.getLogger(__name__)
+
+# Emails claimed at once: few enough that a claim ends well within OUTBOX_SENDING_STALE_AFTER.
+CLAIM_BATCH = 20
+# How a run that stopped because the mail server failed to answer says so.
+UNREACHABLE = "the mail server could not be reached"
+# Errors of the mail server (down, silent, hanging up), as opposed to a refusal of one email.
+SERVER_ERRORS = (
+    TimeoutError,
+    ConnectionError,
+    socket.gaierror,
+    smtplib.SMTPServerDisconnected,
+    smtplib.SMTPConnectError,
+)
+
+# Ids of emails enqueued inside `outbox_collect()`, for its caller to deliver.
+_collected: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("outbox_collected", default=None)
 
 
 def email_enqueue(
@@ -44,18 +73,56 @@ def email_enqueue(
         secrets=[secret for secret in secrets if secret],
         reference=reference,
     )
-    # The response must not wait on the mail server: its timing would tell whether an email went out.
-    after_commit_in_background(lambda: outbox_deliver(ids=[email.pk]), description=f"delivery of email {email.pk}")
+    email.message_id = new_message_id(email.pk)
+    email.save(update_fields=["message_id"])
+    collected = _collected.get()
+    if collected is not None:
+        transaction.on_commit(lambda: collected.append(email.pk))
+    else:
+        # The response must not wait on the mail server: its timing would tell whether an email went out.
+        _deliver_after_commit([email.pk])
     return email
+
+
+@contextmanager
+def outbox_collect() -> Iterator[list[int]]:
+    """Within this block, emails enqueued by this thread are not sent in the background after commit: the ids
+    of those committed gather in the list yielded, for the caller to send with `outbox_deliver(ids=...)`.
+    A command uses it to deliver its own emails before it exits."""
+    collected: list[int] = []
+    token = _collected.set(collected)
+    try:
+        yield collected
+    finally:
+        _collected.reset(token)
+
+
+def outbox_requeue(*, ids: Iterable[int]) -> int:
+    """Send these emails again now, if waiting or given up: due at once, with a fresh retry horizon. They are
+    sent after commit in the background (and by send_outbox), never while the caller waits. Returns how many."""
+    now = timezone.now()
+    resendable = [OutboxEmail.Status.PENDING, OutboxEmail.Status.FAILED]
+    with transaction.atomic():
+        queued = list(
+            OutboxEmail.objects.select_for_update()
+            .filter(pk__in=list(ids), status__in=resendable)
+            .values_list("pk", flat=True)
+        )
+        OutboxEmail.objects.filter(pk__in=queued).update(
+            status=OutboxEmail.Status.PENDING, next_attempt_at=now, retry_from=now
+        )
+        _deliver_after_commit(queued)
+    return len(queued)
 
 
 def outbox_withdraw(*, reference: str) -> int:
     """Withdraw what `reference` (a redacted message, say) said: unsent emails are cancelled, and the stored
-    copy of every email it caused, sent ones included, keeps no text. Returns how many were cancelled."""
+    copy of every email it caused, sent ones included, keeps no text. Returns how many were cancelled.
+
+    An email being sent at that moment may still go out; one whose sending was interrupted is not sent again."""
     emails = OutboxEmail.objects.filter(reference=reference)
-    cancelled = emails.filter(status__in=[OutboxEmail.Status.PENDING, OutboxEmail.Status.FAILED]).update(
-        status=OutboxEmail.Status.CANCELLED, last_error="Cancelled"
-    )
+    unsent = [OutboxEmail.Status.PENDING, OutboxEmail.Status.SENDING, OutboxEmail.Status.FAILED]
+    cancelled = emails.filter(status__in=unsent).update(status=OutboxEmail.Status.CANCELLED, last_error="Cancelled")
     emails.update(body_text=WITHDRAWN, body_html=WITHDRAWN, secrets=[])
     return cancelled
 
@@ -67,34 +134,64 @@ def _from_address(organisation: Organisation | None) -> str:
     return f'"{name}" <{settings.DEFAULT_FROM_EMAIL}>'
 
 
-def outbox_deliver(*, ids: Iterable[int] | None = None, limit: int = 500) -> tuple[int, int]:
-    """Send due emails (or just `ids`); return (sent, failed). Safe to run in many processes at once."""
-    due = OutboxEmail.objects.filter(status=OutboxEmail.Status.PENDING)
-    due = due.filter(pk__in=list(ids)) if ids is not None else due.filter(next_attempt_at__lte=timezone.now())
+class Delivery(NamedTuple):
+    sent: int
+    failed: int
+    stopped: str = ""  # why the run ended before every due email was tried, if it did
+
+    @property
+    def server_unreachable(self) -> bool:
+        return self.stopped.startswith(UNREACHABLE)
+
+
+def outbox_deliver(*, ids: Iterable[int] | None = None, limit: int = 500, time_budget: float | None = None) -> Delivery:
+    """Send the due emails (or just `ids`, due or not). Safe to run in many processes and threads at once.
+
+    Emails are claimed a few at a time in a short transaction (marked "sending", locked rows skipped),
+    sent with no transaction or lock held, and each outcome recorded in a short transaction of its own.
+    The run ends after `limit` emails, once `time_budget` seconds (OUTBOX_SEND_TIME_BUDGET) are spent, or
+    as soon as the mail server can't be reached or times out: the rest waits for the next run.
+
+    An email still "sending" after OUTBOX_SENDING_STALE_AFTER was interrupted (the process died, the
+    database went away) perhaps after the mail server accepted it: it is sent again, with the same
+    Message-ID, so it reaches the recipient at most twice and their mail program can tell.
+    """
+    ids = list(ids) if ids is not None else None
+    budget = settings.OUTBOX_SEND_TIME_BUDGET if time_budget is None else time_budget
+    deadline = time.monotonic() + budget
+    owner = f"{socket.gethostname()[:60]}:{os.getpid()}:{token_hex(4)}"
     sent = failed = 0
-    connection = None
-    for pk in due.order_by("next_attempt_at").values_list("pk", flat=True)[:limit]:
-        with transaction.atomic():
-            # Another process sending the same email skips it instead of sending it twice.
-            email = (
-                OutboxEmail.objects.select_for_update(skip_locked=True)
-                .filter(pk=pk, status=OutboxEmail.Status.PENDING)
-                .first()
-            )
-            if email is None:
-                continue
-            try:
-                connection = connection or mailers.default
-                connection.send_messages([_message(email)])
-            except Exception as error:  # any backend error: keep the email and retry later
-                logger.warning("Email %s to %s not sent: %s", email.pk, email.to, error)
-                email.mark_failed(error)
-                connection = None
+    stopped = ""
+    tried: list[int] = []
+    while not stopped and sent + failed < limit:
+        batch = _claim(ids=ids, tried=tried, owner=owner, size=min(CLAIM_BATCH, limit - sent - failed))
+        if not batch:
+            break
+        tried += [email.pk for email in batch]
+        mailer = mailers.default
+        try:
+            for index, email in enumerate(batch):
+                if time.monotonic() >= deadline:
+                    stopped = f"its time budget of {budget:g} s was spent"
+                    _release(batch[index:], owner=owner)
+                    break
+                if not _still_claimed(email, owner=owner):
+                    continue  # withdrawn since it was claimed
+                error = _send(mailer, email)
+                if error is None:
+                    sent += 1
+                    continue
                 failed += 1
-            else:
-                email.mark_sent()
-                sent += 1
-    return sent, failed
+                if _server_unreachable(error):
+                    # Every email after this one would wait out the same timeout: leave them for the next run.
+                    stopped = f"{UNREACHABLE} ({_describe(error)})"
+                    _release(batch[index + 1 :], owner=owner)
+                    break
+        finally:
+            _hang_up(mailer)
+    if stopped:
+        logger.warning("Outbox run stopped early after %s sent and %s failed: %s", sent, failed, stopped)
+    return Delivery(sent, failed, stopped)
 
 
 def _message(email: OutboxEmail) -> EmailMultiAlternatives:
@@ -104,7 +201,165 @@ def _message(email: OutboxEmail) -> EmailMultiAlternatives:
         from_email=email.from_email,
         to=[email.to],
         reply_to=[email.reply_to] if email.reply_to else None,
-        headers={"X-Outbox-Id": str(email.pk)},
+        headers={"Message-ID": email.message_id, "X-Outbox-Id": str(email.pk)},
     )
     message.attach_alternative(email.body_html, "text/html")
     return message
+
+
+class BackgroundDelivery:
+    """What the outbox sender thread runs on each batch of emails committed: `outbox_deliver`, except for a
+    while after the mail server failed to answer, when each would wait out the same timeout again: those
+    stay in the outbox, due, for send_outbox."""
+
+    pause = 60.0  # seconds; about one send_outbox interval
+
+    def __init__(self) -> None:
+        self.paused_until = 0.0
+
+    def __call__(self, ids: list[int]) -> None:
+        if time.monotonic() < self.paused_until:
+            return
+        if outbox_deliver(ids=ids).server_unreachable:
+            self.paused_until = time.monotonic() + self.pause
+
+
+# Deliveries after commit go through one thread per process, whatever the number of emails committed.
+_sender = SerialWorker(BackgroundDelivery(), name="outbox sender", batch_size=CLAIM_BATCH * 5)
+
+
+def _deliver_after_commit(ids: list[int]) -> None:
+    if settings.OUTBOX_SEND_IN_BACKGROUND:
+        transaction.on_commit(lambda: _sender.submit(ids))
+    else:
+        transaction.on_commit(lambda: outbox_deliver(ids=ids))
+
+
+def _claim(*, ids: list[int] | None, tried: list[int], owner: str, size: int) -> list[OutboxEmail]:
+    """Mark up to `size` due emails "sending" by `owner`, in one short transaction, and return them."""
+    now = timezone.now()
+    interrupted = Q(status=OutboxEmail.Status.SENDING, claimed_at__lt=now - settings.OUTBOX_SENDING_STALE_AFTER)
+    waiting = Q(status=OutboxEmail.Status.PENDING)
+    if ids is None:
+        waiting &= Q(next_attempt_at__lte=now)
+    # Once per run: an email that just failed is not due again, even when named by `ids`.
+    claimable = OutboxEmail.objects.filter(waiting | interrupted).exclude(pk__in=tried)
+    if ids is not None:
+        claimable = claimable.filter(pk__in=ids)
+    with transaction.atomic():
+        # Emails another sender is claiming at this moment are skipped, not waited for.
+        chosen = dict(
+            claimable.select_for_update(skip_locked=True)
+            .order_by("next_attempt_at", "pk")
+            .values_list("pk", "status")[:size]
+        )
+        if not chosen:
+            return []
+        resumed = [pk for pk, status in chosen.items() if status == OutboxEmail.Status.SENDING]
+        if resumed:
+            logger.warning("Emails %s were interrupted while being sent; sending them again", resumed)
+            OutboxEmail.objects.filter(pk__in=resumed).update(
+                last_error="Interrupted while being sent (the mail server may have accepted it): sent again "
+                "with the same Message-ID."
+            )
+        # The condition again: without row locks (SQLite), another sender may have claimed some meanwhile.
+        claimable.filter(pk__in=chosen).update(status=OutboxEmail.Status.SENDING, claimed_by=owner, claimed_at=now)
+        claimed = list(OutboxEmail.objects.filter(pk__in=chosen, claimed_by=owner).order_by("next_attempt_at", "pk"))
+    for email in claimed:
+        if not email.message_id:  # recorded before emails had one
+            email.message_id = new_message_id(email.pk)
+            email.save(update_fields=["message_id"])
+    return claimed
+
+
+def _still_claimed(email: OutboxEmail, *, owner: str) -> bool:
+    return OutboxEmail.objects.filter(pk=email.pk, status=OutboxEmail.Status.SENDING, claimed_by=owner).exists()
+
+
+def _send(mailer: BaseEmailBackend, email: OutboxEmail) -> Exception | None:
+    """Send one claimed email and record what happened; return the error, if any."""
+    try:
+        mailer.open()  # once per batch: later emails reuse the connection
+        mailer.send_messages([_message(email)])
+    except Exception as error:  # any backend error: keep the email and retry later
+        logger.warning("Email %s to %s not sent: %s", email.pk, email.to, error)
+        _record_failure(email, error)
+        _hang_up(mailer)
+        return error
+    _record_sent(email)
+    return None
+
+
+def _record_sent(email: OutboxEmail) -> None:
+    # Scrubbed in the database, so a copy withdrawn meanwhile is not written back.
+    bodies = {}
+    if email.secrets:
+        body_text: Combinable = F("body_text")
+        body_html: Combinable = F("body_html")
+        for secret in email.secrets:
+            body_text = Replace(body_text, Value(secret), Value(SCRUBBED))
+            body_html = Replace(body_html, Value(secret), Value(SCRUBBED))
+        bodies = {"body_text": body_text, "body_html": body_html}
+    OutboxEmail.objects.filter(pk=email.pk).update(
+        status=OutboxEmail.Status.SENT,
+        sent_at=timezone.now(),
+        attempts=F("attempts") + 1,
+        last_error="",
+        secrets=[],
+        claimed_by="",
+        claimed_at=None,
+        **bodies,
+    )
+
+
+def _record_failure(email: OutboxEmail, error: Exception) -> None:
+    email.attempts += 1
+    status, next_attempt_at = email.retry_after_failure(now=timezone.now())
+    # Not if withdrawn meanwhile: it stays cancelled.
+    OutboxEmail.objects.filter(pk=email.pk, status=OutboxEmail.Status.SENDING).update(
+        status=status,
+        attempts=email.attempts,
+        last_error=_describe(error)[:2000],
+        next_attempt_at=next_attempt_at,
+        claimed_by="",
+        claimed_at=None,
+    )
+
+
+def _release(emails: list[OutboxEmail], *, owner: str) -> None:
+    """Hand back claimed emails not tried in this run: due as they were, no attempt counted."""
+    if emails:
+        OutboxEmail.objects.filter(
+            pk__in=[email.pk for email in emails], claimed_by=owner, status=OutboxEmail.Status.SENDING
+        ).update(status=OutboxEmail.Status.PENDING, claimed_by="", claimed_at=None)
+
+
+def _server_unreachable(error: BaseException | None) -> bool:
+    """Whether the error is the mail server's (down, silent, hanging up), not this one email's."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:  # an API backend may wrap the socket's error
+        if isinstance(error, SERVER_ERRORS):
+            return True
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return False
+
+
+def _hang_up(mailer: BaseEmailBackend) -> None:
+    # A server that stopped answering would not answer a polite QUIT either: drop the socket instead.
+    if isinstance(mailer, SmtpBackend):
+        if mailer.connection is not None:
+            try:
+                mailer.connection.close()
+            except OSError:
+                pass
+            mailer.connection = None
+        return
+    try:
+        mailer.close()
+    except Exception as error:
+        logger.warning("Closing the mail connection failed: %s", error)
+
+
+def _describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"

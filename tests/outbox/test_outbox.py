@@ -1,17 +1,20 @@
 """The outbox: recorded with the action, sent after commit, retried until delivered, never lost."""
 
+import asyncio
+import re
 from datetime import timedelta
 
 import pytest
 import time_machine
 from django.core.management import call_command
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from outbox.models import OutboxEmail
 from outbox.services import email_enqueue, outbox_deliver, outbox_withdraw
 from tests.factories import CustomerFactory
-from tests.smtp import html_of, text_of
+from tests.outbox.factories import OutboxEmailFactory
+from tests.smtp import RecordingHandler, html_of, text_of
 
 TEMPLATE = "portal_auth/emails/password_changed"
 
@@ -69,7 +72,7 @@ def test_refused_email_stays_in_the_outbox_and_send_outbox_delivers_it_later(smt
     smtp_server.refuse(False)
     with time_machine.travel(timezone.now() + timedelta(minutes=2)):
         call_command("send_outbox")
-    assert "Sent 1, failed 0, still waiting 0." in capsys.readouterr().out
+    assert "Sent 1, failed 0, still waiting 0.\n" in capsys.readouterr().out
     assert len(smtp_server.messages) == 1
     email.refresh_from_db()
     assert email.status == OutboxEmail.Status.SENT and email.attempts == 2 and email.last_error == ""
@@ -90,31 +93,55 @@ def test_mail_server_down_loses_nothing(settings, organisation):
     assert "Connection refused" in email.last_error or "Errno" in email.last_error
 
 
-@pytest.mark.django_db(transaction=True)
-def test_retries_back_off_then_give_up_visibly(smtp_server, organisation, settings):
-    settings.OUTBOX_MAX_ATTEMPTS = 3
+def test_a_failing_email_is_retried_hourly_until_its_retry_horizon_then_given_up(smtp_server, organisation, settings):
+    settings.OUTBOX_RETRY_HORIZON = timedelta(days=1)
     smtp_server.refuse()
-    with transaction.atomic():
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
         email = enqueue(organisation)
-    now = timezone.now()
-    for minutes in (5, 15):
-        with time_machine.travel(now + timedelta(minutes=minutes)):
-            outbox_deliver()
-    email.refresh_from_db()
-    assert email.attempts == 3
-    assert email.status == OutboxEmail.Status.FAILED
-    with time_machine.travel(now + timedelta(days=1)):
-        assert outbox_deliver() == (0, 0)  # given up: only staff can retry it
+    tried_at = []
+    while email.status == OutboxEmail.Status.PENDING:  # send_outbox runs whenever the email is due
+        moment = email.next_attempt_at
+        with time_machine.travel(moment, tick=False):
+            assert outbox_deliver().failed == 1
+        tried_at.append(round((moment - start).total_seconds() / 60))
+        email.refresh_from_db()
+
+    gaps = [later - earlier for earlier, later in zip(tried_at, tried_at[1:], strict=False)]
+    assert gaps[:7] == [1, 2, 4, 8, 16, 32, 60]  # backing off to once an hour...
+    assert set(gaps[6:]) == {60}  # ...and no slower, long after the first two hours
+    assert tried_at[-1] <= 24 * 60 < tried_at[-1] + 60  # until a day has passed
+    assert email.status == OutboxEmail.Status.FAILED  # then given up: only staff send it again
+    assert email.attempts == len(tried_at) == 29
+    with time_machine.travel(start + timedelta(days=3)):
+        assert outbox_deliver() == (0, 0, "")
+
+
+def test_each_email_carries_a_message_id_of_its_own_that_stays_with_it(smtp_server, organisation, settings):
+    settings.DEFAULT_FROM_EMAIL = "portal@voyages.example"
+    first, second = enqueue(organisation), enqueue(organisation)
+    assert re.fullmatch(rf"<outbox-{first.pk}-[0-9a-f]{{16}}@voyages\.example>", first.message_id)
+    assert first.message_id != second.message_id
+
+    outbox_deliver()
+
+    assert sorted(message["Message-ID"] for message in smtp_server.messages) == sorted(
+        [first.message_id, second.message_id]
+    )
+    first.refresh_from_db()
+    assert first.message_id == smtp_server.messages_to(first.to)[0]["Message-ID"]
 
 
 def test_each_email_is_sent_once_even_when_delivered_twice(organisation, mailoutbox):
     email = enqueue(organisation)
-    assert outbox_deliver(ids=[email.pk]) == (1, 0)
-    assert outbox_deliver(ids=[email.pk]) == (0, 0)
+    assert outbox_deliver(ids=[email.pk]) == (1, 0, "")
+    assert outbox_deliver(ids=[email.pk]) == (0, 0, "")
     assert len(mailoutbox) == 1
 
 
-def test_staff_see_each_email_and_can_retry_one(admin_client, organisation, mailoutbox):
+def test_staff_see_each_email_and_can_retry_one(
+    admin_client, organisation, mailoutbox, django_capture_on_commit_callbacks
+):
     email = enqueue(organisation)
     OutboxEmail.objects.filter(pk=email.pk).update(status=OutboxEmail.Status.FAILED, last_error="SMTP said no")
     listing = admin_client.get("/admin/outbox/outboxemail/?status=failed")
@@ -122,10 +149,11 @@ def test_staff_see_each_email_and_can_retry_one(admin_client, organisation, mail
     assert "ana@example.com" in listing.content.decode()
     detail = admin_client.get(f"/admin/outbox/outboxemail/{email.pk}/change/")
     assert "SMTP said no" in detail.content.decode()
-    response = admin_client.post(
-        "/admin/outbox/outboxemail/", {"action": "retry_now", "_selected_action": [email.pk]}, follow=True
-    )
-    assert "Sent 1, failed 0." in response.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            "/admin/outbox/outboxemail/", {"action": "retry_now", "_selected_action": [email.pk]}, follow=True
+        )
+    assert "Queued 1 email to be sent now." in response.content.decode()
     email.refresh_from_db()
     assert email.status == OutboxEmail.Status.SENT
     assert len(mailoutbox) == 1
@@ -175,7 +203,7 @@ def test_cancelled_email_is_never_sent_and_keeps_no_text(organisation, mailoutbo
     )
     other = enqueue(organisation)
     assert outbox_withdraw(reference="conversations.message:42") == 1
-    assert outbox_deliver() == (1, 0)
+    assert outbox_deliver() == (1, 0, "")
     assert [m.to for m in mailoutbox] == [[other.to]]
     email.refresh_from_db()
     assert email.status == OutboxEmail.Status.CANCELLED
@@ -215,3 +243,61 @@ def test_both_parts_sign_off_with_the_organisation_and_its_support_address(organ
     email = enqueue(organisation)
     assert "Questions?" not in email.body_text and "Questions?" not in email.body_html
     assert email.body_text.rstrip().endswith(organisation.public_name)
+
+
+class WithdrawingHandler(RecordingHandler):
+    """Accepts each email; once told a reference, the message behind it is redacted while it takes the next."""
+
+    reference = ""
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.reference:
+            await asyncio.to_thread(self._withdraw)
+        return await super().handle_DATA(server, session, envelope)
+
+    def _withdraw(self):
+        try:
+            outbox_withdraw(reference=self.reference)
+            self.reference = ""
+        finally:
+            connection.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_email_withdrawn_while_others_are_being_sent_is_not_sent(smtp_server_with, organisation):
+    smtp_server = smtp_server_with(WithdrawingHandler())
+    first = enqueue(organisation, to="first@example.com")  # sent at once, after its commit
+    assert smtp_server.messages_to("first@example.com")
+    smtp_server.handler.messages.clear()
+    now = timezone.now()
+    OutboxEmail.objects.filter(pk=first.pk).update(
+        status=OutboxEmail.Status.PENDING, next_attempt_at=now - timedelta(minutes=2)
+    )
+    redacted = OutboxEmailFactory(
+        organisation=organisation, reference="conversations.message:42", next_attempt_at=now - timedelta(minutes=1)
+    )
+
+    smtp_server.handler.reference = "conversations.message:42"
+
+    assert outbox_deliver() == (1, 0, "")  # both claimed; the first one's delivery withdraws the second
+
+    assert [str(message["To"]) for message in smtp_server.messages] == ["first@example.com"]
+    redacted.refresh_from_db()
+    assert redacted.status == OutboxEmail.Status.CANCELLED
+    assert redacted.body_text == "[withdrawn: what this email said was redacted]"
+
+
+def test_an_email_interrupted_while_sending_is_cancelled_by_withdrawal_not_sent_again(organisation, mailoutbox):
+    email = OutboxEmailFactory(
+        organisation=organisation,
+        reference="conversations.message:42",
+        status=OutboxEmail.Status.SENDING,
+        claimed_by="web-1:4242:abcd",
+        claimed_at=timezone.now(),
+    )
+    assert outbox_withdraw(reference="conversations.message:42") == 1
+    with time_machine.travel(timezone.now() + timedelta(days=1)):
+        assert outbox_deliver() == (0, 0, "")
+    assert mailoutbox == []  # least of all its withdrawn placeholder text
+    email.refresh_from_db()
+    assert email.status == OutboxEmail.Status.CANCELLED

@@ -91,3 +91,9 @@ def test_the_server_error_page_carries_the_policy_and_its_style_the_nonce(settin
     assert "Something went wrong on our side" in response.content.decode()
     assert "a failure the visitor must not see" not in response.content.decode()
     assert_inline_blocks_carry_the_nonce(response)
+
+
+def test_a_request_refused_before_any_view_carries_the_policy(client):
+    response = client.generic("TRACE", "/")
+    assert response.status_code == 405
+    assert not header_nonces(response)

@@ -1,12 +1,17 @@
 """`manage.py send_portal_links`: a link per matching ticket, by status and organisation, with progress."""
 
+import asyncio
 import io
 
 import pytest
 from django.core.management import CommandError, call_command
 
+from outbox.models import OutboxEmail
 from portal_auth.models import CustomerToken
 from tests.factories import CustomerFactory
+from tests.outbox.mail_servers import SilentSmtpServer, smtp_mailers, smtp_server_with_handler
+from tests.smtp import RecordingHandler
+from tickets.management.commands import send_portal_links
 from tickets.models import Ticket
 
 
@@ -33,9 +38,12 @@ def recipients(mailoutbox):
     return sorted(m.to[0] for m in mailoutbox)
 
 
-def test_by_default_every_ticket_but_closed_ones(tickets, mailoutbox, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        out, err = run()
+# The command commits each link, then sends its emails itself: these tests commit as it does.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_by_default_every_ticket_but_closed_ones(tickets, mailoutbox):
+    out, err = run()
     assert "Sent 3 portal links." in out
     assert "[##############################] 3/3 (100%)" in err
     expected = [tickets[k].requester.email for k in ("open", "pending", "elsewhere")]
@@ -44,9 +52,8 @@ def test_by_default_every_ticket_but_closed_ones(tickets, mailoutbox, django_cap
     assert all("/support/portal/" in m.body for m in mailoutbox)
 
 
-def test_by_status_and_organisation(tickets, organisation, mailoutbox, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        out, _ = run("--organisation", organisation.slug, "--status", "open", "--status", "closed", "--no-progress")
+def test_by_status_and_organisation(tickets, organisation, mailoutbox):
+    out, _ = run("--organisation", organisation.slug, "--status", "open", "--status", "closed", "--no-progress")
     assert "Sent 2 portal links." in out
     assert recipients(mailoutbox) == sorted([tickets["open"].requester.email, tickets["closed"].requester.email])
 
@@ -71,3 +78,88 @@ def test_progress_is_reported_every_tenth(make_ticket, organisation):
     lines = err.strip().splitlines()
     assert len(lines) == 10
     assert lines[-1] == "[##############################] 20/20 (100%)"
+
+
+def test_every_email_is_delivered_before_the_command_exits(make_ticket, organisation, smtp_server, settings):
+    settings.OUTBOX_SEND_IN_BACKGROUND = True  # as in production: nothing may be left to threads that die with it
+    for _ in range(30):
+        make_ticket(status=Ticket.Status.OPEN, requester=CustomerFactory(organisation=organisation))
+
+    out, err = run("--no-progress")
+
+    assert "Sent 30 portal links." in out and err == ""
+    assert len(smtp_server.messages) == 30
+    assert OutboxEmail.objects.filter(status=OutboxEmail.Status.SENT).count() == 30
+    assert not OutboxEmail.objects.exclude(status=OutboxEmail.Status.SENT).exists()
+
+
+def test_emails_the_mail_server_refused_wait_in_the_outbox_and_the_command_says_so(
+    make_ticket, organisation, smtp_server
+):
+    smtp_server.refuse()
+    for _ in range(3):
+        make_ticket(status=Ticket.Status.OPEN, requester=CustomerFactory(organisation=organisation))
+
+    out, err = run("--no-progress")
+
+    assert "Sent 3 portal links." in out
+    assert "Emails: 0 delivered, 3 failed. The other 3 wait in the outbox, where send_outbox retries them." in err
+    assert OutboxEmail.objects.filter(status=OutboxEmail.Status.PENDING, attempts=1).count() == 3
+
+
+class VerySlowHandler(RecordingHandler):
+    """A mail server that takes half a second over each email, and accepts it."""
+
+    async def handle_DATA(self, server, session, envelope):
+        await asyncio.sleep(0.5)
+        return await super().handle_DATA(server, session, envelope)
+
+
+def open_tickets(make_ticket, organisation, count):
+    for _ in range(count):
+        make_ticket(status=Ticket.Status.OPEN, requester=CustomerFactory(organisation=organisation))
+
+
+@pytest.fixture
+def silent_smtp_server(settings):
+    server = SilentSmtpServer()
+    settings.MAILERS = smtp_mailers(server.port, timeout=1)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def very_slow_smtp_server(settings):
+    server = smtp_server_with_handler(VerySlowHandler())
+    settings.MAILERS = smtp_mailers(server.port, timeout=5)
+    yield server
+    server.stop()
+
+
+def test_a_silent_mail_server_is_tried_once_and_the_rest_wait_in_the_outbox(
+    make_ticket, organisation, silent_smtp_server, monkeypatch
+):
+    monkeypatch.setattr(send_portal_links, "DELIVERY_BATCH", 5)
+    open_tickets(make_ticket, organisation, 10)
+
+    out, err = run("--no-progress")
+
+    assert "Sent 10 portal links." in out
+    assert len(silent_smtp_server.accepted) == 1  # not once per email, nor once per batch
+    assert "Emails: 0 delivered, 1 failed, then stopped: the mail server could not be reached" in err
+    assert "The other 10 wait in the outbox, where send_outbox retries them." in err
+    assert OutboxEmail.objects.filter(status=OutboxEmail.Status.PENDING).count() == 10
+
+
+def test_a_batch_that_runs_out_of_time_does_not_stop_the_next(
+    make_ticket, organisation, very_slow_smtp_server, settings, monkeypatch
+):
+    monkeypatch.setattr(send_portal_links, "DELIVERY_BATCH", 5)
+    settings.OUTBOX_SEND_TIME_BUDGET = 0.15  # room for one slow email per batch
+    smtp_server = very_slow_smtp_server
+    open_tickets(make_ticket, organisation, 10)
+
+    out, err = run("--no-progress")
+
+    assert len(smtp_server.messages) == 2
+    assert "Emails: 2 delivered, 0 failed. The other 8 wait in the outbox" in err

@@ -1,6 +1,7 @@
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from outbox.models import OutboxEmail
+from outbox.selectors import outbox_counts
 from outbox.services import outbox_deliver
 
 
@@ -9,10 +10,22 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--limit", type=int, default=500, help="At most this many emails per run.")
+        parser.add_argument(
+            "--time-budget",
+            type=float,
+            default=settings.OUTBOX_SEND_TIME_BUDGET,
+            metavar="SECONDS",
+            help="Try no new email after this many seconds (default OUTBOX_SEND_TIME_BUDGET).",
+        )
 
-    def handle(self, *args, limit, **options):
-        sent, failed = outbox_deliver(limit=limit)
-        waiting = OutboxEmail.objects.filter(status=OutboxEmail.Status.PENDING).count()
-        self.stdout.write(f"Sent {sent}, failed {failed}, still waiting {waiting}.")
-        if failed:
+    def handle(self, *args, limit, time_budget, **options):
+        delivery = outbox_deliver(limit=limit, time_budget=time_budget)
+        counts = outbox_counts()
+        given_up = f" Given up on {counts['failed']} (send them again from the admin)." if counts["failed"] else ""
+        self.stdout.write(
+            f"Sent {delivery.sent}, failed {delivery.failed}, still waiting {counts['waiting']}.{given_up}"
+        )
+        if delivery.stopped:
+            self.stderr.write(f"Stopped early: {delivery.stopped}. The rest waits for the next run.")
+        if delivery.failed:
             self.stderr.write("Some emails failed; they will be retried. See Outgoing emails in the admin.")

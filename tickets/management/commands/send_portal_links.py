@@ -1,14 +1,19 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from outbox.services import outbox_collect, outbox_deliver
 from portal_auth.models import Organisation
 from tickets.models import Ticket
 from tickets.services import ticket_portal_link_send
+
+# Links made between two deliveries: emails claimed in one go stay well within a send_outbox time budget.
+DELIVERY_BATCH = 100
 
 
 class Command(BaseCommand):
     help = (
         "Email the requester of each matching ticket a portal link that opens it (valid for ACCESS_LINK_LIFETIME). "
-        "Each email is recorded in the outbox and sent after its own commit."
+        "Each email is recorded in the outbox with its link, and sent by this command, a batch at a time, before it "
+        "exits; what the mail server did not take waits in the outbox for send_outbox."
     )
 
     def add_arguments(self, parser):
@@ -39,15 +44,44 @@ class Command(BaseCommand):
             self.stdout.write(f"{total} ticket{'s' if total != 1 else ''} would get a portal link.")
             return
         progress = None if no_progress else ProgressBar(self.stderr, total)
-        sent = 0
-        for ticket in tickets.iterator(chunk_size=500):
-            ticket_portal_link_send(ticket=ticket)
-            sent += 1
-            if progress:
-                progress.update(sent)
+        links = 0
+        emails = EmailTally()
+        # Sent here, not by background threads that would die mid-conversation when the command exits.
+        with outbox_collect() as committed:
+            for ticket in tickets.iterator(chunk_size=DELIVERY_BATCH):
+                ticket_portal_link_send(ticket=ticket)
+                links += 1
+                if len(committed) >= DELIVERY_BATCH:
+                    emails.deliver(committed)
+                if progress:
+                    progress.update(links)
+            emails.deliver(committed)
         if progress:
             progress.finish()
-        self.stdout.write(self.style.SUCCESS(f"Sent {sent} portal link{'s' if sent != 1 else ''}."))
+        self.stdout.write(self.style.SUCCESS(f"Sent {links} portal link{'s' if links != 1 else ''}."))
+        if emails.delivered < links:
+            stopped = f", then stopped: {emails.stopped}" if emails.stopped else ""
+            self.stderr.write(
+                f"Emails: {emails.delivered} delivered, {emails.failed} failed{stopped}. "
+                f"The other {links - emails.delivered} wait in the outbox, where send_outbox retries them."
+            )
+
+
+class EmailTally:
+    """Delivers the command's emails a batch at a time, and stops trying once the mail server is unreachable."""
+
+    def __init__(self) -> None:
+        self.delivered = self.failed = 0
+        self.stopped = ""
+
+    def deliver(self, ids: list[int]) -> None:
+        if ids and not self.stopped:
+            delivery = outbox_deliver(ids=ids)
+            self.delivered += delivery.sent
+            self.failed += delivery.failed
+            if delivery.server_unreachable:  # a slow batch that ran out of time does not stop the next one
+                self.stopped = delivery.stopped
+        ids.clear()
 
 
 class ProgressBar:
