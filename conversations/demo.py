@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from conversations.models import Channel, Conversation, ConversationSettings, DisplayedAttribute, Message
-from portal_auth.external_sign_on import external_token_sign
+from portal_auth.doors.external_sign_on.services import external_token_sign
 from portal_auth.models import Organisation
 from portal_auth.services import customer_get_or_create
 

@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
 
-from portal_auth.access_links import access_links_revoke
+from portal_auth.doors.access_link.services import access_links_revoke
 from portal_auth.models import AccessEvent, Customer, CustomerToken, Organisation
 
 EXTERNAL_SIGN_ON_SECRETS = [

@@ -1,7 +1,9 @@
 from django.urls import path, re_path
 
-from portal_auth import access_link_views, external_sign_on_views, views
-from portal_auth.access_links import PORTAL_DOOR
+from portal_auth.doors.access_link import views as access_link_views
+from portal_auth.doors.access_link.services import PORTAL_DOOR
+from portal_auth.doors.external_sign_on import views as external_sign_on_views
+from portal_auth.doors.password import views
 
 app_name = "portal_auth"
 

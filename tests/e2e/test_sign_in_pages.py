@@ -39,7 +39,7 @@ def test_assign_password_request_answers_the_same_for_anyone(page, live_server, 
 
 
 def test_a_sign_on_link_from_the_business_names_its_account_before_signing_in(page, live_server, organisation):
-    from portal_auth.external_sign_on import external_token_sign
+    from portal_auth.doors.external_sign_on.services import external_token_sign
 
     organisation.rotate_external_sign_on_secret()
     organisation.external_sign_on_enabled = True

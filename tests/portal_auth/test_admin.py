@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 
 from portal_auth.models import AccessEvent
-from tests.conversations.test_external_sign_on_admin import change_url, organisation_form
+from tests.portal_auth.doors.test_external_sign_on_admin import change_url, organisation_form
 from tests.factories import CustomerFactory
 
 

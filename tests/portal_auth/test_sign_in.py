@@ -10,8 +10,9 @@ from django.test import Client, RequestFactory
 from django.utils import timezone
 from django.utils.html import escape
 
-from portal_auth import forms, ratelimit
-from portal_auth.forms import SIGN_IN_REFUSED as _REFUSED
+from portal_auth import ratelimit
+from portal_auth.doors.password import forms
+from portal_auth.doors.password.forms import SIGN_IN_REFUSED as _REFUSED
 from portal_auth.models import AccessEvent
 from tests.factories import CUSTOMER_PASSWORD, CustomerFactory
 

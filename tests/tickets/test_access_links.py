@@ -13,8 +13,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from portal_auth.access_link_views import TOKEN_SESSION_KEY
-from portal_auth.access_links import access_links_revoke
+from portal_auth.doors.access_link.services import access_links_revoke
+from portal_auth.doors.access_link.views import TOKEN_SESSION_KEY
 from portal_auth.models import AccessEvent, CustomerToken, hash_token
 from portal_auth.sessions import SESSION_CUSTOMER, SESSION_METHOD
 from tests.conftest import link_in

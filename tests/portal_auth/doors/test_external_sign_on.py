@@ -9,8 +9,8 @@ import pytest
 import time_machine
 from django.conf import settings as django_settings
 
-from portal_auth.external_sign_on import external_token_sign
-from portal_auth.external_sign_on_views import NEXT_SESSION_KEY
+from portal_auth.doors.external_sign_on.services import external_token_sign
+from portal_auth.doors.external_sign_on.views import NEXT_SESSION_KEY
 from portal_auth.models import AccessEvent, Customer, UsedExternalToken
 from portal_auth.sessions import SESSION_CUSTOMER, SESSION_METHOD
 from tests.factories import CustomerFactory, OrganisationFactory
@@ -511,7 +511,7 @@ def test_a_customer_signed_in_elsewhere_is_switched_to_the_tokens_customer(sign_
 def test_the_readme_example_signs_a_token_the_portal_accepts(client, business):
     from pathlib import Path
 
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
     section = readme[readme.index("## Conversations and custom sign-on") :]
     example = section[
         section.index("```python") + len("```python") : section.index("```", section.index("```python") + 9)
@@ -541,7 +541,7 @@ def test_two_simultaneous_uses_of_one_token_sign_in_once():
     from django.db import connection, connections
     from django.test import RequestFactory
 
-    from portal_auth.external_sign_on import SignOnRefused, external_sign_on_accept
+    from portal_auth.doors.external_sign_on.services import SignOnRefused, external_sign_on_accept
 
     if connection.vendor != "postgresql":
         pytest.skip("SQLite serialises writers; the race needs PostgreSQL")

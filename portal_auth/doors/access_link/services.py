@@ -220,7 +220,7 @@ PORTAL_DOOR = AccessLinkDoor(
     sent_route="portal_auth:sign_in_link_sent",
     landing_route="portal_home",
     email_template="portal_auth/emails/portal_link_requested",
-    email_source="portal_auth.access_links.customer_is_known",
+    email_source="portal_auth.doors.access_link.services.customer_is_known",
     what="portal",
     what_held="an account",
 )

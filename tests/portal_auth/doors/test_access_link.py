@@ -7,7 +7,7 @@ import pytest
 from django.db import connection, connections
 from django.test import Client
 
-from portal_auth.access_links import access_links_revoke, notification_link_make
+from portal_auth.doors.access_link.services import access_links_revoke, notification_link_make
 from portal_auth.models import AccessEvent, CustomerToken
 from portal_auth.sessions import SESSION_CUSTOMER
 from tests.conftest import link_in

@@ -9,7 +9,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from outbox.background import after_commit_in_background
 from portal_auth.decorators import organisation_page, post_only, sign_in_url
-from portal_auth.forms import PasswordLinkForm, SetPasswordForm, SignInForm
+from portal_auth.doors.password.forms import PasswordLinkForm, SetPasswordForm, SignInForm
 from portal_auth.models import CustomerToken, Organisation, session_hash
 from portal_auth.services import customer_password_set, password_link_lifetime_minutes, password_link_send
 from portal_auth.sessions import portal_sign_in, portal_sign_out

@@ -11,10 +11,15 @@ from django.views.decorators.cache import never_cache
 from portal_auth import ratelimit
 from portal_auth.access_log import log_access
 from portal_auth.decorators import organisation_page
-from portal_auth.external_sign_on import METHOD, SignOnRefused, external_sign_on_accept, external_sign_on_preview
+from portal_auth.doors.external_sign_on.services import (
+    METHOD,
+    SignOnRefused,
+    external_sign_on_accept,
+    external_sign_on_preview,
+)
+from portal_auth.doors.password.views import safe_next
 from portal_auth.models import AccessEvent, Organisation
 from portal_auth.sessions import portal_sign_in
-from portal_auth.views import safe_next
 
 # Where a customer lands when nothing else was asked for: the business's own site links to
 # conversations most often. A URL name, so portal_auth imports no domain app.

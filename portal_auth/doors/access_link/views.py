@@ -8,9 +8,14 @@ from django.views.decorators.csrf import csrf_exempt
 
 from outbox.background import after_commit_in_background
 from portal_auth import ratelimit
-from portal_auth.access_link_forms import AccessLinkRequestForm
-from portal_auth.access_links import AccessLinkDoor, access_link_check, access_link_open, access_link_request
 from portal_auth.decorators import organisation_page
+from portal_auth.doors.access_link.forms import AccessLinkRequestForm
+from portal_auth.doors.access_link.services import (
+    AccessLinkDoor,
+    access_link_check,
+    access_link_open,
+    access_link_request,
+)
 from portal_auth.models import CustomerToken, Organisation, session_hash
 from portal_auth.ratelimit import RateLimited
 
