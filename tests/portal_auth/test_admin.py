@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 
 from portal_auth.models import AccessEvent
-from tests.portal_auth.doors.test_external_sign_on_admin import change_url, organisation_form
 from tests.factories import CustomerFactory
+from tests.portal_auth.doors.test_external_sign_on_admin import change_url, organisation_form
 
 
 @pytest.mark.parametrize(

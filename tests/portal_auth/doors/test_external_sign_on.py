@@ -338,14 +338,14 @@ def test_no_or_malformed_token_is_a_bad_request(client, business, token):
     assert_refused(response, business, reason, status=400, client=client)
 
 
-def test_custom_sign_on_turned_off_refuses_even_good_tokens(client, business):
+def test_custom_sign_on_turned_off_refuses_even_good_tokens_as_a_closed_door(client, business):
     token = token_for(business)
     business.external_sign_on_enabled = False
     business.save()
 
     response = callback(client, business, token)
 
-    assert response.status_code == 403
+    assert response.status_code == 404
     assert last_event(business).reason == "custom sign-on is off"
     assert "Try again" not in response.content.decode()
     assert signed_in_customer_id(client) is None
