@@ -72,7 +72,7 @@ def door_keys_in_order(keys: Iterable[str]) -> list[str]:
 
 def validate_door_keys(value: Any) -> None:
     if not isinstance(value, list) or not all(isinstance(key, str) for key in value):
-        raise ValidationError("List the doors by their keys.", code="invalid")
+        raise ValidationError("List the doors by their keys.", code="not_a_list")
     unknown = sorted(set(value) - set(DOOR_KEYS))
     if unknown:
         raise ValidationError(

@@ -132,3 +132,100 @@ def test_pressed_in_many_browsers_at_once_the_link_signs_in_exactly_once():
     assert sorted(landed) == [f"/{organisation.slug}/bookings/"] + [f"/{organisation.slug}/link/new/"] * 7
     assert AccessEvent.objects.filter(kind=AccessEvent.Kind.ACCESS_LINK_USED).count() == 1
     assert AccessEvent.objects.filter(kind=AccessEvent.Kind.ACCESS_LINK_REFUSED, reason="used link").count() == 7
+
+
+# The door open and closed
+
+# Each page of the door, as the portal routes it and as the ticket portal does, with what it says open.
+ACCESS_LINK_PAGES = {
+    "link/request/": "<h1>Email me a link</h1>",
+    "link/new/": "<h1>This link no longer works</h1>",
+    "link/new/sent/": "<h1>Check your email</h1>",
+    "support/portal/new-link/": "<h1>This link no longer works</h1>",
+    "support/portal/new-link/sent/": "<h1>Check your email</h1>",
+}
+
+
+@pytest.mark.parametrize("page", ACCESS_LINK_PAGES)
+def test_the_access_link_doors_pages_answer_when_it_is_open(client, organisation, page):
+    response = client.get(f"/{organisation.slug}/{page}")
+
+    assert response.status_code == 200
+    assert ACCESS_LINK_PAGES[page] in response.content.decode()
+
+
+@pytest.mark.parametrize("page", [*ACCESS_LINK_PAGES, "link/open/", "support/portal/open/"])
+def test_the_access_link_doors_pages_answer_404_when_it_is_closed(client, organisation, page):
+    organisation.doors = ["password"]
+    organisation.save()
+
+    for response in (client.get(f"/{organisation.slug}/{page}"), client.post(f"/{organisation.slug}/{page}")):
+        assert response.status_code == 404
+        assert page not in ACCESS_LINK_PAGES or ACCESS_LINK_PAGES[page] not in response.content.decode()
+
+
+def test_a_link_sent_before_the_door_closed_signs_no_one_in(signing_organisation):
+    customer = CustomerFactory(organisation=signing_organisation)
+    link = make_link(customer)
+    slug = signing_organisation.slug
+    signing_organisation.doors = ["password"]
+    signing_organisation.save()
+    client = Client()
+
+    landed = client.get(link.url.removeprefix(SITE_URL), follow=True)
+    pressed = client.post(f"/{slug}/link/open/")
+
+    assert landed.status_code == 404 and pressed.status_code == 404
+    assert SESSION_CUSTOMER not in client.session
+    assert not AccessEvent.objects.filter(kind=AccessEvent.Kind.ACCESS_LINK_USED).exists()
+
+
+def test_notification_links_lead_to_the_page_itself_while_the_door_is_closed(db):
+    organisation = OrganisationFactory(notification_links_sign_in=True, doors=["password"])
+    customer = CustomerFactory(organisation=organisation)
+
+    link = make_link(customer, f"/{organisation.slug}/bookings/")
+
+    assert (link.url, link.signs_in, link.secrets) == (f"{SITE_URL}/{organisation.slug}/bookings/", False, [])
+    assert not CustomerToken.objects.exists()
+    assert not AccessEvent.objects.filter(kind=AccessEvent.Kind.ACCESS_LINK_SENT).exists()
+
+
+def test_email_me_a_link_from_the_sign_in_page_sends_one_that_opens_the_portal(
+    client, organisation, customer, mailoutbox, django_capture_on_commit_callbacks
+):
+    slug = organisation.slug
+    sign_in_page = client.get(f"/{slug}/sign-in/").content.decode()
+    assert f'href="/{slug}/link/request/">Email me a link</a>' in sign_in_page
+
+    with django_capture_on_commit_callbacks(execute=True):
+        asked = client.post(f"/{slug}/link/request/", {"email": customer.email.upper()})
+
+    assert asked.status_code == 302 and asked["Location"] == f"/{slug}/link/new/sent/"
+    assert [message.to for message in mailoutbox] == [[customer.email]]
+    link = link_in(mailoutbox[0].body, f"/{slug}/link/")
+    fresh = Client()
+    assert fresh.get(link.removeprefix(SITE_URL))["Location"] == f"/{slug}/link/open/"
+    opened = fresh.post(f"/{slug}/link/open/")
+    assert opened.status_code == 302 and opened["Location"] == f"/{slug}/"
+    assert fresh.session[SESSION_CUSTOMER] == customer.pk
+
+
+def test_email_me_a_link_answers_an_unknown_address_alike_and_sends_nothing(
+    client, organisation, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        asked = client.post(f"/{organisation.slug}/link/request/", {"email": "nobody@example.com"})
+
+    assert asked.status_code == 302 and asked["Location"] == f"/{organisation.slug}/link/new/sent/"
+    assert mailoutbox == []
+    assert not CustomerToken.objects.exists()
+
+
+def test_email_me_a_link_says_what_is_wrong_with_a_bad_address(client, organisation):
+    response = client.post(f"/{organisation.slug}/link/request/", {"email": "not an address"})
+
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Enter an email address like name@example.com." in html
+    assert "<h1>Email me a link</h1>" in html

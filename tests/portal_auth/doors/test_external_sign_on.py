@@ -8,6 +8,7 @@ import jwt
 import pytest
 import time_machine
 from django.conf import settings as django_settings
+from django.test import Client
 
 from portal_auth.doors.external_sign_on.services import external_token_sign
 from portal_auth.doors.external_sign_on.views import NEXT_SESSION_KEY
@@ -667,3 +668,20 @@ def test_line_breaks_and_tabs_in_a_name_become_spaces(client, business):
 
     assert response.status_code == 302
     assert Customer.objects.get(organisation=business).name == "Ana Lima"
+
+
+# The door open and closed
+
+
+@pytest.mark.parametrize("path", ["sign-in/external/start/", "sign-in/external/"])
+def test_custom_sign_on_pages_answer_404_once_its_door_is_closed(client, business, path):
+    token = token_for(business)
+    assert callback(Client(), business, token_for(business, "first@example.com")).status_code == 302  # open
+    business.doors = ["password", "access_link"]
+    business.save()
+
+    response = client.get(f"/{business.slug}/{path}", {"externalToken": token})
+
+    assert response.status_code == 404
+    assert signed_in_customer_id(client) is None
+    assert "Sign in with" not in client.get(f"/{business.slug}/sign-in/").content.decode()

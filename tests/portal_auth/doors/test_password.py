@@ -487,3 +487,59 @@ def test_the_link_is_made_after_the_response_so_its_timing_tells_nothing(
         for work in pending:
             work()
     assert CustomerToken.objects.count() == 1 and len(mailoutbox) == 1
+
+
+# The door open and closed
+
+# Each page and what it says open; the set page without a link says the link is dead, with its own 404.
+PASSWORD_PAGES = {
+    "password/": (200, "<h1>Assign a password</h1>"),
+    "password/sent/": (200, "<h1>Check your email</h1>"),
+    "password/set/": (404, "<h1>This link no longer works</h1>"),
+}
+
+
+@pytest.mark.parametrize("page", PASSWORD_PAGES)
+def test_the_password_doors_pages_answer_when_it_is_open(client, organisation, page):
+    response = client.get(f"/{organisation.slug}/{page}")
+
+    status, heading = PASSWORD_PAGES[page]
+    assert response.status_code == status
+    assert heading in response.content.decode()
+
+
+@pytest.mark.parametrize("page", PASSWORD_PAGES)
+def test_the_password_doors_pages_answer_404_when_it_is_closed(client, organisation, page):
+    organisation.doors = ["access_link"]
+    organisation.save()
+
+    for response in (client.get(f"/{organisation.slug}/{page}"), client.post(f"/{organisation.slug}/{page}")):
+        assert response.status_code == 404
+        assert PASSWORD_PAGES[page][1] not in response.content.decode()
+
+
+def test_a_closed_password_door_sends_no_link_and_signs_no_one_in(
+    client, organisation, customer, mailoutbox, django_capture_on_commit_callbacks
+):
+    organisation.doors = ["access_link"]
+    organisation.save()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        asked = request_link(client, organisation, customer.email)
+    signed = client.post(f"/{organisation.slug}/sign-in/", {"email": customer.email, "password": CUSTOMER_PASSWORD})
+
+    assert asked.status_code == 404 and signed.status_code == 404
+    assert mailoutbox == []
+    assert "portal_customer_id" not in client.session
+    assert not AccessEvent.objects.filter(kind__in=[AccessEvent.Kind.SIGN_IN, AccessEvent.Kind.SIGN_IN_FAILED]).exists()
+
+
+def test_a_password_link_sent_before_the_door_closed_sets_no_password(client, organisation, attendee_email, sent_link):
+    organisation.doors = ["access_link"]
+    organisation.save()
+
+    landed = open_link(client, sent_link)
+    posted = client.post(f"/{organisation.slug}/password/set/", {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
+
+    assert landed.status_code == 404 and posted.status_code == 404
+    assert not Customer.objects.get(organisation=organisation, email=attendee_email).has_password
