@@ -8,6 +8,7 @@ from django.db import connection, connections
 from django.test import Client
 
 from portal_auth.doors.access_link.services import access_links_revoke, notification_link_make
+from portal_auth.doors.access_link.views import TOKEN_SESSION_KEY
 from portal_auth.models import AccessEvent, CustomerToken
 from portal_auth.sessions import SESSION_CUSTOMER
 from tests.conftest import link_in
@@ -229,3 +230,39 @@ def test_email_me_a_link_says_what_is_wrong_with_a_bad_address(client, organisat
     html = response.content.decode()
     assert "Enter an email address like name@example.com." in html
     assert "<h1>Email me a link</h1>" in html
+
+
+# The door as the portal routes it and as the ticket portal does: (the link's prefix, where the page without a
+# link sends a signed-in customer)
+ROUTINGS = [("link", ""), ("support/portal", "support/")]
+
+
+@pytest.mark.parametrize(("prefix", "landing"), ROUTINGS)
+def test_the_page_without_a_link_in_the_session_sends_on_and_logs_nothing(
+    client, sign_in, customer, organisation, prefix, landing
+):
+    slug = organisation.slug
+    refused = {"link": f"/{slug}/link/new/", "support/portal": f"/{slug}/support/portal/new-link/"}[prefix]
+    assert client.get(f"/{slug}/{prefix}/open/")["Location"] == refused
+    assert client.post(f"/{slug}/{prefix}/open/")["Location"] == refused
+    # A customer back on the page after using their link goes where the door lands.
+    assert sign_in(customer).get(f"/{slug}/{prefix}/open/")["Location"] == f"/{slug}/{landing}"
+    assert not AccessEvent.objects.filter(kind=AccessEvent.Kind.ACCESS_LINK_REFUSED).exists()
+
+
+@pytest.mark.parametrize(("prefix", "landing"), ROUTINGS)
+def test_a_link_to_an_unknown_organisation_goes_to_the_front_page(db, client, prefix, landing):
+    response = client.get(f"/no-such-organisation/{prefix}/" + "a" * 64)
+    assert (response.status_code, response["Location"]) == (302, "/")
+    assert TOKEN_SESSION_KEY not in client.session
+
+
+@pytest.mark.parametrize(("prefix", "landing"), ROUTINGS)
+@pytest.mark.parametrize("method", ["get", "post"])
+@pytest.mark.parametrize("suffix", ["", "/", "/extra"])
+def test_no_error_status_ever_answers_at_the_links_url(organisation, method, suffix, prefix, landing):
+    # A CSRF refusal or a 404 would put the URL, token and all, in the request log.
+    client = Client(enforce_csrf_checks=True)
+    response = getattr(client, method)(f"/{organisation.slug}/{prefix}/{'t' * 64}{suffix}")
+    assert response.status_code == 302
+    assert response["Location"] == f"/{organisation.slug}/{prefix}/open/"
