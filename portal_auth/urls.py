@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from portal_auth import views
+from portal_auth import session_views as views
 from portal_auth.doors.registry import DOORS
 
 app_name = "portal_auth"
