@@ -16,7 +16,7 @@ from bookings.services import (
     booking_url,
     bookings_delete,
 )
-from portal_auth.forms import SetPasswordForm
+from portal_auth.doors.password.forms import SetPasswordForm
 from portal_auth.models import Customer
 from portal_auth.uploads import stored_file_download
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from bookings.models import AddOn, Attendee, Booking, BookingAddOn, BookingDocument, BookingSettings
 from outbox.services import email_enqueue
-from portal_auth.access_links import notification_link_make
+from portal_auth.doors.access_link.services import notification_link_make
 from portal_auth.models import Customer
 from portal_auth.services import customer_get_or_create, customer_password_reset_by_staff
 from portal_auth.uploads import FileKind, delete_files_on_commit, files_removed_unless_committed, original_name

@@ -12,7 +12,7 @@ from django.utils import timezone
 from conversations.models import Attachment, Channel, Conversation, Message
 from conversations.selectors import customers_may_reopen
 from outbox.services import email_enqueue, outbox_withdraw
-from portal_auth.access_links import notification_link_make
+from portal_auth.doors.access_link.services import notification_link_make
 from portal_auth.models import Customer
 from portal_auth.uploads import (
     CheckedUpload,

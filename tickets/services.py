@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from outbox.services import email_enqueue
-from portal_auth.access_links import access_link_send, notification_link_make
+from portal_auth.doors.access_link.services import access_link_send, notification_link_make
 from portal_auth.models import Customer, CustomerToken, Organisation
 from portal_auth.uploads import (
     CheckedUpload,

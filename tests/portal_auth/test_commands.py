@@ -30,6 +30,7 @@ def test_create_organisation(db):
     organisation = Organisation.objects.get(slug="voyages-lumiere")
     assert organisation.requires_sign_in
     assert organisation.support_email == "help@lumiere.example"
+    assert organisation.doors == ["password", "access_link"]  # the default doors, custom sign-on left closed
     assert "https://portal.example.test/voyages-lumiere/" in output
 
 

@@ -11,10 +11,16 @@ from django.views.decorators.cache import never_cache
 from portal_auth import ratelimit
 from portal_auth.access_log import log_access
 from portal_auth.decorators import organisation_page
-from portal_auth.external_sign_on import METHOD, SignOnRefused, external_sign_on_accept, external_sign_on_preview
+from portal_auth.doors.external_sign_on.services import (
+    METHOD,
+    SignOnRefused,
+    external_sign_on_accept,
+    external_sign_on_preview,
+)
+from portal_auth.doors.landing import safe_next
+from portal_auth.doors.registry import EXTERNAL_SIGN_ON, door_is_open, door_required
 from portal_auth.models import AccessEvent, Organisation
 from portal_auth.sessions import portal_sign_in
-from portal_auth.views import safe_next
 from portal_core.sections import landing_url_name
 
 NEXT_SESSION_KEY = "portal_external_sign_on_next"
@@ -37,10 +43,11 @@ def _with_parameter(url: str, name: str, value: str) -> str:
 
 @never_cache
 @organisation_page
+@door_required(EXTERNAL_SIGN_ON)
 def external_sign_on_start(request, organisation):
     """Send the browser to the business's login page, which sends it back to the callback with a token."""
-    if not organisation.external_sign_on_enabled or not organisation.external_sign_on_url:
-        raise Http404("Custom sign-on is off.")
+    if not organisation.external_sign_on_url:
+        raise Http404("Custom sign-on has no login page.")
     # Kept here rather than in return_to, so the business only ever appends its token to a clean URL.
     request.session[NEXT_SESSION_KEY] = _landing(request, organisation)
     return_to = settings.SITE_URL + reverse("portal_auth:external_sign_on", kwargs={"org": organisation.slug})
@@ -77,6 +84,9 @@ def external_sign_on_callback(request, organisation):
             # The token leaves the address bar at once: the next page has a clean URL.
             response = redirect(next_url)
     except SignOnRefused as refusal:
+        if not door_is_open(organisation, EXTERNAL_SIGN_ON):
+            # Refused and logged first, so staff can see a business still sending customers to a closed door.
+            raise Http404("Custom sign-on is off.") from None
         response = render(
             request,
             "portal_auth/external_sign_on_refused.html",

@@ -19,10 +19,11 @@ from django.utils.module_loading import import_string
 from outbox.services import email_enqueue
 from portal_auth import ratelimit
 from portal_auth.access_log import log_access
+from portal_auth.doors.registry import ACCESS_LINK, door_is_open
 from portal_auth.models import AccessEvent, Customer, CustomerToken, Organisation, normalise_email
 from portal_auth.sessions import portal_sign_in
 
-METHOD = "access_link"
+METHOD = ACCESS_LINK
 
 
 @dataclass(frozen=True)
@@ -220,7 +221,7 @@ PORTAL_DOOR = AccessLinkDoor(
     sent_route="portal_auth:sign_in_link_sent",
     landing_route="portal_home",
     email_template="portal_auth/emails/portal_link_requested",
-    email_source="portal_auth.access_links.customer_is_known",
+    email_source="portal_auth.doors.access_link.services.customer_is_known",
     what="portal",
     what_held="an account",
 )
@@ -252,11 +253,12 @@ def notification_link_make(
 ) -> EmailLink:
     """The link to `next_path` for an email to `customer`, made inside the email's transaction.
 
-    Where the organisation lets notification links sign in, a single-use access link through the door
-    routed at `link_route` (logged as sent); otherwise the page itself, which asks for a sign-in.
+    Where the organisation lets notification links sign in (its access-link door open), a single-use access link
+    through the door routed at `link_route` (logged as sent); otherwise the page itself, which asks for a sign-in.
     """
     organisation = customer.organisation
-    if not (organisation.notification_links_sign_in and customer.is_active):
+    signs_in = organisation.notification_links_sign_in and door_is_open(organisation, ACCESS_LINK)
+    if not (signs_in and customer.is_active):
         return EmailLink(url=settings.SITE_URL + next_path, signs_in=False)
     token, raw = CustomerToken.issue(
         customer=customer,
