@@ -18,7 +18,8 @@ from bookings.services import (
 )
 from portal_auth.forms import SetPasswordForm
 from portal_auth.models import Customer
-from portal_auth.uploads import stored_file_download
+from portal_core.origin import ClientOrigin
+from portal_core.uploads import stored_file_download
 
 
 def _portal_password_link(attendee: Attendee) -> str:
@@ -197,7 +198,10 @@ class AttendeeAdmin(admin.ModelAdmin):
         form = SetPasswordForm(request.POST or None, customer=form_customer)
         if request.method == "POST" and form.is_valid():
             attendee_portal_password_set(
-                request=request, attendee=attendee, password=form.password, staff_user=request.user
+                origin=ClientOrigin.from_request(request),
+                attendee=attendee,
+                password=form.password,
+                staff_user=request.user,
             )
             messages.success(
                 request,

@@ -10,7 +10,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from portal_auth.models import Customer, Organisation, normalise_email
-from portal_auth.uploads import storage_name
+from portal_core.uploads import storage_name
 
 
 def new_booking_reference() -> str:

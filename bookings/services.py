@@ -8,7 +8,6 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import QuerySet
-from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 
@@ -17,7 +16,8 @@ from outbox.services import email_enqueue
 from portal_auth.access_links import notification_link_make
 from portal_auth.models import Customer
 from portal_auth.services import customer_get_or_create, customer_password_reset_by_staff
-from portal_auth.uploads import FileKind, delete_files_on_commit, files_removed_unless_committed, original_name
+from portal_core.origin import ClientOrigin
+from portal_core.uploads import FileKind, delete_files_on_commit, files_removed_unless_committed, original_name
 
 _NAME_LENGTH = BookingDocument._meta.get_field("original_name").max_length
 
@@ -149,13 +149,13 @@ def booking_document_upload(
 
 @transaction.atomic
 def attendee_portal_password_set(
-    *, request: HttpRequest, attendee: Attendee, password: str, staff_user: AbstractBaseUser
+    *, origin: ClientOrigin, attendee: Attendee, password: str, staff_user: AbstractBaseUser
 ) -> Customer:
     """Staff set the portal password of the attendee's email, creating that customer if needed."""
     customer = customer_get_or_create(
         organisation=attendee.booking.organisation, email=attendee.email, name=attendee.name
     )
-    customer_password_reset_by_staff(request=request, customer=customer, password=password, staff_user=staff_user)
+    customer_password_reset_by_staff(origin=origin, customer=customer, password=password, staff_user=staff_user)
     return customer
 
 

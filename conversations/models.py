@@ -3,7 +3,7 @@ from django.db import models
 from django.utils import timezone
 
 from portal_auth.models import Customer, Organisation
-from portal_auth.uploads import storage_name
+from portal_core.uploads import storage_name
 
 
 class Channel(models.TextChoices):

@@ -14,7 +14,7 @@ from conversations.selectors import customers_may_reopen
 from outbox.services import email_enqueue, outbox_withdraw
 from portal_auth.access_links import notification_link_make
 from portal_auth.models import Customer
-from portal_auth.uploads import (
+from portal_core.uploads import (
     CheckedUpload,
     delete_files_on_commit,
     files_removed_unless_committed,

@@ -6,7 +6,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from portal_auth.models import Organisation
-from portal_auth.uploads import stored_file_download
+from portal_core.origin import ClientOrigin
+from portal_core.uploads import stored_file_download
 from tickets.models import Company, Ticket, TicketAttachment, TicketSettings
 from tickets.reports import portal_usage
 from tickets.services import (
@@ -175,7 +176,7 @@ class TicketAdmin(admin.ModelAdmin):
             body=body,
             internal=internal,
             created=not change,
-            request=request,
+            origin=ClientOrigin.from_request(request),
         )
         if body and internal:
             self.message_user(request, "Internal note added.", messages.SUCCESS)
@@ -191,7 +192,7 @@ class TicketAdmin(admin.ModelAdmin):
         sent = ticket_portal_links_send(
             tickets=queryset.select_related("organisation", "requester__organisation"),
             staff_user=request.user,
-            request=request,
+            origin=ClientOrigin.from_request(request),
         )
         self.message_user(request, f"Sent {sent} portal link{'s' if sent != 1 else ''}.", messages.SUCCESS)
 
@@ -203,7 +204,9 @@ class TicketAdmin(admin.ModelAdmin):
             raise PermissionDenied
         if request.method != "POST":
             return redirect("admin:tickets_ticket_change", ticket.pk)
-        token = ticket_portal_link_send(ticket=ticket, staff_user=request.user, request=request)
+        token = ticket_portal_link_send(
+            ticket=ticket, staff_user=request.user, origin=ClientOrigin.from_request(request)
+        )
         self.message_user(
             request,
             f"Portal link to ticket #{ticket.number} emailed to {ticket.requester.email}; "

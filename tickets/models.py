@@ -4,7 +4,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from portal_auth.models import Customer, Organisation
-from portal_auth.uploads import storage_name
+from portal_core.uploads import storage_name
 
 
 class TicketSettings(models.Model):

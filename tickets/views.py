@@ -7,7 +7,7 @@ from django.views.decorators.http import require_http_methods
 
 from portal_auth.decorators import customer_required, post_only
 from portal_auth.drafts import draft_restore
-from portal_auth.uploads import stored_file_download
+from portal_core.uploads import stored_file_download
 from tickets.forms import NewTicketForm, ReplyForm, TicketFilterForm
 from tickets.models import CUSTOMER_STATUS_WORDS, Ticket
 from tickets.selectors import get_attachment_for, get_ticket_for, public_messages, tickets_for

@@ -227,7 +227,7 @@ def test_deleting_a_booking_in_admin_deletes_its_documents_files(
 
 def test_a_failed_database_write_leaves_no_file(customer, booking, settings, monkeypatch):
     from bookings.services import booking_document_upload
-    from portal_auth.uploads import PDF
+    from portal_core.uploads import PDF
 
     def broken_save(*args, **kwargs):
         raise RuntimeError("database gone")

@@ -181,7 +181,7 @@ def test_link_dies_when_the_password_changes(client, organisation, attendee_emai
     customer = Customer.objects.get(email=attendee_email)
     from portal_auth.services import customer_password_reset_by_staff
 
-    customer_password_reset_by_staff(request=None, customer=customer, password=NEW_PASSWORD, staff_user=None)
+    customer_password_reset_by_staff(origin=None, customer=customer, password=NEW_PASSWORD, staff_user=None)
     assert open_link(client, sent_link).status_code == 404
 
 

@@ -10,9 +10,10 @@ from django.test import Client, RequestFactory
 from django.utils import timezone
 from django.utils.html import escape
 
-from portal_auth import forms, ratelimit
+from portal_auth import forms
 from portal_auth.forms import SIGN_IN_REFUSED as _REFUSED
 from portal_auth.models import AccessEvent
+from portal_core import ratelimit
 from tests.factories import CUSTOMER_PASSWORD, CustomerFactory
 
 SIGN_IN_REFUSED = escape(_REFUSED)

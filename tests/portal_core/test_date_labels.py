@@ -3,7 +3,7 @@ from datetime import UTC, date, datetime
 from django.template.defaultfilters import date as django_date
 from django.utils import timezone
 
-from portal_project.templatetags.portal import day, iso, moment, short_day
+from portal_core.templatetags.portal import day, iso, moment, short_day
 
 
 def test_labels_match_djangos_own_formatting(settings):

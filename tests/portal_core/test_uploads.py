@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.utils.datastructures import MultiValueDict
 
-from portal_auth.uploads import (
+from portal_core.uploads import (
     CSV,
     DOC,
     DOCX,

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from portal_auth.models import Organisation
+from portal_core.origin import ClientOrigin
 from tickets.models import Ticket
 from tickets.services import ticket_portal_link_send
 
@@ -39,9 +40,9 @@ class Command(BaseCommand):
             self.stdout.write(f"{total} ticket{'s' if total != 1 else ''} would get a portal link.")
             return
         progress = None if no_progress else ProgressBar(self.stderr, total)
-        sent = 0
+        sent, origin = 0, ClientOrigin.command("send_portal_links")
         for ticket in tickets.iterator(chunk_size=500):
-            ticket_portal_link_send(ticket=ticket)
+            ticket_portal_link_send(ticket=ticket, origin=origin)
             sent += 1
             if progress:
                 progress.update(sent)
