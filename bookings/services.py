@@ -17,9 +17,12 @@ from portal_auth.access_links import notification_link_make
 from portal_auth.models import Customer
 from portal_auth.services import customer_get_or_create, customer_password_reset_by_staff
 from portal_core.origin import ClientOrigin
-from portal_core.uploads import FileKind, delete_files_on_commit, files_removed_unless_committed, original_name
-
-_NAME_LENGTH = BookingDocument._meta.get_field("original_name").max_length
+from portal_core.uploads import (
+    FileKind,
+    delete_files_on_commit,
+    files_removed_unless_committed,
+    stored_upload_save,
+)
 
 
 def booking_path(booking: Booking) -> str:
@@ -134,16 +137,8 @@ def booking_document_upload(
 ) -> BookingDocument:
     """Store a customer's file (already checked by content) for the booking; no file stays if the row fails."""
     with files_removed_unless_committed() as written, transaction.atomic():
-        document = BookingDocument(
-            booking=booking,
-            uploaded_by=customer,
-            original_name=original_name(file.name, max_length=_NAME_LENGTH),
-            content_type=kind.content_type,
-            size=file.size,
-        )
-        document.file.save(file.name, file, save=False)
-        written.append(document.file)
-        document.save()
+        document = BookingDocument(booking=booking, uploaded_by=customer)
+        stored_upload_save(upload=document, file=file, kind=kind, written=written)
     return document
 
 
@@ -164,12 +159,4 @@ def bookings_delete(*, bookings: QuerySet[Booking]) -> None:
     """Delete bookings with all they hold, and their documents' files once the rows are surely gone."""
     files = [document.file for document in BookingDocument.objects.filter(booking__in=bookings)]
     bookings.delete()
-    delete_files_on_commit(files)
-
-
-@transaction.atomic
-def booking_documents_delete(*, documents: QuerySet[BookingDocument]) -> None:
-    """Delete documents, and their files once the rows are surely gone."""
-    files = [document.file for document in documents]
-    documents.delete()
     delete_files_on_commit(files)

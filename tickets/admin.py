@@ -109,7 +109,8 @@ def _timeline(ticket: Ticket) -> list[dict]:
                 "created_at": message.created_at,
                 "body": message.body,
                 "attachments": [
-                    (reverse("admin:tickets_ticket_attachment", args=[a.pk]), a.name) for a in message.attachments.all()
+                    (reverse("admin:tickets_ticket_attachment", args=[a.pk]), a.original_name)
+                    for a in message.attachments.all()
                 ],
             }
         )
@@ -219,7 +220,9 @@ class TicketAdmin(admin.ModelAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         attachment = get_object_or_404(TicketAttachment, pk=attachment_id)
-        return stored_file_download(attachment.file, filename=attachment.name, content_type=attachment.content_type)
+        return stored_file_download(
+            attachment.file, filename=attachment.original_name, content_type=attachment.content_type
+        )
 
     def portal_usage_view(self, request):
         if not self.has_view_permission(request):

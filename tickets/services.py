@@ -18,7 +18,7 @@ from portal_core.uploads import (
     CheckedUpload,
     delete_files_on_commit,
     files_removed_unless_committed,
-    original_name,
+    stored_upload_save,
 )
 from tickets.models import Company, Ticket, TicketAttachment, TicketMessage, TicketNumberCounter, TicketSettings
 
@@ -51,20 +51,11 @@ def ticket_number_take(*, organisation: Organisation) -> int:
     return counter.last_number
 
 
-_NAME_LENGTH = TicketAttachment._meta.get_field("name").max_length
-
-
 def _attachments_save(message: TicketMessage, attachments: Sequence[CheckedUpload], written: list) -> None:
     for upload in attachments:
-        attachment = TicketAttachment(
-            message=message,
-            name=original_name(upload.file.name, max_length=_NAME_LENGTH),
-            content_type=upload.kind.content_type,
-            size=upload.file.size,
+        stored_upload_save(
+            upload=TicketAttachment(message=message), file=upload.file, kind=upload.kind, written=written
         )
-        attachment.file.save(upload.file.name, upload.file, save=False)
-        written.append(attachment.file)
-        attachment.save()
 
 
 def _company_of(customer: Customer) -> Company | None:

@@ -107,4 +107,6 @@ def ticket_created(request, organisation, customer, number):
 def attachment_download(request, organisation, customer, number, attachment_id):
     # No never_cache: the download's own headers already keep it out of every cache (private, no-store).
     attachment = get_attachment_for(customer, number, attachment_id)
-    return stored_file_download(attachment.file, filename=attachment.name, content_type=attachment.content_type)
+    return stored_file_download(
+        attachment.file, filename=attachment.original_name, content_type=attachment.content_type
+    )
