@@ -1,5 +1,6 @@
 import logging
 from collections.abc import Iterable
+from typing import Any, Protocol
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, mailers
@@ -9,9 +10,17 @@ from django.utils import timezone
 
 from outbox.background import after_commit_in_background
 from outbox.models import WITHDRAWN, OutboxEmail
-from portal_auth.models import Organisation
 
 logger = logging.getLogger(__name__)
+
+
+class EmailSender(Protocol):
+    """What the outbox reads of whoever an email is from (a portal_auth Organisation): plain values only,
+    so the outbox sits below every app that sends email and imports none of them."""
+
+    pk: Any
+    public_name: str
+    support_email: str
 
 
 def email_enqueue(
@@ -19,7 +28,7 @@ def email_enqueue(
     to: str,
     template: str,
     context: dict,
-    organisation: Organisation | None = None,
+    organisation: EmailSender | None = None,
     secrets: Iterable[str] = (),
     reference: str = "",
 ) -> OutboxEmail:
@@ -33,7 +42,7 @@ def email_enqueue(
     context = {"organisation": organisation, "site_url": settings.SITE_URL, **context}
     subject = " ".join(render_to_string(f"{template}/subject.txt", context, using="text").split())
     email = OutboxEmail.objects.create(
-        organisation=organisation,
+        organisation_id=organisation.pk if organisation else None,
         template=template,
         from_email=_from_address(organisation),
         to=to,
@@ -60,7 +69,7 @@ def outbox_withdraw(*, reference: str) -> int:
     return cancelled
 
 
-def _from_address(organisation: Organisation | None) -> str:
+def _from_address(organisation: EmailSender | None) -> str:
     if organisation is None:
         return settings.DEFAULT_FROM_EMAIL
     name = organisation.public_name.replace('"', "'")
