@@ -10,9 +10,21 @@ from django.db import DatabaseError, OperationalError, connection
 from django.test import RequestFactory
 
 from portal_core import ratelimit
+from portal_core.origin import ClientOrigin
 from portal_core.ratelimit import RateLimited, Rule, parse_rules
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_a_request_and_the_origin_of_it_share_one_count(db, settings):
+    # Forms count by the request, services by the origin they were given: one visitor is one visitor.
+    settings.PORTAL_RATE_LIMITS = {"try": "2/m/ip"}
+    request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.1")
+    ratelimit.consume("try", request)
+    ratelimit.consume("try", ClientOrigin.from_request(request))
+    with pytest.raises(RateLimited):
+        ratelimit.consume("try", ClientOrigin(ip="10.0.0.1", user_agent="another browser"))
+    ratelimit.consume("try", ClientOrigin(ip="10.0.0.2"))
 
 
 def test_rules_are_read_from_data():
@@ -147,6 +159,7 @@ settings.PORTAL_RATE_LIMITS = {"try": "100/h/key"}
 django.setup()
 from django.test import RequestFactory
 from portal_core import ratelimit
+from portal_core.origin import ClientOrigin
 
 if sys.argv[1] == "create":
     from django.core.management import call_command
