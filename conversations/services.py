@@ -14,19 +14,16 @@ from conversations.selectors import customers_may_reopen
 from outbox.services import email_enqueue, outbox_withdraw
 from portal_auth.doors.access_link.services import notification_link_make
 from portal_auth.models import Customer
-from portal_auth.uploads import (
+from portal_core.uploads import (
     CheckedUpload,
     delete_files_on_commit,
     files_removed_unless_committed,
-    original_name,
+    stored_upload_save,
 )
 
 
 class ReopenRefused(Exception):
     """The conversation is closed and its organisation does not let customers reopen it."""
-
-
-_NAME_LENGTH = Attachment._meta.get_field("original_name").max_length
 
 
 def conversation_reply(
@@ -53,15 +50,7 @@ def conversation_reply(
             created_at=now,
         )
         for upload in uploads:
-            attachment = Attachment(
-                message=message,
-                original_name=original_name(upload.file.name, max_length=_NAME_LENGTH),
-                size=upload.file.size,
-                content_type=upload.kind.content_type,
-            )
-            attachment.file.save(upload.file.name, upload.file, save=False)
-            written.append(attachment.file)
-            attachment.save()
+            stored_upload_save(upload=Attachment(message=message), file=upload.file, kind=upload.kind, written=written)
         Conversation.objects.filter(pk=locked.pk).update(status=Conversation.Status.OPEN, last_activity_at=now)
     conversation.status, conversation.last_activity_at = Conversation.Status.OPEN, now
     return message

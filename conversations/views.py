@@ -17,7 +17,8 @@ from conversations.services import ReopenRefused, conversation_reply
 from portal_auth.access_log import refused_look_log
 from portal_auth.decorators import customer_required, organisation_page, sign_in_url
 from portal_auth.drafts import draft_restore
-from portal_auth.uploads import stored_file_download
+from portal_core.origin import ClientOrigin
+from portal_core.uploads import stored_file_download
 
 CONVERSATIONS_PER_PAGE = 20
 
@@ -60,7 +61,12 @@ def conversation_detail(request, organisation, customer, pk):
 def _reopen_refused(request, conversation):
     # Only a forged post gets here (the page offers no form): worth a line in the access log.
     what = f"conversation {conversation.pk} reopening (turned off)"
-    refused_look_log(request, organisation=conversation.organisation, customer=request.portal_customer, what=what)
+    refused_look_log(
+        origin=ClientOrigin.from_request(request),
+        organisation=conversation.organisation,
+        customer=request.portal_customer,
+        what=what,
+    )
     return _detail_page(request, conversation, None, status=403, refused=True)
 
 

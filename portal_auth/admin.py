@@ -4,6 +4,7 @@ from django.contrib import admin, messages
 from portal_auth.doors.access_link.services import access_links_revoke
 from portal_auth.doors.registry import door_choices, door_keys_in_order, open_doors
 from portal_auth.models import AccessEvent, Customer, CustomerToken, Organisation
+from portal_core.origin import ClientOrigin
 
 EXTERNAL_SIGN_ON_SECRETS = [
     "external_sign_on_secret_id",
@@ -126,8 +127,8 @@ class CustomerAdmin(admin.ModelAdmin):
         description="Revoke portal links of the selected customers (ends their portal sessions)", permissions=["change"]
     )
     def revoke_access_links(self, request, queryset):
-        customers = list(queryset.select_related("organisation"))
-        revoked = sum(access_links_revoke(customer=c, staff_user=request.user, request=request) for c in customers)
+        customers, origin = list(queryset.select_related("organisation")), ClientOrigin.from_request(request)
+        revoked = sum(access_links_revoke(customer=c, staff_user=request.user, origin=origin) for c in customers)
         self.message_user(request, f"Revoked {revoked} portal link(s) of {len(customers)} customer(s).")
 
 

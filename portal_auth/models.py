@@ -11,7 +11,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from portal_auth.doors.registry import EXTERNAL_SIGN_ON, default_door_keys, door_keys_in_order, validate_door_keys
-from portal_auth.uploads import storage_name, validate_logo
+from portal_core.uploads import storage_name, validate_logo
 
 
 def logo_path(organisation: "Organisation", filename: str) -> str:
@@ -304,19 +304,3 @@ class AccessEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.email or self.customer_id or ''}".strip()
-
-
-class RateLimitCounter(models.Model):
-    """One rate-limit window of one subject: how many attempts it has counted so far.
-
-    Written only by portal_auth.ratelimit, with one atomic upsert per hit. Never evicted before
-    `expires_at`, the end of its window; `purge_expired` deletes it afterwards.
-    """
-
-    # action:scope:seconds:window:sha256(subject)[:32], so an email or address is never stored as such.
-    key = models.CharField(max_length=200, primary_key=True)
-    hits = models.PositiveIntegerField(default=0)
-    expires_at = models.DateTimeField(db_index=True)
-
-    def __str__(self) -> str:
-        return f"{self.key}: {self.hits}"

@@ -12,9 +12,10 @@ from django.core.management import CommandError, call_command
 from django.test import RequestFactory
 from django.utils import timezone
 
-from portal_auth import ratelimit
-from portal_auth.models import AccessEvent, Customer, CustomerToken, Organisation, RateLimitCounter, UsedExternalToken
+from portal_auth.models import AccessEvent, Customer, CustomerToken, Organisation, UsedExternalToken
 from portal_auth.passwords import validate_customer_password
+from portal_core import ratelimit
+from portal_core.models import RateLimitCounter
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -17,6 +17,7 @@ from portal_auth.doors.access_link.services import access_links_revoke
 from portal_auth.doors.access_link.views import TOKEN_SESSION_KEY
 from portal_auth.models import AccessEvent, CustomerToken, hash_token
 from portal_auth.sessions import SESSION_CUSTOMER, SESSION_METHOD
+from portal_core.origin import ClientOrigin
 from tests.conftest import link_in
 from tests.factories import CustomerFactory
 from tests.tickets.conftest import events, open_access_link
@@ -273,7 +274,7 @@ def test_revoking_links_revokes_unused_password_links_too(
 
     send_link(ticket, staff_user, mailoutbox, django_capture_on_commit_callbacks)
     with django_capture_on_commit_callbacks(execute=True):
-        password_link_send(request=None, organisation=ticket.organisation, email=ticket.requester.email)
+        password_link_send(origin=ClientOrigin(ip=None), organisation=ticket.organisation, email=ticket.requester.email)
     password_link = link_in(mailoutbox[-1].body, "/password/link/")
     used_before = CustomerToken.objects.create(
         organisation=ticket.organisation,
@@ -285,7 +286,7 @@ def test_revoking_links_revokes_unused_password_links_too(
     )
     someone_else = make_ticket(requester=CustomerFactory(organisation=ticket.organisation)).requester
     with django_capture_on_commit_callbacks(execute=True):
-        password_link_send(request=None, organisation=ticket.organisation, email=someone_else.email)
+        password_link_send(origin=ClientOrigin(ip=None), organisation=ticket.organisation, email=someone_else.email)
 
     assert access_links_revoke(customer=ticket.requester, staff_user=staff_user) == 2
 

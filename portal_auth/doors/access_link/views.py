@@ -6,7 +6,6 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 
 from outbox.background import after_commit_in_background
-from portal_auth import ratelimit
 from portal_auth.decorators import organisation_page
 from portal_auth.doors.access_link.forms import AccessLinkRequestForm
 from portal_auth.doors.access_link.services import (
@@ -18,7 +17,9 @@ from portal_auth.doors.access_link.services import (
 from portal_auth.doors.landing import emailed_link_landing, landed_token_drop, landed_token_hash
 from portal_auth.doors.registry import ACCESS_LINK, door_required
 from portal_auth.models import CustomerToken, Organisation
-from portal_auth.ratelimit import RateLimited
+from portal_core import ratelimit
+from portal_core.origin import ClientOrigin
+from portal_core.ratelimit import RateLimited
 
 SENT_TO_SESSION_KEY = "portal_access_link_sent_to"
 TOKEN_SESSION_KEY = "portal_access_link_token"
@@ -52,9 +53,12 @@ def link_confirm(request, organisation, *, door: AccessLinkDoor):
         # Back here after the link was used (or never through one): nothing is left to open.
         route = door.landing_route if request.portal_customer else door.refused_route
         return redirect(route, org=organisation.slug)
-    use = access_link_open if request.method == "POST" else access_link_check
     try:
-        token = use(request=request, organisation=organisation, token_hash=token_hash)
+        if request.method == "POST":
+            token = access_link_open(request=request, organisation=organisation, token_hash=token_hash)
+        else:
+            origin = ClientOrigin.from_request(request)
+            token = access_link_check(origin=origin, organisation=organisation, token_hash=token_hash)
     except RateLimited:
         token = None  # the refused page answers 429 itself
     if token is None:
@@ -78,10 +82,10 @@ def link_refused(request, organisation, *, door: AccessLinkDoor, refused: bool =
     if request.method == "POST":
         form = AccessLinkRequestForm(request.POST, request=request, organisation=organisation)
         if form.is_valid():
-            email = form.cleaned_data["email"]
+            email, origin = form.cleaned_data["email"], ClientOrigin.from_request(request)
             # After the response: how long it takes would otherwise tell whether the email is known.
             after_commit_in_background(
-                lambda: access_link_request(request=request, organisation=organisation, email=email, door=door),
+                lambda: access_link_request(origin=origin, organisation=organisation, email=email, door=door),
                 description="access link request",
             )
             request.session[SENT_TO_SESSION_KEY] = form.cleaned_data["email"]

@@ -14,6 +14,7 @@ from portal_auth.doors.password.forms import PasswordLinkForm, SetPasswordForm
 from portal_auth.doors.registry import PASSWORD, door_required
 from portal_auth.models import CustomerToken
 from portal_auth.services import customer_password_set, password_link_lifetime_minutes, password_link_send
+from portal_core.origin import ClientOrigin
 
 PASSWORD_TOKEN_SESSION_KEY = "portal_password_token"
 AFTER_PASSWORD_SESSION_KEY = "portal_after_password"
@@ -27,10 +28,10 @@ def password_request(request, organisation):
     if request.method == "POST":
         form = PasswordLinkForm(request.POST, request=request, organisation=organisation)
         if form.is_valid():
-            email = form.cleaned_data["email"]
+            email, origin = form.cleaned_data["email"], ClientOrigin.from_request(request)
             # After the response: how long it takes would otherwise tell whether the email is known.
             after_commit_in_background(
-                lambda: password_link_send(request=request, organisation=organisation, email=email),
+                lambda: password_link_send(origin=origin, organisation=organisation, email=email),
                 description="password link request",
             )
             request.session[PASSWORD_LINK_SENT_TO_SESSION_KEY] = form.cleaned_data["email"]
@@ -84,7 +85,9 @@ def password_set(request, organisation):
     form = SetPasswordForm(request.POST or None, customer=token.customer)
     if request.method == "POST" and form.is_valid():
         try:
-            customer = customer_password_set(request=request, token=token, password=form.password)
+            customer = customer_password_set(
+                origin=ClientOrigin.from_request(request), token=token, password=form.password
+            )
         except CustomerToken.DoesNotExist:
             return _password_link_invalid(request)
         landed_token_drop(request, PASSWORD_TOKEN_SESSION_KEY)

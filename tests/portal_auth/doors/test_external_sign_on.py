@@ -14,6 +14,7 @@ from portal_auth.doors.external_sign_on.services import external_token_sign
 from portal_auth.doors.external_sign_on.views import NEXT_SESSION_KEY
 from portal_auth.models import AccessEvent, Customer, UsedExternalToken
 from portal_auth.sessions import SESSION_CUSTOMER, SESSION_METHOD
+from portal_core.origin import ClientOrigin
 from tests.factories import CustomerFactory, OrganisationFactory
 
 BUSINESS_LOGIN = "https://login.business.example/portal?brand=blue"
@@ -556,7 +557,7 @@ def test_two_simultaneous_uses_of_one_token_sign_in_once():
         request = RequestFactory().get("/", REMOTE_ADDR="203.0.113.9")
         start.wait()
         try:
-            external_sign_on_accept(request=request, organisation=organisation, token=token)
+            external_sign_on_accept(origin=ClientOrigin.from_request(request), organisation=organisation, token=token)
             outcomes.append("accepted")
         except SignOnRefused as refusal:
             outcomes.append(refusal.reason)

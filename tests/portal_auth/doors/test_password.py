@@ -13,11 +13,11 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from bookings.models import Attendee, Booking
-from portal_auth import ratelimit
 from portal_auth.doors.password import forms
 from portal_auth.doors.password.forms import SIGN_IN_REFUSED as _REFUSED
 from portal_auth.models import AccessEvent, Customer, CustomerToken, hash_token
 from portal_auth.passwords import validate_customer_password
+from portal_core import ratelimit
 from tests.conftest import link_in
 from tests.factories import CUSTOMER_PASSWORD, CustomerFactory
 
@@ -189,7 +189,7 @@ def test_link_dies_when_the_password_changes(client, organisation, attendee_emai
     customer = Customer.objects.get(email=attendee_email)
     from portal_auth.services import customer_password_reset_by_staff
 
-    customer_password_reset_by_staff(request=None, customer=customer, password=NEW_PASSWORD, staff_user=None)
+    customer_password_reset_by_staff(origin=None, customer=customer, password=NEW_PASSWORD, staff_user=None)
     assert open_link(client, sent_link).status_code == 404
 
 
