@@ -94,11 +94,12 @@ def load_organisation(cursor, *, slug: str, factor: float, company_access: bool)
     _sql(
         cursor,
         """INSERT INTO portal_auth_organisation (name, slug, display_name, accent_colour, logo, requires_sign_in,
-               session_lifetime, support_email, support_phone, support_url, external_sign_on_enabled,
+               session_lifetime, support_email, support_phone, support_url, doors,
                external_sign_on_url, external_sign_on_secret, external_sign_on_secret_id,
                external_sign_on_previous_secret, external_sign_on_previous_secret_id, created_at,
                notification_links_sign_in)
-           VALUES (%(name)s, %(slug)s, '', '#1d4ed8', '', true, interval '1 day', '', '', '', false, '', '', '', '', '',
+           VALUES (%(name)s, %(slug)s, '', '#1d4ed8', '', true, interval '1 day', '', '', '',
+                   '["password", "access_link"]', '', '', '', '', '',
                    now(), false)""",
         name=slug.title(),
         slug=slug,

@@ -12,13 +12,13 @@ from bookings.models import AddOn, Attendee, Booking, BookingAddOn, BookingDocum
 from bookings.services import (
     attendee_portal_password_set,
     booking_add_ons_save_by_staff,
-    booking_documents_delete,
     booking_url,
     bookings_delete,
 )
-from portal_auth.forms import SetPasswordForm
+from portal_auth.doors.password.forms import SetPasswordForm
 from portal_auth.models import Customer
-from portal_auth.uploads import stored_file_download
+from portal_core.origin import ClientOrigin
+from portal_core.uploads import StoredUploadAdminMixin
 
 
 def _portal_password_link(attendee: Attendee) -> str:
@@ -98,7 +98,7 @@ class BookingAddOnInline(admin.TabularInline):
 class BookingDocumentInline(admin.TabularInline):
     model = BookingDocument
     extra = 0
-    readonly_fields = ("download", "content_type", "size", "uploaded_by", "uploaded_at")
+    readonly_fields = ("download", "content_type", "size", "uploaded_by", "created_at")
     fields = readonly_fields
     can_delete = False
 
@@ -197,7 +197,10 @@ class AttendeeAdmin(admin.ModelAdmin):
         form = SetPasswordForm(request.POST or None, customer=form_customer)
         if request.method == "POST" and form.is_valid():
             attendee_portal_password_set(
-                request=request, attendee=attendee, password=form.password, staff_user=request.user
+                origin=ClientOrigin.from_request(request),
+                attendee=attendee,
+                password=form.password,
+                staff_user=request.user,
             )
             messages.success(
                 request,
@@ -236,13 +239,13 @@ class BookingSettingsAdmin(admin.ModelAdmin):
 
 
 @admin.register(BookingDocument)
-class BookingDocumentAdmin(admin.ModelAdmin):
-    list_display = ["original_name", "booking", "uploaded_by", "size", "uploaded_at"]
-    list_filter = ["content_type", "uploaded_at", "booking__organisation"]
+class BookingDocumentAdmin(StoredUploadAdminMixin, admin.ModelAdmin):
+    list_display = ["original_name", "booking", "uploaded_by", "size", "created_at"]
+    list_filter = ["content_type", "created_at", "booking__organisation"]
     search_fields = ["original_name", "=booking__reference", "booking__title", "uploaded_by__email"]
     list_select_related = ["booking", "uploaded_by"]
-    date_hierarchy = "uploaded_at"
-    readonly_fields = ("download", "booking", "uploaded_by", "content_type", "size", "uploaded_at")
+    date_hierarchy = "created_at"
+    readonly_fields = ("download", "booking", "uploaded_by", "content_type", "size", "created_at")
     fields = readonly_fields
 
     @admin.display(description="Document")
@@ -254,19 +257,3 @@ class BookingDocumentAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
-
-    def get_urls(self):
-        view = self.admin_site.admin_view(self.download_view)
-        return [path("<int:pk>/download/", view, name="bookings_bookingdocument_download"), *super().get_urls()]
-
-    def download_view(self, request, pk):
-        document = get_object_or_404(BookingDocument, pk=pk)
-        if not self.has_view_permission(request, document):
-            raise PermissionDenied
-        return stored_file_download(document.file, filename=document.original_name, content_type=document.content_type)
-
-    def delete_model(self, request, obj):
-        booking_documents_delete(documents=BookingDocument.objects.filter(pk=obj.pk))
-
-    def delete_queryset(self, request, queryset):
-        booking_documents_delete(documents=queryset)

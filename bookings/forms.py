@@ -5,9 +5,9 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from bookings.models import AddOn, Booking, BookingAddOn
-from portal_auth import ratelimit
 from portal_auth.models import Customer
-from portal_auth.uploads import JPEG, PDF, PNG, FileKind, validate_upload
+from portal_core import ratelimit
+from portal_core.uploads import JPEG, PDF, PNG, FileKind, validate_upload
 
 DOCUMENT_KINDS = (PDF, JPEG, PNG)
 DOCUMENT_MAX_SIZE = 10 * 1024 * 1024

@@ -10,7 +10,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from portal_auth.models import Customer, Organisation, normalise_email
-from portal_auth.uploads import storage_name
+from portal_core.uploads import StoredUpload
 
 
 def new_booking_reference() -> str:
@@ -252,25 +252,15 @@ def _moment(value: datetime.datetime) -> str:
     return f"{local.day} {local:%b %Y, %H:%M}"
 
 
-def document_storage_path(document: "BookingDocument", filename: str) -> str:
-    # The customer's own file name is kept in `original_name`, never in a path someone could guess.
-    return storage_name("booking-documents", filename)
-
-
-class BookingDocument(models.Model):
+class BookingDocument(StoredUpload):
     """A file a customer supplies for a booking. Served only through a view that checks who asks."""
 
     booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="documents")
     uploaded_by = models.ForeignKey(Customer, null=True, on_delete=models.SET_NULL, related_name="+")
-    file = models.FileField(upload_to=document_storage_path, max_length=200)
-    original_name = models.CharField(max_length=200)
-    content_type = models.CharField(max_length=100)
-    size = models.PositiveIntegerField(help_text="In bytes.")
-    uploaded_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["-uploaded_at", "-pk"]
+        ordering = ["-created_at", "-pk"]
         verbose_name = "booking document"
 
-    def __str__(self) -> str:
-        return self.original_name
+    def storage_folder(self) -> str:
+        return "booking-documents"

@@ -2,26 +2,27 @@
 
 import datetime
 from collections.abc import Iterable
-from typing import cast
 
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import QuerySet
-from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 
 from bookings.models import AddOn, Attendee, Booking, BookingAddOn, BookingDocument, BookingSettings
 from outbox.services import email_enqueue
-from portal_auth.access_links import notification_link_make
+from portal_auth.doors.access_link.services import notification_link_make
 from portal_auth.models import Customer
 from portal_auth.services import customer_get_or_create, customer_password_reset_by_staff
-from portal_auth.uploads import FileKind, delete_files_on_commit, files_removed_unless_committed, original_name
-
-# A CharField's max_length is always set; the stubs allow None for other fields.
-_NAME_LENGTH = cast(int, BookingDocument._meta.get_field("original_name").max_length)
+from portal_core.origin import ClientOrigin
+from portal_core.uploads import (
+    FileKind,
+    delete_files_on_commit,
+    files_removed_unless_committed,
+    stored_upload_save,
+)
 
 
 def booking_path(booking: Booking) -> str:
@@ -135,30 +136,21 @@ def booking_document_upload(
     *, booking: Booking, customer: Customer, file: UploadedFile, kind: FileKind
 ) -> BookingDocument:
     """Store a customer's file (already checked by content) for the booking; no file stays if the row fails."""
-    assert file.name is not None and file.size is not None, "Django names and sizes every file it receives"
     with files_removed_unless_committed() as written, transaction.atomic():
-        document = BookingDocument(
-            booking=booking,
-            uploaded_by=customer,
-            original_name=original_name(file.name, max_length=_NAME_LENGTH),
-            content_type=kind.content_type,
-            size=file.size,
-        )
-        document.file.save(file.name, file, save=False)
-        written.append(document.file)
-        document.save()
+        document = BookingDocument(booking=booking, uploaded_by=customer)
+        stored_upload_save(upload=document, file=file, kind=kind, written=written)
     return document
 
 
 @transaction.atomic
 def attendee_portal_password_set(
-    *, request: HttpRequest, attendee: Attendee, password: str, staff_user: User
+    *, origin: ClientOrigin, attendee: Attendee, password: str, staff_user: User
 ) -> Customer:
     """Staff set the portal password of the attendee's email, creating that customer if needed."""
     customer = customer_get_or_create(
         organisation=attendee.booking.organisation, email=attendee.email, name=attendee.name
     )
-    customer_password_reset_by_staff(request=request, customer=customer, password=password, staff_user=staff_user)
+    customer_password_reset_by_staff(origin=origin, customer=customer, password=password, staff_user=staff_user)
     return customer
 
 
@@ -167,12 +159,4 @@ def bookings_delete(*, bookings: QuerySet[Booking]) -> None:
     """Delete bookings with all they hold, and their documents' files once the rows are surely gone."""
     files = [document.file for document in BookingDocument.objects.filter(booking__in=bookings)]
     bookings.delete()
-    delete_files_on_commit(files)
-
-
-@transaction.atomic
-def booking_documents_delete(*, documents: QuerySet[BookingDocument]) -> None:
-    """Delete documents, and their files once the rows are surely gone."""
-    files = [document.file for document in documents]
-    documents.delete()
     delete_files_on_commit(files)

@@ -34,7 +34,8 @@ from portal_auth.decorators import customer_required, organisation_page, post_on
 from portal_auth.drafts import draft_restore, draft_take
 from portal_auth.models import Organisation
 from portal_auth.types import PortalRequest
-from portal_auth.uploads import stored_file_download
+from portal_core.origin import ClientOrigin
+from portal_core.uploads import stored_file_download
 
 PAST_BOOKINGS_PER_PAGE = 20
 
@@ -97,7 +98,12 @@ def _booking_page(request, booking: Booking, customer, *, document_form=None, st
 def _not_linked(
     request: PortalRequest, organisation: Organisation, reference: str, refusal: BookingNotLinked
 ) -> HttpResponse:
-    refused_look_log(request, organisation=organisation, customer=request.portal_customer, what=refusal.what)
+    refused_look_log(
+        origin=ClientOrigin.from_request(request),
+        organisation=organisation,
+        customer=request.portal_customer,
+        what=refusal.what,
+    )
     context = {"email": refusal.email, "reference": reference}
     return render(request, "bookings/booking_not_linked.html", context, status=403)
 

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from conversations.models import Channel, Conversation, ConversationSettings, DisplayedAttribute, Message
-from portal_auth.external_sign_on import external_token_sign
+from portal_auth.doors.external_sign_on.services import external_token_sign
 from portal_auth.models import Organisation
 from portal_auth.services import customer_get_or_create
 
@@ -145,7 +145,7 @@ def _custom_sign_on(organisation: Organisation, stdout) -> None:
     if not organisation.external_sign_on_secret:
         if not settings.DEBUG:
             # Outside a developer's machine, opening a sign-in door is for staff to decide.
-            stdout.write("    Not in DEBUG: turn it on in the admin (Organisation › Custom sign-on).")
+            stdout.write("    Not in DEBUG: open its door in the admin (Organisation › Sign-in › Ways to sign in).")
             return
         organisation.rotate_external_sign_on_secret()
         organisation.external_sign_on_url = organisation.external_sign_on_url or DEMO_BUSINESS_LOGIN

@@ -2,9 +2,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from conversations.text import grapheme_count
-from portal_auth import ratelimit
 from portal_auth.models import Customer
-from portal_auth.uploads import CSV, DOC, DOCX, GIF, JPEG, PDF, PNG, XLSX, XML, AttachmentsField
+from portal_core import ratelimit
+from portal_core.uploads import CSV, DOC, DOCX, GIF, JPEG, PDF, PNG, XLSX, XML, AttachmentsField
 
 MAX_REPLY_CHARACTERS = 10_240
 MAX_ATTACHMENTS = 6

@@ -3,7 +3,7 @@ from django.db import models
 from django.utils import timezone
 
 from portal_auth.models import Customer, Organisation
-from portal_auth.uploads import storage_name
+from portal_core.uploads import StoredUpload
 
 
 class Channel(models.TextChoices):
@@ -92,24 +92,14 @@ class Message(models.Model):
         return self.direction == self.Direction.FROM_CUSTOMER
 
 
-def attachment_path(attachment: "Attachment", filename: str) -> str:
-    # The customer's name is kept in `original_name`, never in the path.
-    return storage_name(f"conversations/{timezone.now():%Y/%m}", filename)
-
-
-class Attachment(models.Model):
+class Attachment(StoredUpload):
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
-    file = models.FileField(upload_to=attachment_path, max_length=200)
-    original_name = models.CharField(max_length=255)
-    size = models.PositiveBigIntegerField()
-    content_type = models.CharField("detected type", max_length=120)
-    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["pk"]
 
-    def __str__(self) -> str:
-        return self.original_name
+    def storage_folder(self) -> str:
+        return f"conversations/{timezone.now():%Y/%m}"
 
 
 class ConversationSettings(models.Model):

@@ -1,7 +1,6 @@
 """Writes of the conversations app: replies (the customer's and staff's) and redaction."""
 
 from collections.abc import Sequence
-from typing import cast
 
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -12,22 +11,18 @@ from django.utils import timezone
 from conversations.models import Attachment, Channel, Conversation, Message
 from conversations.selectors import customers_may_reopen
 from outbox.services import email_enqueue, outbox_withdraw
-from portal_auth.access_links import notification_link_make
+from portal_auth.doors.access_link.services import notification_link_make
 from portal_auth.models import Customer
-from portal_auth.uploads import (
+from portal_core.uploads import (
     CheckedUpload,
     delete_files_on_commit,
     files_removed_unless_committed,
-    original_name,
+    stored_upload_save,
 )
 
 
 class ReopenRefused(Exception):
     """The conversation is closed and its organisation does not let customers reopen it."""
-
-
-# A CharField's max_length is always set; the stubs allow None for other fields.
-_NAME_LENGTH = cast(int, Attachment._meta.get_field("original_name").max_length)
 
 
 def conversation_reply(
@@ -54,16 +49,7 @@ def conversation_reply(
             created_at=now,
         )
         for upload in uploads:
-            assert upload.file.name is not None and upload.file.size is not None, "Django names and sizes uploads"
-            attachment = Attachment(
-                message=message,
-                original_name=original_name(upload.file.name, max_length=_NAME_LENGTH),
-                size=upload.file.size,
-                content_type=upload.kind.content_type,
-            )
-            attachment.file.save(upload.file.name, upload.file, save=False)
-            written.append(attachment.file)
-            attachment.save()
+            stored_upload_save(upload=Attachment(message=message), file=upload.file, kind=upload.kind, written=written)
         Conversation.objects.filter(pk=locked.pk).update(status=Conversation.Status.OPEN, last_activity_at=now)
     conversation.status, conversation.last_activity_at = Conversation.Status.OPEN, now
     return message

@@ -22,7 +22,8 @@ from portal_auth.decorators import customer_required, organisation_page, sign_in
 from portal_auth.drafts import draft_restore
 from portal_auth.models import Organisation
 from portal_auth.types import PortalRequest
-from portal_auth.uploads import stored_file_download
+from portal_core.origin import ClientOrigin
+from portal_core.uploads import stored_file_download
 
 CONVERSATIONS_PER_PAGE = 20
 
@@ -65,7 +66,12 @@ def conversation_detail(request, organisation, customer, pk):
 def _reopen_refused(request: PortalRequest, conversation: Conversation) -> HttpResponse:
     # Only a forged post gets here (the page offers no form): worth a line in the access log.
     what = f"conversation {conversation.pk} reopening (turned off)"
-    refused_look_log(request, organisation=conversation.organisation, customer=request.portal_customer, what=what)
+    refused_look_log(
+        origin=ClientOrigin.from_request(request),
+        organisation=conversation.organisation,
+        customer=request.portal_customer,
+        what=what,
+    )
     return _detail_page(request, conversation, None, status=403, refused=True)
 
 

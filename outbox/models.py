@@ -6,8 +6,6 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from portal_auth.models import Organisation
-
 SCRUBBED = "[link removed from the stored copy after sending]"
 WITHDRAWN = "[withdrawn: what this email said was redacted]"
 
@@ -22,7 +20,14 @@ class OutboxEmail(models.Model):
         FAILED = "failed", "Gave up (retry from admin)"
         CANCELLED = "cancelled", "Cancelled before sending"
 
-    organisation = models.ForeignKey(Organisation, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    organisation = models.ForeignKey(
+        # Named by string: the outbox sits below portal_auth and imports none of it.
+        "portal_auth.Organisation",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
     template = models.CharField(max_length=120, help_text="Which email this is.")
     # What caused the email ("conversations.message:42"), so it can be cancelled if that thing is withdrawn.
     reference = models.CharField(max_length=100, blank=True, db_index=True)

@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from secrets import token_hex
-from typing import NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, mailers
@@ -22,7 +22,6 @@ from django.utils import timezone
 
 from outbox.background import SerialWorker
 from outbox.models import SCRUBBED, WITHDRAWN, OutboxEmail, new_message_id
-from portal_auth.models import Organisation
 
 logger = logging.getLogger(__name__)
 
@@ -43,12 +42,24 @@ SERVER_ERRORS = (
 _collected: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("outbox_collected", default=None)
 
 
+class EmailSender(Protocol):
+    """What the outbox reads of whoever an email is from (a portal_auth Organisation): plain values only,
+    so the outbox sits below every app that sends email and imports none of them."""
+
+    @property
+    def pk(self) -> Any: ...
+    @property
+    def public_name(self) -> str: ...
+    @property
+    def support_email(self) -> str: ...
+
+
 def email_enqueue(
     *,
     to: str,
     template: str,
     context: dict,
-    organisation: Organisation | None = None,
+    organisation: EmailSender | None = None,
     secrets: Iterable[str] = (),
     reference: str = "",
 ) -> OutboxEmail:
@@ -62,7 +73,7 @@ def email_enqueue(
     context = {"organisation": organisation, "site_url": settings.SITE_URL, **context}
     subject = " ".join(render_to_string(f"{template}/subject.txt", context, using="text").split())
     email = OutboxEmail.objects.create(
-        organisation=organisation,
+        organisation_id=organisation.pk if organisation else None,
         template=template,
         from_email=_from_address(organisation),
         to=to,
@@ -127,7 +138,7 @@ def outbox_withdraw(*, reference: str) -> int:
     return cancelled
 
 
-def _from_address(organisation: Organisation | None) -> str:
+def _from_address(organisation: EmailSender | None) -> str:
     if organisation is None:
         return settings.DEFAULT_FROM_EMAIL
     name = organisation.public_name.replace('"', "'")

@@ -6,7 +6,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.http import Http404, HttpRequest
 
 from portal_auth.models import AccessEvent, Customer, CustomerToken, Organisation
-from portal_auth.ratelimit import client_ip
+from portal_core.origin import ClientOrigin
 
 
 class LookRefused(Http404):
@@ -22,8 +22,8 @@ class LookRefused(Http404):
 
 
 def log_access(
-    request: HttpRequest | None,
     *,
+    origin: ClientOrigin | None,
     organisation: Organisation,
     kind: str,
     customer: Customer | None = None,
@@ -40,19 +40,19 @@ def log_access(
         method=method,
         email=_storable(email or (customer.email if customer else ""))[:254],
         reason=_storable(reason)[:200],
-        ip=_address(request),
-        user_agent=_storable(request.META.get("HTTP_USER_AGENT", ""))[:300] if request is not None else "",
+        ip=origin.ip if origin else None,
+        user_agent=_storable(origin.user_agent)[:300] if origin else "",
         staff_user=staff_user,
         token=token,
     )
 
 
 def refused_look_log(
-    request: HttpRequest, *, organisation: Organisation, customer: Customer | None, what: str
+    *, origin: ClientOrigin, organisation: Organisation, customer: Customer | None, what: str
 ) -> AccessEvent:
     """A failed authorisation check: who asked (None for a visitor), for `what` ("ticket 42"), from where."""
     return log_access(
-        request, organisation=organisation, kind=AccessEvent.Kind.ACCESS_REFUSED, customer=customer, reason=what
+        origin=origin, organisation=organisation, kind=AccessEvent.Kind.ACCESS_REFUSED, customer=customer, reason=what
     )
 
 
@@ -66,7 +66,8 @@ def refused_looks_logged(request: HttpRequest, organisation: Organisation) -> It
         yield
     except LookRefused as refusal:
         customer = getattr(request, "portal_customer", None)
-        refused_look_log(request, organisation=organisation, customer=customer, what=refusal.what)
+        origin = ClientOrigin.from_request(request)
+        refused_look_log(origin=origin, organisation=organisation, customer=customer, what=refusal.what)
         raise
 
 
@@ -76,10 +77,3 @@ def _storable(text: str) -> str:
     if text.isprintable():
         return text
     return "".join("\ufffd" if unicodedata.category(char) in ("Cc", "Cs") else char for char in text)
-
-
-def _address(request: HttpRequest | None) -> str | None:
-    if request is None:
-        return None
-    address = client_ip(request)
-    return address if address != "unknown" else None

@@ -1,8 +1,10 @@
 from django import forms
 from django.contrib import admin, messages
 
-from portal_auth.access_links import access_links_revoke
+from portal_auth.doors.access_link.services import access_links_revoke
+from portal_auth.doors.registry import door_choices, door_keys_in_order, open_doors
 from portal_auth.models import AccessEvent, Customer, CustomerToken, Organisation
+from portal_core.origin import ClientOrigin
 
 EXTERNAL_SIGN_ON_SECRETS = [
     "external_sign_on_secret_id",
@@ -29,6 +31,13 @@ def _masked_secret(field_name: str):
 
 
 class OrganisationAdminForm(forms.ModelForm):
+    doors = forms.MultipleChoiceField(
+        label="Ways to sign in",
+        choices=door_choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=Organisation._meta.get_field("doors").help_text,
+    )
     rotate_external_sign_on_secret = forms.BooleanField(
         label="Generate / rotate custom sign-on secret",
         required=False,
@@ -37,6 +46,8 @@ class OrganisationAdminForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        if "doors" in cleaned:
+            cleaned["doors"] = door_keys_in_order(cleaned["doors"])
         # Before model validation, so sign-on can be turned on and given its first secret in one save.
         if cleaned.get("rotate_external_sign_on_secret") and not self.errors:
             self.instance.rotate_external_sign_on_secret()
@@ -46,7 +57,7 @@ class OrganisationAdminForm(forms.ModelForm):
 @admin.register(Organisation)
 class OrganisationAdmin(admin.ModelAdmin):
     form = OrganisationAdminForm
-    list_display = ["name", "slug", "requires_sign_in", "session_lifetime", "external_sign_on_enabled"]
+    list_display = ["name", "slug", "requires_sign_in", "session_lifetime", "doors_open"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     readonly_fields = ["created_at", *EXTERNAL_SIGN_ON_SECRETS, *MASKED_SECRETS.values()]
@@ -54,14 +65,14 @@ class OrganisationAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["name", "slug", "created_at"]}),
         ("Branding", {"fields": ["display_name", "accent_colour", "logo"]}),
-        ("Sign-in", {"fields": ["requires_sign_in", "notification_links_sign_in", "session_lifetime"]}),
+        ("Sign-in", {"fields": ["doors", "requires_sign_in", "notification_links_sign_in", "session_lifetime"]}),
         ("Support contact shown to customers", {"fields": ["support_email", "support_phone", "support_url"]}),
         (
             "Custom sign-on",
             {
                 "classes": ["collapse"],
+                "description": "Open it with “Custom sign-on” under Ways to sign in.",
                 "fields": [
-                    "external_sign_on_enabled",
                     "external_sign_on_url",
                     "rotate_external_sign_on_secret",
                     *EXTERNAL_SIGN_ON_SECRETS,
@@ -71,6 +82,11 @@ class OrganisationAdmin(admin.ModelAdmin):
     ]
 
     external_sign_on_secret_masked = _masked_secret("external_sign_on_secret")
+
+    @admin.display(description="Ways to sign in")
+    def doors_open(self, organisation):
+        return ", ".join(door.key.replace("_", " ") for door in open_doors(organisation)) or "none"
+
     external_sign_on_previous_secret_masked = _masked_secret("external_sign_on_previous_secret")
 
     def get_fieldsets(self, request, obj=None):
@@ -111,8 +127,8 @@ class CustomerAdmin(admin.ModelAdmin):
         description="Revoke portal links of the selected customers (ends their portal sessions)", permissions=["change"]
     )
     def revoke_access_links(self, request, queryset):
-        customers = list(queryset.select_related("organisation"))
-        revoked = sum(access_links_revoke(customer=c, staff_user=request.user, request=request) for c in customers)
+        customers, origin = list(queryset.select_related("organisation")), ClientOrigin.from_request(request)
+        revoked = sum(access_links_revoke(customer=c, staff_user=request.user, origin=origin) for c in customers)
         self.message_user(request, f"Revoked {revoked} portal link(s) of {len(customers)} customer(s).")
 
 

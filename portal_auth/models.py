@@ -10,7 +10,8 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from portal_auth.uploads import storage_name, validate_logo
+from portal_auth.doors.registry import EXTERNAL_SIGN_ON, default_door_keys, door_keys_in_order, validate_door_keys
+from portal_core.uploads import storage_name, validate_logo
 
 
 def logo_path(organisation: "Organisation", filename: str) -> str:
@@ -71,8 +72,16 @@ class Organisation(models.Model):
     support_phone = models.CharField(max_length=40, blank=True)
     support_url = models.URLField(blank=True)
 
-    # The business's own sign-on: it signs HS256 JWTs with one of two secrets, picked by `kid`.
-    external_sign_on_enabled = models.BooleanField("custom sign-on", default=False)
+    doors = models.JSONField(
+        "ways to sign in",
+        default=default_door_keys,
+        blank=True,
+        validators=[validate_door_keys],
+        help_text="The doors the sign-in page offers; a closed door's pages and links answer “not found”.",
+    )
+
+    # The business's own sign-on (the external_sign_on door): it signs HS256 JWTs with one of two secrets,
+    # picked by `kid`.
     external_sign_on_url = models.URLField("business login page", blank=True)
     external_sign_on_secret = models.CharField(max_length=128, blank=True)
     external_sign_on_secret_id = models.CharField(max_length=32, blank=True)
@@ -91,7 +100,19 @@ class Organisation(models.Model):
     def public_name(self) -> str:
         return self.display_name or self.name
 
+    @property
+    def external_sign_on_enabled(self) -> bool:
+        return EXTERNAL_SIGN_ON in self.doors
+
+    @external_sign_on_enabled.setter
+    def external_sign_on_enabled(self, enabled: bool) -> None:
+        # The custom sign-on door as a flag, for the demos and set-ups that switch it alone.
+        others = [key for key in self.doors if key != EXTERNAL_SIGN_ON]
+        self.doors = door_keys_in_order([*others, EXTERNAL_SIGN_ON] if enabled else others)
+
     def clean(self):
+        if isinstance(self.doors, list):
+            self.doors = door_keys_in_order(self.doors)
         if self.external_sign_on_enabled and not (self.external_sign_on_url and self.external_sign_on_secret):
             raise ValidationError("Custom sign-on needs the business's login page URL and a secret.")
 
@@ -283,19 +304,3 @@ class AccessEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.email or self.customer_id or ''}".strip()
-
-
-class RateLimitCounter(models.Model):
-    """One rate-limit window of one subject: how many attempts it has counted so far.
-
-    Written only by portal_auth.ratelimit, with one atomic upsert per hit. Never evicted before
-    `expires_at`, the end of its window; `purge_expired` deletes it afterwards.
-    """
-
-    # action:scope:seconds:window:sha256(subject)[:32], so an email or address is never stored as such.
-    key = models.CharField(max_length=200, primary_key=True)
-    hits = models.PositiveIntegerField(default=0)
-    expires_at = models.DateTimeField(db_index=True)
-
-    def __str__(self) -> str:
-        return f"{self.key}: {self.hits}"

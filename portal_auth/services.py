@@ -4,13 +4,13 @@ from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
-from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 
 from outbox.services import email_enqueue
 from portal_auth.access_log import log_access
 from portal_auth.models import AccessEvent, Customer, CustomerToken, Organisation, normalise_email
+from portal_core.origin import ClientOrigin
 from portal_core.sections import sections
 
 
@@ -45,7 +45,7 @@ def customer_authenticate(*, organisation: Organisation, email: str, password: s
 
 
 @transaction.atomic
-def password_link_send(*, request: HttpRequest, organisation: Organisation, email: str) -> None:
+def password_link_send(*, origin: ClientOrigin, organisation: Organisation, email: str) -> None:
     """Email a link to choose a password, if the email belongs to the organisation. Silent otherwise."""
     email = normalise_email(email)
     if not organisation_knows_email(organisation, email):
@@ -69,7 +69,11 @@ def password_link_send(*, request: HttpRequest, organisation: Organisation, emai
         secrets=[link],
     )
     log_access(
-        request, organisation=organisation, customer=customer, kind=AccessEvent.Kind.PASSWORD_LINK_SENT, token=token
+        origin=origin,
+        organisation=organisation,
+        customer=customer,
+        kind=AccessEvent.Kind.PASSWORD_LINK_SENT,
+        token=token,
     )
 
 
@@ -93,7 +97,7 @@ def _password_change(customer: Customer, password: str) -> None:
 
 
 @transaction.atomic
-def customer_password_set(*, request: HttpRequest, token: CustomerToken, password: str) -> Customer:
+def customer_password_set(*, origin: ClientOrigin, token: CustomerToken, password: str) -> Customer:
     """The customer's own choice, through an emailed link: the link is used up."""
     token = CustomerToken.objects.select_for_update().select_related("customer__organisation").get(pk=token.pk)
     if not token.is_usable:
@@ -101,20 +105,24 @@ def customer_password_set(*, request: HttpRequest, token: CustomerToken, passwor
     customer = token.customer
     _password_change(customer, password)
     log_access(
-        request, organisation=customer.organisation, customer=customer, kind=AccessEvent.Kind.PASSWORD_SET, token=token
+        origin=origin,
+        organisation=customer.organisation,
+        customer=customer,
+        kind=AccessEvent.Kind.PASSWORD_SET,
+        token=token,
     )
     return customer
 
 
 @transaction.atomic
 def customer_password_reset_by_staff(
-    *, request: HttpRequest | None, customer: Customer, password: str, staff_user: AbstractBaseUser
+    *, origin: ClientOrigin | None, customer: Customer, password: str, staff_user: AbstractBaseUser
 ) -> None:
     """Staff set the password: it replaces the customer's own and ends their other sessions."""
     customer = Customer.objects.select_for_update().select_related("organisation").get(pk=customer.pk)
     _password_change(customer, password)
     log_access(
-        request,
+        origin=origin,
         organisation=customer.organisation,
         customer=customer,
         kind=AccessEvent.Kind.PASSWORD_RESET_BY_STAFF,

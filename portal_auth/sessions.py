@@ -7,6 +7,7 @@ from django.utils import timezone
 from portal_auth.access_log import log_access
 from portal_auth.drafts import DRAFTS_SESSION_KEY
 from portal_auth.models import AccessEvent, Customer, CustomerToken
+from portal_core.origin import ClientOrigin
 
 SESSION_CUSTOMER = "portal_customer_id"
 SESSION_VERSION = "portal_session_version"
@@ -43,7 +44,7 @@ def portal_sign_in(
     ).update(revoked_at=now)
     request.portal_customer = customer
     log_access(
-        request,
+        origin=ClientOrigin.from_request(request),
         organisation=customer.organisation,
         customer=customer,
         kind=AccessEvent.Kind.SIGN_IN,
@@ -55,7 +56,12 @@ def portal_sign_in(
 def portal_sign_out(request: HttpRequest) -> None:
     customer = getattr(request, "portal_customer", None)
     if customer:
-        log_access(request, organisation=customer.organisation, customer=customer, kind=AccessEvent.Kind.SIGN_OUT)
+        log_access(
+            origin=ClientOrigin.from_request(request),
+            organisation=customer.organisation,
+            customer=customer,
+            kind=AccessEvent.Kind.SIGN_OUT,
+        )
     request.session.flush()
     request.portal_customer = None
 

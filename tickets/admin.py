@@ -6,7 +6,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from portal_auth.models import Organisation
-from portal_auth.uploads import stored_file_download
+from portal_core.origin import ClientOrigin
+from portal_core.uploads import stored_file_download
 from tickets.models import Company, Ticket, TicketAttachment, TicketSettings
 from tickets.reports import portal_usage
 from tickets.services import (
@@ -110,7 +111,8 @@ def _timeline(ticket: Ticket) -> list[dict]:
                 "created_at": message.created_at,
                 "body": message.body,
                 "attachments": [
-                    (reverse("admin:tickets_ticket_attachment", args=[a.pk]), a.name) for a in message.attachments.all()
+                    (reverse("admin:tickets_ticket_attachment", args=[a.pk]), a.original_name)
+                    for a in message.attachments.all()
                 ],
             }
         )
@@ -177,7 +179,7 @@ class TicketAdmin(admin.ModelAdmin):
             body=body,
             internal=internal,
             created=not change,
-            request=request,
+            origin=ClientOrigin.from_request(request),
         )
         if body and internal:
             self.message_user(request, "Internal note added.", messages.SUCCESS)
@@ -193,7 +195,7 @@ class TicketAdmin(admin.ModelAdmin):
         sent = ticket_portal_links_send(
             tickets=queryset.select_related("organisation", "requester__organisation"),
             staff_user=request.user,
-            request=request,
+            origin=ClientOrigin.from_request(request),
         )
         self.message_user(request, f"Sent {sent} portal link{'s' if sent != 1 else ''}.", messages.SUCCESS)
 
@@ -205,7 +207,9 @@ class TicketAdmin(admin.ModelAdmin):
             raise PermissionDenied
         if request.method != "POST":
             return redirect("admin:tickets_ticket_change", ticket.pk)
-        token = ticket_portal_link_send(ticket=ticket, staff_user=request.user, request=request)
+        token = ticket_portal_link_send(
+            ticket=ticket, staff_user=request.user, origin=ClientOrigin.from_request(request)
+        )
         self.message_user(
             request,
             f"Portal link to ticket #{ticket.number} emailed to {ticket.requester.email}; "
@@ -218,7 +222,9 @@ class TicketAdmin(admin.ModelAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         attachment = get_object_or_404(TicketAttachment, pk=attachment_id)
-        return stored_file_download(attachment.file, filename=attachment.name, content_type=attachment.content_type)
+        return stored_file_download(
+            attachment.file, filename=attachment.original_name, content_type=attachment.content_type
+        )
 
     def portal_usage_view(self, request):
         if not self.has_view_permission(request):

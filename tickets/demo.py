@@ -6,7 +6,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from portal_auth.access_links import access_link_url
+from portal_auth.doors.access_link.services import access_link_url
 from portal_auth.models import CustomerToken, Organisation
 from portal_auth.services import customer_get_or_create
 from tickets.models import Company, Ticket, TicketMessage, TicketSettings

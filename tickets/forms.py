@@ -1,8 +1,8 @@
 from django import forms
 
-from portal_auth import ratelimit
 from portal_auth.models import Customer
-from portal_auth.uploads import CSV, DOC, DOCX, GIF, JPEG, PDF, PNG, XLSX, AttachmentsField
+from portal_core import ratelimit
+from portal_core.uploads import CSV, DOC, DOCX, GIF, JPEG, PDF, PNG, XLSX, AttachmentsField
 from tickets.models import CUSTOMER_STATUS_CHOICES, Ticket
 
 # No SVG or XML: both can carry scripts, and an attachment is opened from the portal's own origin.

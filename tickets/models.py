@@ -4,7 +4,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from portal_auth.models import Customer, Organisation
-from portal_auth.uploads import storage_name
+from portal_core.uploads import StoredUpload
 
 
 class TicketSettings(models.Model):
@@ -187,21 +187,12 @@ class TicketMessage(models.Model):
         return staff_display_name(self.author_staff) if self.author_staff_id else "Support team"
 
 
-def attachment_path(attachment: "TicketAttachment", filename: str) -> str:
-    # Files stored before random names keep the path they were saved under; the customer's name is `name`.
-    return storage_name(f"tickets/{attachment.message.ticket.organisation_id}", filename)
-
-
-class TicketAttachment(models.Model):
+class TicketAttachment(StoredUpload):
     message = models.ForeignKey(TicketMessage, on_delete=models.CASCADE, related_name="attachments")
-    file = models.FileField(upload_to=attachment_path, max_length=300)
-    name = models.CharField(max_length=200)
-    content_type = models.CharField(max_length=120)
-    size = models.PositiveIntegerField()
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
         ordering = ["pk"]
 
-    def __str__(self) -> str:
-        return self.name
+    def storage_folder(self) -> str:
+        # Files stored before random names keep the path they were saved under.
+        return f"tickets/{self.message.ticket.organisation_id}"

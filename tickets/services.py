@@ -1,25 +1,24 @@
 """Writes of the tickets app: each atomic, each email recorded in the outbox inside its transaction."""
 
 from collections.abc import Iterable, Sequence
-from typing import cast
 
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max, QuerySet
-from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 
 from outbox.services import email_enqueue
-from portal_auth.access_links import access_link_send, notification_link_make
+from portal_auth.doors.access_link.services import access_link_send, notification_link_make
 from portal_auth.models import Customer, CustomerToken, Organisation
-from portal_auth.uploads import (
+from portal_core.origin import ClientOrigin
+from portal_core.uploads import (
     CheckedUpload,
     delete_files_on_commit,
     files_removed_unless_committed,
-    original_name,
+    stored_upload_save,
 )
 from tickets.models import Company, Ticket, TicketAttachment, TicketMessage, TicketNumberCounter, TicketSettings
 
@@ -52,22 +51,11 @@ def ticket_number_take(*, organisation: Organisation) -> int:
     return counter.last_number
 
 
-# A CharField's max_length is always set; the stubs allow None for other fields.
-_NAME_LENGTH = cast(int, TicketAttachment._meta.get_field("name").max_length)
-
-
 def _attachments_save(message: TicketMessage, attachments: Sequence[CheckedUpload], written: list) -> None:
     for upload in attachments:
-        assert upload.file.name is not None and upload.file.size is not None, "Django names and sizes uploads"
-        attachment = TicketAttachment(
-            message=message,
-            name=original_name(upload.file.name, max_length=_NAME_LENGTH),
-            content_type=upload.kind.content_type,
-            size=upload.file.size,
+        stored_upload_save(
+            upload=TicketAttachment(message=message), file=upload.file, kind=upload.kind, written=written
         )
-        attachment.file.save(upload.file.name, upload.file, save=False)
-        written.append(attachment.file)
-        attachment.save()
 
 
 def _company_of(customer: Customer) -> Company | None:
@@ -174,7 +162,7 @@ def ticket_portal_link_send(
     *,
     ticket: Ticket,
     staff_user: User | None = None,
-    request: HttpRequest | None = None,
+    origin: ClientOrigin | None = None,
     template: str = "tickets/emails/portal_link",
     context: dict | None = None,
 ) -> CustomerToken:
@@ -186,17 +174,17 @@ def ticket_portal_link_send(
         link_route=LINK_ROUTE,
         email_template=template,
         email_context={"ticket": ticket, **(context or {})},
-        request=request,
+        origin=origin,
     )
 
 
 def ticket_portal_links_send(
-    *, tickets: Iterable[Ticket], staff_user: User | None = None, request: HttpRequest | None = None
+    *, tickets: Iterable[Ticket], staff_user: User | None = None, origin: ClientOrigin | None = None
 ) -> int:
     """One link per ticket, each in its own transaction: a failure leaves the links already sent in place."""
     sent = 0
     for ticket in tickets:
-        ticket_portal_link_send(ticket=ticket, staff_user=staff_user, request=request)
+        ticket_portal_link_send(ticket=ticket, staff_user=staff_user, origin=origin)
         sent += 1
     return sent
 
@@ -221,7 +209,7 @@ def ticket_staff_messages_publish(
     messages: Sequence[TicketMessage],
     staff_user: User,
     created: bool,
-    request: HttpRequest | None = None,
+    origin: ClientOrigin | None = None,
 ) -> None:
     """After staff saved a ticket in admin: tell the customer of what is new and public.
 
@@ -236,7 +224,7 @@ def ticket_staff_messages_publish(
             ticket_portal_link_send(
                 ticket=ticket,
                 staff_user=staff_user,
-                request=request,
+                origin=origin,
                 template="tickets/emails/ticket_opened_by_staff",
                 context={"messages": public},
             )
@@ -250,7 +238,7 @@ def ticket_staff_messages_publish(
             next_path=ticket_path(ticket),
             link_route=LINK_ROUTE,
             created_by=staff_user,
-            request=request,
+            origin=origin,
         )
         email_enqueue(
             organisation=ticket.organisation,
@@ -269,7 +257,7 @@ def ticket_staff_reply(
     body: str,
     internal: bool,
     created: bool,
-    request: HttpRequest | None = None,
+    origin: ClientOrigin | None = None,
 ) -> TicketMessage | None:
     """What staff wrote on a ticket's admin page: a public reply or an internal note (none if `body` is empty),
     then what the customer must hear of it (see ticket_staff_messages_publish)."""
@@ -277,6 +265,6 @@ def ticket_staff_reply(
     if body:
         message = TicketMessage.objects.create(ticket=ticket, author_staff=staff_user, body=body, internal=internal)
     ticket_staff_messages_publish(
-        ticket=ticket, messages=[message] if message else [], staff_user=staff_user, created=created, request=request
+        ticket=ticket, messages=[message] if message else [], staff_user=staff_user, created=created, origin=origin
     )
     return message

@@ -1,7 +1,7 @@
 from django.urls import path, re_path
 
-from portal_auth import access_link_views
-from portal_auth.access_links import AccessLinkDoor
+from portal_auth.doors.access_link import views as access_link_views
+from portal_auth.doors.access_link.services import AccessLinkDoor
 from tickets import views
 
 app_name = "tickets"

@@ -7,7 +7,7 @@ from django.views.decorators.http import require_http_methods
 
 from portal_auth.decorators import customer_required, post_only
 from portal_auth.drafts import draft_restore
-from portal_auth.uploads import stored_file_download
+from portal_core.uploads import stored_file_download
 from tickets.forms import NewTicketForm, ReplyForm, TicketFilterForm
 from tickets.models import CUSTOMER_STATUS_WORDS, Ticket
 from tickets.selectors import get_attachment_for, get_ticket_for, public_messages, tickets_for
@@ -107,4 +107,6 @@ def ticket_created(request, organisation, customer, number):
 def attachment_download(request, organisation, customer, number, attachment_id):
     # No never_cache: the download's own headers already keep it out of every cache (private, no-store).
     attachment = get_attachment_for(customer, number, attachment_id)
-    return stored_file_download(attachment.file, filename=attachment.name, content_type=attachment.content_type)
+    return stored_file_download(
+        attachment.file, filename=attachment.original_name, content_type=attachment.content_type
+    )

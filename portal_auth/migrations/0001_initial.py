@@ -5,7 +5,7 @@ import django.core.validators
 import django.db.models.deletion
 import django.db.models.functions.text
 import django.utils.timezone
-import portal_auth.uploads
+import portal_core.uploads
 from django.conf import settings
 from django.db import migrations, models
 
@@ -44,7 +44,7 @@ class Migration(migrations.Migration):
                 ('slug', models.SlugField(help_text='Appears in every portal link.', max_length=60, unique=True)),
                 ('display_name', models.CharField(blank=True, help_text='Shown to customers; the name if empty.', max_length=200)),
                 ('accent_colour', models.CharField(default='#1d4ed8', help_text='Buttons and links; choose one that reads well with white text.', max_length=7, validators=[django.core.validators.RegexValidator('^#[0-9a-fA-F]{6}$', 'Use a hex colour such as #1d4ed8.')])),
-                ('logo', models.FileField(blank=True, upload_to='logos/', validators=[portal_auth.uploads.validate_logo])),
+                ('logo', models.FileField(blank=True, upload_to='logos/', validators=[portal_core.uploads.validate_logo])),
                 ('requires_sign_in', models.BooleanField(default=True, help_text='When off, a booking link alone opens its booking.', verbose_name='portal authentication')),
                 ('session_lifetime', models.DurationField(default=datetime.timedelta(days=1), validators=[django.core.validators.MinValueValidator(datetime.timedelta(seconds=3600), 'A portal session lasts at least one hour.')])),
                 ('support_email', models.EmailField(blank=True, max_length=254)),

@@ -39,7 +39,7 @@ def test_assign_password_request_answers_the_same_for_anyone(page, live_server, 
 
 
 def test_a_sign_on_link_from_the_business_names_its_account_before_signing_in(page, live_server, organisation):
-    from portal_auth.external_sign_on import external_token_sign
+    from portal_auth.doors.external_sign_on.services import external_token_sign
 
     organisation.rotate_external_sign_on_secret()
     organisation.external_sign_on_enabled = True
@@ -53,3 +53,23 @@ def test_a_sign_on_link_from_the_business_names_its_account_before_signing_in(pa
     page.get_by_role("button", name="Continue as reader@example.com").click()
     page.wait_for_url(f"{live_server.url}/{organisation.slug}/conversations/")
     assert "reader@example.com" in page.locator("header").inner_text()
+
+
+def test_the_sign_in_page_offers_every_open_door_and_email_me_a_link_works(page, live_server, customer, mailoutbox):
+    organisation = customer.organisation
+    organisation.rotate_external_sign_on_secret()
+    organisation.external_sign_on_enabled = True
+    organisation.external_sign_on_url = "https://login.example.com/"
+    organisation.save()
+
+    page.goto(f"{live_server.url}/{organisation.slug}/sign-in/")
+    check_page(page, "sign-in-every-door")
+    assert page.get_by_role("link", name=f"Sign in with {organisation.public_name}").is_visible()
+    assert page.get_by_label("Password").is_visible()
+    page.get_by_role("link", name="Email me a link").click()
+    page.wait_for_url(f"{live_server.url}/{organisation.slug}/link/request/")
+    check_page(page, "email-me-a-link")
+    page.get_by_label("Your email address").fill(customer.email)
+    page.get_by_role("button", name="Email me a link").click()
+    page.wait_for_url(f"{live_server.url}/{organisation.slug}/link/new/sent/")
+    assert customer.email in page.locator("main").inner_text()

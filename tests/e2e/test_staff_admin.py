@@ -88,3 +88,25 @@ def test_staff_redact_a_conversation_message_after_a_confirmation_page(staff_pag
     assert message.is_redacted and message.body == ""
     assert not Message.objects.get(pk=message.pk).attachments.exists()
     assert_no_serious_violations(page, "admin-conversation-redacted")
+
+
+def test_staff_close_the_password_door_with_a_checkbox_and_the_sign_in_page_drops_it(staff_page, live_server):
+    page = staff_page
+    organisation = OrganisationFactory(name="Voyages Lumière")
+
+    page.goto(f"{live_server.url}/admin/portal_auth/organisation/{organisation.pk}/change/")
+    page.screenshot(path=SCREENSHOTS / f"admin-organisation-doors-{page.viewport_name}.png", full_page=True)
+    # Checked where the doors are: the page's logo input (Django's own file widget) is outside this test.
+    options = {"runOnly": {"type": "tag", "values": WCAG_TAGS}, "resultTypes": ["violations"]}
+    assert _axe.run(page, context={"include": [["#id_doors"]]}, options=options).violations_count == 0
+    doors = page.locator("#id_doors")
+    assert doors.get_by_label("Email and password").is_checked()
+    doors.get_by_label("Email and password").uncheck()
+    page.get_by_role("button", name="Save and continue editing").click()
+
+    assert "was changed successfully" in page.locator(".messagelist").inner_text()
+    organisation.refresh_from_db()
+    assert organisation.doors == ["access_link"]
+    page.goto(f"{live_server.url}/{organisation.slug}/sign-in/")
+    assert page.get_by_role("link", name="Email me a link").is_visible()
+    assert page.get_by_label("Password").count() == 0

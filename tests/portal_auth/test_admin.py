@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 
 from portal_auth.models import AccessEvent
-from tests.conversations.test_external_sign_on_admin import change_url, organisation_form
 from tests.factories import CustomerFactory
+from tests.portal_auth.doors.test_external_sign_on_admin import change_url, organisation_form
 
 
 @pytest.mark.parametrize(
@@ -65,3 +65,33 @@ def test_staff_find_every_refused_look_at_one_thing_by_searching(admin_client, o
 
     assert "ticket 42<" in listed and "ticket 421" in listed
     assert "conversation 42" not in listed
+
+
+def test_staff_see_every_door_as_a_checkbox_with_the_open_ones_ticked(admin_client, organisation):
+    html = admin_client.get(change_url(organisation)).content.decode()
+
+    for key in ("password", "access_link", "external_sign_on"):
+        assert f'name="doors" value="{key}"' in html
+    assert html.count('name="doors" value="password"') == 1
+    assert 'value="password" id="id_doors_1" checked' in html
+    assert 'value="external_sign_on" id="id_doors_0" checked' not in html
+
+
+def test_staff_close_a_door_by_unticking_it(admin_client, organisation, client):
+    response = admin_client.post(change_url(organisation), organisation_form(organisation, doors=["access_link"]))
+
+    assert response.status_code == 302
+    organisation.refresh_from_db()
+    assert organisation.doors == ["access_link"]
+    assert client.get(f"/{organisation.slug}/password/").status_code == 404
+    listed = admin_client.get("/admin/portal_auth/organisation/").content.decode()
+    assert "access link" in listed
+
+
+def test_staff_cannot_open_a_door_that_does_not_exist(admin_client, organisation):
+    response = admin_client.post(change_url(organisation), organisation_form(organisation, doors=["password", "magic"]))
+
+    assert response.status_code == 200
+    assert "Select a valid choice. magic is not one of the available choices." in response.content.decode()
+    organisation.refresh_from_db()
+    assert organisation.doors == ["password", "access_link"]

@@ -12,9 +12,10 @@ from django.core.management import CommandError, call_command
 from django.test import RequestFactory
 from django.utils import timezone
 
-from portal_auth import ratelimit
-from portal_auth.models import AccessEvent, Customer, CustomerToken, Organisation, RateLimitCounter, UsedExternalToken
+from portal_auth.models import AccessEvent, Customer, CustomerToken, Organisation, UsedExternalToken
 from portal_auth.passwords import validate_customer_password
+from portal_core import ratelimit
+from portal_core.models import RateLimitCounter
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,6 +31,7 @@ def test_create_organisation(db):
     organisation = Organisation.objects.get(slug="voyages-lumiere")
     assert organisation.requires_sign_in
     assert organisation.support_email == "help@lumiere.example"
+    assert organisation.doors == ["password", "access_link"]  # the default doors, custom sign-on left closed
     assert "https://portal.example.test/voyages-lumiere/" in output
 
 

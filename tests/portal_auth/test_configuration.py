@@ -3,8 +3,8 @@ import socket
 import pytest
 from django.test import RequestFactory
 
-from portal_auth import ratelimit
-from portal_auth.ratelimit import RateLimited
+from portal_core import ratelimit
+from portal_core.ratelimit import RateLimited
 from portal_project.settings import _mailer
 
 

@@ -115,7 +115,7 @@ def test_token_of_deactivated_customer_is_not_usable(organisation):
 def test_svg_is_recognised_even_behind_a_long_prologue():
     from io import BytesIO
 
-    from portal_auth.uploads import SVG, XML, detect_kind
+    from portal_core.uploads import SVG, XML, detect_kind
 
     svg = b'<?xml version="1.0"?>\n<!-- ' + b"x" * 3000 + b' -->\n<svg xmlns="http://www.w3.org/2000/svg"/>'
     assert detect_kind(BytesIO(svg)) is SVG

@@ -26,7 +26,7 @@ def test_a_reply_attachment_named_past_255_bytes_is_saved_listed_and_downloaded_
 
     assert response.status_code == 302
     attachment = TicketAttachment.objects.get(message__ticket=ticket)
-    assert attachment.name == LONG_CJK_NAME
+    assert attachment.original_name == LONG_CJK_NAME
     assert attachment.file.name.startswith(f"tickets/{ticket.organisation_id}/")
     assert not set(attachment.file.name) & set(LONG_CJK_NAME.removesuffix(".pdf"))
     assert attachment.file.read() == PDF_BYTES
@@ -51,8 +51,8 @@ def test_a_name_longer_than_the_field_keeps_its_start_and_extension(sign_in, cus
     )
 
     assert response.status_code == 302
-    stored = TicketAttachment.objects.get(message__ticket=ticket).name
-    assert len(stored) == 200
+    stored = TicketAttachment.objects.get(message__ticket=ticket).original_name
+    assert len(stored) == TicketAttachment._meta.get_field("original_name").max_length == 255
     assert stored.startswith("Rechnung für die Reise nach Lissabon") and stored.endswith(".pdf")
 
 
@@ -61,7 +61,7 @@ def test_an_attachment_stored_under_its_old_named_path_still_downloads(sign_in, 
     attachment = TicketAttachment.objects.create(
         message=make_message(ticket=ticket),
         file=legacy_path,
-        name="receipt.pdf",
+        original_name="receipt.pdf",
         content_type="application/pdf",
         size=9,
     )

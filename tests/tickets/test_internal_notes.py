@@ -21,7 +21,7 @@ def test_internal_notes_are_in_no_customer_facing_page_or_email(
     ticket_settings.save()
     make_message(ticket=ticket, body="Where is my refund?")
     note = make_message(ticket=ticket, internal=True, author_staff=staff_user, body=SECRET)
-    attachment = TicketAttachment(message=note, name="risk.pdf", content_type="application/pdf", size=9)
+    attachment = TicketAttachment(message=note, original_name="risk.pdf", content_type="application/pdf", size=9)
     attachment.file.save("risk.pdf", ContentFile(b"%PDF-1.4\n"), save=False)
     attachment.save()
     public = make_message(ticket=ticket, from_staff=True, author_staff=staff_user, body="Your refund is on its way.")

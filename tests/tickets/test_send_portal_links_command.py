@@ -7,7 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from outbox.models import OutboxEmail
-from portal_auth.models import CustomerToken
+from portal_auth.models import AccessEvent, CustomerToken
 from tests.factories import CustomerFactory
 from tests.outbox.mail_servers import SilentSmtpServer, smtp_mailers, smtp_server_with_handler
 from tests.smtp import RecordingHandler
@@ -50,6 +50,16 @@ def test_by_default_every_ticket_but_closed_ones(tickets, mailoutbox):
     assert recipients(mailoutbox) == sorted(expected)
     assert CustomerToken.objects.count() == 3
     assert all("/support/portal/" in m.body for m in mailoutbox)
+
+
+def test_the_access_log_names_the_command_where_a_browser_would_be(
+    tickets, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        run("--no-progress")
+    sent = AccessEvent.objects.filter(kind=AccessEvent.Kind.ACCESS_LINK_SENT)
+    assert sent.count() == 3
+    assert set(sent.values_list("ip", "user_agent")) == {(None, "manage.py send_portal_links")}
 
 
 def test_by_status_and_organisation(tickets, organisation, mailoutbox):

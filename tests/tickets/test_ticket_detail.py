@@ -20,7 +20,9 @@ def detail(ticket):
 
 
 def attach(message, name="receipt.pdf", content=PDF_BYTES):
-    attachment = TicketAttachment(message=message, name=name, content_type="application/pdf", size=len(content))
+    attachment = TicketAttachment(
+        message=message, original_name=name, content_type="application/pdf", size=len(content)
+    )
     attachment.file.save(name, ContentFile(content), save=False)
     attachment.save()
     return attachment

@@ -98,7 +98,7 @@ def test_replies_come_with_attachments(sign_in, customer, ticket):
     ]
     reply(sign_in(customer), ticket, files=files)
     attachments = TicketAttachment.objects.order_by("pk")
-    assert [(a.name, a.content_type, a.size) for a in attachments] == [
+    assert [(a.original_name, a.content_type, a.size) for a in attachments] == [
         ("boarding-pass.pdf", "application/pdf", len(PDF_BYTES)),
         ("bag.png", "image/png", len(PNG_BYTES)),
     ]

@@ -2,8 +2,8 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import tickets.models
 from django.conf import settings
+import portal_core.uploads
 from django.db import migrations, models
 
 
@@ -88,7 +88,7 @@ class Migration(migrations.Migration):
             name='TicketAttachment',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('file', models.FileField(max_length=300, upload_to=tickets.models.attachment_path)),
+                ('file', models.FileField(max_length=300, upload_to=portal_core.uploads.stored_upload_path)),
                 ('name', models.CharField(max_length=200)),
                 ('content_type', models.CharField(max_length=120)),
                 ('size', models.PositiveIntegerField()),

@@ -5,7 +5,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from portal_auth.models import CustomerToken, UsedExternalToken
-from portal_auth.ratelimit import counters_purge
+from portal_core.ratelimit import counters_purge
 
 
 class Command(BaseCommand):

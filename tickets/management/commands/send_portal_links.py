@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from outbox.services import outbox_collect, outbox_deliver
 from portal_auth.models import Organisation
+from portal_core.origin import ClientOrigin
 from tickets.models import Ticket
 from tickets.services import ticket_portal_link_send
 
@@ -44,12 +45,12 @@ class Command(BaseCommand):
             self.stdout.write(f"{total} ticket{'s' if total != 1 else ''} would get a portal link.")
             return
         progress = None if no_progress else ProgressBar(self.stderr, total)
-        links = 0
+        links, origin = 0, ClientOrigin.command("send_portal_links")
         emails = EmailTally()
         # Sent here, not by background threads that would die mid-conversation when the command exits.
         with outbox_collect() as committed:
             for ticket in tickets.iterator(chunk_size=DELIVERY_BATCH):
-                ticket_portal_link_send(ticket=ticket)
+                ticket_portal_link_send(ticket=ticket, origin=origin)
                 links += 1
                 if len(committed) >= DELIVERY_BATCH:
                     emails.deliver(committed)

@@ -8,11 +8,13 @@ import jwt
 import pytest
 import time_machine
 from django.conf import settings as django_settings
+from django.test import Client
 
-from portal_auth.external_sign_on import external_token_sign
-from portal_auth.external_sign_on_views import NEXT_SESSION_KEY
+from portal_auth.doors.external_sign_on.services import external_token_sign
+from portal_auth.doors.external_sign_on.views import NEXT_SESSION_KEY
 from portal_auth.models import AccessEvent, Customer, UsedExternalToken
 from portal_auth.sessions import SESSION_CUSTOMER, SESSION_METHOD
+from portal_core.origin import ClientOrigin
 from tests.factories import CustomerFactory, OrganisationFactory
 
 BUSINESS_LOGIN = "https://login.business.example/portal?brand=blue"
@@ -338,14 +340,14 @@ def test_no_or_malformed_token_is_a_bad_request(client, business, token):
     assert_refused(response, business, reason, status=400, client=client)
 
 
-def test_custom_sign_on_turned_off_refuses_even_good_tokens(client, business):
+def test_custom_sign_on_turned_off_refuses_even_good_tokens_as_a_closed_door(client, business):
     token = token_for(business)
     business.external_sign_on_enabled = False
     business.save()
 
     response = callback(client, business, token)
 
-    assert response.status_code == 403
+    assert response.status_code == 404
     assert last_event(business).reason == "custom sign-on is off"
     assert "Try again" not in response.content.decode()
     assert signed_in_customer_id(client) is None
@@ -511,7 +513,7 @@ def test_a_customer_signed_in_elsewhere_is_switched_to_the_tokens_customer(sign_
 def test_the_readme_example_signs_a_token_the_portal_accepts(client, business):
     from pathlib import Path
 
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
     section = readme[readme.index("## Conversations and custom sign-on") :]
     example = section[
         section.index("```python") + len("```python") : section.index("```", section.index("```python") + 9)
@@ -541,7 +543,7 @@ def test_two_simultaneous_uses_of_one_token_sign_in_once():
     from django.db import connection, connections
     from django.test import RequestFactory
 
-    from portal_auth.external_sign_on import SignOnRefused, external_sign_on_accept
+    from portal_auth.doors.external_sign_on.services import SignOnRefused, external_sign_on_accept
 
     if connection.vendor != "postgresql":
         pytest.skip("SQLite serialises writers; the race needs PostgreSQL")
@@ -555,7 +557,7 @@ def test_two_simultaneous_uses_of_one_token_sign_in_once():
         request = RequestFactory().get("/", REMOTE_ADDR="203.0.113.9")
         start.wait()
         try:
-            external_sign_on_accept(request=request, organisation=organisation, token=token)
+            external_sign_on_accept(origin=ClientOrigin.from_request(request), organisation=organisation, token=token)
             outcomes.append("accepted")
         except SignOnRefused as refusal:
             outcomes.append(refusal.reason)
@@ -667,3 +669,20 @@ def test_line_breaks_and_tabs_in_a_name_become_spaces(client, business):
 
     assert response.status_code == 302
     assert Customer.objects.get(organisation=business).name == "Ana Lima"
+
+
+# The door open and closed
+
+
+@pytest.mark.parametrize("path", ["sign-in/external/start/", "sign-in/external/"])
+def test_custom_sign_on_pages_answer_404_once_its_door_is_closed(client, business, path):
+    token = token_for(business)
+    assert callback(Client(), business, token_for(business, "first@example.com")).status_code == 302  # open
+    business.doors = ["password", "access_link"]
+    business.save()
+
+    response = client.get(f"/{business.slug}/{path}", {"externalToken": token})
+
+    assert response.status_code == 404
+    assert signed_in_customer_id(client) is None
+    assert "Sign in with" not in client.get(f"/{business.slug}/sign-in/").content.decode()

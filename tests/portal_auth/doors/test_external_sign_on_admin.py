@@ -17,6 +17,7 @@ def organisation_form(organisation, **overrides):
         "support_phone": "",
         "support_url": "",
         "external_sign_on_url": "",
+        "doors": list(organisation.doors),
     }
     data.update(overrides)
     return data
@@ -31,7 +32,7 @@ def test_staff_turn_on_custom_sign_on_with_a_new_secret_in_one_save(admin_client
         change_url(organisation),
         organisation_form(
             organisation,
-            external_sign_on_enabled="on",
+            doors=[*organisation.doors, "external_sign_on"],
             external_sign_on_url="https://login.business.example/",
             rotate_external_sign_on_secret="on",
         ),
@@ -52,7 +53,9 @@ def test_turning_on_without_a_secret_is_refused(admin_client, organisation):
     response = admin_client.post(
         change_url(organisation),
         organisation_form(
-            organisation, external_sign_on_enabled="on", external_sign_on_url="https://login.business.example/"
+            organisation,
+            doors=[*organisation.doors, "external_sign_on"],
+            external_sign_on_url="https://login.business.example/",
         ),
     )
 

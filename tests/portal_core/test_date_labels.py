@@ -3,7 +3,7 @@ from datetime import UTC, date, datetime
 from django.template.defaultfilters import date as django_date
 from django.utils import timezone
 
-from portal_project.templatetags.portal import day, iso, moment, short_day
+from portal_core.templatetags.portal import day, iso, moment, short_day
 
 
 def test_labels_match_djangos_own_formatting(settings):
@@ -27,3 +27,18 @@ def test_empty_values_render_nothing():
 def test_iso_for_time_elements():
     assert iso(date(2026, 12, 23)) == "2026-12-23"
     assert iso(datetime(2026, 12, 23, 9, 5, tzinfo=UTC)) == "2026-12-23T09:05:00+00:00"
+
+
+def test_one_template_library_is_named_portal():
+    # Django lets a later app's library of the same name win silently; `{% load portal %}` must mean these filters.
+    from importlib.util import find_spec
+
+    from django.apps import apps
+    from django.template.backends.django import get_installed_libraries
+
+    def has_portal_library(app_name: str) -> bool:
+        return find_spec(f"{app_name}.templatetags") is not None and find_spec(f"{app_name}.templatetags.portal")
+
+    owners = [config.name for config in apps.get_app_configs() if has_portal_library(config.name)]
+    assert owners == ["portal_core"]
+    assert get_installed_libraries()["portal"] == "portal_core.templatetags.portal"

@@ -28,13 +28,13 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest
 from django.utils import timezone
 from jwt.exceptions import InvalidJTIError, InvalidSubjectError
 
 from portal_auth.access_log import log_access
 from portal_auth.models import AccessEvent, Customer, Organisation, UsedExternalToken, normalise_email
 from portal_auth.services import customer_get_or_create
+from portal_core.origin import ClientOrigin
 
 METHOD = "external_sign_on"
 ALGORITHM = "HS256"
@@ -200,7 +200,7 @@ def _digest(value: bytes) -> str:
     return hashlib.sha256(value).hexdigest()
 
 
-def external_sign_on_accept(*, request: HttpRequest, organisation: Organisation, token: str) -> Customer:
+def external_sign_on_accept(*, origin: ClientOrigin, organisation: Organisation, token: str) -> Customer:
     """Verify the token, use it up and return its customer (created if new). Every outcome is logged.
 
     The caller starts the portal session. Raises SignOnRefused.
@@ -219,7 +219,7 @@ def external_sign_on_accept(*, request: HttpRequest, organisation: Organisation,
             if not customer.is_active:
                 raise SignOnRefused("customer deactivated", email=verified.email)
             log_access(
-                request,
+                origin=origin,
                 organisation=organisation,
                 customer=customer,
                 kind=AccessEvent.Kind.EXTERNAL_SIGN_ON,
@@ -228,12 +228,12 @@ def external_sign_on_accept(*, request: HttpRequest, organisation: Organisation,
             )
     except SignOnRefused as refusal:
         # Outside the rolled-back transaction, so the refusal stays in the log.
-        _log_refusal(request, organisation, refusal)
+        _log_refusal(origin, organisation, refusal)
         raise
     return customer
 
 
-def external_sign_on_preview(*, request: HttpRequest, organisation: Organisation, token: str) -> VerifiedToken:
+def external_sign_on_preview(*, origin: ClientOrigin, organisation: Organisation, token: str) -> VerifiedToken:
     """Verify the token without using it up, to say whose account it opens. A refusal is logged.
 
     Raises SignOnRefused.
@@ -241,13 +241,13 @@ def external_sign_on_preview(*, request: HttpRequest, organisation: Organisation
     try:
         return external_token_verify(organisation=organisation, token=token)
     except SignOnRefused as refusal:
-        _log_refusal(request, organisation, refusal)
+        _log_refusal(origin, organisation, refusal)
         raise
 
 
-def _log_refusal(request: HttpRequest, organisation: Organisation, refusal: SignOnRefused) -> None:
+def _log_refusal(origin: ClientOrigin, organisation: Organisation, refusal: SignOnRefused) -> None:
     log_access(
-        request,
+        origin=origin,
         organisation=organisation,
         kind=AccessEvent.Kind.EXTERNAL_SIGN_ON_REFUSED,
         method=METHOD,

@@ -1,11 +1,12 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
-from portal_auth import ratelimit
 from portal_auth.access_log import log_access
 from portal_auth.models import AccessEvent, Customer, Organisation, normalise_email
 from portal_auth.passwords import customer_password_help, validate_customer_password
 from portal_auth.services import customer_authenticate
+from portal_core import ratelimit
+from portal_core.origin import ClientOrigin
 
 SIGN_IN_REFUSED = "That email and password don't match. Check both, or choose a new password below."
 
@@ -42,7 +43,7 @@ class SignInForm(forms.Form):
         self.customer = customer_authenticate(organisation=self.organisation, email=email, password=password)
         if self.customer is None:
             log_access(
-                self.request,
+                origin=ClientOrigin.from_request(self.request),
                 organisation=self.organisation,
                 kind=AccessEvent.Kind.SIGN_IN_FAILED,
                 method="password",

@@ -17,12 +17,14 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from outbox.services import email_enqueue
-from portal_auth import ratelimit
 from portal_auth.access_log import log_access
+from portal_auth.doors.registry import ACCESS_LINK, door_is_open
 from portal_auth.models import AccessEvent, Customer, CustomerToken, Organisation, normalise_email
 from portal_auth.sessions import portal_sign_in
+from portal_core import ratelimit
+from portal_core.origin import ClientOrigin
 
-METHOD = "access_link"
+METHOD = ACCESS_LINK
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,7 @@ def access_link_send(
     link_route: str,
     email_template: str,
     email_context: dict | None = None,
-    request: HttpRequest | None = None,
+    origin: ClientOrigin | None = None,
 ) -> CustomerToken:
     """Issue a link that opens `next_path` and email it; the raw token exists only in that email."""
     organisation = customer.organisation
@@ -76,7 +78,7 @@ def access_link_send(
         secrets=[link],
     )
     log_access(
-        request,
+        origin=origin,
         organisation=organisation,
         customer=customer,
         kind=AccessEvent.Kind.ACCESS_LINK_SENT,
@@ -101,12 +103,12 @@ def _refusal_reason(token: CustomerToken | None) -> str:
     return ""
 
 
-def access_link_check(*, request: HttpRequest, organisation: Organisation, token_hash: str) -> CustomerToken | None:
+def access_link_check(*, origin: ClientOrigin, organisation: Organisation, token_hash: str) -> CustomerToken | None:
     """The live link whose token has this hash, with its customer; or None, with the refusal logged.
 
     Opens no session. Raises RateLimited when this IP has been refused too often: guessing gets nowhere.
     """
-    attempt = ratelimit.reserve("access_link_guess", request)
+    attempt = ratelimit.reserve("access_link_guess", origin)
     token = None
     if token_hash:
         # Looked up by its hash alone: no comparison of the secret ever runs in Python.
@@ -119,13 +121,13 @@ def access_link_check(*, request: HttpRequest, organisation: Organisation, token
     if not reason:
         attempt.release()  # only refused links count as guesses
         return token
-    _refuse(request, organisation, token, reason)
+    _refuse(origin, organisation, token, reason)
     return None
 
 
-def _refuse(request: HttpRequest, organisation: Organisation, token: CustomerToken | None, reason: str) -> None:
+def _refuse(origin: ClientOrigin, organisation: Organisation, token: CustomerToken | None, reason: str) -> None:
     log_access(
-        request,
+        origin=origin,
         organisation=organisation,
         customer=token.customer if token else None,
         kind=AccessEvent.Kind.ACCESS_LINK_REFUSED,
@@ -140,17 +142,19 @@ def access_link_open(*, request: HttpRequest, organisation: Organisation, token_
 
     Only ever called on a POST: whoever opens the session has pressed the button that names its account.
     """
-    token = access_link_check(request=request, organisation=organisation, token_hash=token_hash)
+    # The session is what this door opens, so it takes the request; what it logs comes from the request too.
+    origin = ClientOrigin.from_request(request)
+    token = access_link_check(origin=origin, organisation=organisation, token_hash=token_hash)
     if token is None:
         return None
     if token.purpose == CustomerToken.Purpose.SIGN_IN_LINK:
         # Claimed by one conditional update: of two presses at once, exactly one signs in.
         claimed = CustomerToken.objects.filter(pk=token.pk, used_at__isnull=True).update(used_at=timezone.now())
         if not claimed:
-            _refuse(request, organisation, token, "used link")
+            _refuse(origin, organisation, token, "used link")
             return None
     log_access(
-        request,
+        origin=origin,
         organisation=organisation,
         customer=token.customer,
         kind=AccessEvent.Kind.ACCESS_LINK_USED,
@@ -168,7 +172,7 @@ def _links_said(access_links: int, password_links: int) -> str:
 
 
 @transaction.atomic
-def access_links_revoke(*, customer: Customer, staff_user: AbstractBaseUser, request: HttpRequest | None = None) -> int:
+def access_links_revoke(*, customer: Customer, staff_user: AbstractBaseUser, origin: ClientOrigin | None = None) -> int:
     """Revoke every live link of the customer, unused password links included, and end their sessions.
 
     Returns how many links were revoked. A password link is revoked too: it is another way in by email.
@@ -181,7 +185,7 @@ def access_links_revoke(*, customer: Customer, staff_user: AbstractBaseUser, req
     # A session opened by a link outlives the link unless every session of the customer ends now.
     Customer.objects.filter(pk=customer.pk).update(session_version=F("session_version") + 1)
     log_access(
-        request,
+        origin=origin,
         organisation=customer.organisation,
         customer=customer,
         kind=AccessEvent.Kind.ACCESS_LINKS_REVOKED,
@@ -191,7 +195,7 @@ def access_links_revoke(*, customer: Customer, staff_user: AbstractBaseUser, req
     return access_links + password_links
 
 
-def access_link_request(*, request: HttpRequest, organisation: Organisation, email: str, door: AccessLinkDoor) -> None:
+def access_link_request(*, origin: ClientOrigin, organisation: Organisation, email: str, door: AccessLinkDoor) -> None:
     """A customer asks for a new link. Sent only where the door's source knows the email; silent otherwise."""
     email = normalise_email(email)
     customer = Customer.objects.filter(organisation=organisation, email=email, is_active=True).first()
@@ -203,7 +207,7 @@ def access_link_request(*, request: HttpRequest, organisation: Organisation, ema
         created_by=None,
         link_route=door.link_route,
         email_template=door.email_template,
-        request=request,
+        origin=origin,
     )
 
 
@@ -220,7 +224,7 @@ PORTAL_DOOR = AccessLinkDoor(
     sent_route="portal_auth:sign_in_link_sent",
     landing_route="portal_home",
     email_template="portal_auth/emails/portal_link_requested",
-    email_source="portal_auth.access_links.customer_is_known",
+    email_source="portal_auth.doors.access_link.services.customer_is_known",
     what="portal",
     what_held="an account",
 )
@@ -248,15 +252,16 @@ def notification_link_make(
     next_path: str,
     link_route: str = PORTAL_DOOR.link_route,
     created_by: AbstractBaseUser | None = None,
-    request: HttpRequest | None = None,
+    origin: ClientOrigin | None = None,
 ) -> EmailLink:
     """The link to `next_path` for an email to `customer`, made inside the email's transaction.
 
-    Where the organisation lets notification links sign in, a single-use access link through the door
-    routed at `link_route` (logged as sent); otherwise the page itself, which asks for a sign-in.
+    Where the organisation lets notification links sign in (its access-link door open), a single-use access link
+    through the door routed at `link_route` (logged as sent); otherwise the page itself, which asks for a sign-in.
     """
     organisation = customer.organisation
-    if not (organisation.notification_links_sign_in and customer.is_active):
+    signs_in = organisation.notification_links_sign_in and door_is_open(organisation, ACCESS_LINK)
+    if not (signs_in and customer.is_active):
         return EmailLink(url=settings.SITE_URL + next_path, signs_in=False)
     token, raw = CustomerToken.issue(
         customer=customer,
@@ -266,7 +271,7 @@ def notification_link_make(
         next_path=next_path,
     )
     log_access(
-        request,
+        origin=origin,
         organisation=organisation,
         customer=customer,
         kind=AccessEvent.Kind.ACCESS_LINK_SENT,

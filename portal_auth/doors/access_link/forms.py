@@ -1,6 +1,6 @@
-from portal_auth import ratelimit
-from portal_auth.forms import PasswordLinkForm
+from portal_auth.doors.password.forms import PasswordLinkForm
 from portal_auth.models import normalise_email
+from portal_core import ratelimit
 
 
 class AccessLinkRequestForm(PasswordLinkForm):

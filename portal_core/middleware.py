@@ -1,6 +1,6 @@
 from django.shortcuts import render
 
-from portal_auth.ratelimit import RateLimited
+from portal_core.ratelimit import RateLimited
 
 
 class RateLimitMiddleware:

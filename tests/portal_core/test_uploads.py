@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.utils.datastructures import MultiValueDict
 
-from portal_auth.uploads import (
+from portal_core.uploads import (
     CSV,
     DOC,
     DOCX,
@@ -22,11 +22,14 @@ from portal_auth.uploads import (
     XLSX,
     XML,
     AttachmentsField,
+    StoredUpload,
     download_response,
     files_removed_unless_committed,
     original_name,
     size_label,
     storage_name,
+    stored_upload_save,
+    stored_uploads_delete,
     validate_upload,
 )
 from tests.upload_files import DOCM_CONTENT_TYPES, DOCX_CONTENT_TYPES, compound_file, docx, office_zip
@@ -328,3 +331,64 @@ def test_original_names_are_trimmed_by_characters_keeping_the_extension():
     assert original_name("C:\\Users\\ana\\scan\u202egpj.exe", max_length=200) == "scangpj.exe"
     assert original_name("report." + "x" * 300, max_length=200) == ("report." + "x" * 300)[:200]
     assert original_name("\r\n", max_length=200) == "file"
+
+
+def _stored_uploads():
+    """One unsaved row of every concrete StoredUpload, with what it belongs to saved."""
+    from bookings.models import BookingDocument
+    from conversations.models import Attachment
+    from tests.bookings.factories import BookingFactory
+    from tests.conversations.factories import MessageFactory
+    from tests.tickets.factories import TicketMessageFactory
+    from tickets.models import TicketAttachment
+
+    message = TicketMessageFactory()
+    return [
+        (TicketAttachment(message=message), f"tickets/{message.ticket.organisation_id}/"),
+        (BookingDocument(booking=BookingFactory()), "booking-documents/"),
+        (Attachment(message=MessageFactory()), "conversations/"),
+    ]
+
+
+@pytest.mark.django_db
+def test_every_stored_upload_keeps_the_customers_name_as_data_never_in_its_path():
+    for upload, folder in _stored_uploads():
+        assert isinstance(upload, StoredUpload)
+        with files_removed_unless_committed() as written, transaction.atomic():
+            stored_upload_save(
+                upload=upload, file=SimpleUploadedFile("Passport ../scan.PDF", PDF_BYTES), kind=PDF, written=written
+            )
+
+        saved = type(upload).objects.get(pk=upload.pk)
+        assert (saved.original_name, saved.content_type, saved.size) == ("scan.PDF", "application/pdf", len(PDF_BYTES))
+        assert saved.file.name.startswith(folder) and saved.file.name.endswith(".pdf")
+        assert "scan" not in saved.file.name.lower() and "passport" not in saved.file.name.lower()
+        assert default_storage.open(saved.file.name).read() == PDF_BYTES
+
+
+@pytest.mark.django_db
+def test_a_stored_upload_whose_transaction_fails_leaves_neither_row_nor_file():
+    for upload, _ in _stored_uploads():
+        with pytest.raises(RuntimeError), files_removed_unless_committed() as written, transaction.atomic():
+            stored_upload_save(upload=upload, file=SimpleUploadedFile("a.pdf", PDF_BYTES), kind=PDF, written=written)
+            raise RuntimeError("the write after the file fails")
+
+        assert not type(upload).objects.exists()
+        assert not default_storage.exists(written[0].name)
+
+
+@pytest.mark.django_db
+def test_deleting_stored_uploads_deletes_their_files_only_once_the_rows_are_gone(django_capture_on_commit_callbacks):
+    for upload, _ in _stored_uploads():
+        with files_removed_unless_committed() as written, transaction.atomic():
+            stored_upload_save(upload=upload, file=SimpleUploadedFile("a.pdf", PDF_BYTES), kind=PDF, written=written)
+        name = upload.file.name
+
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            stored_uploads_delete(uploads=type(upload).objects.filter(pk=upload.pk))
+        assert default_storage.exists(name)  # not before the commit
+        for callback in callbacks:
+            callback()
+
+        assert not type(upload).objects.exists()
+        assert not default_storage.exists(name)

@@ -1,6 +1,7 @@
-"""What a customer's file really is, judged by its content rather than its name.
+"""What a customer's file really is, judged by its content rather than its name, and how it is kept.
 
-Shared by every app that takes uploads (booking documents, ticket and conversation attachments).
+Shared by every app that takes uploads (booking documents, ticket and conversation attachments): each
+stores them in a model of its own that inherits StoredUpload.
 """
 
 import codecs
@@ -16,7 +17,7 @@ from collections.abc import Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 from urllib.parse import quote
 from xml.etree.ElementTree import ParseError
 from xml.parsers import expat
@@ -25,13 +26,17 @@ import olefile
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring as xml_fromstring
 from django import forms
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import models, transaction
+from django.db.models import QuerySet
 from django.db.models.fields.files import FieldFile
 from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404
 from django.template.defaultfilters import filesizeformat
+from django.urls import path
+from django.utils import timezone
 
 logger = logging.getLogger(__name__)
 
@@ -514,3 +519,89 @@ def _delete_quietly(pairs) -> None:
             storage.delete(name)
         except OSError:  # a file left behind is harmless; failing the request over it is not
             logger.warning("Could not delete stored file %s", name)
+
+
+def stored_upload_path(upload: "StoredUpload", filename: str) -> str:
+    """The one `upload_to` of every stored upload: a random name in the folder its model chooses."""
+    return storage_name(upload.storage_folder(), filename)
+
+
+class StoredUpload(models.Model):
+    """A customer's file as the portal keeps it: the file at a random path, its own name only as data.
+
+    A concrete model adds what the file belongs to and says in `storage_folder` where its files go.
+    Written only by `stored_upload_save`; deleted with `stored_uploads_delete` (or `delete_files_on_commit`
+    where rows go by cascade), so no file outlives its row.
+    """
+
+    file = models.FileField(upload_to=stored_upload_path, max_length=300)
+    original_name = models.CharField(max_length=255)
+    content_type = models.CharField("detected type", max_length=120)
+    size = models.PositiveBigIntegerField(help_text="In bytes.")
+    created_at = models.DateTimeField("uploaded at", default=timezone.now, editable=False)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return self.original_name
+
+    def storage_folder(self) -> str:
+        raise NotImplementedError(f"{type(self).__name__} must say where its files are stored")
+
+
+def stored_upload_save(*, upload: StoredUpload, file: UploadedFile, kind: FileKind, written: list) -> StoredUpload:
+    """Store a checked file for `upload` (an unsaved row with its relations set), then save the row.
+
+    `written` is the list of `files_removed_unless_committed`: if the transaction fails, the file goes too.
+    """
+    # Django names and sizes every file it receives (the stubs allow None for files made by hand), and a
+    # CharField always has a max_length.
+    assert file.name is not None and file.size is not None
+    name_length = cast(int, type(upload)._meta.get_field("original_name").max_length)
+    upload.original_name = original_name(file.name, max_length=name_length)
+    upload.content_type = kind.content_type
+    upload.size = file.size
+    upload.file.save(file.name, file, save=False)
+    written.append(upload.file)
+    upload.save()
+    return upload
+
+
+@transaction.atomic
+def stored_uploads_delete(*, uploads: QuerySet) -> None:
+    """Delete the rows, and their files once the deletion is surely committed."""
+    files = [upload.file for upload in uploads]
+    uploads.delete()
+    delete_files_on_commit(files)
+
+
+if TYPE_CHECKING:
+    from django.contrib.admin import ModelAdmin
+
+    _AdminBase = ModelAdmin[Any]
+else:
+    _AdminBase = object  # a mixin: the ModelAdmin comes with the class it is mixed into
+
+
+class StoredUploadAdminMixin(_AdminBase):
+    """For the admin of a StoredUpload model: a download view (`<app>_<model>_download`, never rendered
+    in the browser) and deletes that take the files with the rows once the deletion commits."""
+
+    def get_urls(self):
+        opts = self.model._meta
+        view = self.admin_site.admin_view(self.download_view)
+        name = f"{opts.app_label}_{opts.model_name}_download"
+        return [path("<int:pk>/download/", view, name=name), *super().get_urls()]
+
+    def download_view(self, request, pk: int) -> FileResponse:
+        upload = get_object_or_404(self.model, pk=pk)
+        if not self.has_view_permission(request, upload):
+            raise PermissionDenied
+        return stored_file_download(upload.file, filename=upload.original_name, content_type=upload.content_type)
+
+    def delete_model(self, request, obj: StoredUpload) -> None:
+        stored_uploads_delete(uploads=self.model.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request, queryset: QuerySet) -> None:
+        stored_uploads_delete(uploads=queryset)

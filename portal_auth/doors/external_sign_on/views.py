@@ -8,13 +8,20 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 
-from portal_auth import ratelimit
 from portal_auth.access_log import log_access
 from portal_auth.decorators import organisation_page
-from portal_auth.external_sign_on import METHOD, SignOnRefused, external_sign_on_accept, external_sign_on_preview
+from portal_auth.doors.external_sign_on.services import (
+    METHOD,
+    SignOnRefused,
+    external_sign_on_accept,
+    external_sign_on_preview,
+)
+from portal_auth.doors.landing import safe_next
+from portal_auth.doors.registry import EXTERNAL_SIGN_ON, door_is_open, door_required
 from portal_auth.models import AccessEvent, Organisation
 from portal_auth.sessions import portal_sign_in
-from portal_auth.views import safe_next
+from portal_core import ratelimit
+from portal_core.origin import ClientOrigin
 from portal_core.sections import landing_url_name
 
 NEXT_SESSION_KEY = "portal_external_sign_on_next"
@@ -37,10 +44,11 @@ def _with_parameter(url: str, name: str, value: str) -> str:
 
 @never_cache
 @organisation_page
+@door_required(EXTERNAL_SIGN_ON)
 def external_sign_on_start(request, organisation):
     """Send the browser to the business's login page, which sends it back to the callback with a token."""
-    if not organisation.external_sign_on_enabled or not organisation.external_sign_on_url:
-        raise Http404("Custom sign-on is off.")
+    if not organisation.external_sign_on_url:
+        raise Http404("Custom sign-on has no login page.")
     # Kept here rather than in return_to, so the business only ever appends its token to a clean URL.
     request.session[NEXT_SESSION_KEY] = _landing(request, organisation)
     return_to = settings.SITE_URL + reverse("portal_auth:external_sign_on", kwargs={"org": organisation.slug})
@@ -56,27 +64,35 @@ def external_sign_on_callback(request, organisation):
     once. Otherwise it could be anyone's link carrying their own token (login CSRF), so a page first
     names the account and only its button (a CSRF-protected POST) uses the token.
     """
+    origin = ClientOrigin.from_request(request)
     try:
-        ratelimit.consume("external_sign_on", request)
+        ratelimit.consume("external_sign_on", origin)
     except ratelimit.RateLimited:
         log_access(
-            request, organisation=organisation, kind=AccessEvent.Kind.RATE_LIMITED, method=METHOD, reason="rate limited"
+            origin=origin,
+            organisation=organisation,
+            kind=AccessEvent.Kind.RATE_LIMITED,
+            method=METHOD,
+            reason="rate limited",
         )
         raise
     token = (request.POST if request.method == "POST" else request.GET).get(TOKEN_PARAMETER, "")
     started_here = NEXT_SESSION_KEY in request.session
     try:
         if request.method == "GET" and not started_here:
-            verified = external_sign_on_preview(request=request, organisation=organisation, token=token)
+            verified = external_sign_on_preview(origin=origin, organisation=organisation, token=token)
             context = {"email": verified.email, "token": token}
             response = render(request, "portal_auth/external_sign_on_confirm.html", context)
         else:
-            customer = external_sign_on_accept(request=request, organisation=organisation, token=token)
+            customer = external_sign_on_accept(origin=origin, organisation=organisation, token=token)
             next_url = request.session.get(NEXT_SESSION_KEY) or _landing(request, organisation)
             portal_sign_in(request, customer, method=METHOD)
             # The token leaves the address bar at once: the next page has a clean URL.
             response = redirect(next_url)
     except SignOnRefused as refusal:
+        if not door_is_open(organisation, EXTERNAL_SIGN_ON):
+            # Refused and logged first, so staff can see a business still sending customers to a closed door.
+            raise Http404("Custom sign-on is off.") from None
         response = render(
             request,
             "portal_auth/external_sign_on_refused.html",

@@ -1,20 +1,28 @@
 """Assign a password / lost password: one flow through an emailed, single-use, hashed link."""
 
+import threading
+import time
 from datetime import timedelta
 
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
-from django.test import Client
+from django.db import connection
+from django.test import Client, RequestFactory
 from django.utils import timezone
+from django.utils.html import escape
 
 from bookings.models import Attendee, Booking
+from portal_auth.doors.password import forms
+from portal_auth.doors.password.forms import SIGN_IN_REFUSED as _REFUSED
 from portal_auth.models import AccessEvent, Customer, CustomerToken, hash_token
 from portal_auth.passwords import validate_customer_password
+from portal_core import ratelimit
 from tests.conftest import link_in
 from tests.factories import CUSTOMER_PASSWORD, CustomerFactory
 
 NEW_PASSWORD = "a quiet lighthouse on the hill"
+SIGN_IN_REFUSED = escape(_REFUSED)
 
 
 def request_link(client, organisation, email, **headers):
@@ -181,7 +189,7 @@ def test_link_dies_when_the_password_changes(client, organisation, attendee_emai
     customer = Customer.objects.get(email=attendee_email)
     from portal_auth.services import customer_password_reset_by_staff
 
-    customer_password_reset_by_staff(request=None, customer=customer, password=NEW_PASSWORD, staff_user=None)
+    customer_password_reset_by_staff(origin=None, customer=customer, password=NEW_PASSWORD, staff_user=None)
     assert open_link(client, sent_link).status_code == 404
 
 
@@ -487,3 +495,192 @@ def test_the_link_is_made_after_the_response_so_its_timing_tells_nothing(
         for work in pending:
             work()
     assert CustomerToken.objects.count() == 1 and len(mailoutbox) == 1
+
+
+# The door open and closed
+
+# Each page and what it says open; the set page without a link says the link is dead, with its own 404.
+PASSWORD_PAGES = {
+    "password/": (200, "<h1>Assign a password</h1>"),
+    "password/sent/": (200, "<h1>Check your email</h1>"),
+    "password/set/": (404, "<h1>This link no longer works</h1>"),
+}
+
+
+@pytest.mark.parametrize("page", PASSWORD_PAGES)
+def test_the_password_doors_pages_answer_when_it_is_open(client, organisation, page):
+    response = client.get(f"/{organisation.slug}/{page}")
+
+    status, heading = PASSWORD_PAGES[page]
+    assert response.status_code == status
+    assert heading in response.content.decode()
+
+
+@pytest.mark.parametrize("page", PASSWORD_PAGES)
+def test_the_password_doors_pages_answer_404_when_it_is_closed(client, organisation, page):
+    organisation.doors = ["access_link"]
+    organisation.save()
+
+    for response in (client.get(f"/{organisation.slug}/{page}"), client.post(f"/{organisation.slug}/{page}")):
+        assert response.status_code == 404
+        assert PASSWORD_PAGES[page][1] not in response.content.decode()
+
+
+def test_a_closed_password_door_sends_no_link_and_signs_no_one_in(
+    client, organisation, customer, mailoutbox, django_capture_on_commit_callbacks
+):
+    organisation.doors = ["access_link"]
+    organisation.save()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        asked = request_link(client, organisation, customer.email)
+    signed = client.post(f"/{organisation.slug}/sign-in/", {"email": customer.email, "password": CUSTOMER_PASSWORD})
+
+    assert asked.status_code == 404 and signed.status_code == 404
+    assert mailoutbox == []
+    assert "portal_customer_id" not in client.session
+    assert not AccessEvent.objects.filter(kind__in=[AccessEvent.Kind.SIGN_IN, AccessEvent.Kind.SIGN_IN_FAILED]).exists()
+
+
+def test_a_password_link_sent_before_the_door_closed_sets_no_password(client, organisation, attendee_email, sent_link):
+    organisation.doors = ["access_link"]
+    organisation.save()
+
+    landed = open_link(client, sent_link)
+    posted = client.post(f"/{organisation.slug}/password/set/", {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
+
+    assert landed.status_code == 404 and posted.status_code == 404
+    assert not Customer.objects.get(organisation=organisation, email=attendee_email).has_password
+
+
+# The password form on the sign-in page
+
+
+def sign_in_url(organisation):
+    return f"/{organisation.slug}/sign-in/"
+
+
+def post_sign_in(client, organisation, email, password, **extra):
+    return client.post(
+        sign_in_url(organisation), {"email": email, "password": password, **extra}, **extra.pop("headers", {})
+    )
+
+
+def test_email_is_matched_whatever_its_case(client, customer):
+    response = post_sign_in(client, customer.organisation, customer.email.upper(), CUSTOMER_PASSWORD)
+    assert response.status_code == 302
+
+
+def test_wrong_password_and_unknown_email_get_the_same_answer(client, customer):
+    wrong_password = post_sign_in(client, customer.organisation, customer.email, "not the password at all")
+    unknown_email = post_sign_in(client, customer.organisation, "nobody@example.com", "not the password at all")
+    assert wrong_password.status_code == unknown_email.status_code == 200
+    assert SIGN_IN_REFUSED in wrong_password.content.decode()
+    assert SIGN_IN_REFUSED in unknown_email.content.decode()
+    assert AccessEvent.objects.filter(kind=AccessEvent.Kind.SIGN_IN_FAILED).count() == 2
+    assert "portal_customer_id" not in client.session
+
+
+def test_customer_without_password_cannot_sign_in_with_an_empty_one(client, organisation):
+    customer = CustomerFactory(organisation=organisation)
+    response = post_sign_in(client, organisation, customer.email, "")
+    assert response.status_code == 200
+    assert "portal_customer_id" not in client.session
+
+
+def test_customer_of_another_organisation_cannot_sign_in_here(client, customer, other_organisation):
+    response = post_sign_in(client, other_organisation, customer.email, CUSTOMER_PASSWORD)
+    assert SIGN_IN_REFUSED in response.content.decode()
+
+
+def test_deactivated_customer_cannot_sign_in(client, customer):
+    customer.is_active = False
+    customer.save()
+    response = post_sign_in(client, customer.organisation, customer.email, CUSTOMER_PASSWORD)
+    assert SIGN_IN_REFUSED in response.content.decode()
+
+
+def test_failed_sign_ins_per_email_are_rate_limited(client, customer):
+    for _ in range(5):
+        post_sign_in(client, customer.organisation, customer.email, "wrong wrong wrong wrong")
+    response = post_sign_in(client, customer.organisation, customer.email, CUSTOMER_PASSWORD)
+    assert response.status_code == 429
+    assert "try again in" in response.content.decode()
+    assert int(response["Retry-After"]) > 0
+    assert "portal_customer_id" not in client.session
+
+
+def test_failed_sign_ins_per_ip_are_rate_limited_across_emails(client, organisation):
+    for number in range(20):
+        post_sign_in(client, organisation, f"guess{number}@example.com", "wrong wrong wrong wrong")
+    response = post_sign_in(client, organisation, "guess-more@example.com", "wrong wrong wrong wrong")
+    assert response.status_code == 429
+
+
+def test_rate_limit_lifts_when_the_window_passes(client, customer):
+    for _ in range(5):
+        post_sign_in(client, customer.organisation, customer.email, "wrong wrong wrong wrong")
+    assert post_sign_in(client, customer.organisation, customer.email, CUSTOMER_PASSWORD).status_code == 429
+    with time_machine.travel(timezone.now() + timedelta(minutes=6)):
+        assert post_sign_in(client, customer.organisation, customer.email, CUSTOMER_PASSWORD).status_code == 302
+
+
+def test_successful_sign_ins_do_not_count_against_the_limit(client, customer):
+    for _ in range(8):
+        assert post_sign_in(client, customer.organisation, customer.email, CUSTOMER_PASSWORD).status_code == 302
+
+
+def test_empty_fields_are_named_in_plain_words(client, organisation):
+    response = client.post(sign_in_url(organisation), {"email": "", "password": ""})
+    html = response.content.decode()
+    assert "Enter your email address." in html and "Enter your password." in html
+    assert "portal_customer_id" not in client.session
+
+
+def test_locked_account_stays_locked_under_traffic_from_many_keys(client, customer, production_cache):
+    for _ in range(5):
+        post_sign_in(client, customer.organisation, customer.email, "wrong wrong wrong wrong")
+    # Ordinary traffic of a few hundred other customers, each counted under its own key.
+    for number in range(350):
+        request = RequestFactory().post("/", REMOTE_ADDR=f"10.1.{number // 250}.{number % 250}")
+        ratelimit.consume("ticket_write", request, key=f"customer:{number}")
+    response = post_sign_in(client, customer.organisation, customer.email, "one more guess, the sixth")
+    assert response.status_code == 429
+    assert "portal_customer_id" not in client.session
+    assert AccessEvent.objects.filter(kind=AccessEvent.Kind.SIGN_IN_FAILED).count() == 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_wrong_passwords_run_no_more_password_checks_than_the_limit(monkeypatch, production_cache):
+    if connection.vendor == "sqlite":
+        pytest.skip("the in-memory SQLite test database is shared between threads with table locks, not waits")
+    customer = CustomerFactory(with_password=True)
+    checks = []
+    real_authenticate = forms.customer_authenticate
+
+    def slow_authenticate(**kwargs):
+        checks.append(kwargs["email"])
+        # Stands in for the ~150 ms of a production password hash, the window parallel guesses aim at.
+        time.sleep(0.15)
+        return real_authenticate(**kwargs)
+
+    monkeypatch.setattr(forms, "customer_authenticate", slow_authenticate)
+    start = threading.Barrier(40)
+    statuses: list[int] = []
+
+    def guess(number: int) -> None:
+        try:
+            start.wait()
+            response = post_sign_in(Client(), customer.organisation, customer.email, f"wrong guess number {number:03}")
+            statuses.append(response.status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=guess, args=(number,)) for number in range(40)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert len(statuses) == 40
+    assert len(checks) <= 5
+    assert statuses.count(200) == len(checks) and statuses.count(429) == 40 - len(checks)

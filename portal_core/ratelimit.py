@@ -4,6 +4,8 @@
 5 per five minutes for one key (an email, say). Windows are fixed, so every process that
 shares the database shares the count.
 
+`source` is the request, or the ClientOrigin a service was given: the "ip" rules count its address.
+
 Each attempt takes its slot before the work it guards (`consume`, `reserve`), with one atomic
 upsert per rule, so parallel attempts can never exceed a limit; an attempt that must not count
 (a successful sign-in) gives its slot back. Counters are rows, not cache entries: nothing evicts
@@ -12,7 +14,6 @@ database's error: the attempt is refused, never let through uncounted.
 """
 
 import hashlib
-import ipaddress
 import math
 import time
 from dataclasses import dataclass, field
@@ -22,7 +23,8 @@ from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest
 
-from portal_auth.models import RateLimitCounter
+from portal_core.models import RateLimitCounter
+from portal_core.origin import ClientOrigin
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -76,35 +78,23 @@ def parse_rules(spec: str) -> list[Rule]:
     return rules
 
 
-def client_ip(request: HttpRequest) -> str:
-    """The visitor's address. Behind N trusted proxies, the Nth address from the right of X-Forwarded-For.
-
-    Only the proxies' own additions are trusted: anything further left could be written by the visitor.
-    """
-    hops = settings.TRUSTED_PROXY_COUNT
-    if hops:
-        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
-        if len(forwarded) >= hops and _is_address(forwarded[-hops]):
-            return forwarded[-hops]
-    return request.META.get("REMOTE_ADDR") or "unknown"
-
-
 def _counter_key(action: str, rule: Rule, subject: str, window: int) -> str:
     digest = hashlib.sha256(subject.encode()).hexdigest()[:32]
     return f"{action}:{rule.scope}:{rule.seconds}:{window}:{digest}"
 
 
-def _subjects(rule: Rule, request: HttpRequest, key: str | None) -> str | None:
+def _subjects(rule: Rule, origin: ClientOrigin, key: str | None) -> str | None:
     if rule.scope == "ip":
-        return client_ip(request)
+        return origin.ip or "unknown"  # every visitor without an address shares one count
     return key.lower() if key else None
 
 
-def _windows(action: str, request: HttpRequest, key: str | None) -> list[_Window]:
+def _windows(action: str, source: HttpRequest | ClientOrigin, key: str | None) -> list[_Window]:
     now = time.time()
+    origin = source if isinstance(source, ClientOrigin) else ClientOrigin.from_request(source)
     windows = []
     for rule in parse_rules(settings.PORTAL_RATE_LIMITS[action]):
-        subject = _subjects(rule, request, key)
+        subject = _subjects(rule, origin, key)
         if subject is None:
             continue
         window = int(now // rule.seconds)
@@ -132,19 +122,19 @@ def _count_one_more(window: _Window) -> int:
         return cursor.fetchone()[0]
 
 
-def check(action: str, request: HttpRequest, key: str | None = None) -> None:
+def check(action: str, source: HttpRequest | ClientOrigin, key: str | None = None) -> None:
     """Raise RateLimited if any rule of `action` is already used up; count nothing.
 
     Only for pages that show, rather than do, what the limit guards: whatever does the work reserves.
     """
-    windows = _windows(action, request, key)
+    windows = _windows(action, source, key)
     used = dict(RateLimitCounter.objects.filter(key__in=[w.key for w in windows]).values_list("key", "hits"))
     for window in windows:
         if used.get(window.key, 0) >= window.rule.count:
             raise RateLimited(window.retry_after)
 
 
-def reserve(action: str, request: HttpRequest, key: str | None = None) -> Reservation:
+def reserve(action: str, source: HttpRequest | ClientOrigin, key: str | None = None) -> Reservation:
     """Take one slot under every rule of `action`, or raise RateLimited and take none.
 
     Call it before the work the limit guards, so that parallel attempts queue on the counter
@@ -152,7 +142,7 @@ def reserve(action: str, request: HttpRequest, key: str | None = None) -> Reserv
     not count (a success, where only failures are limited). Call it outside any transaction, as forms
     are validated: a count made inside one would vanish if it rolled back.
     """
-    windows = _windows(action, request, key)
+    windows = _windows(action, source, key)
     taken = Reservation()
     for window in windows:
         taken.keys.append(window.key)
@@ -164,20 +154,12 @@ def reserve(action: str, request: HttpRequest, key: str | None = None) -> Reserv
     return taken
 
 
-def consume(action: str, request: HttpRequest, key: str | None = None) -> None:
+def consume(action: str, source: HttpRequest | ClientOrigin, key: str | None = None) -> None:
     """Count one attempt, or raise RateLimited: for actions limited whether or not they succeed."""
-    reserve(action, request, key)
+    reserve(action, source, key)
 
 
 def counters_purge(*, now: datetime) -> int:
     """Delete the counters of windows that have ended; returns how many."""
     deleted, _ = RateLimitCounter.objects.filter(expires_at__lte=now).delete()
     return deleted
-
-
-def _is_address(value: str) -> bool:
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
-        return False
-    return True

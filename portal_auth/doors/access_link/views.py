@@ -4,15 +4,22 @@ from django.conf import settings
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.csrf import csrf_exempt
 
 from outbox.background import after_commit_in_background
-from portal_auth import ratelimit
-from portal_auth.access_link_forms import AccessLinkRequestForm
-from portal_auth.access_links import AccessLinkDoor, access_link_check, access_link_open, access_link_request
 from portal_auth.decorators import organisation_page
-from portal_auth.models import CustomerToken, Organisation, session_hash
-from portal_auth.ratelimit import RateLimited
+from portal_auth.doors.access_link.forms import AccessLinkRequestForm
+from portal_auth.doors.access_link.services import (
+    AccessLinkDoor,
+    access_link_check,
+    access_link_open,
+    access_link_request,
+)
+from portal_auth.doors.landing import emailed_link_landing, landed_token_drop, landed_token_hash
+from portal_auth.doors.registry import ACCESS_LINK, door_required
+from portal_auth.models import CustomerToken, Organisation
+from portal_core import ratelimit
+from portal_core.origin import ClientOrigin
+from portal_core.ratelimit import RateLimited
 
 SENT_TO_SESSION_KEY = "portal_access_link_sent_to"
 TOKEN_SESSION_KEY = "portal_access_link_token"
@@ -28,61 +35,57 @@ def _destination(organisation: Organisation, token: CustomerToken, door: AccessL
     return reverse(door.landing_route, kwargs={"org": organisation.slug})
 
 
-# Exempt: it only files the token in the session, as a GET does, and a CSRF refusal would log its URL.
-@csrf_exempt
-@never_cache
-def open_link(request, org, token, *, door: AccessLinkDoor):
-    """The emailed link. A GET only moves the token into the session and redirects to the page that asks.
-
-    Nothing is opened here: neither a mail scanner nor a page that sends a visitor to someone else's
-    link signs anyone in. No error status is ever answered, so the token's URL never reaches the logs.
-    """
-    organisation = Organisation.objects.filter(slug=org).first()
-    if organisation is None:
-        target = reverse("landing")
-    else:
-        request.session[TOKEN_SESSION_KEY] = session_hash(token)
-        target = reverse(door.confirm_route, kwargs={"org": organisation.slug})
-    response = redirect(target)
-    response["Referrer-Policy"] = "no-referrer"
-    return response
+# The emailed link, routed with its AccessLinkDoor: the page it leads to names the account, and opens
+# nothing before its button is pressed, so neither a mail scanner nor a page that sends a visitor to
+# someone else's link signs anyone in.
+open_link = emailed_link_landing(
+    door_key=ACCESS_LINK, session_key=TOKEN_SESSION_KEY, clean_route=lambda door: door.confirm_route
+)
 
 
 @never_cache
 @organisation_page
+@door_required(ACCESS_LINK)
 def link_confirm(request, organisation, *, door: AccessLinkDoor):
     """Says whose account the link opens; its button (a POST, CSRF-protected) opens the portal session."""
-    token_hash = request.session.get(TOKEN_SESSION_KEY, "")
+    token_hash = landed_token_hash(request, TOKEN_SESSION_KEY)
     if not token_hash:
         # Back here after the link was used (or never through one): nothing is left to open.
         route = door.landing_route if request.portal_customer else door.refused_route
         return redirect(route, org=organisation.slug)
-    use = access_link_open if request.method == "POST" else access_link_check
     try:
-        token = use(request=request, organisation=organisation, token_hash=token_hash)
+        if request.method == "POST":
+            token = access_link_open(request=request, organisation=organisation, token_hash=token_hash)
+        else:
+            origin = ClientOrigin.from_request(request)
+            token = access_link_check(origin=origin, organisation=organisation, token_hash=token_hash)
     except RateLimited:
         token = None  # the refused page answers 429 itself
     if token is None:
-        request.session.pop(TOKEN_SESSION_KEY, None)  # a dead token has no reason to stay
+        landed_token_drop(request, TOKEN_SESSION_KEY)
         return redirect(door.refused_route, org=organisation.slug)
     if request.method == "POST":
         # Used: the sign-in started a fresh session already; said here so it holds whatever the door.
-        request.session.pop(TOKEN_SESSION_KEY, None)
+        landed_token_drop(request, TOKEN_SESSION_KEY)
         return redirect(_destination(organisation, token, door))
     return render(request, "portal_auth/access_link_confirm.html", {"door": door, "customer": token.customer})
 
 
 @never_cache
 @organisation_page
-def link_refused(request, organisation, *, door: AccessLinkDoor):
-    """Where an unknown, expired or revoked link lands: a form to ask for a new one."""
+@door_required(ACCESS_LINK)
+def link_refused(request, organisation, *, door: AccessLinkDoor, refused: bool = True):
+    """Where an unknown, expired or revoked link lands: a form to ask for a new one.
+
+    Routed with `refused=False`, the same form is the sign-in page's "Email me a link".
+    """
     if request.method == "POST":
         form = AccessLinkRequestForm(request.POST, request=request, organisation=organisation)
         if form.is_valid():
-            email = form.cleaned_data["email"]
+            email, origin = form.cleaned_data["email"], ClientOrigin.from_request(request)
             # After the response: how long it takes would otherwise tell whether the email is known.
             after_commit_in_background(
-                lambda: access_link_request(request=request, organisation=organisation, email=email, door=door),
+                lambda: access_link_request(origin=origin, organisation=organisation, email=email, door=door),
                 description="access link request",
             )
             request.session[SENT_TO_SESSION_KEY] = form.cleaned_data["email"]
@@ -93,13 +96,14 @@ def link_refused(request, organisation, *, door: AccessLinkDoor):
     return render(
         request,
         "portal_auth/access_link_refused.html",
-        {"form": form, "door": door, "lifetime_days": settings.ACCESS_LINK_LIFETIME.days},
+        {"form": form, "door": door, "refused": refused, "lifetime_days": settings.ACCESS_LINK_LIFETIME.days},
         status=400 if form.is_bound else 200,
     )
 
 
 @never_cache
 @organisation_page
+@door_required(ACCESS_LINK)
 def link_sent(request, organisation, *, door: AccessLinkDoor):
     email = request.session.get(SENT_TO_SESSION_KEY, "")
     return render(

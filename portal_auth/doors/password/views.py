@@ -1,0 +1,98 @@
+"""The password door's pages: ask for a link to choose a password, and choose it. Its form is on the sign-in page."""
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+
+from outbox.background import after_commit_in_background
+from portal_auth.decorators import organisation_page
+from portal_auth.doors.landing import emailed_link_landing, landed_token_drop, landed_token_hash, safe_next
+from portal_auth.doors.password.forms import PasswordLinkForm, SetPasswordForm
+from portal_auth.doors.registry import PASSWORD, door_required
+from portal_auth.models import CustomerToken
+from portal_auth.services import customer_password_set, password_link_lifetime_minutes, password_link_send
+from portal_core.origin import ClientOrigin
+
+PASSWORD_TOKEN_SESSION_KEY = "portal_password_token"
+AFTER_PASSWORD_SESSION_KEY = "portal_after_password"
+PASSWORD_LINK_SENT_TO_SESSION_KEY = "portal_password_link_sent_to"
+
+
+@never_cache
+@organisation_page
+@door_required(PASSWORD)
+def password_request(request, organisation):
+    if request.method == "POST":
+        form = PasswordLinkForm(request.POST, request=request, organisation=organisation)
+        if form.is_valid():
+            email, origin = form.cleaned_data["email"], ClientOrigin.from_request(request)
+            # After the response: how long it takes would otherwise tell whether the email is known.
+            after_commit_in_background(
+                lambda: password_link_send(origin=origin, organisation=organisation, email=email),
+                description="password link request",
+            )
+            request.session[PASSWORD_LINK_SENT_TO_SESSION_KEY] = form.cleaned_data["email"]
+            # Where the customer was going, to return there after choosing a password (same browser).
+            request.session[AFTER_PASSWORD_SESSION_KEY] = safe_next(request, organisation)
+            return redirect("portal_auth:password_link_sent", org=organisation.slug)
+    else:
+        form = PasswordLinkForm(
+            request=request, organisation=organisation, initial={"email": request.GET.get("email", "")}
+        )
+    context = {
+        "form": form,
+        "next": safe_next(request, organisation),
+        "lifetime_minutes": password_link_lifetime_minutes(),
+    }
+    return render(request, "portal_auth/password_request.html", context)
+
+
+@never_cache
+@organisation_page
+@door_required(PASSWORD)
+def password_link_sent(request, organisation):
+    email = request.session.get(PASSWORD_LINK_SENT_TO_SESSION_KEY, "")
+    context = {"email": email, "lifetime_minutes": password_link_lifetime_minutes()}
+    return render(request, "portal_auth/password_link_sent.html", context)
+
+
+def _password_link_invalid(request):
+    context = {"lifetime_minutes": password_link_lifetime_minutes()}
+    return render(request, "portal_auth/password_link_invalid.html", context, status=404)
+
+
+# The emailed link: a mail scanner that follows it uses nothing up.
+password_link = emailed_link_landing(
+    door_key=PASSWORD, session_key=PASSWORD_TOKEN_SESSION_KEY, clean_route=lambda: "portal_auth:password_set"
+)
+
+
+@never_cache
+@organisation_page
+@door_required(PASSWORD)
+def password_set(request, organisation):
+    token = CustomerToken.find_usable(
+        organisation=organisation,
+        purpose=CustomerToken.Purpose.SET_PASSWORD,
+        token_hash=landed_token_hash(request, PASSWORD_TOKEN_SESSION_KEY),
+    )
+    if token is None:
+        landed_token_drop(request, PASSWORD_TOKEN_SESSION_KEY)
+        return _password_link_invalid(request)
+    form = SetPasswordForm(request.POST or None, customer=token.customer)
+    if request.method == "POST" and form.is_valid():
+        try:
+            customer = customer_password_set(
+                origin=ClientOrigin.from_request(request), token=token, password=form.password
+            )
+        except CustomerToken.DoesNotExist:
+            return _password_link_invalid(request)
+        landed_token_drop(request, PASSWORD_TOKEN_SESSION_KEY)
+        next_url = request.session.pop(AFTER_PASSWORD_SESSION_KEY, "")
+        messages.success(request, "Your password is set. Sign in with it now.")
+        query = urlencode({"email": customer.email, **({"next": next_url} if next_url else {})})
+        return redirect(f"{reverse('portal_auth:sign_in', kwargs={'org': organisation.slug})}?{query}")
+    return render(request, "portal_auth/password_set.html", {"form": form, "customer": token.customer})
