@@ -1,18 +1,21 @@
 """The access-link door's pages. A domain app routes them with its AccessLinkDoor as the `door` kwarg."""
 
+from dataclasses import asdict
+
 from django.conf import settings
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
-from outbox.background import after_commit_in_background
 from portal_auth import ratelimit
 from portal_auth.access_link_forms import AccessLinkRequestForm
-from portal_auth.access_links import AccessLinkDoor, access_link_check, access_link_open, access_link_request
+from portal_auth.access_links import AccessLinkDoor, access_link_check, access_link_open
 from portal_auth.decorators import organisation_page
 from portal_auth.models import CustomerToken, Organisation, session_hash
 from portal_auth.ratelimit import RateLimited
+from portal_auth.tasks import access_link_request_task, request_origin
+from portal_core.tasks import task_enqueue
 
 SENT_TO_SESSION_KEY = "portal_access_link_sent_to"
 TOKEN_SESSION_KEY = "portal_access_link_token"
@@ -80,10 +83,13 @@ def link_refused(request, organisation, *, door: AccessLinkDoor):
         form = AccessLinkRequestForm(request.POST, request=request, organisation=organisation)
         if form.is_valid():
             email = form.cleaned_data["email"]
-            # After the response: how long it takes would otherwise tell whether the email is known.
-            after_commit_in_background(
-                lambda: access_link_request(request=request, organisation=organisation, email=email, door=door),
-                description="access link request",
+            # Looked up by a worker, after the response: how long it takes would tell whether the email is known.
+            task_enqueue(
+                access_link_request_task,
+                organisation_id=organisation.pk,
+                email=email,
+                door=asdict(door),
+                origin=request_origin(request),
             )
             request.session[SENT_TO_SESSION_KEY] = form.cleaned_data["email"]
             return redirect(door.sent_route, org=organisation.slug)

@@ -7,12 +7,13 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
-from outbox.background import after_commit_in_background
 from portal_auth.decorators import organisation_page, post_only, sign_in_url
 from portal_auth.forms import PasswordLinkForm, SetPasswordForm, SignInForm
 from portal_auth.models import CustomerToken, Organisation, session_hash
-from portal_auth.services import customer_password_set, password_link_lifetime_minutes, password_link_send
+from portal_auth.services import customer_password_set, password_link_lifetime_minutes
 from portal_auth.sessions import portal_sign_in, portal_sign_out
+from portal_auth.tasks import password_link_send_task, request_origin
+from portal_core.tasks import task_enqueue
 
 PASSWORD_TOKEN_SESSION_KEY = "portal_password_token"
 AFTER_PASSWORD_SESSION_KEY = "portal_after_password"
@@ -65,11 +66,9 @@ def password_request(request, organisation):
         form = PasswordLinkForm(request.POST, request=request, organisation=organisation)
         if form.is_valid():
             email = form.cleaned_data["email"]
-            # After the response: how long it takes would otherwise tell whether the email is known.
-            after_commit_in_background(
-                lambda: password_link_send(request=request, organisation=organisation, email=email),
-                description="password link request",
-            )
+            # Looked up by a worker, after the response: how long it takes would tell whether the email is known.
+            origin = request_origin(request)
+            task_enqueue(password_link_send_task, organisation_id=organisation.pk, email=email, origin=origin)
             request.session[PASSWORD_LINK_SENT_TO_SESSION_KEY] = form.cleaned_data["email"]
             # Where the customer was going, to return there after choosing a password (same browser).
             request.session[AFTER_PASSWORD_SESSION_KEY] = safe_next(request, organisation)

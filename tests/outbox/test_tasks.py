@@ -1,98 +1,117 @@
-import io
-import logging
-import threading
-import time
+from datetime import timedelta
 
 import pytest
-from django.core.management import call_command
+import time_machine
+from django.db import transaction
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
-from outbox.background import SerialWorker, after_commit_in_background
 from outbox.models import OutboxEmail
-from outbox.services import _sender, email_enqueue
+from outbox.services import email_enqueue, outbox_requeue
+from outbox.tasks import PAUSE_AFTER_UNREACHABLE
 from tests.factories import CustomerFactory
+from tests.outbox.factories import OutboxEmailFactory
 
 
-@pytest.mark.django_db(transaction=True)
-def test_work_runs_after_commit_in_another_thread_and_failures_are_logged(settings, caplog):
-    settings.OUTBOX_SEND_IN_BACKGROUND = True
-    ran_in, done = [], threading.Event()
-
-    def work():
-        ran_in.append(threading.get_ident())
-        done.set()
-        raise RuntimeError("the mail server is on fire")
-
-    with caplog.at_level(logging.ERROR, logger="outbox.background"):
-        after_commit_in_background(work, description="test work")  # autocommit: "after commit" is now
-        assert done.wait(5)
-        for thread in threading.enumerate():
-            if thread.name == "test work":
-                thread.join(5)
-    assert ran_in and ran_in[0] != threading.get_ident()
-    assert "Background work failed: test work" in caplog.text
-
-
-def test_inline_when_background_is_off(settings, django_capture_on_commit_callbacks, db):
-    settings.OUTBOX_SEND_IN_BACKGROUND = False
-    ran_in = []
-    with django_capture_on_commit_callbacks(execute=True):
-        after_commit_in_background(lambda: ran_in.append(threading.get_ident()), description="inline work")
-        assert ran_in == []  # not before the commit
-    assert ran_in == [threading.get_ident()]
-
-
-EMAILS = 200
-
-
-@pytest.mark.django_db(transaction=True)
-def test_emails_to_a_silent_mail_server_hold_a_few_database_connections_and_no_long_transaction(
-    settings, organisation, silent_smtp_server, database_activity
-):
-    settings.OUTBOX_SEND_IN_BACKGROUND = True
+def enqueue_email(organisation, to="reader@example.com"):
     customer = CustomerFactory.build(organisation=organisation, name="Ana")
-    with database_activity() as activity:
-        for number in range(EMAILS):  # each commits, and its delivery starts in the background
-            email_enqueue(
-                organisation=organisation,
-                to=f"reader{number}@example.com",
-                template="portal_auth/emails/password_changed",
-                context={"customer": customer, "sign_in_link": "https://portal.example.test/x/sign-in/"},
-            )
-        started = time.monotonic()
-        call_command("send_outbox", "--time-budget", "5", stdout=io.StringIO(), stderr=io.StringIO())
-        elapsed = time.monotonic() - started
-        assert _sender.wait_idle(timeout=60)
-
-    print(
-        f"{EMAILS} emails: at most {activity.most_connections} database connections, longest transaction "
-        f"{activity.longest_transaction:.3f} s, {len(silent_smtp_server.accepted)} SMTP connections, "
-        f"send_outbox {elapsed:.1f} s"
+    return email_enqueue(
+        organisation=organisation,
+        to=to,
+        template="portal_auth/emails/password_changed",
+        context={"customer": customer, "sign_in_link": "https://portal.example.test/x/sign-in/"},
     )
-    # This test's own connection and the background sender's; send_outbox runs in this thread.
-    assert activity.most_connections <= 2
-    assert activity.longest_transaction < 0.5  # no transaction open while the mail server keeps silent (1 s)
-    assert elapsed < 5
-    assert len(silent_smtp_server.accepted) == 2  # the sender and send_outbox each gave up at the first timeout
-    assert OutboxEmail.objects.filter(status=OutboxEmail.Status.PENDING).count() == EMAILS
-    assert OutboxEmail.objects.filter(attempts__gt=0).count() == len(silent_smtp_server.accepted)
-    assert activity.connections_now() == 1  # the idle sender holds none; this one is the test's
 
 
-def test_one_worker_thread_takes_every_batch_submitted_from_many_threads(settings):
-    settings.OUTBOX_SEND_IN_BACKGROUND = True
-    batches, workers = [], set()
+def delivery_tasks(**filters):
+    return DBTaskResult.objects.filter(task_path="outbox.tasks.outbox_deliver_task", **filters)
 
-    def work(ids):
-        workers.add(threading.get_ident())
-        batches.append(ids)
 
-    worker = SerialWorker(work, name="test worker", batch_size=50)
-    submitters = [threading.Thread(target=worker.submit, args=([n],)) for n in range(120)]
-    for submitter in submitters:
-        submitter.start()
-    for submitter in submitters:
-        submitter.join(5)
-    assert worker.wait_idle(timeout=5)
-    assert sorted(pk for batch in batches for pk in batch) == list(range(120))
-    assert max(len(batch) for batch in batches) <= 50
-    assert len(workers) == 1 and threading.get_ident() not in workers
+def test_an_email_and_its_delivery_task_are_written_in_one_transaction(organisation, database_tasks):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        enqueue_email(organisation)
+        assert delivery_tasks().count() == 1  # written now, not after commit
+        raise RuntimeError("the action that caused the email failed")
+    assert not OutboxEmail.objects.exists()
+    assert not delivery_tasks().exists()
+
+    email = enqueue_email(organisation)
+    [task] = delivery_tasks()
+    assert task.args_kwargs == {"args": [], "kwargs": {"ids": [email.pk]}}
+    assert task.status == "READY"
+
+
+def test_the_worker_delivers_the_email_once_with_its_message_id(organisation, smtp_server, run_worker):
+    email = enqueue_email(organisation)
+    assert smtp_server.messages == []  # nothing is sent by the request itself
+
+    assert run_worker() == 1
+
+    [message] = smtp_server.messages
+    email.refresh_from_db()
+    assert message["Message-ID"] == email.message_id
+    assert email.status == OutboxEmail.Status.SENT and email.attempts == 1
+    assert delivery_tasks(status="SUCCESSFUL").count() == 1
+    assert run_worker() == 0
+
+
+def test_a_refused_email_is_retried_by_a_later_task_at_the_outbox_back_off(
+    organisation, smtp_server, run_worker
+):
+    smtp_server.refuse()
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        email = enqueue_email(organisation)
+        run_worker()
+        email.refresh_from_db()
+        assert email.status == OutboxEmail.Status.PENDING and email.attempts == 1
+        [retry] = delivery_tasks(status="READY")
+        assert retry.args_kwargs["kwargs"] == {"ids": [email.pk]}
+        # Never before the outbox's next attempt (a minute after the first failure), at most a minute after it.
+        assert email.next_attempt_at <= retry.run_after < email.next_attempt_at + timedelta(minutes=1)
+        assert run_worker() == 0  # not due yet
+
+        smtp_server.refuse(False)
+        clock.move_to(retry.run_after)
+        assert run_worker() == 1
+
+    email.refresh_from_db()
+    assert email.status == OutboxEmail.Status.SENT and email.attempts == 2
+    assert len(smtp_server.messages) == 1
+    assert not delivery_tasks(status="READY").exists()
+
+
+def test_an_email_given_up_on_gets_no_further_task(organisation, smtp_server, settings, run_worker):
+    settings.OUTBOX_RETRY_HORIZON = timedelta(seconds=30)  # the first retry would fall beyond it
+    smtp_server.refuse()
+    email = enqueue_email(organisation)
+    run_worker()
+    email.refresh_from_db()
+    assert email.status == OutboxEmail.Status.FAILED
+    assert not delivery_tasks(status="READY").exists()
+
+
+def test_after_the_mail_server_failed_to_answer_the_worker_waits_instead_of_timing_out_on_each_email(
+    organisation, silent_smtp_server, run_worker
+):
+    with time_machine.travel(timezone.now(), tick=False):
+        emails = [enqueue_email(organisation, to=f"reader{number}@example.com") for number in range(20)]
+        assert run_worker() == 20
+
+        # One conversation timed out (EMAIL_TIMEOUT = 1 s); the other 19 were not even tried.
+        assert len(silent_smtp_server.accepted) == 1
+        assert OutboxEmail.objects.filter(attempts=1).count() == 1
+        assert OutboxEmail.objects.filter(status=OutboxEmail.Status.PENDING).count() == 20
+        later = timezone.now() + timedelta(seconds=PAUSE_AFTER_UNREACHABLE)
+        retried = {pk for task in delivery_tasks(status="READY") for pk in task.args_kwargs["kwargs"]["ids"]}
+        assert retried == {email.pk for email in emails}
+        assert all(task.run_after >= later for task in delivery_tasks(status="READY"))
+
+
+def test_emails_sent_again_by_staff_get_one_delivery_task(organisation, database_tasks):
+    emails = OutboxEmailFactory.waiting(3, organisation=organisation, status=OutboxEmail.Status.FAILED)
+    DBTaskResult.objects.all().delete()
+
+    assert outbox_requeue(ids=[email.pk for email in emails]) == 3
+
+    [task] = delivery_tasks()
+    assert sorted(task.args_kwargs["kwargs"]["ids"]) == sorted(email.pk for email in emails)
