@@ -55,9 +55,7 @@ def test_the_worker_delivers_the_email_once_with_its_message_id(organisation, sm
     assert run_worker() == 0
 
 
-def test_a_refused_email_is_retried_by_a_later_task_at_the_outbox_back_off(
-    organisation, smtp_server, run_worker
-):
+def test_a_refused_email_is_retried_by_a_later_task_at_the_outbox_back_off(organisation, smtp_server, run_worker):
     smtp_server.refuse()
     with time_machine.travel(timezone.now(), tick=False) as clock:
         email = enqueue_email(organisation)
