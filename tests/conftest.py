@@ -51,8 +51,10 @@ def database_tasks(settings):
 
 
 @pytest.fixture
-def run_worker(database_tasks):
+def run_worker(database_tasks, monkeypatch):
     """Run `db_worker` in this process until no task is ready; return how many tasks it ran."""
+    # It would close the connection holding the test's transaction, as a request's end would; tests keep it.
+    monkeypatch.setattr("django_tasks_db.management.commands.db_worker.close_old_connections", lambda: None)
 
     def _run() -> int:
         from django_tasks_db.models import DBTaskResult
