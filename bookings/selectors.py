@@ -81,6 +81,11 @@ def upcoming_bookings_for(customer: Customer, *, today: date | None = None) -> Q
     return bookings_for(customer).filter(ends_on__gte=today).order_by("starts_on", "pk")
 
 
+def next_bookings_for(customer: Customer, *, limit: int = 3) -> list[Booking]:
+    """The few bookings the home shows: the soonest not yet over."""
+    return list(upcoming_bookings_for(customer)[:limit])
+
+
 def past_bookings_for(customer: Customer, *, today: date | None = None) -> QuerySet[Booking]:
     """Bookings that have ended, most recent first."""
     today = today or timezone.localdate()

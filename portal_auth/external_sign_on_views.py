@@ -15,10 +15,8 @@ from portal_auth.external_sign_on import METHOD, SignOnRefused, external_sign_on
 from portal_auth.models import AccessEvent, Organisation
 from portal_auth.sessions import portal_sign_in
 from portal_auth.views import safe_next
+from portal_core.sections import landing_url_name
 
-# Where a customer lands when nothing else was asked for: the business's own site links to
-# conversations most often. A URL name, so portal_auth imports no domain app.
-LANDING_URL_NAME = "conversations:list"
 NEXT_SESSION_KEY = "portal_external_sign_on_next"
 TOKEN_PARAMETER = "externalToken"
 RETURN_PARAMETER = "return_to"
@@ -27,7 +25,7 @@ RETURN_PARAMETER = "return_to"
 def _landing(request, organisation: Organisation) -> str:
     if request.GET.get("next"):
         return safe_next(request, organisation)
-    return reverse(LANDING_URL_NAME, kwargs={"org": organisation.slug})
+    return reverse(landing_url_name(), kwargs={"org": organisation.slug})
 
 
 def _with_parameter(url: str, name: str, value: str) -> str:

@@ -7,18 +7,18 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
 from outbox.services import email_enqueue
 from portal_auth.access_log import log_access
 from portal_auth.models import AccessEvent, Customer, CustomerToken, Organisation, normalise_email
+from portal_core.sections import sections
 
 
 def organisation_knows_email(organisation: Organisation, email: str) -> bool:
     """Whether any app holds something for this email (an attendee on a booking, a ticket, …)."""
     if Customer.objects.filter(organisation=organisation, email=email, is_active=True).exists():
         return True
-    return any(import_string(path)(organisation, email) for path in settings.PORTAL_IDENTITY_SOURCES)
+    return any(section.knows_email(organisation, email) for section in sections() if section.knows_email)
 
 
 def password_link_lifetime_minutes() -> int:

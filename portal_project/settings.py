@@ -44,6 +44,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: what must be refused (TRACE, oversized or undecodable requests) is refused before anything reads it.
+    "portal_project.middleware.RequestGuardMiddleware",
+    "portal_project.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -68,6 +71,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "portal_auth.context_processors.portal",
+                "portal_core.context_processors.portal_sections",
             ],
         },
     },
@@ -88,6 +92,20 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # A new PostgreSQL connection costs ~15 ms of CPU: keep them for the process's life.
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=600))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+    # An unreachable server must fail fast (a 503 page, /readyz saying so), not hold a worker thread for minutes.
+    DATABASES["default"].setdefault("OPTIONS", {})
+    DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5))
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # SQLite serving a web server's threads and the outbox's background ones: readers never wait for the writer
+    # (WAL), a writer waits its turn up to 20 s instead of failing at once, and each transaction takes the write
+    # lock as it begins, since SQLite cannot upgrade a read lock while another connection writes ("database is
+    # locked" at once, whatever the timeout).
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "timeout": env.int("SQLITE_BUSY_TIMEOUT", default=20),
+        "transaction_mode": "IMMEDIATE",
+        **DATABASES["default"].get("OPTIONS", {}),
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Shared by every process (cached_db sessions): the database by default, Redis where configured.
@@ -105,6 +123,8 @@ SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
+# Load balancers probe over plain HTTP; a redirect to HTTPS would read as "not ready".
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_TLS_PROXY", default=False) else None
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
@@ -150,11 +170,6 @@ PORTAL_RATE_LIMITS = {
 # Rate limits and the access log then see the visitor's address instead of the proxy's.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
-# Apps that know which emails belong to an organisation's customers, asked before a
-# customer record is created for a password link. portal_auth imports none of them directly.
-PORTAL_IDENTITY_SOURCES = ["bookings.selectors.organisation_has_attendee_email"]
-PORTAL_IDENTITY_SOURCES += ["tickets.selectors.organisation_has_requester_email"]
-PORTAL_IDENTITY_SOURCES += ["conversations.selectors.organisation_has_conversation_email"]
 PORTAL_RATE_LIMITS["conversation_reply"] = env("RATE_LIMIT_CONVERSATION_REPLY", default="20/5m/key,100/h/key")
 PORTAL_RATE_LIMITS["ticket_write"] = env("RATE_LIMIT_TICKET_WRITE", default="20/5m/key,100/d/key")
 
@@ -179,6 +194,9 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
+# The largest request body accepted, refused unread (413) when declared larger: a ticket's five 10 MB
+# attachments with their text and multipart framing, plus margin.
+MAX_REQUEST_BODY = env.int("MAX_REQUEST_BODY", default=55 * 1024 * 1024)
 # Uploads larger than this are streamed to a temporary file instead of memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
@@ -232,8 +250,16 @@ TASKS_RUNNING_STALE_AFTER = timedelta(seconds=env.int("TASKS_RUNNING_STALE_AFTER
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # Django logs the path of every 4xx/5xx answer: never with a token in it.
+    "filters": {"redact_secrets": {"()": "portal_project.log_redaction.RedactSecretsFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact_secrets"]}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        # Django's own handlers (a second, unfiltered console in DEBUG; error emails) give way to the filtered one,
+        # and runserver's request lines (`make run`) pass through it too.
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.db.backends": {"level": "WARNING"},
+    },
 }
 CSRF_FAILURE_VIEW = "portal_project.views.csrf_failure"

@@ -11,9 +11,12 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", views.landing, name="landing"),
     path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
     path("<slug:org>/", views.portal_home, name="portal_home"),
     path("<slug:org>/", include("portal_auth.urls")),
     path("<slug:org>/bookings/", include("bookings.urls")),
     path("<slug:org>/support/", include("tickets.urls")),
     path("<slug:org>/conversations/", include("conversations.urls")),
 ]
+
+handler500 = "portal_project.views.server_error"

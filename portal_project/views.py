@@ -1,19 +1,62 @@
-from django.http import HttpResponse
+import logging
+import secrets
+import sys
+
+from django.core.cache import cache
+from django.db import connection
+from django.http import HttpResponse, HttpResponseServerError
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import Resolver404, resolve
 from django.views.decorators.cache import never_cache
 
-from bookings.selectors import upcoming_bookings_for
-from conversations.selectors import recent_conversations_for
 from portal_auth.decorators import customer_required
 from portal_auth.drafts import draft_keep, same_origin_post
 from portal_auth.models import Organisation
-from tickets.selectors import recent_tickets_for
+from portal_core.sections import sections
+from portal_project.middleware import database_is_unreachable, unavailable
+
+logger = logging.getLogger(__name__)
 
 
 def healthz(request):
     """For load balancers: the process answers. Touches neither the database nor the session."""
     return HttpResponse("ok", content_type="text/plain")
+
+
+@never_cache
+def readyz(request):
+    """For load balancers deciding whether to send traffic: the database and the cache both answer.
+
+    Says which one failed, never why: the error's text could carry host names or credentials.
+    """
+    failed = [name for name, check in (("database", _database_answers), ("cache", _cache_answers)) if not check()]
+    if failed:
+        body = "".join(f"{name}: unavailable\n" for name in failed)
+        return HttpResponse(body, content_type="text/plain", status=503)
+    return HttpResponse("ready", content_type="text/plain")
+
+
+def _database_answers() -> bool:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            return cursor.fetchone() == (1,)
+    except Exception:
+        logger.warning("Readiness: the database does not answer", exc_info=True)
+        return False
+
+
+def _cache_answers() -> bool:
+    key, value = f"readyz:{secrets.token_hex(8)}", secrets.token_hex(8)
+    try:
+        cache.set(key, value, timeout=10)
+        answered = cache.get(key) == value
+        cache.delete(key)
+        return answered
+    except Exception:
+        logger.warning("Readiness: the cache does not answer", exc_info=True)
+        return False
 
 
 def landing(request):
@@ -23,11 +66,9 @@ def landing(request):
 @never_cache
 @customer_required
 def portal_home(request, organisation, customer):
-    """The customer's front page, composed from each app's own selectors."""
-    context = {"customer": customer, "upcoming_bookings": upcoming_bookings_for(customer)[:3]}
-    context["recent_tickets"] = recent_tickets_for(customer)
-    context["recent_conversations"] = recent_conversations_for(customer)
-    return render(request, "portal_home.html", context)
+    """The customer's front page: a panel per section, each filled by its app's own selector."""
+    panels = [(section, section.home_items(customer)) for section in sections() if section.home_items]
+    return render(request, "portal_home.html", {"customer": customer, "home_panels": panels})
 
 
 def csrf_failure(request, reason=""):
@@ -49,3 +90,14 @@ def csrf_failure(request, reason=""):
         if organisation is not None and draft_keep(request, organisation=organisation):
             return redirect(request.path)
     return render(request, "403_csrf.html", status=403)
+
+
+def server_error(request):
+    """The 500 handler; a database that cannot be reached is no bug of ours but a wait: 503.
+
+    Catches what DatabaseUnavailableMiddleware cannot: errors raised by other middleware (a session saved
+    after the view, a cache read before it). Renders without the request, so without the database.
+    """
+    if database_is_unreachable(sys.exception()):
+        return unavailable()
+    return HttpResponseServerError(render_to_string("500.html"))

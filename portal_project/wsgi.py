@@ -1,16 +1,13 @@
-"""
-WSGI config for portal_project project.
-
-It exposes the WSGI callable as a module-level variable named ``application``.
-
-For more information on this file, see
-https://docs.djangoproject.com/en/6.1/howto/deployment/wsgi/
-"""
+"""The WSGI application gunicorn serves (`gunicorn -c gunicorn.conf.py`, see the README's Deployment)."""
 
 import os
 
-from django.core.wsgi import get_wsgi_application
+import django
+
+from portal_project.middleware import PortalWSGIHandler
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal_project.settings")
+django.setup(set_prefix=False)
 
-application = get_wsgi_application()
+# Django's own handler, with a request that survives a charset no codec of text can decode.
+application = PortalWSGIHandler()

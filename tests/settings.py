@@ -24,3 +24,6 @@ MEDIA_ROOT = os.environ.get("TEST_MEDIA_ROOT", "/tmp/portal-test-media")
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
+# A domain app that exists only in the tests, to show a new section needs nothing outside itself but these two lines.
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.loyalty_app"]  # noqa: F405
+ROOT_URLCONF = "tests.urls"

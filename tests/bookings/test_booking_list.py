@@ -114,7 +114,8 @@ def test_home_shows_the_next_three_upcoming_bookings(sign_in, customer, make_boo
         response = client.get(f"/{customer.organisation.slug}/")
 
     page = response.content.decode()
-    assert [b.title for b in response.context["upcoming_bookings"]] == ["Trip 0", "Trip 1", "Trip 2"]
+    panels = {section.key: items for section, items in response.context["home_panels"]}
+    assert [b.title for b in panels["bookings"]] == ["Trip 0", "Trip 1", "Trip 2"]
     assert "Trip 3" not in page and "Old trip" not in page
     assert reverse("bookings:list", kwargs={"org": customer.organisation.slug}) in page
 

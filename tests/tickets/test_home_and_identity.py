@@ -2,9 +2,8 @@
 
 import io
 
-from django.conf import settings
-
 from portal_auth.services import organisation_knows_email
+from portal_core.sections import sections
 from tests.factories import CustomerFactory
 from tests.tickets.conftest import open_access_link
 from tickets.demo import seed_demo
@@ -40,7 +39,7 @@ def test_the_support_nav_item_is_current_on_support_pages(sign_in, customer):
 
 
 def test_requesters_are_known_to_the_organisation(organisation, other_organisation, make_ticket):
-    assert "tickets.selectors.organisation_has_requester_email" in settings.PORTAL_IDENTITY_SOURCES
+    assert organisation_has_requester_email in [section.knows_email for section in sections()]
     ticket = make_ticket()
     assert organisation_has_requester_email(organisation, ticket.requester.email)
     assert not organisation_has_requester_email(other_organisation, ticket.requester.email)

@@ -1,6 +1,3 @@
-from importlib import import_module
-
-from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
@@ -8,10 +5,10 @@ from django.db import transaction
 
 from portal_auth.models import Organisation
 from portal_auth.services import customer_get_or_create
+from portal_core.sections import sections
 
 DEMO_PASSWORD = "demo password for the portal"
 DEMO_CUSTOMERS = [("alice@example.com", "Alice Martin"), ("bob@example.com", "Bob Okafor")]
-DEMO_APPS = ["bookings", "tickets", "conversations"]
 
 
 class Command(BaseCommand):
@@ -40,12 +37,10 @@ class Command(BaseCommand):
                 self.stdout.write(f"The demo organisation '{slug}' exists already; adding only what is missing.")
             self._staff_user()
             self.stdout.write(self.style.MIGRATE_HEADING(f"\n{organisation.public_name} — {settings.SITE_URL}/{slug}/"))
-            for app_label in DEMO_APPS:
-                if apps.is_installed(app_label):
-                    demo = _demo_module(app_label)
-                    if demo is not None:
-                        self.stdout.write(self.style.MIGRATE_HEADING(f"\n{app_label.capitalize()}"))
-                        demo.seed_demo(organisation=organisation, stdout=self.stdout)
+            for section in sections():
+                if section.seed_demo is not None:
+                    self.stdout.write(self.style.MIGRATE_HEADING(f"\n{section.key.capitalize()}"))
+                    section.seed_demo(organisation=organisation, stdout=self.stdout)
             for email, name in DEMO_CUSTOMERS:
                 customer = customer_get_or_create(organisation=organisation, email=email, name=name)
                 if not customer.has_password:
@@ -66,12 +61,3 @@ class Command(BaseCommand):
         User = get_user_model()
         if not User.objects.filter(username="admin").exists():
             User.objects.create_superuser("admin", "admin@voyages-lumiere.example", "admin")
-
-
-def _demo_module(app_label: str):
-    try:
-        return import_module(f"{app_label}.demo")
-    except ModuleNotFoundError as error:
-        if error.name != f"{app_label}.demo":
-            raise
-        return None

@@ -1,0 +1,24 @@
+from django.apps import AppConfig
+
+from portal_core.sections import Section
+
+
+class LoyaltyConfig(AppConfig):
+    name = "tests.loyalty_app"
+    label = "loyalty"
+    default_auto_field = "django.db.models.BigAutoField"
+    section: Section
+
+    def ready(self) -> None:
+        from tests.loyalty_app import demo, selectors
+
+        self.section = Section(
+            key="loyalty",
+            title="Loyalty",
+            list_url_name="loyalty:list",
+            order=40,
+            home_template="loyalty/home_section.html",
+            home_items=selectors.memberships_for,
+            knows_email=selectors.organisation_has_member_email,
+            seed_demo=demo.seed_demo,
+        )

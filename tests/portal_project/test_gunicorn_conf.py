@@ -1,0 +1,127 @@
+"""gunicorn.conf.py as deployed: slow clients don't take the portal down, and the access log holds no token."""
+
+import http.client
+import socket
+import time
+import urllib.error
+import urllib.request
+from contextlib import ExitStack
+
+SECRET = "S3cr3tT0kenValue"
+
+
+def slow_client(stack: ExitStack, port: int, opening: bytes) -> socket.socket:
+    """A client that sends the start of a request and then nothing: it stays connected until the test ends."""
+    client = stack.enter_context(socket.create_connection(("127.0.0.1", port), timeout=5))
+    client.sendall(opening)
+    return client
+
+
+def timed_get(url: str) -> tuple[int, float]:
+    started = time.monotonic()
+    with urllib.request.urlopen(url, timeout=15) as response:
+        response.read()
+        return response.status, time.monotonic() - started
+
+
+def test_slow_clients_do_not_keep_other_customers_from_being_served(live_portal_on_sqlite):
+    portal = live_portal_on_sqlite
+    port = int(portal.base_url.rsplit(":", 1)[1])
+    sign_in = f"/{portal.organisation}/sign-in/"
+    with ExitStack() as stack:
+        # Eight slow clients, as many as a worker has threads (four sync workers would all be stuck): four send
+        # nothing at all, two stall half-way through their headers and two half-way through a form's body. These
+        # last hold a thread each until cut off (GUNICORN_CLIENT_TIMEOUT; the reverse proxy spares even that).
+        for _ in range(4):
+            slow_client(stack, port, b"")
+        for _ in range(2):
+            slow_client(stack, port, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: slow")
+        for _ in range(2):
+            slow_client(
+                stack,
+                port,
+                f"POST {sign_in} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\nemail=".encode(),
+            )
+
+        health, health_seconds = timed_get(f"{portal.base_url}/healthz")
+        page, page_seconds = timed_get(f"{portal.base_url}{sign_in}")
+
+    assert (health, page) == (200, 200)
+    # gthread gives a silent connection 5 s before handing it back to its poller: slower, but served.
+    assert health_seconds < 10 and page_seconds < 10
+
+
+def test_the_access_log_of_the_running_server_holds_no_token(live_portal_on_sqlite):
+    portal = live_portal_on_sqlite
+    organisation = portal.organisation
+    for path in [
+        f"/{organisation}/support/portal/{SECRET}",
+        f"/{organisation}/password/link/{SECRET}/",
+        f"/{organisation}/sign-in/external/?externalToken={SECRET}",
+    ]:
+        try:
+            urllib.request.urlopen(f"{portal.base_url}{path}", timeout=15).close()
+        except urllib.error.HTTPError:
+            pass  # where the page answers does not matter here, only what the log says
+
+    log = portal.server_log()
+    assert f'"GET /{organisation}/support/portal/[redacted] HTTP/1.1"' in log
+    assert f'"GET /{organisation}/password/link/[redacted]/ HTTP/1.1"' in log
+    assert SECRET not in log
+
+
+def test_a_chunked_body_is_refused_by_the_running_server_with_411(live_portal_on_sqlite):
+    portal = live_portal_on_sqlite
+    port = int(portal.base_url.rsplit(":", 1)[1])
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
+    try:
+        connection.request(
+            "POST",
+            f"/{portal.organisation}/sign-in/",
+            body=iter([b"email=someone%40example.com"]),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+            encode_chunked=True,
+        )
+        response = connection.getresponse()
+        page = response.read().decode()
+    finally:
+        connection.close()
+
+    assert response.status == 411
+    assert "It did not say how long it was" in page
+
+
+def test_a_body_over_the_limit_is_refused_by_the_running_server_before_it_is_sent(live_portal_on_sqlite):
+    portal = live_portal_on_sqlite
+    port = int(portal.base_url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=15) as client:
+        # 200 MB announced, not a byte of it sent: the answer comes anyway.
+        client.sendall(
+            f"POST /{portal.organisation}/sign-in/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Content-Type: multipart/form-data; boundary=x\r\nContent-Length: {200 * 1024 * 1024}\r\n\r\n".encode()
+        )
+        answer = client.recv(65536).decode(errors="replace")
+
+    assert answer.startswith("HTTP/1.1 413 ")
+
+
+def test_a_client_stalling_half_way_through_its_request_is_cut_off(live_portal_on_sqlite):
+    portal = live_portal_on_sqlite
+    port = int(portal.base_url.rsplit(":", 1)[1])
+    openings = [
+        b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: slow",
+        f"POST /{portal.organisation}/sign-in/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\n".encode()
+        + b"email=",
+    ]
+    for opening in openings:
+        with socket.create_connection(("127.0.0.1", port), timeout=15) as client:
+            client.sendall(opening)
+            started = time.monotonic()
+            try:
+                while client.recv(65536):
+                    pass  # whatever the server says before closing
+            except ConnectionResetError:
+                pass
+
+            # The live portal runs with GUNICORN_CLIENT_TIMEOUT=3: the thread is free again a few seconds later.
+            assert time.monotonic() - started < 10
