@@ -11,11 +11,12 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import Error
 from django.db import transaction
+from django.db.models import Min, Q
 from django.tasks import Task, TaskResultStatus, task_backends
 from django.tasks.backends.immediate import ImmediateBackend
 from django.utils import timezone
 from django_tasks_db.backend import DatabaseBackend
-from django_tasks_db.models import DBTaskResult
+from django_tasks_db.models import DBTaskResult, get_date_max
 
 
 def task_enqueue(task: Task, **kwargs: Any) -> None:
@@ -42,6 +43,18 @@ def tasks_requeue_interrupted(*, running_longer_than: timedelta) -> int:
     return DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING, started_at__lt=started_before).update(
         status=TaskResultStatus.READY, started_at=None
     )
+
+
+def oldest_ready_task_wait() -> timedelta | None:
+    """How long the task due first has waited for a worker; None when no task is due. Two aggregates, however
+    long the queue: a task enqueued to run at once waits from its enqueueing, a deferred one from its run_after."""
+    due, at_once = DBTaskResult.objects.ready(), Q(run_after=get_date_max())
+    since = [
+        due.filter(at_once).aggregate(since=Min("enqueued_at"))["since"],
+        due.exclude(at_once).aggregate(since=Min("run_after"))["since"],
+    ]
+    waiting = [moment for moment in since if moment is not None]
+    return timezone.now() - min(waiting) if waiting else None
 
 
 def work_done_in_requests(app_configs: Any = None, **kwargs: Any) -> list[Error]:

@@ -246,6 +246,8 @@ TASKS = {"default": {"BACKEND": env("TASKS_BACKEND", default="django_tasks_db.Da
 # A task started longer ago than this and still running was interrupted (worker killed): send_outbox makes it
 # ready again. Keep it above OUTBOX_SEND_TIME_BUDGET plus a few EMAIL_TIMEOUTs, as OUTBOX_SENDING_STALE_AFTER.
 TASKS_RUNNING_STALE_AFTER = timedelta(seconds=env.int("TASKS_RUNNING_STALE_AFTER", default=15 * 60))
+# /readyz answers 503 ("tasks: unavailable") once a task due to run has waited longer than this for a worker.
+TASKS_READY_MAX_WAIT = timedelta(seconds=env.int("TASKS_READY_MAX_WAIT", default=10 * 60))
 
 LOGGING = {
     "version": 1,
