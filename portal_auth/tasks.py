@@ -12,23 +12,28 @@ from portal_auth.models import Organisation
 from portal_auth.ratelimit import client_ip
 from portal_auth.services import password_link_send
 
+Origin = dict[str, str | None]  # {"ip": …, "user_agent": …}
 USER_AGENT_MAX_LENGTH = 300  # what the access log keeps of it
 
 
-def request_origin(request: HttpRequest) -> dict[str, str]:
-    """Where a request came from, as the access log records it: plain values a task can carry."""
-    return {"ip": client_ip(request), "user_agent": request.META.get("HTTP_USER_AGENT", "")[:USER_AGENT_MAX_LENGTH]}
+def request_origin(request: HttpRequest) -> Origin:
+    """Where a request came from, as the access log records it (no address when unknown): plain values for a task."""
+    address = client_ip(request)
+    return {
+        "ip": address if address != "unknown" else None,
+        "user_agent": request.META.get("HTTP_USER_AGENT", "")[:USER_AGENT_MAX_LENGTH],
+    }
 
 
 @task
-def password_link_send_task(*, organisation_id: int, email: str, origin: dict[str, str]) -> None:
+def password_link_send_task(*, organisation_id: int, email: str, origin: Origin) -> None:
     organisation = Organisation.objects.filter(pk=organisation_id).first()
     if organisation is not None:  # else deleted since: nobody to write to
         password_link_send(request=_as_request(origin), organisation=organisation, email=email)
 
 
 @task
-def access_link_request_task(*, organisation_id: int, email: str, door: dict[str, str], origin: dict[str, str]) -> None:
+def access_link_request_task(*, organisation_id: int, email: str, door: dict[str, str], origin: Origin) -> None:
     organisation = Organisation.objects.filter(pk=organisation_id).first()
     if organisation is not None:
         access_link_request(
@@ -36,8 +41,8 @@ def access_link_request_task(*, organisation_id: int, email: str, door: dict[str
         )
 
 
-def _as_request(origin: dict[str, str]) -> HttpRequest:
+def _as_request(origin: Origin) -> HttpRequest:
     # The services record an origin from a request's META; the address was already resolved from the proxies'.
     request = HttpRequest()
-    request.META = {"REMOTE_ADDR": origin["ip"], "HTTP_USER_AGENT": origin["user_agent"]}
+    request.META = {"REMOTE_ADDR": origin["ip"] or "", "HTTP_USER_AGENT": origin["user_agent"] or ""}
     return request
