@@ -28,6 +28,9 @@ run: install
 	$(DEV_ENV) $(BIN)/python manage.py migrate --no-input
 	$(DEV_ENV) $(BIN)/python manage.py createcachetable
 	$(DEV_ENV) $(BIN)/python manage.py seed_demo --site-url http://127.0.0.1:$(PORT)
+	@# The task worker (requested links, email deliveries) beside the web server; Ctrl-C stops both.
+	$(DEV_ENV) SITE_URL=http://127.0.0.1:$(PORT) $(BIN)/python manage.py db_worker --no-startup-delay & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT; \
 	$(DEV_ENV) SITE_URL=http://127.0.0.1:$(PORT) $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 # Debian's chromium drives the browser tests; installed when missing and we may (root).

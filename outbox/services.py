@@ -20,8 +20,8 @@ from django.db.models.functions import Replace
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from outbox.background import SerialWorker
 from outbox.models import SCRUBBED, WITHDRAWN, OutboxEmail, new_message_id
+from portal_core.tasks import task_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ def email_enqueue(
 
 @contextmanager
 def outbox_collect() -> Iterator[list[int]]:
-    """Within this block, emails enqueued by this thread are not sent in the background after commit: the ids
+    """Within this block, emails enqueued by this thread get no delivery task: the ids
     of those committed gather in the list yielded, for the caller to send with `outbox_deliver(ids=...)`.
     A command uses it to deliver its own emails before it exits."""
     collected: list[int] = []
@@ -110,7 +110,7 @@ def outbox_collect() -> Iterator[list[int]]:
 
 def outbox_requeue(*, ids: Iterable[int]) -> int:
     """Send these emails again now, if waiting or given up: due at once, with a fresh retry horizon. They are
-    sent after commit in the background (and by send_outbox), never while the caller waits. Returns how many."""
+    sent after commit by a delivery task (and by send_outbox), never while the caller waits. Returns how many."""
     now = timezone.now()
     resendable = [OutboxEmail.Status.PENDING, OutboxEmail.Status.FAILED]
     with transaction.atomic():
@@ -218,32 +218,12 @@ def _message(email: OutboxEmail) -> EmailMultiAlternatives:
     return message
 
 
-class BackgroundDelivery:
-    """What the outbox sender thread runs on each batch of emails committed: `outbox_deliver`, except for a
-    while after the mail server failed to answer, when each would wait out the same timeout again: those
-    stay in the outbox, due, for send_outbox."""
-
-    pause = 60.0  # seconds; about one send_outbox interval
-
-    def __init__(self) -> None:
-        self.paused_until = 0.0
-
-    def __call__(self, ids: list[int]) -> None:
-        if time.monotonic() < self.paused_until:
-            return
-        if outbox_deliver(ids=ids).server_unreachable:
-            self.paused_until = time.monotonic() + self.pause
-
-
-# Deliveries after commit go through one thread per process, whatever the number of emails committed.
-_sender = SerialWorker(BackgroundDelivery(), name="outbox sender", batch_size=CLAIM_BATCH * 5)
-
-
 def _deliver_after_commit(ids: list[int]) -> None:
-    if settings.OUTBOX_SEND_IN_BACKGROUND:
-        transaction.on_commit(lambda: _sender.submit(ids))
-    else:
-        transaction.on_commit(lambda: outbox_deliver(ids=ids))
+    """A delivery task, written in the caller's transaction: the emails and their delivery commit together."""
+    if ids:
+        from outbox.tasks import outbox_deliver_task  # the task module imports this one
+
+        task_enqueue(outbox_deliver_task, ids=ids)
 
 
 def _claim(*, ids: list[int] | None, tried: list[int], owner: str, size: int) -> list[OutboxEmail]:

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.core import checks
 
 
 class PortalCoreConfig(AppConfig):
@@ -6,3 +7,8 @@ class PortalCoreConfig(AppConfig):
 
     name = "portal_core"
     verbose_name = "Portal core"
+
+    def ready(self) -> None:
+        from portal_core.tasks import work_done_in_requests
+
+        checks.register(work_done_in_requests)

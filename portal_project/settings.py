@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "anymail",
+    "django_tasks_db",
     "portal_core",
     "portal_project",
     "portal_auth",
@@ -247,14 +248,20 @@ ANYMAIL = {key[len("ANYMAIL_") :]: value for key, value in env.ENVIRON.items() i
 # sent it again); then it is marked failed.
 OUTBOX_RETRY_HORIZON = timedelta(seconds=env.int("OUTBOX_RETRY_HORIZON", default=24 * 3600))
 OUTBOX_RETRY_INTERVAL_MAX = timedelta(hours=1)
-# One send_outbox run (and each batch of the background sender) stops trying new emails after this many seconds.
+# One send_outbox run (and each delivery task) stops trying new emails after this many seconds.
 OUTBOX_SEND_TIME_BUDGET = env.int("OUTBOX_SEND_TIME_BUDGET", default=50)
 # An email "sending" for longer was interrupted (process killed, database gone): it is sent again, same Message-ID.
 # Keep it well above OUTBOX_SEND_TIME_BUDGET plus a few EMAIL_TIMEOUTs.
 OUTBOX_SENDING_STALE_AFTER = timedelta(seconds=env.int("OUTBOX_SENDING_STALE_AFTER", default=15 * 60))
-# Deliver each email (and make each requested link) in a thread after commit, so no response waits on the
-# mail server or tells, by its timing, whether an email address is known.
-OUTBOX_SEND_IN_BACKGROUND = env.bool("OUTBOX_SEND_IN_BACKGROUND", default=True)
+
+# Work done after the answer (requested sign-in links, email deliveries) waits in the database for
+# `python manage.py db_worker`. An immediate backend would do it inside the request: refused outside DEBUG.
+TASKS = {"default": {"BACKEND": env("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend"), "QUEUES": ["default"]}}
+# A task started longer ago than this and still running was interrupted (worker killed): send_outbox makes it
+# ready again. Keep it above OUTBOX_SEND_TIME_BUDGET plus a few EMAIL_TIMEOUTs, as OUTBOX_SENDING_STALE_AFTER.
+TASKS_RUNNING_STALE_AFTER = timedelta(seconds=env.int("TASKS_RUNNING_STALE_AFTER", default=15 * 60))
+# /readyz answers 503 ("tasks: unavailable") once a task due to run has waited longer than this for a worker.
+TASKS_READY_MAX_WAIT = timedelta(seconds=env.int("TASKS_READY_MAX_WAIT", default=10 * 60))
 
 LOGGING = {
     "version": 1,

@@ -2,6 +2,7 @@ import logging
 import secrets
 import sys
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, HttpResponseServerError
@@ -15,6 +16,7 @@ from portal_auth.decorators import customer_required
 from portal_auth.drafts import draft_keep, same_origin_post
 from portal_auth.models import Organisation
 from portal_core.sections import sections
+from portal_core.tasks import oldest_ready_task_wait
 from portal_project.middleware import database_is_unreachable, unavailable
 
 logger = logging.getLogger(__name__)
@@ -27,11 +29,14 @@ def healthz(request):
 
 @never_cache
 def readyz(request):
-    """For load balancers deciding whether to send traffic: the database and the cache both answer.
+    """For load balancers deciding whether to send traffic: the database and the cache both answer, and the task
+    worker keeps up (requested sign-in links and emails wait for it).
 
     Says which one failed, never why: the error's text could carry host names or credentials.
     """
     failed = [name for name, check in (("database", _database_answers), ("cache", _cache_answers)) if not check()]
+    if "database" not in failed and not _tasks_keep_up():  # the queue is in the database: asked only if it answers
+        failed.append("tasks")
     if failed:
         body = "".join(f"{name}: unavailable\n" for name in failed)
         return HttpResponse(body, content_type="text/plain", status=503)
@@ -46,6 +51,18 @@ def _database_answers() -> bool:
     except Exception:
         logger.warning("Readiness: the database does not answer", exc_info=True)
         return False
+
+
+def _tasks_keep_up() -> bool:
+    try:
+        waited = oldest_ready_task_wait()
+    except Exception:
+        logger.warning("Readiness: the task queue can't be read", exc_info=True)
+        return False
+    if waited is not None and waited > settings.TASKS_READY_MAX_WAIT:
+        logger.warning("Readiness: a task has waited %s for a worker", waited)
+        return False
+    return True
 
 
 def _cache_answers() -> bool:

@@ -1,8 +1,12 @@
 import re
 
 import pytest
+from asgiref.local import Local
 from django.core.cache import cache
 from django.core.management import call_command
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.tasks import task_backends
 from django.test import Client
 
 from portal_auth.sessions import portal_sign_in
@@ -25,6 +29,41 @@ def production_cache(settings, db):
     call_command("createcachetable", verbosity=0)
     yield
     cache.clear()
+
+
+@receiver(setting_changed)
+def _forget_task_backends(*, setting, **kwargs):
+    # Django keeps each tasks backend for the process's life; a test that changes TASKS wants its own.
+    if setting == "TASKS":
+        task_backends._settings = None
+        task_backends.__dict__.pop("settings", None)
+        task_backends._connections = Local(task_backends.thread_critical)
+
+
+@pytest.fixture
+def database_tasks(settings):
+    """Tasks wait in the database for a worker, as in production, instead of running at once after commit."""
+    from outbox import tasks as outbox_tasks
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    yield
+    outbox_tasks._paused_until = 0.0  # the next test's mail server answers
+
+
+@pytest.fixture
+def run_worker(database_tasks, monkeypatch):
+    """Run `db_worker` in this process until no task is ready; return how many tasks it ran."""
+    # It would close the connection holding the test's transaction, as a request's end would; tests keep it.
+    monkeypatch.setattr("django_tasks_db.management.commands.db_worker.close_old_connections", lambda: None)
+
+    def _run() -> int:
+        from django_tasks_db.models import DBTaskResult
+
+        before = DBTaskResult.objects.exclude(status="READY").count()
+        call_command("db_worker", "--batch", "--no-reload", "--no-startup-delay", "--interval", "0", verbosity=0)
+        return DBTaskResult.objects.exclude(status="READY").count() - before
+
+    return _run
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ import psycopg
 import pytest
 from django.db import connection
 
-from outbox.services import _sender
 from tests.outbox.factories import OutboxEmailFactory
 from tests.outbox.mail_servers import SilentSmtpServer, smtp_mailers, smtp_server_with_handler
 
@@ -17,7 +16,6 @@ def silent_smtp_server(settings):
     settings.MAILERS = smtp_mailers(server.port, timeout=1)
     yield server
     server.stop()
-    _sender.work.paused_until = 0.0  # the next test's mail server answers
 
 
 @pytest.fixture

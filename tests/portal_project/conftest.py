@@ -67,7 +67,7 @@ def _wait_until_ready(base_url: str, process: subprocess.Popen) -> None:
 
 @pytest.fixture(scope="package")
 def live_portal_on_sqlite(tmp_path_factory):
-    """`make run`'s setup (DEBUG, SQLite, emails sent in background threads) served as gunicorn.conf.py says.
+    """`make run`'s setup (DEBUG, SQLite, a task worker beside the web server) served as gunicorn.conf.py says.
 
     Its emails go to a real SMTP server in this process. Whatever database the tests use (PostgreSQL in CI),
     this portal has its own SQLite file, so SQLite's behaviour under a web server's concurrency is what runs.
@@ -86,7 +86,6 @@ def live_portal_on_sqlite(tmp_path_factory):
         "SITE_URL": base_url,
         "DATABASE_URL": f"sqlite:///{folder / 'portal.sqlite3'}",
         "EMAIL_URL": f"smtp://127.0.0.1:{smtp.port}",
-        "OUTBOX_SEND_IN_BACKGROUND": "true",
         "MEDIA_ROOT": str(folder / "media"),
         # Every request comes from 127.0.0.1 here: only the per-address limit is lifted.
         "RATE_LIMIT_PASSWORD_LINK": "1000/h/ip,3/h/key",
@@ -109,7 +108,8 @@ def live_portal_on_sqlite(tmp_path_factory):
         f"o = Organisation.objects.create(name='Demo', slug='{portal.organisation}');"
         f"[Customer.objects.create(organisation=o, email=e) for e in {portal.customers!r}]",
     )
-    with portal.log.open("w") as log:
+    worker_command = ["manage.py", "db_worker", "--no-reload", "--no-startup-delay", "--interval", "0.1"]
+    with portal.log.open("w") as log, (folder / "worker.log").open("w") as worker_log:
         process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"],
             cwd=ROOT,
@@ -117,14 +117,19 @@ def live_portal_on_sqlite(tmp_path_factory):
             stdout=log,
             stderr=subprocess.STDOUT,
         )
+        worker = subprocess.Popen(
+            [sys.executable, *worker_command], cwd=ROOT, env=env, stdout=worker_log, stderr=subprocess.STDOUT
+        )
     try:
         _wait_until_ready(base_url, process)
         yield portal
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        for running in (process, worker):
+            running.terminate()
+        for running in (process, worker):
+            try:
+                running.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                running.kill()
+                running.wait()
         smtp.stop()

@@ -1,12 +1,17 @@
 """While the database cannot be reached: 503 "we'll be back" pages, /readyz says so, /healthz stays alive."""
 
 import socket
+from datetime import timedelta
 
 import pytest
+import time_machine
 from django.db import OperationalError, connections
 from django.db.utils import load_backend
 from django.test import Client, override_settings
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
+from outbox.tasks import outbox_deliver_task
 from portal_auth.models import Organisation
 from portal_project.middleware import database_is_unreachable
 
@@ -103,6 +108,28 @@ def test_readyz_names_the_database_when_it_cannot_be_reached_and_nothing_more(vi
 
     assert response.status_code == 503
     assert response.content == b"database: unavailable\n"
+
+
+def test_readyz_names_the_tasks_once_one_has_waited_too_long_for_a_worker(visitor, database_tasks, settings, db):
+    settings.TASKS_READY_MAX_WAIT = timedelta(minutes=10)
+    start = timezone.now()
+    with time_machine.travel(start, tick=False) as clock:
+        outbox_deliver_task.using(run_after=start + timedelta(hours=1)).enqueue(ids=[])  # a retry, not due yet
+        outbox_deliver_task.enqueue(ids=[])
+        clock.shift(timedelta(minutes=10))
+        assert visitor.get("/readyz").content == b"ready"
+
+        clock.shift(timedelta(seconds=1))
+        response = visitor.get("/readyz")
+        assert response.status_code == 503
+        assert response.content == b"tasks: unavailable\n"
+
+        DBTaskResult.objects.filter(run_after__year=9999).update(status="SUCCESSFUL")  # a worker took it
+        assert visitor.get("/readyz").content == b"ready"
+        clock.move_to(start + timedelta(hours=1, minutes=1))  # the retry, due for a minute, enqueued an hour ago
+        assert visitor.get("/readyz").content == b"ready"
+        clock.move_to(start + timedelta(hours=1, minutes=11))
+        assert visitor.get("/readyz").status_code == 503
 
 
 def test_readyz_names_the_cache_when_it_cannot_be_reached(visitor, db):

@@ -35,7 +35,7 @@ def request_password_link(portal, email: str, start: threading.Barrier) -> int:
 def wait_for_emails(portal, count: int) -> list:
     deadline = time.monotonic() + EMAIL_DEADLINE_SECONDS
     while len(portal.smtp.messages) < count and time.monotonic() < deadline:
-        time.sleep(0.1)  # background threads of another process are sending: nothing to freeze
+        time.sleep(0.1)  # the task worker, another process, is sending: nothing to freeze
     return portal.smtp.messages
 
 

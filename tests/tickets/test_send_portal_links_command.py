@@ -90,8 +90,8 @@ def test_progress_is_reported_every_tenth(make_ticket, organisation):
     assert lines[-1] == "[##############################] 20/20 (100%)"
 
 
-def test_every_email_is_delivered_before_the_command_exits(make_ticket, organisation, smtp_server, settings):
-    settings.OUTBOX_SEND_IN_BACKGROUND = True  # as in production: nothing may be left to threads that die with it
+def test_every_email_is_delivered_before_the_command_exits(make_ticket, organisation, smtp_server, database_tasks):
+    # As in production, where delivery tasks wait for a worker: the command delivers its own emails itself.
     for _ in range(30):
         make_ticket(status=Ticket.Status.OPEN, requester=CustomerFactory(organisation=organisation))
 

@@ -3,10 +3,14 @@ from django.core.management.base import BaseCommand
 
 from outbox.selectors import outbox_counts
 from outbox.services import outbox_deliver
+from portal_core.tasks import tasks_requeue_interrupted
 
 
 class Command(BaseCommand):
-    help = "Send the emails waiting in the outbox whose next attempt is due (run it every minute from cron)."
+    help = (
+        "Send the emails waiting in the outbox whose next attempt is due, and make ready again the tasks a killed "
+        "worker left running (run it every minute from cron)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--limit", type=int, default=500, help="At most this many emails per run.")
@@ -19,6 +23,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, limit, time_budget, **options):
+        requeued = tasks_requeue_interrupted(running_longer_than=settings.TASKS_RUNNING_STALE_AFTER)
+        if requeued:
+            self.stderr.write(f"Made {requeued} interrupted tasks ready again for the worker.")
         delivery = outbox_deliver(limit=limit, time_budget=time_budget)
         counts = outbox_counts()
         given_up = f" Given up on {counts['failed']} (send them again from the admin)." if counts["failed"] else ""

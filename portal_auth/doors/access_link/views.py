@@ -1,25 +1,27 @@
 """The access-link door's pages. A domain app routes them with its AccessLinkDoor as the `door` kwarg."""
 
+from dataclasses import asdict
+
 from django.conf import settings
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 
-from outbox.background import after_commit_in_background
 from portal_auth.decorators import organisation_page
 from portal_auth.doors.access_link.forms import AccessLinkRequestForm
 from portal_auth.doors.access_link.services import (
     AccessLinkDoor,
     access_link_check,
     access_link_open,
-    access_link_request,
 )
 from portal_auth.doors.landing import emailed_link_landing, landed_token_drop, landed_token_hash
 from portal_auth.doors.registry import ACCESS_LINK, door_required
 from portal_auth.models import CustomerToken, Organisation
+from portal_auth.tasks import access_link_request_task, origin_values
 from portal_core import ratelimit
 from portal_core.origin import ClientOrigin
 from portal_core.ratelimit import RateLimited
+from portal_core.tasks import task_enqueue
 
 SENT_TO_SESSION_KEY = "portal_access_link_sent_to"
 TOKEN_SESSION_KEY = "portal_access_link_token"
@@ -82,11 +84,14 @@ def link_refused(request, organisation, *, door: AccessLinkDoor, refused: bool =
     if request.method == "POST":
         form = AccessLinkRequestForm(request.POST, request=request, organisation=organisation)
         if form.is_valid():
-            email, origin = form.cleaned_data["email"], ClientOrigin.from_request(request)
-            # After the response: how long it takes would otherwise tell whether the email is known.
-            after_commit_in_background(
-                lambda: access_link_request(origin=origin, organisation=organisation, email=email, door=door),
-                description="access link request",
+            email = form.cleaned_data["email"]
+            # Looked up by a worker, after the response: how long it takes would tell whether the email is known.
+            task_enqueue(
+                access_link_request_task,
+                organisation_id=organisation.pk,
+                email=email,
+                door=asdict(door),
+                origin=origin_values(ClientOrigin.from_request(request)),
             )
             request.session[SENT_TO_SESSION_KEY] = form.cleaned_data["email"]
             return redirect(door.sent_route, org=organisation.slug)

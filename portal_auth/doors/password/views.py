@@ -7,14 +7,15 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 
-from outbox.background import after_commit_in_background
 from portal_auth.decorators import organisation_page
 from portal_auth.doors.landing import emailed_link_landing, landed_token_drop, landed_token_hash, safe_next
 from portal_auth.doors.password.forms import PasswordLinkForm, SetPasswordForm
 from portal_auth.doors.registry import PASSWORD, door_required
 from portal_auth.models import CustomerToken
-from portal_auth.services import customer_password_set, password_link_lifetime_minutes, password_link_send
+from portal_auth.services import customer_password_set, password_link_lifetime_minutes
+from portal_auth.tasks import origin_values, password_link_send_task
 from portal_core.origin import ClientOrigin
+from portal_core.tasks import task_enqueue
 
 PASSWORD_TOKEN_SESSION_KEY = "portal_password_token"
 AFTER_PASSWORD_SESSION_KEY = "portal_after_password"
@@ -28,12 +29,9 @@ def password_request(request, organisation):
     if request.method == "POST":
         form = PasswordLinkForm(request.POST, request=request, organisation=organisation)
         if form.is_valid():
-            email, origin = form.cleaned_data["email"], ClientOrigin.from_request(request)
-            # After the response: how long it takes would otherwise tell whether the email is known.
-            after_commit_in_background(
-                lambda: password_link_send(origin=origin, organisation=organisation, email=email),
-                description="password link request",
-            )
+            email, origin = form.cleaned_data["email"], origin_values(ClientOrigin.from_request(request))
+            # Looked up by a worker, after the response: how long it takes would tell whether the email is known.
+            task_enqueue(password_link_send_task, organisation_id=organisation.pk, email=email, origin=origin)
             request.session[PASSWORD_LINK_SENT_TO_SESSION_KEY] = form.cleaned_data["email"]
             # Where the customer was going, to return there after choosing a password (same browser).
             request.session[AFTER_PASSWORD_SESSION_KEY] = safe_next(request, organisation)

@@ -1,0 +1,37 @@
+"""The doors' "answer first, work after" requests, as tasks that carry plain values, never the request.
+
+A view enqueues one with `task_enqueue` and answers the same whether or not the email is known: the look-up,
+the token and the email happen here, in the worker, where no response's timing can tell them apart.
+"""
+
+from dataclasses import asdict
+
+from django.tasks import task
+
+from portal_auth.doors.access_link.services import AccessLinkDoor, access_link_request
+from portal_auth.models import Organisation
+from portal_auth.services import password_link_send
+from portal_core.origin import ClientOrigin
+
+Origin = dict[str, str | None]  # ClientOrigin's fields: {"ip": …, "user_agent": …}
+
+
+def origin_values(origin: ClientOrigin) -> Origin:
+    """A client origin as the plain values a task carries."""
+    return asdict(origin)
+
+
+@task
+def password_link_send_task(*, organisation_id: int, email: str, origin: Origin) -> None:
+    organisation = Organisation.objects.filter(pk=organisation_id).first()
+    if organisation is not None:  # else deleted since: nobody to write to
+        password_link_send(origin=ClientOrigin(**origin), organisation=organisation, email=email)
+
+
+@task
+def access_link_request_task(*, organisation_id: int, email: str, door: dict[str, str], origin: Origin) -> None:
+    organisation = Organisation.objects.filter(pk=organisation_id).first()
+    if organisation is not None:
+        access_link_request(
+            origin=ClientOrigin(**origin), organisation=organisation, email=email, door=AccessLinkDoor(**door)
+        )
