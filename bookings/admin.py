@@ -98,8 +98,8 @@ class BookingAddOnInline(admin.TabularInline):
 class BookingDocumentInline(admin.TabularInline):
     model = BookingDocument
     extra = 0
-    fields = ["download", "content_type", "size", "uploaded_by", "created_at"]
-    readonly_fields = fields
+    readonly_fields = ("download", "content_type", "size", "uploaded_by", "created_at")
+    fields = readonly_fields
     can_delete = False
 
     def has_add_permission(self, request, obj=None):
@@ -245,8 +245,8 @@ class BookingDocumentAdmin(StoredUploadAdminMixin, admin.ModelAdmin):
     search_fields = ["original_name", "=booking__reference", "booking__title", "uploaded_by__email"]
     list_select_related = ["booking", "uploaded_by"]
     date_hierarchy = "created_at"
-    fields = ["download", "booking", "uploaded_by", "content_type", "size", "created_at"]
-    readonly_fields = fields
+    readonly_fields = ("download", "booking", "uploaded_by", "content_type", "size", "created_at")
+    fields = readonly_fields
 
     @admin.display(description="Document")
     def download(self, document):

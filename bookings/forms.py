@@ -7,7 +7,7 @@ from django.utils import timezone
 from bookings.models import AddOn, Booking, BookingAddOn
 from portal_auth.models import Customer
 from portal_core import ratelimit
-from portal_core.uploads import JPEG, PDF, PNG, validate_upload
+from portal_core.uploads import JPEG, PDF, PNG, FileKind, validate_upload
 
 DOCUMENT_KINDS = (PDF, JPEG, PNG)
 DOCUMENT_MAX_SIZE = 10 * 1024 * 1024
@@ -70,7 +70,7 @@ class BookingDocumentForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.request = request
         self.customer = customer
-        self.kind = None
+        self.kind: FileKind | None = None  # what the file's content shows it is, once clean_file has passed
 
     def clean_file(self):
         ratelimit.consume("booking_document_upload", self.request, key=f"customer:{self.customer.pk}")

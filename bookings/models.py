@@ -154,6 +154,11 @@ class AddOn(models.Model):
     )
     is_active = models.BooleanField("offered", default=True, help_text="Only offered add-ons can be booked.")
 
+    # Set by bookings.selectors.add_ons_for on the add-ons booked on a booking.
+    booked_price_display: str
+    cancellable_until: datetime.datetime
+    cancellable: bool
+
     class Meta:
         ordering = ["name", "pk"]
         verbose_name = "add-on"

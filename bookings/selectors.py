@@ -1,6 +1,7 @@
 """Reads of the bookings app. Each one that serves a customer scopes by organisation and attendee email."""
 
 from datetime import date
+from typing import cast
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, F, FilteredRelation, OuterRef, Prefetch, Q, QuerySet, Subquery
@@ -33,6 +34,10 @@ class BookingNotLinked(PermissionDenied):
         self.what = what
 
 
+# A CharField's max_length is always set; the stubs allow None for other fields.
+_REFERENCE_LENGTH = cast(int, Booking._meta.get_field("reference").max_length)
+
+
 def _booking_named(reference: str) -> str:
     # Where the link alone opens a booking its reference is the key to it: the access log keeps only its start.
     return f"booking {reference[:6]}…" if len(reference) > 6 else f"booking {reference}"
@@ -40,7 +45,7 @@ def _booking_named(reference: str) -> str:
 
 def _could_be_a_reference(reference: str) -> bool:
     # Checked before any query: PostgreSQL refuses a NUL in text outright, and no reference holds one.
-    return 0 < len(reference) <= Booking._meta.get_field("reference").max_length and reference.isprintable()
+    return 0 < len(reference) <= _REFERENCE_LENGTH and reference.isprintable()
 
 
 def _booking_or_refusal(bookings: QuerySet[Booking], reference: str) -> Booking:
@@ -106,7 +111,8 @@ def get_booking_for(customer: Customer, reference: str) -> Booking:
     """
     bookings = _booking_page(customer.organisation).annotate(customer_is_attendee=_attendee_of(customer))
     booking = _booking_or_refusal(bookings, reference)
-    if not booking.customer_is_attendee:
+    # The annotation above; django-stubs loses track of annotations once a function returns the model.
+    if not booking.customer_is_attendee:  # type: ignore[attr-defined]
         raise BookingNotLinked(customer.email, what=_booking_named(reference))
     booking.organisation = customer.organisation  # known already: spare the page a query
     return booking
@@ -148,7 +154,8 @@ def add_ons_for(booking: Booking) -> tuple[list[AddOn], list[AddOn]]:
             organisation_notice=Subquery(organisation_notice[:1]),
         )
     )
-    booked, offered = [], []
+    booked: list[AddOn] = []
+    offered: list[AddOn] = []
     for add_on in add_ons:
         if add_on.booked_at:
             add_on.booked_price_display = format_price(add_on.booked_price, add_on.booked_currency)

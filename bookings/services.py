@@ -4,7 +4,7 @@ import datetime
 from collections.abc import Iterable
 
 from django.conf import settings
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import QuerySet
@@ -106,7 +106,7 @@ def booking_add_ons_save_by_staff(
     *,
     lines: Iterable[BookingAddOn],
     deleted: Iterable[BookingAddOn],
-    staff_user: AbstractBaseUser,
+    staff_user: User,
     cancelled: Iterable[BookingAddOn] = (),
 ) -> None:
     """Staff's add-on changes in the admin: a new line is booked by them, at the add-on's current price.
@@ -126,7 +126,7 @@ def booking_add_ons_save_by_staff(
         locked.cancelled_at = timezone.now()
         locked.cancelled_by, locked.cancelled_by_staff = BookingAddOn.CancelledBy.STAFF, staff_user
         locked.save(update_fields=["cancelled_at", "cancelled_by", "cancelled_by_staff"])
-        if locked.booked_by_customer_id:
+        if locked.booked_by_customer is not None:
             _add_on_cancelled_email(locked, locked.booked_by_customer)
     for line in deleted:
         line.delete()
@@ -144,7 +144,7 @@ def booking_document_upload(
 
 @transaction.atomic
 def attendee_portal_password_set(
-    *, origin: ClientOrigin, attendee: Attendee, password: str, staff_user: AbstractBaseUser
+    *, origin: ClientOrigin, attendee: Attendee, password: str, staff_user: User
 ) -> Customer:
     """Staff set the portal password of the attendee's email, creating that customer if needed."""
     customer = customer_get_or_create(

@@ -3,6 +3,7 @@ from functools import wraps
 from django.contrib import messages
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.paginator import Paginator
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -31,6 +32,8 @@ from bookings.services import (
 from portal_auth.access_log import refused_look_log
 from portal_auth.decorators import customer_required, organisation_page, post_only, sign_in_url
 from portal_auth.drafts import draft_restore, draft_take
+from portal_auth.models import Organisation
+from portal_auth.types import PortalRequest
 from portal_core.origin import ClientOrigin
 from portal_core.uploads import stored_file_download
 
@@ -54,7 +57,7 @@ def booking_list(request, organisation, customer):
 
 @never_cache
 @organisation_page
-def booking_detail(request, organisation, reference):
+def booking_detail(request: PortalRequest, organisation: Organisation, reference: str) -> HttpResponse:
     """The booking link. Whether it needs a sign-in is the organisation's choice."""
     customer = request.portal_customer
     if customer is None and organisation.requires_sign_in:
@@ -92,7 +95,9 @@ def _booking_page(request, booking: Booking, customer, *, document_form=None, st
     return render(request, "bookings/booking_detail.html", context, status=status)
 
 
-def _not_linked(request, organisation, reference: str, refusal: BookingNotLinked):
+def _not_linked(
+    request: PortalRequest, organisation: Organisation, reference: str, refusal: BookingNotLinked
+) -> HttpResponse:
     refused_look_log(
         origin=ClientOrigin.from_request(request),
         organisation=organisation,
@@ -168,7 +173,7 @@ def add_on_cancel(request, organisation, customer, booking, add_on_id):
 @attendee_action
 def document_upload(request, organisation, customer, booking):
     form = BookingDocumentForm(request.POST, request.FILES, request=request, customer=customer)
-    if not form.is_valid():
+    if not form.is_valid() or form.kind is None:
         return _booking_page(request, booking, customer, document_form=form, status=400)
     document = booking_document_upload(
         booking=booking, customer=customer, file=form.cleaned_data["file"], kind=form.kind

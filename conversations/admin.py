@@ -38,7 +38,8 @@ class ConversationAdminForm(forms.ModelForm):
         return self.cleaned_data["reply"].replace("\r\n", "\n").strip()
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         organisation, customer = cleaned.get("organisation"), cleaned.get("customer")
         if organisation and customer and customer.organisation_id != organisation.pk:
             self.add_error("customer", "This customer belongs to another organisation.")

@@ -2,8 +2,7 @@
 
 from collections.abc import Sequence
 
-from django.contrib.auth.base_user import AbstractBaseUser
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import QuerySet
 from django.urls import reverse
@@ -62,9 +61,7 @@ def _staff_reply_email_reference(message: Message) -> str:
 
 
 @transaction.atomic
-def conversation_staff_reply(
-    *, conversation: Conversation, staff_user: AbstractUser, body: str, internal: bool
-) -> Message:
+def conversation_staff_reply(*, conversation: Conversation, staff_user: User, body: str, internal: bool) -> Message:
     """A reply from the admin. A public one reaches the customer's portal and mailbox; a note stays with staff."""
     now = timezone.now()
     message = Message.objects.create(
@@ -97,7 +94,7 @@ def conversation_staff_reply(
 
 
 @transaction.atomic
-def message_redact(*, message: Message, staff_user: AbstractBaseUser) -> None:
+def message_redact(*, message: Message, staff_user: User) -> None:
     """Remove a message's text and attachments for good; the timeline keeps a note that it was redacted.
 
     An email of the message still waiting in the outbox (mail server down) is cancelled with it.

@@ -1,9 +1,12 @@
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
 from conversations.forms import ReplyForm
+from conversations.models import Conversation
 from conversations.selectors import (
     conversations_for,
     customers_may_reopen,
@@ -17,6 +20,8 @@ from conversations.services import ReopenRefused, conversation_reply
 from portal_auth.access_log import refused_look_log
 from portal_auth.decorators import customer_required, organisation_page, sign_in_url
 from portal_auth.drafts import draft_restore
+from portal_auth.models import Organisation
+from portal_auth.types import PortalRequest
 from portal_core.origin import ClientOrigin
 from portal_core.uploads import stored_file_download
 
@@ -58,7 +63,7 @@ def conversation_detail(request, organisation, customer, pk):
     return redirect("conversations:detail", org=organisation.slug, pk=conversation.pk)
 
 
-def _reopen_refused(request, conversation):
+def _reopen_refused(request: PortalRequest, conversation: Conversation) -> HttpResponse:
     # Only a forged post gets here (the page offers no form): worth a line in the access log.
     what = f"conversation {conversation.pk} reopening (turned off)"
     refused_look_log(
@@ -83,7 +88,7 @@ def _detail_page(request, conversation, form, *, status=200, refused=False):
 
 @never_cache
 @organisation_page
-def attachment_download(request, organisation, pk):
+def attachment_download(request: PortalRequest, organisation: Organisation, pk: int) -> HttpResponseBase:
     """Served to the conversation's customer and to staff only, always as a download."""
     if request.portal_customer is not None:
         attachment = get_attachment_for(request.portal_customer, pk)

@@ -15,6 +15,7 @@ from django.core.mail.backends.base import BaseEmailBackend
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from django.db import transaction
 from django.db.models import F, Q, Value
+from django.db.models.expressions import Combinable
 from django.db.models.functions import Replace
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -45,9 +46,12 @@ class EmailSender(Protocol):
     """What the outbox reads of whoever an email is from (a portal_auth Organisation): plain values only,
     so the outbox sits below every app that sends email and imports none of them."""
 
-    pk: Any
-    public_name: str
-    support_email: str
+    @property
+    def pk(self) -> Any: ...
+    @property
+    def public_name(self) -> str: ...
+    @property
+    def support_email(self) -> str: ...
 
 
 def email_enqueue(
@@ -281,7 +285,8 @@ def _record_sent(email: OutboxEmail) -> None:
     # Scrubbed in the database, so a copy withdrawn meanwhile is not written back.
     bodies = {}
     if email.secrets:
-        body_text, body_html = F("body_text"), F("body_html")
+        body_text: Combinable = F("body_text")
+        body_html: Combinable = F("body_html")
         for secret in email.secrets:
             body_text = Replace(body_text, Value(secret), Value(SCRUBBED))
             body_html = Replace(body_html, Value(secret), Value(SCRUBBED))

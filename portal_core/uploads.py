@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import PurePosixPath
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 from urllib.parse import quote
 from xml.etree.ElementTree import ParseError
 from xml.parsers import expat
@@ -269,7 +270,7 @@ def _check_doc(file) -> None:
         raise _Refused("macros", _MACROS)
 
 
-def _refuse_dtd(*args) -> None:
+def _refuse_dtd(*args: object) -> NoReturn:
     raise _Refused("xml_dtd", "declares a DTD or entities, which we do not accept in XML")
 
 
@@ -554,7 +555,10 @@ def stored_upload_save(*, upload: StoredUpload, file: UploadedFile, kind: FileKi
 
     `written` is the list of `files_removed_unless_committed`: if the transaction fails, the file goes too.
     """
-    name_length = type(upload)._meta.get_field("original_name").max_length
+    # Django names and sizes every file it receives (the stubs allow None for files made by hand), and a
+    # CharField always has a max_length.
+    assert file.name is not None and file.size is not None
+    name_length = cast(int, type(upload)._meta.get_field("original_name").max_length)
     upload.original_name = original_name(file.name, max_length=name_length)
     upload.content_type = kind.content_type
     upload.size = file.size
@@ -572,7 +576,15 @@ def stored_uploads_delete(*, uploads: QuerySet) -> None:
     delete_files_on_commit(files)
 
 
-class StoredUploadAdminMixin:
+if TYPE_CHECKING:
+    from django.contrib.admin import ModelAdmin
+
+    _AdminBase = ModelAdmin[Any]
+else:
+    _AdminBase = object  # a mixin: the ModelAdmin comes with the class it is mixed into
+
+
+class StoredUploadAdminMixin(_AdminBase):
     """For the admin of a StoredUpload model: a download view (`<app>_<model>_download`, never rendered
     in the browser) and deletes that take the files with the rows once the deletion commits."""
 

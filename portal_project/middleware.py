@@ -119,7 +119,7 @@ class PortalWSGIRequest(WSGIRequest):
     def _set_content_type_params(self, meta: dict) -> None:
         if content_type_refusal(meta.get("CONTENT_TYPE", "")):
             meta = {**meta, "CONTENT_TYPE": ""}
-        super()._set_content_type_params(meta)
+        super()._set_content_type_params(meta)  # type: ignore[misc]  # Django's, missing from django-stubs
 
 
 class PortalWSGIHandler(WSGIHandler):

@@ -5,7 +5,8 @@ import sys
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.http import HttpResponse, HttpResponseServerError
+from django.http import HttpRequest, HttpResponse, HttpResponseServerError
+from django.middleware.csp import get_nonce
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import Resolver404, resolve
@@ -109,12 +110,13 @@ def csrf_failure(request, reason=""):
     return render(request, "403_csrf.html", status=403)
 
 
-def server_error(request):
+def server_error(request: HttpRequest) -> HttpResponse:
     """The 500 handler; a database that cannot be reached is no bug of ours but a wait: 503.
 
     Catches what DatabaseUnavailableMiddleware cannot: errors raised by other middleware (a session saved
-    after the view, a cache read before it). Renders without the request, so without the database.
+    after the view, a cache read before it). Renders without the request, so without the database, but
+    with the request's CSP nonce, so the page's one <style> applies.
     """
     if database_is_unreachable(sys.exception()):
         return unavailable()
-    return HttpResponseServerError(render_to_string("500.html"))
+    return HttpResponseServerError(render_to_string("500.html", {"csp_nonce": get_nonce(request)}))

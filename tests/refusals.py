@@ -34,10 +34,14 @@ def refused_looks() -> int:
     return AccessEvent.objects.filter(kind="access_refused").count()
 
 
+def unmasked(html: str) -> str:
+    """The page without what is drawn afresh for every response: the masked CSRF token and the CSP nonce."""
+    html = re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", html)
+    return re.sub(r' nonce="[^"]*"', "", html)
+
+
 def look_alike(first, second) -> bool:
-    """The same page, but for the CSRF token, which is masked afresh on every response."""
-
-    def unmasked(response) -> str:
-        return re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", response.content.decode())
-
-    return first.status_code == second.status_code and unmasked(first) == unmasked(second)
+    """The same page, but for the CSRF token and CSP nonce, which are new on every response."""
+    return first.status_code == second.status_code and unmasked(first.content.decode()) == unmasked(
+        second.content.decode()
+    )

@@ -31,7 +31,8 @@ class CompanyAdminForm(forms.ModelForm):
         fields = ["organisation", "name", "members"]
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         organisation = cleaned.get("organisation")
         strangers = [
             m.email for m in cleaned.get("members") or [] if organisation and m.organisation_id != organisation.pk
@@ -81,7 +82,8 @@ class TicketAdminForm(forms.ModelForm):
         return self.cleaned_data["reply"].replace("\r\n", "\n").strip()
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         organisation = cleaned.get("organisation")
         for field in ("requester", "company"):
             value = cleaned.get(field)
@@ -94,7 +96,7 @@ def _timeline(ticket: Ticket) -> list[dict]:
     """The conversation as staff read it, each message with what tells a note from a reply at a glance."""
     entries = []
     for message in ticket.messages.select_related("author_customer", "author_staff").prefetch_related("attachments"):
-        if message.author_customer_id:
+        if message.author_customer is not None:
             author, kind = message.author_customer.name or message.author_customer.email, "From the requester"
         else:
             staff = message.author_staff

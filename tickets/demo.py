@@ -69,7 +69,7 @@ def seed_demo(*, organisation: Organisation, stdout) -> None:
     company = Company.objects.create(organisation=organisation, name="Martin & Co")
     company.members.add(customers[ALICE[0]])
     now = timezone.now()
-    first = None
+    opened_tickets: list[Ticket] = []
     for (email, _), subject, status, priority, days_ago, messages in DEMO_TICKETS:
         opened = now - timedelta(days=days_ago)
         ticket = Ticket.objects.create(
@@ -93,8 +93,9 @@ def seed_demo(*, organisation: Organisation, stdout) -> None:
                 body=body,
                 created_at=opened + timedelta(hours=position + 1),
             )
-        first = first or ticket
+        opened_tickets.append(ticket)
         stdout.write(f"  #{ticket.number} {subject} ({ticket.get_status_display()}) for {email}\n")
+    first = opened_tickets[0]
     # Printed for the demo only: a real link exists nowhere but in the customer's email.
     token, raw = CustomerToken.issue(
         customer=customers[ALICE[0]],

@@ -130,7 +130,7 @@ class Ticket(models.Model):
 
 # What each status means to the customer, written once for every page and email they see. "Pending"
 # is the helpdesk's word for a ticket waiting on the customer, which customers read as waiting on us.
-CUSTOMER_STATUS_WORDS = {
+CUSTOMER_STATUS_WORDS: dict[str, str] = {
     Ticket.Status.NEW: "Received — we'll be with you soon",
     Ticket.Status.OPEN: "Open — we're on it",
     Ticket.Status.PENDING: "Waiting for your reply",
@@ -182,7 +182,7 @@ class TicketMessage(models.Model):
 
     @property
     def author_name(self) -> str:
-        if self.author_customer_id:
+        if self.author_customer is not None:
             return self.author_customer.name or self.author_customer.email
         return staff_display_name(self.author_staff) if self.author_staff_id else "Support team"
 

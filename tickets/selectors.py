@@ -1,10 +1,16 @@
 """Reads of the tickets app. Every customer-facing query starts from `visible_tickets`."""
 
+from typing import TYPE_CHECKING, Any
+
 from django.db.models import BooleanField, F, Func, Prefetch, Q, QuerySet, Subquery
 
 from portal_auth.access_log import LookRefused
 from portal_auth.models import Customer, Organisation
 from tickets.models import Company, Ticket, TicketAttachment, TicketMessage, TicketSettings
+
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
+    from django.db.models.sql.compiler import SQLCompiler
 
 
 class InSubquery(Func):
@@ -16,7 +22,15 @@ class InSubquery(Func):
 
     output_field = BooleanField()
 
-    def as_sql(self, compiler, connection, **extra_context):
+    def as_sql(
+        self,
+        compiler: "SQLCompiler",
+        connection: "BaseDatabaseWrapper",
+        function: str | None = None,
+        template: str | None = None,
+        arg_joiner: str | None = None,
+        **extra_context: Any,
+    ) -> tuple[str, tuple[Any, ...]]:
         column, subquery = (compiler.compile(expression) for expression in self.get_source_expressions())
         params = (*column[1], *subquery[1])
         if connection.vendor == "postgresql":

@@ -3,7 +3,7 @@
 from collections.abc import Iterable, Sequence
 
 from django.conf import settings
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max, QuerySet
@@ -65,7 +65,7 @@ def _company_of(customer: Customer) -> Company | None:
 
 def _notify_staff(ticket: Ticket, message: TicketMessage, *, template: str) -> None:
     """The assigned agent hears of it, or else the organisation's support address, if it has one."""
-    to = ticket.assigned_agent.email if ticket.assigned_agent_id and ticket.assigned_agent.email else ""
+    to = ticket.assigned_agent.email if ticket.assigned_agent is not None else ""
     to = to or ticket.organisation.support_email
     if not to:
         return
@@ -161,7 +161,7 @@ def tickets_delete(*, tickets: QuerySet[Ticket]) -> None:
 def ticket_portal_link_send(
     *,
     ticket: Ticket,
-    staff_user: AbstractBaseUser | None = None,
+    staff_user: User | None = None,
     origin: ClientOrigin | None = None,
     template: str = "tickets/emails/portal_link",
     context: dict | None = None,
@@ -179,7 +179,7 @@ def ticket_portal_link_send(
 
 
 def ticket_portal_links_send(
-    *, tickets: Iterable[Ticket], staff_user: AbstractBaseUser | None = None, origin: ClientOrigin | None = None
+    *, tickets: Iterable[Ticket], staff_user: User | None = None, origin: ClientOrigin | None = None
 ) -> int:
     """One link per ticket, each in its own transaction: a failure leaves the links already sent in place."""
     sent = 0
@@ -207,7 +207,7 @@ def ticket_staff_messages_publish(
     *,
     ticket: Ticket,
     messages: Sequence[TicketMessage],
-    staff_user: AbstractBaseUser,
+    staff_user: User,
     created: bool,
     origin: ClientOrigin | None = None,
 ) -> None:
@@ -253,7 +253,7 @@ def ticket_staff_messages_publish(
 def ticket_staff_reply(
     *,
     ticket: Ticket,
-    staff_user: AbstractBaseUser,
+    staff_user: User,
     body: str,
     internal: bool,
     created: bool,

@@ -92,8 +92,8 @@ def ticket_new(request, organisation, customer):
             ticket = ticket_create(customer=customer, **form.cleaned_data)
             return redirect("tickets:created", org=organisation.slug, number=ticket.number)
         return render(request, "tickets/ticket_new.html", {"form": form}, status=400)
-    form = draft_restore(request, NewTicketForm(request=request, customer=customer))
-    return render(request, "tickets/ticket_new.html", {"form": form})
+    restored = draft_restore(request, NewTicketForm(request=request, customer=customer))
+    return render(request, "tickets/ticket_new.html", {"form": restored})
 
 
 @never_cache

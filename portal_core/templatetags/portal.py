@@ -13,7 +13,7 @@ _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-def _local(value: date | datetime) -> date | datetime:
+def _local[Moment: (date, datetime)](value: Moment) -> Moment:
     if isinstance(value, datetime) and timezone.is_aware(value):
         return timezone.localtime(value)
     return value

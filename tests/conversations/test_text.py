@@ -27,3 +27,30 @@ from conversations.text import grapheme_count
 )
 def test_counts_characters_as_a_person_does(text, count):
     assert grapheme_count(text) == count
+
+
+@pytest.mark.parametrize(
+    ("text", "count"),
+    [
+        # A joiner glues two pictographs only when a pictograph comes before it.
+        ("a\u200d👍", 2),
+        ("x\u200d©", 2),
+        ("‼\u200d‼", 1),  # "‼" is pictographic though not a symbol (So)
+        # A regional indicator is not a pictograph: a joiner between two of them makes no flag.
+        ("🇫\u200d🇷", 2),
+        # A conjunct stays one character when a joiner sits after the virama (Devanagari kṣa).
+        ("क\u094d\u200dष", 1),
+        # Marks: Thai sara am is a spacing vowel; Arabic number signs are prepended to what follows.
+        ("\u0e01\u0e33", 1),
+        ("\u0600\u0661", 1),
+        # A mark after a tab or line break does not join it.
+        ("\t\u0903", 2),
+        # After CR LF, a joiner stands alone and does not reach the emoji after it.
+        ("a\r\n\u200d👍", 4),
+        # Hangul jamo: agreed on before, kept so a change of library is checked here too.
+        ("\u1100\u1161\u11a8\u11a8", 1),
+        ("\uac01\u1161", 2),
+    ],
+)
+def test_counts_unusual_sequences_as_unicode_segments_them(text, count):
+    assert grapheme_count(text) == count

@@ -20,7 +20,16 @@ WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
 PHONE = {"width": 360, "height": 780}
 DESKTOP = {"width": 1280, "height": 900}
 
-pytestmark = pytest.mark.e2e
+_E2E_TESTS = Path(__file__).resolve().parent
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # A conftest's pytestmark marks nothing (pytest applies it only in test modules), so `-m "not e2e"`
+    # needs the marker put on here, before pytest's own hook deselects by it.
+    for item in items:
+        if item.path.is_relative_to(_E2E_TESTS):
+            item.add_marker(pytest.mark.e2e)
 
 
 def _require_browser():
@@ -50,8 +59,34 @@ def browser():
                 "--disable-sync",
             ],
         )
+        open_context = browser.new_context
+
+        def new_watched_context(**options):
+            context = open_context(**options)
+            context.on("console", _record_csp_violation)
+            return context
+
+        # Every context, the tests' own staff browsers too, reports what the Content-Security-Policy blocked.
+        browser.new_context = new_watched_context
         yield browser
         browser.close()
+
+
+csp_violations: list[str] = []
+
+
+def _record_csp_violation(message) -> None:
+    # Chromium reports each inline block or resource the policy refused as a console error naming it.
+    if "Content Security Policy" in message.text:
+        csp_violations.append(f"{message.location.get('url')}: {message.text}")
+
+
+@pytest.fixture(autouse=True)
+def _fail_on_csp_violations():
+    csp_violations.clear()
+    yield
+    if csp_violations:
+        pytest.fail("The Content-Security-Policy blocked:\n" + "\n".join(csp_violations), pytrace=False)
 
 
 @pytest.fixture

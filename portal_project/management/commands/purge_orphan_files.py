@@ -37,7 +37,7 @@ class Command(BaseCommand):
 
 def _referenced_files() -> set[str]:
     """Every stored name that a file field of any model holds."""
-    referenced = set()
+    referenced: set[str] = set()
     for model in apps.get_models():
         for field in model._meta.get_fields():
             if isinstance(field, models.FileField) and field.storage is default_storage:

@@ -1,0 +1,16 @@
+"""What the portal attaches to Django's request, typed for views that read it."""
+
+from django.http import HttpRequest
+
+from portal_auth.models import Customer, Organisation
+
+
+class PortalRequest(HttpRequest):
+    """A request through `organisation_page` or `customer_required` (portal_auth/decorators.py).
+
+    Never instantiated: views annotate their `request` with it, so mypy knows the attributes the decorators
+    set: the organisation whose portal this is, and the customer signed in to it, if any.
+    """
+
+    organisation: Organisation
+    portal_customer: Customer | None
