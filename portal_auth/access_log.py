@@ -42,7 +42,7 @@ def log_access(
         reason=_storable(reason)[:200],
         ip=origin.ip if origin else None,
         user_agent=_storable(origin.user_agent)[:300] if origin else "",
-        staff_user=staff_user,
+        staff_user_id=staff_user.pk if staff_user else None,
         token=token,
     )
 

@@ -22,7 +22,7 @@ MASKED_SECRETS = {
 def _masked_secret(field_name: str):
     """A read-only display of a sign-on secret that shows only its end, enough to tell two secrets apart."""
 
-    @admin.display(description=Organisation._meta.get_field(field_name).verbose_name)
+    @admin.display(description=str(Organisation._meta.get_field(field_name).verbose_name))  # type: ignore[union-attr]
     def display(model_admin, organisation):
         secret = getattr(organisation, field_name)
         return f"••••…{secret[-4:]}" if secret else None
@@ -45,7 +45,8 @@ class OrganisationAdminForm(forms.ModelForm):
     )
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if "doors" in cleaned:
             cleaned["doors"] = door_keys_in_order(cleaned["doors"])
         # Before model validation, so sign-on can be turned on and given its first secret in one save.

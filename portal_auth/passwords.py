@@ -1,4 +1,5 @@
 import re
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -31,7 +32,9 @@ class MaximumLengthValidator:
 class _Validators:
     @cached_property
     def all(self):
-        return password_validation.get_password_validators(settings.PORTAL_PASSWORD_VALIDATORS)
+        return password_validation.get_password_validators(
+            cast(list[dict[str, Any]], settings.PORTAL_PASSWORD_VALIDATORS)
+        )
 
 
 _validators = _Validators()

@@ -22,7 +22,7 @@ def sign_in(request, organisation):
         if not door_is_open(organisation, PASSWORD):
             raise Http404("Passwords are not a way in here.")
         form = SignInForm(request.POST, request=request, organisation=organisation)
-        if form.is_valid():
+        if form.is_valid() and form.customer is not None:
             portal_sign_in(request, form.customer, method=PASSWORD)
             return redirect(next_url)
     else:

@@ -7,6 +7,7 @@ from django.utils import timezone
 from portal_auth.access_log import log_access
 from portal_auth.drafts import DRAFTS_SESSION_KEY
 from portal_auth.models import AccessEvent, Customer, CustomerToken
+from portal_auth.types import PortalRequest
 from portal_core.origin import ClientOrigin
 
 SESSION_CUSTOMER = "portal_customer_id"
@@ -16,7 +17,7 @@ SESSION_EXPIRES = "portal_expires_at"
 
 
 def portal_sign_in(
-    request: HttpRequest, customer: Customer, *, method: str, token: CustomerToken | None = None
+    request: PortalRequest, customer: Customer, *, method: str, token: CustomerToken | None = None
 ) -> None:
     """Start a fresh portal session for `customer`, lasting the organisation's session lifetime."""
     # What was typed after the last session ended waits in this browser for the form it belongs to;
@@ -53,7 +54,7 @@ def portal_sign_in(
     )
 
 
-def portal_sign_out(request: HttpRequest) -> None:
+def portal_sign_out(request: PortalRequest) -> None:
     customer = getattr(request, "portal_customer", None)
     if customer:
         log_access(

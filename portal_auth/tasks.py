@@ -25,13 +25,15 @@ def origin_values(origin: ClientOrigin) -> Origin:
 def password_link_send_task(*, organisation_id: int, email: str, origin: Origin) -> None:
     organisation = Organisation.objects.filter(pk=organisation_id).first()
     if organisation is not None:  # else deleted since: nobody to write to
-        password_link_send(origin=ClientOrigin(**origin), organisation=organisation, email=email)
+        password_link_send(origin=_origin(origin), organisation=organisation, email=email)
 
 
 @task
 def access_link_request_task(*, organisation_id: int, email: str, door: dict[str, str], origin: Origin) -> None:
     organisation = Organisation.objects.filter(pk=organisation_id).first()
     if organisation is not None:
-        access_link_request(
-            origin=ClientOrigin(**origin), organisation=organisation, email=email, door=AccessLinkDoor(**door)
-        )
+        access_link_request(origin=_origin(origin), organisation=organisation, email=email, door=AccessLinkDoor(**door))
+
+
+def _origin(values: Origin) -> ClientOrigin:
+    return ClientOrigin(ip=values.get("ip"), user_agent=values.get("user_agent") or "")

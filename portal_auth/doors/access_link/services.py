@@ -11,7 +11,6 @@ from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.db.models import F
-from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -21,6 +20,7 @@ from portal_auth.access_log import log_access
 from portal_auth.doors.registry import ACCESS_LINK, door_is_open
 from portal_auth.models import AccessEvent, Customer, CustomerToken, Organisation, normalise_email
 from portal_auth.sessions import portal_sign_in
+from portal_auth.types import PortalRequest
 from portal_core import ratelimit
 from portal_core.origin import ClientOrigin
 
@@ -137,7 +137,7 @@ def _refuse(origin: ClientOrigin, organisation: Organisation, token: CustomerTok
     )
 
 
-def access_link_open(*, request: HttpRequest, organisation: Organisation, token_hash: str) -> CustomerToken | None:
+def access_link_open(*, request: PortalRequest, organisation: Organisation, token_hash: str) -> CustomerToken | None:
     """Exchange a link's token for a portal session, or refuse it; both are logged, never the token.
 
     Only ever called on a POST: whoever opens the session has pressed the button that names its account.
