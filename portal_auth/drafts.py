@@ -22,6 +22,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from portal_auth.models import Customer, Organisation
+from portal_core import ratelimit
 
 DRAFTS_SESSION_KEY = "portal_drafts"
 DRAFT_LIFETIME = timedelta(days=1)
@@ -53,6 +54,11 @@ def draft_keep(request: HttpRequest, *, organisation: Organisation) -> bool:
     if not any(value.strip() for values in fields.values() for value in values) and not request.FILES:
         return False
     if sum(len(value) for values in fields.values() for value in values) > MAX_DRAFT_CHARS:
+        return False
+    try:
+        # Anyone may post a form without a session: what one address can make the portal store is bounded too.
+        ratelimit.consume("draft_keep", request)
+    except ratelimit.RateLimited:
         return False
     from portal_auth.sessions import SESSION_CUSTOMER  # sessions carries drafts across sign-in: imports this module
 

@@ -257,3 +257,17 @@ def test_a_post_too_long_for_any_form_is_not_kept(organisation):
     assert response.status_code == 302
     assert "what you typed will be back" not in client.get(response["Location"]).content.decode()
     assert "portal_drafts" not in client.session.keys()
+
+
+def test_what_one_address_can_make_the_portal_store_as_drafts_is_limited(organisation, settings):
+    settings.PORTAL_RATE_LIMITS = {**settings.PORTAL_RATE_LIMITS, "draft_keep": "3/h/ip"}
+    page = f"/{organisation.slug}/support/new/"
+    kept = []
+    for _ in range(5):
+        client = browser()  # a fresh browser each time, as a script posting without a session would be
+        client.get(f"/{organisation.slug}/sign-in/")
+        data = {"subject": "Hello", "priority": "high", "body": TYPED}
+        client.post(page, {**data, "csrfmiddlewaretoken": client.cookies["csrftoken"].value})
+        kept.append("portal_drafts" in client.session.keys())
+
+    assert kept == [True, True, True, False, False]
