@@ -6,6 +6,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.http import Http404, HttpRequest
 
 from portal_auth.models import AccessEvent, Customer, CustomerToken, Organisation
+from portal_core import ratelimit
 from portal_core.origin import ClientOrigin
 
 
@@ -60,13 +61,15 @@ def refused_look_log(
 def refused_looks_logged(request: HttpRequest, organisation: Organisation) -> Iterator[None]:
     """Around a portal view: each LookRefused it raises goes into the access log, then on to become a 404.
 
-    Only refusals are written, so a page that is allowed costs no query more.
+    Only refusals are written, so a page that is allowed costs no query more. Probing is limited: past
+    `refused_look`, the prober gets a 429 and the log no further rows from that flood.
     """
     try:
         yield
     except LookRefused as refusal:
         customer = getattr(request, "portal_customer", None)
         origin = ClientOrigin.from_request(request)
+        ratelimit.consume("refused_look", origin, key=f"customer:{customer.pk}" if customer else None)
         refused_look_log(origin=origin, organisation=organisation, customer=customer, what=refusal.what)
         raise
 

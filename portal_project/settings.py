@@ -180,6 +180,8 @@ PORTAL_RATE_LIMITS = {
     "booking_document_upload": env("RATE_LIMIT_BOOKING_DOCUMENT_UPLOAD", default="60/h/ip,30/h/key"),
     # Forms posted after a session ended, whose text is kept for after sign-in: anyone can post one.
     "draft_keep": env("RATE_LIMIT_DRAFT_KEEP", default="30/h/ip"),
+    # Looks at tickets, conversations, bookings and files that are not the customer's (or don't exist).
+    "refused_look": env("RATE_LIMIT_REFUSED_LOOK", default="60/h/ip,30/h/key"),
 }
 
 # How many proxies (load balancers) stand in front of the portal and append to X-Forwarded-For.

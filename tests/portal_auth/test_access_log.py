@@ -49,3 +49,13 @@ def test_an_origin_without_a_request_is_logged_as_it_is(organisation):
 
     event = AccessEvent.objects.get()
     assert (event.ip, event.user_agent) == (None, "manage.py send_portal_links")
+
+
+def test_probing_past_the_limit_is_refused_with_429_and_logs_no_more(organisation, customer, sign_in, settings):
+    settings.PORTAL_RATE_LIMITS = {**settings.PORTAL_RATE_LIMITS, "refused_look": "60/h/ip,3/h/key"}
+    client = sign_in(customer)
+
+    statuses = [client.get(f"/{organisation.slug}/support/{number}/").status_code for number in range(900, 905)]
+
+    assert statuses == [404, 404, 404, 429, 429]
+    assert AccessEvent.objects.filter(kind=AccessEvent.Kind.ACCESS_REFUSED, customer=customer).count() == 3
