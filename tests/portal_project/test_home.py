@@ -1,10 +1,11 @@
+"""The portal home (portal_project/views.py): each section's most recent items, only the customer's own."""
+
 from datetime import timedelta
 
 from django.utils import timezone
 
-from conversations.selectors import organisation_has_conversation_email
-from portal_auth.services import organisation_knows_email
 from tests.conversations.factories import ConversationFactory
+from tickets.models import Ticket
 
 
 def test_home_shows_the_three_most_recent_conversations(sign_in, customer, other_customer):
@@ -21,15 +22,30 @@ def test_home_shows_the_three_most_recent_conversations(sign_in, customer, other
     assert f'href="/{customer.organisation.slug}/conversations/"' in html
 
 
-def test_nav_links_to_conversations_and_marks_the_current_page(sign_in, customer):
-    html = sign_in(customer).get(f"/{customer.organisation.slug}/conversations/").content.decode()
+def test_the_home_shows_the_three_most_recent_tickets(sign_in, customer, make_ticket, stranger):
+    tickets = [make_ticket(subject=f"Question {i}") for i in range(5)]
+    make_ticket(requester=stranger, subject="Not mine")
+    page = sign_in(customer).get(f"/{customer.organisation.slug}/").content.decode()
+    assert "Support tickets" in page
+    shown = [t.subject for t in tickets if t.subject in page]
+    assert len(shown) == 3
+    assert "Not mine" not in page
+    assert f'href="/{customer.organisation.slug}/support/"' in page  # the nav and "All my tickets"
 
-    assert f'<a href="/{customer.organisation.slug}/conversations/" aria-current="page">Conversations</a>' in html
+
+def test_the_home_costs_the_same_queries_with_1_or_30_tickets(
+    sign_in, customer, make_ticket, django_assert_max_num_queries
+):
+    client = sign_in(customer)
+    for count in (1, 30):
+        while Ticket.objects.count() < count:
+            make_ticket()
+        with django_assert_max_num_queries(6):
+            assert client.get(f"/{customer.organisation.slug}/").status_code == 200
 
 
-def test_conversation_email_is_an_identity_source(conversation, other_organisation):
-    email = conversation.customer.email
-
-    assert organisation_has_conversation_email(conversation.organisation, email.upper())
-    assert not organisation_has_conversation_email(other_organisation, email)
-    assert organisation_knows_email(conversation.organisation, email)
+def test_the_home_page_stays_out_of_the_browsers_cache(sign_in, customer):
+    """After signing out, the back button must not show what the home page listed."""
+    response = sign_in(customer).get(f"/{customer.organisation.slug}/")
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"] and "private" in response["Cache-Control"]
