@@ -8,6 +8,13 @@ from tests.conversations.factories import ConversationFactory
 from tickets.models import Ticket
 
 
+def test_signed_in_home(sign_in, customer):
+    client = sign_in(customer)
+    response = client.get(f"/{customer.organisation.slug}/")
+    assert response.status_code == 200
+    assert customer.email in response.content.decode()
+
+
 def test_home_shows_the_three_most_recent_conversations(sign_in, customer, other_customer):
     now = timezone.now()
     for days, subject in enumerate(["Newest", "Second", "Third", "Fourth"]):
