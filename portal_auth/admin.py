@@ -1,9 +1,13 @@
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.template.response import TemplateResponse
+from django.urls import path
 
 from portal_auth.doors.access_link.services import access_links_revoke
 from portal_auth.doors.registry import door_choices, door_keys_in_order, open_doors
 from portal_auth.models import AccessEvent, Customer, CustomerToken, Organisation
+from portal_auth.reports import portal_usage
 from portal_core.origin import ClientOrigin
 
 EXTERNAL_SIGN_ON_SECRETS = [
@@ -168,3 +172,29 @@ class AccessEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def get_urls(self):
+        return [
+            path(
+                "portal-usage/",
+                self.admin_site.admin_view(self.portal_usage_view),
+                name="portal_auth_accessevent_portal_usage",
+            ),
+            *super().get_urls(),
+        ]
+
+    def portal_usage_view(self, request):
+        # The report is a summary of access events: whoever may read them may read it.
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        chosen = request.GET.get("organisation", "")
+        organisation = Organisation.objects.filter(pk=chosen).first() if chosen.isdigit() else None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Portal usage",
+            "opts": self.opts,
+            "organisations": Organisation.objects.order_by("name"),
+            "chosen": organisation,
+            "usage": portal_usage(organisation=organisation),
+        }
+        return TemplateResponse(request, "admin/portal_auth/portal_usage.html", context)

@@ -10,8 +10,10 @@ from django.tasks import task_backends
 from django.test import Client
 
 from portal_auth.sessions import portal_sign_in
+from tests.conversations.factories import ConversationFactory
 from tests.factories import CustomerFactory, OrganisationFactory, StaffUserFactory
 from tests.smtp import SmtpServer
+from tests.tickets.factories import TicketFactory
 
 
 @pytest.fixture(autouse=True)
@@ -79,6 +81,36 @@ def other_organisation(db):
 @pytest.fixture
 def customer(organisation):
     return CustomerFactory(organisation=organisation, with_password=True)
+
+
+@pytest.fixture
+def other_customer(organisation):
+    """Another customer of the same organisation: must never see the first one's conversations or tickets."""
+    return CustomerFactory(organisation=organisation)
+
+
+@pytest.fixture
+def stranger(organisation):
+    """Another customer of the same organisation."""
+    return CustomerFactory(organisation=organisation, email="stranger@example.com")
+
+
+@pytest.fixture
+def conversation(customer):
+    return ConversationFactory(customer=customer)
+
+
+@pytest.fixture
+def make_ticket(organisation, customer):
+    def _make(**kwargs):
+        kwargs.setdefault("organisation", organisation)
+        if "requester" not in kwargs:
+            kwargs["requester"] = customer if kwargs["organisation"] == organisation else None
+        if kwargs["requester"] is None:
+            kwargs["requester"] = CustomerFactory(organisation=kwargs["organisation"])
+        return TicketFactory(**kwargs)
+
+    return _make
 
 
 @pytest.fixture

@@ -2,14 +2,11 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from portal_auth.models import Organisation
 from portal_core.origin import ClientOrigin
 from portal_core.uploads import stored_file_download
 from tickets.models import Company, Ticket, TicketAttachment, TicketSettings
-from tickets.reports import portal_usage
 from tickets.services import (
     ticket_portal_link_send,
     ticket_portal_links_send,
@@ -139,7 +136,6 @@ class TicketAdmin(admin.ModelAdmin):
     def get_urls(self):
         view = self.admin_site.admin_view
         return [
-            path("portal-usage/", view(self.portal_usage_view), name="tickets_ticket_portal_usage"),
             path(
                 "<int:ticket_id>/send-portal-link/",
                 view(self.send_portal_link_view),
@@ -225,18 +221,3 @@ class TicketAdmin(admin.ModelAdmin):
         return stored_file_download(
             attachment.file, filename=attachment.original_name, content_type=attachment.content_type
         )
-
-    def portal_usage_view(self, request):
-        if not self.has_view_permission(request):
-            raise PermissionDenied
-        chosen = request.GET.get("organisation", "")
-        organisation = Organisation.objects.filter(pk=chosen).first() if chosen.isdigit() else None
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Portal usage",
-            "opts": self.opts,
-            "organisations": Organisation.objects.order_by("name"),
-            "chosen": organisation,
-            "usage": portal_usage(organisation=organisation),
-        }
-        return TemplateResponse(request, "admin/tickets/portal_usage.html", context)

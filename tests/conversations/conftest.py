@@ -5,19 +5,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tests.conversations.factories import ConversationFactory, MessageFactory
-from tests.factories import CustomerFactory
 from tests.upload_files import compound_file
-
-
-@pytest.fixture
-def conversation(customer):
-    return ConversationFactory(customer=customer)
-
-
-@pytest.fixture
-def other_customer(organisation):
-    """Another customer of the same organisation: must never see the first one's conversations."""
-    return CustomerFactory(organisation=organisation)
 
 
 @pytest.fixture

@@ -79,7 +79,7 @@ def _staff_sends_portal_link(page, live_server, ticket):
 
 
 def _staff_read_the_usage_report(page, live_server):
-    with _staff_browser(page, live_server, "/admin/tickets/ticket/portal-usage/") as staff:
+    with _staff_browser(page, live_server, "/admin/portal_auth/accessevent/portal-usage/") as staff:
         assert "alice@example.com" in staff.locator("#content-main").inner_text()
         staff.screenshot(path=SCREENSHOTS / f"tickets-10-admin-portal-usage-{page.viewport_name}.png", full_page=True)
 

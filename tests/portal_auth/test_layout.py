@@ -24,8 +24,12 @@ def test_pages_carry_the_organisations_branding(sign_in, customer):
     assert f'href="mailto:{organisation.support_email}"' in html
 
 
-def test_the_home_page_stays_out_of_the_browsers_cache(sign_in, customer):
-    """After signing out, the back button must not show what the home page listed."""
-    response = sign_in(customer).get(f"/{customer.organisation.slug}/")
-    assert response.status_code == 200
-    assert "no-store" in response["Cache-Control"] and "private" in response["Cache-Control"]
+def test_nav_links_to_conversations_and_marks_the_current_page(sign_in, customer):
+    html = sign_in(customer).get(f"/{customer.organisation.slug}/conversations/").content.decode()
+
+    assert f'<a href="/{customer.organisation.slug}/conversations/" aria-current="page">Conversations</a>' in html
+
+
+def test_the_support_nav_item_is_current_on_support_pages(sign_in, customer):
+    page = sign_in(customer).get(f"/{customer.organisation.slug}/support/").content.decode()
+    assert f'<a href="/{customer.organisation.slug}/support/" aria-current="page">Support</a>' in page

@@ -1,4 +1,5 @@
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -206,3 +207,31 @@ def test_processes_sharing_a_sqlite_file_count_every_hit_or_fail(tmp_path):
             failed += 1
     assert passed <= 100
     assert failed or (passed, refused) == (100, 60)
+
+
+def _redis_running() -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=0.5).close()
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _redis_running(), reason="no Redis on 127.0.0.1:6379")
+def test_rate_limits_hold_with_a_redis_cache(db, settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:6379/15",
+            "KEY_PREFIX": "portal-tests",
+        }
+    }
+    settings.PORTAL_RATE_LIMITS = {"try": "2/m/key"}
+    from django.core.cache import cache
+
+    request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.1")
+    ratelimit.consume("try", request, key="ana@example.com")
+    ratelimit.consume("try", request, key="ana@example.com")
+    cache.clear()  # counters are not cache entries: an emptied or evicting cache forgets none
+    with pytest.raises(RateLimited):
+        ratelimit.consume("try", request, key="ana@example.com")

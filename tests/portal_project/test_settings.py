@@ -1,4 +1,5 @@
-"""Settings that only show under a real server: SQLite serving concurrent requests and background work."""
+"""portal_project/settings.py: the mailer read from configuration, and what only shows under a real server
+(SQLite serving concurrent requests and background work)."""
 
 import re
 import sqlite3
@@ -8,6 +9,8 @@ import urllib.parse
 import urllib.request
 from collections import Counter
 from http.cookiejar import CookieJar
+
+from portal_project.settings import _mailer
 
 EMAIL_DEADLINE_SECONDS = 60
 
@@ -65,3 +68,30 @@ def test_sqlite_serves_concurrent_password_link_requests_each_with_exactly_one_e
     log = portal.server_log()
     assert "database is locked" not in log
     assert "Background work failed" not in log
+
+
+def test_smtp_url_becomes_the_default_mailer():
+    mailer = _mailer("smtp+tls://user:secret@smtp.example.com:587", None)
+    assert mailer["BACKEND"] == "django.core.mail.backends.smtp.EmailBackend"
+    assert mailer["OPTIONS"] | {"timeout": None} == {
+        "host": "smtp.example.com",
+        "port": 587,
+        "username": "user",
+        "password": "secret",
+        "use_tls": True,
+        "use_ssl": False,
+        "timeout": None,
+    }
+
+
+def test_file_and_console_urls():
+    assert _mailer("filemail:///tmp/mails", None) == {
+        "BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+        "OPTIONS": {"file_path": "/tmp/mails"},
+    }
+    assert _mailer("consolemail://", None)["BACKEND"] == "django.core.mail.backends.console.EmailBackend"
+
+
+def test_an_anymail_backend_is_chosen_by_configuration_alone():
+    mailer = _mailer("consolemail://", "anymail.backends.postmark.EmailBackend")
+    assert mailer == {"BACKEND": "anymail.backends.postmark.EmailBackend", "OPTIONS": {}}

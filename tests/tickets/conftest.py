@@ -1,8 +1,7 @@
 import pytest
 
 from portal_auth.models import AccessEvent
-from tests.factories import CustomerFactory
-from tests.tickets.factories import CompanyFactory, TicketFactory, TicketMessageFactory, TicketSettingsFactory
+from tests.tickets.factories import CompanyFactory, TicketMessageFactory, TicketSettingsFactory
 
 PDF_BYTES = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 PNG_BYTES = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -11,19 +10,6 @@ PNG_BYTES = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 @pytest.fixture
 def ticket_settings(organisation):
     return TicketSettingsFactory(organisation=organisation)
-
-
-@pytest.fixture
-def make_ticket(organisation, customer):
-    def _make(**kwargs):
-        kwargs.setdefault("organisation", organisation)
-        if "requester" not in kwargs:
-            kwargs["requester"] = customer if kwargs["organisation"] == organisation else None
-        if kwargs["requester"] is None:
-            kwargs["requester"] = CustomerFactory(organisation=kwargs["organisation"])
-        return TicketFactory(**kwargs)
-
-    return _make
 
 
 @pytest.fixture
@@ -39,12 +25,6 @@ def make_message():
 @pytest.fixture
 def make_company():
     return CompanyFactory
-
-
-@pytest.fixture
-def stranger(organisation):
-    """Another customer of the same organisation."""
-    return CustomerFactory(organisation=organisation, email="stranger@example.com")
 
 
 def events(kind):

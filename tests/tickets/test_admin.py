@@ -278,7 +278,7 @@ class TestChangelist:
         assert numbers_listed(admin_client.get(CHANGELIST, {"q": "zed@example"})) == [tickets["other"].number]
 
     def test_the_changelist_links_the_usage_report(self, admin_client, tickets):
-        assert "/admin/tickets/ticket/portal-usage/" in admin_client.get(CHANGELIST).content.decode()
+        assert "/admin/portal_auth/accessevent/portal-usage/" in admin_client.get(CHANGELIST).content.decode()
 
 
 def test_staff_download_any_attachment_customers_do_not_reach_the_admin(

@@ -266,3 +266,41 @@ def test_no_error_status_ever_answers_at_the_links_url(organisation, method, suf
     response = getattr(client, method)(f"/{organisation.slug}/{prefix}/{'t' * 64}{suffix}")
     assert response.status_code == 302
     assert response["Location"] == f"/{organisation.slug}/{prefix}/open/"
+
+
+# The page a refused link leads to, as the portal routes it and as the ticket portal does.
+REFUSED_PAGES = ["link/new/", "support/portal/new-link/"]
+
+
+def ask(client, organisation, email, page):
+    return client.post(f"/{organisation.slug}/{page}", {"email": email})
+
+
+@pytest.mark.parametrize("page", REFUSED_PAGES)
+def test_the_refused_page_offers_a_form_for_a_new_link(client, organisation, page):
+    response = client.get(f"/{organisation.slug}/{page}")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "This link no longer works" in html
+    assert '<label for="id_email">Your email address</label>' in html
+    assert "csrfmiddlewaretoken" in html
+
+
+@pytest.mark.parametrize("page", REFUSED_PAGES)
+def test_an_invalid_email_is_refused_with_a_message(client, organisation, page):
+    response = ask(client, organisation, "not an email", page)
+    assert response.status_code == 400
+    assert "Enter an email address like name@example.com." in response.content.decode()
+
+
+@pytest.mark.parametrize("page", REFUSED_PAGES)
+def test_asking_is_rate_limited_per_ip(settings, organisation, page):
+    settings.PORTAL_RATE_LIMITS = {**settings.PORTAL_RATE_LIMITS, "access_link_request": "2/h/ip,5/h/key"}
+    client = Client(REMOTE_ADDR="192.0.2.1")
+    assert [ask(client, organisation, f"n{i}@example.com", page).status_code for i in range(3)] == [302, 302, 429]
+
+
+@pytest.mark.parametrize("page", REFUSED_PAGES)
+def test_the_form_needs_its_csrf_token(organisation, page):
+    client = Client(enforce_csrf_checks=True)
+    assert ask(client, organisation, "someone@example.com", page).status_code == 403

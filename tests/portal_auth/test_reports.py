@@ -3,13 +3,23 @@
 from datetime import timedelta
 
 import time_machine
+from django.contrib.auth.models import Permission
+from django.test import Client
 from django.utils import timezone
 
 from portal_auth.models import AccessEvent
-from tests.factories import CustomerFactory
-from tickets.reports import portal_usage
+from portal_auth.reports import portal_usage
+from tests.factories import CustomerFactory, StaffUserFactory
 
-REPORT = "/admin/tickets/ticket/portal-usage/"
+REPORT = "/admin/portal_auth/accessevent/portal-usage/"
+
+
+def staff_who_may_view(*codenames: str) -> Client:
+    clerk = StaffUserFactory(is_superuser=False)
+    clerk.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
+    client = Client()
+    client.force_login(clerk)
+    return client
 
 
 def open_portal(sign_in, customer, method):
@@ -62,3 +72,26 @@ def test_customers_do_not_see_the_report(client, sign_in, customer):
     response = sign_in(customer).get(REPORT)
     assert response.status_code == 302
     assert response["Location"].startswith("/admin/login/")
+
+
+def test_the_access_events_list_links_the_report(admin_client):
+    page = admin_client.get("/admin/portal_auth/accessevent/").content.decode()
+    assert f'href="{REPORT}"' in page
+
+
+def test_staff_who_may_view_access_events_read_the_report(customer, sign_in):
+    sign_in(customer, method="access_link")
+    response = staff_who_may_view("view_accessevent").get(REPORT)
+    assert response.status_code == 200
+    assert customer.email in response.content.decode()
+
+
+def test_staff_who_may_not_view_access_events_are_refused_the_report_and_its_link(customer, sign_in):
+    sign_in(customer, method="access_link")
+    ticket_clerk = staff_who_may_view("view_ticket")
+    response = ticket_clerk.get(REPORT)
+    assert response.status_code == 403
+    assert customer.email not in response.content.decode()
+    tickets = ticket_clerk.get("/admin/tickets/ticket/")
+    assert tickets.status_code == 200
+    assert REPORT not in tickets.content.decode()

@@ -1,3 +1,5 @@
+"""portal_auth/session_views.py: the sign-in page and its sessions, and signing out."""
+
 from datetime import timedelta
 
 import pytest
@@ -22,6 +24,12 @@ def post_sign_in(client, organisation, email, password, **extra):
     return client.post(
         sign_in_url(organisation), {"email": email, "password": password, **extra}, **extra.pop("headers", {})
     )
+
+
+def test_sign_in_page_renders(client, organisation):
+    response = client.get(f"/{organisation.slug}/sign-in/")
+    assert response.status_code == 200
+    assert b"Sign in to" in response.content
 
 
 def test_sign_in_page_has_labelled_fields_and_choose_password_button(client, organisation):
