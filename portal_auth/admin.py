@@ -188,7 +188,7 @@ class AccessEventAdmin(admin.ModelAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         chosen = request.GET.get("organisation", "")
-        organisation = Organisation.objects.filter(pk=chosen).first() if chosen.isdigit() else None
+        organisation = Organisation.objects.filter(pk=chosen).first() if chosen.isascii() and chosen.isdigit() else None
         context = {
             **self.admin_site.each_context(request),
             "title": "Portal usage",

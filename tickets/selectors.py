@@ -58,7 +58,8 @@ def _matching(tickets: QuerySet[Ticket], query: str) -> QuerySet[Ticket]:
     # trigram index is needed (nor PostgreSQL-only): 14 ms for one who sees 25,000 (bench/scale.py).
     query = query.strip()
     number = query.removeprefix("#").strip()
-    if number.isdigit() and len(number) < 10:
+    # ASCII digits only: "³" is a digit to str.isdigit() but not to int().
+    if number.isascii() and number.isdigit() and len(number) < 10:
         return tickets.filter(Q(number=int(number)) | Q(subject__icontains=query))
     return tickets.filter(subject__icontains=query)
 

@@ -80,6 +80,16 @@ def test_search_by_subject_number_or_hash_number(sign_in, customer, make_ticket)
     assert "No tickets match these filters." in no_match
 
 
+@pytest.mark.parametrize("query", ["³", "#²", "٣", "１２"])
+def test_a_search_for_digits_of_other_scripts_finds_by_subject_and_never_fails(sign_in, customer, make_ticket, query):
+    make_ticket(subject="Lost luggage in Lisbon")
+
+    response = sign_in(customer).get(url(customer.organisation, q=query))
+
+    assert response.status_code == 200
+    assert "No tickets match these filters." in response.content.decode()
+
+
 def test_search_never_finds_another_customers_ticket_by_number(sign_in, customer, make_ticket, stranger):
     theirs = make_ticket(requester=stranger, subject="Private matter")
     response = sign_in(customer).get(url(customer.organisation, q=str(theirs.number)))
