@@ -20,8 +20,9 @@ SECRET_PATH = re.compile(
     r"^(?P<route>/[^/]+/(?:password/link|bookings|support/portal(?!/(?:open|new-link)(?:/|$))"
     r"|link(?!/(?:open|new)(?:/|$))))/(?P<secret>[^/]+)"
 )
-# Query parameters that carry a secret, compared in lower case once decoded.
-SECRET_PARAMETERS = frozenset({"externaltoken", "token", "access_token", "code", "key", "password"})
+# Query parameters that carry a secret, compared in lower case once decoded. `next` is among them: the
+# sign-in page's way back may be a booking whose reference is its key where sign-in is off.
+SECRET_PARAMETERS = frozenset({"externaltoken", "token", "access_token", "code", "key", "password", "next"})
 # Request headers that must never reach a log, whatever access_log_format asks for.
 SECRET_HEADERS = ("{cookie}i", "{authorization}i", "{proxy-authorization}i")
 

@@ -67,7 +67,13 @@ def gunicorn_access_line(tmp_path, raw_uri: str, path_info: str, query: str = ""
             f"/acme/sign-in/external/?externalToken={SECRET}&next=/acme/",
             "/acme/sign-in/external/",
             f"externalToken={SECRET}&next=/acme/",
-            "/acme/sign-in/external/?externalToken=[redacted]&next=/acme/",
+            "/acme/sign-in/external/?externalToken=[redacted]&next=[redacted]",
+        ),
+        (
+            f"/acme/sign-in/?next=%2Facme%2Fbookings%2F{SECRET}%2F",
+            "/acme/sign-in/",
+            f"next=%2Facme%2Fbookings%2F{SECRET}%2F",
+            "/acme/sign-in/?next=[redacted]",
         ),
         (
             f"/acme/sign-in/external/?external%54oken={SECRET}",
@@ -185,14 +191,15 @@ def nginx_value(name: str, value: str) -> str:
     ("request_uri", "logged"),
     [
         (f"/acme/support/portal/{SECRET}", "/acme/support/portal/[redacted]"),
-        (f"/acme/password/link/{SECRET}/?next=/x", "/acme/password/link/[redacted]/?next=/x"),
+        (f"/acme/password/link/{SECRET}/?next=/x", "/acme/password/link/[redacted]/?next=[redacted]"),
+        (f"/acme/sign-in/?next=%2Facme%2Fbookings%2F{SECRET}%2F", "/acme/sign-in/?next=[redacted]"),
         (f"/acme/bookings/{SECRET}/", "/acme/bookings/[redacted]/"),
         (f"/acme/link/{SECRET}", "/acme/link/[redacted]"),
         ("/acme/link/open/", "/acme/link/open/"),
         (f"/acme/password%2Flink%2F{SECRET}", "/acme/[redacted]"),
         (
             f"/acme/sign-in/external/?externalToken={SECRET}&next=/a",
-            "/acme/sign-in/external/?externalToken=[redacted]&next=/a",
+            "/acme/sign-in/external/?externalToken=[redacted]&next=[redacted]",
         ),
         (f"/acme/x/?token={SECRET}&page=2&token={SECRET}", "/acme/x/?token=[redacted]&page=2&token=[redacted]"),
         ("/acme/support/portal/open/", "/acme/support/portal/open/"),
