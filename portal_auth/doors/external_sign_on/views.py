@@ -1,11 +1,13 @@
 """The two ends of custom sign-on: off to the business's login page, and back with a signed token."""
 
+import secrets
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.crypto import constant_time_compare
 from django.views.decorators.cache import never_cache
 
 from portal_auth.access_log import log_access
@@ -25,6 +27,10 @@ from portal_core.origin import ClientOrigin
 from portal_core.sections import landing_url_name
 
 NEXT_SESSION_KEY = "portal_external_sign_on_next"
+# The random part of the address the business sends the browser back to: only a token arriving there, in
+# the browser that started sign-on, signs in at once. Anything else (another site sending this browser to
+# the callback with a token of its own) gets the page that names the account first.
+STATE_SESSION_KEY = "portal_external_sign_on_state"
 TOKEN_PARAMETER = "externalToken"
 RETURN_PARAMETER = "return_to"
 
@@ -51,19 +57,25 @@ def external_sign_on_start(request, organisation):
         raise Http404("Custom sign-on has no login page.")
     # Kept here rather than in return_to, so the business only ever appends its token to a clean URL.
     request.session[NEXT_SESSION_KEY] = _landing(request, organisation)
-    return_to = settings.SITE_URL + reverse("portal_auth:external_sign_on", kwargs={"org": organisation.slug})
+    state = request.session[STATE_SESSION_KEY] = secrets.token_urlsafe(24)
+    route = reverse("portal_auth:external_sign_on_return", kwargs={"org": organisation.slug, "state": state})
+    return_to = settings.SITE_URL + route
     return HttpResponseRedirect(_with_parameter(organisation.external_sign_on_url, RETURN_PARAMETER, return_to))
 
 
 @never_cache
 @organisation_page
-def external_sign_on_callback(request, organisation):
+def external_sign_on_callback(request, organisation, state: str = ""):
     """`externalToken=<JWT>` from the business: a valid token starts a portal session, once.
 
-    When sign-on started from this browser (the portal's own "Sign in with …"), the token signs in at
-    once. Otherwise it could be anyone's link carrying their own token (login CSRF), so a page first
-    names the account and only its button (a CSRF-protected POST) uses the token.
+    When sign-on started from this browser (the portal's own "Sign in with …") and the token came back to
+    the address it was given (`state`), the token signs in at once. Otherwise it could be anyone's link
+    carrying their own token (login CSRF), so a page first names the account and only its button (a
+    CSRF-protected POST) uses the token.
     """
+    # One use, whatever the outcome: a state left in the session could be replayed by another site.
+    expected_state = request.session.pop(STATE_SESSION_KEY, "")
+    started_here = bool(state and expected_state) and constant_time_compare(state, expected_state)
     origin = ClientOrigin.from_request(request)
     try:
         ratelimit.consume("external_sign_on", origin)
@@ -77,7 +89,6 @@ def external_sign_on_callback(request, organisation):
         )
         raise
     token = (request.POST if request.method == "POST" else request.GET).get(TOKEN_PARAMETER, "")
-    started_here = NEXT_SESSION_KEY in request.session
     try:
         if request.method == "GET" and not started_here:
             verified = external_sign_on_preview(origin=origin, organisation=organisation, token=token)
@@ -85,7 +96,9 @@ def external_sign_on_callback(request, organisation):
             response = render(request, "portal_auth/external_sign_on_confirm.html", context)
         else:
             customer = external_sign_on_accept(origin=origin, organisation=organisation, token=token)
-            next_url = request.session.get(NEXT_SESSION_KEY) or _landing(request, organisation)
+            next_url = (request.session.pop(NEXT_SESSION_KEY, "") if started_here else "") or _landing(
+                request, organisation
+            )
             portal_sign_in(request, customer, method=METHOD)
             # The token leaves the address bar at once: the next page has a clean URL.
             response = redirect(next_url)

@@ -11,7 +11,7 @@ from django.conf import settings as django_settings
 from django.test import Client
 
 from portal_auth.doors.external_sign_on.services import external_token_sign
-from portal_auth.doors.external_sign_on.views import NEXT_SESSION_KEY
+from portal_auth.doors.external_sign_on.views import STATE_SESSION_KEY
 from portal_auth.models import AccessEvent, Customer, UsedExternalToken
 from portal_auth.sessions import SESSION_CUSTOMER, SESSION_METHOD
 from portal_core.origin import ClientOrigin
@@ -40,11 +40,14 @@ def token_for(organisation, email="traveller@example.com", *, secret=None, heade
 
 
 def callback(client, organisation, token, **params):
-    """The token arriving from the business after sign-on started in this browser (the portal's own button)."""
+    """The token arriving from the business after sign-on started in this browser (the portal's own button):
+    at the address the start gave the business, whose state this browser's session holds."""
     session = client.session
-    session.setdefault(NEXT_SESSION_KEY, "")
+    session[STATE_SESSION_KEY] = "state-of-this-browser"
     session.save()
-    return client.get(f"/{organisation.slug}/sign-in/external/", {"externalToken": token, **params})
+    return client.get(
+        f"/{organisation.slug}/sign-in/external/return/state-of-this-browser/", {"externalToken": token, **params}
+    )
 
 
 def signed_in_customer_id(client):
@@ -476,7 +479,40 @@ def test_start_sends_the_browser_to_the_business_with_return_to(client, business
     assert (target.scheme, target.netloc, target.path) == ("https", "login.business.example", "/portal")
     query = parse_qs(target.query)
     assert query["brand"] == ["blue"]  # the business's own parameters are kept
-    assert query["return_to"] == [f"https://portal.example.test/{business.slug}/sign-in/external/"]
+    [return_to] = query["return_to"]
+    state = client.session[STATE_SESSION_KEY]
+    assert len(state) >= 32
+    assert return_to == f"https://portal.example.test/{business.slug}/sign-in/external/return/{state}/"
+
+
+def test_a_token_sent_to_a_browser_that_started_sign_on_elsewhere_names_its_account_first(client, business):
+    # Another site opens the start page in this browser, then sends it to the callback with a token of its own.
+    client.get(f"/{business.slug}/sign-in/external/start/")
+
+    response = client.get(f"/{business.slug}/sign-in/external/", {"externalToken": token_for(business)})
+
+    assert response.status_code == 200
+    assert "traveller@example.com" in response.content.decode()
+    assert signed_in_customer_id(client) is None
+    assert STATE_SESSION_KEY not in client.session  # used up: it can't be replayed either
+
+
+@pytest.mark.parametrize("returned_to", ["wrong-state", "used-state"])
+def test_a_token_at_a_return_address_this_browser_did_not_get_names_its_account_first(client, business, returned_to):
+    client.get(f"/{business.slug}/sign-in/external/start/")
+    state = client.session[STATE_SESSION_KEY]
+    if returned_to == "used-state":
+        callback_url = f"/{business.slug}/sign-in/external/return/{state}/"
+        client.get(callback_url, {"externalToken": token_for(business, jti="first")})
+        client.cookies.clear()
+    else:
+        callback_url = f"/{business.slug}/sign-in/external/return/{returned_to}/"
+
+    response = client.get(callback_url, {"externalToken": token_for(business, jti="second")})
+
+    assert response.status_code == 200
+    assert "Continue as" in response.content.decode()
+    assert signed_in_customer_id(client) is None
 
 
 def test_start_is_not_found_when_custom_sign_on_is_off(client, organisation):
