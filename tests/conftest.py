@@ -216,7 +216,7 @@ def assert_link_signs_in_once(email, *, customer, lands_on: str, link_path: str)
     assert page.status_code == 200
     assert f"<strong>{customer.email}</strong>" in page.content.decode()
     assert SESSION_CUSTOMER not in client.session  # the page alone (or a mail scanner) opens nothing
-    pressed = client.post(confirm)
+    pressed = client.post(confirm, as_shown(client, confirm))
     assert pressed.status_code == 302
     assert pressed["Location"] == lands_on
     assert client.session[SESSION_CUSTOMER] == customer.pk
@@ -227,7 +227,7 @@ def assert_link_signs_in_once(email, *, customer, lands_on: str, link_path: str)
 
     again = Client()
     assert again.get(path)["Location"] == confirm
-    refused = again.post(confirm)
+    refused = again.post(confirm, as_shown(again, confirm))
     assert refused.status_code == 302
     assert SESSION_CUSTOMER not in again.session
     assert "This link no longer works" in again.get(refused["Location"]).content.decode()
@@ -245,3 +245,13 @@ def assert_plain_link(email, *, path: str) -> None:
     assert settings.SITE_URL + path in email.alternatives[0].content
     assert "You'll be asked to sign in first." in email.alternatives[0].content
     assert not CustomerToken.objects.exists()
+
+
+def as_shown(client, path: str, data: dict | None = None) -> dict:
+    """A POST's data from an emailed link's page as the browser shows it: with the proof of the link it named."""
+    from portal_auth.doors.access_link.views import TOKEN_SESSION_KEY
+    from portal_auth.doors.landing import landed_token_proof
+    from portal_auth.doors.password.views import PASSWORD_TOKEN_SESSION_KEY
+
+    key = PASSWORD_TOKEN_SESSION_KEY if path.endswith("/password/set/") else TOKEN_SESSION_KEY
+    return {**(data or {}), "link": landed_token_proof(client.session.get(key, ""))}

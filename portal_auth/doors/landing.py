@@ -11,6 +11,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -60,6 +61,21 @@ def emailed_link_landing(*, door_key: str, session_key: str, clean_route: Callab
 def landed_token_hash(request: HttpRequest, session_key: str) -> str:
     """The hash an emailed link filed, for the page its button is on; "" when there is none."""
     return request.session.get(session_key, "")
+
+
+def landed_token_proof(token_hash: str) -> str:
+    """What the landing page's form carries of the link it names.
+
+    Another link may land in the same session between the page and its button (another tab, or a site
+    sending this browser through a link of its own): the button must use the link whose account the page
+    named, never whichever one the session holds by then.
+    """
+    return salted_hmac("portal_auth.doors.landing", token_hash, algorithm="sha256").hexdigest()
+
+
+def landed_token_confirmed(request: HttpRequest, token_hash: str) -> bool:
+    """Whether this POST comes from the page that named the link whose hash the session holds now."""
+    return constant_time_compare(request.POST.get("link", ""), landed_token_proof(token_hash))
 
 
 def landed_token_drop(request: HttpRequest, session_key: str) -> None:

@@ -41,13 +41,14 @@ def url_arguments(customer):
         "attachment_id": 1,
         "add_on_id": 1,
         "token": "not-a-real-token",
+        "state": "not-a-real-state",
     }
 
 
 def _url(name: str, arguments: dict) -> str:
     for wanted in (["org"], ["org", "reference"], ["org", "number"], ["org", "pk"], ["org", "reference", "pk"],
                    ["org", "number", "attachment_id"], ["org", "reference", "add_on_id"],
-                   ["org", "token"], []):  # fmt: skip
+                   ["org", "token"], ["org", "state"], []):  # fmt: skip
         try:
             return reverse(name, kwargs={key: arguments[key] for key in wanted})
         except Exception:  # noqa: BLE001 - the next set of arguments

@@ -8,6 +8,7 @@ import pytest
 
 from portal_auth.models import CustomerToken
 from tests.bookings.factories import AddOnFactory, AttendeeFactory, BookingFactory
+from tests.conftest import as_shown
 from tests.conversations.factories import ConversationFactory
 from tests.tickets.factories import TicketFactory
 
@@ -54,7 +55,8 @@ def _password_set(client, organisation, customer):
         customer=customer, purpose=CustomerToken.Purpose.SET_PASSWORD, lifetime=timedelta(hours=1)
     )
     client.get(f"/{organisation.slug}/password/link/{raw}/")
-    return f"/{organisation.slug}/password/set/", {"password1": "short", "password2": "other"}
+    path = f"/{organisation.slug}/password/set/"
+    return path, as_shown(client, path, {"password1": "short", "password2": "other"})
 
 
 def _access_link_request(client, organisation, customer):

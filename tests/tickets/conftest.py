@@ -1,6 +1,7 @@
 import pytest
 
 from portal_auth.models import AccessEvent
+from tests.conftest import as_shown
 from tests.tickets.factories import CompanyFactory, TicketMessageFactory, TicketSettingsFactory
 
 PDF_BYTES = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
@@ -43,4 +44,4 @@ def open_access_link(client, link, **extra):
     confirm = client.get(path, **extra)
     assert confirm.status_code == 302
     assert confirm["Location"] == path.rsplit("/", 1)[0] + "/open/"
-    return client.post(confirm["Location"], **extra)
+    return client.post(confirm["Location"], as_shown(client, confirm["Location"]), **extra)

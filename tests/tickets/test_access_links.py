@@ -18,7 +18,7 @@ from portal_auth.doors.access_link.views import TOKEN_SESSION_KEY
 from portal_auth.models import AccessEvent, CustomerToken, hash_token
 from portal_auth.sessions import SESSION_CUSTOMER, SESSION_METHOD
 from portal_core.origin import ClientOrigin
-from tests.conftest import link_in
+from tests.conftest import as_shown, link_in
 from tests.factories import CustomerFactory
 from tests.tickets.conftest import events, open_access_link
 from tickets.services import ticket_portal_link_send
@@ -133,7 +133,10 @@ def test_pressing_the_button_signs_in_and_opens_the_ticket(
     client.get(confirm_url(ticket.organisation))
 
     response = client.post(
-        confirm_url(ticket.organisation), HTTP_USER_AGENT="Mail reader 1.0", REMOTE_ADDR="203.0.113.9"
+        confirm_url(ticket.organisation),
+        as_shown(client, confirm_url(ticket.organisation)),
+        HTTP_USER_AGENT="Mail reader 1.0",
+        REMOTE_ADDR="203.0.113.9",
     )
 
     assert response.status_code == 302
@@ -171,7 +174,10 @@ def test_a_page_elsewhere_cannot_press_the_button_for_the_visitor(
     # Through the page itself, with its CSRF token, the button works.
     page = victim.get(confirm_url(ticket.organisation)).content.decode()
     csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
-    opened = victim.post(confirm_url(ticket.organisation), {"csrfmiddlewaretoken": csrf})
+    opened = victim.post(
+        confirm_url(ticket.organisation),
+        {"csrfmiddlewaretoken": csrf, **as_shown(victim, confirm_url(ticket.organisation))},
+    )
     assert opened["Location"].endswith(f"/support/{ticket.number}/")
     assert victim.session[SESSION_CUSTOMER] == ticket.requester.pk
 
@@ -189,7 +195,7 @@ def test_someone_signed_in_is_told_the_link_signs_them_out_of_their_account(
     # Opening the link without pressing the button leaves Bob signed in as Bob.
     assert client.session[SESSION_CUSTOMER] == bob.pk
 
-    client.post(confirm_url(ticket.organisation))
+    client.post(confirm_url(ticket.organisation), as_shown(client, confirm_url(ticket.organisation)))
     assert client.session[SESSION_CUSTOMER] == ticket.requester.pk
 
 
@@ -243,7 +249,7 @@ def test_a_link_revoked_while_its_page_is_open_is_refused_at_the_button(
     assert client.get(confirm_url(ticket.organisation)).status_code == 200
     access_links_revoke(customer=ticket.requester, staff_user=staff_user)
 
-    response = client.post(confirm_url(ticket.organisation))
+    response = client.post(confirm_url(ticket.organisation), as_shown(client, confirm_url(ticket.organisation)))
 
     assert response["Location"] == f"/{ticket.organisation.slug}/support/portal/new-link/"
     assert SESSION_CUSTOMER not in client.session
@@ -356,7 +362,9 @@ def test_guessing_tokens_is_rate_limited_per_ip(
     assert response["Location"].endswith("/support/portal/new-link/")
     assert TOKEN_SESSION_KEY not in guesser.session
     guesser.get(path_of(link))
-    assert guesser.post(confirm_url(ticket.organisation))["Location"].endswith("/support/portal/new-link/")
+    assert guesser.post(confirm_url(ticket.organisation), as_shown(guesser, confirm_url(ticket.organisation)))[
+        "Location"
+    ].endswith("/support/portal/new-link/")
     assert SESSION_CUSTOMER not in guesser.session
     limited = guesser.get(response["Location"])
     assert limited.status_code == 429

@@ -14,7 +14,13 @@ from portal_auth.doors.access_link.services import (
     access_link_check,
     access_link_open,
 )
-from portal_auth.doors.landing import emailed_link_landing, landed_token_drop, landed_token_hash
+from portal_auth.doors.landing import (
+    emailed_link_landing,
+    landed_token_confirmed,
+    landed_token_drop,
+    landed_token_hash,
+    landed_token_proof,
+)
 from portal_auth.doors.registry import ACCESS_LINK, door_required
 from portal_auth.models import CustomerToken, Organisation
 from portal_auth.tasks import access_link_request_task, origin_values
@@ -55,6 +61,9 @@ def link_confirm(request, organisation, *, door: AccessLinkDoor):
         # Back here after the link was used (or never through one): nothing is left to open.
         route = door.landing_route if request.portal_customer else door.refused_route
         return redirect(route, org=organisation.slug)
+    if request.method == "POST" and not landed_token_confirmed(request, token_hash):
+        # Another link landed since this page named its account: name the one the session holds now.
+        return redirect(request.path)
     try:
         if request.method == "POST":
             token = access_link_open(request=request, organisation=organisation, token_hash=token_hash)
@@ -70,7 +79,8 @@ def link_confirm(request, organisation, *, door: AccessLinkDoor):
         # Used: the sign-in started a fresh session already; said here so it holds whatever the door.
         landed_token_drop(request, TOKEN_SESSION_KEY)
         return redirect(_destination(organisation, token, door))
-    return render(request, "portal_auth/access_link_confirm.html", {"door": door, "customer": token.customer})
+    context = {"door": door, "customer": token.customer, "link_proof": landed_token_proof(token_hash)}
+    return render(request, "portal_auth/access_link_confirm.html", context)
 
 
 @never_cache

@@ -8,7 +8,14 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 
 from portal_auth.decorators import organisation_page
-from portal_auth.doors.landing import emailed_link_landing, landed_token_drop, landed_token_hash, safe_next
+from portal_auth.doors.landing import (
+    emailed_link_landing,
+    landed_token_confirmed,
+    landed_token_drop,
+    landed_token_hash,
+    landed_token_proof,
+    safe_next,
+)
 from portal_auth.doors.password.forms import PasswordLinkForm, SetPasswordForm
 from portal_auth.doors.registry import PASSWORD, door_required
 from portal_auth.models import CustomerToken
@@ -72,14 +79,16 @@ password_link = emailed_link_landing(
 @organisation_page
 @door_required(PASSWORD)
 def password_set(request, organisation):
+    token_hash = landed_token_hash(request, PASSWORD_TOKEN_SESSION_KEY)
     token = CustomerToken.find_usable(
-        organisation=organisation,
-        purpose=CustomerToken.Purpose.SET_PASSWORD,
-        token_hash=landed_token_hash(request, PASSWORD_TOKEN_SESSION_KEY),
+        organisation=organisation, purpose=CustomerToken.Purpose.SET_PASSWORD, token_hash=token_hash
     )
     if token is None:
         landed_token_drop(request, PASSWORD_TOKEN_SESSION_KEY)
         return _password_link_invalid(request)
+    if request.method == "POST" and not landed_token_confirmed(request, token_hash):
+        # Another link landed since this page named its account: name the one the session holds now.
+        return redirect(request.path)
     form = SetPasswordForm(request.POST or None, customer=token.customer)
     if request.method == "POST" and form.is_valid():
         try:
@@ -93,4 +102,5 @@ def password_set(request, organisation):
         messages.success(request, "Your password is set. Sign in with it now.")
         query = urlencode({"email": customer.email, **({"next": next_url} if next_url else {})})
         return redirect(f"{reverse('portal_auth:sign_in', kwargs={'org': organisation.slug})}?{query}")
-    return render(request, "portal_auth/password_set.html", {"form": form, "customer": token.customer})
+    context = {"form": form, "customer": token.customer, "link_proof": landed_token_proof(token_hash)}
+    return render(request, "portal_auth/password_set.html", context)

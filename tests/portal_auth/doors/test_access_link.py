@@ -11,7 +11,7 @@ from portal_auth.doors.access_link.services import access_links_revoke, notifica
 from portal_auth.doors.access_link.views import TOKEN_SESSION_KEY
 from portal_auth.models import AccessEvent, CustomerToken
 from portal_auth.sessions import SESSION_CUSTOMER
-from tests.conftest import link_in
+from tests.conftest import as_shown, link_in
 from tests.factories import CustomerFactory, OrganisationFactory, StaffUserFactory
 
 SITE_URL = "https://portal.example.test"
@@ -57,11 +57,11 @@ def test_a_used_link_offers_a_new_one_which_opens_the_portal_home(
     open_page(Client(), link)
     first = Client()
     open_page(first, link)
-    first.post(f"/{slug}/link/open/")
+    first.post(f"/{slug}/link/open/", as_shown(first, f"/{slug}/link/open/"))
 
     client = Client()
     client.get(link.url.removeprefix(SITE_URL))
-    refused = client.post(f"/{slug}/link/open/")
+    refused = client.post(f"/{slug}/link/open/", as_shown(client, f"/{slug}/link/open/"))
     assert refused["Location"] == f"/{slug}/link/new/"
     page = client.get(refused["Location"]).content.decode()
     assert "This link no longer works" in page and "those in notification emails, once" in page
@@ -74,7 +74,7 @@ def test_a_used_link_offers_a_new_one_which_opens_the_portal_home(
     assert email.to == [customer.email]
     new_link = link_in(email.body, f"/{slug}/link/")
     client.get(new_link.removeprefix(SITE_URL))
-    assert client.post(f"/{slug}/link/open/")["Location"] == f"/{slug}/"
+    assert client.post(f"/{slug}/link/open/", as_shown(client, f"/{slug}/link/open/"))["Location"] == f"/{slug}/"
     assert client.session[SESSION_CUSTOMER] == customer.pk
 
 
@@ -98,7 +98,9 @@ def test_revoking_a_customers_links_revokes_their_sign_in_links(signing_organisa
 
     client = Client()
     client.get(link.url.removeprefix(SITE_URL))
-    assert client.post(f"/{signing_organisation.slug}/link/open/")["Location"].endswith("/link/new/")
+    assert client.post(
+        f"/{signing_organisation.slug}/link/open/", as_shown(client, f"/{signing_organisation.slug}/link/open/")
+    )["Location"].endswith("/link/new/")
     assert AccessEvent.objects.get(kind=AccessEvent.Kind.ACCESS_LINK_REFUSED).reason == "revoked link"
 
 
@@ -117,7 +119,11 @@ def test_pressed_in_many_browsers_at_once_the_link_signs_in_exactly_once():
     def press(client):
         try:
             start.wait()
-            landed.append(client.post(f"/{organisation.slug}/link/open/")["Location"])
+            landed.append(
+                client.post(f"/{organisation.slug}/link/open/", as_shown(client, f"/{organisation.slug}/link/open/"))[
+                    "Location"
+                ]
+            )
         except Exception as error:  # reported below
             errors.append(error)
         finally:
@@ -174,7 +180,7 @@ def test_a_link_sent_before_the_door_closed_signs_no_one_in(signing_organisation
     client = Client()
 
     landed = client.get(link.url.removeprefix(SITE_URL), follow=True)
-    pressed = client.post(f"/{slug}/link/open/")
+    pressed = client.post(f"/{slug}/link/open/", as_shown(client, f"/{slug}/link/open/"))
 
     assert landed.status_code == 404 and pressed.status_code == 404
     assert SESSION_CUSTOMER not in client.session
@@ -207,7 +213,7 @@ def test_email_me_a_link_from_the_sign_in_page_sends_one_that_opens_the_portal(
     link = link_in(mailoutbox[0].body, f"/{slug}/link/")
     fresh = Client()
     assert fresh.get(link.removeprefix(SITE_URL))["Location"] == f"/{slug}/link/open/"
-    opened = fresh.post(f"/{slug}/link/open/")
+    opened = fresh.post(f"/{slug}/link/open/", as_shown(fresh, f"/{slug}/link/open/"))
     assert opened.status_code == 302 and opened["Location"] == f"/{slug}/"
     assert fresh.session[SESSION_CUSTOMER] == customer.pk
 
@@ -244,7 +250,7 @@ def test_the_page_without_a_link_in_the_session_sends_on_and_logs_nothing(
     slug = organisation.slug
     refused = {"link": f"/{slug}/link/new/", "support/portal": f"/{slug}/support/portal/new-link/"}[prefix]
     assert client.get(f"/{slug}/{prefix}/open/")["Location"] == refused
-    assert client.post(f"/{slug}/{prefix}/open/")["Location"] == refused
+    assert client.post(f"/{slug}/{prefix}/open/", as_shown(client, f"/{slug}/{prefix}/open/"))["Location"] == refused
     # A customer back on the page after using their link goes where the door lands.
     assert sign_in(customer).get(f"/{slug}/{prefix}/open/")["Location"] == f"/{slug}/{landing}"
     assert not AccessEvent.objects.filter(kind=AccessEvent.Kind.ACCESS_LINK_REFUSED).exists()
@@ -304,3 +310,22 @@ def test_asking_is_rate_limited_per_ip(settings, organisation, page):
 def test_the_form_needs_its_csrf_token(organisation, page):
     client = Client(enforce_csrf_checks=True)
     assert ask(client, organisation, "someone@example.com", page).status_code == 403
+
+
+def test_the_button_opens_the_account_its_page_named_not_one_another_link_filed_since(signing_organisation):
+    victim = CustomerFactory(organisation=signing_organisation, email="victim@example.com")
+    attacker = CustomerFactory(organisation=signing_organisation, email="attacker@example.com")
+    slug = signing_organisation.slug
+    client = Client()
+    open_page(client, make_link(victim))
+    shown = as_shown(client, f"/{slug}/link/open/")
+    # Another site sends the same browser through a link of its own while the victim's page is open.
+    client.get(make_link(attacker).url.removeprefix(SITE_URL))
+
+    pressed = client.post(f"/{slug}/link/open/", shown)
+
+    assert pressed.status_code == 302
+    assert pressed["Location"] == f"/{slug}/link/open/"  # back to the page, which now names whose link it holds
+    assert SESSION_CUSTOMER not in client.session
+    assert "<strong>attacker@example.com</strong>" in client.get(pressed["Location"]).content.decode()
+    assert not CustomerToken.objects.filter(used_at__isnull=False).exists()

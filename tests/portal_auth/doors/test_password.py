@@ -18,7 +18,7 @@ from portal_auth.doors.password.forms import SIGN_IN_REFUSED as _REFUSED
 from portal_auth.models import AccessEvent, Customer, CustomerToken, hash_token
 from portal_auth.passwords import validate_customer_password
 from portal_core import ratelimit
-from tests.conftest import link_in
+from tests.conftest import as_shown, link_in
 from tests.factories import CUSTOMER_PASSWORD, CustomerFactory
 
 NEW_PASSWORD = "a quiet lighthouse on the hill"
@@ -143,7 +143,10 @@ def test_setting_the_password_uses_up_the_link(
     open_link(client, sent_link)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
-            f"/{organisation.slug}/password/set/", {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD}
+            f"/{organisation.slug}/password/set/",
+            as_shown(
+                client, f"/{organisation.slug}/password/set/", {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD}
+            ),
         )
     assert response.status_code == 302
     assert response["Location"].startswith(f"/{organisation.slug}/sign-in/")
@@ -179,7 +182,10 @@ def test_link_expiring_between_opening_and_submitting_is_refused(client, organis
     open_link(client, sent_link)
     with time_machine.travel(timezone.now() + timedelta(minutes=61)):
         response = client.post(
-            f"/{organisation.slug}/password/set/", {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD}
+            f"/{organisation.slug}/password/set/",
+            as_shown(
+                client, f"/{organisation.slug}/password/set/", {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD}
+            ),
         )
     assert response.status_code == 404
     assert not Customer.objects.get(email=attendee_email).has_password
@@ -221,7 +227,12 @@ def test_link_opened_before_a_sign_in_through_any_door_no_longer_sets_a_password
     sign_in(customer, method=door)  # …while the customer gets in another way
 
     response = client.post(
-        f"/{customer.organisation.slug}/password/set/", {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD}
+        f"/{customer.organisation.slug}/password/set/",
+        as_shown(
+            client,
+            f"/{customer.organisation.slug}/password/set/",
+            {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD},
+        ),
     )
 
     assert response.status_code == 404
@@ -238,7 +249,10 @@ def test_older_links_die_when_a_newer_one_is_used(
         request_link(client, organisation, attendee_email)
     first, second = (link_in(m.body, "/password/link/") for m in mailoutbox)
     open_link(client, second)
-    client.post(f"/{organisation.slug}/password/set/", {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
+    client.post(
+        f"/{organisation.slug}/password/set/",
+        as_shown(client, f"/{organisation.slug}/password/set/", {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD}),
+    )
     assert open_link(client, first).status_code == 404
 
 
@@ -250,7 +264,10 @@ def test_token_from_another_organisation_is_refused(client, other_organisation, 
 def set_password_errors(client, organisation, sent_link, password1, password2=None):
     open_link(client, sent_link)
     response = client.post(
-        f"/{organisation.slug}/password/set/", {"password1": password1, "password2": password2 or password1}
+        f"/{organisation.slug}/password/set/",
+        as_shown(
+            client, f"/{organisation.slug}/password/set/", {"password1": password1, "password2": password2 or password1}
+        ),
     )
     assert response.status_code == 200
     return response.context["form"].errors
@@ -341,14 +358,20 @@ def test_differing_passwords_are_refused(client, organisation, sent_link):
 def test_password_needs_no_composition_rules(client, organisation, sent_link, attendee_email):
     open_link(client, sent_link)
     password = "only lowercase letters and spaces"
-    response = client.post(f"/{organisation.slug}/password/set/", {"password1": password, "password2": password})
+    response = client.post(
+        f"/{organisation.slug}/password/set/",
+        as_shown(client, f"/{organisation.slug}/password/set/", {"password1": password, "password2": password}),
+    )
     assert response.status_code == 302
 
 
 def test_long_passwords_are_accepted_and_never_truncated(client, organisation, sent_link, attendee_email):
     password = "correct horse battery staple " * 8  # 232 characters
     open_link(client, sent_link)
-    response = client.post(f"/{organisation.slug}/password/set/", {"password1": password, "password2": password})
+    response = client.post(
+        f"/{organisation.slug}/password/set/",
+        as_shown(client, f"/{organisation.slug}/password/set/", {"password1": password, "password2": password}),
+    )
     assert response.status_code == 302
     customer = Customer.objects.get(email=attendee_email)
     assert customer.check_password(password)
@@ -397,7 +420,8 @@ def test_customer_returns_where_they_were_going_after_choosing_a_password(
         client.post(f"/{organisation.slug}/password/", {"email": attendee_email, "next": target})
     open_link(client, emailed_link(mailoutbox))
     response = client.post(
-        f"/{organisation.slug}/password/set/", {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD}
+        f"/{organisation.slug}/password/set/",
+        as_shown(client, f"/{organisation.slug}/password/set/", {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD}),
     )
     assert response["Location"] == (
         f"/{organisation.slug}/sign-in/?email=ana.sousa%40example.com&next=%2F{organisation.slug}%2Fbookings%2F"
@@ -445,7 +469,10 @@ def test_pages_and_email_say_the_configured_lifetime(
 
 def test_choosing_a_password_with_empty_fields_says_what_is_missing(client, organisation, sent_link):
     open_link(client, sent_link)
-    response = client.post(f"/{organisation.slug}/password/set/", {"password1": "", "password2": ""})
+    response = client.post(
+        f"/{organisation.slug}/password/set/",
+        as_shown(client, f"/{organisation.slug}/password/set/", {"password1": "", "password2": ""}),
+    )
     html = response.content.decode()
     assert "Choose a password." in html and "Enter the same password again." in html
     assert not Customer.objects.get(organisation=organisation).has_password
@@ -547,7 +574,10 @@ def test_a_password_link_sent_before_the_door_closed_sets_no_password(client, or
     organisation.save()
 
     landed = open_link(client, sent_link)
-    posted = client.post(f"/{organisation.slug}/password/set/", {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
+    posted = client.post(
+        f"/{organisation.slug}/password/set/",
+        as_shown(client, f"/{organisation.slug}/password/set/", {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD}),
+    )
 
     assert landed.status_code == 404 and posted.status_code == 404
     assert not Customer.objects.get(organisation=organisation, email=attendee_email).has_password
@@ -684,3 +714,28 @@ def test_parallel_wrong_passwords_run_no_more_password_checks_than_the_limit(mon
     assert len(statuses) == 40
     assert len(checks) <= 5
     assert statuses.count(200) == len(checks) and statuses.count(429) == 40 - len(checks)
+
+
+def test_the_password_is_set_for_the_account_its_page_named_not_one_another_link_filed_since(
+    client, organisation, attendee_email
+):
+    victim = Customer.objects.create(organisation=organisation, email=attendee_email)
+    attacker = CustomerFactory(organisation=organisation, email="attacker@example.com")
+    _, victims_raw = CustomerToken.issue(
+        customer=victim, purpose=CustomerToken.Purpose.SET_PASSWORD, lifetime=timedelta(hours=1)
+    )
+    _, attackers_raw = CustomerToken.issue(
+        customer=attacker, purpose=CustomerToken.Purpose.SET_PASSWORD, lifetime=timedelta(hours=1)
+    )
+    page = f"/{organisation.slug}/password/set/"
+    client.get(f"/{organisation.slug}/password/link/{victims_raw}/")
+    shown = as_shown(client, page, {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
+    client.get(f"/{organisation.slug}/password/link/{attackers_raw}/")  # another site's link, in the same browser
+
+    response = client.post(page, shown)
+
+    assert response.status_code == 302
+    assert response["Location"] == page
+    victim.refresh_from_db()
+    attacker.refresh_from_db()
+    assert not victim.has_password and not attacker.has_password
