@@ -1,5 +1,8 @@
 """Argon2id at OWASP's minimum, and hashes made with Django's own Argon2 parameters upgraded at sign-in."""
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from django.contrib.auth.hashers import Argon2PasswordHasher, make_password
 from django.utils.html import escape
@@ -66,3 +69,42 @@ def test_a_hash_already_at_owasps_parameters_is_not_rewritten(production_hashers
     assert sign_in_with(client, customer, CUSTOMER_PASSWORD).status_code == 302
     # A rehash would draw a new salt.
     assert Customer.objects.get(pk=customer.pk).password == customer.password
+
+
+def most_hashes_at_once(monkeypatch, settings, *, concurrency: int, threads: int = 4) -> int:
+    """Run `threads` real argon2 checks together and count how many were inside argon2 at the same time."""
+    settings.PASSWORD_HASHING_CONCURRENCY = concurrency
+    hasher = PortalArgon2PasswordHasher()
+    encoded = Argon2PasswordHasher.encode(hasher, CUSTOMER_PASSWORD, hasher.salt())
+    inside, most, lock = 0, 0, threading.Lock()
+    argon2_verify = Argon2PasswordHasher.verify
+
+    def counted_verify(self, password, encoded):
+        nonlocal inside, most
+        with lock:
+            inside += 1
+            most = max(most, inside)
+        try:
+            return argon2_verify(self, password, encoded)
+        finally:
+            with lock:
+                inside -= 1
+
+    monkeypatch.setattr(Argon2PasswordHasher, "verify", counted_verify)
+    start = threading.Barrier(threads)
+
+    def check() -> bool:
+        start.wait()
+        return hasher.verify(CUSTOMER_PASSWORD, encoded)
+
+    with ThreadPoolExecutor(threads) as pool:
+        assert all(pool.map(lambda _: check(), range(threads)))
+    return most
+
+
+def test_a_process_computes_no_more_hashes_at_once_than_its_bound(monkeypatch, settings):
+    assert most_hashes_at_once(monkeypatch, settings, concurrency=1) == 1
+
+
+def test_a_bound_of_zero_lets_every_thread_hash_at_once(monkeypatch, settings):
+    assert most_hashes_at_once(monkeypatch, settings, concurrency=0) > 1
