@@ -151,7 +151,7 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.ScryptPasswordHasher",
 ]
 # Password hashes computed at once per process (0: no bound). gunicorn runs two workers a core, so one each keeps
-# a sign-in storm to the cores there are and leaves the other pages' threads their share (README: Passwords).
+# a sign-in storm to two hashes a core and leaves the other pages' threads their share (README: Passwords).
 PASSWORD_HASHING_CONCURRENCY = env.int("PASSWORD_HASHING_CONCURRENCY", default=1)
 
 AUTH_PASSWORD_VALIDATORS = [
