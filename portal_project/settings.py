@@ -143,11 +143,16 @@ SECURE_CSP = {
     "frame-ancestors": [CSP.NONE],
 }
 
+# Argon2id at OWASP's minimum (portal_auth/hashers.py): 30+ sign-ins a second on two cores. It also verifies, and
+# upgrades on the next sign-in, hashes made with Django's own Argon2 parameters (same `argon2` algorithm name).
 PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "portal_auth.hashers.PortalArgon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
     "django.contrib.auth.hashers.ScryptPasswordHasher",
 ]
+# Password hashes computed at once per process (0: no bound). gunicorn runs two workers a core, so one each keeps
+# a sign-in storm to two hashes a core and leaves the other pages' threads their share (README: Passwords).
+PASSWORD_HASHING_CONCURRENCY = env.int("PASSWORD_HASHING_CONCURRENCY", default=1)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
