@@ -117,12 +117,22 @@ def access_link_check(*, origin: ClientOrigin, organisation: Organisation, token
             .filter(organisation=organisation, purpose__in=LINK_PURPOSES, token_hash=token_hash)
             .first()
         )
+    if token is not None:
+        # Only a hash that matches no link is a guess: a used or expired link clicked again (an office behind
+        # one address, say) must not use up the allowance that keeps guessing from getting anywhere.
+        attempt.release()
     reason = _refusal_reason(token)
     if not reason:
-        attempt.release()  # only refused links count as guesses
         return token
     _refuse(origin, organisation, token, reason)
     return None
+
+
+def access_link_of(*, customer: Customer, token_hash: str) -> CustomerToken | None:
+    """The link with this hash if it is `customer`'s own, whatever its state: for a customer already signed in."""
+    if not token_hash:
+        return None
+    return CustomerToken.objects.filter(customer=customer, purpose__in=LINK_PURPOSES, token_hash=token_hash).first()
 
 
 def _refuse(origin: ClientOrigin, organisation: Organisation, token: CustomerToken | None, reason: str) -> None:

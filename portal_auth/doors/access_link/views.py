@@ -12,6 +12,7 @@ from portal_auth.doors.access_link.forms import AccessLinkRequestForm
 from portal_auth.doors.access_link.services import (
     AccessLinkDoor,
     access_link_check,
+    access_link_of,
     access_link_open,
 )
 from portal_auth.doors.landing import (
@@ -61,6 +62,11 @@ def link_confirm(request, organisation, *, door: AccessLinkDoor):
         # Back here after the link was used (or never through one): nothing is left to open.
         route = door.landing_route if request.portal_customer else door.refused_route
         return redirect(route, org=organisation.slug)
+    owned = access_link_of(customer=request.portal_customer, token_hash=token_hash) if request.portal_customer else None
+    if owned is not None:
+        # Already signed in as the link's customer (a notification clicked again): its page, nothing to open.
+        landed_token_drop(request, TOKEN_SESSION_KEY)
+        return redirect(_destination(organisation, owned, door))
     if request.method == "POST" and not landed_token_confirmed(request, token_hash):
         # Another link landed since this page named its account: name the one the session holds now.
         return redirect(request.path)

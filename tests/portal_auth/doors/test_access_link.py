@@ -329,3 +329,49 @@ def test_the_button_opens_the_account_its_page_named_not_one_another_link_filed_
     assert SESSION_CUSTOMER not in client.session
     assert "<strong>attacker@example.com</strong>" in client.get(pressed["Location"]).content.decode()
     assert not CustomerToken.objects.filter(used_at__isnull=False).exists()
+
+
+def test_a_customer_signed_in_who_clicks_their_used_link_again_lands_on_its_page(signing_organisation):
+    customer = CustomerFactory(organisation=signing_organisation)
+    link = make_link(customer, f"/{signing_organisation.slug}/conversations/")
+    slug = signing_organisation.slug
+    client = Client()
+    open_page(client, link)
+    client.post(f"/{slug}/link/open/", as_shown(client, f"/{slug}/link/open/"))
+
+    again = client.get(link.url.removeprefix(SITE_URL), follow=True)
+
+    assert again.redirect_chain[-1][0] == f"/{slug}/conversations/"
+    assert client.session[SESSION_CUSTOMER] == customer.pk
+    assert not AccessEvent.objects.filter(kind=AccessEvent.Kind.ACCESS_LINK_REFUSED).exists()
+
+
+def test_used_links_clicked_again_from_one_address_do_not_lock_out_a_fresh_one(signing_organisation, settings):
+    settings.PORTAL_RATE_LIMITS = {**settings.PORTAL_RATE_LIMITS, "access_link_guess": "5/5m/ip"}
+    slug = signing_organisation.slug
+    used = make_link(CustomerFactory(organisation=signing_organisation))
+    first = Client()
+    open_page(first, used)
+    first.post(f"/{slug}/link/open/", as_shown(first, f"/{slug}/link/open/"))
+    for _ in range(8):  # colleagues behind one office address, each clicking an old email again
+        colleague = Client()
+        colleague.get(used.url.removeprefix(SITE_URL))
+        assert colleague.get(f"/{slug}/link/open/")["Location"] == f"/{slug}/link/new/"
+
+    fresh = Client()
+    page = open_page(fresh, make_link(CustomerFactory(organisation=signing_organisation)))
+
+    assert page.status_code == 200
+
+
+def test_made_up_links_from_one_address_are_limited(signing_organisation, settings):
+    settings.PORTAL_RATE_LIMITS = {**settings.PORTAL_RATE_LIMITS, "access_link_guess": "5/5m/ip"}
+    slug = signing_organisation.slug
+    guesser = Client()
+    statuses = []
+    for guess in range(7):
+        guesser.get(f"/{slug}/link/made-up-{guess}")
+        statuses.append(guesser.get(f"/{slug}/link/open/")["Location"])
+
+    assert statuses[:5] == [f"/{slug}/link/new/"] * 5
+    assert guesser.get(f"/{slug}/link/new/").status_code == 429
