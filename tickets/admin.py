@@ -4,6 +4,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 
+from portal_auth.doors.access_link.services import AccessLinksClosed
 from portal_core.origin import ClientOrigin
 from portal_core.uploads import stored_file_download
 from tickets.models import Company, Ticket, TicketAttachment, TicketSettings
@@ -194,6 +195,13 @@ class TicketAdmin(admin.ModelAdmin):
             origin=ClientOrigin.from_request(request),
         )
         self.message_user(request, f"Sent {sent} portal link{'s' if sent != 1 else ''}.", messages.SUCCESS)
+        if skipped := queryset.count() - sent:
+            self.message_user(
+                request,
+                f"{skipped} ticket{'s' if skipped != 1 else ''} got no link: their organisation has closed emailed "
+                "sign-in links (Organisation › Ways to sign in).",
+                messages.WARNING,
+            )
 
     def send_portal_link_view(self, request, ticket_id):
         ticket = get_object_or_404(
@@ -203,9 +211,18 @@ class TicketAdmin(admin.ModelAdmin):
             raise PermissionDenied
         if request.method != "POST":
             return redirect("admin:tickets_ticket_change", ticket.pk)
-        token = ticket_portal_link_send(
-            ticket=ticket, staff_user=request.user, origin=ClientOrigin.from_request(request)
-        )
+        try:
+            token = ticket_portal_link_send(
+                ticket=ticket, staff_user=request.user, origin=ClientOrigin.from_request(request)
+            )
+        except AccessLinksClosed:
+            self.message_user(
+                request,
+                f"No link sent: {ticket.organisation.public_name} has closed emailed sign-in links "
+                "(Organisation › Ways to sign in).",
+                messages.ERROR,
+            )
+            return redirect("admin:tickets_ticket_change", ticket.pk)
         self.message_user(
             request,
             f"Portal link to ticket #{ticket.number} emailed to {ticket.requester.email}; "

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from outbox.services import email_enqueue
-from portal_auth.doors.access_link.services import access_link_send, notification_link_make
+from portal_auth.doors.access_link.services import AccessLinksClosed, access_link_send, notification_link_make
 from portal_auth.models import Customer, CustomerToken, Organisation
 from portal_core.origin import ClientOrigin
 from portal_core.uploads import (
@@ -181,10 +181,15 @@ def ticket_portal_link_send(
 def ticket_portal_links_send(
     *, tickets: Iterable[Ticket], staff_user: User | None = None, origin: ClientOrigin | None = None
 ) -> int:
-    """One link per ticket, each in its own transaction: a failure leaves the links already sent in place."""
+    """One link per ticket, each in its own transaction: a failure leaves the links already sent in place.
+
+    Tickets of organisations that closed emailed sign-in links get none."""
     sent = 0
     for ticket in tickets:
-        ticket_portal_link_send(ticket=ticket, staff_user=staff_user, origin=origin)
+        try:
+            ticket_portal_link_send(ticket=ticket, staff_user=staff_user, origin=origin)
+        except AccessLinksClosed:
+            continue
         sent += 1
     return sent
 
@@ -221,13 +226,27 @@ def ticket_staff_messages_publish(
     public = [message for message in messages if not message.internal]
     if created:
         if ticket_settings.link_on_staff_ticket:
-            ticket_portal_link_send(
-                ticket=ticket,
-                staff_user=staff_user,
-                origin=origin,
-                template="tickets/emails/ticket_opened_by_staff",
-                context={"messages": public},
-            )
+            try:
+                ticket_portal_link_send(
+                    ticket=ticket,
+                    staff_user=staff_user,
+                    origin=origin,
+                    template="tickets/emails/ticket_opened_by_staff",
+                    context={"messages": public},
+                )
+            except AccessLinksClosed:
+                # The customer still hears of the ticket, with a link to it behind sign-in.
+                email_enqueue(
+                    organisation=ticket.organisation,
+                    to=ticket.requester.email,
+                    template="tickets/emails/ticket_opened_by_staff",
+                    context={
+                        "ticket": ticket,
+                        "customer": ticket.requester,
+                        "messages": public,
+                        "link": settings.SITE_URL + ticket_path(ticket),
+                    },
+                )
         return
     if not public:
         return

@@ -173,6 +173,24 @@ class TestStaffCreatedTickets:
         assert "/support/portal/" in email.body
         assert CustomerToken.objects.get().next_path.endswith("/support/1/")
 
+    def test_behind_a_closed_link_door_the_requester_hears_of_the_ticket_with_a_link_behind_sign_in(
+        self, admin_client, customer, organisation, ticket_settings, mailoutbox, django_capture_on_commit_callbacks
+    ):
+        ticket_settings.link_on_staff_ticket = True
+        ticket_settings.save()
+        organisation.doors = ["password"]
+        organisation.save()
+        with django_capture_on_commit_callbacks(execute=True):
+            admin_client.post(
+                f"{CHANGELIST}add/",
+                form_data(organisation=organisation, requester=customer, reply=("We need your passport.", False)),
+            )
+        [email] = mailoutbox
+        assert "We need your passport." in email.body
+        assert f"https://portal.example.test/{organisation.slug}/support/1/" in email.body
+        assert "sign in first" in email.body
+        assert not CustomerToken.objects.exists()
+
     def test_a_new_tickets_first_internal_note_is_in_no_email(
         self, admin_client, customer, organisation, ticket_settings, mailoutbox, django_capture_on_commit_callbacks
     ):
@@ -207,6 +225,17 @@ class TestPortalLinks:
         link = link_in(email.body, "/support/portal/")
         assert len(link.rsplit("/", 1)[1]) >= 64
         assert CustomerToken.objects.get().created_by == staff_user
+
+    def test_no_link_is_sent_behind_a_closed_link_door(self, admin_client, ticket, mailoutbox):
+        ticket.organisation.doors = ["password"]
+        ticket.organisation.save()
+
+        response = admin_client.post(f"{CHANGELIST}{ticket.pk}/send-portal-link/", follow=True)
+
+        assert "No link sent" in response.content.decode()
+        assert "has closed emailed sign-in links" in response.content.decode()
+        assert not CustomerToken.objects.exists()
+        assert mailoutbox == []
 
     def test_a_get_sends_nothing(self, admin_client, ticket, mailoutbox):
         response = admin_client.get(f"{CHANGELIST}{ticket.pk}/send-portal-link/")

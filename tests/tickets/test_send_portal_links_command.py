@@ -52,6 +52,17 @@ def test_by_default_every_ticket_but_closed_ones(tickets, mailoutbox):
     assert all("/support/portal/" in m.body for m in mailoutbox)
 
 
+def test_organisations_that_closed_emailed_links_are_skipped_and_named(tickets, other_organisation, mailoutbox):
+    other_organisation.doors = ["password"]
+    other_organisation.save()
+
+    out, err = run("--no-progress")
+
+    assert "Sent 2 portal links." in out
+    assert f"closed emailed sign-in links: {other_organisation.slug}" in err
+    assert tickets["elsewhere"].requester.email not in recipients(mailoutbox)
+
+
 def test_the_access_log_names_the_command_where_a_browser_would_be(
     tickets, mailoutbox, django_capture_on_commit_callbacks
 ):

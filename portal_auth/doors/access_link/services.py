@@ -49,6 +49,10 @@ def access_link_url(*, organisation: Organisation, link_route: str, raw: str) ->
     return settings.SITE_URL + reverse(link_route, kwargs={"org": organisation.slug, "token": raw})
 
 
+class AccessLinksClosed(Exception):
+    """The organisation has closed its emailed-link door: no link that signs in may be sent."""
+
+
 @transaction.atomic
 def access_link_send(
     *,
@@ -60,8 +64,13 @@ def access_link_send(
     email_context: dict | None = None,
     origin: ClientOrigin | None = None,
 ) -> CustomerToken:
-    """Issue a link that opens `next_path` and email it; the raw token exists only in that email."""
+    """Issue a link that opens `next_path` and email it; the raw token exists only in that email.
+
+    Raises AccessLinksClosed where the organisation has closed the door: a link behind it would only 404.
+    """
     organisation = customer.organisation
+    if not door_is_open(organisation, ACCESS_LINK):
+        raise AccessLinksClosed(f"{organisation.public_name} has closed emailed sign-in links.")
     token, raw = CustomerToken.issue(
         customer=customer,
         purpose=CustomerToken.Purpose.ACCESS_LINK,
@@ -209,7 +218,10 @@ def access_link_request(*, origin: ClientOrigin, organisation: Organisation, ema
     """A customer asks for a new link. Sent only where the door's source knows the email; silent otherwise."""
     email = normalise_email(email)
     customer = Customer.objects.filter(organisation=organisation, email=email, is_active=True).first()
-    if customer is None or not import_string(door.email_source)(organisation, email):
+    # The door may have closed since the request was answered: then nothing is sent, as for an unknown email.
+    if customer is None or not door_is_open(organisation, ACCESS_LINK):
+        return
+    if not import_string(door.email_source)(organisation, email):
         return
     access_link_send(
         customer=customer,

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from outbox.services import outbox_collect, outbox_deliver
+from portal_auth.doors.registry import ACCESS_LINK, door_is_open
 from portal_auth.models import Organisation
 from portal_core.origin import ClientOrigin
 from tickets.models import Ticket
@@ -40,6 +41,13 @@ class Command(BaseCommand):
                 raise CommandError(f"No organisation with slug {', '.join(unknown)}.")
             tickets = tickets.filter(organisation__slug__in=organisation)
         tickets = tickets.filter(status__in=status) if status else tickets.exclude(status=Ticket.Status.CLOSED)
+        chosen = Organisation.objects.filter(slug__in=organisation) if organisation else Organisation.objects.all()
+        closed = [org for org in chosen if not door_is_open(org, ACCESS_LINK)]
+        if closed:
+            # Their links would lead to a closed door: say so rather than send them.
+            tickets = tickets.exclude(organisation__in=closed)
+            names = ", ".join(org.slug for org in closed)
+            self.stderr.write(f"Skipped organisations that have closed emailed sign-in links: {names}.")
         total = tickets.count()
         if dry_run:
             self.stdout.write(f"{total} ticket{'s' if total != 1 else ''} would get a portal link.")
