@@ -4,7 +4,7 @@ import os
 import smtplib
 import socket
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from secrets import token_hex
 from typing import Any, NamedTuple, Protocol
@@ -71,28 +71,52 @@ def email_enqueue(
     carrying a token) are hidden from staff and scrubbed from the stored copy once sent;
     `reference` names what caused the email, for `outbox_withdraw`.
     """
-    context = {"organisation": organisation, "site_url": settings.SITE_URL, **context}
+    draft = EmailDraft(to=to, context=context, secrets=tuple(secrets), reference=reference)
+    (email,) = emails_enqueue(template=template, organisation=organisation, drafts=[draft])
+    return email
+
+
+class EmailDraft(NamedTuple):
+    """One email of `emails_enqueue`: whom it goes to, what its template is given, as for `email_enqueue`."""
+
+    to: str
+    context: dict
+    secrets: tuple[str, ...] = ()
+    reference: str = ""
+
+
+def emails_enqueue(
+    *, template: str, drafts: Sequence[EmailDraft], organisation: EmailSender | None = None
+) -> list[OutboxEmail]:
+    """`email_enqueue` for many emails of one template from one sender: one INSERT, one delivery task."""
+    emails = [_rendered(template, organisation, draft) for draft in drafts]
+    OutboxEmail.objects.bulk_create(emails)
+    ids = [email.pk for email in emails]
+    collected = _collected.get()
+    if collected is not None:
+        transaction.on_commit(lambda: collected.extend(ids))
+    else:
+        # The response must not wait on the mail server: its timing would tell whether an email went out.
+        _deliver_after_commit(ids)
+    return emails
+
+
+def _rendered(template: str, organisation: EmailSender | None, draft: EmailDraft) -> OutboxEmail:
+    context = {"organisation": organisation, "site_url": settings.SITE_URL, **draft.context}
     subject = " ".join(render_to_string(f"{template}/subject.txt", context, using="text").split())
-    email = OutboxEmail.objects.create(
+    return OutboxEmail(
         organisation_id=organisation.pk if organisation else None,
         template=template,
         from_email=_from_address(organisation),
-        to=to,
+        to=draft.to,
         reply_to=organisation.support_email if organisation else "",
         subject=subject[:300],
         body_text=render_to_string(f"{template}/body.txt", context, using="text"),
         body_html=render_to_string(f"{template}/body.html", context),
-        secrets=[secret for secret in secrets if secret],
-        reference=reference,
+        secrets=[secret for secret in draft.secrets if secret],
+        reference=draft.reference,
         message_id=new_message_id(),
     )
-    collected = _collected.get()
-    if collected is not None:
-        transaction.on_commit(lambda: collected.append(email.pk))
-    else:
-        # The response must not wait on the mail server: its timing would tell whether an email went out.
-        _deliver_after_commit([email.pk])
-    return email
 
 
 @contextmanager

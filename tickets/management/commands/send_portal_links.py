@@ -1,10 +1,13 @@
+from collections.abc import Iterator
+from itertools import islice
+
 from django.core.management.base import BaseCommand, CommandError
 
 from outbox.services import outbox_collect, outbox_deliver
 from portal_auth.models import Organisation
 from portal_core.origin import ClientOrigin
 from tickets.models import Ticket
-from tickets.services import ticket_portal_link_send
+from tickets.services import ticket_portal_links_send
 
 # Links made between two deliveries: emails claimed in one go stay well within a send_outbox time budget.
 DELIVERY_BATCH = 100
@@ -49,14 +52,12 @@ class Command(BaseCommand):
         emails = EmailTally()
         # Sent here, not by background threads that would die mid-conversation when the command exits.
         with outbox_collect() as committed:
-            for ticket in tickets.iterator(chunk_size=DELIVERY_BATCH):
-                ticket_portal_link_send(ticket=ticket, origin=origin)
-                links += 1
-                if len(committed) >= DELIVERY_BATCH:
-                    emails.deliver(committed)
+            for batch in _batches(tickets.iterator(chunk_size=DELIVERY_BATCH), DELIVERY_BATCH):
+                before, links = links, links + ticket_portal_links_send(tickets=batch, origin=origin)
+                emails.deliver(committed)
                 if progress:
-                    progress.update(links)
-            emails.deliver(committed)
+                    for done in range(before + 1, links + 1):  # each tenth passed, even within one batch
+                        progress.update(done)
         if progress:
             progress.finish()
         self.stdout.write(self.style.SUCCESS(f"Sent {links} portal link{'s' if links != 1 else ''}."))
@@ -66,6 +67,11 @@ class Command(BaseCommand):
                 f"Emails: {emails.delivered} delivered, {emails.failed} failed{stopped}. "
                 f"The other {links - emails.delivered} wait in the outbox, where send_outbox retries them."
             )
+
+
+def _batches(tickets: Iterator[Ticket], size: int) -> Iterator[list[Ticket]]:
+    while batch := list(islice(tickets, size)):
+        yield batch
 
 
 class EmailTally:
