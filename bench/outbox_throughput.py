@@ -18,6 +18,7 @@ Only loopback is contacted; it stops by itself.
 import argparse
 import multiprocessing
 import os
+import resource
 import socket
 import statistics
 import subprocess
@@ -102,21 +103,19 @@ def seed(emails: int) -> None:
 
 
 def record_links(*, with_tasks: bool) -> None:
-    """Every ticket's link in the outbox, untimed: with its delivery task, or waiting for send_outbox."""
+    """Every ticket's link in the outbox, untimed: with a delivery task per 100, or waiting for send_outbox."""
     from outbox.services import outbox_collect
     from portal_core.origin import ClientOrigin
     from tickets.models import Ticket
-    from tickets.services import ticket_portal_link_send
+    from tickets.services import ticket_portal_links_send
 
     origin = ClientOrigin.command("bench")
     tickets = Ticket.objects.select_related("organisation", "requester__organisation").order_by("pk")
     if with_tasks:
-        for ticket in tickets.iterator(chunk_size=500):
-            ticket_portal_link_send(ticket=ticket, origin=origin)
+        ticket_portal_links_send(tickets=tickets.iterator(chunk_size=500), origin=origin)
         return
     with outbox_collect():
-        for ticket in tickets.iterator(chunk_size=500):
-            ticket_portal_link_send(ticket=ticket, origin=origin)
+        ticket_portal_links_send(tickets=tickets.iterator(chunk_size=500), origin=origin)
 
 
 def wait_for(received, expected: int, processes: list[subprocess.Popen], timeout: float) -> None:
@@ -135,7 +134,7 @@ def run_once(args, env: dict, received) -> tuple[float, int]:
         received.value = 0
     manage = [sys.executable, "manage.py"]
     if args.mode == "command":
-        command = [*manage, "send_portal_links", "--no-progress"]
+        command = [*manage, "send_portal_links", "--no-progress", "--senders", str(args.senders)]
         if args.profile:
             command = [sys.executable, "-m", "cProfile", "-o", args.profile, "manage.py", *command[2:]]
         commands = [command]
@@ -144,6 +143,7 @@ def run_once(args, env: dict, received) -> tuple[float, int]:
     else:
         commands = [[*manage, "db_worker", "--batch", "--no-startup-delay"]] * args.processes
     started = time.monotonic()
+    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     processes = [subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL) for command in commands]
     try:
         for process in processes:
@@ -155,7 +155,9 @@ def run_once(args, env: dict, received) -> tuple[float, int]:
             if process.poll() is None:
                 process.terminate()
                 process.wait(10)
-    return elapsed, received.value
+    cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = cpu_after.ru_utime + cpu_after.ru_stime - cpu_before.ru_utime - cpu_before.ru_stime
+    return elapsed, received.value, cpu
 
 
 def main() -> None:
@@ -163,6 +165,7 @@ def main() -> None:
     parser.add_argument("--emails", type=int, default=10_000)
     parser.add_argument("--mode", choices=["command", "send_outbox", "workers"], default="command")
     parser.add_argument("--processes", type=int, default=2, help="send_outbox or db_worker processes side by side")
+    parser.add_argument("--senders", type=int, default=4, help="send_portal_links --senders (--mode command)")
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=600)
     parser.add_argument("--profile", metavar="FILE", help="cProfile output of the command (--mode command)")
@@ -186,10 +189,15 @@ def main() -> None:
     times = []
     try:
         for run in range(args.runs):
-            elapsed, count = run_once(args, env, received)
+            elapsed, count, cpu = run_once(args, env, received)
             times.append(elapsed)
             rate = count / elapsed if elapsed else 0
-            print(f"run {run + 1}: {count}/{args.emails} emails in {elapsed:.1f} s ({rate:.0f}/s)", flush=True)
+            load = os.getloadavg()[0]
+            print(
+                f"run {run + 1}: {count}/{args.emails} emails in {elapsed:.1f} s ({rate:.0f}/s), "
+                f"{cpu * 1000 / max(count, 1):.1f} ms of the senders' CPU per email, load {load:.1f}",
+                flush=True,
+            )
     finally:
         server.terminate()
         server.join(5)
