@@ -184,8 +184,9 @@ class Delivery(NamedTuple):
 def outbox_deliver(*, ids: Iterable[int] | None = None, limit: int = 500, time_budget: float | None = None) -> Delivery:
     """Send the due emails (or just `ids`, due or not). Safe to run in many processes and threads at once.
 
-    Emails are claimed a few at a time in a short transaction (marked "sending", locked rows skipped),
-    sent with no transaction or lock held, and each outcome recorded in a short transaction of its own.
+    Emails are claimed a batch at a time in a short transaction (marked "sending", locked rows skipped),
+    sent over one connection with no transaction or lock held; a failure is recorded at once, and the emails
+    the batch delivered in one UPDATE at its end.
     The run ends after `limit` emails, once `time_budget` seconds (OUTBOX_SEND_TIME_BUDGET) are spent, or
     as soon as the mail server can't be reached or times out: the rest waits for the next run.
 
