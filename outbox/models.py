@@ -75,7 +75,8 @@ class OutboxEmail(models.Model):
         return self.Status.PENDING, next_attempt_at
 
 
-def new_message_id(pk: int) -> str:
-    """`<outbox-<id>-<random>@<sender's domain>>`: unique, and the same for every attempt to send that email."""
+def new_message_id() -> str:
+    """`<outbox-<random>@<sender's domain>>`: unique, and the same for every attempt to send that email.
+    Known before the email's row is written, so recording an email takes one INSERT."""
     domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "localhost"
-    return f"<outbox-{pk}-{secrets.token_hex(8)}@{domain}>"
+    return f"<outbox-{secrets.token_hex(16)}@{domain}>"

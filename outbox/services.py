@@ -4,7 +4,7 @@ import os
 import smtplib
 import socket
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from secrets import token_hex
 from typing import Any, NamedTuple, Protocol
@@ -14,7 +14,7 @@ from django.core.mail import EmailMultiAlternatives, mailers
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from django.db import transaction
-from django.db.models import F, Q, Value
+from django.db.models import Case, F, Q, TextField, Value, When
 from django.db.models.expressions import Combinable
 from django.db.models.functions import Replace
 from django.template.loader import render_to_string
@@ -25,8 +25,9 @@ from portal_core.tasks import task_enqueue
 
 logger = logging.getLogger(__name__)
 
-# Emails claimed at once: few enough that a claim ends well within OUTBOX_SENDING_STALE_AFTER.
-CLAIM_BATCH = 20
+# Emails claimed, sent over one connection and recorded at once: few enough that a claim ends well within
+# OUTBOX_SENDING_STALE_AFTER, and that an interrupted batch sends few emails twice.
+CLAIM_BATCH = 100
 # How a run that stopped because the mail server failed to answer says so.
 UNREACHABLE = "the mail server could not be reached"
 # Errors of the mail server (down, silent, hanging up), as opposed to a refusal of one email.
@@ -70,29 +71,52 @@ def email_enqueue(
     carrying a token) are hidden from staff and scrubbed from the stored copy once sent;
     `reference` names what caused the email, for `outbox_withdraw`.
     """
-    context = {"organisation": organisation, "site_url": settings.SITE_URL, **context}
+    draft = EmailDraft(to=to, context=context, secrets=tuple(secrets), reference=reference)
+    (email,) = emails_enqueue(template=template, organisation=organisation, drafts=[draft])
+    return email
+
+
+class EmailDraft(NamedTuple):
+    """One email of `emails_enqueue`: whom it goes to, what its template is given, as for `email_enqueue`."""
+
+    to: str
+    context: dict
+    secrets: tuple[str, ...] = ()
+    reference: str = ""
+
+
+def emails_enqueue(
+    *, template: str, drafts: Sequence[EmailDraft], organisation: EmailSender | None = None
+) -> list[OutboxEmail]:
+    """`email_enqueue` for many emails of one template from one sender: one INSERT, one delivery task."""
+    emails = [_rendered(template, organisation, draft) for draft in drafts]
+    OutboxEmail.objects.bulk_create(emails)
+    ids = [email.pk for email in emails]
+    collected = _collected.get()
+    if collected is not None:
+        transaction.on_commit(lambda: collected.extend(ids))
+    else:
+        # The response must not wait on the mail server: its timing would tell whether an email went out.
+        _deliver_after_commit(ids)
+    return emails
+
+
+def _rendered(template: str, organisation: EmailSender | None, draft: EmailDraft) -> OutboxEmail:
+    context = {"organisation": organisation, "site_url": settings.SITE_URL, **draft.context}
     subject = " ".join(render_to_string(f"{template}/subject.txt", context, using="text").split())
-    email = OutboxEmail.objects.create(
+    return OutboxEmail(
         organisation_id=organisation.pk if organisation else None,
         template=template,
         from_email=_from_address(organisation),
-        to=to,
+        to=draft.to,
         reply_to=organisation.support_email if organisation else "",
         subject=subject[:300],
         body_text=render_to_string(f"{template}/body.txt", context, using="text"),
         body_html=render_to_string(f"{template}/body.html", context),
-        secrets=[secret for secret in secrets if secret],
-        reference=reference,
+        secrets=[secret for secret in draft.secrets if secret],
+        reference=draft.reference,
+        message_id=new_message_id(),
     )
-    email.message_id = new_message_id(email.pk)
-    email.save(update_fields=["message_id"])
-    collected = _collected.get()
-    if collected is not None:
-        transaction.on_commit(lambda: collected.append(email.pk))
-    else:
-        # The response must not wait on the mail server: its timing would tell whether an email went out.
-        _deliver_after_commit([email.pk])
-    return email
 
 
 @contextmanager
@@ -131,6 +155,8 @@ def outbox_withdraw(*, reference: str) -> int:
     copy of every email it caused, sent ones included, keeps no text. Returns how many were cancelled.
 
     An email being sent at that moment may still go out; one whose sending was interrupted is not sent again."""
+    if not reference:
+        raise ValueError("Only emails with a reference can be withdrawn.")
     emails = OutboxEmail.objects.filter(reference=reference)
     unsent = [OutboxEmail.Status.PENDING, OutboxEmail.Status.SENDING, OutboxEmail.Status.FAILED]
     cancelled = emails.filter(status__in=unsent).update(status=OutboxEmail.Status.CANCELLED, last_error="Cancelled")
@@ -158,8 +184,9 @@ class Delivery(NamedTuple):
 def outbox_deliver(*, ids: Iterable[int] | None = None, limit: int = 500, time_budget: float | None = None) -> Delivery:
     """Send the due emails (or just `ids`, due or not). Safe to run in many processes and threads at once.
 
-    Emails are claimed a few at a time in a short transaction (marked "sending", locked rows skipped),
-    sent with no transaction or lock held, and each outcome recorded in a short transaction of its own.
+    Emails are claimed a batch at a time in a short transaction (marked "sending", locked rows skipped),
+    sent over one connection with no transaction or lock held; a failure is recorded at once, and the emails
+    the batch delivered in one UPDATE at its end.
     The run ends after `limit` emails, once `time_budget` seconds (OUTBOX_SEND_TIME_BUDGET) are spent, or
     as soon as the mail server can't be reached or times out: the rest waits for the next run.
 
@@ -180,17 +207,19 @@ def outbox_deliver(*, ids: Iterable[int] | None = None, limit: int = 500, time_b
             break
         tried += [email.pk for email in batch]
         mailer = mailers.default
+        accepted: list[OutboxEmail] = []
         try:
             for index, email in enumerate(batch):
                 if time.monotonic() >= deadline:
                     stopped = f"its time budget of {budget:g} s was spent"
                     _release(batch[index:], owner=owner)
                     break
-                if not _still_claimed(email, owner=owner):
+                # Only an email with a reference can be withdrawn: the others need no look before sending.
+                if email.reference and not _still_claimed(email, owner=owner):
                     continue  # withdrawn since it was claimed
                 error = _send(mailer, email)
                 if error is None:
-                    sent += 1
+                    accepted.append(email)
                     continue
                 failed += 1
                 if _server_unreachable(error):
@@ -200,6 +229,9 @@ def outbox_deliver(*, ids: Iterable[int] | None = None, limit: int = 500, time_b
                     break
         finally:
             _hang_up(mailer)
+            # One UPDATE for the batch; if the process dies first, the claims go stale and are sent again.
+            _record_sent(accepted)
+            sent += len(accepted)
     if stopped:
         logger.warning("Outbox run stopped early after %s sent and %s failed: %s", sent, failed, stopped)
     return Delivery(sent, failed, stopped)
@@ -258,7 +290,7 @@ def _claim(*, ids: list[int] | None, tried: list[int], owner: str, size: int) ->
         claimed = list(OutboxEmail.objects.filter(pk__in=chosen, claimed_by=owner).order_by("next_attempt_at", "pk"))
     for email in claimed:
         if not email.message_id:  # recorded before emails had one
-            email.message_id = new_message_id(email.pk)
+            email.message_id = new_message_id()
             email.save(update_fields=["message_id"])
     return claimed
 
@@ -268,7 +300,7 @@ def _still_claimed(email: OutboxEmail, *, owner: str) -> bool:
 
 
 def _send(mailer: BaseEmailBackend, email: OutboxEmail) -> Exception | None:
-    """Send one claimed email and record what happened; return the error, if any."""
+    """Send one claimed email; record and return the error, if any (the caller records those sent)."""
     try:
         mailer.open()  # once per batch: later emails reuse the connection
         mailer.send_messages([_message(email)])
@@ -277,21 +309,21 @@ def _send(mailer: BaseEmailBackend, email: OutboxEmail) -> Exception | None:
         _record_failure(email, error)
         _hang_up(mailer)
         return error
-    _record_sent(email)
     return None
 
 
-def _record_sent(email: OutboxEmail) -> None:
+def _record_sent(emails: list[OutboxEmail]) -> None:
+    """Mark these emails sent and scrub each one's secrets from its stored copy, in one UPDATE."""
+    if not emails:
+        return
     # Scrubbed in the database, so a copy withdrawn meanwhile is not written back.
-    bodies = {}
-    if email.secrets:
-        body_text: Combinable = F("body_text")
-        body_html: Combinable = F("body_html")
-        for secret in email.secrets:
-            body_text = Replace(body_text, Value(secret), Value(SCRUBBED))
-            body_html = Replace(body_html, Value(secret), Value(SCRUBBED))
-        bodies = {"body_text": body_text, "body_html": body_html}
-    OutboxEmail.objects.filter(pk=email.pk).update(
+    bodies: dict[str, Case] = {}
+    with_secrets = [email for email in emails if email.secrets]
+    if with_secrets:
+        for field in ("body_text", "body_html"):
+            scrubs = [When(pk=email.pk, then=_scrubbed(field, email.secrets)) for email in with_secrets]
+            bodies[field] = Case(*scrubs, default=F(field), output_field=TextField())
+    OutboxEmail.objects.filter(pk__in=[email.pk for email in emails]).update(
         status=OutboxEmail.Status.SENT,
         sent_at=timezone.now(),
         attempts=F("attempts") + 1,
@@ -301,6 +333,13 @@ def _record_sent(email: OutboxEmail) -> None:
         claimed_at=None,
         **bodies,
     )
+
+
+def _scrubbed(field: str, secrets: list[str]) -> Combinable:
+    body: Combinable = F(field)
+    for secret in secrets:
+        body = Replace(body, Value(secret), Value(SCRUBBED))
+    return body
 
 
 def _record_failure(email: OutboxEmail, error: Exception) -> None:

@@ -34,7 +34,35 @@ def log_access(
     staff_user: AbstractBaseUser | None = None,
     token: CustomerToken | None = None,
 ) -> AccessEvent:
-    return AccessEvent.objects.create(
+    event = access_event_new(
+        origin=origin,
+        organisation=organisation,
+        kind=kind,
+        customer=customer,
+        method=method,
+        email=email,
+        reason=reason,
+        staff_user=staff_user,
+        token=token,
+    )
+    event.save()
+    return event
+
+
+def access_event_new(
+    *,
+    origin: ClientOrigin | None,
+    organisation: Organisation,
+    kind: str,
+    customer: Customer | None = None,
+    method: str = "",
+    email: str = "",
+    reason: str = "",
+    staff_user: AbstractBaseUser | None = None,
+    token: CustomerToken | None = None,
+) -> AccessEvent:
+    """An event as `log_access` records it, not yet saved: many are written at once with bulk_create."""
+    return AccessEvent(
         organisation=organisation,
         customer=customer,
         kind=kind,

@@ -214,8 +214,19 @@ class CustomerToken(models.Model):
         cls, *, customer: Customer, purpose: str, lifetime: timedelta, created_by=None, next_path=""
     ) -> tuple["CustomerToken", str]:
         """Create a token and return it with the raw secret, which exists only in the email."""
+        token, raw = cls.prepare(
+            customer=customer, purpose=purpose, lifetime=lifetime, created_by=created_by, next_path=next_path
+        )
+        token.save()
+        return token, raw
+
+    @classmethod
+    def prepare(
+        cls, *, customer: Customer, purpose: str, lifetime: timedelta, created_by=None, next_path=""
+    ) -> tuple["CustomerToken", str]:
+        """A token as `issue` makes it, not yet saved (many are written at once with bulk_create), and its secret."""
         raw = secrets.token_urlsafe(48)  # 64 characters, 384 bits
-        token = cls.objects.create(
+        token = cls(
             organisation_id=customer.organisation_id,
             customer=customer,
             purpose=purpose,

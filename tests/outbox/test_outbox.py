@@ -8,10 +8,11 @@ import pytest
 import time_machine
 from django.core.management import call_command
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from outbox.models import OutboxEmail
-from outbox.services import email_enqueue, outbox_deliver, outbox_withdraw
+from outbox.services import EmailDraft, email_enqueue, emails_enqueue, outbox_collect, outbox_deliver, outbox_withdraw
 from tests.factories import CustomerFactory
 from tests.outbox.factories import OutboxEmailFactory
 from tests.smtp import RecordingHandler, html_of, text_of
@@ -120,7 +121,7 @@ def test_a_failing_email_is_retried_hourly_until_its_retry_horizon_then_given_up
 def test_each_email_carries_a_message_id_of_its_own_that_stays_with_it(smtp_server, organisation, settings):
     settings.DEFAULT_FROM_EMAIL = "portal@voyages.example"
     first, second = enqueue(organisation), enqueue(organisation)
-    assert re.fullmatch(rf"<outbox-{first.pk}-[0-9a-f]{{16}}@voyages\.example>", first.message_id)
+    assert re.fullmatch(r"<outbox-[0-9a-f]{32}@voyages\.example>", first.message_id)
     assert first.message_id != second.message_id
 
     outbox_deliver()
@@ -301,3 +302,70 @@ def test_an_email_interrupted_while_sending_is_cancelled_by_withdrawal_not_sent_
     assert mailoutbox == []  # least of all its withdrawn placeholder text
     email.refresh_from_db()
     assert email.status == OutboxEmail.Status.CANCELLED
+
+
+def link_email(organisation, to, link):
+    return email_enqueue(
+        organisation=organisation,
+        to=to,
+        template="portal_auth/emails/password_link",
+        context={
+            "customer": CustomerFactory.build(organisation=organisation, email=to),
+            "link": link,
+            "lifetime_minutes": 60,
+        },
+        secrets=[link],
+    )
+
+
+def test_an_email_is_recorded_with_its_message_id_in_one_insert(organisation, django_assert_num_queries):
+    with outbox_collect(), django_assert_num_queries(1):
+        email = enqueue(organisation)
+    assert email.message_id and OutboxEmail.objects.get(pk=email.pk).message_id == email.message_id
+
+
+def test_many_emails_are_recorded_in_one_insert_with_one_delivery_task(organisation, database_tasks):
+    from django_tasks_db.models import DBTaskResult
+
+    customer = CustomerFactory.build(organisation=organisation, name="Ana")
+    context = {"customer": customer, "sign_in_link": "https://portal.example.test/x/sign-in/"}
+    drafts = [EmailDraft(to=f"customer{n}@example.com", context=context) for n in range(30)]
+    with CaptureQueriesContext(connection) as queries:
+        emails = emails_enqueue(organisation=organisation, template=TEMPLATE, drafts=drafts)
+    inserts = [query["sql"] for query in queries if query["sql"].startswith("INSERT")]
+    assert len(inserts) == 2  # the emails, then their one delivery task
+    assert [email.to for email in OutboxEmail.objects.order_by("pk")] == [draft.to for draft in drafts]
+    assert len({email.message_id for email in emails}) == 30
+    [task] = DBTaskResult.objects.all()
+    assert task.args_kwargs["kwargs"]["ids"] == [email.pk for email in emails]
+
+
+def test_a_batch_is_sent_and_recorded_in_as_many_queries_whatever_its_size_each_copy_scrubbed_of_its_own_link(
+    smtp_server, organisation
+):
+    def deliver(count):
+        links = [f"https://portal.example.test/x/l/SECRET-{count}-{n}/" for n in range(count)]
+        emails = [link_email(organisation, f"c{n}-of-{count}@example.com", link) for n, link in enumerate(links)]
+        with CaptureQueriesContext(connection) as queries:
+            assert outbox_deliver(ids=[email.pk for email in emails]) == (count, 0, "")
+        return emails, links, len(queries)
+
+    _, _, few = deliver(2)
+    emails, links, many = deliver(40)
+
+    assert many == few
+    assert len(smtp_server.messages) == 42
+    for email, link in zip(emails, links, strict=True):
+        assert link in text_of(smtp_server.messages_to(email.to)[0])
+        email.refresh_from_db()
+        assert email.status == OutboxEmail.Status.SENT and email.attempts == 1 and email.secrets == []
+        assert "SECRET-" not in email.body_text + email.body_html
+        assert "link removed from the stored copy" in email.body_text
+
+
+def test_withdrawing_needs_a_reference_so_emails_without_one_are_never_cancelled_together(organisation):
+    email = enqueue(organisation)
+    with pytest.raises(ValueError):
+        outbox_withdraw(reference="")
+    email.refresh_from_db()
+    assert email.status == OutboxEmail.Status.PENDING and "has just been set" in email.body_text

@@ -5,6 +5,7 @@ import io
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from outbox.models import OutboxEmail
 from portal_auth.models import AccessEvent, CustomerToken
@@ -184,3 +185,32 @@ def test_a_batch_that_runs_out_of_time_does_not_stop_the_next(
 
     assert len(smtp_server.messages) == 2
     assert "Emails: 2 delivered, 0 failed. The other 8 wait in the outbox" in err
+
+
+def test_batches_sent_side_by_side_deliver_each_email_once(make_ticket, organisation, smtp_server, monkeypatch):
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite takes one writer at a time: the command sends one batch at a time there")
+    monkeypatch.setattr(send_portal_links, "DELIVERY_BATCH", 5)
+    open_tickets(make_ticket, organisation, 40)
+
+    out, err = run("--no-progress", "--senders", "3")
+
+    assert "Sent 40 portal links." in out and err == ""
+    recipients = sorted(str(message["To"]) for message in smtp_server.messages)
+    assert recipients == sorted(Ticket.objects.values_list("requester__email", flat=True))
+    assert len({message["Message-ID"] for message in smtp_server.messages}) == 40
+    assert OutboxEmail.objects.filter(status=OutboxEmail.Status.SENT, attempts=1).count() == 40
+
+
+def test_links_of_several_organisations_each_come_from_their_own(
+    make_ticket, organisation, other_organisation, mailoutbox
+):
+    for org in (organisation, other_organisation, organisation):
+        make_ticket(organisation=org, status=Ticket.Status.OPEN, requester=CustomerFactory(organisation=org))
+
+    run("--no-progress")
+
+    for ticket in Ticket.objects.select_related("requester", "organisation"):
+        [message] = [m for m in mailoutbox if m.to == [ticket.requester.email]]
+        assert ticket.organisation.public_name in message.from_email
+        assert f"/{ticket.organisation.slug}/" in message.body

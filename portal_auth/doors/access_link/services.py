@@ -4,8 +4,10 @@ Identity knows nothing of the domain apps: an app that sends links describes its
 the link leads, what its emails say, whom a requested link may go to) in an AccessLinkDoor.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -15,8 +17,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from outbox.services import email_enqueue
-from portal_auth.access_log import log_access
+from outbox.services import EmailDraft, emails_enqueue
+from portal_auth.access_log import access_event_new, log_access
 from portal_auth.doors.registry import ACCESS_LINK, door_is_open
 from portal_auth.models import AccessEvent, Customer, CustomerToken, Organisation, normalise_email
 from portal_auth.sessions import portal_sign_in
@@ -68,34 +70,71 @@ def access_link_send(
 
     Raises AccessLinksClosed where the organisation has closed the door: a link behind it would only 404.
     """
-    organisation = customer.organisation
-    if not door_is_open(organisation, ACCESS_LINK):
-        raise AccessLinksClosed(f"{organisation.public_name} has closed emailed sign-in links.")
-    token, raw = CustomerToken.issue(
-        customer=customer,
-        purpose=CustomerToken.Purpose.ACCESS_LINK,
-        lifetime=settings.ACCESS_LINK_LIFETIME,
+    (token,) = access_links_send(
+        organisation=customer.organisation,
+        links=[PlannedLink(customer=customer, next_path=next_path, email_context=email_context or {})],
         created_by=created_by,
-        next_path=next_path,
-    )
-    link = access_link_url(organisation=organisation, link_route=link_route, raw=raw)
-    email_enqueue(
-        organisation=organisation,
-        to=customer.email,
-        template=email_template,
-        context={**(email_context or {}), "customer": customer, "link": link, "expires_at": token.expires_at},
-        secrets=[link],
-    )
-    log_access(
+        link_route=link_route,
+        email_template=email_template,
         origin=origin,
-        organisation=organisation,
-        customer=customer,
-        kind=AccessEvent.Kind.ACCESS_LINK_SENT,
-        method=METHOD,
-        staff_user=created_by,
-        token=token,
     )
     return token
+
+
+class PlannedLink(NamedTuple):
+    """One link of `access_links_send`: whom it goes to, where it leads, what its email is given."""
+
+    customer: Customer
+    next_path: str
+    email_context: dict
+
+
+@transaction.atomic
+def access_links_send(
+    *,
+    organisation: Organisation,
+    links: Sequence[PlannedLink],
+    created_by: AbstractBaseUser | None,
+    link_route: str,
+    email_template: str,
+    origin: ClientOrigin | None = None,
+) -> list[CustomerToken]:
+    """`access_link_send` for many customers of one organisation, all or none: one INSERT each for the
+    tokens, the emails and the log, however many links."""
+    if any(link.customer.organisation_id != organisation.pk for link in links):
+        raise ValueError("Every link must go to a customer of this organisation.")
+    if not door_is_open(organisation, ACCESS_LINK):
+        raise AccessLinksClosed(f"{organisation.public_name} has closed emailed sign-in links.")
+    issued = [
+        CustomerToken.prepare(
+            customer=link.customer,
+            purpose=CustomerToken.Purpose.ACCESS_LINK,
+            lifetime=settings.ACCESS_LINK_LIFETIME,
+            created_by=created_by,
+            next_path=link.next_path,
+        )
+        for link in links
+    ]
+    tokens = CustomerToken.objects.bulk_create([token for token, _raw in issued])
+    drafts = []
+    for link, (token, raw) in zip(links, issued, strict=True):
+        url = access_link_url(organisation=organisation, link_route=link_route, raw=raw)
+        context = {**link.email_context, "customer": link.customer, "link": url, "expires_at": token.expires_at}
+        drafts.append(EmailDraft(to=link.customer.email, context=context, secrets=(url,)))
+    emails_enqueue(organisation=organisation, template=email_template, drafts=drafts)
+    AccessEvent.objects.bulk_create(
+        access_event_new(
+            origin=origin,
+            organisation=organisation,
+            customer=link.customer,
+            kind=AccessEvent.Kind.ACCESS_LINK_SENT,
+            method=METHOD,
+            staff_user=created_by,
+            token=token,
+        )
+        for link, token in zip(links, tokens, strict=True)
+    )
+    return tokens
 
 
 def _refusal_reason(token: CustomerToken | None) -> str:

@@ -6,11 +6,20 @@ import threading
 import pytest
 from django.db import connection, connections
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
-from portal_auth.doors.access_link.services import access_links_revoke, notification_link_make
+from outbox.models import OutboxEmail
+from portal_auth.doors.access_link.services import (
+    PORTAL_DOOR,
+    PlannedLink,
+    access_links_revoke,
+    access_links_send,
+    notification_link_make,
+)
 from portal_auth.doors.access_link.views import TOKEN_SESSION_KEY
-from portal_auth.models import AccessEvent, CustomerToken
+from portal_auth.models import AccessEvent, CustomerToken, hash_token
 from portal_auth.sessions import SESSION_CUSTOMER
+from portal_core.origin import ClientOrigin
 from tests.conftest import as_shown, link_in
 from tests.factories import CustomerFactory, OrganisationFactory, StaffUserFactory
 
@@ -375,3 +384,43 @@ def test_made_up_links_from_one_address_are_limited(signing_organisation, settin
 
     assert statuses[:5] == [f"/{slug}/link/new/"] * 5
     assert guesser.get(f"/{slug}/link/new/").status_code == 429
+
+
+def send_links(organisation, customers):
+    return access_links_send(
+        organisation=organisation,
+        links=[
+            PlannedLink(customer=c, next_path=f"/{organisation.slug}/bookings/", email_context={}) for c in customers
+        ],
+        created_by=None,
+        link_route=PORTAL_DOOR.link_route,
+        email_template=PORTAL_DOOR.email_template,
+        origin=ClientOrigin.command("test"),
+    )
+
+
+def test_links_to_many_customers_take_as_many_queries_as_one_and_each_email_holds_its_own_customers_link(
+    organisation,
+):
+    first, *customers = [CustomerFactory(organisation=organisation) for _ in range(21)]
+    with CaptureQueriesContext(connection) as one:
+        send_links(organisation, [first])
+    with CaptureQueriesContext(connection) as many:
+        tokens = send_links(organisation, customers)
+
+    assert len(many) == len(one)
+    for customer, token in zip(customers, tokens, strict=True):
+        [email] = OutboxEmail.objects.filter(to=customer.email)
+        [link] = email.secrets
+        assert link in email.body_text and link.startswith(f"{SITE_URL}/{organisation.slug}/")
+        assert hash_token(link.rstrip("/").rsplit("/", 1)[1]) == token.token_hash
+        assert token.customer == customer and token.purpose == CustomerToken.Purpose.ACCESS_LINK
+        assert AccessEvent.objects.get(token=token).kind == AccessEvent.Kind.ACCESS_LINK_SENT
+
+
+def test_links_are_sent_only_to_customers_of_the_organisation_named_and_otherwise_none(organisation):
+    ours, theirs = CustomerFactory(organisation=organisation), CustomerFactory(organisation=OrganisationFactory())
+    with pytest.raises(ValueError):
+        send_links(organisation, [ours, theirs])
+    assert not CustomerToken.objects.exists() and not OutboxEmail.objects.exists()
+    assert not AccessEvent.objects.exists()
