@@ -7,35 +7,17 @@ from django.urls import path, reverse
 
 from conversations.models import Conversation, ConversationSettings, DisplayedAttribute, Message
 from conversations.services import conversation_staff_reply, conversations_delete, message_redact
-
-PUBLIC_REPLY = "public"
-INTERNAL_NOTE = "internal"
+from portal_core.staff_reply import StaffReplyForm
 
 
-class ConversationAdminForm(forms.ModelForm):
-    reply = forms.CharField(
-        label="Write a reply",
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 5, "class": "vLargeTextField"}),
-        help_text="Sent when you save.",
-    )
-    reply_kind = forms.ChoiceField(
-        label="Send as",
-        choices=[
-            (PUBLIC_REPLY, "Public reply: shown in the customer's portal and emailed to them with a link"),
-            (INTERNAL_NOTE, "Internal note: seen by staff only"),
-        ],
-        initial=PUBLIC_REPLY,
-        widget=forms.RadioSelect,
-    )
+class ConversationAdminForm(StaffReplyForm, forms.ModelForm):
+    public_reply_means = "Public reply: shown in the customer's portal and emailed to them with a link"
+    internal_note_means = "Internal note: seen by staff only"
+    reply_when = "Sent when you save."
 
     class Meta:
         model = Conversation
         fields = ["organisation", "customer", "channel", "status", "subject", "attributes"]
-
-    def clean_reply(self):
-        # Browsers send line breaks as CR LF; the portal and emails want them once.
-        return self.cleaned_data["reply"].replace("\r\n", "\n").strip()
 
     def clean(self):
         super().clean()
@@ -171,7 +153,7 @@ class ConversationAdmin(admin.ModelAdmin):
         body = form.cleaned_data.get("reply", "")
         if not body:
             return
-        internal = form.cleaned_data.get("reply_kind") == INTERNAL_NOTE
+        internal = form.is_internal_note
         conversation_staff_reply(conversation=form.instance, staff_user=request.user, body=body, internal=internal)
         if internal:
             self.message_user(request, "Internal note added.", messages.SUCCESS)

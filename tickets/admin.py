@@ -6,6 +6,7 @@ from django.urls import path, reverse
 
 from portal_auth.doors.access_link.services import AccessLinksClosed
 from portal_core.origin import ClientOrigin
+from portal_core.staff_reply import StaffReplyForm
 from portal_core.uploads import stored_file_download
 from tickets.models import Company, Ticket, TicketAttachment, TicketSettings
 from tickets.services import (
@@ -50,34 +51,14 @@ class CompanyAdmin(admin.ModelAdmin):
     form = CompanyAdminForm
 
 
-PUBLIC_REPLY = "public"
-INTERNAL_NOTE = "internal"
-
-
-class TicketAdminForm(forms.ModelForm):
-    reply = forms.CharField(
-        label="Write a reply",
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 5, "class": "vLargeTextField"}),
-        help_text="Added to the conversation when you save.",
-    )
-    reply_kind = forms.ChoiceField(
-        label="Send as",
-        choices=[
-            (PUBLIC_REPLY, "Public reply: shown in the requester's portal and emailed to them"),
-            (INTERNAL_NOTE, "Internal note: seen by staff only, never emailed"),
-        ],
-        initial=PUBLIC_REPLY,
-        widget=forms.RadioSelect,
-    )
+class TicketAdminForm(StaffReplyForm, forms.ModelForm):
+    public_reply_means = "Public reply: shown in the requester's portal and emailed to them"
+    internal_note_means = "Internal note: seen by staff only, never emailed"
+    reply_when = "Added to the conversation when you save."
 
     class Meta:
         model = Ticket
         fields = ["organisation", "requester", "company", "subject", "status", "priority", "assigned_agent"]
-
-    def clean_reply(self):
-        # Browsers send line breaks as CR LF; the portal and emails want them once.
-        return self.cleaned_data["reply"].replace("\r\n", "\n").strip()
 
     def clean(self):
         super().clean()
@@ -169,7 +150,7 @@ class TicketAdmin(admin.ModelAdmin):
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         body = form.cleaned_data.get("reply", "")
-        internal = form.cleaned_data.get("reply_kind") == INTERNAL_NOTE
+        internal = form.is_internal_note
         ticket_staff_reply(
             ticket=form.instance,
             staff_user=request.user,
