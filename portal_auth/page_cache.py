@@ -54,9 +54,10 @@ def _key(request: HttpRequest, slug: str) -> str | None:
     path = request.get_full_path()
     if len(path) > _LONGEST_CACHED_PATH:
         return None
-    organisation_version, customer_version = page_cache.versions(
-        [organisation_scope(slug), customer_scope(customer_id)]
-    )
+    versions = page_cache.versions([organisation_scope(slug), customer_scope(customer_id)])
+    if versions is None:
+        return None
+    organisation_version, customer_version = versions
     return page_cache.page_key(
         (
             slug,

@@ -65,15 +65,21 @@ def rendering_for_cache(request: HttpRequest) -> bool:
     return getattr(request, _RENDERING_FOR_CACHE, False)
 
 
-def versions(scopes: list[str]) -> list[str]:
-    """The current version of each scope, starting a new one where there is none."""
+def versions(scopes: list[str]) -> list[str] | None:
+    """The current version of each scope, starting a new one where there is none; None if the cache fails."""
     keys = [_VERSION_PREFIX + scope for scope in scopes]
-    found = cache.get_many(keys)
-    for key in keys:
-        if key not in found:
-            # add() keeps whichever reader came first; the others read it back.
-            cache.add(key, secrets.token_hex(8), timeout=_VERSION_TIMEOUT)
-            found[key] = cache.get(key)
+    try:
+        found = cache.get_many(keys)
+        for key in keys:
+            if key not in found:
+                # add() keeps whichever reader came first; the others read it back.
+                cache.add(key, secrets.token_hex(8), timeout=_VERSION_TIMEOUT)
+                found[key] = cache.get(key)
+    except Exception:
+        logger.warning("Page cache: the cache could not be read", exc_info=True)
+        return None
+    if None in (found.get(key) for key in keys):  # evicted at once: render, store nothing
+        return None
     return [found[key] for key in keys]
 
 
