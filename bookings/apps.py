@@ -8,7 +8,9 @@ class BookingsConfig(AppConfig):
     section: Section
 
     def ready(self) -> None:
-        from bookings import demo, selectors
+        from bookings import demo, page_scopes, selectors
+
+        page_scopes.watch()
 
         self.section = Section(
             key="bookings",

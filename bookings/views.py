@@ -33,6 +33,7 @@ from portal_auth.access_log import refused_look_log
 from portal_auth.decorators import customer_required, organisation_page, post_only, sign_in_url
 from portal_auth.drafts import draft_restore, draft_take
 from portal_auth.models import Organisation
+from portal_auth.page_cache import cached_page
 from portal_auth.types import PortalRequest
 from portal_core.origin import ClientOrigin
 from portal_core.uploads import stored_file_download
@@ -45,6 +46,7 @@ def _booking_path(organisation, reference: str) -> str:
 
 
 @never_cache
+@cached_page
 @customer_required
 def booking_list(request, organisation, customer):
     past = Paginator(past_bookings_for(customer), PAST_BOOKINGS_PER_PAGE).get_page(request.GET.get("page"))
@@ -56,6 +58,7 @@ def booking_list(request, organisation, customer):
 
 
 @never_cache
+@cached_page
 @organisation_page
 def booking_detail(request: PortalRequest, organisation: Organisation, reference: str) -> HttpResponse:
     """The booking link. Whether it needs a sign-in is the organisation's choice."""

@@ -8,7 +8,9 @@ class ConversationsConfig(AppConfig):
     section: Section
 
     def ready(self) -> None:
-        from conversations import demo, selectors
+        from conversations import demo, page_scopes, selectors
+
+        page_scopes.watch()
 
         self.section = Section(
             key="conversations",

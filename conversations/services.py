@@ -13,6 +13,7 @@ from conversations.selectors import customers_may_reopen
 from outbox.services import email_enqueue, outbox_withdraw
 from portal_auth.doors.access_link.services import notification_link_make
 from portal_auth.models import Customer
+from portal_core import page_cache
 from portal_core.uploads import (
     CheckedUpload,
     delete_files_on_commit,
@@ -51,6 +52,7 @@ def conversation_reply(
         for upload in uploads:
             stored_upload_save(upload=Attachment(message=message), file=upload.file, kind=upload.kind, written=written)
         Conversation.objects.filter(pk=locked.pk).update(status=Conversation.Status.OPEN, last_activity_at=now)
+        page_cache.pages_changed(locked)
     conversation.status, conversation.last_activity_at = Conversation.Status.OPEN, now
     return message
 
@@ -78,6 +80,7 @@ def conversation_staff_reply(*, conversation: Conversation, staff_user: User, bo
         # A note must not move the conversation up the customer's list: that would tell them something happened.
         return message
     Conversation.objects.filter(pk=conversation.pk).update(last_activity_at=now)
+    page_cache.pages_changed(conversation)
     customer = conversation.customer
     if customer.is_active:
         path = reverse("conversations:detail", kwargs={"org": conversation.organisation.slug, "pk": conversation.pk})

@@ -21,6 +21,7 @@ from portal_auth.access_log import refused_look_log
 from portal_auth.decorators import customer_required, organisation_page, sign_in_url
 from portal_auth.drafts import draft_restore
 from portal_auth.models import Organisation
+from portal_auth.page_cache import cached_page
 from portal_auth.types import PortalRequest
 from portal_core.origin import ClientOrigin
 from portal_core.uploads import stored_file_download
@@ -29,6 +30,7 @@ CONVERSATIONS_PER_PAGE = 20
 
 
 @never_cache
+@cached_page
 @customer_required
 def conversation_list(request, organisation, customer):
     page = Paginator(conversations_for(customer), CONVERSATIONS_PER_PAGE).get_page(request.GET.get("page"))
@@ -36,6 +38,7 @@ def conversation_list(request, organisation, customer):
 
 
 @never_cache
+@cached_page
 @customer_required
 def conversation_detail(request, organisation, customer, pk):
     """The conversation, with a form to reply (or to reopen it, where the organisation allows)."""

@@ -8,6 +8,7 @@ from portal_auth.access_log import log_access
 from portal_auth.drafts import DRAFTS_SESSION_KEY
 from portal_auth.models import AccessEvent, Customer, CustomerToken
 from portal_auth.types import PortalRequest
+from portal_core import page_cache
 from portal_core.origin import ClientOrigin
 
 SESSION_CUSTOMER = "portal_customer_id"
@@ -63,6 +64,8 @@ def portal_sign_out(request: PortalRequest) -> None:
             customer=customer,
             kind=AccessEvent.Kind.SIGN_OUT,
         )
+        # Nothing kept for the customer outlives a sign-out, in this browser or any other.
+        page_cache.pages_changed(customer)
     request.session.flush()
     request.portal_customer = None
 

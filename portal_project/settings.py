@@ -76,6 +76,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "portal_auth.context_processors.portal",
                 "portal_core.context_processors.portal_sections",
+                # Last: a page rendered for the page cache gets placeholders for the request's own secrets.
+                "portal_core.context_processors.page_cache_placeholders",
             ],
         },
     },
@@ -116,8 +118,18 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Rate-limit counters are never kept here: an evicting cache would forget a lockout.
 CACHES = {"default": env.cache("CACHE_URL", default="dbcache://portal_cache")}
 
-# Sessions live in the database, shared by every process; "…backends.cached_db" with a Redis CACHE_URL also works.
-SESSION_ENGINE = env("SESSION_ENGINE", default="django.contrib.sessions.backends.db")
+# Sessions live in the database, shared by every process; with a cache of its own (Redis, Memcached) they are
+# read from it first ("cached_db"), so a page kept in the page cache is served without touching the database.
+_CACHE_IN_DATABASE = CACHES["default"]["BACKEND"] == "django.core.cache.backends.db.DatabaseCache"
+SESSION_ENGINE = env(
+    "SESSION_ENGINE",
+    default="django.contrib.sessions.backends." + ("db" if _CACHE_IN_DATABASE else "cached_db"),
+)
+
+# Signed-in pages kept whole per customer and made stale by every write that changes them
+# (portal_core/page_cache.py). The timeout bounds how long a page can outlive a failed invalidation.
+PAGE_CACHE_ENABLED = env.bool("PORTAL_PAGE_CACHE", default=True)
+PAGE_CACHE_TIMEOUT = env.int("PAGE_CACHE_TIMEOUT", default=10 * 60)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = not DEBUG

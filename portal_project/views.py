@@ -15,6 +15,7 @@ from django.views.decorators.cache import never_cache
 from portal_auth.decorators import customer_required
 from portal_auth.drafts import draft_keep, same_origin_post
 from portal_auth.models import Organisation
+from portal_auth.page_cache import cached_page
 from portal_core.sections import sections
 from portal_core.tasks import oldest_ready_task_wait
 from portal_project.middleware import database_is_unreachable, unavailable
@@ -82,6 +83,7 @@ def landing(request):
 
 
 @never_cache
+@cached_page
 @customer_required
 def portal_home(request, organisation, customer):
     """The customer's front page: a panel per section, each filled by its app's own selector."""

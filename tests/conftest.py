@@ -22,6 +22,12 @@ def _fresh_media(settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path / "media")
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    # Pages kept by an earlier test's customer must not answer this one's, whose ids SQLite may reuse.
+    cache.clear()
+
+
 @pytest.fixture
 def production_cache(settings, db):
     """The production default: a database cache that keeps 300 entries and swallows its own write errors."""

@@ -8,7 +8,9 @@ class TicketsConfig(AppConfig):
     section: Section
 
     def ready(self) -> None:
-        from tickets import demo, selectors
+        from tickets import demo, page_scopes, selectors
+
+        page_scopes.watch()
 
         self.section = Section(
             key="tickets",

@@ -19,6 +19,7 @@ from portal_auth.doors.access_link.services import (
     notification_link_make,
 )
 from portal_auth.models import Customer, CustomerToken, Organisation
+from portal_core import page_cache
 from portal_core.origin import ClientOrigin
 from portal_core.uploads import (
     CheckedUpload,
@@ -128,6 +129,7 @@ def ticket_reply(
             ticket.status = Ticket.Status.OPEN
         ticket.updated_at = now
         Ticket.objects.filter(pk=ticket.pk).update(status=ticket.status, updated_at=now)
+        page_cache.pages_changed(ticket)
         _notify_staff(ticket, message, template="tickets/emails/staff_customer_reply")
     return message
 
@@ -154,6 +156,7 @@ def ticket_mark_solved(*, ticket: Ticket, customer: Customer) -> TicketMessage |
         )
         ticket.status, ticket.updated_at = Ticket.Status.SOLVED, now
         Ticket.objects.filter(pk=ticket.pk).update(status=ticket.status, updated_at=now)
+        page_cache.pages_changed(ticket)
         _notify_staff(ticket, message, template="tickets/emails/staff_customer_solved")
     return message
 
@@ -281,6 +284,7 @@ def ticket_staff_messages_publish(
     if not public:
         return
     Ticket.objects.filter(pk=ticket.pk).update(updated_at=max(m.created_at for m in public))
+    page_cache.pages_changed(ticket)
     for message in public:
         link = notification_link_make(
             customer=ticket.requester,

@@ -7,6 +7,7 @@ from django.views.decorators.http import require_http_methods
 
 from portal_auth.decorators import customer_required, post_only
 from portal_auth.drafts import draft_restore
+from portal_auth.page_cache import cached_page
 from portal_core.uploads import stored_file_download
 from tickets.forms import NewTicketForm, ReplyForm, TicketFilterForm
 from tickets.models import CUSTOMER_STATUS_WORDS, Ticket
@@ -20,6 +21,7 @@ TICKETS_PER_PAGE = 20
 
 
 @never_cache
+@cached_page
 @customer_required
 def ticket_list(request, organisation, customer):
     filter_form = TicketFilterForm(request.GET)
@@ -35,6 +37,7 @@ def _detail(request, ticket, reply_form, status=200):
 
 
 @never_cache
+@cached_page
 @customer_required
 def ticket_detail(request, organisation, customer, number):
     ticket = get_ticket_for(customer, number)
@@ -84,6 +87,7 @@ def ticket_solve(request, organisation, customer, number):
 
 
 @never_cache
+@cached_page
 @customer_required
 def ticket_new(request, organisation, customer):
     if request.method == "POST":

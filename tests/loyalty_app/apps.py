@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 
+from portal_core import page_cache
 from portal_core.sections import Section
 
 
@@ -11,6 +12,10 @@ class LoyaltyConfig(AppConfig):
 
     def ready(self) -> None:
         from tests.loyalty_app import demo, selectors
+        from tests.loyalty_app.models import Membership
+
+        # Whose cached pages a membership changes (portal_core/page_cache.py): the customer with its email.
+        page_cache.watch(Membership, selectors.membership_page_scopes)
 
         self.section = Section(
             key="loyalty",

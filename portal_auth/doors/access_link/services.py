@@ -23,7 +23,7 @@ from portal_auth.doors.registry import ACCESS_LINK, door_is_open
 from portal_auth.models import AccessEvent, Customer, CustomerToken, Organisation, normalise_email
 from portal_auth.sessions import portal_sign_in
 from portal_auth.types import PortalRequest
-from portal_core import ratelimit
+from portal_core import page_cache, ratelimit
 from portal_core.origin import ClientOrigin
 
 METHOD = ACCESS_LINK
@@ -242,6 +242,7 @@ def access_links_revoke(*, customer: Customer, staff_user: AbstractBaseUser, ori
     password_links = live.filter(purpose=CustomerToken.Purpose.SET_PASSWORD).update(revoked_at=now)
     # A session opened by a link outlives the link unless every session of the customer ends now.
     Customer.objects.filter(pk=customer.pk).update(session_version=F("session_version") + 1)
+    page_cache.pages_changed(customer)
     log_access(
         origin=origin,
         organisation=customer.organisation,

@@ -1,0 +1,35 @@
+"""Whose cached pages a write in the bookings app makes stale: every customer with an attendee's email."""
+
+from bookings.models import AddOn, Attendee, Booking, BookingAddOn, BookingDocument, BookingSettings
+from portal_auth.models import Customer
+from portal_auth.page_cache import customers_scopes, organisation_scope
+from portal_core import page_cache
+
+
+def booking_scopes(booking: Booking) -> list[str]:
+    # The rule of bookings_for: an attendee's email is the customer's, in the booking's organisation.
+    attendees = Customer.objects.filter(
+        organisation_id=booking.organisation_id,
+        email__in=Attendee.objects.filter(booking_id=booking.pk).exclude(email="").values("email"),
+    )
+    return customers_scopes(attendees.values_list("pk", flat=True))
+
+
+def _attendee_scopes(attendee: Attendee) -> list[str]:
+    # Also this attendee's own customer, should the row be gone already (deleted with its booking).
+    own = Customer.objects.filter(organisation_id=attendee.booking.organisation_id, email=attendee.email)
+    return [*booking_scopes(attendee.booking), *customers_scopes(own.values_list("pk", flat=True))]
+
+
+def _organisation_wide(instance: AddOn | BookingSettings) -> list[str]:
+    return [organisation_scope(instance.organisation.slug)]
+
+
+def watch() -> None:
+    page_cache.watch(Booking, booking_scopes)
+    # Previous: an attendee whose email changes leaves the old email's customer too.
+    page_cache.watch(Attendee, _attendee_scopes, previous=True)
+    page_cache.watch(BookingAddOn, lambda booked: booking_scopes(booked.booking))
+    page_cache.watch(BookingDocument, lambda document: booking_scopes(document.booking))
+    page_cache.watch(AddOn, _organisation_wide)
+    page_cache.watch(BookingSettings, _organisation_wide)

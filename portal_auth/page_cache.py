@@ -1,0 +1,106 @@
+"""A customer's pages in the page cache (portal_core/page_cache.py): keyed by organisation and customer.
+
+A repeat view is answered from the session and the cache alone: the page was stored only after the
+full check of who is asking (customer active, session version current, organisation of the URL), and
+anything that would change that check or the page bumps the customer's or the organisation's version.
+"""
+
+from collections.abc import Iterable
+from functools import wraps
+
+from django.contrib.messages.storage.cookie import CookieStorage
+from django.contrib.messages.storage.session import SessionStorage
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+
+from portal_auth.drafts import DRAFTS_SESSION_KEY
+from portal_auth.models import Customer, Organisation
+from portal_auth.sessions import SESSION_CUSTOMER, SESSION_EXPIRES, SESSION_METHOD, SESSION_VERSION
+from portal_core import page_cache
+
+# A signed-in customer could otherwise fill the cache with one page per made-up query string.
+_LONGEST_CACHED_PATH = 300
+
+
+def customer_scope(customer_id: int) -> str:
+    return f"customer:{customer_id}"
+
+
+def organisation_scope(slug: str) -> str:
+    # By slug, the one thing a request names before any query: a renamed organisation bumps both.
+    return f"organisation:{slug}"
+
+
+def customers_scopes(customer_ids: Iterable[int]) -> list[str]:
+    return [customer_scope(pk) for pk in customer_ids]
+
+
+def watch_identities() -> None:
+    page_cache.watch(Customer, lambda customer: [customer_scope(customer.pk)])
+    page_cache.watch(Organisation, lambda organisation: [organisation_scope(organisation.slug)], previous=True)
+
+
+def _key(request: HttpRequest, slug: str) -> str | None:
+    """The page's key for the customer this session names, or None when this request must be rendered."""
+    session = request.session
+    customer_id = session.get(SESSION_CUSTOMER)
+    if customer_id is None or session.get(SESSION_EXPIRES, 0) < timezone.now().timestamp():
+        return None
+    # Flash messages and kept drafts show once, on the next page: that page is this request's alone.
+    if DRAFTS_SESSION_KEY in session or SessionStorage.session_key in session:
+        return None
+    if CookieStorage.cookie_name in request.COOKIES:
+        return None
+    path = request.get_full_path()
+    if len(path) > _LONGEST_CACHED_PATH:
+        return None
+    versions = page_cache.versions([organisation_scope(slug), customer_scope(customer_id)])
+    if versions is None:
+        return None
+    organisation_version, customer_version = versions
+    return page_cache.page_key(
+        (
+            slug,
+            customer_id,
+            session.get(SESSION_VERSION),
+            session.get(SESSION_METHOD),
+            organisation_version,
+            customer_version,
+            # Which bookings are upcoming changes at midnight.
+            timezone.localdate(),
+            path,
+        )
+    )
+
+
+def _rendered_for(request: HttpRequest, slug: str, customer_id: int) -> bool:
+    customer = getattr(request, "portal_customer", None)
+    organisation = getattr(request, "organisation", None)
+    return (
+        customer is not None and customer.pk == customer_id and organisation is not None and organisation.slug == slug
+    )
+
+
+def cached_page(view):
+    """A customer's page served from the page cache when nothing it shows has changed since it was stored.
+
+    Put it above `customer_required` or `organisation_page`, below `never_cache`: browsers and proxies
+    still store nothing. Only signed-in GETs are cached; anything else goes straight to the view.
+    """
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, org: str, *args, **kwargs) -> HttpResponse:
+        if not page_cache.enabled() or request.method not in ("GET", "HEAD"):
+            return view(request, org, *args, **kwargs)
+        key = _key(request, org)
+        if key is None:
+            return view(request, org, *args, **kwargs)
+        if (page := page_cache.page_get(request, key)) is not None:
+            return page
+        customer_id = request.session[SESSION_CUSTOMER]
+        response = page_cache.render_for_cache(request, lambda: view(request, org, *args, **kwargs))
+        if page_cache.storable(response) and _rendered_for(request, org, customer_id):
+            return page_cache.page_store(request, key, response)
+        return page_cache.filled(request, response)
+
+    return wrapper
