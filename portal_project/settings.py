@@ -128,7 +128,8 @@ SESSION_ENGINE = env(
 
 # Signed-in pages kept whole per customer and made stale by every write that changes them
 # (portal_core/page_cache.py). The timeout bounds how long a page can outlive a failed invalidation.
-PAGE_CACHE_ENABLED = env.bool("PORTAL_PAGE_CACHE", default=True)
+# On by default with a cache of its own: kept in the database, a page costs as many queries as it saves.
+PAGE_CACHE_ENABLED = env.bool("PORTAL_PAGE_CACHE", default=not _CACHE_IN_DATABASE)
 PAGE_CACHE_TIMEOUT = env.int("PAGE_CACHE_TIMEOUT", default=10 * 60)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

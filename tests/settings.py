@@ -27,3 +27,4 @@ WHITENOISE_USE_FINDERS = True
 # A domain app that exists only in the tests, to show a new section needs nothing outside itself but these two lines.
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.loyalty_app"]  # noqa: F405
 ROOT_URLCONF = "tests.urls"
+PAGE_CACHE_ENABLED = True  # the in-memory cache above: pages are cached in the tests as with Redis in production
