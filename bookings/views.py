@@ -35,6 +35,7 @@ from portal_auth.drafts import draft_restore, draft_take
 from portal_auth.models import Organisation
 from portal_auth.page_cache import cached_page
 from portal_auth.types import PortalRequest
+from portal_core import page_cache
 from portal_core.origin import ClientOrigin
 from portal_core.uploads import stored_file_download
 
@@ -71,8 +72,10 @@ def booking_detail(request: PortalRequest, organisation: Organisation, reference
     except BookingNotLinked as refusal:
         if organisation.requires_sign_in:
             return _not_linked(request, organisation, reference, refusal)
-        # The link alone opens the booking here, but only an attendee may change it.
-        booking, customer = get_booking_by_link(organisation, reference), None
+        # The link alone opens the booking here, but only an attendee may change it; and the page is not
+        # kept, as its changes make stale the pages of its attendees, not of whoever holds the link.
+        booking = get_booking_by_link(organisation, reference)
+        return page_cache.not_for_keeping(_booking_page(request, booking, None))
     return _booking_page(request, booking, customer)
 
 

@@ -116,9 +116,16 @@ def render_for_cache(request: HttpRequest, view: Callable[[], HttpResponse]) -> 
         setattr(request, _RENDERING_FOR_CACHE, False)
 
 
+def not_for_keeping(response: HttpResponse) -> HttpResponse:
+    """Mark a page its scopes would not make stale (shown for a reason other than who is asking)."""
+    response._page_cache_skip = True  # type: ignore[attr-defined]
+    return response
+
+
 def storable(response: HttpResponse) -> bool:
     return (
-        response.status_code == 200
+        not getattr(response, "_page_cache_skip", False)
+        and response.status_code == 200
         and not response.streaming
         and response.get("Content-Type", "").startswith("text/html")
         and not response.cookies

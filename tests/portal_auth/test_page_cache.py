@@ -520,3 +520,16 @@ def test_a_page_read_while_a_write_was_uncommitted_is_stale_once_it_commits(cust
 
     assert "Found in Porto" not in during
     assert "Found in Porto" in client.get(page).content.decode()
+
+
+def test_a_booking_opened_by_its_link_alone_is_not_kept_for_a_customer_who_does_not_attend_it(world, sign_in):
+    organisation = world.customer.organisation
+    organisation.requires_sign_in = False
+    organisation.save()
+    outsider = CustomerFactory(organisation=organisation, email="outsider@example.com")
+    client = sign_in(outsider)
+    assert "Lisbon weekend" in client.get(world.booking_page).content.decode()
+
+    _rename_booking(world, client)  # makes stale the pages of its attendees only
+
+    assert "Porto weekend" in client.get(world.booking_page).content.decode()
