@@ -273,6 +273,34 @@ class UsedExternalToken(models.Model):
         return self.key
 
 
+class SignInCode(models.Model):
+    """A six-digit code emailed to sign in (the email_code door). Only an HMAC of it is stored.
+
+    Tied to the browser session that asked for it (`browser_hash`), usable once, for a few minutes and a few
+    tries; a newer code for the same email supersedes it. The email, not a customer, is what it proves: the
+    customer record is made at the first sign-in, as the other doors do.
+    """
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    email = models.CharField(max_length=254)
+    code_hmac = models.CharField(max_length=64)
+    browser_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    failures = models.PositiveSmallIntegerField(default=0)
+    # Set when the code signs in, when a newer code replaces it, or when its tries are used up.
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["organisation", "email", "-created_at"], name="sign_in_code_newest"),
+            models.Index(fields=["expires_at"], name="sign_in_code_expiry"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Sign-in code for {self.email}"
+
+
 class AccessEvent(models.Model):
     """The access log: who got in, who was refused, and who changed what. Never holds a token."""
 
@@ -289,6 +317,8 @@ class AccessEvent(models.Model):
         ACCESS_LINKS_REVOKED = "access_links_revoked", "Access links revoked"
         EXTERNAL_SIGN_ON = "external_sign_on", "Custom sign-on accepted"
         EXTERNAL_SIGN_ON_REFUSED = "external_sign_on_refused", "Custom sign-on refused"
+        SIGN_IN_CODE_SENT = "sign_in_code_sent", "Sign-in code sent"
+        SIGN_IN_CODE_REFUSED = "sign_in_code_refused", "Sign-in code refused"
         RATE_LIMITED = "rate_limited", "Rate limited"
         # A signed-in customer (or a visitor) asked for a ticket, conversation, booking or file not theirs, or none.
         ACCESS_REFUSED = "access_refused", "Access refused"

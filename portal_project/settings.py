@@ -182,6 +182,10 @@ PORTAL_RATE_LIMITS = {
     "access_link_request": env("RATE_LIMIT_ACCESS_LINK_REQUEST", default="10/h/ip,3/h/key"),
     "access_link_guess": env("RATE_LIMIT_ACCESS_LINK_GUESS", default="20/5m/ip"),
     "external_sign_on": env("RATE_LIMIT_EXTERNAL_SIGN_ON", default="30/5m/ip"),
+    # Codes asked for: at most 3 per 10 minutes for one email, counted whether or not it is known.
+    "sign_in_code_request": env("RATE_LIMIT_SIGN_IN_CODE_REQUEST", default="10/h/ip,3/10m/key"),
+    # Wrong codes, counted per organisation and email across every code sent: a new code does not reset it.
+    "sign_in_code_failed": env("RATE_LIMIT_SIGN_IN_CODE_FAILED", default="20/5m/ip,10/h/key"),
     "booking_document_upload": env("RATE_LIMIT_BOOKING_DOCUMENT_UPLOAD", default="60/h/ip,30/h/key"),
     # Forms posted after a session ended, whose text is kept for after sign-in: anyone can post one.
     "draft_keep": env("RATE_LIMIT_DRAFT_KEEP", default="30/h/ip"),
@@ -198,6 +202,9 @@ PORTAL_RATE_LIMITS["ticket_write"] = env("RATE_LIMIT_TICKET_WRITE", default="20/
 
 PASSWORD_LINK_LIFETIME = timedelta(minutes=60)
 ACCESS_LINK_LIFETIME = timedelta(days=30)
+SIGN_IN_CODE_LIFETIME = timedelta(minutes=10)
+# A customer may ask for a new code this long after the last one.
+SIGN_IN_CODE_RESEND_AFTER = timedelta(seconds=30)
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = env("TIME_ZONE", default="UTC")

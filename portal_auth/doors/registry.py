@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 PASSWORD = "password"
 ACCESS_LINK = "access_link"
 EXTERNAL_SIGN_ON = "external_sign_on"
+EMAIL_CODE = "email_code"
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,13 @@ DOORS: tuple[Door, ...] = (
         sign_in_template="portal_auth/doors/password.html",
         urls="portal_auth.doors.password.urls",
         opened_by_default=True,
+    ),
+    Door(
+        key=EMAIL_CODE,
+        title="Emailed sign-in codes (“Email me a sign-in code”: six digits, typed in the same browser)",
+        sign_in_template="portal_auth/doors/email_code.html",
+        urls="portal_auth.doors.email_code.urls",
+        opened_by_default=False,
     ),
     Door(
         key=ACCESS_LINK,
