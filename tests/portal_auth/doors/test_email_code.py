@@ -57,7 +57,7 @@ def resend(django_capture_on_commit_callbacks):
 
 
 def code_in(mailoutbox, index=-1) -> str:
-    return re.search(r"^\s+(\d{6})$", mailoutbox[index].body, re.MULTILINE).group(1)
+    return re.search(r"^[ \t]+(\d{6})\s*$", mailoutbox[index].body, re.MULTILINE).group(1)
 
 
 def enter(client, organisation, code, **extra):
