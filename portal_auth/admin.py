@@ -4,9 +4,10 @@ from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.urls import path
 
+from portal_auth.api_keys import api_key_revoke
 from portal_auth.doors.access_link.services import access_links_revoke
 from portal_auth.doors.registry import door_choices, door_keys_in_order, open_doors
-from portal_auth.models import AccessEvent, Customer, CustomerToken, Organisation
+from portal_auth.models import AccessEvent, ApiCall, ApiKey, Customer, CustomerToken, Organisation
 from portal_auth.reports import portal_usage
 from portal_core.origin import ClientOrigin
 
@@ -70,7 +71,18 @@ class OrganisationAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["name", "slug", "created_at"]}),
         ("Branding", {"fields": ["display_name", "accent_colour", "logo"]}),
-        ("Sign-in", {"fields": ["doors", "requires_sign_in", "notification_links_sign_in", "session_lifetime"]}),
+        (
+            "Sign-in",
+            {
+                "fields": [
+                    "doors",
+                    "requires_sign_in",
+                    "notification_links_sign_in",
+                    "redirect_confirms",
+                    "session_lifetime",
+                ]
+            },
+        ),
         ("Support contact shown to customers", {"fields": ["support_email", "support_phone", "support_url"]}),
         (
             "Custom sign-on",
@@ -116,9 +128,9 @@ class OrganisationAdmin(admin.ModelAdmin):
 
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
-    list_display = ["email", "name", "organisation", "has_password", "last_sign_in_at", "is_active"]
+    list_display = ["email", "name", "external_id", "organisation", "has_password", "last_sign_in_at", "is_active"]
     list_filter = ["organisation", "is_active", ("last_sign_in_at", admin.EmptyFieldListFilter)]
-    search_fields = ["email", "name"]
+    search_fields = ["email", "name", "external_id"]
     list_select_related = ["organisation"]
     readonly_fields = ["password_changed_at", "last_sign_in_at", "created_at", "session_version"]
     exclude = ["password"]
@@ -198,3 +210,60 @@ class AccessEventAdmin(admin.ModelAdmin):
             "usage": portal_usage(organisation=organisation),
         }
         return TemplateResponse(request, "admin/portal_auth/portal_usage.html", context)
+
+
+class ApiKeyAdminForm(forms.ModelForm):
+    class Meta:
+        model = ApiKey
+        fields = ["organisation", "name"]
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    """Keys are made here or with `create_api_key`, shown once, and never stored but as a hash."""
+
+    form = ApiKeyAdminForm
+    list_display = ["name", "organisation", "key_start", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["organisation", ("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["name", "public_id"]
+    list_select_related = ["organisation"]
+    readonly_fields = ["key_start", "created_at", "created_by", "last_used_at", "revoked_at"]
+    actions = ["revoke"]
+
+    @admin.display(description="Key starts")
+    def key_start(self, key):
+        return f"{ApiKey.PREFIX}_{key.public_id}_…" if key.public_id else "-"
+
+    def get_readonly_fields(self, request, obj=None):
+        # A key's organisation is fixed once made: moving it would hand one business's key to another.
+        return [*self.readonly_fields, "organisation"] if obj else self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return super().save_model(request, obj, form, change)
+        key, raw = ApiKey.prepare(organisation=obj.organisation, name=obj.name, created_by=request.user)
+        obj.public_id, obj.secret_hash, obj.created_by = key.public_id, key.secret_hash, request.user
+        super().save_model(request, obj, form, change)
+        self.message_user(request, f"The new API key, shown this once (copy it now): {raw}", messages.WARNING)
+
+    @admin.action(description="Revoke the selected API keys", permissions=["change"])
+    def revoke(self, request, queryset):
+        for key in queryset:
+            api_key_revoke(key=key)
+        self.message_user(request, f"Revoked {len(queryset)} API key(s).")
+
+
+@admin.register(ApiCall)
+class ApiCallAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "key_name", "method", "endpoint", "status", "duration_ms", "organisation"]
+    list_filter = ["status", "organisation", "method"]
+    search_fields = ["key_name", "endpoint"]
+    date_hierarchy = "created_at"
+    list_select_related = ["organisation"]
+    readonly_fields = [f.name for f in ApiCall._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -88,6 +88,14 @@ class Organisation(models.Model):
     external_sign_on_previous_secret = models.CharField(max_length=128, blank=True)
     external_sign_on_previous_secret_id = models.CharField(max_length=32, blank=True)
 
+    redirect_confirms = models.BooleanField(
+        "links from the business's app ask “Continue as …” first",
+        default=False,
+        help_text="When on, a sign-in URL made through the API shows a page naming the account, whose button signs in; "
+        "a URL passed on to someone else within its 30 seconds then signs them in only if they press it. When off, "
+        "the URL signs in at once.",
+    )
+
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -136,6 +144,10 @@ class Customer(models.Model):
     password_changed_at = models.DateTimeField(null=True, blank=True)
     # Raised whenever every other session must end (password change, staff reset, revocation).
     session_version = models.PositiveIntegerField(default=1)
+    # The business's own id for this end user (its `enduserId`), set in admin or through the API.
+    external_id = models.CharField(
+        "external id", max_length=128, blank=True, help_text="The business's own id for this customer, if any."
+    )
     is_active = models.BooleanField(default=True)
     last_sign_in_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -144,6 +156,12 @@ class Customer(models.Model):
         ordering = ["email"]
         constraints = [
             models.UniqueConstraint(Lower("email"), "organisation", name="customer_unique_email_per_organisation"),
+            models.UniqueConstraint(
+                "organisation",
+                "external_id",
+                condition=~models.Q(external_id=""),
+                name="customer_unique_external_id_per_organisation",
+            ),
         ]
         # Emails are stored normalised, so look-ups are exact matches: this index serves them
         # (the constraint's index is on lower(email), which an exact match can't use).
@@ -273,6 +291,99 @@ class UsedExternalToken(models.Model):
         return self.key
 
 
+class SignInCode(models.Model):
+    """A six-digit code emailed to sign in (the email_code door). Only an HMAC of it is stored.
+
+    Tied to the browser session that asked for it (`browser_hash`), usable once, for a few minutes and a few
+    tries; a newer code for the same email supersedes it. The email, not a customer, is what it proves: the
+    customer record is made at the first sign-in, as the other doors do.
+    """
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    email = models.CharField(max_length=254)
+    code_hmac = models.CharField(max_length=64)
+    browser_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    failures = models.PositiveSmallIntegerField(default=0)
+    # Set when the code signs in, when a newer code replaces it, or when its tries are used up.
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["organisation", "email", "-created_at"], name="sign_in_code_newest"),
+            models.Index(fields=["expires_at"], name="sign_in_code_expiry"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Sign-in code for {self.email}"
+
+
+class ApiKey(models.Model):
+    """A key the business's backend calls the API with: `pk_<public id>_<secret>`. Only the secret's hash is kept.
+
+    The secret holds 256 random bits, so a fast hash makes the stored value useless; the key is shown once.
+    """
+
+    PREFIX = "pk"
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100, help_text="Who uses it, e.g. “Backend”.")
+    public_id = models.CharField(max_length=16, unique=True, editable=False)
+    secret_hash = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.PREFIX}_{self.public_id}_…)"
+
+    @classmethod
+    def prepare(cls, *, organisation: Organisation, name: str, created_by=None) -> tuple["ApiKey", str]:
+        """A key not yet saved, and the whole key as the business must keep it: it exists nowhere else."""
+        public_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
+        key = cls(
+            organisation=organisation,
+            name=name,
+            public_id=public_id,
+            secret_hash=hash_token(secret),
+            created_by=created_by,
+        )
+        return key, f"{cls.PREFIX}_{public_id}_{secret}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class ApiCall(models.Model):
+    """The API log: each call with the key's name, what was called and the answer's status; never the key."""
+
+    organisation = models.ForeignKey(Organisation, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="calls")
+    key_name = models.CharField(max_length=100, blank=True)
+    method = models.CharField(max_length=10)
+    endpoint = models.CharField(max_length=200, help_text="The route called, e.g. /api/v1/customers/{id}/access.")
+    status = models.PositiveSmallIntegerField()
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = "API call"
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["organisation", "-created_at"], name="api_call_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.endpoint} {self.status}"
+
+
 class AccessEvent(models.Model):
     """The access log: who got in, who was refused, and who changed what. Never holds a token."""
 
@@ -289,6 +400,10 @@ class AccessEvent(models.Model):
         ACCESS_LINKS_REVOKED = "access_links_revoked", "Access links revoked"
         EXTERNAL_SIGN_ON = "external_sign_on", "Custom sign-on accepted"
         EXTERNAL_SIGN_ON_REFUSED = "external_sign_on_refused", "Custom sign-on refused"
+        SIGN_IN_CODE_SENT = "sign_in_code_sent", "Sign-in code sent"
+        SIGN_IN_CODE_REFUSED = "sign_in_code_refused", "Sign-in code refused"
+        SIGN_IN_REDIRECT_ISSUED = "sign_in_redirect_issued", "Sign-in URL made through the API"
+        SIGN_IN_REDIRECT_REFUSED = "sign_in_redirect_refused", "Sign-in URL refused"
         RATE_LIMITED = "rate_limited", "Rate limited"
         # A signed-in customer (or a visitor) asked for a ticket, conversation, booking or file not theirs, or none.
         ACCESS_REFUSED = "access_refused", "Access refused"

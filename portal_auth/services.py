@@ -128,3 +128,29 @@ def customer_password_reset_by_staff(
         kind=AccessEvent.Kind.PASSWORD_RESET_BY_STAFF,
         staff_user=staff_user,
     )
+
+
+class CustomerConflict(Exception):
+    """The email belongs to another customer of the organisation, who has another external id."""
+
+
+@transaction.atomic
+def customer_provision(*, organisation: Organisation, external_id: str, email: str, name: str) -> tuple[Customer, bool]:
+    """The customer the business names `external_id`, created or brought up to date; True if created.
+
+    A customer already known by the email and named by no external id yet takes this one (the business
+    provisioning someone who wrote in before). Raises CustomerConflict where the email is someone else's.
+    """
+    email = normalise_email(email)
+    named = Customer.objects.select_for_update().filter(organisation=organisation, external_id=external_id).first()
+    by_email = Customer.objects.select_for_update().filter(organisation=organisation, email=email).first()
+    if by_email is not None and by_email != named and (by_email.external_id or named is not None):
+        raise CustomerConflict(f"{email} belongs to another customer.")
+    customer = named or by_email
+    if customer is None:
+        return Customer.objects.create(organisation=organisation, external_id=external_id, email=email, name=name), True
+    customer.external_id, customer.email = external_id, email
+    if name:
+        customer.name = name
+    customer.save(update_fields=["external_id", "email", "name"])
+    return customer, False

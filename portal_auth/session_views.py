@@ -29,7 +29,8 @@ def sign_in(request, organisation):
         if request.portal_customer is not None and "next" in request.GET:
             return redirect(next_url)
         form = SignInForm(request=request, organisation=organisation, initial={"email": request.GET.get("email", "")})
-    context = {"form": form, "next": next_url, "doors": open_doors(organisation)}
+    shown = [door for door in open_doors(organisation) if door.sign_in_template]
+    context = {"form": form, "next": next_url, "doors": shown}
     return render(request, "portal_auth/sign_in.html", context)
 
 

@@ -9,6 +9,7 @@ from dataclasses import asdict
 from django.tasks import task
 
 from portal_auth.doors.access_link.services import AccessLinkDoor, access_link_request
+from portal_auth.doors.email_code.services import sign_in_code_send
 from portal_auth.models import Organisation
 from portal_auth.services import password_link_send
 from portal_core.origin import ClientOrigin
@@ -33,6 +34,13 @@ def access_link_request_task(*, organisation_id: int, email: str, door: dict[str
     organisation = Organisation.objects.filter(pk=organisation_id).first()
     if organisation is not None:
         access_link_request(origin=_origin(origin), organisation=organisation, email=email, door=AccessLinkDoor(**door))
+
+
+@task
+def sign_in_code_send_task(*, organisation_id: int, email: str, browser: str, origin: Origin) -> None:
+    organisation = Organisation.objects.filter(pk=organisation_id).first()
+    if organisation is not None:
+        sign_in_code_send(origin=_origin(origin), organisation=organisation, email=email, browser=browser)
 
 
 def _origin(values: Origin) -> ClientOrigin:

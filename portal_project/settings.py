@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "anymail",
     "django_tasks_db",
+    "ninja",
     "portal_core",
     "portal_project",
     "portal_auth",
@@ -54,6 +55,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Every call of the JSON API, answered or refused, into the API log.
+    "portal_auth.api_keys.ApiCallLogMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -195,6 +198,15 @@ PORTAL_RATE_LIMITS = {
     "access_link_request": env("RATE_LIMIT_ACCESS_LINK_REQUEST", default="10/h/ip,3/h/key"),
     "access_link_guess": env("RATE_LIMIT_ACCESS_LINK_GUESS", default="20/5m/ip"),
     "external_sign_on": env("RATE_LIMIT_EXTERNAL_SIGN_ON", default="30/5m/ip"),
+    # Codes asked for: at most 3 per 10 minutes for one email, counted whether or not it is known.
+    "sign_in_code_request": env("RATE_LIMIT_SIGN_IN_CODE_REQUEST", default="10/h/ip,3/10m/key"),
+    # Wrong codes, counted per organisation and email across every code sent: a new code does not reset it.
+    "sign_in_code_failed": env("RATE_LIMIT_SIGN_IN_CODE_FAILED", default="20/5m/ip,10/h/key"),
+    # Sign-in URLs from the API opened with a token that matches none.
+    "sign_in_redirect_guess": env("RATE_LIMIT_SIGN_IN_REDIRECT_GUESS", default="20/5m/ip"),
+    # Calls of one API key; and calls with a key that is unknown or revoked, per address.
+    "api_call": env("RATE_LIMIT_API_CALL", default="300/m/key"),
+    "api_key_refused": env("RATE_LIMIT_API_KEY_REFUSED", default="60/5m/ip"),
     "booking_document_upload": env("RATE_LIMIT_BOOKING_DOCUMENT_UPLOAD", default="60/h/ip,30/h/key"),
     # Forms posted after a session ended, whose text is kept for after sign-in: anyone can post one.
     "draft_keep": env("RATE_LIMIT_DRAFT_KEEP", default="30/h/ip"),
@@ -211,6 +223,11 @@ PORTAL_RATE_LIMITS["ticket_write"] = env("RATE_LIMIT_TICKET_WRITE", default="20/
 
 PASSWORD_LINK_LIFETIME = timedelta(minutes=60)
 ACCESS_LINK_LIFETIME = timedelta(days=30)
+SIGN_IN_CODE_LIFETIME = timedelta(minutes=10)
+# A customer may ask for a new code this long after the last one.
+SIGN_IN_CODE_RESEND_AFTER = timedelta(seconds=30)
+# A sign-in URL made through the API works once, this long.
+SIGN_IN_REDIRECT_LIFETIME = timedelta(seconds=30)
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = env("TIME_ZONE", default="UTC")

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from portal_project import views
+from portal_project.api import api
 
 admin.site.site_header = "Customer portal administration"
 admin.site.site_title = "Customer portal admin"
@@ -9,6 +10,7 @@ admin.site.index_title = "Bookings, tickets, conversations and the customers who
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
     path("", views.landing, name="landing"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),

@@ -18,13 +18,15 @@ if TYPE_CHECKING:
 PASSWORD = "password"
 ACCESS_LINK = "access_link"
 EXTERNAL_SIGN_ON = "external_sign_on"
+EMAIL_CODE = "email_code"
+API_REDIRECT = "api_redirect"
 
 
 @dataclass(frozen=True)
 class Door:
     key: str  # stored in Organisation.doors and named as the method in the access log
     title: str  # the admin's checkbox
-    sign_in_template: str  # the door's part of the sign-in page
+    sign_in_template: str  # the door's part of the sign-in page ("" for a door the sign-in page doesn't show)
     urls: str  # dotted path of the module whose urlpatterns join portal_auth's
     opened_by_default: bool  # open for an organisation that chose nothing
 
@@ -45,11 +47,25 @@ DOORS: tuple[Door, ...] = (
         opened_by_default=True,
     ),
     Door(
+        key=EMAIL_CODE,
+        title="Emailed sign-in codes (“Email me a sign-in code”: six digits, typed in the same browser)",
+        sign_in_template="portal_auth/doors/email_code.html",
+        urls="portal_auth.doors.email_code.urls",
+        opened_by_default=False,
+    ),
+    Door(
         key=ACCESS_LINK,
         title="Emailed sign-in links (“Email me a link”, and the links staff and notifications send)",
         sign_in_template="portal_auth/doors/access_link.html",
         urls="portal_auth.doors.access_link.urls",
         opened_by_default=True,
+    ),
+    Door(
+        key=API_REDIRECT,
+        title="Sign-in URLs from the business's app (made through the API with an API key, 30 seconds, once)",
+        sign_in_template="",
+        urls="portal_auth.doors.api_redirect.urls",
+        opened_by_default=False,
     ),
 )
 DOOR_KEYS = tuple(door.key for door in DOORS)

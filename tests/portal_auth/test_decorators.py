@@ -15,11 +15,12 @@ POST_ONLY = {
 
 
 def _portal_url_names(patterns=None, namespace="") -> list[str]:
-    """Every named address of the customer portal (the admin is Django's own)."""
+    """Every named address of the customer portal (neither the admin nor the API)."""
     names = []
     for pattern in get_resolver().url_patterns if patterns is None else patterns:
         if isinstance(pattern, URLResolver):
-            if pattern.app_name == "admin":
+            # The admin is Django's own; the JSON API answers machines, its methods being its contract.
+            if pattern.app_name == "admin" or pattern.namespace == "api":
                 continue
             inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
             names += _portal_url_names(pattern.url_patterns, inner)

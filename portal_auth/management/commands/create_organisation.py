@@ -2,6 +2,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.text import slugify
 
+from portal_auth.doors.registry import EMAIL_CODE, default_door_keys, door_keys_in_order
 from portal_auth.models import Organisation
 
 
@@ -14,8 +15,11 @@ class Command(BaseCommand):
         parser.add_argument("--support-email", default="")
         parser.add_argument("--accent-colour", default="#1d4ed8")
         parser.add_argument("--no-sign-in", action="store_true", help="Booking links open without signing in.")
+        parser.add_argument(
+            "--code-sign-in", action="store_true", help="Open the door of sign-in codes sent by email (off by default)."
+        )
 
-    def handle(self, *args, name, slug, support_email, accent_colour, no_sign_in, **options):
+    def handle(self, *args, name, slug, support_email, accent_colour, no_sign_in, code_sign_in, **options):
         from django.conf import settings
 
         organisation = Organisation(
@@ -24,6 +28,7 @@ class Command(BaseCommand):
             support_email=support_email,
             accent_colour=accent_colour,
             requires_sign_in=not no_sign_in,
+            doors=door_keys_in_order([*default_door_keys(), *([EMAIL_CODE] if code_sign_in else [])]),
         )
         try:
             organisation.full_clean()

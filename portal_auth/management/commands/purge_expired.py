@@ -4,14 +4,14 @@ from django.core.management.base import BaseCommand
 from django.db.models import Q
 from django.utils import timezone
 
-from portal_auth.models import CustomerToken, UsedExternalToken
+from portal_auth.models import CustomerToken, SignInCode, UsedExternalToken
 from portal_core.ratelimit import counters_purge
 
 
 class Command(BaseCommand):
     help = (
         "Delete tokens that can no longer be used, the records of used sign-on tokens past their expiry,"
-        " and the rate-limit counters of windows that have ended."
+        " expired sign-in codes, and the rate-limit counters of windows that have ended."
     )
 
     def add_arguments(self, parser):
@@ -29,7 +29,10 @@ class Command(BaseCommand):
         _, deleted = CustomerToken.objects.filter(dead).delete()
         tokens = deleted.get(CustomerToken._meta.label, 0)
         used, _ = UsedExternalToken.objects.filter(expires_at__lt=now).delete()
+        # A code is of no use once expired: the count of wrong codes lives on in the rate-limit counters.
+        codes, _ = SignInCode.objects.filter(expires_at__lt=now).delete()
         counters = counters_purge(now=now)
         self.stdout.write(
-            f"Deleted {tokens} expired tokens, {used} used sign-on records and {counters} rate-limit counters."
+            f"Deleted {tokens} expired tokens, {used} used sign-on records, {codes} sign-in codes"
+            f" and {counters} rate-limit counters."
         )

@@ -1,0 +1,239 @@
+"""The emailed one-time code: six digits that sign in the browser that asked for them.
+
+The code proves possession of the mailbox, as an emailed link does, and nothing more. It is:
+
+- six digits from `secrets`, valid SIGN_IN_CODE_LIFETIME (10 minutes), usable once;
+- stored only as an HMAC keyed from SECRET_KEY (a plain hash of a six-digit space is reversed in
+  microseconds), bound to the organisation and email, and compared in constant time;
+- tied to the browser session that asked (`browser_hash`): typed in another browser it fails;
+- dead after CODE_TRIES wrong entries, and replaced by any newer code for the same email;
+- guarded by `sign_in_code_failed`, which counts wrong codes per organisation and email across codes,
+  so asking for a new code does not reset it.
+
+A code row is written for every request, the email known or not, so that typing a code meets the same
+rules and answers either way; only an email the organisation knows receives it.
+"""
+
+import secrets
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
+
+from outbox.services import email_enqueue
+from portal_auth.access_log import log_access
+from portal_auth.doors.registry import EMAIL_CODE, door_is_open
+from portal_auth.models import AccessEvent, Customer, Organisation, SignInCode, normalise_email
+from portal_auth.services import customer_get_or_create, organisation_knows_email
+from portal_core import ratelimit
+from portal_core.origin import ClientOrigin
+
+METHOD = EMAIL_CODE
+CODE_TRIES = 3
+CODE_DIGITS = 6
+_KEY_SALT = "portal_auth.doors.email_code"
+
+
+def code_new() -> str:
+    return f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+
+
+def code_hmac(*, organisation_id: int, email: str, code: str) -> str:
+    return salted_hmac(_KEY_SALT, f"{organisation_id}:{email}:{code}", algorithm="sha256").hexdigest()
+
+
+def browser_hash(binding: str) -> str:
+    """What a code keeps of the browser that asked for it: the HMAC of a random value in its session."""
+    return salted_hmac(f"{_KEY_SALT}.browser", binding, algorithm="sha256").hexdigest()
+
+
+def code_lifetime_minutes() -> int:
+    return int(settings.SIGN_IN_CODE_LIFETIME.total_seconds() // 60)
+
+
+def browser_summary(user_agent: str) -> str:
+    """A browser as a person names it ("Firefox on Windows"), from its user agent; "" when unknown."""
+    agent = user_agent or ""
+    browsers = [
+        ("Edg/", "Edge"),
+        ("OPR/", "Opera"),
+        ("Firefox/", "Firefox"),
+        ("Chrome/", "Chrome"),
+        ("Safari/", "Safari"),
+    ]
+    systems = [
+        ("iPhone", "iPhone"),
+        ("iPad", "iPad"),
+        ("Android", "Android"),
+        ("Windows", "Windows"),
+        ("Mac OS X", "macOS"),
+        ("CrOS", "ChromeOS"),
+        ("Linux", "Linux"),
+    ]
+    browser = next((name for mark, name in browsers if mark in agent), "")
+    system = next((name for mark, name in systems if mark in agent), "")
+    if browser and system:
+        return f"{browser} on {system}"
+    return browser or system
+
+
+@transaction.atomic
+def sign_in_code_send(*, origin: ClientOrigin, organisation: Organisation, email: str, browser: str) -> None:
+    """A new code for `email`, bound to the browser whose hash is `browser`; emailed only if the email is known.
+
+    Any earlier code for the email stops working. Silent for an unknown email, so a caller learns nothing.
+    """
+    email = normalise_email(email)
+    if not door_is_open(organisation, EMAIL_CODE):
+        return
+    now = timezone.now()
+    SignInCode.objects.filter(organisation=organisation, email=email, ended_at__isnull=True).update(ended_at=now)
+    code = code_new()
+    SignInCode.objects.create(
+        organisation=organisation,
+        email=email,
+        code_hmac=code_hmac(organisation_id=organisation.pk, email=email, code=code),
+        browser_hash=browser,
+        created_at=now,
+        expires_at=now + settings.SIGN_IN_CODE_LIFETIME,
+    )
+    customer = Customer.objects.filter(organisation=organisation, email=email).first()
+    if customer is not None and not customer.is_active:
+        return
+    if customer is None and not organisation_knows_email(organisation, email):
+        return
+    email_enqueue(
+        organisation=organisation,
+        to=email,
+        template="portal_auth/emails/sign_in_code",
+        context={
+            "code": code,
+            "email": email,
+            "lifetime_minutes": code_lifetime_minutes(),
+            "browser": browser_summary(origin.user_agent),
+            "requested_at": now,
+        },
+        # Scrubbed from the outbox's stored copy once sent.
+        secrets=[code],
+    )
+    log_access(
+        origin=origin,
+        organisation=organisation,
+        customer=customer,
+        email=email,
+        kind=AccessEvent.Kind.SIGN_IN_CODE_SENT,
+        method=METHOD,
+    )
+
+
+class CodeRefused(Exception):
+    """A typed code that signs nobody in. `reason` is the access log's; `message` the customer's."""
+
+    def __init__(self, reason: str, message: str, *, retry_after: int | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.message = message
+        self.retry_after = retry_after  # seconds, when too many wrong codes
+
+
+WRONG = "That code is wrong. You have {tries} {word} left."
+LAST_TRY_USED = "That code is wrong, and it no longer works. We can send you a new one."
+EXPIRED = "That code has expired. We can send you a new one."
+USED_UP = "That code no longer works. We can send you a new one."
+OTHER_BROWSER = "That code was asked for in another browser. Type it there, or ask for a new code here."
+NO_CODE = "That code is wrong. Check the newest email from us, or ask for a new code."
+
+
+def _too_many(retry_after: int) -> str:
+    minutes = max(1, -(-retry_after // 60))
+    return f"Too many wrong codes. Try again in {minutes} minute{'s' if minutes != 1 else ''}."
+
+
+def _checked(code: SignInCode | None, *, typed: str, browser: str, now: datetime) -> CodeRefused | None:
+    """Why the newest code refuses `typed` (counting a wrong try on it), or None if it signs in (and is used)."""
+    if code is None:
+        return CodeRefused("no code", NO_CODE)
+    if code.ended_at is not None:
+        return CodeRefused("used up", USED_UP)
+    if code.expires_at <= now:
+        return CodeRefused("expired", EXPIRED)
+    right = constant_time_compare(
+        code.code_hmac, code_hmac(organisation_id=code.organisation_id, email=code.email, code=typed)
+    )
+    if right and constant_time_compare(code.browser_hash, browser):
+        code.ended_at = now
+        code.save(update_fields=["ended_at"])
+        return None
+    code.failures += 1
+    if code.failures >= CODE_TRIES:
+        code.ended_at = now
+    code.save(update_fields=["failures", "ended_at"])
+    if right:
+        return CodeRefused("other browser", OTHER_BROWSER)
+    tries = CODE_TRIES - code.failures
+    if not tries:
+        return CodeRefused("wrong", LAST_TRY_USED)
+    return CodeRefused("wrong", WRONG.format(tries=tries, word="try" if tries == 1 else "tries"))
+
+
+# Refusals that compared nothing: they spend none of the wrong-code allowance.
+_NOT_A_GUESS = {"no code", "used up", "expired"}
+
+
+def sign_in_code_use(
+    *, origin: ClientOrigin, organisation: Organisation, email: str, browser: str, typed: str
+) -> Customer:
+    """The customer the newest code for `email` signs in, created on the first sign-in; the code is used up.
+
+    Raises CodeRefused (logged, with its reason; never the code). The caller opens the session.
+    """
+    email = normalise_email(email)
+    try:
+        # Taken before the code is compared, so parallel guesses can't all slip past the limit.
+        attempt = ratelimit.reserve("sign_in_code_failed", origin, key=f"{organisation.pk}:{email}")
+    except ratelimit.RateLimited as limited:
+        too_many = CodeRefused("too many", _too_many(limited.retry_after), retry_after=limited.retry_after)
+        _log_refusal(origin, organisation, email, too_many)
+        raise too_many from None
+    now = timezone.now()
+    with transaction.atomic():
+        newest = (
+            SignInCode.objects.select_for_update()
+            .filter(organisation=organisation, email=email)
+            .order_by("-created_at", "-pk")
+            .first()
+        )
+        refusal = _checked(newest, typed=typed, browser=browser, now=now)
+        customer = None
+        if refusal is None:
+            customer = customer_get_or_create(organisation=organisation, email=email)
+            if not customer.is_active:
+                refusal = CodeRefused("customer deactivated", USED_UP)
+    if refusal is not None:
+        if refusal.reason in _NOT_A_GUESS:
+            attempt.release()
+        _log_refusal(origin, organisation, email, refusal, customer=customer)
+        raise refusal
+    attempt.release()  # only wrong codes are limited
+    assert customer is not None
+    return customer
+
+
+def _log_refusal(
+    origin: ClientOrigin,
+    organisation: Organisation,
+    email: str,
+    refusal: CodeRefused,
+    customer: Customer | None = None,
+) -> None:
+    log_access(
+        origin=origin,
+        organisation=organisation,
+        customer=customer,
+        email=email,
+        kind=AccessEvent.Kind.SIGN_IN_CODE_REFUSED,
+        method=METHOD,
+        reason=refusal.reason,
+    )
