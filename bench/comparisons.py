@@ -282,5 +282,5 @@ def prepare_helpdesk(directory: Path, database_url: str, tickets: int = HELPDESK
         "helpdesksite.wsgi",
         f"/helpdesk/tickets/{answer['ticket']}/",
         answer["session"],
-        THREAD_TITLE,
+        f"Follow-up {THREAD}:",
     )

@@ -125,12 +125,23 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
 
+# Every server alike: no control socket (each would claim the same path), and no worker replaced after
+# max_requests during a measurement (gunicorn.conf.py's 5,000 is seconds of a fast page: the restarts
+# would be measured, mostly against the bare view). Command-line settings win over the config file.
+GUNICORN_BENCH_ARGS = ["--no-control-socket", "--max-requests", "0"]
+
+
 @contextlib.contextmanager
-def serving(name: str, command: list, *, cwd: Path, env: dict, port: int, up_path: str) -> Iterator[Server]:
-    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL)
+def serving(name: str, command: list, *, cwd: Path, env: dict, port: int, up_path: str, log: Path) -> Iterator[Server]:
+    with log.open("w") as output:
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=output, stderr=subprocess.STDOUT)
     server = Server(name, port, process)
     try:
-        wait_until_up(f"{server.base}{up_path}")
+        try:
+            wait_until_up(f"{server.base}{up_path}")
+        except SystemExit:
+            print(log.read_text()[-3000:], file=sys.stderr)
+            raise
         yield server
     finally:
         process.terminate()
@@ -158,20 +169,20 @@ def portal_environment(port: int, database_url: str, *, page_cache: bool, redis_
     return env
 
 
-def portal_server(name: str, database_url: str, *, page_cache: bool, redis_db: int):
+def portal_server(name: str, database_url: str, *, page_cache: bool, redis_db: int, log: Path):
     port = free_port()
     env = portal_environment(port, database_url, page_cache=page_cache, redis_db=redis_db)
-    command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"]
-    return serving(name, command, cwd=ROOT, env=env, port=port, up_path="/healthz")
+    command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", *GUNICORN_BENCH_ARGS]
+    return serving(name, command, cwd=ROOT, env=env, port=port, up_path="/healthz", log=log)
 
 
-def comparison_server(name: str, site) -> contextlib.AbstractContextManager[Server]:
+def comparison_server(name: str, site, *, log: Path) -> contextlib.AbstractContextManager[Server]:
     """The same gunicorn set-up as the portal's: two workers of eight threads, keep-alive 5 s, an access log."""
     port = free_port()
     command = [str(site.python), "-m", "gunicorn", site.wsgi, "-b", f"127.0.0.1:{port}", "-w", "2"]
-    command += ["--threads", "8", "--keep-alive", "5", "--access-logfile", "/dev/null", "--log-level", "warning"]
+    command += ["--threads", "8", "--keep-alive", "5", "--access-logfile", "/dev/null", *GUNICORN_BENCH_ARGS]
     env = {key: value for key, value in os.environ.items() if key not in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL")}
-    return serving(name, command, cwd=site.directory, env=env, port=port, up_path=site.path)
+    return serving(name, command, cwd=site.directory, env=env, port=port, up_path=site.path, log=log)
 
 
 def flush_redis(*databases: int) -> None:
@@ -227,7 +238,7 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def wrk(target: Target, seconds: float, connections: int = 16) -> float:
+def wrk(target: Target, seconds: int, connections: int = 16) -> float:
     command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", target.url]
     if target.cookie:
         command[1:1] = ["-H", f"Cookie: sessionid={target.cookie}"]
@@ -266,7 +277,7 @@ class Measured:
         return statistics.median(values) if values else None
 
 
-def measure(targets: dict[str, Target], *, rounds: int, seconds: float) -> Measured:
+def measure(targets: dict[str, Target], *, rounds: int, seconds: int) -> Measured:
     """Each target checked, warmed for a second, then loaded once a round, the rounds interleaved."""
     for target in targets.values():
         check(target)
@@ -294,7 +305,7 @@ class Storm:
     unexpected: int
 
 
-def sign_in_storm(server: Server, page: Target, seconds: float) -> Storm:
+def sign_in_storm(server: Server, page: Target, seconds: int) -> Storm:
     """bench/sign_in_storm.py's storm on the repeat-view server, with wrk on `page` at the same time."""
     from sign_in_storm import storm
 
@@ -348,8 +359,12 @@ def load_average() -> str:
     return ", ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
-def ratio(value: float | None, reference: float | None, digits: int = 3) -> str:
-    return f"{value / reference:.{digits}f}" if value and reference else "–"
+def ratio(value: float | None, reference: float | None) -> str:
+    return f"{value / reference:.3f}" if value and reference else "–"
+
+
+def times(value: float | None, reference: float | None) -> str:
+    return f"{value / reference:.1f}×" if value and reference else "–"
 
 
 def rate(value: float | None) -> str:
@@ -375,12 +390,12 @@ def report(
         first, repeat = measured.median(f"first {page.key}"), measured.median(f"repeat {page.key}")
         lines.append(
             f"| {page.label} | {rate(first)} | {rate(repeat)} | {ratio(first, bare_first)} / "
-            f"{ratio(repeat, bare_repeat)} | {ratio(first, helpdesk, 1)}× / {ratio(repeat, helpdesk, 1)}× |"
+            f"{ratio(repeat, bare_repeat)} | {times(first, helpdesk)} / {times(repeat, helpdesk)} |"
         )
     if startproject:
         lines.append(
             f"| a startproject page, a session and a 20-row template | {rate(startproject)} | | "
-            f"{ratio(startproject, bare_first)} | {ratio(startproject, helpdesk, 1)}× |"
+            f"{ratio(startproject, bare_first)} | {times(startproject, helpdesk)} |"
         )
     if helpdesk:
         scale = f", {helpdesk_scale:,} tickets" if helpdesk_scale else ""
@@ -514,7 +529,7 @@ def prepare_portal(database_url: str, scale: float) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="3 s a page, one round, 1,000 emails; writes nothing.")
-    parser.add_argument("--seconds", type=float, help="Load each page this long (default 10; --quick 3).")
+    parser.add_argument("--seconds", type=int, help="Load each page this long (default 10; --quick 3).")
     parser.add_argument("--rounds", type=int, help="Interleaved rounds, the median kept (default 3; --quick 1).")
     parser.add_argument("--scale", type=float, default=1.0, help="bench/scale.py's fraction of the target (1).")
     parser.add_argument("--skip-helpdesk", action="store_true", help="Not django-helpdesk's ticket page.")
@@ -548,11 +563,16 @@ def main() -> int:
         import comparisons
 
         flush_redis(REPEAT_REDIS_DB, FIRST_REDIS_DB)
+        logs = Path(temporary)
         repeat = stack.enter_context(
-            portal_server("repeat views", database_url, page_cache=True, redis_db=REPEAT_REDIS_DB)
+            portal_server(
+                "repeat views", database_url, page_cache=True, redis_db=REPEAT_REDIS_DB, log=logs / "repeat.log"
+            )
         )
         first = stack.enter_context(
-            portal_server("first views", database_url, page_cache=False, redis_db=FIRST_REDIS_DB)
+            portal_server(
+                "first views", database_url, page_cache=False, redis_db=FIRST_REDIS_DB, log=logs / "first.log"
+            )
         )
         targets: dict[str, Target] = {}
         for server, prefix in ((first, "first"), (repeat, "repeat")):
@@ -561,12 +581,12 @@ def main() -> int:
                 targets[f"{prefix} {page.key}"] = Target(server, page.path, cookie, page.must_show)
         if not args.skip_startproject:
             site = comparisons.prepare_startproject(Path(temporary) / "startproject", f"{database_url}_startproject")
-            server = stack.enter_context(comparison_server("startproject", site))
+            server = stack.enter_context(comparison_server("startproject", site, log=logs / "startproject.log"))
             targets["startproject"] = Target(server, site.path, site.session, site.must_show)
         if not args.skip_helpdesk:
             helpdesk_scale = comparisons.HELPDESK_TICKETS
             site = comparisons.prepare_helpdesk(Path(temporary) / "helpdesk", f"{database_url}_helpdesk")
-            server = stack.enter_context(comparison_server("django-helpdesk", site))
+            server = stack.enter_context(comparison_server("django-helpdesk", site, log=logs / "helpdesk.log"))
             targets["helpdesk"] = Target(server, site.path, site.session, site.must_show)
 
         measured = measure(targets, rounds=rounds, seconds=seconds)
@@ -595,7 +615,8 @@ def main() -> int:
             "and 200,000 bookings in the measured organisation), the measured customer with 40 bookings, 60 tickets "
             "and 30 conversations; PostgreSQL, Redis and wrk on the same cores.",
             "- gunicorn through gunicorn.conf.py with 2 workers of 8 threads, DEBUG off, Redis as the cache, "
-            "sessions in cached_db. First views: PORTAL_PAGE_CACHE=false; repeat views: the page cache on.",
+            "sessions in cached_db. First views: PORTAL_PAGE_CACHE=false; repeat views: the page cache on. "
+            "No worker is replaced during the run (`--max-requests 0`).",
             f"- `wrk -t2 -c16`, {seconds:g} s a page, {rounds} interleaved round(s), the median kept.",
             "- The startproject page and django-helpdesk (2.6.1, in a virtualenv of its own) under the same "
             "gunicorn settings, DEBUG off, persistent database connections, sessions in PostgreSQL"
