@@ -192,6 +192,7 @@ def set_storm_passwords() -> None:
 def measured_session() -> dict:
     import datetime
 
+    from django.conf import settings
     from django.contrib.sessions.backends.db import SessionStore
     from django.utils import timezone
 
@@ -213,6 +214,8 @@ def measured_session() -> dict:
     conversation = Conversation.objects.get(customer=customer, subject=f"{CONVERSATION_SUBJECT} {CONVERSATIONS}")
     booking = Booking.objects.get(organisation=customer.organisation, title=f"{BOOKING_TITLE} {BOOKINGS // 2}")
     return {
+        # Until the page cache exists, both servers run the same code: bench/run.py says so.
+        "page_cache": hasattr(settings, "PAGE_CACHE_ENABLED"),
         "organisation": "scale",
         "session": session.session_key,
         "booking": {"reference": booking.reference, "title": booking.title},

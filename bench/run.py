@@ -328,18 +328,26 @@ def sign_in_storm(server: Server, page: Target, seconds: int) -> Storm:
     return Storm(checked / results["seconds"], alone, during, unexpected)
 
 
-def outbox_run(database_url: str, emails: int, extra: list[str]) -> tuple[float, int, str]:
-    """bench/outbox_throughput.py in a database of its own (it drops and recreates it): (seconds, delivered, line)."""
+@dataclass
+class Outbox:
+    seconds: float
+    delivered: int
+    sent: int
+    line: str
+
+
+def outbox_run(database_url: str, emails: int, extra: list[str]) -> Outbox:
+    """bench/outbox_throughput.py in a database of its own (it drops and recreates it), its median run."""
     env = {**os.environ, "DATABASE_URL": database_url}
     command = [sys.executable, "bench/outbox_throughput.py", "--emails", str(emails), *extra]
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
     if result.returncode != 0:
         raise SystemExit(f"bench/outbox_throughput.py failed:\n{result.stdout}\n{result.stderr}")
-    runs = re.findall(r"^(run \d+: (\d+)/\d+ emails in ([\d.]+) s.*)$", result.stdout, re.MULTILINE)
+    runs = re.findall(r"^(run \d+: (\d+)/(\d+) emails in ([\d.]+) s.*)$", result.stdout, re.MULTILINE)
     if not runs:
         raise SystemExit(f"bench/outbox_throughput.py printed no run:\n{result.stdout}")
-    line, delivered, elapsed = sorted(runs, key=lambda run: float(run[2]))[len(runs) // 2]
-    return float(elapsed), int(delivered), line
+    line, delivered, sent, elapsed = sorted(runs, key=lambda run: float(run[3]))[len(runs) // 2]
+    return Outbox(float(elapsed), int(delivered), int(sent), line)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -375,7 +383,7 @@ def report(
     pages: list[Page],
     measured: Measured,
     storm: Storm | None,
-    outbox: tuple[float, int, str] | None,
+    outbox: Outbox | None,
     *,
     helpdesk_scale: int | None,
 ) -> tuple[list[str], list[tuple[str, bool]]]:
@@ -452,12 +460,14 @@ def report(
             )
         )
     if outbox:
-        seconds, delivered, _line = outbox
+        # As a rate, so that a shorter run (--quick) is held to the same pace.
+        needed = EMAILS / EMAILS_SECONDS
+        pace = outbox.delivered / outbox.seconds
         targets.append(
             (
-                f"{EMAILS:,} portal-link emails through the outbox in under {EMAILS_SECONDS:.0f} s "
-                f"({delivered:,} in {seconds:.1f} s)",
-                delivered >= EMAILS and seconds < EMAILS_SECONDS,
+                f"{EMAILS:,} portal-link emails through the outbox in under {EMAILS_SECONDS:.0f} s, {needed:.0f}/s "
+                f"({outbox.delivered:,} of {outbox.sent:,} in {outbox.seconds:.1f} s, {pace:.0f}/s)",
+                outbox.delivered == outbox.sent and pace > needed,
             )
         )
     return lines, targets
@@ -605,6 +615,8 @@ def main() -> int:
     ]
     print("\n" + "\n".join(header) + "\n")
     print("\n".join(table) + "\n")
+    if not data.get("page_cache"):
+        print("This code has no page cache (no PAGE_CACHE_ENABLED setting): repeat views ran as first views.\n")
     for text, passed in results:
         print(f"{'PASS' if passed else 'FAIL'}  {text}")
     if output:
@@ -628,8 +640,12 @@ def main() -> int:
             )
         if outbox:
             command = " ".join(["bench/outbox_throughput.py", "--emails", str(emails), *args.outbox_args.split()])
-            notes.append(f"- Outbox (`{command}`), in a database of its own: {outbox[2]}")
+            notes.append(f"- Outbox (`{command}`), in a database of its own: {outbox.line}")
         notes.append("- The machine is shared: numbers move from run to run with what else it runs (see the load).")
+        if not data.get("page_cache"):
+            notes.append(
+                "- This code has no page cache (no PAGE_CACHE_ENABLED setting): repeat views ran as first views."
+            )
         write_markdown(output, header=header, table=table, targets=results, notes=notes)
         print(f"\nWritten to {output}")
     return 2 if args.strict and not all(passed for _text, passed in results) else 0
