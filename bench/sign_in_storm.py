@@ -8,6 +8,7 @@
 
 Only loopback is ever contacted; every phase is bounded in time and the server is stopped at the end.
 
+    # In DATABASE_URL's name + _storm (portal_bench_storm here), dropped and recreated:
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_bench .venv/bin/python bench/sign_in_storm.py
 """
 
@@ -208,7 +209,8 @@ def main() -> None:
 
     port = free_port()
     env = environment(port)
-    env.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/portal_bench")
+    # A database of its own, dropped and recreated: never the one `make bench` loads once and keeps.
+    env["DATABASE_URL"] += "_storm"
     env.update(
         GUNICORN_BIND=f"127.0.0.1:{port}",
         GUNICORN_ACCESS_LOG="/dev/null",
