@@ -10,16 +10,18 @@ from secrets import token_hex
 from typing import Any, NamedTuple, Protocol
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, mailers
+from django.core.mail import mailers
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from django.db import transaction
-from django.db.models import Case, F, Q, TextField, Value, When
+from django.db.models import F, Q, Value
 from django.db.models.expressions import Combinable
-from django.db.models.functions import Replace
+from django.db.models.fields.json import KT
+from django.db.models.functions import Coalesce, Replace
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from outbox.messages import OutboxMessage
 from outbox.models import SCRUBBED, WITHDRAWN, OutboxEmail, new_message_id
 from portal_core.tasks import task_enqueue
 
@@ -237,17 +239,16 @@ def outbox_deliver(*, ids: Iterable[int] | None = None, limit: int = 500, time_b
     return Delivery(sent, failed, stopped)
 
 
-def _message(email: OutboxEmail) -> EmailMultiAlternatives:
-    message = EmailMultiAlternatives(
+def _message(email: OutboxEmail) -> OutboxMessage:
+    return OutboxMessage(
         subject=email.subject,
-        body=email.body_text,
+        text=email.body_text,
+        html=email.body_html,
         from_email=email.from_email,
-        to=[email.to],
-        reply_to=[email.reply_to] if email.reply_to else None,
+        to=email.to,
+        reply_to=email.reply_to,
         headers={"Message-ID": email.message_id, "X-Outbox-Id": str(email.pk)},
     )
-    message.attach_alternative(email.body_html, "text/html")
-    return message
 
 
 def _deliver_after_commit(ids: list[int]) -> None:
@@ -316,13 +317,9 @@ def _record_sent(emails: list[OutboxEmail]) -> None:
     """Mark these emails sent and scrub each one's secrets from its stored copy, in one UPDATE."""
     if not emails:
         return
-    # Scrubbed in the database, so a copy withdrawn meanwhile is not written back.
-    bodies: dict[str, Case] = {}
-    with_secrets = [email for email in emails if email.secrets]
-    if with_secrets:
-        for field in ("body_text", "body_html"):
-            scrubs = [When(pk=email.pk, then=_scrubbed(field, email.secrets)) for email in with_secrets]
-            bodies[field] = Case(*scrubs, default=F(field), output_field=TextField())
+    # Scrubbed in the database, from each row's own list of secrets: a copy withdrawn meanwhile (no secrets
+    # left, its text gone) is not written back, and the statement is the same whatever the batch holds.
+    most = max(len(email.secrets) for email in emails)
     OutboxEmail.objects.filter(pk__in=[email.pk for email in emails]).update(
         status=OutboxEmail.Status.SENT,
         sent_at=timezone.now(),
@@ -331,14 +328,15 @@ def _record_sent(emails: list[OutboxEmail]) -> None:
         secrets=[],
         claimed_by="",
         claimed_at=None,
-        **bodies,
+        **({field: _scrubbed(field, most) for field in ("body_text", "body_html")} if most else {}),
     )
 
 
-def _scrubbed(field: str, secrets: list[str]) -> Combinable:
+def _scrubbed(field: str, secrets: int) -> Combinable:
+    """The field with the row's first `secrets` secrets replaced (a missing one replaces nothing)."""
     body: Combinable = F(field)
-    for secret in secrets:
-        body = Replace(body, Value(secret), Value(SCRUBBED))
+    for index in range(secrets):
+        body = Replace(body, Coalesce(KT(f"secrets__{index}"), Value("")), Value(SCRUBBED))
     return body
 
 
