@@ -24,7 +24,7 @@ from django.utils.timezone import get_current_timezone
 
 # Bodies as they are (7bit or 8bit), as Django sends them; quoted-printable only where a line is too long.
 _AS_IS = charsets.Charset("utf-8")
-_AS_IS.body_encoding = None
+_AS_IS.body_encoding = None  # type: ignore[assignment]  # the stubs know only the encodings
 _QUOTED = charsets.Charset("utf-8")
 _QUOTED.body_encoding = charsets.QP
 LINE_LIMIT = 998  # RFC 5322's limit on a line, without its CRLF
@@ -51,12 +51,12 @@ class OutboxMessage(EmailMultiAlternatives):
             return super().message(policy=policy or email.policy.default)  # not an outbox email's shape
         linesep = (policy or email.policy.default).linesep
         stored_as_given = email.policy.compat32.clone(linesep=linesep)
-        html = self.alternatives[0]
+        html, _html_type = self.alternatives[0]
         root = MimeMessage(policy=stored_as_given)
         root["Content-Type"] = "multipart/alternative"
         root["MIME-Version"] = "1.0"
         when = datetime.now(get_current_timezone() if settings.EMAIL_USE_LOCALTIME else UTC)
-        root["Subject"] = _text(self.subject)
+        root["Subject"] = _text(str(self.subject))
         root["From"] = _address(self.from_email)
         root["To"] = _address(self.to[0])
         if self.reply_to:
@@ -64,8 +64,8 @@ class OutboxMessage(EmailMultiAlternatives):
         root["Date"] = format_datetime(when)
         for name, value in self.extra_headers.items():
             root[name] = _text(str(value))
-        root.attach(_text_part(self.body, "plain", stored_as_given))
-        root.attach(_text_part(str(html.content), "html", stored_as_given))
+        root.attach(_text_part(str(self.body), "plain", stored_as_given))
+        root.attach(_text_part(str(html), "html", stored_as_given))
         return root
 
 
