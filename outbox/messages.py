@@ -14,8 +14,10 @@ from email import charset as charsets
 from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage as MimeMessage
-from email.policy import Policy
+from email.policy import Compat32, Policy
 from email.utils import format_datetime, formataddr, parseaddr
+from secrets import token_hex
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -49,11 +51,10 @@ class OutboxMessage(EmailMultiAlternatives):
     def message(self, *, policy: Policy | None = None) -> MimeMessage:
         if self.attachments or self.cc or len(self.to) != 1 or len(self.alternatives) != 1:
             return super().message(policy=policy or email.policy.default)  # not an outbox email's shape
-        linesep = (policy or email.policy.default).linesep
-        stored_as_given = email.policy.compat32.clone(linesep=linesep)
+        stored_as_given = _STORED_AS_GIVEN.clone(linesep=(policy or email.policy.default).linesep)
         html, _html_type = self.alternatives[0]
         root = MimeMessage(policy=stored_as_given)
-        root["Content-Type"] = "multipart/alternative"
+        root["Content-Type"] = f'multipart/alternative; boundary="{_boundary(str(self.body), str(html))}"'
         root["MIME-Version"] = "1.0"
         when = datetime.now(get_current_timezone() if settings.EMAIL_USE_LOCALTIME else UTC)
         root["Subject"] = _text(str(self.subject))
@@ -67,6 +68,26 @@ class OutboxMessage(EmailMultiAlternatives):
         root.attach(_text_part(str(self.body), "plain", stored_as_given))
         root.attach(_text_part(str(html), "html", stored_as_given))
         return root
+
+
+class _StoredAsGiven(Compat32):
+    """compat32, with a header that fits on its line written out as it is rather than refolded."""
+
+    def fold_binary(self, name: str, value: Any) -> bytes:
+        if isinstance(value, str) and value.isascii() and len(name) + 2 + len(value) <= (self.max_line_length or 78):
+            return f"{name}: {value}{self.linesep}".encode("ascii")
+        return super().fold_binary(name, value)
+
+
+_STORED_AS_GIVEN = _StoredAsGiven()
+
+
+def _boundary(*bodies: str) -> str:
+    """A boundary none of the bodies contains (the email package would look for one with a regex each time)."""
+    while True:
+        boundary = f"=_outbox_{token_hex(12)}"
+        if not any(boundary in body for body in bodies):
+            return boundary
 
 
 def _text(value: str) -> str | Header:
