@@ -143,14 +143,13 @@ def run_once(args, env: dict, received, server_pid: int) -> tuple[float, int, fl
         received.value = 0
     manage = [sys.executable, "manage.py"]
     if args.mode == "command":
-        command = [*manage, "send_portal_links", "--no-progress", "--senders", str(args.senders)]
-        if args.profile:
-            command = [sys.executable, "-m", "cProfile", "-o", args.profile, "manage.py", *command[2:]]
-        commands = [command]
+        commands = [[*manage, "send_portal_links", "--no-progress", "--senders", str(args.senders)]]
     elif args.mode == "send_outbox":
         commands = [[*manage, "send_outbox", "--limit", str(args.emails)]] * args.processes
     else:
         commands = [[*manage, "db_worker", "--batch", "--no-startup-delay"]] * args.processes
+    if args.profile:  # the first process only
+        commands[0] = [sys.executable, "-m", "cProfile", "-o", args.profile, *commands[0][1:]]
     started = time.monotonic()
     cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     server_cpu_before = process_cpu(server_pid)
@@ -178,7 +177,7 @@ def main() -> None:
     parser.add_argument("--senders", type=int, default=4, help="send_portal_links --senders (--mode command)")
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=600)
-    parser.add_argument("--profile", metavar="FILE", help="cProfile output of the command (--mode command)")
+    parser.add_argument("--profile", metavar="FILE", help="cProfile output of the (first) sending process")
     parser.add_argument("--keep-database", action="store_true", help="Skip dropping and migrating the database.")
     args = parser.parse_args()
 

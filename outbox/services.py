@@ -6,6 +6,7 @@ import socket
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from secrets import token_hex
 from typing import Any, NamedTuple, Protocol
 
@@ -196,18 +197,20 @@ def outbox_deliver(*, ids: Iterable[int] | None = None, limit: int = 500, time_b
     database went away) perhaps after the mail server accepted it: it is sent again, with the same
     Message-ID, so it reaches the recipient at most twice and their mail program can tell.
     """
-    ids = list(ids) if ids is not None else None
+    untried = list(ids) if ids is not None else None
+    started = timezone.now()
     budget = settings.OUTBOX_SEND_TIME_BUDGET if time_budget is None else time_budget
     deadline = time.monotonic() + budget
     owner = f"{socket.gethostname()[:60]}:{os.getpid()}:{token_hex(4)}"
     sent = failed = 0
     stopped = ""
-    tried: list[int] = []
     while not stopped and sent + failed < limit:
-        batch = _claim(ids=ids, tried=tried, owner=owner, size=min(CLAIM_BATCH, limit - sent - failed))
+        batch = _claim(ids=untried, due_by=started, owner=owner, size=min(CLAIM_BATCH, limit - sent - failed))
         if not batch:
             break
-        tried += [email.pk for email in batch]
+        if untried is not None:
+            claimed = {email.pk for email in batch}
+            untried = [pk for pk in untried if pk not in claimed]
         mailer = mailers.default
         accepted: list[OutboxEmail] = []
         try:
@@ -259,15 +262,19 @@ def _deliver_after_commit(ids: list[int]) -> None:
         task_enqueue(outbox_deliver_task, ids=ids)
 
 
-def _claim(*, ids: list[int] | None, tried: list[int], owner: str, size: int) -> list[OutboxEmail]:
-    """Mark up to `size` due emails "sending" by `owner`, in one short transaction, and return them."""
+def _claim(*, ids: list[int] | None, due_by: datetime, owner: str, size: int) -> list[OutboxEmail]:
+    """Mark up to `size` emails "sending" by `owner`, in one short transaction, and return them: those of `ids`
+    still waiting, or else those due by `due_by` (when the run started)."""
     now = timezone.now()
     interrupted = Q(status=OutboxEmail.Status.SENDING, claimed_at__lt=now - settings.OUTBOX_SENDING_STALE_AFTER)
     waiting = Q(status=OutboxEmail.Status.PENDING)
+    # Once per run: an email that just failed is due again no sooner than a minute later, after `due_by`;
+    # one named by `ids` is named only until it is claimed.
     if ids is None:
-        waiting &= Q(next_attempt_at__lte=now)
-    # Once per run: an email that just failed is not due again, even when named by `ids`.
-    claimable = OutboxEmail.objects.filter(waiting | interrupted).exclude(pk__in=tried)
+        waiting &= Q(next_attempt_at__lte=due_by)
+    elif not ids:
+        return []
+    claimable = OutboxEmail.objects.filter(waiting | interrupted)
     if ids is not None:
         claimable = claimable.filter(pk__in=ids)
     with transaction.atomic():
