@@ -185,7 +185,8 @@ class Delivery(NamedTuple):
 
 
 def outbox_deliver(*, ids: Iterable[int] | None = None, limit: int = 500, time_budget: float | None = None) -> Delivery:
-    """Send the due emails (or just `ids`, due or not). Safe to run in many processes and threads at once.
+    """Send the emails due when the run begins (or just `ids`, due or not), each tried at most once.
+    Safe to run in many processes and threads at once.
 
     Emails are claimed a batch at a time in a short transaction (marked "sending", locked rows skipped),
     sent over one connection with no transaction or lock held; a failure is recorded at once, and the emails
