@@ -12,7 +12,11 @@ Only loopback is contacted; it stops by itself.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_bench .venv/bin/python bench/outbox_throughput.py
     ... bench/outbox_throughput.py --mode workers --processes 4 --runs 3
-    ... bench/outbox_throughput.py --emails 2000 --profile command.prof   # cProfile of the command
+    ... bench/outbox_throughput.py --emails 2000 --profile command.prof   # cProfile of the (first) sender
+
+Each run prints `run N: SENT/EMAILS emails in T s (R/s), C ms of the senders' CPU per email, S ms of the mail
+server's, load L` (CPU counted over the sending processes and their threads, and over the mail server's process);
+with --runs over 1, a last line `MODE: min T s, median T s, max T s`.
 """
 
 import argparse
@@ -56,7 +60,7 @@ def serve_smtp(port: int, received, ready) -> None:
 
 def environment(smtp_port: int) -> dict:
     env = dict(os.environ)
-    env.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/portal_bench")
+    env.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/portal_bench_outbox")
     env.update(
         DEBUG="false",
         SECRET_KEY=env.get("SECRET_KEY", "bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"),
@@ -118,6 +122,15 @@ def record_links(*, with_tasks: bool) -> None:
         ticket_portal_links_send(tickets=tickets.iterator(chunk_size=500), origin=origin)
 
 
+def process_cpu(pid: int) -> float:
+    """Seconds of CPU a process has used so far (Linux /proc), 0 where unknown."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def wait_for(received, expected: int, processes: list[subprocess.Popen], timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while received.value < expected and time.monotonic() < deadline:
@@ -126,7 +139,7 @@ def wait_for(received, expected: int, processes: list[subprocess.Popen], timeout
         time.sleep(0.05)
 
 
-def run_once(args, env: dict, received) -> tuple[float, int]:
+def run_once(args, env: dict, received, server_pid: int) -> tuple[float, int, float, float]:
     seed(args.emails)
     if args.mode != "command":
         record_links(with_tasks=args.mode == "workers")
@@ -134,16 +147,17 @@ def run_once(args, env: dict, received) -> tuple[float, int]:
         received.value = 0
     manage = [sys.executable, "manage.py"]
     if args.mode == "command":
-        command = [*manage, "send_portal_links", "--no-progress", "--senders", str(args.senders)]
-        if args.profile:
-            command = [sys.executable, "-m", "cProfile", "-o", args.profile, "manage.py", *command[2:]]
-        commands = [command]
+        commands = [[*manage, "send_portal_links", "--no-progress", "--senders", str(args.senders)]]
     elif args.mode == "send_outbox":
-        commands = [[*manage, "send_outbox", "--limit", str(args.emails)]] * args.processes
+        run = ["send_outbox", "--limit", str(args.emails), "--time-budget", str(args.timeout)]
+        commands = [[*manage, *run]] * args.processes
     else:
         commands = [[*manage, "db_worker", "--batch", "--no-startup-delay"]] * args.processes
+    if args.profile:  # the first process only
+        commands[0] = [sys.executable, "-m", "cProfile", "-o", args.profile, *commands[0][1:]]
     started = time.monotonic()
     cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    server_cpu_before = process_cpu(server_pid)
     processes = [subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL) for command in commands]
     try:
         for process in processes:
@@ -157,7 +171,7 @@ def run_once(args, env: dict, received) -> tuple[float, int]:
                 process.wait(10)
     cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = cpu_after.ru_utime + cpu_after.ru_stime - cpu_before.ru_utime - cpu_before.ru_stime
-    return elapsed, received.value, cpu
+    return elapsed, received.value, cpu, process_cpu(server_pid) - server_cpu_before
 
 
 def main() -> None:
@@ -168,7 +182,7 @@ def main() -> None:
     parser.add_argument("--senders", type=int, default=4, help="send_portal_links --senders (--mode command)")
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=600)
-    parser.add_argument("--profile", metavar="FILE", help="cProfile output of the command (--mode command)")
+    parser.add_argument("--profile", metavar="FILE", help="cProfile output of the (first) sending process")
     parser.add_argument("--keep-database", action="store_true", help="Skip dropping and migrating the database.")
     args = parser.parse_args()
 
@@ -189,20 +203,22 @@ def main() -> None:
     times = []
     try:
         for run in range(args.runs):
-            elapsed, count, cpu = run_once(args, env, received)
+            elapsed, count, cpu, server_cpu = run_once(args, env, received, server.pid)
             times.append(elapsed)
             rate = count / elapsed if elapsed else 0
             load = os.getloadavg()[0]
             print(
                 f"run {run + 1}: {count}/{args.emails} emails in {elapsed:.1f} s ({rate:.0f}/s), "
-                f"{cpu * 1000 / max(count, 1):.1f} ms of the senders' CPU per email, load {load:.1f}",
+                f"{cpu * 1000 / max(count, 1):.1f} ms of the senders' CPU per email, "
+                f"{server_cpu * 1000 / max(count, 1):.1f} ms of the mail server's, load {load:.1f}",
                 flush=True,
             )
     finally:
         server.terminate()
         server.join(5)
     if len(times) > 1:
-        print(f"{args.mode}: min {min(times):.1f} s, median {statistics.median(times):.1f} s")
+        summary = f"min {min(times):.1f} s, median {statistics.median(times):.1f} s, max {max(times):.1f} s"
+        print(f"{args.mode}: {summary}")
 
 
 if __name__ == "__main__":

@@ -6,20 +6,23 @@ import socket
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from secrets import token_hex
 from typing import Any, NamedTuple, Protocol
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, mailers
+from django.core.mail import mailers
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from django.db import transaction
-from django.db.models import Case, F, Q, TextField, Value, When
+from django.db.models import F, Q, Value
 from django.db.models.expressions import Combinable
-from django.db.models.functions import Replace
+from django.db.models.fields.json import KT
+from django.db.models.functions import Coalesce, Replace
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from outbox.messages import OutboxMessage
 from outbox.models import SCRUBBED, WITHDRAWN, OutboxEmail, new_message_id
 from portal_core.tasks import task_enqueue
 
@@ -182,7 +185,8 @@ class Delivery(NamedTuple):
 
 
 def outbox_deliver(*, ids: Iterable[int] | None = None, limit: int = 500, time_budget: float | None = None) -> Delivery:
-    """Send the due emails (or just `ids`, due or not). Safe to run in many processes and threads at once.
+    """Send the emails due when the run begins (or just `ids`, due or not), each tried at most once.
+    Safe to run in many processes and threads at once.
 
     Emails are claimed a batch at a time in a short transaction (marked "sending", locked rows skipped),
     sent over one connection with no transaction or lock held; a failure is recorded at once, and the emails
@@ -194,18 +198,20 @@ def outbox_deliver(*, ids: Iterable[int] | None = None, limit: int = 500, time_b
     database went away) perhaps after the mail server accepted it: it is sent again, with the same
     Message-ID, so it reaches the recipient at most twice and their mail program can tell.
     """
-    ids = list(ids) if ids is not None else None
+    untried = list(ids) if ids is not None else None
+    started = timezone.now()
     budget = settings.OUTBOX_SEND_TIME_BUDGET if time_budget is None else time_budget
     deadline = time.monotonic() + budget
     owner = f"{socket.gethostname()[:60]}:{os.getpid()}:{token_hex(4)}"
     sent = failed = 0
     stopped = ""
-    tried: list[int] = []
     while not stopped and sent + failed < limit:
-        batch = _claim(ids=ids, tried=tried, owner=owner, size=min(CLAIM_BATCH, limit - sent - failed))
+        batch = _claim(ids=untried, due_by=started, owner=owner, size=min(CLAIM_BATCH, limit - sent - failed))
         if not batch:
             break
-        tried += [email.pk for email in batch]
+        if untried is not None:
+            claimed = {email.pk for email in batch}
+            untried = [pk for pk in untried if pk not in claimed]
         mailer = mailers.default
         accepted: list[OutboxEmail] = []
         try:
@@ -237,17 +243,16 @@ def outbox_deliver(*, ids: Iterable[int] | None = None, limit: int = 500, time_b
     return Delivery(sent, failed, stopped)
 
 
-def _message(email: OutboxEmail) -> EmailMultiAlternatives:
-    message = EmailMultiAlternatives(
+def _message(email: OutboxEmail) -> OutboxMessage:
+    return OutboxMessage(
         subject=email.subject,
-        body=email.body_text,
+        text=email.body_text,
+        html=email.body_html,
         from_email=email.from_email,
-        to=[email.to],
-        reply_to=[email.reply_to] if email.reply_to else None,
+        to=email.to,
+        reply_to=email.reply_to,
         headers={"Message-ID": email.message_id, "X-Outbox-Id": str(email.pk)},
     )
-    message.attach_alternative(email.body_html, "text/html")
-    return message
 
 
 def _deliver_after_commit(ids: list[int]) -> None:
@@ -258,15 +263,19 @@ def _deliver_after_commit(ids: list[int]) -> None:
         task_enqueue(outbox_deliver_task, ids=ids)
 
 
-def _claim(*, ids: list[int] | None, tried: list[int], owner: str, size: int) -> list[OutboxEmail]:
-    """Mark up to `size` due emails "sending" by `owner`, in one short transaction, and return them."""
+def _claim(*, ids: list[int] | None, due_by: datetime, owner: str, size: int) -> list[OutboxEmail]:
+    """Mark up to `size` emails "sending" by `owner`, in one short transaction, and return them: those of `ids`
+    still waiting, or else those due by `due_by` (when the run started)."""
     now = timezone.now()
     interrupted = Q(status=OutboxEmail.Status.SENDING, claimed_at__lt=now - settings.OUTBOX_SENDING_STALE_AFTER)
     waiting = Q(status=OutboxEmail.Status.PENDING)
+    # Once per run: an email that just failed is due again no sooner than a minute later, after `due_by`;
+    # one named by `ids` is named only until it is claimed.
     if ids is None:
-        waiting &= Q(next_attempt_at__lte=now)
-    # Once per run: an email that just failed is not due again, even when named by `ids`.
-    claimable = OutboxEmail.objects.filter(waiting | interrupted).exclude(pk__in=tried)
+        waiting &= Q(next_attempt_at__lte=due_by)
+    elif not ids:
+        return []
+    claimable = OutboxEmail.objects.filter(waiting | interrupted)
     if ids is not None:
         claimable = claimable.filter(pk__in=ids)
     with transaction.atomic():
@@ -316,13 +325,9 @@ def _record_sent(emails: list[OutboxEmail]) -> None:
     """Mark these emails sent and scrub each one's secrets from its stored copy, in one UPDATE."""
     if not emails:
         return
-    # Scrubbed in the database, so a copy withdrawn meanwhile is not written back.
-    bodies: dict[str, Case] = {}
-    with_secrets = [email for email in emails if email.secrets]
-    if with_secrets:
-        for field in ("body_text", "body_html"):
-            scrubs = [When(pk=email.pk, then=_scrubbed(field, email.secrets)) for email in with_secrets]
-            bodies[field] = Case(*scrubs, default=F(field), output_field=TextField())
+    # Scrubbed in the database, from each row's own list of secrets: a copy withdrawn meanwhile (no secrets
+    # left, its text gone) is not written back, and the statement is the same whatever the batch holds.
+    most = max(len(email.secrets) for email in emails)
     OutboxEmail.objects.filter(pk__in=[email.pk for email in emails]).update(
         status=OutboxEmail.Status.SENT,
         sent_at=timezone.now(),
@@ -331,14 +336,16 @@ def _record_sent(emails: list[OutboxEmail]) -> None:
         secrets=[],
         claimed_by="",
         claimed_at=None,
-        **bodies,
+        **({field: _scrubbed(field, most) for field in ("body_text", "body_html")} if most else {}),
     )
 
 
-def _scrubbed(field: str, secrets: list[str]) -> Combinable:
+def _scrubbed(field: str, secrets: int) -> Combinable:
+    """The field with the row's first `secrets` secrets replaced (a missing one replaces nothing)."""
     body: Combinable = F(field)
-    for secret in secrets:
-        body = Replace(body, Value(secret), Value(SCRUBBED))
+    for index in range(secrets):
+        secret = Coalesce(KT(f"secrets__{index}"), Value(""))
+        body = Replace(body, secret, Value(SCRUBBED))  # type: ignore[arg-type]  # any expression will do
     return body
 
 

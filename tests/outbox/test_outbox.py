@@ -369,3 +369,74 @@ def test_withdrawing_needs_a_reference_so_emails_without_one_are_never_cancelled
         outbox_withdraw(reference="")
     email.refresh_from_db()
     assert email.status == OutboxEmail.Status.PENDING and "has just been set" in email.body_text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_each_email_of_a_batch_is_scrubbed_of_its_own_secrets_however_many_it_has(smtp_server, organisation):
+    with outbox_collect():  # delivered below, together
+        none = enqueue(organisation, to="nothing@example.com")
+        one = link_email(organisation, "single@example.com", "https://portal.example.test/x/l/SECRET-ONE/")
+    two = OutboxEmailFactory(
+        organisation=organisation,
+        body_text="First SECRET-A, then SECRET-B; and SECRET-ONE is not its own.",
+        body_html="<p>SECRET-B</p>",
+        secrets=["SECRET-A", "SECRET-B"],
+    )
+
+    assert outbox_deliver(ids=[none.pk, one.pk, two.pk]) == (3, 0, "")
+
+    none_text = none.body_text
+    for email in (none, one, two):
+        email.refresh_from_db()
+        assert email.status == OutboxEmail.Status.SENT and email.secrets == []
+    assert none.body_text == none_text
+    assert "SECRET-ONE" not in one.body_text + one.body_html and "link removed" in one.body_text
+    removed = "[link removed from the stored copy after sending]"
+    assert two.body_text == f"First {removed}, then {removed}; and SECRET-ONE is not its own."
+    assert two.body_html == f"<p>{removed}</p>"
+    assert "SECRET-ONE" in text_of(smtp_server.messages_to("single@example.com")[0])
+    assert len(smtp_server.messages) == 3
+
+
+def test_a_run_claims_as_big_a_query_for_its_last_batch_as_for_its_first(organisation, mailoutbox):
+    OutboxEmailFactory.waiting(250, organisation=organisation, next_attempt_at=timezone.now() - timedelta(minutes=1))
+
+    with CaptureQueriesContext(connection) as queries:
+        assert outbox_deliver(limit=1000) == (250, 0, "")
+
+    claim = '"status" AS "status" FROM "outbox_outboxemail"'  # the look for what to claim: ids and statuses
+    claims = [query["sql"] for query in queries if claim in query["sql"]]
+    assert len(claims) == 4  # three batches, and the look that finds nothing left
+    assert len({len(sql) for sql in claims}) == 1
+    assert len(mailoutbox) == 250
+
+
+class RefusesOneWhileTimePasses(RecordingHandler):
+    """Refuses mail to refused@example.com; each email it takes moves the clock ten minutes on."""
+
+    clock = None
+
+    async def handle_DATA(self, server, session, envelope):
+        if envelope.rcpt_tos == ["refused@example.com"]:
+            return "451 4.3.0 Try again later"
+        self.clock.shift(timedelta(minutes=10))
+        return await super().handle_DATA(server, session, envelope)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_email_that_fails_is_tried_once_per_run_however_long_the_run(smtp_server_with, organisation, monkeypatch):
+    monkeypatch.setattr("outbox.services.CLAIM_BATCH", 1)  # a claim after each email
+    handler = RefusesOneWhileTimePasses()
+    smtp_server = smtp_server_with(handler)
+    due = timezone.now() - timedelta(minutes=1)
+    refused = OutboxEmailFactory(organisation=organisation, to="refused@example.com", next_attempt_at=due)
+    OutboxEmailFactory.waiting(2, organisation=organisation, next_attempt_at=due + timedelta(seconds=1))
+
+    with time_machine.travel(timezone.now()) as clock:
+        handler.clock = clock
+        # The refused email is due again a minute after its failure, twenty minutes before the run ends.
+        assert outbox_deliver(time_budget=3600) == (2, 1, "")
+
+    refused.refresh_from_db()
+    assert refused.attempts == 1 and refused.status == OutboxEmail.Status.PENDING
+    assert len(smtp_server.messages) == 2
