@@ -26,7 +26,15 @@ from portal_core.uploads import (
     files_removed_unless_committed,
     stored_upload_save,
 )
-from tickets.models import Company, Ticket, TicketAttachment, TicketMessage, TicketNumberCounter, TicketSettings
+from tickets.models import (
+    Company,
+    Ticket,
+    TicketAttachment,
+    TicketMessage,
+    TicketNumberCounter,
+    TicketSettings,
+    author_name_for,
+)
 
 LINK_ROUTE = "tickets:portal_link"
 # Links written in one transaction by ticket_portal_links_send.
@@ -99,7 +107,9 @@ def ticket_create(
             subject=subject,
             priority=priority,
         )
-        message = TicketMessage.objects.create(ticket=ticket, author_customer=customer, body=body)
+        message = TicketMessage.objects.create(
+            ticket=ticket, author_customer=customer, author_name=author_name_for(customer=customer), body=body
+        )
         _attachments_save(message, attachments, written)
         link = notification_link_make(customer=customer, next_path=ticket_path(ticket), link_route=LINK_ROUTE)
         email_enqueue(
@@ -122,7 +132,13 @@ def ticket_reply(
         if locked.is_read_only:
             raise TicketClosed()
         now = timezone.now()
-        message = TicketMessage.objects.create(ticket=ticket, author_customer=customer, body=body, created_at=now)
+        message = TicketMessage.objects.create(
+            ticket=ticket,
+            author_customer=customer,
+            author_name=author_name_for(customer=customer),
+            body=body,
+            created_at=now,
+        )
         _attachments_save(message, attachments, written)
         if locked.status in (Ticket.Status.SOLVED, Ticket.Status.PENDING):
             ticket.status = Ticket.Status.OPEN
@@ -150,7 +166,11 @@ def ticket_mark_solved(*, ticket: Ticket, customer: Customer) -> TicketMessage |
             return None
         now = timezone.now()
         message = TicketMessage.objects.create(
-            ticket=ticket, author_customer=customer, body=SOLVED_BY_CUSTOMER, created_at=now
+            ticket=ticket,
+            author_customer=customer,
+            author_name=author_name_for(customer=customer),
+            body=SOLVED_BY_CUSTOMER,
+            created_at=now,
         )
         ticket.status, ticket.updated_at = Ticket.Status.SOLVED, now
         Ticket.objects.filter(pk=ticket.pk).update(status=ticket.status, updated_at=now)
@@ -312,7 +332,13 @@ def ticket_staff_reply(
     then what the customer must hear of it (see ticket_staff_messages_publish)."""
     message = None
     if body:
-        message = TicketMessage.objects.create(ticket=ticket, author_staff=staff_user, body=body, internal=internal)
+        message = TicketMessage.objects.create(
+            ticket=ticket,
+            author_staff=staff_user,
+            author_name=author_name_for(staff=staff_user),
+            body=body,
+            internal=internal,
+        )
     ticket_staff_messages_publish(
         ticket=ticket, messages=[message] if message else [], staff_user=staff_user, created=created, origin=origin
     )

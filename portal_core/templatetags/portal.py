@@ -1,10 +1,12 @@
-"""Fast date labels for lists. Django's |date goes through its format machinery (~45 µs a call),
+"""Fast labels for lists. Django's |date goes through its format machinery (~45 µs a call),
 which made date formatting a third of a 40-row page; the portal speaks English, so these write
-the few formats it uses directly."""
+the few formats it uses directly. Choice labels (|display) come from a dict built once."""
 
 from datetime import date, datetime
+from functools import cache
 
 from django import template
+from django.db.models import Model
 from django.utils import timezone
 
 register = template.Library()
@@ -47,3 +49,16 @@ def moment(value: datetime | None) -> str:
 def iso(value: date | datetime | None) -> str:
     """For <time datetime="…">."""
     return value.isoformat() if value else ""
+
+
+@cache
+def _choice_labels(model: type[Model], field_name: str) -> dict:
+    return dict(model._meta.get_field(field_name).flatchoices)  # type: ignore[union-attr]
+
+
+@register.filter
+def display(instance: Model, field_name: str):
+    """`{{ ticket|display:"priority" }}`: what `ticket.get_priority_display()` says. Django builds the choices'
+    dict on every call (~30 µs); this builds it once per field."""
+    value = getattr(instance, field_name)
+    return _choice_labels(type(instance), field_name).get(value, value)
