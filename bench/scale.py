@@ -18,7 +18,7 @@ For each page and sign-in door it captures the SQL Django really sends, by reque
 through Django's test Client under CaptureQueriesContext, then runs EXPLAIN (ANALYZE, BUFFERS) on
 every statement (inside a transaction that is rolled back, so writes leave nothing behind) and
 prints each one's time and any sequential scan of a large table (over 10,000 rows). It exits 1
-if any statement takes over 50 ms or seq-scans a large table.
+if any statement takes over 20 ms or seq-scans a large table.
 
     .venv/bin/python bench/scale.py                 # load (about 2½ minutes on 2 cores) and measure
     .venv/bin/python bench/scale.py --reuse         # measure again, after migrating the loaded database
@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/portal_scale"
-SLOW_MS = 50.0
+SLOW_MS = 20.0
 LARGE_TABLE_ROWS = 10_000
 PASSWORD = "a bench password, long enough"
 SUBJECT_WORDS = "invoice delivery refund password booking upgrade transfer luggage payment cancellation"

@@ -4,6 +4,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db.models import (
     BooleanField,
+    CharField,
     Exists,
     F,
     Func,
@@ -12,8 +13,10 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    Value,
     prefetch_related_objects,
 )
+from django.db.models.functions import Coalesce, NullIf
 
 from portal_auth.access_log import LookRefused
 from portal_auth.models import Customer, Organisation
@@ -75,16 +78,21 @@ def _matching(tickets: QuerySet[Ticket], query: str) -> QuerySet[Ticket]:
     return tickets.filter(subject__icontains=query)
 
 
-# What a row of a list shows: of the requester, only what names them (shown when it is not the customer).
-LIST_ROW_FIELDS = ("number", "subject", "status", "priority", "updated_at", "requester__name", "requester__email")
+# What a row of a list shows; anything else is read when asked for.
+LIST_ROW_FIELDS = ("number", "subject", "status", "priority", "updated_at", "requester")
 
 
 def tickets_for(customer: Customer, *, status: str | None = None, query: str | None = None) -> QuerySet[Ticket]:
     """The customer's tickets, newest activity first, optionally of one status and matching a subject or number.
 
-    Each carries what a row of a list shows (LIST_ROW_FIELDS); anything else is read when asked for.
+    Each carries what a row of a list shows (LIST_ROW_FIELDS) and `requester_label`, the requester's name (or
+    email), which a row shows when the ticket is not the customer's own. The label is a subquery rather than a
+    join: PostgreSQL reads it for the page's rows only, where a join made it read every visible ticket's
+    requester first (30 ms for a customer who sees 25,000 tickets).
     """
-    tickets = visible_tickets(customer).select_related("requester").only(*LIST_ROW_FIELDS)
+    requester = Customer.objects.filter(pk=OuterRef("requester_id")).order_by()
+    label = requester.values(label=Coalesce(NullIf("name", Value("")), "email", output_field=CharField()))[:1]
+    tickets = visible_tickets(customer).only(*LIST_ROW_FIELDS).annotate(requester_label=Subquery(label))
     if status:
         tickets = tickets.filter(status=status)
     if query and query.strip():

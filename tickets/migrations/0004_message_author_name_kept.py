@@ -14,7 +14,9 @@ def fill_author_names(apps, schema_editor):
     customer = Customer.objects.filter(pk=OuterRef("author_customer_id"))
     TicketMessage.objects.filter(author_customer__isnull=False).update(
         author_name=Coalesce(
-            NullIf(Subquery(customer.values("name")[:1]), Value("")), Subquery(customer.values("email")[:1])
+            NullIf(Subquery(customer.values("name")[:1]), Value("")),
+            Subquery(customer.values("email")[:1]),
+            output_field=CharField(),
         )
     )
     # staff_display_name: the full name, else the first name, else "Support team".
@@ -26,6 +28,7 @@ def fill_author_names(apps, schema_editor):
             NullIf(Subquery(staff.values("full_name")[:1]), Value("")),
             NullIf(Subquery(staff.values("first_name")[:1]), Value("")),
             Value("Support team"),
+            output_field=CharField(),
         )
     )
     TicketMessage.objects.filter(author_customer__isnull=True, author_staff__isnull=True).update(
