@@ -21,19 +21,23 @@ def _local[Moment: (date, datetime)](value: Moment) -> Moment:
     return value
 
 
+def _short_day(local: date) -> str:
+    return f"{local.day} {_MONTHS[local.month - 1]} {local.year}"
+
+
 @register.filter
 def short_day(value: date | datetime | None) -> str:
     """'23 Dec 2026'."""
-    if not value:
-        return ""
-    value = _local(value)
-    return f"{value.day} {_MONTHS[value.month - 1]} {value.year}"
+    return _short_day(_local(value)) if value else ""
 
 
 @register.filter
 def day(value: date | datetime | None) -> str:
     """'Wed 23 Dec 2026'."""
-    return f"{_DAYS[_local(value).weekday()]} {short_day(value)}" if value else ""
+    if not value:
+        return ""
+    local = _local(value)
+    return f"{_DAYS[local.weekday()]} {_short_day(local)}"
 
 
 @register.filter
@@ -42,7 +46,7 @@ def moment(value: datetime | None) -> str:
     if not value:
         return ""
     local = _local(value)
-    return f"{short_day(value)}, {local.hour:02d}:{local.minute:02d}"
+    return f"{_short_day(local)}, {local.hour:02d}:{local.minute:02d}"
 
 
 @register.filter
