@@ -89,7 +89,7 @@ def public_messages(conversation: Conversation) -> list[Message]:
     redacted message even if its text were still stored, and its `shown_attachments` list is empty.
     The attachments are read (a second query) only if a message shown has any.
     """
-    messages = list(
+    messages: list[Message] = list(
         conversation.messages.filter(internal=False)
         .annotate(
             shown_body=Case(

@@ -92,7 +92,9 @@ def tickets_for(customer: Customer, *, status: str | None = None, query: str | N
     """
     requester = Customer.objects.filter(pk=OuterRef("requester_id")).order_by()
     label = requester.values(label=Coalesce(NullIf("name", Value("")), "email", output_field=CharField()))[:1]
-    tickets = visible_tickets(customer).only(*LIST_ROW_FIELDS).annotate(requester_label=Subquery(label))
+    tickets: QuerySet[Ticket] = (
+        visible_tickets(customer).only(*LIST_ROW_FIELDS).annotate(requester_label=Subquery(label))
+    )
     if status:
         tickets = tickets.filter(status=status)
     if query and query.strip():
@@ -131,7 +133,7 @@ def public_messages(ticket: Ticket) -> list[TicketMessage]:
 
     Each message carries `shown_attachments`, a list; they are read (a second query) only if a message has any.
     """
-    messages = list(
+    messages: list[TicketMessage] = list(
         ticket.messages.filter(internal=False)
         .annotate(has_attachments=Exists(TicketAttachment.objects.filter(message=OuterRef("pk"))))
         .only("author_customer", "author_name", "body", "created_at")

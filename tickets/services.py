@@ -1,6 +1,7 @@
 """Writes of the tickets app: each atomic, each email recorded in the outbox inside its transaction."""
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -74,6 +75,16 @@ def _attachments_save(message: TicketMessage, attachments: Sequence[CheckedUploa
         )
 
 
+def _customer_message(*, ticket: Ticket, customer: Customer, body: str, at: datetime) -> TicketMessage:
+    return TicketMessage.objects.create(
+        ticket=ticket,
+        author_customer=customer,
+        author_name=author_name_for(customer=customer),
+        body=body,
+        created_at=at,
+    )
+
+
 def _company_of(customer: Customer) -> Company | None:
     companies = list(customer.ticket_companies.filter(organisation_id=customer.organisation_id)[:2])
     return companies[0] if len(companies) == 1 else None
@@ -107,9 +118,7 @@ def ticket_create(
             subject=subject,
             priority=priority,
         )
-        message = TicketMessage.objects.create(
-            ticket=ticket, author_customer=customer, author_name=author_name_for(customer=customer), body=body
-        )
+        message = _customer_message(ticket=ticket, customer=customer, body=body, at=timezone.now())
         _attachments_save(message, attachments, written)
         link = notification_link_make(customer=customer, next_path=ticket_path(ticket), link_route=LINK_ROUTE)
         email_enqueue(
@@ -132,13 +141,7 @@ def ticket_reply(
         if locked.is_read_only:
             raise TicketClosed()
         now = timezone.now()
-        message = TicketMessage.objects.create(
-            ticket=ticket,
-            author_customer=customer,
-            author_name=author_name_for(customer=customer),
-            body=body,
-            created_at=now,
-        )
+        message = _customer_message(ticket=ticket, customer=customer, body=body, at=now)
         _attachments_save(message, attachments, written)
         if locked.status in (Ticket.Status.SOLVED, Ticket.Status.PENDING):
             ticket.status = Ticket.Status.OPEN
@@ -165,13 +168,7 @@ def ticket_mark_solved(*, ticket: Ticket, customer: Customer) -> TicketMessage |
         if not locked.can_be_marked_solved:
             return None
         now = timezone.now()
-        message = TicketMessage.objects.create(
-            ticket=ticket,
-            author_customer=customer,
-            author_name=author_name_for(customer=customer),
-            body=SOLVED_BY_CUSTOMER,
-            created_at=now,
-        )
+        message = _customer_message(ticket=ticket, customer=customer, body=SOLVED_BY_CUSTOMER, at=now)
         ticket.status, ticket.updated_at = Ticket.Status.SOLVED, now
         Ticket.objects.filter(pk=ticket.pk).update(status=ticket.status, updated_at=now)
         _notify_staff(ticket, message, template="tickets/emails/staff_customer_solved")
