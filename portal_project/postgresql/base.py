@@ -13,6 +13,8 @@ import psycopg
 from django.db.backends.postgresql import base
 from psycopg import pq
 
+USABLE = (pq.TransactionStatus.IDLE, pq.TransactionStatus.INTRANS)
+
 
 class DatabaseWrapper(base.DatabaseWrapper):
     def is_usable(self) -> bool:
@@ -20,7 +22,8 @@ class DatabaseWrapper(base.DatabaseWrapper):
             return False
         pgconn = self.connection.pgconn
         try:
-            if pgconn.status != pq.ConnStatus.OK:
+            # As `SELECT 1` would fail there, a transaction that failed is not usable either (Django asks this too).
+            if pgconn.status != pq.ConnStatus.OK or pgconn.transaction_status not in USABLE:
                 return False
             readable, _, _ = select.select([pgconn.socket], [], [], 0)
         except (OSError, ValueError, psycopg.Error):

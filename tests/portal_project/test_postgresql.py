@@ -1,7 +1,7 @@
 """portal_project/postgresql: Django's PostgreSQL backend whose health check sends nothing to the server."""
 
 import pytest
-from django.db import connection, connections
+from django.db import DatabaseError, connection, connections, transaction
 from django.test import Client
 
 pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="the PostgreSQL backend")
@@ -22,6 +22,18 @@ def test_a_standing_connection_passes_the_health_check_without_a_query(connectio
     monkeypatch.setattr(own.connection, "cursor", no_query)
     monkeypatch.setattr(own.connection, "execute", no_query)
 
+    assert own.is_usable()
+
+
+def test_a_connection_whose_transaction_failed_fails_the_health_check(connection_the_server_will_drop):
+    own = connections["default"]
+    with transaction.atomic(using="default"):
+        assert own.is_usable()
+        with pytest.raises(DatabaseError), own.cursor() as cursor:
+            cursor.execute("SELECT 1 / 0")
+
+        assert not own.is_usable()
+        transaction.set_rollback(True, using="default")
     assert own.is_usable()
 
 
