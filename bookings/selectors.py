@@ -80,10 +80,14 @@ def bookings_for(customer: Customer) -> QuerySet[Booking]:
     return Booking.objects.filter(organisation_id=customer.organisation_id, pk__in=attended)
 
 
+# What a row of a list shows.
+LIST_ROW_FIELDS = ("reference", "title", "starts_on", "ends_on", "status")
+
+
 def upcoming_bookings_for(customer: Customer, *, today: date | None = None) -> QuerySet[Booking]:
-    """Bookings not yet over (ongoing ones included), soonest first."""
+    """Bookings not yet over (ongoing ones included), soonest first, each carrying what a row of a list shows."""
     today = today or timezone.localdate()
-    return bookings_for(customer).filter(ends_on__gte=today).order_by("starts_on", "pk")
+    return bookings_for(customer).filter(ends_on__gte=today).only(*LIST_ROW_FIELDS).order_by("starts_on", "pk")
 
 
 def next_bookings_for(customer: Customer, *, limit: int = 3) -> list[Booking]:
@@ -92,9 +96,9 @@ def next_bookings_for(customer: Customer, *, limit: int = 3) -> list[Booking]:
 
 
 def past_bookings_for(customer: Customer, *, today: date | None = None) -> QuerySet[Booking]:
-    """Bookings that have ended, most recent first."""
+    """Bookings that have ended, most recent first, each carrying what a row of a list shows."""
     today = today or timezone.localdate()
-    return bookings_for(customer).filter(ends_on__lt=today).order_by("-starts_on", "-pk")
+    return bookings_for(customer).filter(ends_on__lt=today).only(*LIST_ROW_FIELDS).order_by("-starts_on", "-pk")
 
 
 def _booking_page(organisation: Organisation) -> QuerySet[Booking]:

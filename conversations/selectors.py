@@ -2,7 +2,18 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Case, F, Prefetch, QuerySet, TextField, Value, When
+from django.db.models import (
+    Case,
+    Exists,
+    F,
+    OuterRef,
+    Prefetch,
+    QuerySet,
+    TextField,
+    Value,
+    When,
+    prefetch_related_objects,
+)
 from django.shortcuts import get_object_or_404
 
 from conversations.models import Attachment, Conversation, ConversationSettings, DisplayedAttribute, Message
@@ -17,14 +28,35 @@ def conversations_for(customer: Customer) -> QuerySet[Conversation]:
     )
 
 
+# What a row of a list shows.
+LIST_ROW_FIELDS = ("subject", "channel", "status", "created_at", "last_activity_at")
+
+
+def conversation_rows_for(customer: Customer) -> QuerySet[Conversation]:
+    """conversations_for, each carrying only what a row of a list shows (LIST_ROW_FIELDS)."""
+    return conversations_for(customer).only(*LIST_ROW_FIELDS)
+
+
 def recent_conversations_for(customer: Customer, *, limit: int = 3) -> list[Conversation]:
-    return list(conversations_for(customer)[:limit])
+    return list(conversation_rows_for(customer)[:limit])
+
+
+CONVERSATION_FIELDS = tuple(field.name for field in Conversation._meta.concrete_fields)
 
 
 def get_conversation_for(customer: Customer, pk: int) -> Conversation:
-    """One of the customer's conversations, with its organisation's settings; LookRefused (a 404) for any other."""
+    """One of the customer's conversations, with its organisation's settings; LookRefused (a 404) for any other.
+
+    Of the organisation, the page already has the whole row: only its settings are read here.
+    """
+    settings = "organisation__conversation_settings__customers_may_reopen"
     try:
-        return conversations_for(customer).select_related("organisation__conversation_settings").get(pk=pk)
+        return (
+            conversations_for(customer)
+            .select_related("organisation__conversation_settings")
+            .only(*CONVERSATION_FIELDS, settings)
+            .get(pk=pk)
+        )
     except Conversation.DoesNotExist:
         raise LookRefused(f"conversation {pk}") from None
 
@@ -50,28 +82,33 @@ def get_attachment_for_staff(organisation: Organisation, pk: int) -> Attachment:
     return get_object_or_404(Attachment, pk=pk, message__conversation__organisation=organisation)
 
 
-def public_messages(conversation: Conversation) -> QuerySet[Message]:
+def public_messages(conversation: Conversation) -> list[Message]:
     """The timeline as staff see it, minus internal notes, with redactions applied.
 
     The one place that decides what of a message reaches a customer: `shown_body` is empty for a
-    redacted message even if its text were still stored, and its attachments are left out.
+    redacted message even if its text were still stored, and its `shown_attachments` list is empty.
+    The attachments are read (a second query) only if a message shown has any.
     """
-    visible_attachments = Prefetch(
-        "attachments", queryset=Attachment.objects.filter(message__redacted_at__isnull=True).order_by("pk")
-    )
-    return (
+    messages: list[Message] = list(
         conversation.messages.filter(internal=False)
         .annotate(
             shown_body=Case(
                 When(redacted_at__isnull=False, then=Value("")),
                 default=F("body"),
                 output_field=TextField(),
-            )
+            ),
+            has_attachments=Exists(Attachment.objects.filter(message=OuterRef("pk"))),
         )
-        .defer("body")
-        .prefetch_related(visible_attachments)
+        .only("direction", "channel", "author_name", "created_at", "redacted_at")
         .order_by("created_at", "pk")
     )
+    attached = [message for message in messages if message.has_attachments and not message.is_redacted]  # type: ignore[attr-defined]
+    in_order = Attachment.objects.order_by("pk")
+    prefetch_related_objects(attached, Prefetch("attachments", queryset=in_order, to_attr="shown_attachments"))
+    for message in messages:
+        if not hasattr(message, "shown_attachments"):
+            message.shown_attachments = []  # type: ignore[attr-defined]
+    return messages
 
 
 def customers_may_reopen(conversation: Conversation) -> bool:

@@ -8,7 +8,7 @@ from django.views.decorators.cache import never_cache
 from conversations.forms import ReplyForm
 from conversations.models import Conversation
 from conversations.selectors import (
-    conversations_for,
+    conversation_rows_for,
     customers_may_reopen,
     displayed_attributes,
     get_attachment_for,
@@ -33,7 +33,7 @@ CONVERSATIONS_PER_PAGE = 20
 @cached_page
 @customer_required
 def conversation_list(request, organisation, customer):
-    page = Paginator(conversations_for(customer), CONVERSATIONS_PER_PAGE).get_page(request.GET.get("page"))
+    page = Paginator(conversation_rows_for(customer), CONVERSATIONS_PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "conversations/conversation_list.html", {"page": page})
 
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 from portal_auth.doors.access_link.services import access_link_url
 from portal_auth.models import CustomerToken, Organisation
 from portal_auth.services import customer_get_or_create
-from tickets.models import Company, Ticket, TicketMessage, TicketSettings
+from tickets.models import Company, Ticket, TicketMessage, TicketSettings, author_name_for
 from tickets.services import LINK_ROUTE, ticket_number_take, ticket_path
 
 ALICE = ("alice@example.com", "Alice Martin")
@@ -89,6 +89,7 @@ def seed_demo(*, organisation: Organisation, stdout) -> None:
                 ticket=ticket,
                 author_customer=customers[email] if from_customer else None,
                 author_staff=None if from_customer else agent,
+                author_name=author_name_for(customer=customers[email] if from_customer else None, staff=agent),
                 internal=internal,
                 body=body,
                 created_at=opened + timedelta(hours=position + 1),

@@ -145,6 +145,13 @@ def staff_display_name(user) -> str:
     return user.get_full_name() or user.get_short_name() or "Support team"
 
 
+def author_name_for(*, customer: Customer | None = None, staff=None) -> str:
+    """A message's author as the customer is told: a customer's name (or email), a staff member's name."""
+    if customer is not None:
+        return customer.name or customer.email
+    return staff_display_name(staff) if staff is not None else "Support team"
+
+
 class TicketMessage(models.Model):
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
     author_customer = models.ForeignKey(
@@ -153,6 +160,9 @@ class TicketMessage(models.Model):
     author_staff = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="ticket_messages"
     )
+    # Who wrote it, as the customer is told (author_name_for), kept when it is written: the page shows a thread
+    # without reading its authors' rows, the staff users' least of all.
+    author_name = models.CharField(max_length=200, blank=True)
     body = models.TextField()
     internal = models.BooleanField(
         "internal note", default=False, help_text="Seen by staff only, never by the customer."
@@ -179,12 +189,6 @@ class TicketMessage(models.Model):
     @property
     def from_staff(self) -> bool:
         return self.author_customer_id is None
-
-    @property
-    def author_name(self) -> str:
-        if self.author_customer is not None:
-            return self.author_customer.name or self.author_customer.email
-        return staff_display_name(self.author_staff) if self.author_staff_id else "Support team"
 
 
 class TicketAttachment(StoredUpload):

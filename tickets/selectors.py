@@ -2,7 +2,21 @@
 
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import BooleanField, F, Func, Prefetch, Q, QuerySet, Subquery
+from django.db.models import (
+    BooleanField,
+    CharField,
+    Exists,
+    F,
+    Func,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    prefetch_related_objects,
+)
+from django.db.models.functions import Coalesce, NullIf
 
 from portal_auth.access_log import LookRefused
 from portal_auth.models import Customer, Organisation
@@ -64,9 +78,23 @@ def _matching(tickets: QuerySet[Ticket], query: str) -> QuerySet[Ticket]:
     return tickets.filter(subject__icontains=query)
 
 
+# What a row of a list shows; anything else is read when asked for.
+LIST_ROW_FIELDS = ("number", "subject", "status", "priority", "updated_at", "requester")
+
+
 def tickets_for(customer: Customer, *, status: str | None = None, query: str | None = None) -> QuerySet[Ticket]:
-    """The customer's tickets, newest activity first, optionally of one status and matching a subject or number."""
-    tickets = visible_tickets(customer).select_related("requester")
+    """The customer's tickets, newest activity first, optionally of one status and matching a subject or number.
+
+    Each carries what a row of a list shows (LIST_ROW_FIELDS) and `requester_label`, the requester's name (or
+    email), which a row shows when the ticket is not the customer's own. The label is a subquery rather than a
+    join: PostgreSQL reads it for the page's rows only, where a join made it read every visible ticket's
+    requester first (30 ms for a customer who sees 25,000 tickets).
+    """
+    requester = Customer.objects.filter(pk=OuterRef("requester_id")).order_by()
+    label = requester.values(label=Coalesce(NullIf("name", Value("")), "email", output_field=CharField()))[:1]
+    tickets: QuerySet[Ticket] = (
+        visible_tickets(customer).only(*LIST_ROW_FIELDS).annotate(requester_label=Subquery(label))
+    )
     if status:
         tickets = tickets.filter(status=status)
     if query and query.strip():
@@ -78,25 +106,46 @@ def recent_tickets_for(customer: Customer, *, limit: int = 3) -> list[Ticket]:
     return list(tickets_for(customer)[:limit])
 
 
+TICKET_FIELDS = tuple(field.name for field in Ticket._meta.concrete_fields)
+AGENT_FIELDS = ("first_name", "last_name", "email")
+
+
 def get_ticket_for(customer: Customer, number: int) -> Ticket:
     """One ticket the customer may see, by its number.
 
     LookRefused (a 404) for any other, existing or not, so others' tickets can't be told apart.
     """
+    # Of the requester and the agent, what the page names them by (and the agent's address, which a reply emails).
+    people = ("requester__name", "requester__email", *(f"assigned_agent__{name}" for name in AGENT_FIELDS))
     try:
-        return visible_tickets(customer).select_related("assigned_agent", "requester").get(number=number)
+        return (
+            visible_tickets(customer)
+            .select_related("assigned_agent", "requester")
+            .only(*TICKET_FIELDS, *people)
+            .get(number=number)
+        )
     except Ticket.DoesNotExist:
         raise LookRefused(f"ticket {number}") from None
 
 
-def public_messages(ticket: Ticket) -> QuerySet[TicketMessage]:
-    """The conversation as the customer sees it. Internal notes are left out here, in the query itself."""
-    return (
+def public_messages(ticket: Ticket) -> list[TicketMessage]:
+    """The conversation as the customer sees it. Internal notes are left out here, in the query itself.
+
+    Each message carries `shown_attachments`, a list; they are read (a second query) only if a message has any.
+    """
+    messages: list[TicketMessage] = list(
         ticket.messages.filter(internal=False)
-        .select_related("author_customer", "author_staff")
-        .prefetch_related(Prefetch("attachments", queryset=TicketAttachment.objects.order_by("pk")))
+        .annotate(has_attachments=Exists(TicketAttachment.objects.filter(message=OuterRef("pk"))))
+        .only("author_customer", "author_name", "body", "created_at")
         .order_by("created_at", "pk")
     )
+    attached = [message for message in messages if message.has_attachments]  # type: ignore[attr-defined]
+    in_order = TicketAttachment.objects.order_by("pk")
+    prefetch_related_objects(attached, Prefetch("attachments", queryset=in_order, to_attr="shown_attachments"))
+    for message in messages:
+        if not message.has_attachments:  # type: ignore[attr-defined]
+            message.shown_attachments = []  # type: ignore[attr-defined]
+    return messages
 
 
 def get_attachment_for(customer: Customer, number: int, attachment_id: int) -> TicketAttachment:

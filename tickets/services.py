@@ -1,6 +1,7 @@
 """Writes of the tickets app: each atomic, each email recorded in the outbox inside its transaction."""
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -27,7 +28,15 @@ from portal_core.uploads import (
     files_removed_unless_committed,
     stored_upload_save,
 )
-from tickets.models import Company, Ticket, TicketAttachment, TicketMessage, TicketNumberCounter, TicketSettings
+from tickets.models import (
+    Company,
+    Ticket,
+    TicketAttachment,
+    TicketMessage,
+    TicketNumberCounter,
+    TicketSettings,
+    author_name_for,
+)
 
 LINK_ROUTE = "tickets:portal_link"
 # Links written in one transaction by ticket_portal_links_send.
@@ -67,6 +76,16 @@ def _attachments_save(message: TicketMessage, attachments: Sequence[CheckedUploa
         )
 
 
+def _customer_message(*, ticket: Ticket, customer: Customer, body: str, at: datetime) -> TicketMessage:
+    return TicketMessage.objects.create(
+        ticket=ticket,
+        author_customer=customer,
+        author_name=author_name_for(customer=customer),
+        body=body,
+        created_at=at,
+    )
+
+
 def _company_of(customer: Customer) -> Company | None:
     companies = list(customer.ticket_companies.filter(organisation_id=customer.organisation_id)[:2])
     return companies[0] if len(companies) == 1 else None
@@ -100,7 +119,7 @@ def ticket_create(
             subject=subject,
             priority=priority,
         )
-        message = TicketMessage.objects.create(ticket=ticket, author_customer=customer, body=body)
+        message = _customer_message(ticket=ticket, customer=customer, body=body, at=timezone.now())
         _attachments_save(message, attachments, written)
         link = notification_link_make(customer=customer, next_path=ticket_path(ticket), link_route=LINK_ROUTE)
         email_enqueue(
@@ -123,7 +142,7 @@ def ticket_reply(
         if locked.is_read_only:
             raise TicketClosed()
         now = timezone.now()
-        message = TicketMessage.objects.create(ticket=ticket, author_customer=customer, body=body, created_at=now)
+        message = _customer_message(ticket=ticket, customer=customer, body=body, at=now)
         _attachments_save(message, attachments, written)
         if locked.status in (Ticket.Status.SOLVED, Ticket.Status.PENDING):
             ticket.status = Ticket.Status.OPEN
@@ -151,9 +170,7 @@ def ticket_mark_solved(*, ticket: Ticket, customer: Customer) -> TicketMessage |
         if not locked.can_be_marked_solved:
             return None
         now = timezone.now()
-        message = TicketMessage.objects.create(
-            ticket=ticket, author_customer=customer, body=SOLVED_BY_CUSTOMER, created_at=now
-        )
+        message = _customer_message(ticket=ticket, customer=customer, body=SOLVED_BY_CUSTOMER, at=now)
         ticket.status, ticket.updated_at = Ticket.Status.SOLVED, now
         Ticket.objects.filter(pk=ticket.pk).update(status=ticket.status, updated_at=now)
         page_cache.pages_changed(ticket)
@@ -316,7 +333,13 @@ def ticket_staff_reply(
     then what the customer must hear of it (see ticket_staff_messages_publish)."""
     message = None
     if body:
-        message = TicketMessage.objects.create(ticket=ticket, author_staff=staff_user, body=body, internal=internal)
+        message = TicketMessage.objects.create(
+            ticket=ticket,
+            author_staff=staff_user,
+            author_name=author_name_for(staff=staff_user),
+            body=body,
+            internal=internal,
+        )
     ticket_staff_messages_publish(
         ticket=ticket, messages=[message] if message else [], staff_user=staff_user, created=created, origin=origin
     )

@@ -1,4 +1,5 @@
 import os
+import select
 import socket
 import subprocess
 import sys
@@ -9,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from django.db import connections
+from django.db.utils import load_backend
 
 from tests.smtp import SmtpServer
 
@@ -133,3 +136,27 @@ def live_portal_on_sqlite(tmp_path_factory):
                 running.kill()
                 running.wait()
         smtp.stop()
+
+
+@pytest.fixture
+def connection_the_server_will_drop(db):
+    """This thread's requests use a connection of their own, whose server process can be ended at will.
+
+    The fixture's value ends it, and returns once the server has said so on the connection's socket.
+    """
+    original = connections["default"]
+    if original.vendor != "postgresql":
+        pytest.skip("ends a PostgreSQL server process")
+    own = load_backend(original.settings_dict["ENGINE"]).DatabaseWrapper({**original.settings_dict}, alias="default")
+    own.ensure_connection()
+
+    def drop():
+        with original.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [own.connection.info.backend_pid])
+        readable, _, _ = select.select([own.connection.pgconn.socket], [], [], 10)
+        assert readable, "the server did not end the connection"
+
+    connections["default"] = own
+    yield drop
+    own.close()
+    connections["default"] = original

@@ -159,25 +159,6 @@ def test_an_error_on_a_connection_that_could_not_be_made_is_a_database_down(unre
     assert database_is_unreachable(raised.value)
 
 
-@pytest.fixture
-def connection_the_server_will_drop(db):
-    """This thread's requests use a connection of their own, whose server process can be ended at will."""
-    original = connections["default"]
-    if original.vendor != "postgresql":
-        pytest.skip("ends a PostgreSQL server process")
-    own = load_backend(original.settings_dict["ENGINE"]).DatabaseWrapper({**original.settings_dict}, alias="default")
-    own.ensure_connection()
-
-    def drop():
-        with original.cursor() as cursor:
-            cursor.execute("SELECT pg_terminate_backend(%s)", [own.connection.info.backend_pid])
-
-    connections["default"] = own
-    yield drop
-    own.close()
-    connections["default"] = original
-
-
 def test_a_connection_the_database_server_dropped_answers_503(visitor, organisation, connection_the_server_will_drop):
     connection_the_server_will_drop()
 

@@ -1,7 +1,7 @@
 import factory
 
 from tests.factories import CustomerFactory, OrganisationFactory
-from tickets.models import Company, Ticket, TicketMessage, TicketSettings
+from tickets.models import Company, Ticket, TicketMessage, TicketSettings, author_name_for
 from tickets.services import ticket_number_take
 
 
@@ -45,6 +45,9 @@ class TicketMessageFactory(factory.django.DjangoModelFactory):
 
     ticket = factory.SubFactory(TicketFactory)
     author_customer = factory.LazyAttribute(lambda message: None if message.internal else message.ticket.requester)
+    author_name = factory.LazyAttribute(
+        lambda message: author_name_for(customer=message.author_customer, staff=getattr(message, "author_staff", None))
+    )
     body = factory.Sequence(lambda n: f"Message body {n}")
     internal = False
 

@@ -1,5 +1,8 @@
-"""The ticket setting "put a portal link in every public reply" moved to the organisation, every app's emails now
-following it: an organisation that had it on keeps links that sign in."""
+"""The tickets app's data migrations.
+
+The ticket setting "put a portal link in every public reply" moved to the organisation, every app's emails now
+following it: an organisation that had it on keeps links that sign in. A message keeps its author's name: existing
+messages get the name their page showed."""
 
 import pytest
 from django.db import connection
@@ -10,6 +13,8 @@ AFTER = [
     ("portal_auth", "0006_notification_links_sign_in"),
     ("tickets", "0002_public_reply_link_setting_moves_to_organisation"),
 ]
+
+LATEST_PORTAL_AUTH = "0008_rate_limit_counters_move_to_core"
 
 
 def migrate(targets):
@@ -37,6 +42,48 @@ def test_organisations_that_linked_every_public_reply_keep_links_that_sign_in():
         apps = migrate(BEFORE)  # and back, for a rollback
         kept = apps.get_model("tickets", "TicketSettings").objects.filter(link_on_public_reply=True)
         assert list(kept.values_list("organisation__slug", flat=True)) == ["linked"]
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_existing_messages_keep_the_author_name_their_page_showed():
+    apps = migrate([("portal_auth", LATEST_PORTAL_AUTH), ("tickets", "0003_attachment_is_a_stored_upload")])
+    Organisation = apps.get_model("portal_auth", "Organisation")
+    Customer = apps.get_model("portal_auth", "Customer")
+    User = apps.get_model("auth", "User")
+    Ticket = apps.get_model("tickets", "Ticket")
+    TicketMessage = apps.get_model("tickets", "TicketMessage")
+    organisation = Organisation.objects.create(name="Travel", slug="travel")
+    named = Customer.objects.create(organisation=organisation, email="ana@example.com", name="Ana Lima")
+    unnamed = Customer.objects.create(organisation=organisation, email="bo@example.com")
+    full = User.objects.create(username="agent1", first_name="Sam", last_name="Reyes", is_staff=True)
+    first_only = User.objects.create(username="agent2", first_name="Kim", is_staff=True)
+    nameless = User.objects.create(username="agent3", email="agent3@example.com", is_staff=True)
+    ticket = Ticket.objects.create(organisation=organisation, number=1, requester=named, subject="Seats")
+    authors = [
+        {"author_customer": named},
+        {"author_customer": unnamed},
+        {"author_staff": full},
+        {"author_staff": first_only},
+        {"author_staff": nameless},
+        {},
+    ]
+    for author in authors:
+        TicketMessage.objects.create(ticket=ticket, body="…", **author)
+
+    try:
+        apps = migrate([("portal_auth", LATEST_PORTAL_AUTH), ("tickets", "0004_message_author_name_kept")])
+        messages = apps.get_model("tickets", "TicketMessage").objects.order_by("pk")
+        assert list(messages.values_list("author_name", flat=True)) == [
+            "Ana Lima",
+            "bo@example.com",
+            "Sam Reyes",
+            "Kim",
+            "Support team",
+            "Support team",
+        ]
     finally:
         executor = MigrationExecutor(connection)
         executor.migrate(executor.loader.graph.leaf_nodes())

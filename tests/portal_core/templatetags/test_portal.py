@@ -3,7 +3,9 @@ from datetime import UTC, date, datetime
 from django.template.defaultfilters import date as django_date
 from django.utils import timezone
 
-from portal_core.templatetags.portal import day, iso, moment, short_day
+from conversations.models import Channel, Conversation
+from portal_core.templatetags.portal import day, display, iso, moment, short_day
+from tickets.models import Ticket
 
 
 def test_labels_match_djangos_own_formatting(settings):
@@ -42,3 +44,12 @@ def test_one_template_library_is_named_portal():
     owners = [config.name for config in apps.get_app_configs() if has_portal_library(config.name)]
     assert owners == ["portal_core"]
     assert get_installed_libraries()["portal"] == "portal_core.templatetags.portal"
+
+
+def test_display_says_what_get_field_display_says():
+    for priority in [*Ticket.Priority.values, "not-a-choice"]:
+        ticket = Ticket(priority=priority)
+        assert display(ticket, "priority") == ticket.get_priority_display()
+    for channel in Channel.values:
+        conversation = Conversation(channel=channel)
+        assert display(conversation, "channel") == conversation.get_channel_display()
