@@ -134,6 +134,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Shared by every process (cached_db sessions): the database by default, Redis where configured.
 # Rate-limit counters are never kept here: an evicting cache would forget a lockout.
 CACHES = {"default": env.cache("CACHE_URL", default="dbcache://portal_cache")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    CACHES["default"]["BACKEND"] = "portal_core.cache.PortalRedisCache"
 
 # Sessions live in the database, shared by every process; with a cache of its own (Redis, Memcached) they are
 # read from it first ("cached_db"), so a page kept in the page cache is served without touching the database.
