@@ -69,7 +69,7 @@ class OrganisationAdmin(admin.ModelAdmin):
     actions = ["rotate_external_sign_on_secrets"]
     fieldsets = [
         (None, {"fields": ["name", "slug", "created_at"]}),
-        ("Branding", {"fields": ["display_name", "accent_colour", "logo"]}),
+        ("Branding", {"fields": ["display_name", "accent_colour", "logo", "time_zone"]}),
         ("Sign-in", {"fields": ["doors", "requires_sign_in", "notification_links_sign_in", "session_lifetime"]}),
         ("Support contact shown to customers", {"fields": ["support_email", "support_phone", "support_url"]}),
         (
