@@ -70,6 +70,13 @@ class BookingSettings(models.Model):
 MAX_SERVICE_DURATION = datetime.timedelta(hours=24)
 
 
+def duration_display(value: datetime.timedelta) -> str:
+    """'1 hour 30 minutes', '2 days'."""
+    minutes = int(value.total_seconds()) // 60
+    parts = [(minutes // 1440, "day"), (minutes // 60 % 24, "hour"), (minutes % 60, "minute")]
+    return " ".join(f"{n} {unit}{'s' if n != 1 else ''}" for n, unit in parts if n) or "0 minutes"
+
+
 class Resource(models.Model):
     """Where or with whom a service happens (a room, a guide, a vehicle): it serves one slot at a time."""
 
@@ -223,6 +230,14 @@ class Service(models.Model):
     @property
     def is_group(self) -> bool:
         return self.capacity > 1
+
+    @property
+    def duration_display(self) -> str:
+        return duration_display(self.duration)
+
+    @property
+    def free_cancellation_display(self) -> str:
+        return duration_display(self.free_cancellation_notice)
 
 
 class Booking(models.Model):
