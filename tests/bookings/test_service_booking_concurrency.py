@@ -90,7 +90,8 @@ open_every_day(service.resource)
 starts_at = datetime.datetime.combine(
     datetime.date.today() + datetime.timedelta(days=3), datetime.time(10), tzinfo=service.organisation.zone
 )
-service_book(service=service, customer=CustomerFactory(organisation=service.organisation), starts_at=starts_at, places=11)
+first = CustomerFactory(organisation=service.organisation)
+service_book(service=service, customer=first, starts_at=starts_at, places=11)
 customers = CustomerFactory.create_batch(int(sys.argv[1]), organisation=service.organisation)
 connection.close()
 outcomes = []
