@@ -322,9 +322,13 @@ class Booking(models.Model):
         return self.service_id is not None and self.slot_starts_at is not None
 
     def add_on_cancellation_deadline(self, organisation_notice: datetime.timedelta) -> datetime.datetime:
-        """The moment from which a customer can no longer cancel an add-on on this booking."""
-        notice = organisation_notice if self.add_on_cancellation_notice is None else self.add_on_cancellation_notice
-        return self.starts_at - notice
+        """The moment from which a customer can no longer cancel an add-on on this booking: the booking's own
+        notice, else for a service booked at a time its free-cancellation window, else the organisation's."""
+        if self.add_on_cancellation_notice is not None:
+            return self.starts_at - self.add_on_cancellation_notice
+        if self.service_id is not None and self.slot_starts_at is not None:
+            return self.starts_at - self.service.free_cancellation_notice  # type: ignore[union-attr]
+        return self.starts_at - organisation_notice
 
 
 class Attendee(models.Model):

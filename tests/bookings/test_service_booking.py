@@ -293,3 +293,9 @@ def test_a_staff_made_booking_cannot_be_changed_online(customer, bookable):
     Attendee.objects.create(booking=booking, name="Me", email=customer.email)
     with pytest.raises(Exception, match="managed by the business"):
         service_booking_cancel(booking=booking, customer=customer)
+
+
+def test_add_ons_on_a_booked_service_can_be_cancelled_within_its_free_cancellation_window(customer, booked, bookable):
+    from bookings.services import booking_add_on_cancellation_deadline
+
+    assert booking_add_on_cancellation_deadline(booking=booked) == at(DAY, 10) - bookable.free_cancellation_notice
