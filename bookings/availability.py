@@ -12,6 +12,7 @@ booking can start at most MAX_SERVICE_DURATION before the range and still reach 
 import datetime
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import cast
 from zoneinfo import ZoneInfo
 
 from bookings.models import MAX_SERVICE_DURATION, AvailabilityException, Booking, OpeningHours, Service
@@ -104,8 +105,8 @@ def service_slots(
     ).only("date", "kind", "opens", "closes"):
         exceptions[exception.date].append(exception)
     taken = [
-        _Taken(*row)
-        for row in Booking.objects.filter(
+        _Taken(pk, service_id, cast(datetime.datetime, starts), cast(datetime.datetime, ends), places)
+        for pk, service_id, starts, ends, places in Booking.objects.filter(
             resource_id=service.resource_id,
             slot_starts_at__gte=range_start - MAX_SERVICE_DURATION,
             slot_starts_at__lt=range_end,
@@ -113,7 +114,7 @@ def service_slots(
         )
         .exclude(status=Booking.Status.CANCELLED)
         .values_list("pk", "service_id", "slot_starts_at", "slot_ends_at", "places")
-        if row[0] != ignoring
+        if pk != ignoring
     ]
 
     earliest, latest = now + service.min_notice, now + service.max_advance

@@ -41,7 +41,7 @@ from bookings.services import (
     service_booking_change_refusal,
     service_booking_reschedule,
 )
-from portal_auth.access_log import refused_look_log
+from portal_auth.access_log import LookRefused, refused_look_log
 from portal_auth.decorators import customer_required, organisation_page, post_only, sign_in_url
 from portal_auth.drafts import draft_restore, draft_take
 from portal_auth.models import Organisation
@@ -357,6 +357,12 @@ def book_check(request, organisation, customer):
     return render(request, "bookings/book/check.html", context)
 
 
+def _service_of(organisation, booking):
+    if booking.service_id is None:
+        raise LookRefused(f"service of booking {booking.reference[:6]}…")
+    return get_bookable_service(organisation, booking.service_id)
+
+
 def _change_refusal(booking, customer) -> str:
     return service_booking_change_refusal(booking, customer, now=timezone.now())
 
@@ -385,7 +391,7 @@ def booking_reschedule_days(request, organisation, customer, reference):
     booking = get_booking_for(customer, reference)
     if refusal := _change_refusal(booking, customer):
         return render(request, "bookings/book/cancel.html", {"booking": booking, "refusal": refusal, "moving": True})
-    service = get_bookable_service(organisation, booking.service_id)
+    service = _service_of(organisation, booking)
     days, later = _days_with_room(service, _day_from(request, organisation), ignoring=booking.pk)
     context = {"service": service, "days": days, "later": later, "booking": booking}
     return render(request, "bookings/book/days.html", context)
@@ -396,7 +402,7 @@ def booking_reschedule_days(request, organisation, customer, reference):
 @in_organisation_zone
 def booking_reschedule_times(request, organisation, customer, reference, day):
     booking = get_booking_for(customer, reference)
-    service = get_bookable_service(organisation, booking.service_id)
+    service = _service_of(organisation, booking)
     slots = [
         slot
         for slot in service_slots(service, [day], now=timezone.now(), ignoring=booking.pk)[day]
@@ -412,7 +418,7 @@ def booking_reschedule(request, organisation, customer, booking, day, time):
     """Check and confirm the move: the old time, the new one; only the POST moves it."""
     if refusal := _change_refusal(booking, customer):
         return render(request, "bookings/book/cancel.html", {"booking": booking, "refusal": refusal, "moving": True})
-    service = get_bookable_service(organisation, booking.service_id)
+    service = _service_of(organisation, booking)
     slot, starts_at = _slot_at(service, day, time, ignoring=booking.pk)
     if slot is None or slot.places_left < booking.places:
         return _slot_gone(request, service, starts_at, reference=booking.reference)
