@@ -270,14 +270,15 @@ class Booking(models.Model):
     resource = models.ForeignKey(Resource, null=True, blank=True, on_delete=models.PROTECT, related_name="bookings")
     slot_starts_at = models.DateTimeField("starts at", null=True, blank=True)
     slot_ends_at = models.DateTimeField("ends at", null=True, blank=True)
-    places = models.PositiveSmallIntegerField(default=1, validators=[MinValueValidator(1)])
-    note = models.TextField(blank=True)
+    # Database defaults too, so rows written by SQL (imports, bench/scale.py) need not name them.
+    places = models.PositiveSmallIntegerField(default=1, db_default=1, validators=[MinValueValidator(1)])
+    note = models.TextField(blank=True, default="", db_default="")
     booked_by_customer = models.ForeignKey(
         Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
     )
     cancelled_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Raised at each change of time, so calendars replace the event they hold (iCalendar SEQUENCE).
-    calendar_sequence = models.PositiveIntegerField(default=0, editable=False)
+    calendar_sequence = models.PositiveIntegerField(default=0, db_default=0, editable=False)
 
     class Meta:
         ordering = ["starts_on", "pk"]

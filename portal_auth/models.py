@@ -81,6 +81,7 @@ class Organisation(models.Model):
         max_length=64,
         choices=time_zone_choices,
         default=default_time_zone,
+        db_default="UTC",  # for rows written by SQL
         help_text="Opening hours are set, and every time is shown to customers, in this time zone.",
     )
     support_email = models.EmailField(blank=True)
