@@ -333,6 +333,14 @@ def service_booking_reschedule(*, booking: Booking, customer: Customer, starts_a
     return locked
 
 
+_STAFF_HEADLINES = {
+    "booked": "New booking",
+    "cancelled": "Cancelled by the customer",
+    "rescheduled": "Moved by the customer",
+}
+_TO_CONFIRM = "New booking to confirm"
+
+
 def _service_booking_emails(
     booking: Booking,
     customer: Customer,
@@ -364,9 +372,12 @@ def _service_booking_emails(
         email_enqueue(
             organisation=organisation,
             to=organisation.support_email,
-            template=f"bookings/emails/service_{what}_staff",
+            template="bookings/emails/service_changed_staff",
             context={
                 **context,
+                "headline": _TO_CONFIRM
+                if what == "booked" and booking.status == "provisional"
+                else _STAFF_HEADLINES[what],
                 "admin_url": settings.SITE_URL + reverse("admin:bookings_booking_change", args=[booking.pk]),
             },
         )

@@ -299,3 +299,17 @@ def test_add_ons_on_a_booked_service_can_be_cancelled_within_its_free_cancellati
     from bookings.services import booking_add_on_cancellation_deadline
 
     assert booking_add_on_cancellation_deadline(booking=booked) == at(DAY, 10) - bookable.free_cancellation_notice
+
+
+def test_the_support_address_is_told_what_to_confirm_and_what_changed(customer, bookable, sent):
+    bookable.needs_confirmation = True
+    bookable.save()
+    with sent():
+        booking = service_book(service=bookable, customer=customer, starts_at=at(DAY, 9), places=1, note="Window")
+        service_booking_cancel(booking=booking, customer=customer)
+    subjects = [email.subject for email in mail.outbox if email.to == ["desk@voyages.example"]]
+    assert subjects == [
+        "New booking to confirm: Harbour tour, Wednesday 3 March 2027 at 09:00 (Europe/London time)",
+        "Cancelled by the customer: Harbour tour, Wednesday 3 March 2027 at 09:00 (Europe/London time)",
+    ]
+    assert "Note: Window" in mail.outbox[1].body and "/admin/bookings/booking/" in mail.outbox[1].body
