@@ -47,6 +47,7 @@ from portal_auth.drafts import draft_restore, draft_take
 from portal_auth.models import Organisation
 from portal_auth.page_cache import cached_page
 from portal_auth.types import PortalRequest
+from portal_core import ratelimit
 from portal_core.origin import ClientOrigin
 from portal_core.uploads import stored_file_download
 
@@ -331,6 +332,7 @@ def book_check(request, organisation, customer):
     service = get_bookable_service(organisation, answers["service"])
     starts_at = datetime.datetime.fromisoformat(answers["starts_at"]).astimezone(organisation.zone)
     if request.method == "POST":
+        _count_booking(request, customer)
         try:
             booking = service_book(
                 service=service, customer=customer, starts_at=starts_at, places=answers["places"], note=answers["note"]
@@ -363,6 +365,11 @@ def _service_of(organisation, booking):
     return get_bookable_service(organisation, booking.service_id)
 
 
+def _count_booking(request, customer) -> None:
+    """RateLimited (a 429 page) once the customer has booked, moved or cancelled too often."""
+    ratelimit.consume("service_booking", request, key=f"customer:{customer.pk}")
+
+
 def _change_refusal(booking, customer) -> str:
     return service_booking_change_refusal(booking, customer, now=timezone.now())
 
@@ -372,6 +379,7 @@ def _change_refusal(booking, customer) -> str:
 def booking_cancel(request, organisation, customer, booking):
     refusal = _change_refusal(booking, customer)
     if request.method == "POST" and not refusal:
+        _count_booking(request, customer)
         try:
             service_booking_cancel(booking=booking, customer=customer)
         except ValidationError as error:  # the window closed meanwhile
@@ -423,6 +431,7 @@ def booking_reschedule(request, organisation, customer, booking, day, time):
     if slot is None or slot.places_left < booking.places:
         return _slot_gone(request, service, starts_at, reference=booking.reference)
     if request.method == "POST":
+        _count_booking(request, customer)
         try:
             service_booking_reschedule(booking=booking, customer=customer, starts_at=starts_at)
         except SlotUnavailable as refusal_:

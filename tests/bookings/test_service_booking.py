@@ -313,3 +313,14 @@ def test_the_support_address_is_told_what_to_confirm_and_what_changed(customer, 
         "Cancelled by the customer: Harbour tour, Wednesday 3 March 2027 at 09:00 (Europe/London time)",
     ]
     assert "Note: Window" in mail.outbox[1].body and "/admin/bookings/booking/" in mail.outbox[1].body
+
+
+def test_confirmations_are_rate_limited_per_customer(sign_in, customer, bookable, settings):
+    settings.PORTAL_RATE_LIMITS = {**settings.PORTAL_RATE_LIMITS, "service_booking": "1/h/key"}
+    client = sign_in(customer)
+    organisation = bookable.organisation
+    for hour, expected in ((9, 302), (10, 429)):
+        details = url("book_details", organisation, service_id=bookable.pk, day=DAY, time=datetime.time(hour))
+        client.post(details, {"places": "1"})
+        assert client.post(url("book_check", organisation)).status_code == expected
+    assert Booking.objects.filter(service=bookable).count() == 1
