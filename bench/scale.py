@@ -592,7 +592,8 @@ def bookable_pages(client, sizes: dict[str, float]) -> list[Page]:
         measure(client, "book: services", "get", "/scale/bookings/book/", sizes),
         measure(client, "book: days with room", "get", f"{book}/", sizes),
         measure(client, "book: a day's times", "get", f"{book}/{day}/", sizes),
-        measure(client, "book: a time's details", "get", f"{book}/{day}/0900/", sizes),
+        measure(client, "book: a free time's details", "get", f"{book}/{day}/0930/", sizes),
+        measure(client, "book: a taken time, nearest", "get", f"{book}/{day}/0900/", sizes),
     ]
 
 

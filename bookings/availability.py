@@ -147,15 +147,20 @@ def bookable_days(service: Service, *, now: datetime.datetime) -> tuple[datetime
     return (now + service.min_notice).astimezone(zone).date(), (now + service.max_advance).astimezone(zone).date()
 
 
+def week_around(day: datetime.date) -> list[datetime.date]:
+    return [day + datetime.timedelta(days=offset) for offset in range(-3, 4)]
+
+
 def nearest_free_slots(
     service: Service, wanted: datetime.datetime, *, now: datetime.datetime, count: int = 3, ignoring: int | None = None
 ) -> list[Slot]:
     """The free slots closest in time to `wanted` (the week around it), soonest first."""
-    zone = service.organisation.zone
-    day = wanted.astimezone(zone).date()
-    days = [day + datetime.timedelta(days=offset) for offset in range(-3, 4)]
-    slots = [
-        slot for day_slots in service_slots(service, days, now=now, ignoring=ignoring).values() for slot in day_slots
-    ]
-    closest = sorted(slots, key=lambda slot: abs(slot.starts_at - wanted))[:count]
+    week = week_around(wanted.astimezone(service.organisation.zone).date())
+    return nearest_of(service_slots(service, week, now=now, ignoring=ignoring), wanted, count=count)
+
+
+def nearest_of(slots: dict[datetime.date, list[Slot]], wanted: datetime.datetime, *, count: int = 3) -> list[Slot]:
+    """Of `slots` (free ones, by day), the `count` closest in time to `wanted`, soonest first."""
+    free = [slot for day_slots in slots.values() for slot in day_slots if slot.starts_at != wanted]
+    closest = sorted(free, key=lambda slot: abs(slot.starts_at - wanted))[:count]
     return sorted(closest, key=lambda slot: slot.starts_at)

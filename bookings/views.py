@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from bookings.availability import bookable_days, nearest_free_slots, service_slots
+from bookings.availability import bookable_days, nearest_of, service_slots, week_around
 from bookings.forms import AddOnBookingForm, AddOnCancellationForm, BookingDocumentForm, ServiceBookingForm
 from bookings.models import Booking, BookingSettings
 from bookings.page_scopes import bookable_scope
@@ -279,10 +279,14 @@ def book_times(request, organisation, customer, service_id, day):
     return render(request, "bookings/book/times.html", {"service": service, "day": day, "slots": slots})
 
 
-def _slot_at(service, day: datetime.date, time: datetime.time, *, ignoring: int | None = None):
+def _slot_at(service, day: datetime.date, time: datetime.time, *, places: int = 1, ignoring: int | None = None):
+    """(the free slot at that time with room for `places` or None, its start, the nearest free slots to it)
+    from the slots of the week around it, read at once."""
     starts_at = datetime.datetime.combine(day, time, tzinfo=service.organisation.zone)
-    slots = service_slots(service, [day], now=timezone.now(), ignoring=ignoring)[day]
-    return next((slot for slot in slots if slot.starts_at == starts_at), None), starts_at
+    week = service_slots(service, week_around(day), now=timezone.now(), ignoring=ignoring)
+    week = {d: [slot for slot in slots if slot.places_left >= places] for d, slots in week.items()}
+    slot = next((slot for slot in week[day] if slot.starts_at == starts_at), None)
+    return slot, starts_at, nearest_of(week, starts_at)
 
 
 @never_cache
@@ -292,9 +296,9 @@ def _slot_at(service, day: datetime.date, time: datetime.time, *, ignoring: int 
 def book_details(request, organisation, customer, service_id, day, time):
     """The customer's answers for the slot: kept in their session until they confirm on the check page."""
     service = get_bookable_service(organisation, service_id)
-    slot, starts_at = _slot_at(service, day, time)
+    slot, starts_at, nearest = _slot_at(service, day, time)
     if slot is None:
-        return _slot_gone(request, service, starts_at)
+        return _slot_gone(request, service, starts_at, nearest=nearest)
     answers = request.session.get(ANSWERS_SESSION_KEY, {})
     same_slot = answers.get("service") == service.pk and answers.get("starts_at") == starts_at.isoformat()
     form = ServiceBookingForm(
@@ -313,9 +317,7 @@ def book_details(request, organisation, customer, service_id, day, time):
     return render(request, "bookings/book/details.html", context, status=400 if form.errors else 200)
 
 
-def _slot_gone(request, service, starts_at, *, status=200, nearest=None, reference=""):
-    if nearest is None:
-        nearest = nearest_free_slots(service, starts_at, now=timezone.now())
+def _slot_gone(request, service, starts_at, *, nearest, status=200, reference=""):
     context = {"service": service, "starts_at": starts_at, "nearest": nearest, "reference": reference}
     return render(request, "bookings/book/slot_gone.html", context, status=status)
 
@@ -427,9 +429,9 @@ def booking_reschedule(request, organisation, customer, booking, day, time):
     if refusal := _change_refusal(booking, customer):
         return render(request, "bookings/book/cancel.html", {"booking": booking, "refusal": refusal, "moving": True})
     service = _service_of(organisation, booking)
-    slot, starts_at = _slot_at(service, day, time, ignoring=booking.pk)
-    if slot is None or slot.places_left < booking.places:
-        return _slot_gone(request, service, starts_at, reference=booking.reference)
+    slot, starts_at, nearest = _slot_at(service, day, time, places=booking.places, ignoring=booking.pk)
+    if slot is None:
+        return _slot_gone(request, service, starts_at, nearest=nearest, reference=booking.reference)
     if request.method == "POST":
         _count_booking(request, customer)
         try:

@@ -39,6 +39,17 @@ def days_url(service) -> str:
     return reverse("bookings:book_days", kwargs={"org": service.organisation.slug, "service_id": service.pk})
 
 
+def free_time_url(service) -> str:
+    kwargs = {"org": service.organisation.slug, "service_id": service.pk, "day": DAY, "time": datetime.time(11)}
+    return reverse("bookings:book_details", kwargs=kwargs)
+
+
+def taken_time_url(service) -> str:
+    """The 09:00 slot, which _fill books: the page offers the nearest free times instead."""
+    kwargs = {"org": service.organisation.slug, "service_id": service.pk, "day": DAY, "time": datetime.time(9)}
+    return reverse("bookings:book_details", kwargs=kwargs)
+
+
 def _fill(service, count: int) -> None:
     """`count` bookings on the service's resource, on days around DAY: what the pages must not grow with."""
     Booking.objects.bulk_create(
@@ -50,13 +61,13 @@ def _fill(service, count: int) -> None:
             slot_ends_at=at(10) + datetime.timedelta(days=n - count // 2),
             starts_on=DAY,
             ends_on=DAY,
-            places=1,
+            places=12,
         )
         for n in range(count)
     )
 
 
-@pytest.mark.parametrize("page", [days_url, times_url])
+@pytest.mark.parametrize("page", [days_url, times_url, free_time_url, taken_time_url])
 def test_the_pages_take_the_same_few_queries_as_bookings_grow(
     sign_in, customer, bookable, settings, page, django_assert_max_num_queries
 ):
@@ -67,8 +78,10 @@ def test_the_pages_take_the_same_few_queries_as_bookings_grow(
         assert client.get(page(bookable)).status_code == 200
     _fill(bookable, 2000)
     with django_assert_max_num_queries(6) as many:
-        assert client.get(page(bookable)).status_code == 200
+        response = client.get(page(bookable))
+    assert response.status_code == 200
     assert len(many.captured_queries) == len(few.captured_queries)
+    assert ("That time is no longer free" in response.content.decode()) == (page is taken_time_url)
 
 
 def _another_customer_books(service, customer):
