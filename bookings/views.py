@@ -229,8 +229,12 @@ def in_organisation_zone(view):
     return wrapper
 
 
+# Free times move out of the bookable window as time passes: a kept page of them is rendered again this often.
+FREE_TIMES_FRESH_FOR = 300
+
+
 def _bookable(slug: str) -> list[str]:
-    return bookable_scope(slug)
+    return [*bookable_scope(slug), f"clock:{int(timezone.now().timestamp()) // FREE_TIMES_FRESH_FOR}"]
 
 
 def _days_with_room(service, start: datetime.date, *, ignoring: int | None = None) -> tuple[list, datetime.date | None]:

@@ -162,3 +162,12 @@ def test_every_write_makes_the_next_view_of_the_free_times_fresh(sign_in, custom
         assert shown in after
     else:
         assert shown in after.split("10:00 to 11:00", 1)[1].split("</li>", 1)[0]
+
+
+def test_kept_free_times_are_rendered_again_within_five_minutes(sign_in, customer, bookable):
+    # A slot leaves the bookable window as time passes, with no write to make its page stale.
+    client = sign_in(customer)
+    assert client.get(times_url(bookable)).context is not None
+    assert client.get(times_url(bookable)).context is None
+    with time_machine.travel(NOW + datetime.timedelta(minutes=5), tick=False):
+        assert client.get(times_url(bookable)).context is not None
