@@ -10,6 +10,10 @@ migrates, and bulk-loads with INSERT … SELECT generate_series (no ORM row by r
     organisation "other": the same shapes at half that size, with the same customer emails,
         so every look-up by email or organisation has another tenant's rows to skip.
 
+    organisation "scale" also offers a service customers book themselves: a 30-minute appointment on one
+        resource open 08:00-20:00 every day in Europe/London, with 50,000 bookings on that resource
+        (half its slots, over eleven years), whatever --scale.
+
 Two customers of "scale" are measured: a typical one (a few bookings, ~10 tickets, ~3
 conversations) and a heavy one (1,000 bookings, 5,000 tickets of their own and 20,000 of their
 company's, 2,000 conversations, a ticket and a conversation of 300 messages each).
@@ -348,6 +352,54 @@ def load(connection, factor: float) -> None:
     print(f"  loaded and analysed in {time.monotonic() - started:.0f} s", flush=True)
 
 
+RESOURCE_BOOKINGS = 50_000
+
+
+def load_bookable_service() -> None:
+    """The appointment customers book themselves and 50,000 bookings on its resource (added if missing)."""
+    import datetime
+
+    from django.db import connection
+
+    from bookings.models import OpeningHours, Resource, Service
+    from portal_auth.models import Organisation
+
+    organisation = Organisation.objects.get(slug="scale")
+    if Service.objects.filter(organisation=organisation).exists():
+        return
+    Organisation.objects.filter(pk=organisation.pk).update(time_zone="Europe/London")
+    resource = Resource.objects.create(organisation=organisation, name="Consulting room")
+    OpeningHours.objects.bulk_create(
+        OpeningHours(resource=resource, weekday=day, opens=datetime.time(8), closes=datetime.time(20))
+        for day in range(7)
+    )
+    service = Service.objects.create(
+        organisation=organisation,
+        name="Appointment",
+        duration=datetime.timedelta(minutes=30),
+        price=40,
+        resource=resource,
+        min_notice=datetime.timedelta(hours=2),
+        max_advance=datetime.timedelta(days=60),
+    )
+    # Every other slot of each day, 12 a day, from 4,000 days ago: the last ones fall in the bookable window.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """INSERT INTO bookings_booking (organisation_id, reference, title, starts_on, ends_on, status,
+                   main_contact_name, main_contact_email, created_at, service_id, resource_id,
+                   slot_starts_at, slot_ends_at)
+               SELECT %(org)s, left(md5('slot-' || g), 22), 'Appointment', s.day, s.day, 'confirmed',
+                      'Main contact', 'main@example.com', now(), %(service)s, %(resource)s,
+                      s.starts, s.starts + interval '30 minutes'
+               FROM generate_series(0, %(count)s - 1) g,
+                    LATERAL (SELECT current_date - 4000 + g / 12 AS day) d,
+                    LATERAL (SELECT d.day, ((d.day + time '08:00' + (g %% 12) * interval '1 hour')
+                                           AT TIME ZONE 'Europe/London') AS starts) s""",
+            {"org": organisation.pk, "service": service.pk, "resource": resource.pk, "count": RESOURCE_BOOKINGS},
+        )
+        cursor.execute("ANALYZE bookings_booking")
+
+
 def analyze(connection) -> None:
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
@@ -519,6 +571,7 @@ def pages_of(subject: Subject, sizes: dict[str, float]) -> list[Page]:
         measure(client, "conversations", "get", f"{org}/conversations/", sizes),
         measure(client, "a conversation", "get", f"{org}/conversations/{subject.conversation}/", sizes),
         measure(Client(), "password-link request", "post", f"{org}/password/", sizes, {"email": subject.email}),
+        *bookable_pages(client, sizes),
     ]
     customer = Customer.objects.get(organisation__slug="scale", email=subject.email)
     _token, raw = CustomerToken.issue(
@@ -531,6 +584,24 @@ def pages_of(subject: Subject, sizes: dict[str, float]) -> list[Page]:
         measure(visitor, "access link: open (POST)", "post", f"{org}/support/portal/open/", sizes),
     ]
     return pages
+
+
+def bookable_pages(client, sizes: dict[str, float]) -> list[Page]:
+    """The pages a customer books on: the service's next four weeks, a day's times, a time's details."""
+    import datetime
+
+    from bookings.models import Service
+
+    service = Service.objects.get(organisation__slug="scale")
+    book = f"/scale/bookings/book/{service.pk}"
+    day = datetime.date.today() + datetime.timedelta(days=3)
+    return [
+        measure(client, "book: services", "get", "/scale/bookings/book/", sizes),
+        measure(client, "book: days with room", "get", f"{book}/", sizes),
+        measure(client, "book: a day's times", "get", f"{book}/{day}/", sizes),
+        measure(client, "book: a free time's details", "get", f"{book}/{day}/0930/", sizes),
+        measure(client, "book: a taken time, nearest", "get", f"{book}/{day}/0900/", sizes),
+    ]
 
 
 def report(label: str, pages: list[Page], verbose: bool) -> None:
@@ -572,6 +643,7 @@ def main() -> int:
     else:
         analyze(raw)
 
+    load_bookable_service()
     set_passwords([typical_customer_email(), "heavy@example.com"])
     sizes = table_sizes()
     subjects = [

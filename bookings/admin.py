@@ -8,12 +8,27 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from bookings.models import AddOn, Attendee, Booking, BookingAddOn, BookingDocument, BookingSettings
+from bookings.forms import StaffServiceBookingForm
+from bookings.models import (
+    AddOn,
+    Attendee,
+    AvailabilityException,
+    Booking,
+    BookingAddOn,
+    BookingDocument,
+    BookingSettings,
+    OpeningHours,
+    Resource,
+    Service,
+)
 from bookings.services import (
+    SlotUnavailable,
     attendee_portal_password_set,
     booking_add_ons_save_by_staff,
+    booking_moment,
     booking_url,
     bookings_delete,
+    service_book,
 )
 from portal_auth.doors.password.forms import SetPasswordForm
 from portal_auth.models import Customer
@@ -112,8 +127,20 @@ class BookingDocumentInline(admin.TabularInline):
 
 @admin.register(Booking)
 class BookingAdmin(admin.ModelAdmin):
-    list_display = ["title", "reference", "starts_on", "ends_on", "status", "main_contact_email", "organisation"]
-    list_filter = ["status", "organisation", "starts_on", "ends_on"]
+    list_display = [
+        "title",
+        "reference",
+        "starts_on",
+        "ends_on",
+        "slot_time",
+        "places",
+        "resource",
+        "status",
+        "main_contact_email",
+        "organisation",
+    ]
+    # A resource's day: filter by resource, then pick the day in the date bar.
+    list_filter = ["status", "organisation", "resource", "service", "starts_on", "ends_on"]
     search_fields = [
         "=reference",
         "title",
@@ -123,8 +150,8 @@ class BookingAdmin(admin.ModelAdmin):
         "attendees__email",
     ]
     date_hierarchy = "starts_on"
-    list_select_related = ["organisation"]
-    readonly_fields = ["reference", "portal_link", "created_at"]
+    list_select_related = ["organisation", "resource"]
+    readonly_fields = ["reference", "portal_link", "created_at", "service", "resource", "slot_time", "places", "note"]
     fields = [
         "organisation",
         "title",
@@ -132,10 +159,22 @@ class BookingAdmin(admin.ModelAdmin):
         "status",
         ("main_contact_name", "main_contact_email"),
         "add_on_cancellation_notice",
+        ("service", "resource"),
+        ("slot_time", "places"),
+        "note",
         "reference",
         "portal_link",
         "created_at",
     ]
+
+    @admin.display(description="Time", ordering="slot_starts_at")
+    def slot_time(self, booking):
+        if booking.slot_starts_at is None:
+            return "—"
+        zone = booking.organisation.zone
+        start, end = booking.slot_starts_at.astimezone(zone), booking.slot_ends_at.astimezone(zone)
+        return f"{start:%d %b %Y %H:%M}–{end:%H:%M} ({zone.key})"
+
     inlines = [AttendeeInline, BookingAddOnInline, BookingDocumentInline]
 
     @admin.display(description="Portal link")
@@ -257,3 +296,91 @@ class BookingDocumentAdmin(StoredUploadAdminMixin, admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+class OpeningHoursInline(admin.TabularInline):
+    model = OpeningHours
+    extra = 1
+
+
+class AvailabilityExceptionInline(admin.TabularInline):
+    model = AvailabilityException
+    extra = 1
+
+
+@admin.register(Resource)
+class ResourceAdmin(admin.ModelAdmin):
+    list_display = ["name", "organisation", "day_view"]
+    list_filter = ["organisation"]
+    search_fields = ["name"]
+    list_select_related = ["organisation"]
+    inlines = [OpeningHoursInline, AvailabilityExceptionInline]
+
+    @admin.display(description="Booked today")
+    def day_view(self, resource):
+        today = timezone.now().astimezone(resource.organisation.zone).date()
+        url = reverse("admin:bookings_booking_changelist")
+        query = f"resource__id__exact={resource.pk}&starts_on__day={today.day}&starts_on__month={today.month}"
+        return format_html('<a href="{}?{}&starts_on__year={}">Day view</a>', url, query, today.year)
+
+
+@admin.register(Service)
+class ServiceAdmin(admin.ModelAdmin):
+    list_display = ["name", "duration", "capacity", "price", "currency", "resource", "is_active", "organisation"]
+    list_filter = ["is_active", "organisation", "resource", "needs_confirmation"]
+    search_fields = ["name", "description"]
+    list_select_related = ["organisation", "resource"]
+    autocomplete_fields = ["resource"]
+    readonly_fields = ["book_for_customer"]
+    fieldsets = [
+        (None, {"fields": ["organisation", "name", "description", "is_active", "book_for_customer"]}),
+        ("Slots", {"fields": ["resource", "duration", "capacity", ("price", "currency")]}),
+        ("Rules", {"fields": ["min_notice", "max_advance", "free_cancellation_notice", "needs_confirmation"]}),
+    ]
+
+    @admin.display(description="Book for a customer")
+    def book_for_customer(self, service):
+        if not service.pk:
+            return "Once the service is saved."
+        url = reverse("admin:bookings_service_book", args=[service.pk])
+        return format_html('<a href="{}">Book for a customer…</a>', url)
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.book_view)
+        return [path("<int:pk>/book/", view, name="bookings_service_book"), *super().get_urls()]
+
+    def book_view(self, request, pk):
+        """Staff book on a customer's behalf through the same service as the portal, with the same checks."""
+        service = get_object_or_404(Service.objects.select_related("organisation", "resource"), pk=pk)
+        if not request.user.has_perm("bookings.add_booking"):
+            raise PermissionDenied
+        form = StaffServiceBookingForm(request.POST or None, service=service)
+        if request.method == "POST" and form.is_valid():
+            try:
+                booking = service_book(
+                    service=service,
+                    customer=form.customer(),
+                    starts_at=form.cleaned_data["starts_at"],
+                    places=form.cleaned_data["places"],
+                    note=form.cleaned_data["note"],
+                    staff_user=request.user,
+                )
+            except SlotUnavailable as refusal:
+                nearest = ", ".join(
+                    booking_moment(slot.starts_at, Booking(organisation=service.organisation))
+                    for slot in refusal.nearest
+                )
+                form.add_error(None, f"{refusal.message} Nearest free times: {nearest or 'none this week'}.")
+            else:
+                messages.success(request, f"Booked {booking} for {booking.main_contact_email}; they were emailed.")
+                return redirect("admin:bookings_booking_change", booking.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": service,
+            "title": f"Book {service.name} for a customer",
+            "service": service,
+            "form": form,
+            "media": self.media + form.media,
+        }
+        return TemplateResponse(request, "bookings/admin/service_book.html", context)

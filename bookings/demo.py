@@ -1,11 +1,12 @@
 """Demo data for `manage.py seed_demo`: add-ons and a few bookings for alice@example.com and bob@example.com."""
 
-from datetime import timedelta
+from datetime import time, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.utils import timezone
 
-from bookings.models import AddOn, Attendee, Booking, BookingAddOn, BookingSettings
+from bookings.models import AddOn, Attendee, Booking, BookingAddOn, BookingSettings, OpeningHours, Resource, Service
 from bookings.services import booking_url
 from portal_auth.models import Organisation
 
@@ -66,3 +67,31 @@ def seed_demo(*, organisation: Organisation, stdout) -> None:
             )
         who = ", ".join(email for _, email in attendees)
         stdout.write(f"  {title} ({who}): {booking_url(booking)}")
+    _seed_services(organisation)
+    stdout.write(f"  Services customers book themselves: {settings.SITE_URL}/{organisation.slug}/bookings/book/")
+
+
+def _seed_services(organisation: Organisation) -> None:
+    """A harbour tour for up to 12 people and a private guide sharing the same boat, open every day."""
+    boat = Resource.objects.create(organisation=organisation, name="The harbour boat")
+    for weekday in range(7):
+        OpeningHours.objects.create(resource=boat, weekday=weekday, opens=time(9), closes=time(17))
+    Service.objects.create(
+        organisation=organisation,
+        name="Harbour tour",
+        description="Ninety minutes around the harbour with a guide.",
+        duration=timedelta(minutes=90),
+        price=Decimal("25.00"),
+        capacity=12,
+        resource=boat,
+    )
+    Service.objects.create(
+        organisation=organisation,
+        name="Private boat trip",
+        description="The boat and its guide for you alone. Confirmed by our team.",
+        duration=timedelta(hours=3),
+        price=Decimal("240.00"),
+        capacity=1,
+        resource=boat,
+        needs_confirmation=True,
+    )

@@ -4,8 +4,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from bookings.models import AddOn, Booking, BookingAddOn
+from bookings.models import AddOn, Booking, BookingAddOn, Service
 from portal_auth.models import Customer
+from portal_auth.services import customer_get_or_create
 from portal_core import ratelimit
 from portal_core.uploads import JPEG, PDF, PNG, FileKind, validate_upload
 
@@ -77,3 +78,52 @@ class BookingDocumentForm(forms.Form):
         file = self.cleaned_data["file"]
         self.kind = validate_upload(file, allowed=DOCUMENT_KINDS, max_size=DOCUMENT_MAX_SIZE)
         return file
+
+
+class ServiceBookingForm(forms.Form):
+    """A customer's answers for a slot: how many people (up to the places left) and a note."""
+
+    places = forms.TypedChoiceField(label="How many people?", coerce=int)
+    note = forms.CharField(
+        label="Anything we should know? (optional)",
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def __init__(self, *args, places_left: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["places"]
+        assert isinstance(field, forms.TypedChoiceField)
+        field.choices = [(number, str(number)) for number in range(1, places_left + 1)]
+        field.error_messages["invalid_choice"] = f"Choose from 1 to {places_left} people: the places left."
+        if places_left == 1:
+            field.widget = forms.HiddenInput()
+            field.initial = 1
+
+
+class StaffServiceBookingForm(forms.Form):
+    """Staff booking a service for a customer, at a local date and time of the organisation."""
+
+    email = forms.EmailField(label="Customer's email")
+    name = forms.CharField(label="Customer's name", max_length=200, required=False)
+    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    time = forms.TimeField(help_text="In the organisation's time zone.", widget=forms.TimeInput(attrs={"type": "time"}))
+    places = forms.IntegerField(min_value=1, initial=1)
+    note = forms.CharField(required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, service: Service, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.service = service
+        self.fields["time"].help_text = f"In {service.organisation.time_zone} time."
+
+    def clean(self):
+        day, time = self.cleaned_data.get("date"), self.cleaned_data.get("time")
+        if day and time:
+            self.cleaned_data["starts_at"] = datetime.datetime.combine(day, time, tzinfo=self.service.organisation.zone)
+        return self.cleaned_data
+
+    def customer(self) -> Customer:
+        return customer_get_or_create(
+            organisation=self.service.organisation, email=self.cleaned_data["email"], name=self.cleaned_data["name"]
+        )

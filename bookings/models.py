@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -67,6 +67,179 @@ class BookingSettings(models.Model):
         return self.add_on_payment_text.strip() or DEFAULT_ADD_ON_PAYMENT_TEXT
 
 
+MAX_SERVICE_DURATION = datetime.timedelta(hours=24)
+
+
+def duration_display(value: datetime.timedelta) -> str:
+    """'1 hour 30 minutes', '2 days'."""
+    minutes = int(value.total_seconds()) // 60
+    parts = [(minutes // 1440, "day"), (minutes // 60 % 24, "hour"), (minutes % 60, "minute")]
+    return " ".join(f"{n} {unit}{'s' if n != 1 else ''}" for n, unit in parts if n) or "0 minutes"
+
+
+class Resource(models.Model):
+    """Where or with whom a service happens (a room, a guide, a vehicle): it serves one slot at a time."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="resources")
+    name = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["name", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class OpeningHours(models.Model):
+    """A resource's weekly hours, in its organisation's time zone; a day may have several windows."""
+
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0, "Monday"
+        TUESDAY = 1, "Tuesday"
+        WEDNESDAY = 2, "Wednesday"
+        THURSDAY = 3, "Thursday"
+        FRIDAY = 4, "Friday"
+        SATURDAY = 5, "Saturday"
+        SUNDAY = 6, "Sunday"
+
+    resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="opening_hours")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    opens = models.TimeField()
+    closes = models.TimeField()
+
+    class Meta:
+        ordering = ["weekday", "opens", "pk"]
+        verbose_name = "opening hours"
+        verbose_name_plural = "opening hours"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(closes__gt=F("opens")),
+                name="opening_hours_close_after_they_open",
+                violation_error_message="Closing time must be after opening time.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.opens:%H:%M}–{self.closes:%H:%M}"
+
+
+class AvailabilityException(models.Model):
+    """A date that differs from the weekly hours: closed all day, or open for extra hours."""
+
+    class Kind(models.TextChoices):
+        CLOSED = "closed", "Closed all day"
+        EXTRA = "extra", "Extra hours"
+
+    resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="exceptions")
+    date = models.DateField()
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    opens = models.TimeField(null=True, blank=True, help_text="Extra hours only.")
+    closes = models.TimeField(null=True, blank=True, help_text="Extra hours only.")
+
+    class Meta:
+        ordering = ["date", "opens", "pk"]
+        indexes = [models.Index(fields=["resource", "date"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind="closed") | Q(opens__isnull=False, closes__gt=F("opens")),
+                name="extra_hours_close_after_they_open",
+                violation_error_message="Extra hours need an opening time and a later closing time.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        if self.kind == self.Kind.CLOSED:
+            return f"{self.date:%d %b %Y}: closed"
+        return f"{self.date:%d %b %Y}: extra hours {self.opens:%H:%M}–{self.closes:%H:%M}"
+
+
+class Service(models.Model):
+    """Something customers book for themselves at a time: an appointment (capacity 1) or a class, a tour."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="services")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    duration = models.DurationField(
+        validators=[MinValueValidator(datetime.timedelta(minutes=5)), MaxValueValidator(MAX_SERVICE_DURATION)],
+        help_text="e.g. “01:00:00” for an hour. Slots follow one another from each opening time.",
+    )
+    price = models.DecimalField(max_digits=10, decimal_places=2, validators=[MinValueValidator(Decimal("0"))])
+    currency = models.CharField(
+        max_length=3,
+        default="EUR",
+        validators=[RegexValidator(r"^[A-Z]{3}$", "Use a three-letter ISO 4217 code such as EUR.")],
+    )
+    capacity = models.PositiveSmallIntegerField(
+        "places per slot",
+        default=1,
+        validators=[MinValueValidator(1)],
+        help_text="1 for an appointment, 12 for a class or a tour.",
+    )
+    resource = models.ForeignKey(
+        Resource,
+        on_delete=models.PROTECT,
+        related_name="services",
+        help_text="Where it happens. Services sharing a resource never overlap.",
+    )
+    min_notice = models.DurationField(
+        "bookable from",
+        default=datetime.timedelta(hours=2),
+        validators=[MinValueValidator(datetime.timedelta(0))],
+        help_text="How long before a slot it can still be booked, e.g. “02:00:00” for two hours.",
+    )
+    max_advance = models.DurationField(
+        "bookable up to",
+        default=datetime.timedelta(days=60),
+        validators=[MinValueValidator(datetime.timedelta(hours=1))],
+        help_text="How far ahead it can be booked, e.g. “60 00:00:00” for 60 days.",
+    )
+    free_cancellation_notice = models.DurationField(
+        "free cancellation until",
+        default=datetime.timedelta(hours=24),
+        validators=[MinValueValidator(datetime.timedelta(0))],
+        help_text="Customers may cancel or reschedule online until this long before the start.",
+    )
+    needs_confirmation = models.BooleanField(
+        "staff confirm each booking",
+        default=False,
+        help_text="A booking starts as provisional until staff confirm it.",
+    )
+    is_active = models.BooleanField("offered", default=True)
+
+    class Meta:
+        ordering = ["name", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(max_advance__gt=F("min_notice")),
+                name="service_bookable_window_not_empty",
+                violation_error_message="“Bookable up to” must be longer than “bookable from”.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self):
+        if self.resource_id and self.organisation_id and self.resource.organisation_id != self.organisation_id:
+            raise ValidationError({"resource": "This resource belongs to another organisation."})
+
+    @property
+    def price_display(self) -> str:
+        return format_price(self.price, self.currency)
+
+    @property
+    def is_group(self) -> bool:
+        return self.capacity > 1
+
+    @property
+    def duration_display(self) -> str:
+        return duration_display(self.duration)
+
+    @property
+    def free_cancellation_display(self) -> str:
+        return duration_display(self.free_cancellation_notice)
+
+
 class Booking(models.Model):
     class Status(models.TextChoices):
         CONFIRMED = "confirmed", "Confirmed"
@@ -91,15 +264,40 @@ class Booking(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
+    # A booking of a service at a time (made by a customer in the portal, or by staff for them).
+    service = models.ForeignKey(Service, null=True, blank=True, on_delete=models.PROTECT, related_name="bookings")
+    # Kept on the booking: the resource it occupies stays occupied even if the service moves elsewhere.
+    resource = models.ForeignKey(Resource, null=True, blank=True, on_delete=models.PROTECT, related_name="bookings")
+    slot_starts_at = models.DateTimeField("starts at", null=True, blank=True)
+    slot_ends_at = models.DateTimeField("ends at", null=True, blank=True)
+    # Database defaults too, so rows written by SQL (imports, bench/scale.py) need not name them.
+    places = models.PositiveSmallIntegerField(default=1, db_default=1, validators=[MinValueValidator(1)])
+    note = models.TextField(blank=True, default="", db_default="")
+    booked_by_customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+    cancelled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Raised at each change of time, so calendars replace the event they hold (iCalendar SEQUENCE).
+    calendar_sequence = models.PositiveIntegerField(default=0, db_default=0, editable=False)
+
     class Meta:
         ordering = ["starts_on", "pk"]
-        indexes = [models.Index(fields=["organisation", "starts_on"])]
+        indexes = [
+            models.Index(fields=["organisation", "starts_on"]),
+            # A day's slots: the bookings of one resource starting in a range.
+            models.Index(fields=["resource", "slot_starts_at"], name="booking_resource_start_idx"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(ends_on__gte=F("starts_on")),
                 name="booking_ends_after_it_starts",
                 violation_error_message="The booking can't end before it starts.",
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(slot_starts_at__isnull=True) | Q(slot_ends_at__gt=F("slot_starts_at")),
+                name="booking_slot_ends_after_it_starts",
+                violation_error_message="The slot must end after it starts.",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -115,13 +313,23 @@ class Booking(models.Model):
 
     @property
     def starts_at(self) -> datetime.datetime:
-        """The booking's first day holds no time: it starts at midnight in the portal's time zone."""
+        """A slot's start; else the booking's first day holds no time: midnight in the portal's time zone."""
+        if self.slot_starts_at is not None:
+            return self.slot_starts_at
         return timezone.make_aware(datetime.datetime.combine(self.starts_on, datetime.time.min))
 
+    @property
+    def is_slot(self) -> bool:
+        return self.service_id is not None and self.slot_starts_at is not None
+
     def add_on_cancellation_deadline(self, organisation_notice: datetime.timedelta) -> datetime.datetime:
-        """The moment from which a customer can no longer cancel an add-on on this booking."""
-        notice = organisation_notice if self.add_on_cancellation_notice is None else self.add_on_cancellation_notice
-        return self.starts_at - notice
+        """The moment from which a customer can no longer cancel an add-on on this booking: the booking's own
+        notice, else for a service booked at a time its free-cancellation window, else the organisation's."""
+        if self.add_on_cancellation_notice is not None:
+            return self.starts_at - self.add_on_cancellation_notice
+        if self.service_id is not None and self.slot_starts_at is not None:
+            return self.starts_at - self.service.free_cancellation_notice  # type: ignore[union-attr]
+        return self.starts_at - organisation_notice
 
 
 class Attendee(models.Model):

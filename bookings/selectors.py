@@ -16,6 +16,7 @@ from bookings.models import (
     BookingAddOn,
     BookingDocument,
     BookingSettings,
+    Service,
     format_price,
 )
 from portal_auth.access_log import LookRefused
@@ -104,7 +105,11 @@ def past_bookings_for(customer: Customer, *, today: date | None = None) -> Query
 def _booking_page(organisation: Organisation) -> QuerySet[Booking]:
     # Attendees are shown by name only: their emails are not even loaded.
     names_only = Attendee.objects.only("pk", "booking_id", "name")
-    return Booking.objects.filter(organisation=organisation).prefetch_related(Prefetch("attendees", names_only))
+    return (
+        Booking.objects.filter(organisation=organisation)
+        .select_related("service", "resource")
+        .prefetch_related(Prefetch("attendees", names_only))
+    )
 
 
 def get_booking_for(customer: Customer, reference: str) -> Booking:
@@ -212,3 +217,26 @@ def get_document_for(customer: Customer, reference: str, pk: int) -> BookingDocu
         )
     except BookingDocument.DoesNotExist:
         raise LookRefused(f"booking document {pk}") from None
+
+
+def bookable_services(organisation: Organisation) -> QuerySet[Service]:
+    """The services the organisation offers for customers to book themselves."""
+    return Service.objects.filter(organisation=organisation, is_active=True).only(
+        "pk", "name", "description", "duration", "price", "currency", "capacity", "organisation_id"
+    )
+
+
+def organisation_offers_services(organisation: Organisation) -> bool:
+    return bookable_services(organisation).exists()
+
+
+def get_bookable_service(organisation: Organisation, service_id: int) -> Service:
+    """An offered service of the organisation, with its resource; LookRefused (a 404) for anything else."""
+    try:
+        service = Service.objects.select_related("resource").get(
+            organisation=organisation, is_active=True, pk=service_id
+        )
+    except Service.DoesNotExist:
+        raise LookRefused(f"service {service_id}") from None
+    service.organisation = organisation  # known already: spare the page a query
+    return service

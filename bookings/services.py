@@ -5,13 +5,25 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
-from bookings.models import AddOn, Attendee, Booking, BookingAddOn, BookingDocument, BookingSettings
+from bookings.availability import Slot, nearest_free_slots, service_slots
+from bookings.calendar import booking_calendar
+from bookings.models import (
+    AddOn,
+    Attendee,
+    Booking,
+    BookingAddOn,
+    BookingDocument,
+    BookingSettings,
+    Resource,
+    Service,
+)
 from outbox.services import email_enqueue
 from portal_auth.doors.access_link.services import notification_link_make
 from portal_auth.models import Customer
@@ -160,3 +172,212 @@ def bookings_delete(*, bookings: QuerySet[Booking]) -> None:
     files = [document.file for document in BookingDocument.objects.filter(booking__in=bookings)]
     bookings.delete()
     delete_files_on_commit(files)
+
+
+# ---------------------------------------------------------------------------------------------
+# Services booked at a time
+
+
+class SlotUnavailable(ValidationError):
+    """The slot asked for has no room (any more): `nearest` are the free slots closest to it."""
+
+    def __init__(self, message: str, *, nearest: list[Slot]):
+        super().__init__(message, code="slot_unavailable")
+        self.nearest = nearest
+
+
+def _free_slot(
+    service: Service, starts_at: datetime.datetime, *, now: datetime.datetime, ignoring: int | None = None
+) -> Slot | None:
+    day = starts_at.astimezone(service.organisation.zone).date()
+    return next(
+        (
+            slot
+            for slot in service_slots(service, [day], now=now, ignoring=ignoring)[day]
+            if slot.starts_at == starts_at
+        ),
+        None,
+    )
+
+
+def _lock_resource(service: Service) -> None:
+    # Every booking of a resource is decided under this row lock, so two confirmations of its last place are
+    # made one after the other and the second sees the first (SQLite: each transaction begins IMMEDIATE,
+    # holding the database's write lock, which serialises them the same way).
+    Resource.objects.select_for_update().only("pk").get(pk=service.resource_id)
+
+
+def _refuse(service: Service, starts_at: datetime.datetime, now: datetime.datetime, ignoring: int | None = None):
+    nearest = nearest_free_slots(service, starts_at, now=now, ignoring=ignoring)
+    raise SlotUnavailable("Sorry, that time has just been taken or is no longer open for booking.", nearest=nearest)
+
+
+@transaction.atomic
+def service_book(
+    *,
+    service: Service,
+    customer: Customer,
+    starts_at: datetime.datetime,
+    places: int,
+    note: str = "",
+    staff_user: User | None = None,
+) -> Booking:
+    """Book `places` on `service` at `starts_at` for the customer, who becomes its attendee, and email them.
+
+    All or nothing: if the slot has no longer room for `places` (taken meanwhile, closed, outside the bookable
+    window), SlotUnavailable says so with the nearest free times and nothing is written. A service that needs
+    staff confirmation makes a provisional booking. Staff booking on a customer's behalf pass `staff_user`.
+    """
+    now = timezone.now()
+    _lock_resource(service)
+    slot = _free_slot(service, starts_at, now=now)
+    if slot is None or slot.places_left < places or not service.is_active:
+        _refuse(service, starts_at, now)
+    assert slot is not None
+    zone = service.organisation.zone
+    status = Booking.Status.PROVISIONAL if service.needs_confirmation else Booking.Status.CONFIRMED
+    booking = Booking.objects.create(
+        organisation=service.organisation,
+        title=service.name,
+        starts_on=slot.starts_at.astimezone(zone).date(),
+        ends_on=slot.ends_at.astimezone(zone).date(),
+        status=status,
+        main_contact_name=customer.name,
+        main_contact_email=customer.email,
+        service=service,
+        resource_id=service.resource_id,
+        slot_starts_at=slot.starts_at,
+        slot_ends_at=slot.ends_at,
+        places=places,
+        note=note,
+        booked_by_customer=customer,
+    )
+    Attendee.objects.create(booking=booking, name=customer.name or customer.email, email=customer.email)
+    _service_booking_emails(booking, customer, "booked", staff_user=staff_user)
+    return booking
+
+
+def service_booking_change_refusal(booking: Booking, customer: Customer, *, now: datetime.datetime) -> str:
+    """Why the customer may not cancel or move this booking online now ("" if they may)."""
+    if not booking.is_slot or booking.service is None:
+        return "This booking is managed by the business."
+    if booking.status == Booking.Status.CANCELLED:
+        return "This booking is cancelled."
+    if booking.booked_by_customer_id != customer.pk:
+        return "Only the person who made this booking can change it online."
+    if now >= service_booking_change_deadline(booking):
+        return (
+            f"Free cancellation and changes ended {booking_moment(service_booking_change_deadline(booking), booking)}."
+        )
+    return ""
+
+
+def service_booking_change_deadline(booking: Booking) -> datetime.datetime:
+    assert booking.service is not None and booking.slot_starts_at is not None
+    return booking.slot_starts_at - booking.service.free_cancellation_notice
+
+
+def booking_moment(value: datetime.datetime, booking: Booking) -> str:
+    """A moment as a customer of the booking's organisation reads it: its local time, naming the zone."""
+    zone = booking.organisation.zone
+    local = value.astimezone(zone)
+    return f"{local:%A} {local.day} {local:%B %Y at %H:%M} ({zone.key.replace('_', ' ')} time)"
+
+
+def _locked_for_change(booking: Booking, customer: Customer) -> Booking:
+    locked = (
+        Booking.objects.select_for_update(of=("self",))
+        .select_related("organisation", "service__organisation", "resource")
+        .get(pk=booking.pk)
+    )
+    if refusal := service_booking_change_refusal(locked, customer, now=timezone.now()):
+        raise ValidationError(refusal, code="too_late")
+    return locked
+
+
+@transaction.atomic
+def service_booking_cancel(*, booking: Booking, customer: Customer) -> Booking:
+    """Cancel the customer's booking of a service while its free-cancellation window is open: the place is free
+    at once. Emails the customer (with the calendar's cancellation) and the support address."""
+    locked = _locked_for_change(booking, customer)
+    locked.status, locked.cancelled_at = Booking.Status.CANCELLED, timezone.now()
+    locked.calendar_sequence += 1
+    locked.save(update_fields=["status", "cancelled_at", "calendar_sequence"])
+    _service_booking_emails(locked, customer, "cancelled")
+    return locked
+
+
+@transaction.atomic
+def service_booking_reschedule(*, booking: Booking, customer: Customer, starts_at: datetime.datetime) -> Booking:
+    """Move the customer's booking to another free slot of its service, for the same places, while its window is
+    open; the old place is free at once. SlotUnavailable (nothing changed) if the new slot has no room."""
+    locked = _locked_for_change(booking, customer)
+    service = locked.service
+    assert service is not None
+    now = timezone.now()
+    _lock_resource(service)
+    slot = _free_slot(service, starts_at, now=now, ignoring=locked.pk)
+    if slot is None or slot.places_left < locked.places:
+        _refuse(service, starts_at, now, ignoring=locked.pk)
+    assert slot is not None
+    zone = locked.organisation.zone
+    previous = locked.slot_starts_at
+    locked.slot_starts_at, locked.slot_ends_at = slot.starts_at, slot.ends_at
+    locked.starts_on, locked.ends_on = slot.starts_at.astimezone(zone).date(), slot.ends_at.astimezone(zone).date()
+    locked.resource_id = service.resource_id
+    locked.calendar_sequence += 1
+    locked.save(
+        update_fields=["slot_starts_at", "slot_ends_at", "starts_on", "ends_on", "resource", "calendar_sequence"]
+    )
+    _service_booking_emails(locked, customer, "rescheduled", previous=previous)
+    return locked
+
+
+_STAFF_HEADLINES = {
+    "booked": "New booking",
+    "cancelled": "Cancelled by the customer",
+    "rescheduled": "Moved by the customer",
+}
+_TO_CONFIRM = "New booking to confirm"
+
+
+def _service_booking_emails(
+    booking: Booking,
+    customer: Customer,
+    what: str,
+    *,
+    staff_user: User | None = None,
+    previous: datetime.datetime | None = None,
+) -> None:
+    """The customer's email, with the calendar file, and the business's copy at its support address."""
+    organisation = booking.organisation
+    calendar = booking_calendar(booking, url=booking_url(booking))
+    context = {
+        "customer": customer,
+        "booking": booking,
+        "when": booking_moment(booking.starts_at, booking),
+        "previous": booking_moment(previous, booking) if previous else "",
+        "by_staff": staff_user is not None,
+    }
+    link = notification_link_make(customer=customer, next_path=booking_path(booking))
+    email_enqueue(
+        organisation=organisation,
+        to=customer.email,
+        template=f"bookings/emails/service_{what}",
+        context={**context, **link.context()},
+        secrets=link.secrets,
+        attachments=[calendar],
+    )
+    if organisation.support_email:
+        email_enqueue(
+            organisation=organisation,
+            to=organisation.support_email,
+            template="bookings/emails/service_changed_staff",
+            context={
+                **context,
+                "headline": _TO_CONFIRM
+                if what == "booked" and booking.status == "provisional"
+                else _STAFF_HEADLINES[what],
+                "admin_url": settings.SITE_URL + reverse("admin:bookings_booking_change", args=[booking.pk]),
+            },
+        )

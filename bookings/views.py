@@ -1,3 +1,4 @@
+import datetime
 from functools import wraps
 
 from django.contrib import messages
@@ -6,36 +7,48 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from bookings.forms import AddOnBookingForm, AddOnCancellationForm, BookingDocumentForm
+from bookings.availability import bookable_days, nearest_of, service_slots, week_around
+from bookings.forms import AddOnBookingForm, AddOnCancellationForm, BookingDocumentForm, ServiceBookingForm
 from bookings.models import Booking, BookingSettings
+from bookings.page_scopes import bookable_scope
 from bookings.selectors import (
     BookingNotLinked,
     add_ons_for,
+    bookable_services,
     documents_for,
     get_add_on_for,
+    get_bookable_service,
     get_booked_add_on_for,
     get_booking_by_link,
     get_booking_for,
     get_document_for,
+    organisation_offers_services,
     past_bookings_for,
     upcoming_bookings_for,
 )
 from bookings.services import (
+    SlotUnavailable,
     booking_add_on_book,
     booking_add_on_cancel,
     booking_add_on_cancellation_deadline,
     booking_document_upload,
+    service_book,
+    service_booking_cancel,
+    service_booking_change_refusal,
+    service_booking_reschedule,
 )
-from portal_auth.access_log import refused_look_log
+from portal_auth.access_log import LookRefused, refused_look_log
 from portal_auth.decorators import customer_required, organisation_page, post_only, sign_in_url
 from portal_auth.drafts import draft_restore, draft_take
 from portal_auth.models import Organisation
 from portal_auth.page_cache import cached_page
 from portal_auth.types import PortalRequest
 from portal_core import page_cache
+from portal_core import ratelimit
 from portal_core.origin import ClientOrigin
 from portal_core.uploads import stored_file_download
 
@@ -54,7 +67,11 @@ def booking_list(request, organisation, customer):
     return render(
         request,
         "bookings/booking_list.html",
-        {"upcoming": upcoming_bookings_for(customer), "past": past},
+        {
+            "upcoming": upcoming_bookings_for(customer),
+            "past": past,
+            "can_book": organisation_offers_services(organisation),
+        },
     )
 
 
@@ -97,8 +114,10 @@ def _booking_page(request, booking: Booking, customer, *, document_form=None, st
         "documents": documents_for(customer, booking) if customer else [],
         "document_form": document_form,
         "sign_in_url": sign_in_url(booking.organisation, request.path),
+        "change_refusal": service_booking_change_refusal(booking, customer, now=timezone.now()) if customer else "",
     }
-    return render(request, "bookings/booking_detail.html", context, status=status)
+    with timezone.override(booking.organisation.zone):
+        return render(request, "bookings/booking_detail.html", context, status=status)
 
 
 def _not_linked(
@@ -193,3 +212,244 @@ def document_upload(request, organisation, customer, booking):
 def document_download(request, organisation, customer, reference, pk):
     document = get_document_for(customer, reference, pk)
     return stored_file_download(document.file, filename=document.original_name, content_type=document.content_type)
+
+
+# ---------------------------------------------------------------------------------------------
+# Customers book services: one choice a page (service, day, time, answers), then check and confirm
+
+ANSWERS_SESSION_KEY = "bookings_answers"
+DAYS_SHOWN = 28
+
+
+def in_organisation_zone(view):
+    """Every time on the page in the organisation's time zone (the view gets `organisation` second)."""
+
+    @wraps(view)
+    def wrapper(request, organisation, *args, **kwargs):
+        with timezone.override(organisation.zone):
+            return view(request, organisation, *args, **kwargs)
+
+    return wrapper
+
+
+# Free times move out of the bookable window as time passes: a kept page of them is rendered again this often.
+FREE_TIMES_FRESH_FOR = 300
+
+
+def _bookable(slug: str) -> list[str]:
+    return [*bookable_scope(slug), f"clock:{int(timezone.now().timestamp()) // FREE_TIMES_FRESH_FOR}"]
+
+
+def _days_with_room(service, start: datetime.date, *, ignoring: int | None = None) -> tuple[list, datetime.date | None]:
+    """(days with free slots from `start`, the first day of the next page or None)."""
+    first, last = bookable_days(service, now=timezone.now())
+    start = max(start, first)
+    days = [start + datetime.timedelta(days=n) for n in range(DAYS_SHOWN) if start + datetime.timedelta(days=n) <= last]
+    slots = service_slots(service, days, now=timezone.now(), ignoring=ignoring)
+    later = start + datetime.timedelta(days=DAYS_SHOWN)
+    return [(day, day_slots) for day, day_slots in slots.items() if day_slots], later if later <= last else None
+
+
+def _day_from(request, organisation) -> datetime.date:
+    try:
+        return datetime.date.fromisoformat(request.GET.get("from", ""))
+    except ValueError:
+        return timezone.now().astimezone(organisation.zone).date()
+
+
+@never_cache
+@cached_page(also=_bookable)
+@customer_required
+@in_organisation_zone
+def book_services(request, organisation, customer):
+    return render(request, "bookings/book/services.html", {"services": bookable_services(organisation)})
+
+
+@never_cache
+@cached_page(also=_bookable)
+@customer_required
+@in_organisation_zone
+def book_days(request, organisation, customer, service_id):
+    service = get_bookable_service(organisation, service_id)
+    days, later = _days_with_room(service, _day_from(request, organisation))
+    context = {"service": service, "days": days, "later": later, "times_route": "bookings:book_times"}
+    return render(request, "bookings/book/days.html", context)
+
+
+@never_cache
+@cached_page(also=_bookable)
+@customer_required
+@in_organisation_zone
+def book_times(request, organisation, customer, service_id, day):
+    service = get_bookable_service(organisation, service_id)
+    slots = service_slots(service, [day], now=timezone.now())[day]
+    return render(request, "bookings/book/times.html", {"service": service, "day": day, "slots": slots})
+
+
+def _slot_at(service, day: datetime.date, time: datetime.time, *, places: int = 1, ignoring: int | None = None):
+    """(the free slot at that time with room for `places` or None, its start, the nearest free slots to it)
+    from the slots of the week around it, read at once."""
+    starts_at = datetime.datetime.combine(day, time, tzinfo=service.organisation.zone)
+    week = service_slots(service, week_around(day), now=timezone.now(), ignoring=ignoring)
+    week = {d: [slot for slot in slots if slot.places_left >= places] for d, slots in week.items()}
+    slot = next((slot for slot in week[day] if slot.starts_at == starts_at), None)
+    return slot, starts_at, nearest_of(week, starts_at)
+
+
+@never_cache
+@customer_required
+@in_organisation_zone
+@require_http_methods(["GET", "HEAD", "POST"])
+def book_details(request, organisation, customer, service_id, day, time):
+    """The customer's answers for the slot: kept in their session until they confirm on the check page."""
+    service = get_bookable_service(organisation, service_id)
+    slot, starts_at, nearest = _slot_at(service, day, time)
+    if slot is None:
+        return _slot_gone(request, service, starts_at, nearest=nearest)
+    answers = request.session.get(ANSWERS_SESSION_KEY, {})
+    same_slot = answers.get("service") == service.pk and answers.get("starts_at") == starts_at.isoformat()
+    form = ServiceBookingForm(
+        request.POST if request.method == "POST" else None,
+        initial=answers if same_slot else None,
+        places_left=slot.places_left,
+    )
+    if request.method == "POST" and form.is_valid():
+        request.session[ANSWERS_SESSION_KEY] = {
+            "service": service.pk,
+            "starts_at": starts_at.isoformat(),
+            **form.cleaned_data,
+        }
+        return redirect("bookings:book_check", org=organisation.slug)
+    context = {"service": service, "slot": slot, "day": day, "form": form}
+    return render(request, "bookings/book/details.html", context, status=400 if form.errors else 200)
+
+
+def _slot_gone(request, service, starts_at, *, nearest, status=200, reference=""):
+    context = {"service": service, "starts_at": starts_at, "nearest": nearest, "reference": reference}
+    return render(request, "bookings/book/slot_gone.html", context, status=status)
+
+
+@never_cache
+@customer_required
+@in_organisation_zone
+@require_http_methods(["GET", "HEAD", "POST"])
+def book_check(request, organisation, customer):
+    """Check your answers, then confirm: only the POST books, for what the page showed."""
+    answers = request.session.get(ANSWERS_SESSION_KEY)
+    if not answers:
+        return redirect("bookings:book", org=organisation.slug)
+    service = get_bookable_service(organisation, answers["service"])
+    starts_at = datetime.datetime.fromisoformat(answers["starts_at"]).astimezone(organisation.zone)
+    if request.method == "POST":
+        _count_booking(request, customer)
+        try:
+            booking = service_book(
+                service=service, customer=customer, starts_at=starts_at, places=answers["places"], note=answers["note"]
+            )
+        except SlotUnavailable as refusal:
+            return _slot_gone(request, service, starts_at, status=409, nearest=refusal.nearest)
+        del request.session[ANSWERS_SESSION_KEY]
+        booked = "requested" if booking.status == Booking.Status.PROVISIONAL else "booked"
+        messages.success(
+            request,
+            f"You're {booked}: {booking.title}. Your reference is {booking.reference}. "
+            "We've emailed you the details with a calendar file.",
+        )
+        return redirect(_booking_path(organisation, booking.reference))
+    ends_at = starts_at + service.duration
+    cancel_until = starts_at - service.free_cancellation_notice
+    context = {
+        "service": service,
+        "answers": answers,
+        "starts_at": starts_at,
+        "ends_at": ends_at,
+        "cancel_until": cancel_until,
+    }
+    return render(request, "bookings/book/check.html", context)
+
+
+def _service_of(organisation, booking):
+    if booking.service_id is None:
+        raise LookRefused(f"service of booking {booking.reference[:6]}…")
+    return get_bookable_service(organisation, booking.service_id)
+
+
+def _count_booking(request, customer) -> None:
+    """RateLimited (a 429 page) once the customer has booked, moved or cancelled too often."""
+    ratelimit.consume("service_booking", request, key=f"customer:{customer.pk}")
+
+
+def _change_refusal(booking, customer) -> str:
+    return service_booking_change_refusal(booking, customer, now=timezone.now())
+
+
+@attendee_page
+@in_organisation_zone
+def booking_cancel(request, organisation, customer, booking):
+    refusal = _change_refusal(booking, customer)
+    if request.method == "POST" and not refusal:
+        _count_booking(request, customer)
+        try:
+            service_booking_cancel(booking=booking, customer=customer)
+        except ValidationError as error:  # the window closed meanwhile
+            refusal = error.messages[0]
+        else:
+            messages.success(request, f"{booking.title} is cancelled. We've emailed you a confirmation.")
+            return redirect(_booking_path(organisation, booking.reference))
+    status = 403 if refusal and request.method == "POST" else 200
+    context = {"booking": booking, "refusal": refusal}
+    return render(request, "bookings/book/cancel.html", context, status=status)
+
+
+@never_cache
+@customer_required
+@in_organisation_zone
+def booking_reschedule_days(request, organisation, customer, reference):
+    booking = get_booking_for(customer, reference)
+    if refusal := _change_refusal(booking, customer):
+        return render(request, "bookings/book/cancel.html", {"booking": booking, "refusal": refusal, "moving": True})
+    service = _service_of(organisation, booking)
+    days, later = _days_with_room(service, _day_from(request, organisation), ignoring=booking.pk)
+    context = {"service": service, "days": days, "later": later, "booking": booking}
+    return render(request, "bookings/book/days.html", context)
+
+
+@never_cache
+@customer_required
+@in_organisation_zone
+def booking_reschedule_times(request, organisation, customer, reference, day):
+    booking = get_booking_for(customer, reference)
+    service = _service_of(organisation, booking)
+    slots = [
+        slot
+        for slot in service_slots(service, [day], now=timezone.now(), ignoring=booking.pk)[day]
+        if slot.places_left >= booking.places
+    ]
+    context = {"service": service, "day": day, "slots": slots, "booking": booking}
+    return render(request, "bookings/book/times.html", context)
+
+
+@attendee_page
+@in_organisation_zone
+def booking_reschedule(request, organisation, customer, booking, day, time):
+    """Check and confirm the move: the old time, the new one; only the POST moves it."""
+    if refusal := _change_refusal(booking, customer):
+        return render(request, "bookings/book/cancel.html", {"booking": booking, "refusal": refusal, "moving": True})
+    service = _service_of(organisation, booking)
+    slot, starts_at, nearest = _slot_at(service, day, time, places=booking.places, ignoring=booking.pk)
+    if slot is None:
+        return _slot_gone(request, service, starts_at, nearest=nearest, reference=booking.reference)
+    if request.method == "POST":
+        _count_booking(request, customer)
+        try:
+            service_booking_reschedule(booking=booking, customer=customer, starts_at=starts_at)
+        except SlotUnavailable as refusal_:
+            return _slot_gone(
+                request, service, starts_at, status=409, nearest=refusal_.nearest, reference=booking.reference
+            )
+        except ValidationError as error:
+            context = {"booking": booking, "refusal": error.messages[0], "moving": True}
+            return render(request, "bookings/book/cancel.html", context, status=403)
+        messages.success(request, f"{booking.title} has moved. We've emailed you the new time with a calendar file.")
+        return redirect(_booking_path(organisation, booking.reference))
+    return render(request, "bookings/book/reschedule.html", {"booking": booking, "service": service, "slot": slot})

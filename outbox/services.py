@@ -58,6 +58,14 @@ class EmailSender(Protocol):
     def support_email(self) -> str: ...
 
 
+class Attachment(NamedTuple):
+    """A text file sent with an email, such as a calendar invitation (`text/calendar`)."""
+
+    filename: str
+    content: str
+    mimetype: str
+
+
 def email_enqueue(
     *,
     to: str,
@@ -66,6 +74,7 @@ def email_enqueue(
     organisation: EmailSender | None = None,
     secrets: Iterable[str] = (),
     reference: str = "",
+    attachments: Iterable[Attachment] = (),
 ) -> OutboxEmail:
     """Render `template` (a folder holding subject.txt, body.txt and body.html) into the outbox.
 
@@ -74,7 +83,9 @@ def email_enqueue(
     carrying a token) are hidden from staff and scrubbed from the stored copy once sent;
     `reference` names what caused the email, for `outbox_withdraw`.
     """
-    draft = EmailDraft(to=to, context=context, secrets=tuple(secrets), reference=reference)
+    draft = EmailDraft(
+        to=to, context=context, secrets=tuple(secrets), reference=reference, attachments=tuple(attachments)
+    )
     (email,) = emails_enqueue(template=template, organisation=organisation, drafts=[draft])
     return email
 
@@ -86,6 +97,7 @@ class EmailDraft(NamedTuple):
     context: dict
     secrets: tuple[str, ...] = ()
     reference: str = ""
+    attachments: tuple[Attachment, ...] = ()
 
 
 def emails_enqueue(
@@ -118,6 +130,7 @@ def _rendered(template: str, organisation: EmailSender | None, draft: EmailDraft
         body_html=render_to_string(f"{template}/body.html", context),
         secrets=[secret for secret in draft.secrets if secret],
         reference=draft.reference,
+        attachments=[attachment._asdict() for attachment in draft.attachments],
         message_id=new_message_id(),
     )
 
@@ -244,7 +257,7 @@ def outbox_deliver(*, ids: Iterable[int] | None = None, limit: int = 500, time_b
 
 
 def _message(email: OutboxEmail) -> OutboxMessage:
-    return OutboxMessage(
+    message = OutboxMessage(
         subject=email.subject,
         text=email.body_text,
         html=email.body_html,
@@ -253,6 +266,9 @@ def _message(email: OutboxEmail) -> OutboxMessage:
         reply_to=email.reply_to,
         headers={"Message-ID": email.message_id, "X-Outbox-Id": str(email.pk)},
     )
+    for attachment in email.attachments:
+        message.attach(attachment["filename"], attachment["content"], attachment["mimetype"])
+    return message
 
 
 def _deliver_after_commit(ids: list[int]) -> None:

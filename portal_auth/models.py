@@ -1,5 +1,6 @@
 import hashlib
 import secrets
+import zoneinfo
 from datetime import timedelta
 
 from django.conf import settings
@@ -12,6 +13,14 @@ from django.utils import timezone
 
 from portal_auth.doors.registry import EXTERNAL_SIGN_ON, default_door_keys, door_keys_in_order, validate_door_keys
 from portal_core.uploads import storage_name, validate_logo
+
+
+def default_time_zone() -> str:
+    return settings.TIME_ZONE
+
+
+def time_zone_choices() -> list[tuple[str, str]]:
+    return [(name, name.replace("_", " ")) for name in sorted(zoneinfo.available_timezones())]
 
 
 def logo_path(organisation: "Organisation", filename: str) -> str:
@@ -68,6 +77,13 @@ class Organisation(models.Model):
         ],
         help_text="How long a customer stays signed in: from one hour to 30 days.",
     )
+    time_zone = models.CharField(
+        max_length=64,
+        choices=time_zone_choices,
+        default=default_time_zone,
+        db_default="UTC",  # for rows written by SQL
+        help_text="Opening hours are set, and every time is shown to customers, in this time zone.",
+    )
     support_email = models.EmailField(blank=True)
     support_phone = models.CharField(max_length=40, blank=True)
     support_url = models.URLField(blank=True)
@@ -107,6 +123,10 @@ class Organisation(models.Model):
     @property
     def public_name(self) -> str:
         return self.display_name or self.name
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
 
     @property
     def external_sign_on_enabled(self) -> bool:

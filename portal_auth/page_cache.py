@@ -5,7 +5,7 @@ full check of who is asking (customer active, session version current, organisat
 anything that would change that check or the page bumps the customer's or the organisation's version.
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import wraps
 
 from django.contrib.messages.storage.cookie import CookieStorage
@@ -40,7 +40,7 @@ def watch_identities() -> None:
     page_cache.watch(Organisation, lambda organisation: [organisation_scope(organisation.slug)], previous=True)
 
 
-def _key(request: HttpRequest, slug: str) -> str | None:
+def _key(request: HttpRequest, slug: str, also: Callable[[str], list[str]] | None = None) -> str | None:
     """The page's key for the customer this session names, or None when this request must be rendered."""
     session = request.session
     customer_id = session.get(SESSION_CUSTOMER)
@@ -54,10 +54,11 @@ def _key(request: HttpRequest, slug: str) -> str | None:
     path = request.get_full_path()
     if len(path) > _LONGEST_CACHED_PATH:
         return None
-    versions = page_cache.versions([organisation_scope(slug), customer_scope(customer_id)])
+    extra = also(slug) if also else []
+    versions = page_cache.versions([organisation_scope(slug), customer_scope(customer_id), *extra])
     if versions is None:
         return None
-    organisation_version, customer_version = versions
+    organisation_version, customer_version, *extra_versions = versions
     return page_cache.page_key(
         (
             slug,
@@ -66,6 +67,7 @@ def _key(request: HttpRequest, slug: str) -> str | None:
             session.get(SESSION_METHOD),
             organisation_version,
             customer_version,
+            *extra_versions,
             # Which bookings are upcoming changes at midnight.
             timezone.localdate(),
             path,
@@ -81,18 +83,22 @@ def _rendered_for(request: HttpRequest, slug: str, customer_id: int) -> bool:
     )
 
 
-def cached_page(view):
+def cached_page(view=None, *, also: Callable[[str], list[str]] | None = None):
     """A customer's page served from the page cache when nothing it shows has changed since it was stored.
 
     Put it above `customer_required` or `organisation_page`, below `never_cache`: browsers and proxies
     still store nothing. Only signed-in GETs are cached; anything else goes straight to the view.
+    `also(slug)` names further scopes the page depends on (what every customer of the organisation may
+    book, which changes with each booking), as `@cached_page(also=...)`.
     """
+    if view is None:
+        return lambda view: cached_page(view, also=also)
 
     @wraps(view)
     def wrapper(request: HttpRequest, org: str, *args, **kwargs) -> HttpResponse:
         if not page_cache.enabled() or request.method not in ("GET", "HEAD"):
             return view(request, org, *args, **kwargs)
-        key = _key(request, org)
+        key = _key(request, org, also)
         if key is None:
             return view(request, org, *args, **kwargs)
         if (page := page_cache.page_get(request, key)) is not None:

@@ -224,6 +224,8 @@ PORTAL_RATE_LIMITS = {
     "api_call": env("RATE_LIMIT_API_CALL", default="300/m/key"),
     "api_key_refused": env("RATE_LIMIT_API_KEY_REFUSED", default="60/5m/ip"),
     "booking_document_upload": env("RATE_LIMIT_BOOKING_DOCUMENT_UPLOAD", default="60/h/ip,30/h/key"),
+    # Services booked, moved or cancelled by a customer: each holds a place others can't book.
+    "service_booking": env("RATE_LIMIT_SERVICE_BOOKING", default="60/h/ip,20/h/key"),
     # Forms posted after a session ended, whose text is kept for after sign-in: anyone can post one.
     "draft_keep": env("RATE_LIMIT_DRAFT_KEEP", default="30/h/ip"),
     # Looks at tickets, conversations, bookings and files that are not the customer's (or don't exist).

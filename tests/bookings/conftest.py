@@ -26,3 +26,16 @@ def booking(customer, make_booking):
 @pytest.fixture
 def add_on(organisation):
     return AddOnFactory(organisation=organisation, name="Airport transfer")
+
+
+@pytest.fixture
+def bookable(organisation):
+    """A class for up to 12 people, an hour a slot from 09:00 to 12:00 every day, in London."""
+    from tests.bookings.factories import ServiceFactory, open_every_day
+
+    organisation.time_zone = "Europe/London"
+    organisation.support_email = "desk@voyages.example"
+    organisation.save()
+    service = ServiceFactory(organisation=organisation, name="Harbour tour", capacity=12)
+    open_every_day(service.resource)
+    return service

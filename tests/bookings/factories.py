@@ -4,7 +4,7 @@ from decimal import Decimal
 import factory
 from django.utils import timezone
 
-from bookings.models import AddOn, Attendee, Booking, BookingAddOn
+from bookings.models import AddOn, Attendee, Booking, BookingAddOn, OpeningHours, Resource, Service
 from tests.factories import OrganisationFactory
 
 
@@ -49,3 +49,43 @@ class BookingAddOnFactory(factory.django.DjangoModelFactory):
     price = factory.SelfAttribute("add_on.price")
     currency = factory.SelfAttribute("add_on.currency")
     booked_by = BookingAddOn.BookedBy.STAFF
+
+
+class ResourceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Resource
+
+    organisation = factory.SubFactory(OrganisationFactory)
+    name = factory.Sequence(lambda n: f"Room {n}")
+
+
+class OpeningHoursFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = OpeningHours
+
+    resource = factory.SubFactory(ResourceFactory)
+    weekday = 0
+    opens = datetime.time(9)
+    closes = datetime.time(12)
+
+
+class ServiceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Service
+
+    organisation = factory.SubFactory(OrganisationFactory)
+    resource = factory.SubFactory(ResourceFactory, organisation=factory.SelfAttribute("..organisation"))
+    name = factory.Sequence(lambda n: f"Service {n}")
+    description = "An hour with us."
+    duration = datetime.timedelta(hours=1)
+    price = Decimal("40.00")
+    currency = "EUR"
+    capacity = 1
+    min_notice = datetime.timedelta(hours=2)
+    max_advance = datetime.timedelta(days=30)
+    free_cancellation_notice = datetime.timedelta(hours=24)
+
+
+def open_every_day(resource, opens=datetime.time(9), closes=datetime.time(12)):
+    for weekday in range(7):
+        OpeningHoursFactory(resource=resource, weekday=weekday, opens=opens, closes=closes)

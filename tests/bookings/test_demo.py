@@ -20,6 +20,8 @@ def test_demo_bookings_for_alice_and_bob_with_their_links(organisation):
     assert upcoming_bookings_for(alice).exists() and past_bookings_for(alice).exists()
     assert upcoming_bookings_for(bob).exists() and past_bookings_for(bob).exists()
     assert "card you booked with" in BookingSettings.for_organisation(organisation).payment_text
+    assert list(organisation.services.values_list("name", flat=True)) == ["Harbour tour", "Private boat trip"]
+    assert f"/{organisation.slug}/bookings/book/" in out.getvalue()
 
 
 def test_demo_adds_nothing_the_second_time(organisation):

@@ -1,5 +1,7 @@
 """The portal's addresses as a browser meets them: a GET never meets a 405, a form's POST address leads to its page."""
 
+import datetime
+
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
@@ -43,13 +45,18 @@ def url_arguments(customer):
         "add_on_id": 1,
         "token": "not-a-real-token",
         "state": "not-a-real-state",
+        "service_id": 1,
+        "day": datetime.date(2030, 1, 7),
+        "time": datetime.time(10),
     }
 
 
 def _url(name: str, arguments: dict) -> str:
     for wanted in (["org"], ["org", "reference"], ["org", "number"], ["org", "pk"], ["org", "reference", "pk"],
                    ["org", "number", "attachment_id"], ["org", "reference", "add_on_id"],
-                   ["org", "token"], ["org", "state"], []):  # fmt: skip
+                   ["org", "token"], ["org", "state"], ["org", "service_id"], ["org", "service_id", "day"],
+                   ["org", "service_id", "day", "time"], ["org", "reference", "day"],
+                   ["org", "reference", "day", "time"], []):  # fmt: skip
         try:
             return reverse(name, kwargs={key: arguments[key] for key in wanted})
         except Exception:  # noqa: BLE001 - the next set of arguments

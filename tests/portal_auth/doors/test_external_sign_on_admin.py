@@ -13,6 +13,7 @@ def organisation_form(organisation, **overrides):
         "accent_colour": organisation.accent_colour,
         "requires_sign_in": "on",
         "session_lifetime": "1 00:00:00",
+        "time_zone": organisation.time_zone,
         "support_email": organisation.support_email,
         "support_phone": "",
         "support_url": "",

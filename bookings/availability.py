@@ -1,0 +1,166 @@
+"""When a service can be booked: its resource's opening hours and exceptions, in the organisation's time zone,
+within the service's bookable window, less what is booked on that resource.
+
+A resource serves one slot at a time: a booking of another service, or of this service at another time, that
+overlaps a slot closes it; bookings of this service at the same start share it up to the service's capacity.
+
+Three queries for any number of days, whatever the number of bookings: the resource's weekly hours, its
+exceptions in the range, and its bookings starting in the range (index `booking_resource_start_idx`; a
+booking can start at most MAX_SERVICE_DURATION before the range and still reach into it).
+"""
+
+import datetime
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import cast
+from zoneinfo import ZoneInfo
+
+from bookings.models import MAX_SERVICE_DURATION, AvailabilityException, Booking, OpeningHours, Service
+
+UTC = datetime.UTC
+
+type Window = tuple[datetime.time, datetime.time]
+
+
+@dataclass(frozen=True)
+class Slot:
+    starts_at: datetime.datetime  # aware, in the organisation's zone
+    ends_at: datetime.datetime
+    places_left: int
+
+    @property
+    def key(self) -> str:
+        """The slot's start as it appears in the portal's addresses: the local time, HHMM."""
+        return f"{self.starts_at:%H%M}"
+
+
+@dataclass(frozen=True)
+class _Taken:
+    booking_id: int
+    service_id: int | None
+    starts_at: datetime.datetime
+    ends_at: datetime.datetime
+    places: int
+
+
+def day_windows(
+    day: datetime.date, weekly: dict[int, list[Window]], exceptions: list[AvailabilityException]
+) -> list[Window]:
+    """The opening windows of `day`: its weekday's hours unless closed on that date, plus any extra hours."""
+    closed = any(exception.kind == AvailabilityException.Kind.CLOSED for exception in exceptions)
+    windows = [] if closed else list(weekly.get(day.weekday(), []))
+    windows += [
+        (exception.opens, exception.closes)
+        for exception in exceptions
+        if exception.kind == AvailabilityException.Kind.EXTRA and exception.opens and exception.closes
+    ]
+    return sorted(windows)
+
+
+def candidate_starts(
+    day: datetime.date, windows: list[Window], duration: datetime.timedelta, zone: ZoneInfo
+) -> list[tuple[datetime.datetime, datetime.datetime]]:
+    """Slots one after another from each opening time, as (start, end) in `zone`; the end is `duration` later
+    in elapsed time. A wall time the clocks skip that day (spring forward) holds no slot."""
+    slots = []
+    for opens, closes in windows:
+        wall = datetime.datetime.combine(day, opens)
+        last = datetime.datetime.combine(day, closes)
+        while wall + duration <= last:
+            start = wall.replace(tzinfo=zone)
+            if start.astimezone(UTC).astimezone(zone).replace(tzinfo=None) == wall:
+                slots.append((start, (start.astimezone(UTC) + duration).astimezone(zone)))
+            wall += duration
+    return sorted(set(slots))
+
+
+def service_slots(
+    service: Service,
+    days: list[datetime.date],
+    *,
+    now: datetime.datetime,
+    ignoring: int | None = None,
+    free_only: bool = True,
+) -> dict[datetime.date, list[Slot]]:
+    """Each day's slots of `service` within its bookable window, with the places left (free ones only, unless
+    `free_only` is False). `ignoring` leaves one booking out of what is taken (the one being rescheduled).
+
+    `service` comes with its organisation (for the time zone).
+    """
+    if not days:
+        return {}
+    zone = service.organisation.zone
+    first, last = min(days), max(days)
+    range_start = datetime.datetime.combine(first, datetime.time.min, tzinfo=zone)
+    range_end = datetime.datetime.combine(last + datetime.timedelta(days=1), datetime.time.min, tzinfo=zone)
+
+    weekly: dict[int, list[Window]] = defaultdict(list)
+    for weekday, opens, closes in OpeningHours.objects.filter(resource_id=service.resource_id).values_list(
+        "weekday", "opens", "closes"
+    ):
+        weekly[weekday].append((opens, closes))
+    exceptions: dict[datetime.date, list[AvailabilityException]] = defaultdict(list)
+    for exception in AvailabilityException.objects.filter(
+        resource_id=service.resource_id, date__gte=first, date__lte=last
+    ).only("date", "kind", "opens", "closes"):
+        exceptions[exception.date].append(exception)
+    taken = [
+        _Taken(pk, service_id, cast(datetime.datetime, starts), cast(datetime.datetime, ends), places)
+        for pk, service_id, starts, ends, places in Booking.objects.filter(
+            resource_id=service.resource_id,
+            slot_starts_at__gte=range_start - MAX_SERVICE_DURATION,
+            slot_starts_at__lt=range_end,
+            slot_ends_at__gt=range_start,
+        )
+        .exclude(status=Booking.Status.CANCELLED)
+        .values_list("pk", "service_id", "slot_starts_at", "slot_ends_at", "places")
+        if pk != ignoring
+    ]
+
+    earliest, latest = now + service.min_notice, now + service.max_advance
+    result: dict[datetime.date, list[Slot]] = {}
+    for day in sorted(days):
+        slots = []
+        for start, end in candidate_starts(day, day_windows(day, weekly, exceptions[day]), service.duration, zone):
+            if not earliest <= start <= latest:
+                continue
+            left = _places_left(service, start, end, taken)
+            if left > 0 or not free_only:
+                slots.append(Slot(start, end, left))
+        result[day] = slots
+    return result
+
+
+def _places_left(service: Service, start: datetime.datetime, end: datetime.datetime, taken: list[_Taken]) -> int:
+    booked = 0
+    for other in taken:
+        if other.starts_at < end and other.ends_at > start:
+            if other.service_id != service.pk or other.starts_at != start:
+                return 0  # the resource is busy with something else
+            booked += other.places
+    return max(service.capacity - booked, 0)
+
+
+def bookable_days(service: Service, *, now: datetime.datetime) -> tuple[datetime.date, datetime.date]:
+    """The first and last local dates on which `service` could be booked now."""
+    zone = service.organisation.zone
+    return (now + service.min_notice).astimezone(zone).date(), (now + service.max_advance).astimezone(zone).date()
+
+
+def week_around(day: datetime.date) -> list[datetime.date]:
+    return [day + datetime.timedelta(days=offset) for offset in range(-3, 4)]
+
+
+def nearest_free_slots(
+    service: Service, wanted: datetime.datetime, *, now: datetime.datetime, count: int = 3, ignoring: int | None = None
+) -> list[Slot]:
+    """The free slots closest in time to `wanted` (the week around it), soonest first."""
+    week = week_around(wanted.astimezone(service.organisation.zone).date())
+    return nearest_of(service_slots(service, week, now=now, ignoring=ignoring), wanted, count=count)
+
+
+def nearest_of(slots: dict[datetime.date, list[Slot]], wanted: datetime.datetime, *, count: int = 3) -> list[Slot]:
+    """Of `slots` (free ones, by day), the `count` closest in time to `wanted`, soonest first."""
+    free = [slot for day_slots in slots.values() for slot in day_slots if slot.starts_at != wanted]
+    closest = sorted(free, key=lambda slot: abs(slot.starts_at - wanted))[:count]
+    return sorted(closest, key=lambda slot: slot.starts_at)

@@ -1,0 +1,80 @@
+"""Staff set services up, see a resource's day, and book for a customer through the portal's own service."""
+
+import datetime
+
+import pytest
+import time_machine
+from django.core import mail
+from django.urls import reverse
+
+from bookings.models import Booking
+from bookings.services import service_book
+from portal_auth.models import Customer
+from tests.factories import CustomerFactory
+
+NOW = datetime.datetime(2027, 3, 1, 8, tzinfo=datetime.UTC)
+DAY = datetime.date(2027, 3, 3)
+
+
+@pytest.fixture(autouse=True)
+def _frozen():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+def test_staff_book_a_service_for_a_new_customer(admin_client, bookable, django_capture_on_commit_callbacks):
+    book = reverse("admin:bookings_service_book", args=[bookable.pk])
+    page = admin_client.get(book)
+    assert page.status_code == 200 and "In Europe/London time." in page.content.decode()
+    form = {"email": " Nia@Example.com ", "name": "Nia", "date": "2027-03-03", "time": "10:00", "places": "3"}
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(book, form)
+    booking = Booking.objects.get(service=bookable)
+    assert response.status_code == 302 and response["Location"].endswith(f"/{booking.pk}/change/")
+    customer = Customer.objects.get(organisation=bookable.organisation, email="nia@example.com")
+    assert (booking.booked_by_customer, booking.places) == (customer, 3)
+    assert booking.slot_starts_at == datetime.datetime(2027, 3, 3, 10, tzinfo=datetime.UTC)  # GMT in March
+    assert list(booking.attendees.values_list("email", flat=True)) == ["nia@example.com"]
+    to_customer = next(email for email in mail.outbox if email.to == ["nia@example.com"])
+    assert "by Voyages" in to_customer.body and to_customer.attachments[0][0] == "booking.ics"
+
+
+def test_staff_are_held_to_the_same_rules(admin_client, bookable):
+    service_book(
+        service=bookable,
+        customer=CustomerFactory(organisation=bookable.organisation),
+        starts_at=datetime.datetime(2027, 3, 3, 10, tzinfo=datetime.UTC),
+        places=12,
+    )
+    form = {"email": "nia@example.com", "date": "2027-03-03", "time": "10:00", "places": "1"}
+    response = admin_client.post(reverse("admin:bookings_service_book", args=[bookable.pk]), form)
+    assert response.status_code == 200
+    assert "Wednesday 3 March 2027 at 09:00 (Europe/London time), Wednesday 3 March 2027 at 11:00" in page(response)
+    assert Booking.objects.filter(service=bookable).count() == 1
+
+
+def page(response) -> str:
+    return response.content.decode()
+
+
+def test_the_set_up_pages_and_a_resources_day(admin_client, bookable):
+    assert admin_client.get(reverse("admin:bookings_resource_change", args=[bookable.resource.pk])).status_code == 200
+    assert admin_client.get(reverse("admin:bookings_service_change", args=[bookable.pk])).status_code == 200
+    resources = admin_client.get(reverse("admin:bookings_resource_changelist")).content.decode()
+    assert "Day view" in resources
+    service_book(
+        service=bookable,
+        customer=CustomerFactory(organisation=bookable.organisation),
+        starts_at=datetime.datetime(2027, 3, 3, 10, tzinfo=datetime.UTC),
+        places=2,
+    )
+    day = admin_client.get(
+        reverse("admin:bookings_booking_changelist"),
+        {
+            "resource__id__exact": bookable.resource.pk,
+            "starts_on__year": 2027,
+            "starts_on__month": 3,
+            "starts_on__day": 3,
+        },
+    )
+    assert "03 Mar 2027 10:00–11:00 (Europe/London)" in day.content.decode()

@@ -1,0 +1,326 @@
+"""A customer books a service for themselves: the pages one choice at a time, the check page, the booking it
+makes (an ordinary booking with them as attendee), its emails and calendar file, and cancelling and moving it
+while the free-cancellation window is open."""
+
+import datetime
+from zoneinfo import ZoneInfo
+
+import icalendar
+import pytest
+import time_machine
+from django.core import mail
+from django.urls import reverse
+
+from bookings.models import Attendee, Booking
+from bookings.services import SlotUnavailable, service_book, service_booking_cancel, service_booking_reschedule
+from outbox.models import OutboxEmail
+from tests.bookings.factories import BookingFactory, ServiceFactory
+from tests.factories import CustomerFactory
+
+LONDON = ZoneInfo("Europe/London")
+TODAY = datetime.date(2027, 3, 1)  # a Monday
+NOW = datetime.datetime(2027, 3, 1, 8, tzinfo=datetime.UTC)
+DAY = datetime.date(2027, 3, 3)
+
+
+@pytest.fixture
+def sent(django_capture_on_commit_callbacks):
+    """What a block enqueues in the outbox is sent when it ends, as after a commit."""
+    return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+@pytest.fixture(autouse=True)
+def _frozen():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+def at(day, hour, minute=0):
+    return datetime.datetime.combine(day, datetime.time(hour, minute), tzinfo=LONDON)
+
+
+def url(name, organisation, **kwargs):
+    return reverse(f"bookings:{name}", kwargs={"org": organisation.slug, **kwargs})
+
+
+def page(response) -> str:
+    return response.content.decode()
+
+
+def test_a_customer_books_two_places_on_a_class_page_by_page(sign_in, customer, bookable):
+    organisation = bookable.organisation
+    client = sign_in(customer)
+
+    services = client.get(url("book", organisation))
+    assert services.status_code == 200
+    assert "Harbour tour" in page(services) and "1 hour" in page(services)
+
+    days = client.get(url("book_days", organisation, service_id=bookable.pk))
+    assert "Wed 3 Mar 2027" in page(days) and "Europe/London time" in page(days)
+    assert url("book_times", organisation, service_id=bookable.pk, day=DAY) in page(days)
+
+    times = client.get(url("book_times", organisation, service_id=bookable.pk, day=DAY))
+    assert "10:00 to 11:00" in page(times) and "12 places left" in page(times)
+    details_url = url("book_details", organisation, service_id=bookable.pk, day=DAY, time=datetime.time(10))
+    assert details_url in page(times)
+
+    answered = client.post(details_url, {"places": "2", "note": "One of us uses a wheelchair."})
+    assert answered.status_code == 302 and answered["Location"] == url("book_check", organisation)
+    assert not Booking.objects.filter(service=bookable).exists()  # answering books nothing
+
+    check = client.get(url("book_check", organisation))
+    assert "Check your booking" in page(check)
+    for shown in ("Harbour tour", "Wed 3 Mar 2027", "10:00 to 11:00", "Europe/London", "One of us uses a wheelchair."):
+        assert shown in page(check)
+    assert 'href="' + details_url + '"' in page(check)  # each answer can be changed
+
+    confirmed = client.post(url("book_check", organisation))
+    booking = Booking.objects.get(service=bookable)
+    assert confirmed.status_code == 302 and confirmed["Location"] == url(
+        "detail", organisation, reference=booking.reference
+    )
+    assert (booking.places, booking.status, booking.note) == (2, "confirmed", "One of us uses a wheelchair.")
+    assert booking.slot_starts_at == at(DAY, 10) and booking.slot_ends_at == at(DAY, 11)
+    assert (booking.starts_on, booking.ends_on, booking.resource) == (DAY, DAY, bookable.resource)
+    assert list(booking.attendees.values_list("email", flat=True)) == [customer.email]
+    assert booking.booked_by_customer == customer
+
+    shown = client.get(confirmed["Location"])
+    assert f"Your reference is {booking.reference}" in page(shown)
+    assert "10:00 to 11:00" in page(shown) and "Europe/London time" in page(shown)
+    assert booking.reference in page(client.get(url("list", organisation)))  # in My bookings at once
+
+    # The class shows two fewer places to everyone.
+    other = sign_in(CustomerFactory(organisation=organisation))
+    assert "10 places left" in page(other.get(url("book_times", organisation, service_id=bookable.pk, day=DAY)))
+
+
+def test_the_confirmation_email_carries_a_calendar_file_in_the_organisations_zone(customer, bookable, sent):
+    with sent():
+        booking = service_book(service=bookable, customer=customer, starts_at=at(DAY, 10), places=2)
+    to_customer, to_desk = sorted(mail.outbox, key=lambda email: email.to != [customer.email])
+    assert to_customer.to == [customer.email] and to_desk.to == ["desk@voyages.example"]
+    assert (
+        booking.reference in to_customer.body
+        and "Wednesday 3 March 2027 at 10:00 (Europe/London time)" in to_customer.body
+    )
+    assert customer.email in to_desk.body and "Places: 2" in to_desk.body
+    ((name, content, mimetype),) = to_customer.attachments
+    assert name == "booking.ics" and mimetype.startswith("text/calendar")
+    event = next(iter(icalendar.Calendar.from_ical(content).walk("VEVENT")))
+    assert event.decoded("dtstart") == at(DAY, 10) and str(event["dtstart"].params["TZID"]) == "Europe/London"
+    assert event.decoded("dtend") == at(DAY, 11)
+    assert booking.reference in str(event["uid"]) and int(event["sequence"]) == 0
+    assert "VTIMEZONE" in content
+    assert OutboxEmail.objects.get(to=customer.email).attachments[0]["filename"] == "booking.ics"
+
+
+def test_a_service_staff_confirm_starts_provisional(customer, bookable, sent):
+    bookable.needs_confirmation = True
+    bookable.save()
+    with sent():
+        booking = service_book(service=bookable, customer=customer, starts_at=at(DAY, 9), places=1)
+    assert booking.status == Booking.Status.PROVISIONAL
+    assert "confirm" in mail.outbox[0].body.lower()
+    assert "TENTATIVE" in mail.outbox[0].attachments[0][1]
+
+
+def test_a_slot_taken_meanwhile_is_refused_at_confirmation_with_the_nearest_times(sign_in, customer, bookable, sent):
+    organisation = bookable.organisation
+    bookable.capacity = 1
+    bookable.save()
+    client = sign_in(customer)
+    client.post(
+        url("book_details", organisation, service_id=bookable.pk, day=DAY, time=datetime.time(10)), {"places": "1"}
+    )
+    service_book(service=bookable, customer=CustomerFactory(organisation=organisation), starts_at=at(DAY, 10), places=1)
+    mail.outbox.clear()
+
+    with sent():
+        refused = client.post(url("book_check", organisation))
+    assert refused.status_code == 409
+    assert "That time is no longer free" in page(refused) and "Nothing was booked" in page(refused)
+    for nearest in ("09:00", "11:00"):
+        assert nearest in page(refused)
+    assert Booking.objects.filter(service=bookable).count() == 1
+    assert not Attendee.objects.filter(email=customer.email).exists()
+    assert mail.outbox == []
+
+
+def test_more_people_than_places_left_is_refused(sign_in, customer, bookable):
+    organisation = bookable.organisation
+    service_book(
+        service=bookable, customer=CustomerFactory(organisation=organisation), starts_at=at(DAY, 10), places=11
+    )
+    client = sign_in(customer)
+    details = url("book_details", organisation, service_id=bookable.pk, day=DAY, time=datetime.time(10))
+    response = client.post(details, {"places": "2"})
+    assert response.status_code == 400
+    assert "Choose from 1 to 1 people: the places left." in page(response)
+    with pytest.raises(SlotUnavailable):
+        service_book(service=bookable, customer=customer, starts_at=at(DAY, 10), places=2)
+    assert Booking.objects.filter(service=bookable).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("starts_at", "why"),
+    [
+        (at(TODAY, 9), "within the notice"),
+        (at(DAY, 13), "outside the opening hours"),
+        (at(DAY, 10, 30), "not a slot's start"),
+        (at(TODAY + datetime.timedelta(days=31), 10), "beyond the bookable window"),
+    ],
+)
+def test_only_a_free_slot_in_the_bookable_window_can_be_booked(customer, bookable, starts_at, why):
+    with pytest.raises(SlotUnavailable):
+        service_book(service=bookable, customer=customer, starts_at=starts_at, places=1)
+    assert not Booking.objects.exists(), why
+
+
+def test_two_services_sharing_a_resource_are_never_booked_at_once(customer, bookable):
+    private = ServiceFactory(organisation=bookable.organisation, resource=bookable.resource, name="Private tour")
+    service_book(service=bookable, customer=customer, starts_at=at(DAY, 10), places=1)
+    with pytest.raises(SlotUnavailable):
+        service_book(service=private, customer=customer, starts_at=at(DAY, 10), places=1)
+    assert Booking.objects.filter(resource=bookable.resource).count() == 1
+
+
+def test_pages_of_another_organisations_service_are_not_found(sign_in, customer, other_organisation):
+    foreign = ServiceFactory(organisation=other_organisation)
+    client = sign_in(customer)
+    assert client.get(url("book_days", customer.organisation, service_id=foreign.pk)).status_code == 404
+    assert client.get(f"/{customer.organisation.slug}/bookings/book/{foreign.pk}/2027-13-40/").status_code == 404
+
+
+def test_the_pages_need_a_signed_in_customer(client, bookable):
+    response = client.get(url("book", bookable.organisation))
+    assert response.status_code == 302 and "/sign-in/" in response["Location"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Cancel and move
+
+
+@pytest.fixture
+def booked(customer, bookable):
+    booking = service_book(service=bookable, customer=customer, starts_at=at(DAY, 10), places=2)
+    mail.outbox.clear()
+    return booking
+
+
+def test_a_customer_cancels_after_confirming_and_the_place_is_free_at_once(sign_in, customer, booked, bookable, sent):
+    organisation = bookable.organisation
+    client = sign_in(customer)
+    cancel = url("cancel", organisation, reference=booked.reference)
+    assert "Cancel booking…" in page(client.get(url("detail", organisation, reference=booked.reference)))
+    asked = client.get(cancel)
+    assert "Yes, cancel it" in page(asked)
+    booked.refresh_from_db()
+    assert booked.status == Booking.Status.CONFIRMED  # the page alone cancels nothing
+
+    with sent():
+        done = client.post(cancel)
+    assert done.status_code == 302
+    booked.refresh_from_db()
+    assert booked.status == Booking.Status.CANCELLED and booked.cancelled_at is not None
+    assert sorted(email.to[0] for email in mail.outbox) == sorted([customer.email, "desk@voyages.example"])
+    calendar = next(email for email in mail.outbox if email.to == [customer.email]).attachments[0][1]
+    assert "METHOD:CANCEL" in calendar and "SEQUENCE:1" in calendar
+    assert "12 places left" in page(client.get(url("book_times", organisation, service_id=bookable.pk, day=DAY)))
+
+
+def test_cancelling_closes_at_the_free_cancellation_deadline(sign_in, customer, booked, bookable, sent):
+    cancel = url("cancel", bookable.organisation, reference=booked.reference)
+    deadline = booked.slot_starts_at - bookable.free_cancellation_notice
+    with time_machine.travel(deadline - datetime.timedelta(seconds=1), tick=False):
+        assert "Yes, cancel it" in page(sign_in(customer).get(cancel))
+    with time_machine.travel(deadline, tick=False), sent():
+        client = sign_in(customer)
+        refused = client.post(cancel)
+        assert refused.status_code == 403
+        assert "Free cancellation and changes ended Tuesday 2 March 2027 at 10:00 (Europe/London time)" in page(refused)
+        assert "desk@voyages.example" in page(refused)
+        detail = page(client.get(url("detail", bookable.organisation, reference=booked.reference)))
+        assert "Cancel booking…" not in detail and "desk@voyages.example" in detail
+    booked.refresh_from_db()
+    assert booked.status == Booking.Status.CONFIRMED
+    assert mail.outbox == []
+
+
+def test_only_the_customer_who_booked_may_cancel(sign_in, booked, bookable):
+    fellow = CustomerFactory(organisation=bookable.organisation, email="fellow@example.com")
+    Attendee.objects.create(booking=booked, name="Fellow", email=fellow.email)
+    response = sign_in(fellow).post(url("cancel", bookable.organisation, reference=booked.reference))
+    assert response.status_code == 403
+    assert "Only the person who made this booking" in page(response)
+    booked.refresh_from_db()
+    assert booked.status == Booking.Status.CONFIRMED
+
+
+def test_a_customer_moves_a_booking_to_another_free_time(sign_in, customer, booked, bookable, sent):
+    organisation = bookable.organisation
+    client = sign_in(customer)
+    days = client.get(url("reschedule_days", organisation, reference=booked.reference))
+    assert "Move your booking" in page(days)
+    times = client.get(url("reschedule_times", organisation, reference=booked.reference, day=DAY))
+    move = url("reschedule", organisation, reference=booked.reference, day=DAY, time=datetime.time(11))
+    assert move in page(times)
+    assert "Check the new time" in page(client.get(move))
+
+    with sent():
+        moved = client.post(move)
+    assert moved.status_code == 302
+    booked.refresh_from_db()
+    assert (booked.slot_starts_at, booked.places, booked.calendar_sequence) == (at(DAY, 11), 2, 1)
+    assert sorted(email.to[0] for email in mail.outbox) == sorted([customer.email, "desk@voyages.example"])
+    to_customer = next(email for email in mail.outbox if email.to == [customer.email])
+    assert "from Wednesday 3 March 2027 at 10:00" in to_customer.body and "SEQUENCE:1" in to_customer.attachments[0][1]
+    slots = page(client.get(url("book_times", organisation, service_id=bookable.pk, day=DAY)))
+    assert '10:00 to 11:00</a>\n        <span class="meta">12 places left' in slots
+
+
+def test_moving_to_a_slot_without_room_changes_nothing(customer, booked, bookable):
+    other = CustomerFactory(organisation=bookable.organisation)
+    service_book(service=bookable, customer=other, starts_at=at(DAY, 11), places=11)
+    with pytest.raises(SlotUnavailable):
+        service_booking_reschedule(booking=booked, customer=customer, starts_at=at(DAY, 11))
+    booked.refresh_from_db()
+    assert booked.slot_starts_at == at(DAY, 10)
+
+
+def test_a_staff_made_booking_cannot_be_changed_online(customer, bookable):
+    booking = BookingFactory(organisation=bookable.organisation)
+    Attendee.objects.create(booking=booking, name="Me", email=customer.email)
+    with pytest.raises(Exception, match="managed by the business"):
+        service_booking_cancel(booking=booking, customer=customer)
+
+
+def test_add_ons_on_a_booked_service_can_be_cancelled_within_its_free_cancellation_window(customer, booked, bookable):
+    from bookings.services import booking_add_on_cancellation_deadline
+
+    assert booking_add_on_cancellation_deadline(booking=booked) == at(DAY, 10) - bookable.free_cancellation_notice
+
+
+def test_the_support_address_is_told_what_to_confirm_and_what_changed(customer, bookable, sent):
+    bookable.needs_confirmation = True
+    bookable.save()
+    with sent():
+        booking = service_book(service=bookable, customer=customer, starts_at=at(DAY, 9), places=1, note="Window")
+        service_booking_cancel(booking=booking, customer=customer)
+    subjects = [email.subject for email in mail.outbox if email.to == ["desk@voyages.example"]]
+    assert subjects == [
+        "New booking to confirm: Harbour tour, Wednesday 3 March 2027 at 09:00 (Europe/London time)",
+        "Cancelled by the customer: Harbour tour, Wednesday 3 March 2027 at 09:00 (Europe/London time)",
+    ]
+    assert "Note: Window" in mail.outbox[1].body and "/admin/bookings/booking/" in mail.outbox[1].body
+
+
+def test_confirmations_are_rate_limited_per_customer(sign_in, customer, bookable, settings):
+    settings.PORTAL_RATE_LIMITS = {**settings.PORTAL_RATE_LIMITS, "service_booking": "1/h/key"}
+    client = sign_in(customer)
+    organisation = bookable.organisation
+    for hour, expected in ((9, 302), (10, 429)):
+        details = url("book_details", organisation, service_id=bookable.pk, day=DAY, time=datetime.time(hour))
+        client.post(details, {"places": "1"})
+        assert client.post(url("book_check", organisation)).status_code == expected
+    assert Booking.objects.filter(service=bookable).count() == 1

@@ -1,0 +1,137 @@
+"""Twenty customers confirm the last place of a class at the same moment: exactly one booking is made.
+
+PostgreSQL: each confirmation locks the resource's row before counting its places, so they are decided one
+after the other. SQLite: each transaction begins IMMEDIATE, holding the database's write lock, with the same
+effect; shown on a file database shared by twenty connections, as a deployed SQLite is.
+"""
+
+import datetime
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from bookings.models import Booking
+from bookings.services import SlotUnavailable, service_book
+from outbox.models import OutboxEmail
+from tests.bookings.factories import ServiceFactory, open_every_day
+from tests.factories import CustomerFactory
+
+ROOT = Path(__file__).resolve().parents[2]
+RACERS = 20
+
+
+def _race(service, customers, starts_at) -> tuple[int, int, list[BaseException]]:
+    booked, refused, errors = [], [], []
+    start = threading.Barrier(len(customers))
+
+    def run(customer) -> None:
+        try:
+            start.wait()
+            service_book(service=service, customer=customer, starts_at=starts_at, places=1)
+            booked.append(customer)
+        except SlotUnavailable:
+            refused.append(customer)
+        except BaseException as error:  # noqa: BLE001 - reported to the test
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(customer,)) for customer in customers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return len(booked), len(refused), errors
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the SQLite case runs on a file database below")
+@pytest.mark.django_db(transaction=True)
+def test_twenty_confirmations_of_the_last_place_make_one_booking_on_postgresql():
+    service = ServiceFactory(capacity=12)
+    open_every_day(service.resource)
+    zone = service.organisation.zone
+    starts_at = datetime.datetime.combine(
+        datetime.date.today() + datetime.timedelta(days=3), datetime.time(10), tzinfo=zone
+    )
+    service_book(
+        service=service, customer=CustomerFactory(organisation=service.organisation), starts_at=starts_at, places=11
+    )
+    customers = CustomerFactory.create_batch(RACERS, organisation=service.organisation)
+    OutboxEmail.objects.all().delete()
+
+    booked, refused, errors = _race(service, customers, starts_at)
+
+    assert errors == []
+    assert (booked, refused) == (1, RACERS - 1)
+    assert sum(Booking.objects.filter(service=service).values_list("places", flat=True)) == 12
+    assert Booking.objects.filter(service=service).count() == 2
+    assert OutboxEmail.objects.exclude(to=service.organisation.support_email).count() == 1
+
+
+_SQLITE_RACE = """
+import datetime, sys, threading
+import django
+django.setup()
+from django.core.management import call_command
+from django.db import connection
+from bookings.models import Booking
+from bookings.services import SlotUnavailable, service_book
+from tests.bookings.factories import ServiceFactory, open_every_day
+from tests.factories import CustomerFactory
+
+call_command("migrate", verbosity=0)
+service = ServiceFactory(capacity=12)
+open_every_day(service.resource)
+starts_at = datetime.datetime.combine(
+    datetime.date.today() + datetime.timedelta(days=3), datetime.time(10), tzinfo=service.organisation.zone
+)
+first = CustomerFactory(organisation=service.organisation)
+service_book(service=service, customer=first, starts_at=starts_at, places=11)
+customers = CustomerFactory.create_batch(int(sys.argv[1]), organisation=service.organisation)
+connection.close()
+outcomes = []
+barrier = threading.Barrier(len(customers))
+
+def run(customer):
+    try:
+        barrier.wait()
+        service_book(service=service, customer=customer, starts_at=starts_at, places=1)
+        outcomes.append("booked")
+    except SlotUnavailable:
+        outcomes.append("refused")
+    except Exception as error:
+        outcomes.append(f"error {error!r}")
+    finally:
+        connection.close()
+
+threads = [threading.Thread(target=run, args=(customer,)) for customer in customers]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+places = sum(Booking.objects.filter(service=service).values_list("places", flat=True))
+print(outcomes.count("booked"), outcomes.count("refused"), places, [o for o in outcomes if o.startswith("error")])
+"""
+
+
+def test_twenty_confirmations_of_the_last_place_make_one_booking_on_sqlite(tmp_path):
+    environment = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'portal.sqlite3'}",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", _SQLITE_RACE, str(RACERS)],
+        env=environment,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.split("\n")[-2] == f"1 {RACERS - 1} 12 []"
