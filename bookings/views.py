@@ -47,8 +47,7 @@ from portal_auth.drafts import draft_restore, draft_take
 from portal_auth.models import Organisation
 from portal_auth.page_cache import cached_page
 from portal_auth.types import PortalRequest
-from portal_core import page_cache
-from portal_core import ratelimit
+from portal_core import page_cache, ratelimit
 from portal_core.origin import ClientOrigin
 from portal_core.uploads import stored_file_download
 
