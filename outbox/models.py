@@ -75,6 +75,18 @@ class OutboxEmail(models.Model):
         return self.Status.PENDING, next_attempt_at
 
 
+class OutboxAttachment(models.Model):
+    """A file sent with an email (an invoice's PDF), kept with it until the email is withdrawn or deleted."""
+
+    email = models.ForeignKey(OutboxEmail, on_delete=models.CASCADE, related_name="attachments")
+    filename = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=100)
+    content = models.BinaryField()
+
+    def __str__(self) -> str:
+        return self.filename
+
+
 def new_message_id() -> str:
     """`<outbox-<random>@<sender's domain>>`: unique, and the same for every attempt to send that email.
     Known before the email's row is written, so recording an email takes one INSERT."""

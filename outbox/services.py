@@ -20,7 +20,7 @@ from django.db.models.functions import Replace
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from outbox.models import SCRUBBED, WITHDRAWN, OutboxEmail, new_message_id
+from outbox.models import SCRUBBED, WITHDRAWN, OutboxAttachment, OutboxEmail, new_message_id
 from portal_core.tasks import task_enqueue
 
 logger = logging.getLogger(__name__)
@@ -63,17 +63,26 @@ def email_enqueue(
     organisation: EmailSender | None = None,
     secrets: Iterable[str] = (),
     reference: str = "",
+    attachments: Sequence["EmailAttachment"] = (),
 ) -> OutboxEmail:
     """Render `template` (a folder holding subject.txt, body.txt and body.html) into the outbox.
 
     Call inside the transaction of the action that causes the email: it is sent only if that
     action commits, and stays in the outbox to be retried if sending fails. `secrets` (links
     carrying a token) are hidden from staff and scrubbed from the stored copy once sent;
-    `reference` names what caused the email, for `outbox_withdraw`.
+    `reference` names what caused the email, for `outbox_withdraw`; `attachments` are stored with it.
     """
-    draft = EmailDraft(to=to, context=context, secrets=tuple(secrets), reference=reference)
+    draft = EmailDraft(
+        to=to, context=context, secrets=tuple(secrets), reference=reference, attachments=tuple(attachments)
+    )
     (email,) = emails_enqueue(template=template, organisation=organisation, drafts=[draft])
     return email
+
+
+class EmailAttachment(NamedTuple):
+    filename: str
+    content: bytes
+    content_type: str
 
 
 class EmailDraft(NamedTuple):
@@ -83,6 +92,7 @@ class EmailDraft(NamedTuple):
     context: dict
     secrets: tuple[str, ...] = ()
     reference: str = ""
+    attachments: tuple[EmailAttachment, ...] = ()
 
 
 def emails_enqueue(
@@ -91,6 +101,13 @@ def emails_enqueue(
     """`email_enqueue` for many emails of one template from one sender: one INSERT, one delivery task."""
     emails = [_rendered(template, organisation, draft) for draft in drafts]
     OutboxEmail.objects.bulk_create(emails)
+    files = [
+        OutboxAttachment(email=email, filename=file.filename, content_type=file.content_type, content=file.content)
+        for email, draft in zip(emails, drafts, strict=True)
+        for file in draft.attachments
+    ]
+    if files:
+        OutboxAttachment.objects.bulk_create(files)
     ids = [email.pk for email in emails]
     collected = _collected.get()
     if collected is not None:
@@ -161,6 +178,7 @@ def outbox_withdraw(*, reference: str) -> int:
     unsent = [OutboxEmail.Status.PENDING, OutboxEmail.Status.SENDING, OutboxEmail.Status.FAILED]
     cancelled = emails.filter(status__in=unsent).update(status=OutboxEmail.Status.CANCELLED, last_error="Cancelled")
     emails.update(body_text=WITHDRAWN, body_html=WITHDRAWN, secrets=[])
+    OutboxAttachment.objects.filter(email__reference=reference).delete()
     return cancelled
 
 
@@ -247,6 +265,8 @@ def _message(email: OutboxEmail) -> EmailMultiAlternatives:
         headers={"Message-ID": email.message_id, "X-Outbox-Id": str(email.pk)},
     )
     message.attach_alternative(email.body_html, "text/html")
+    for file in email.attachments.all():  # prefetched with the claim
+        message.attach(file.filename, bytes(file.content), file.content_type)
     return message
 
 
@@ -287,7 +307,11 @@ def _claim(*, ids: list[int] | None, tried: list[int], owner: str, size: int) ->
             )
         # The condition again: without row locks (SQLite), another sender may have claimed some meanwhile.
         claimable.filter(pk__in=chosen).update(status=OutboxEmail.Status.SENDING, claimed_by=owner, claimed_at=now)
-        claimed = list(OutboxEmail.objects.filter(pk__in=chosen, claimed_by=owner).order_by("next_attempt_at", "pk"))
+        claimed = list(
+            OutboxEmail.objects.filter(pk__in=chosen, claimed_by=owner)
+            .order_by("next_attempt_at", "pk")
+            .prefetch_related("attachments")
+        )
     for email in claimed:
         if not email.message_id:  # recorded before emails had one
             email.message_id = new_message_id()

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "bookings",
     "tickets",
     "conversations",
+    "billing",
 ]
 
 MIDDLEWARE = [
