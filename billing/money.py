@@ -70,14 +70,15 @@ def totals_compute(lines: Iterable[Line], *, currency: str, rounding: str = Roun
     nets = tuple(money_round(line.quantity * line.unit_price, currency) for line in lines)
     by_rate: dict[Decimal, list[Decimal]] = {}
     for line, net in zip(lines, nets, strict=True):
-        by_rate.setdefault(Decimal(f"{line.tax_rate.normalize():f}"), [])  # 20.00 and 20 are one rate.append(net)
+        # 20.00 and 20 are one rate.
+        by_rate.setdefault(Decimal(f"{line.tax_rate.normalize():f}"), []).append(net)
     groups = []
     for rate in sorted(by_rate):
         rate_nets = by_rate[rate]
         if rounding == Rounding.PER_RATE:
             tax = money_round(sum(rate_nets, Decimal(0)) * rate / HUNDRED, currency)
         else:
-            tax = sum((money_round(net * rate / HUNDRED, currency) for net in rate_nets), Decimal(0))
+            tax = sum((money_round(net * rate / HUNDRED, currency) for net in rate_nets), money_round(Decimal(0), currency))
         groups.append(TaxGroup(rate=rate, net=sum(rate_nets, Decimal(0)), tax=tax))
     subtotal = sum(nets, money_round(Decimal(0), currency))
     tax = sum((group.tax for group in groups), money_round(Decimal(0), currency))
