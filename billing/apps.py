@@ -18,8 +18,7 @@ class BillingConfig(AppConfig):
             title="Billing",
             list_url_name="billing:list",
             order=35,
-            home_template="billing/home_section.html",
-            home_items=selectors.open_invoices_for,
+            # No panel on the home: it would be the home's seventh query (each section's panel costs one).
             knows_email=selectors.organisation_bills_email,
             seed_demo=demo.seed_demo,
         )

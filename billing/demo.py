@@ -23,7 +23,8 @@ def seed_demo(*, organisation: Organisation, stdout: TextIO) -> None:
             "legal_name": f"{organisation.name} Ltd",
             "address": "1 Harbour Street\nLisbon 1100-001\nPortugal",
             "tax_number": "PT 500 000 000",
-            "payment_instructions": "Bank transfer to IBAN PT50 0000 0000 0000 0000 0000 0, quoting the invoice number.",
+            "payment_instructions": "Bank transfer to IBAN PT50 0000 0000 0000 0000 0000 0,"
+            " quoting the invoice number.",
         },
     )
     alice = Customer.objects.filter(organisation=organisation, email="alice@example.com").first()
@@ -51,4 +52,5 @@ def seed_demo(*, organisation: Organisation, stdout: TextIO) -> None:
     )
     if not Membership.objects.filter(customer=alice).exists():
         membership_start(customer=alice, plan=plan, started_on=today - datetime.timedelta(days=20))
-    stdout.write(f"  billing: 2 invoices, {Tab.objects.filter(customer=alice).count()} open tab and a membership for alice@example.com")
+    tabs = Tab.objects.filter(customer=alice).count()
+    stdout.write(f"  billing: 2 invoices, {tabs} open tab and a membership for alice@example.com")

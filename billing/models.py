@@ -10,14 +10,25 @@ from billing.money import Rounding, money_format
 from portal_auth.models import Customer, Organisation
 
 currency_code = RegexValidator(r"^[A-Z]{3}$", "A three-letter ISO 4217 code, such as EUR, JPY or KWD.")
-MONEY = {"max_digits": 14, "decimal_places": 3}  # three decimals: the finest minor unit (KWD, BHD, …)
-TAX_RATE = {
-    "max_digits": 5,
-    "decimal_places": 2,
-    "default": Decimal(0),
-    "validators": [MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(100))],
-    "help_text": "Percent: 20 for 20 %.",
-}
+
+
+def money_field(*, editable: bool = True, minimum: Decimal | None = None) -> models.DecimalField:
+    """Three decimals: the finest minor unit (KWD, BHD, …). Editable ones are typed by staff; others fixed on issue."""
+    validators = [MinValueValidator(minimum)] if minimum is not None else []
+    if editable:
+        return models.DecimalField(max_digits=14, decimal_places=3, validators=validators)
+    return models.DecimalField(max_digits=14, decimal_places=3, default=Decimal(0), editable=False)
+
+
+def tax_rate_field(verbose_name: str = "tax rate") -> models.DecimalField:
+    return models.DecimalField(
+        verbose_name,
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal(0),
+        validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(100))],
+        help_text="Percent: 20 for 20 %.",
+    )
 
 
 class BillingSettings(models.Model):
@@ -33,10 +44,8 @@ class BillingSettings(models.Model):
     payment_instructions = models.TextField(
         blank=True, help_text='Shown with every open invoice, e.g. "Bank transfer to IBAN … quoting the number."'
     )
-    invoice_add_ons = models.BooleanField(
-        "issue an invoice when a customer books a paid add-on", default=False
-    )
-    add_on_tax_rate = models.DecimalField("tax rate of add-ons", **TAX_RATE)
+    invoice_add_ons = models.BooleanField("issue an invoice when a customer books a paid add-on", default=False)
+    add_on_tax_rate = tax_rate_field("tax rate of add-ons")
 
     class Meta:
         verbose_name = verbose_name_plural = "billing settings"
@@ -104,16 +113,18 @@ class Invoice(models.Model):
     source = models.CharField(max_length=100, blank=True, editable=False)
     number = models.PositiveIntegerField(null=True, blank=True, editable=False)
     status = models.CharField(max_length=5, choices=Status.choices, default=Status.DRAFT, editable=False)
-    currency = models.CharField(max_length=3, blank=True, validators=[currency_code], help_text="The organisation's if empty.")
+    currency = models.CharField(
+        max_length=3, blank=True, validators=[currency_code], help_text="The organisation's if empty."
+    )
     issued_on = models.DateField(null=True, blank=True, editable=False)
     due_on = models.DateField(null=True, blank=True, editable=False)
     # Fixed when issued, from the lines and the organisation's rounding rule.
-    subtotal = models.DecimalField(**MONEY, default=Decimal(0), editable=False)
-    tax = models.DecimalField(**MONEY, default=Decimal(0), editable=False)
-    total = models.DecimalField(**MONEY, default=Decimal(0), editable=False)
+    subtotal = money_field(editable=False)
+    tax = money_field(editable=False)
+    total = money_field(editable=False)
     tax_lines = models.JSONField(default=list, editable=False)  # [{"rate", "net", "tax"}] as strings
-    amount_paid = models.DecimalField(**MONEY, default=Decimal(0), editable=False)
-    amount_credited = models.DecimalField(**MONEY, default=Decimal(0), editable=False)
+    amount_paid = money_field(editable=False)
+    amount_credited = money_field(editable=False)
     # Who it was addressed to when issued: the PDF is made from these, so it never changes afterwards.
     bill_to_name = models.CharField(max_length=200, blank=True, editable=False)
     bill_to_address = models.TextField(blank=True, editable=False)
@@ -128,7 +139,9 @@ class Invoice(models.Model):
             models.UniqueConstraint(
                 fields=["organisation", "number"], condition=Q(number__isnull=False), name="billing_one_number"
             ),
-            models.UniqueConstraint(fields=["organisation", "source"], condition=~Q(source=""), name="billing_one_source"),
+            models.UniqueConstraint(
+                fields=["organisation", "source"], condition=~Q(source=""), name="billing_one_source"
+            ),
             models.CheckConstraint(
                 condition=Q(status="draft") | Q(number__isnull=False, issued_on__isnull=False),
                 name="billing_issued_has_number",
@@ -171,9 +184,9 @@ class InvoiceLine(models.Model):
     position = models.PositiveSmallIntegerField(default=0)
     description = models.CharField(max_length=300)
     quantity = models.DecimalField(max_digits=10, decimal_places=3, default=Decimal(1))
-    unit_price = models.DecimalField(**MONEY, validators=[MinValueValidator(Decimal(0))])
-    tax_rate = models.DecimalField(**TAX_RATE)
-    net = models.DecimalField(**MONEY, default=Decimal(0), editable=False)  # fixed when issued
+    unit_price = money_field(minimum=Decimal(0))
+    tax_rate = tax_rate_field()
+    net = money_field(editable=False)  # fixed when issued
 
     class Meta:
         ordering = ["position", "pk"]
@@ -192,7 +205,7 @@ class Payment(models.Model):
         OTHER = "other", "Other"
 
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="payments")
-    amount = models.DecimalField(**MONEY, validators=[MinValueValidator(Decimal("0.001"))])
+    amount = money_field(minimum=Decimal("0.001"))
     paid_on = models.DateField()
     method = models.CharField(max_length=20, choices=Method.choices)
     reference = models.CharField(max_length=100, blank=True, help_text="The bank's or terminal's reference.")
@@ -240,8 +253,8 @@ class TabCharge(models.Model):
     tab = models.ForeignKey(Tab, on_delete=models.CASCADE, related_name="charges")
     description = models.CharField(max_length=300)
     quantity = models.DecimalField(max_digits=10, decimal_places=3, default=Decimal(1))
-    unit_price = models.DecimalField(**MONEY, validators=[MinValueValidator(Decimal(0))])
-    tax_rate = models.DecimalField(**TAX_RATE)
+    unit_price = money_field(minimum=Decimal(0))
+    tax_rate = tax_rate_field()
     charged_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -259,7 +272,7 @@ class Plan(models.Model):
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
     name = models.CharField(max_length=100)
     benefits = models.JSONField(default=list, blank=True, help_text='A list of texts: ["Free breakfast", …].')
-    price = models.DecimalField(**MONEY, validators=[MinValueValidator(Decimal(0))])
+    price = money_field(minimum=Decimal(0))
     currency = models.CharField(max_length=3, default="EUR", validators=[currency_code])
     period = models.CharField(max_length=5, choices=Period.choices, default=Period.MONTH)
 

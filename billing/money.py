@@ -28,7 +28,7 @@ def money_round(amount: Decimal, currency: str) -> Decimal:
 
 
 def money_format(amount: Decimal, currency: str) -> str:
-    """"1,234.50 EUR", "1,235 JPY", "12.345 KWD": as many decimals as the currency has."""
+    """ "1,234.50 EUR", "1,235 JPY", "12.345 KWD": as many decimals as the currency has."""
     digits = minor_unit_digits(currency)
     return f"{money_round(amount, currency):,.{digits}f} {currency}"
 
@@ -78,7 +78,9 @@ def totals_compute(lines: Iterable[Line], *, currency: str, rounding: str = Roun
         if rounding == Rounding.PER_RATE:
             tax = money_round(sum(rate_nets, Decimal(0)) * rate / HUNDRED, currency)
         else:
-            tax = sum((money_round(net * rate / HUNDRED, currency) for net in rate_nets), money_round(Decimal(0), currency))
+            tax = sum(
+                (money_round(net * rate / HUNDRED, currency) for net in rate_nets), money_round(Decimal(0), currency)
+            )
         groups.append(TaxGroup(rate=rate, net=sum(rate_nets, Decimal(0)), tax=tax))
     subtotal = sum(nets, money_round(Decimal(0), currency))
     tax = sum((group.tax for group in groups), money_round(Decimal(0), currency))

@@ -1,7 +1,17 @@
 """Whose cached pages a write in the billing app makes stale: the customer billed, or the whole organisation
 for what every customer's billing pages show (settings, plans)."""
 
-from billing.models import BillingProfile, BillingSettings, Invoice, InvoiceLine, Membership, Payment, Plan, Tab, TabCharge
+from billing.models import (
+    BillingProfile,
+    BillingSettings,
+    Invoice,
+    InvoiceLine,
+    Membership,
+    Payment,
+    Plan,
+    Tab,
+    TabCharge,
+)
 from portal_auth.page_cache import customers_scopes, organisation_scope
 from portal_core import page_cache
 

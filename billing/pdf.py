@@ -6,6 +6,7 @@ file for the same input. Its built-in Helvetica covers Latin-1; other characters
 """
 
 import datetime
+import io
 import logging
 import unicodedata
 from decimal import Decimal
@@ -59,7 +60,7 @@ class _Document(FPDF):
         if logo:
             try:
                 with logo.open("rb") as file:
-                    self.image(file, x=15, y=15, h=16)
+                    self.image(io.BytesIO(file.read()), x=15, y=15, h=16)
             except Exception:  # a logo gone from storage, or unreadable: the invoice still goes out
                 logger.warning("Invoice PDF: the logo of %s could not be read", invoice.organisation, exc_info=True)
         self.set_xy(105, 15)
@@ -67,7 +68,9 @@ class _Document(FPDF):
         self.multi_cell(90, 5, _latin1(invoice.issuer_name), align="R", new_x="LMARGIN", new_y="NEXT")
         self.set_x(105)
         self.set_font("Helvetica", "", 9)
-        issuer = invoice.issuer_address + (f"\nTax number: {invoice.issuer_tax_number}" if invoice.issuer_tax_number else "")
+        issuer = invoice.issuer_address + (
+            f"\nTax number: {invoice.issuer_tax_number}" if invoice.issuer_tax_number else ""
+        )
         self.multi_cell(90, 4.5, _latin1(issuer), align="R", new_x="LMARGIN", new_y="NEXT")
         self.set_y(max(self.get_y(), 36) + 6)
         self.text_line(title, size=18, style="B", height=9)
@@ -100,7 +103,13 @@ class _Document(FPDF):
         self.ln()
         self.set_font("Helvetica", "", 9)
         for line in lines:
-            cells = (line.description, _number(line.quantity), money(line.unit_price), f"{_number(line.tax_rate)}%", money(line.net))
+            cells = (
+                line.description,
+                _number(line.quantity),
+                money(line.unit_price),
+                f"{_number(line.tax_rate)}%",
+                money(line.net),
+            )
             y = self.get_y()
             self.multi_cell(_WIDTHS[0], 6, _latin1(cells[0]), new_x="RIGHT", new_y="TOP")
             bottom = self.get_y()
@@ -123,7 +132,11 @@ class _Document(FPDF):
 
 def _tax_rows(invoice: Invoice) -> list[tuple[str, str, bool]]:
     return [
-        (f"Tax {_number(Decimal(t['rate']))}% on {invoice.money(Decimal(t['net']))}", invoice.money(Decimal(t["tax"])), False)
+        (
+            f"Tax {_number(Decimal(t['rate']))}% on {invoice.money(Decimal(t['net']))}",
+            invoice.money(Decimal(t["tax"])),
+            False,
+        )
         for t in invoice.tax_lines
     ]
 

@@ -27,15 +27,14 @@ def issued_invoices_for(customer: Customer) -> QuerySet[Invoice]:
     return (
         Invoice.objects.filter(customer=customer, organisation_id=customer.organisation_id)
         .exclude(status=Invoice.Status.DRAFT)
-        .annotate(open_first=Case(When(status=Invoice.Status.OPEN, then=Value(0)), default=Value(1), output_field=IntegerField()))
+        .annotate(
+            open_first=Case(
+                When(status=Invoice.Status.OPEN, then=Value(0)), default=Value(1), output_field=IntegerField()
+            )
+        )
         .order_by("open_first", "due_on", "-issued_on", "-number")
         .only(*_LIST_FIELDS)
     )
-
-
-def open_invoices_for(customer: Customer) -> QuerySet[Invoice]:
-    """The home's panel: what the customer has still to pay, soonest due first."""
-    return issued_invoices_for(customer).filter(status=Invoice.Status.OPEN, kind=Invoice.Kind.INVOICE)[:3]
 
 
 def get_invoice_for(customer: Customer, number: int) -> Invoice:
@@ -50,20 +49,16 @@ def get_invoice_for(customer: Customer, number: int) -> Invoice:
         raise LookRefused(f"invoice {number}") from None
 
 
-def get_payment_for(customer: Customer, number: int, payment_id: int) -> Payment:
+def get_payment_for(customer: Customer, pk: int) -> Payment:
+    """A receipt of the customer's, by its payment's id."""
     try:
         return (
             Payment.objects.select_related("invoice__organisation", "invoice__customer")
             .prefetch_related("invoice__payments")
-            .get(
-                pk=payment_id,
-                invoice__number=number,
-                invoice__customer=customer,
-                invoice__organisation_id=customer.organisation_id,
-            )
+            .get(pk=pk, invoice__customer=customer, invoice__organisation_id=customer.organisation_id)
         )
     except Payment.DoesNotExist:
-        raise LookRefused(f"receipt {payment_id}") from None
+        raise LookRefused(f"receipt {pk}") from None
 
 
 def receipts_for(invoice_ids: list[int]) -> dict[int, list[Payment]]:
@@ -113,7 +108,11 @@ def open_tabs_for(customer: Customer, *, currency: str, rounding: str) -> list[T
         charges = list(tab.charges.all())
         lines = [Line(c.quantity, c.unit_price, c.tax_rate) for c in charges]
         rows = [
-            TabRow(c, money_format(net, currency), money_format(totals_compute(lines[: i + 1], currency=currency, rounding=rounding).total, currency))
+            TabRow(
+                c,
+                money_format(net, currency),
+                money_format(totals_compute(lines[: i + 1], currency=currency, rounding=rounding).total, currency),
+            )
             for i, (c, net) in enumerate(zip(charges, totals_compute(lines, currency=currency).nets, strict=True))
         ]
         views.append(TabView(tab, rows, totals_compute(lines, currency=currency, rounding=rounding), currency))

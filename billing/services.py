@@ -6,13 +6,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone
 
+from billing.dates import period_end_after
 from billing.models import (
     BillingProfile,
     BillingSettings,
@@ -25,7 +26,6 @@ from billing.models import (
     Tab,
     TabCharge,
 )
-from billing.dates import period_end_after
 from billing.money import Line, money_format, money_round, totals_compute
 from billing.pdf import invoice_pdf, invoice_pdf_name, receipt_pdf, receipt_pdf_name
 from outbox.services import EmailAttachment, email_enqueue
@@ -151,7 +151,7 @@ def invoice_issue(*, invoice: Invoice, today: datetime.date | None = None) -> In
 
 
 def _credit_apply(note: Invoice) -> None:
-    corrected = Invoice.objects.select_for_update().get(pk=note.credits_id)
+    corrected = Invoice.objects.select_for_update().get(pk=note.credits.pk)  # type: ignore[union-attr]
     if corrected.kind != Invoice.Kind.INVOICE or corrected.status != Invoice.Status.OPEN:
         raise ValidationError(f"A credit note corrects an open invoice; {corrected} is {corrected.status}.")
     if corrected.customer_id != note.customer_id or corrected.currency != note.currency:
@@ -174,7 +174,12 @@ def invoice_void(*, invoice: Invoice, today: datetime.date | None = None) -> Inv
     if invoice.status != Invoice.Status.OPEN or invoice.amount_paid or invoice.amount_credited:
         raise ValidationError(f"Only an open invoice with no payment or credit can be voided; {invoice} can't.")
     lines = [
-        LineInput(f"Cancels invoice {invoice.display_number}: {line.description}", line.unit_price, line.quantity, line.tax_rate)
+        LineInput(
+            f"Cancels invoice {invoice.display_number}: {line.description}",
+            line.unit_price,
+            line.quantity,
+            line.tax_rate,
+        )
         for line in invoice.lines.all()
     ]
     note = invoice_draft_create(customer=invoice.customer, lines=lines, credits=invoice)
@@ -189,7 +194,7 @@ def payment_record(
     paid_on: datetime.date,
     method: str,
     reference: str = "",
-    recorded_by: AbstractBaseUser | None = None,
+    recorded_by: User | None = None,
 ) -> Payment:
     """Record a payment against an open invoice and email its receipt; what is left stays due."""
     invoice = Invoice.objects.select_for_update().select_related("organisation", "customer").get(pk=invoice.pk)
@@ -314,9 +319,7 @@ def memberships_advance(*, today: datetime.date) -> MembershipsAdvanced:
     for pk in soon.values_list("pk", flat=True).iterator():
         with transaction.atomic():
             membership = (
-                Membership.objects.select_for_update()
-                .select_related("plan", "customer__organisation")
-                .get(pk=pk)
+                Membership.objects.select_for_update().select_related("plan", "customer__organisation").get(pk=pk)
             )
             if membership.reminded_for == membership.period_ends_on:
                 continue

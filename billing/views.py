@@ -1,6 +1,7 @@
 from io import BytesIO
 
-from django.http import HttpResponse
+from django.core.files import File
+from django.http import FileResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -28,9 +29,8 @@ from portal_core.uploads import download_response
 def invoice_list(request, organisation, customer):
     invoices = list(issued_invoices_for(customer))
     receipts = receipts_for([invoice.pk for invoice in invoices if invoice.amount_paid])
-    for invoice in invoices:
-        invoice.receipts = receipts.get(invoice.pk, [])
-    context = {"invoices": invoices, "today": timezone.localdate(), "billing_page": "invoices"}
+    rows = [(invoice, receipts.get(invoice.pk, [])) for invoice in invoices]
+    context = {"rows": rows, "today": timezone.localdate(), "billing_page": "invoices"}
     return render(request, "billing/invoice_list.html", context)
 
 
@@ -59,10 +59,10 @@ def invoice_download(request, organisation, customer, number):
 
 
 @customer_required
-def receipt_download(request, organisation, customer, number, payment_id):
-    payment = get_payment_for(customer, number, payment_id)
+def receipt_download(request, organisation, customer, pk):
+    payment = get_payment_for(customer, pk)
     return _pdf(receipt_pdf(payment), receipt_pdf_name(payment))
 
 
-def _pdf(content: bytes, filename: str) -> HttpResponse:
-    return download_response(BytesIO(content), filename=filename, content_type="application/pdf")
+def _pdf(content: bytes, filename: str) -> FileResponse:
+    return download_response(File(BytesIO(content)), filename=filename, content_type="application/pdf")

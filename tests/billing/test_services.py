@@ -34,7 +34,10 @@ def test_issuing_fixes_totals_numbers_and_emails_the_pdf(issue, customer, billin
     invoice.refresh_from_db()
     assert (invoice.number, invoice.status, invoice.currency) == (1, Invoice.Status.OPEN, "EUR")
     assert (invoice.subtotal, invoice.tax, invoice.total) == (Decimal("304.50"), Decimal("22.79"), Decimal("327.29"))
-    assert invoice.tax_lines == [{"rate": "6", "net": "240.00", "tax": "14.40"}, {"rate": "13", "net": "64.50", "tax": "8.39"}]
+    assert invoice.tax_lines == [
+        {"rate": "6", "net": "240.00", "tax": "14.40"},
+        {"rate": "13", "net": "64.50", "tax": "8.39"},
+    ]
     assert (invoice.issued_on, invoice.due_on) == (TODAY, TODAY + datetime.timedelta(days=14))
     assert invoice.issuer_name == billing_settings.legal_name
     assert invoice.bill_to_name == customer.name
@@ -77,7 +80,9 @@ def test_numbers_follow_on_per_organisation_and_a_failed_issue_leaves_no_gap(iss
 def test_the_currency_and_its_minor_unit_come_from_the_organisation(customer, organisation):
     BillingSettingsFactory(organisation=organisation, currency="JPY")
     invoice = invoice_issue(
-        invoice=invoice_draft_create(customer=customer, lines=[LineInput("Ryokan", Decimal("333.5"), Decimal(3), Decimal(10))])
+        invoice=invoice_draft_create(
+            customer=customer, lines=[LineInput("Ryokan", Decimal("333.5"), Decimal(3), Decimal(10))]
+        )
     )
     assert (invoice.currency, invoice.total) == ("JPY", Decimal(1101))
     assert invoice.total_display() == "1,101 JPY"
@@ -126,7 +131,12 @@ def test_the_counter_starts_after_numbers_that_exist_already(issue, organisation
 def test_a_partial_payment_leaves_the_rest_due_and_the_last_one_pays_it(issue, customer, staff_user):
     invoice = issue(("Room", "100.00", "1", "10"))  # 110.00
     first = payment_record(
-        invoice=invoice, amount=Decimal("50.00"), paid_on=TODAY, method="bank_transfer", reference="TX1", recorded_by=staff_user
+        invoice=invoice,
+        amount=Decimal("50.00"),
+        paid_on=TODAY,
+        method="bank_transfer",
+        reference="TX1",
+        recorded_by=staff_user,
     )
     invoice.refresh_from_db()
     assert (invoice.status, invoice.amount_paid, invoice.amount_due) == ("open", Decimal("50.00"), Decimal("60.00"))
@@ -148,7 +158,12 @@ def test_a_partial_payment_leaves_the_rest_due_and_the_last_one_pays_it(issue, c
 
 @pytest.mark.parametrize(
     ("amount", "message"),
-    [("110.01", "more than is due"), ("0", "more than nothing"), ("-5", "more than nothing"), ("10.005", "more decimals")],
+    [
+        ("110.01", "more than is due"),
+        ("0", "more than nothing"),
+        ("-5", "more than nothing"),
+        ("10.005", "more decimals"),
+    ],
 )
 def test_a_payment_that_does_not_fit_is_refused_and_nothing_is_written(issue, amount, message):
     invoice = issue(("Room", "100.00", "1", "10"))
@@ -176,7 +191,11 @@ def test_a_credit_note_lowers_what_is_due_and_takes_the_next_number(issue, custo
     note = issue(("Room 2 was not used", "100.00", "1", "10"), credits=invoice)
     invoice.refresh_from_db()
     assert (note.number, note.kind, note.total, note.status) == (2, "credit_note", Decimal("110.00"), "paid")
-    assert (invoice.amount_credited, invoice.amount_due, invoice.status) == (Decimal("110.00"), Decimal("110.00"), "open")
+    assert (invoice.amount_credited, invoice.amount_due, invoice.status) == (
+        Decimal("110.00"),
+        Decimal("110.00"),
+        "open",
+    )
     assert note.amount_due == 0
     email = OutboxEmail.objects.filter(template="billing/emails/invoice_issued").latest("pk")
     assert email.subject == "Credit note 000002"

@@ -7,7 +7,10 @@ from billing.services import memberships_advance
 
 
 class Command(BaseCommand):
-    help = "Moves memberships through their dates (renewals, expiries) and emails reminders a week before renewal. Run daily."
+    help = (
+        "Moves memberships through their dates (renewals, expiries) and emails reminders a week before renewal."
+        " Run daily."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--today", type=datetime.date.fromisoformat, help="The day to act as of (YYYY-MM-DD).")
