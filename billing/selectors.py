@@ -64,7 +64,8 @@ def get_payment_for(customer: Customer, pk: int) -> Payment:
 def receipts_for(invoice_ids: list[int]) -> dict[int, list[Payment]]:
     """The payments of these invoices (already the customer's), by invoice: one query for a whole list."""
     found: dict[int, list[Payment]] = {}
-    for payment in Payment.objects.filter(invoice_id__in=invoice_ids).only("pk", "invoice_id", "amount", "paid_on"):
+    payments = Payment.objects.filter(invoice_id__in=invoice_ids).select_related("invoice")
+    for payment in payments.only("pk", "invoice_id", "amount", "paid_on", "invoice__currency"):
         found.setdefault(payment.invoice_id, []).append(payment)
     return found
 
