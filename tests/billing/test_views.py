@@ -1,10 +1,12 @@
 """The customer's billing pages and downloads: only their own, in the right order, in few queries, always fresh."""
 
 import datetime
+import io
 from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
 
 from billing.models import BillingProfile, Membership
 from billing.services import (
@@ -17,6 +19,7 @@ from billing.services import (
     tab_close,
     tab_open,
 )
+from portal_core import page_cache
 from tests.billing.conftest import pdf_text
 from tests.billing.factories import BillingSettingsFactory
 from tests.factories import CustomerFactory
@@ -153,10 +156,6 @@ def test_the_receipt_pdf_holds_the_payment(client_of, customer, issue):
 
 
 def test_the_logo_is_on_the_pdf(client_of, customer, issue, organisation):
-    import io
-
-    from PIL import Image
-
     png = io.BytesIO()
     Image.new("RGB", (40, 20), (200, 30, 30)).save(png, "PNG")
     organisation.logo.save("logo.png", SimpleUploadedFile("logo.png", png.getvalue(), content_type="image/png"))
@@ -219,8 +218,6 @@ def test_the_membership_says_what_happens_next(client_of, customer, make_plan):
     assert "Free breakfast" in html and "Late check-out" in html
 
     Membership.objects.filter(pk=membership.pk).update(status=Membership.Status.CANCELLED)
-    from portal_core import page_cache
-
     page_cache.pages_changed(membership)
     assert "Cancelled: it ends on 1 March 2027 and won't renew." in page(client_of, customer, "membership/")[1]
 
