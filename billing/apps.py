@@ -9,9 +9,10 @@ class BillingConfig(AppConfig):
     section: Section
 
     def ready(self) -> None:
-        from billing import demo, page_scopes, selectors
+        from billing import add_ons, demo, page_scopes, selectors
 
         page_scopes.watch()
+        add_ons.watch()
 
         self.section = Section(
             key="billing",

@@ -76,6 +76,7 @@ def invoice_draft_create(
     booking_reference: str = "",
     credits: Invoice | None = None,
     source: str = "",
+    currency: str = "",
 ) -> Invoice:
     invoice = Invoice.objects.create(
         organisation_id=customer.organisation_id,
@@ -84,7 +85,7 @@ def invoice_draft_create(
         credits=credits,
         booking_reference=booking_reference,
         source=source,
-        currency=credits.currency if credits else "",
+        currency=credits.currency if credits else currency,
     )
     InvoiceLine.objects.bulk_create(
         InvoiceLine(
@@ -226,6 +227,38 @@ def payment_record(
         attachments=[EmailAttachment(receipt_pdf_name(payment), receipt_pdf(payment), PDF)],
     )
     return payment
+
+
+def add_on_invoice_issue(
+    *,
+    customer_id: int,
+    source: str,
+    description: str,
+    price: Decimal,
+    currency: str,
+    booking_reference: str,
+) -> Invoice | None:
+    """Issue the invoice of an add-on a customer booked, once per `source`, where the organisation wants it.
+
+    The price the customer confirmed is the line's unit price; the organisation's add-on tax rate is added."""
+    customer = Customer.objects.select_related("organisation").get(pk=customer_id)
+    billing = BillingSettings.objects.filter(organisation=customer.organisation_id, invoice_add_ons=True).first()
+    if billing is None or Invoice.objects.filter(organisation=customer.organisation_id, source=source).exists():
+        return None
+    line = LineInput(description, price, Decimal(1), billing.add_on_tax_rate)
+    draft = invoice_draft_create(
+        customer=customer, lines=[line], booking_reference=booking_reference, source=source, currency=currency
+    )
+    return invoice_issue(invoice=draft)
+
+
+def add_on_invoice_cancel(*, organisation_id: int, source: str) -> Invoice | None:
+    """A cancelled add-on's invoice is voided if nothing was paid on it (else staff settle it). Returns the credit
+    note, if any."""
+    invoice = Invoice.objects.filter(organisation=organisation_id, source=source, status=Invoice.Status.OPEN).first()
+    if invoice is None or invoice.amount_paid or invoice.amount_credited:
+        return None
+    return invoice_void(invoice=invoice)
 
 
 # ---------------------------------------------------------------------------------------------
