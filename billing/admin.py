@@ -174,9 +174,14 @@ class TabAdmin(admin.ModelAdmin):
     list_filter = ["status", "organisation"]
     search_fields = ["title", "customer__email", "booking_reference"]
     autocomplete_fields = ["customer"]
+    fields = ["customer", "title", "booking_reference", "status", "opened_at", "closed_at", "invoice"]
     readonly_fields = ["status", "opened_at", "closed_at", "invoice"]
     inlines = [TabChargeInline]
     actions = ["close_tabs"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # The organisation follows from the customer when the tab is opened; it never moves to another.
+        return [*self.readonly_fields, "customer"] if obj else self.readonly_fields
 
     def save_model(self, request, obj, form, change):
         if not change:
@@ -220,6 +225,9 @@ class MembershipAdmin(admin.ModelAdmin):
     search_fields = ["customer__email", "customer__name", "plan__name"]
     autocomplete_fields = ["customer"]
     readonly_fields = ["reminded_for"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["reminded_for", "customer"] if obj else ["reminded_for"]
 
     def get_fields(self, request, obj=None):
         fields = ["customer", "plan", "status", "started_on", "period_ends_on", "reminded_for"]
