@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from billing.dates import period_end_after
@@ -66,14 +67,31 @@ class PaymentInline(admin.TabularInline):
 
 @admin.register(Invoice)
 class InvoiceAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "customer", "status", "total", "amount_due_shown", "issued_on", "due_on", "organisation"]
+    list_display = [
+        "__str__",
+        "customer",
+        "status",
+        "total_shown",
+        "amount_due_shown",
+        "issued_on",
+        "due_on",
+        "organisation",
+    ]
     list_filter = ["status", "kind", "organisation", "issued_on"]
     search_fields = ["=number", "customer__email", "customer__name", "booking_reference"]
     autocomplete_fields = ["customer", "credits"]
     inlines = [InvoiceLineInline, PaymentInline]
     actions = ["issue_drafts", "void_invoices"]
     readonly_fields = [
-        "number", "status", "issued_on", "due_on", "subtotal", "tax", "total", "amount_paid", "amount_credited",
+        "number",
+        "status",
+        "issued_on",
+        "due_on",
+        "subtotal_shown",
+        "tax_shown",
+        "total_shown",
+        "paid_shown",
+        "credited_shown",
         "record_payment",
     ]  # fmt: skip
 
@@ -85,6 +103,27 @@ class InvoiceAdmin(admin.ModelAdmin):
         if _issued(obj):
             return [*self.readonly_fields, "customer", "credits", "booking_reference", "currency"]
         return self.readonly_fields
+
+    # Amounts with as many decimals as their currency has (stored with three, the finest minor unit).
+    @admin.display(description="subtotal")
+    def subtotal_shown(self, invoice: Invoice) -> str:
+        return invoice.money(invoice.subtotal)
+
+    @admin.display(description="tax")
+    def tax_shown(self, invoice: Invoice) -> str:
+        return invoice.money(invoice.tax)
+
+    @admin.display(description="total")
+    def total_shown(self, invoice: Invoice) -> str:
+        return invoice.total_display() if invoice.currency else "—"
+
+    @admin.display(description="paid")
+    def paid_shown(self, invoice: Invoice) -> str:
+        return invoice.money(invoice.amount_paid)
+
+    @admin.display(description="credited")
+    def credited_shown(self, invoice: Invoice) -> str:
+        return invoice.money(invoice.amount_credited)
 
     @admin.display(description="due")
     def amount_due_shown(self, invoice: Invoice) -> str:
@@ -130,6 +169,9 @@ class PaymentAdmin(admin.ModelAdmin):
     list_display = ["__str__", "amount", "paid_on", "method", "reference", "recorded_by"]
     list_filter = ["method", "paid_on", "invoice__organisation"]
     search_fields = ["reference", "=invoice__number", "invoice__customer__email"]
+
+    def get_changeform_initial_data(self, request):
+        return {"paid_on": timezone.localdate(), **super().get_changeform_initial_data(request)}
 
     def has_change_permission(self, request, obj=None):
         return False  # a receipt, once given, stands: a correction is a credit note

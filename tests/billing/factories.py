@@ -12,7 +12,7 @@ class BillingSettingsFactory(factory.django.DjangoModelFactory):
         django_get_or_create = ["organisation"]
 
     organisation = factory.SubFactory(OrganisationFactory)
-    legal_name = factory.LazyAttribute(lambda s: f"{s.organisation.name} Hotels Ltd")
+    legal_name = factory.LazyAttribute(lambda s: f"{s.organisation.name} Ltd")
     address = "1 Harbour Street\nLisbon 1100-001"
     tax_number = "PT 500 100 200"
     payment_instructions = "Bank transfer to IBAN PT50 0002 0123 1234 5678 9015 4"
