@@ -1,6 +1,7 @@
 from io import BytesIO
 
 from django.core.files import File
+from django.core.paginator import Paginator
 from django.http import FileResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -20,6 +21,8 @@ from portal_auth.decorators import customer_required
 from portal_auth.page_cache import cached_page
 from portal_core.uploads import download_response
 
+INVOICES_PER_PAGE = 20
+
 # Every page below shows a customer's own money: never_cache keeps it out of the browser's history cache.
 
 
@@ -27,10 +30,10 @@ from portal_core.uploads import download_response
 @cached_page
 @customer_required
 def invoice_list(request, organisation, customer):
-    invoices = list(issued_invoices_for(customer))
-    receipts = receipts_for([invoice.pk for invoice in invoices if invoice.amount_paid])
-    rows = [(invoice, receipts.get(invoice.pk, [])) for invoice in invoices]
-    context = {"rows": rows, "today": timezone.localdate(), "billing_page": "invoices"}
+    page = Paginator(issued_invoices_for(customer), INVOICES_PER_PAGE).get_page(request.GET.get("page"))
+    receipts = receipts_for([invoice.pk for invoice in page.object_list if invoice.amount_paid])
+    rows = [(invoice, receipts.get(invoice.pk, [])) for invoice in page.object_list]
+    context = {"page": page, "rows": rows, "today": timezone.localdate(), "billing_page": "invoices"}
     return render(request, "billing/invoice_list.html", context)
 
 

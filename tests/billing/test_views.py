@@ -64,6 +64,18 @@ def test_open_invoices_come_first_with_what_is_due_and_when_then_paid_and_void(c
     assert "Payments aren't taken in the portal" in html
 
 
+def test_twenty_invoices_a_page_open_ones_first(client_of, customer, issue):
+    for _ in range(21):
+        issue(("Night", "10.00", "1", "0"))
+    first = issue(("Due first", "10.00", "1", "0"), today=datetime.date(2020, 1, 1))
+    _, html = page(client_of, customer)
+    assert html.count("Download PDF<span") == 20
+    assert f"Invoice {first.number:06d}" in html
+    assert "Page 1 of 2" in html
+    _, second = page(client_of, customer, "?page=2")
+    assert second.count("Download PDF<span") == 2
+
+
 def test_an_overdue_invoice_says_so(client_of, customer, issue):
     issue(today=datetime.date(2020, 1, 1))
     assert "Overdue" in page(client_of, customer)[1]
