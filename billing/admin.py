@@ -166,6 +166,7 @@ class InvoiceAdmin(admin.ModelAdmin):
 @admin.register(Payment)
 class PaymentAdmin(admin.ModelAdmin):
     form = PaymentForm
+    autocomplete_fields = ["invoice"]  # every open invoice of every organisation would be too long a list
     list_display = ["__str__", "amount", "paid_on", "method", "reference", "recorded_by"]
     list_filter = ["method", "paid_on", "invoice__organisation"]
     search_fields = ["reference", "=invoice__number", "invoice__customer__email"]
