@@ -11,10 +11,10 @@ from django.conf import settings
 from django.utils import timezone
 
 from bookings.models import Booking
-from outbox.services import Attachment
+from outbox.services import EmailAttachment
 
 
-def booking_calendar(booking: Booking, *, url: str) -> Attachment:
+def booking_calendar(booking: Booking, *, url: str) -> EmailAttachment:
     organisation = booking.organisation
     zone = organisation.zone
     cancelled = booking.status == Booking.Status.CANCELLED
@@ -39,8 +39,8 @@ def booking_calendar(booking: Booking, *, url: str) -> Attachment:
     event.add("status", "CANCELLED" if cancelled else "TENTATIVE" if booking.status == "provisional" else "CONFIRMED")
     calendar.add_component(event)
     calendar.add_missing_timezones()
-    return Attachment(
+    return EmailAttachment(
         filename="booking.ics",
-        content=calendar.to_ical().decode(),
-        mimetype=f"text/calendar; charset=utf-8; method={'CANCEL' if cancelled else 'PUBLISH'}",
+        content=calendar.to_ical(),
+        content_type=f"text/calendar; charset=utf-8; method={'CANCEL' if cancelled else 'PUBLISH'}",
     )

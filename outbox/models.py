@@ -41,8 +41,6 @@ class OutboxEmail(models.Model):
     subject = models.CharField(max_length=300)
     body_text = models.TextField()
     body_html = models.TextField()
-    # Text files sent with it (a calendar invitation): [{"filename", "content", "mimetype"}].
-    attachments = models.JSONField(default=list, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
@@ -75,6 +73,18 @@ class OutboxEmail(models.Model):
         if next_attempt_at > self.retry_from + settings.OUTBOX_RETRY_HORIZON:
             return self.Status.FAILED, next_attempt_at
         return self.Status.PENDING, next_attempt_at
+
+
+class OutboxAttachment(models.Model):
+    """A file sent with an email (an invoice's PDF), kept with it until the email is withdrawn or deleted."""
+
+    email = models.ForeignKey(OutboxEmail, on_delete=models.CASCADE, related_name="attachments")
+    filename = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=100)
+    content = models.BinaryField()
+
+    def __str__(self) -> str:
+        return self.filename
 
 
 def new_message_id() -> str:

@@ -23,7 +23,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from outbox.messages import OutboxMessage
-from outbox.models import SCRUBBED, WITHDRAWN, OutboxEmail, new_message_id
+from outbox.models import SCRUBBED, WITHDRAWN, OutboxAttachment, OutboxEmail, new_message_id
 from portal_core.tasks import task_enqueue
 
 logger = logging.getLogger(__name__)
@@ -58,14 +58,6 @@ class EmailSender(Protocol):
     def support_email(self) -> str: ...
 
 
-class Attachment(NamedTuple):
-    """A text file sent with an email, such as a calendar invitation (`text/calendar`)."""
-
-    filename: str
-    content: str
-    mimetype: str
-
-
 def email_enqueue(
     *,
     to: str,
@@ -74,20 +66,26 @@ def email_enqueue(
     organisation: EmailSender | None = None,
     secrets: Iterable[str] = (),
     reference: str = "",
-    attachments: Iterable[Attachment] = (),
+    attachments: Sequence["EmailAttachment"] = (),
 ) -> OutboxEmail:
     """Render `template` (a folder holding subject.txt, body.txt and body.html) into the outbox.
 
     Call inside the transaction of the action that causes the email: it is sent only if that
     action commits, and stays in the outbox to be retried if sending fails. `secrets` (links
     carrying a token) are hidden from staff and scrubbed from the stored copy once sent;
-    `reference` names what caused the email, for `outbox_withdraw`.
+    `reference` names what caused the email, for `outbox_withdraw`; `attachments` are stored with it.
     """
     draft = EmailDraft(
         to=to, context=context, secrets=tuple(secrets), reference=reference, attachments=tuple(attachments)
     )
     (email,) = emails_enqueue(template=template, organisation=organisation, drafts=[draft])
     return email
+
+
+class EmailAttachment(NamedTuple):
+    filename: str
+    content: bytes
+    content_type: str
 
 
 class EmailDraft(NamedTuple):
@@ -97,7 +95,7 @@ class EmailDraft(NamedTuple):
     context: dict
     secrets: tuple[str, ...] = ()
     reference: str = ""
-    attachments: tuple[Attachment, ...] = ()
+    attachments: tuple[EmailAttachment, ...] = ()
 
 
 def emails_enqueue(
@@ -106,6 +104,13 @@ def emails_enqueue(
     """`email_enqueue` for many emails of one template from one sender: one INSERT, one delivery task."""
     emails = [_rendered(template, organisation, draft) for draft in drafts]
     OutboxEmail.objects.bulk_create(emails)
+    files = [
+        OutboxAttachment(email=email, filename=file.filename, content_type=file.content_type, content=file.content)
+        for email, draft in zip(emails, drafts, strict=True)
+        for file in draft.attachments
+    ]
+    if files:
+        OutboxAttachment.objects.bulk_create(files)
     ids = [email.pk for email in emails]
     collected = _collected.get()
     if collected is not None:
@@ -130,7 +135,6 @@ def _rendered(template: str, organisation: EmailSender | None, draft: EmailDraft
         body_html=render_to_string(f"{template}/body.html", context),
         secrets=[secret for secret in draft.secrets if secret],
         reference=draft.reference,
-        attachments=[attachment._asdict() for attachment in draft.attachments],
         message_id=new_message_id(),
     )
 
@@ -177,6 +181,7 @@ def outbox_withdraw(*, reference: str) -> int:
     unsent = [OutboxEmail.Status.PENDING, OutboxEmail.Status.SENDING, OutboxEmail.Status.FAILED]
     cancelled = emails.filter(status__in=unsent).update(status=OutboxEmail.Status.CANCELLED, last_error="Cancelled")
     emails.update(body_text=WITHDRAWN, body_html=WITHDRAWN, secrets=[])
+    OutboxAttachment.objects.filter(email__reference=reference).delete()
     return cancelled
 
 
@@ -266,8 +271,8 @@ def _message(email: OutboxEmail) -> OutboxMessage:
         reply_to=email.reply_to,
         headers={"Message-ID": email.message_id, "X-Outbox-Id": str(email.pk)},
     )
-    for attachment in email.attachments:
-        message.attach(attachment["filename"], attachment["content"], attachment["mimetype"])
+    for file in email.attachments.all():  # prefetched with the claim
+        message.attach(file.filename, bytes(file.content), file.content_type)
     return message
 
 
@@ -312,7 +317,11 @@ def _claim(*, ids: list[int] | None, due_by: datetime, owner: str, size: int) ->
             )
         # The condition again: without row locks (SQLite), another sender may have claimed some meanwhile.
         claimable.filter(pk__in=chosen).update(status=OutboxEmail.Status.SENDING, claimed_by=owner, claimed_at=now)
-        claimed = list(OutboxEmail.objects.filter(pk__in=chosen, claimed_by=owner).order_by("next_attempt_at", "pk"))
+        claimed = list(
+            OutboxEmail.objects.filter(pk__in=chosen, claimed_by=owner)
+            .order_by("next_attempt_at", "pk")
+            .prefetch_related("attachments")
+        )
     for email in claimed:
         if not email.message_id:  # recorded before emails had one
             email.message_id = new_message_id()

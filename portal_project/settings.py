@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "bookings",
     "tickets",
     "conversations",
+    "billing",
 ]
 
 MIDDLEWARE = [

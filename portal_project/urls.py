@@ -19,6 +19,7 @@ urlpatterns = [
     path("<slug:org>/bookings/", include("bookings.urls")),
     path("<slug:org>/support/", include("tickets.urls")),
     path("<slug:org>/conversations/", include("conversations.urls")),
+    path("<slug:org>/billing/", include("billing.urls")),
 ]
 
 handler500 = "portal_project.views.server_error"

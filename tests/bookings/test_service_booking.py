@@ -112,7 +112,7 @@ def test_the_confirmation_email_carries_a_calendar_file_in_the_organisations_zon
     assert event.decoded("dtend") == at(DAY, 11)
     assert booking.reference in str(event["uid"]) and int(event["sequence"]) == 0
     assert "VTIMEZONE" in content
-    assert OutboxEmail.objects.get(to=customer.email).attachments[0]["filename"] == "booking.ics"
+    assert OutboxEmail.objects.get(to=customer.email).attachments.get().filename == "booking.ics"
 
 
 def test_a_service_staff_confirm_starts_provisional(customer, bookable, sent):

@@ -32,7 +32,7 @@ def redeclare(monkeypatch, app_label: str, **changes) -> None:
 def test_a_declared_section_joins_the_nav_in_its_order(sign_in, customer):
     html = sign_in(customer).get(f"/{customer.organisation.slug}/").content.decode()
 
-    assert nav_links(html) == ["Home", "My bookings", "Support", "Conversations", "Loyalty"]
+    assert nav_links(html) == ["Home", "My bookings", "Support", "Conversations", "Billing", "Loyalty"]
     assert f'<a href="/{customer.organisation.slug}/loyalty/">Loyalty</a>' in html
 
 
@@ -50,7 +50,7 @@ def test_the_order_a_section_declares_places_it_in_the_nav(sign_in, customer, mo
 
     html = sign_in(customer).get(f"/{customer.organisation.slug}/").content.decode()
 
-    assert nav_links(html) == ["Home", "Loyalty", "My bookings", "Support", "Conversations"]
+    assert nav_links(html) == ["Home", "Loyalty", "My bookings", "Support", "Conversations", "Billing"]
     assert html.index("Loyalty points") < html.index("Upcoming bookings")
 
 
@@ -149,5 +149,5 @@ def test_a_section_declared_inconsistently_is_refused(declaration, refusal):
 
 
 def test_only_apps_that_declare_a_section_are_sections():
-    assert [section.key for section in sections()] == ["bookings", "tickets", "conversations", "loyalty"]
+    assert [section.key for section in sections()] == ["bookings", "tickets", "conversations", "billing", "loyalty"]
     assert not hasattr(apps.get_app_config("outbox"), "section")

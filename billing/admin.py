@@ -1,0 +1,286 @@
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from billing.dates import period_end_after
+from billing.forms import PaymentForm
+from billing.models import (
+    BillingProfile,
+    BillingSettings,
+    Invoice,
+    InvoiceLine,
+    Membership,
+    Payment,
+    Plan,
+    Tab,
+    TabCharge,
+)
+from billing.services import LineInput, invoice_issue, invoice_void, payment_record, tab_charge_add, tab_close
+
+
+@admin.register(BillingSettings)
+class BillingSettingsAdmin(admin.ModelAdmin):
+    list_display = ["organisation", "legal_name", "currency", "rounding", "days_due", "invoice_add_ons"]
+
+
+@admin.register(BillingProfile)
+class BillingProfileAdmin(admin.ModelAdmin):
+    list_display = ["customer", "name"]
+    search_fields = ["customer__email", "name"]
+    autocomplete_fields = ["customer"]
+
+
+def _issued(invoice: Invoice | None) -> bool:
+    return invoice is not None and invoice.status != Invoice.Status.DRAFT
+
+
+class InvoiceLineInline(admin.TabularInline):
+    model = InvoiceLine
+    extra = 1
+    fields = ["description", "quantity", "unit_price", "tax_rate", "net"]
+    readonly_fields = ["net"]
+
+    # An issued invoice never changes: its lines are shown, never edited.
+    def has_add_permission(self, request, obj=None):
+        return not _issued(obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return not _issued(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return not _issued(obj) and super().has_delete_permission(request, obj)
+
+
+class PaymentInline(admin.TabularInline):
+    model = Payment
+    extra = 0
+    fields = ["paid_on", "amount", "method", "reference", "recorded_by"]
+    readonly_fields = ["paid_on", "amount", "method", "reference", "recorded_by"]
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(admin.ModelAdmin):
+    list_display = [
+        "__str__",
+        "customer",
+        "status",
+        "total_shown",
+        "amount_due_shown",
+        "issued_on",
+        "due_on",
+        "organisation",
+    ]
+    list_filter = ["status", "kind", "organisation", "issued_on"]
+    search_fields = ["=number", "customer__email", "customer__name", "booking_reference"]
+    autocomplete_fields = ["customer", "credits"]
+    inlines = [InvoiceLineInline, PaymentInline]
+    actions = ["issue_drafts", "void_invoices"]
+    readonly_fields = [
+        "number",
+        "status",
+        "issued_on",
+        "due_on",
+        "subtotal_shown",
+        "tax_shown",
+        "total_shown",
+        "paid_shown",
+        "credited_shown",
+        "record_payment",
+    ]  # fmt: skip
+
+    def get_fields(self, request, obj=None):
+        editable = ["customer", "credits", "booking_reference", "currency"]
+        return [*self.readonly_fields, *editable] if _issued(obj) else editable
+
+    def get_readonly_fields(self, request, obj=None):
+        if _issued(obj):
+            return [*self.readonly_fields, "customer", "credits", "booking_reference", "currency"]
+        return self.readonly_fields
+
+    # Amounts with as many decimals as their currency has (stored with three, the finest minor unit).
+    @admin.display(description="subtotal")
+    def subtotal_shown(self, invoice: Invoice) -> str:
+        return invoice.money(invoice.subtotal)
+
+    @admin.display(description="tax")
+    def tax_shown(self, invoice: Invoice) -> str:
+        return invoice.money(invoice.tax)
+
+    @admin.display(description="total")
+    def total_shown(self, invoice: Invoice) -> str:
+        return invoice.total_display() if invoice.currency else "—"
+
+    @admin.display(description="paid")
+    def paid_shown(self, invoice: Invoice) -> str:
+        return invoice.money(invoice.amount_paid)
+
+    @admin.display(description="credited")
+    def credited_shown(self, invoice: Invoice) -> str:
+        return invoice.money(invoice.amount_credited)
+
+    @admin.display(description="due")
+    def amount_due_shown(self, invoice: Invoice) -> str:
+        return invoice.amount_due_display() if invoice.status == Invoice.Status.OPEN else "—"
+
+    @admin.display(description="payment")
+    def record_payment(self, invoice: Invoice) -> str:
+        if invoice.status != Invoice.Status.OPEN or invoice.is_credit_note:
+            return "—"
+        url = reverse("admin:billing_payment_add") + f"?invoice={invoice.pk}&amount={invoice.amount_due}"
+        return format_html('<a class="button" href="{}">Record a payment</a>', url)
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.organisation_id = obj.customer.organisation_id
+            obj.kind = Invoice.Kind.CREDIT_NOTE if obj.credits_id else Invoice.Kind.INVOICE
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description="Issue the selected drafts (number them and email them)")
+    def issue_drafts(self, request, queryset: QuerySet[Invoice]) -> None:
+        for invoice in queryset.filter(status=Invoice.Status.DRAFT).order_by("pk"):
+            try:
+                issued = invoice_issue(invoice=invoice)
+            except ValidationError as error:
+                self.message_user(request, f"{invoice.customer}: {'; '.join(error.messages)}", messages.ERROR)
+            else:
+                self.message_user(request, f"Issued {issued} to {issued.customer.email}.", messages.SUCCESS)
+
+    @admin.action(description="Void the selected open invoices (a credit note for every line)")
+    def void_invoices(self, request, queryset: QuerySet[Invoice]) -> None:
+        for invoice in queryset.order_by("pk"):
+            try:
+                note = invoice_void(invoice=invoice)
+            except ValidationError as error:
+                self.message_user(request, "; ".join(error.messages), messages.ERROR)
+            else:
+                self.message_user(request, f"Voided {invoice} with {note}.", messages.SUCCESS)
+
+
+@admin.register(Payment)
+class PaymentAdmin(admin.ModelAdmin):
+    form = PaymentForm
+    autocomplete_fields = ["invoice"]  # every open invoice of every organisation would be too long a list
+    list_display = ["__str__", "amount", "paid_on", "method", "reference", "recorded_by"]
+    list_filter = ["method", "paid_on", "invoice__organisation"]
+    search_fields = ["reference", "=invoice__number", "invoice__customer__email"]
+
+    def get_changeform_initial_data(self, request):
+        return {"paid_on": timezone.localdate(), **super().get_changeform_initial_data(request)}
+
+    def has_change_permission(self, request, obj=None):
+        return False  # a receipt, once given, stands: a correction is a credit note
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        try:
+            payment = payment_record(
+                invoice=data["invoice"],
+                amount=data["amount"],
+                paid_on=data["paid_on"],
+                method=data["method"],
+                reference=data["reference"],
+                recorded_by=request.user,
+            )
+        except ValidationError as error:  # the invoice changed since the form was checked
+            self.message_user(request, "; ".join(error.messages), messages.ERROR)
+            return
+        obj.pk = payment.pk
+
+
+class TabChargeInline(admin.TabularInline):
+    model = TabCharge
+    extra = 1
+    fields = ["description", "quantity", "unit_price", "tax_rate", "charged_at"]
+    readonly_fields = ["charged_at"]
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return (obj is None or obj.status == Tab.Status.OPEN) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return False  # a charge stands once added; the tab's invoice is corrected by a credit note
+
+
+@admin.register(Tab)
+class TabAdmin(admin.ModelAdmin):
+    list_display = ["title", "customer", "status", "opened_at", "closed_at", "invoice"]
+    list_filter = ["status", "organisation"]
+    search_fields = ["title", "customer__email", "booking_reference"]
+    autocomplete_fields = ["customer"]
+    fields = ["customer", "title", "booking_reference", "status", "opened_at", "closed_at", "invoice"]
+    readonly_fields = ["status", "opened_at", "closed_at", "invoice"]
+    inlines = [TabChargeInline]
+    actions = ["close_tabs"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # The organisation follows from the customer when the tab is opened; it never moves to another.
+        return [*self.readonly_fields, "customer"] if obj else self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.organisation_id = obj.customer.organisation_id
+        super().save_model(request, obj, form, change)
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not TabCharge:
+            return super().save_formset(request, form, formset, change)
+        for charge in formset.save(commit=False):
+            try:  # through the service: it locks the tab and refuses a closed one
+                tab_charge_add(
+                    tab=form.instance,
+                    charge=LineInput(charge.description, charge.unit_price, charge.quantity, charge.tax_rate),
+                )
+            except ValidationError as error:
+                self.message_user(request, "; ".join(error.messages), messages.ERROR)
+
+    @admin.action(description="Close the selected tabs and issue their invoices")
+    def close_tabs(self, request, queryset: QuerySet[Tab]) -> None:
+        for tab in queryset.order_by("pk"):
+            try:
+                invoice = tab_close(tab=tab)
+            except ValidationError as error:
+                self.message_user(request, "; ".join(error.messages), messages.ERROR)
+            else:
+                self.message_user(request, f"Closed {tab}: issued {invoice}.", messages.SUCCESS)
+
+
+@admin.register(Plan)
+class PlanAdmin(admin.ModelAdmin):
+    list_display = ["name", "organisation", "price", "currency", "period"]
+    list_filter = ["organisation", "period"]
+    search_fields = ["name"]
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["customer", "plan", "status", "started_on", "period_ends_on"]
+    list_filter = ["status", "plan", "organisation"]
+    search_fields = ["customer__email", "customer__name", "plan__name"]
+    autocomplete_fields = ["customer"]
+    readonly_fields = ["reminded_for"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["reminded_for", "customer"] if obj else ["reminded_for"]
+
+    def get_fields(self, request, obj=None):
+        fields = ["customer", "plan", "status", "started_on", "period_ends_on", "reminded_for"]
+        # A new membership's first period follows from its start; staff may move it afterwards.
+        return fields if obj else ["customer", "plan", "status", "started_on"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.organisation_id = obj.customer.organisation_id
+            obj.period_ends_on = period_end_after(
+                started_on=obj.started_on, period=obj.plan.period, after=obj.started_on
+            )
+        super().save_model(request, obj, form, change)

@@ -1,0 +1,36 @@
+from decimal import Decimal
+
+from django import forms
+
+from billing.models import Invoice, Payment
+from billing.money import money_round
+
+
+class PaymentForm(forms.ModelForm):
+    """Staff record a payment: refused, with the reason, unless it fits what the invoice still asks for."""
+
+    class Meta:
+        model = Payment
+        fields = ["invoice", "amount", "paid_on", "method", "reference"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "invoice" in self.fields:
+            open_invoices = Invoice.objects.filter(status=Invoice.Status.OPEN, kind=Invoice.Kind.INVOICE)
+            self.fields["invoice"].queryset = open_invoices.select_related("customer")  # type: ignore[attr-defined]
+            self.fields["invoice"].help_text = "Open invoices only. A payment can't be changed once recorded."
+
+    def clean(self):
+        cleaned = super().clean() or {}
+        invoice, amount = cleaned.get("invoice"), cleaned.get("amount")
+        if invoice is None or amount is None:
+            return cleaned
+        if money_round(amount, invoice.currency) != amount:
+            self.add_error("amount", f"{invoice.currency} has {_digits(invoice.currency)} decimals.")
+        elif amount > invoice.amount_due:
+            self.add_error("amount", f"Only {invoice.amount_due_display()} is due on {invoice}.")
+        return cleaned
+
+
+def _digits(currency: str) -> int:
+    return -money_round(Decimal(0), currency).as_tuple().exponent  # type: ignore[operator]

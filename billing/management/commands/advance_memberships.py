@@ -1,0 +1,20 @@
+import datetime
+
+from django.core.management.base import BaseCommand, CommandParser
+from django.utils import timezone
+
+from billing.services import memberships_advance
+
+
+class Command(BaseCommand):
+    help = (
+        "Moves memberships through their dates (renewals, expiries) and emails reminders a week before renewal."
+        " Run daily."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--today", type=datetime.date.fromisoformat, help="The day to act as of (YYYY-MM-DD).")
+
+    def handle(self, *args, today: datetime.date | None = None, **options) -> None:
+        done = memberships_advance(today=today or timezone.localdate())
+        self.stdout.write(f"{done.renewed} renewed, {done.expired} expired, {done.reminded} reminded.")

@@ -1,0 +1,371 @@
+"""Writes of the billing app: issuing, paying and crediting invoices, tabs, memberships. Each is atomic and
+sends its email through the outbox in the same transaction."""
+
+import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.db.models import Max
+from django.urls import reverse
+from django.utils import timezone
+
+from billing.dates import period_end_after
+from billing.models import (
+    BillingProfile,
+    BillingSettings,
+    Invoice,
+    InvoiceLine,
+    InvoiceNumberCounter,
+    Membership,
+    Payment,
+    Plan,
+    Tab,
+    TabCharge,
+)
+from billing.money import Line, money_format, money_round, totals_compute
+from billing.pdf import invoice_pdf, invoice_pdf_name, receipt_pdf, receipt_pdf_name
+from outbox.services import EmailAttachment, email_enqueue
+from portal_auth.doors.access_link.services import notification_link_make
+from portal_auth.models import Customer, Organisation
+
+PDF = "application/pdf"
+
+
+@dataclass(frozen=True)
+class LineInput:
+    description: str
+    unit_price: Decimal
+    quantity: Decimal = Decimal(1)
+    tax_rate: Decimal = Decimal(0)
+
+
+def billing_path(organisation: Organisation, route: str = "billing:list") -> str:
+    return reverse(route, kwargs={"org": organisation.slug})
+
+
+def _link(customer: Customer, route: str = "billing:list") -> tuple[dict, tuple[str, ...]]:
+    link = notification_link_make(customer=customer, next_path=billing_path(customer.organisation, route))
+    return link.context(), tuple(link.secrets)
+
+
+# ---------------------------------------------------------------------------------------------
+# Invoices
+
+
+@transaction.atomic
+def invoice_number_take(*, organisation: Organisation) -> int:
+    """The organisation's next invoice number. The counter stays locked until the caller's transaction ends, so an
+    invoice that fails to be issued gives its number back: numbers have no gaps."""
+    highest = Invoice.objects.filter(organisation=organisation).aggregate(n=Max("number"))["n"] or 0
+    InvoiceNumberCounter.objects.get_or_create(organisation=organisation, defaults={"last_number": highest})
+    counter = InvoiceNumberCounter.objects.select_for_update().get(organisation=organisation)
+    counter.last_number += 1
+    counter.save(update_fields=["last_number"])
+    return counter.last_number
+
+
+@transaction.atomic
+def invoice_draft_create(
+    *,
+    customer: Customer,
+    lines: Sequence[LineInput],
+    booking_reference: str = "",
+    credits: Invoice | None = None,
+    source: str = "",
+    currency: str = "",
+) -> Invoice:
+    invoice = Invoice.objects.create(
+        organisation_id=customer.organisation_id,
+        customer=customer,
+        kind=Invoice.Kind.CREDIT_NOTE if credits else Invoice.Kind.INVOICE,
+        credits=credits,
+        booking_reference=booking_reference,
+        source=source,
+        currency=credits.currency if credits else currency,
+    )
+    InvoiceLine.objects.bulk_create(
+        InvoiceLine(
+            invoice=invoice,
+            position=position,
+            description=line.description,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            tax_rate=line.tax_rate,
+        )
+        for position, line in enumerate(lines)
+    )
+    return invoice
+
+
+@transaction.atomic
+def invoice_issue(*, invoice: Invoice, today: datetime.date | None = None) -> Invoice:
+    """Fix a draft's totals, give it the next number and email it, PDF attached, to the customer.
+
+    A credit note lowers what is due on the invoice it corrects, and never below nothing; an invoice
+    it leaves with nothing paid and nothing due is void. Raises ValidationError for what can't be issued.
+    """
+    invoice = Invoice.objects.select_for_update().select_related("organisation", "customer").get(pk=invoice.pk)
+    if invoice.status != Invoice.Status.DRAFT:
+        raise ValidationError(f"{invoice} is issued already: correct it with a credit note.")
+    lines = list(invoice.lines.all())
+    if not lines:
+        raise ValidationError("An invoice needs at least one line.")
+    billing = BillingSettings.for_organisation(invoice.organisation)
+    invoice.currency = invoice.currency or billing.currency
+    totals = totals_compute(
+        (Line(line.quantity, line.unit_price, line.tax_rate) for line in lines),
+        currency=invoice.currency,
+        rounding=billing.rounding,
+    )
+    for line, net in zip(lines, totals.nets, strict=True):
+        line.net = net
+    InvoiceLine.objects.bulk_update(lines, ["net"])
+    invoice.subtotal, invoice.tax, invoice.total = totals.subtotal, totals.tax, totals.total
+    invoice.tax_lines = [{"rate": str(g.rate), "net": str(g.net), "tax": str(g.tax)} for g in totals.taxes]
+    if invoice.credits_id is not None:
+        _credit_apply(invoice)
+    today = today or timezone.localdate()
+    invoice.number = invoice_number_take(organisation=invoice.organisation)
+    invoice.issued_on = today
+    invoice.due_on = today + datetime.timedelta(days=billing.days_due)
+    invoice.status = Invoice.Status.PAID if invoice.is_credit_note or not invoice.total else Invoice.Status.OPEN
+    profile = BillingProfile.objects.filter(customer=invoice.customer).first()
+    invoice.bill_to_name = (profile and profile.name) or invoice.customer.name or invoice.customer.email
+    invoice.bill_to_address = profile.address if profile else ""
+    invoice.issuer_name, invoice.issuer_address = billing.issuer_name(), billing.address
+    invoice.issuer_tax_number, invoice.payment_instructions = billing.tax_number, billing.payment_instructions
+    invoice.save()
+    context, secrets = _link(invoice.customer)
+    email_enqueue(
+        organisation=invoice.organisation,
+        to=invoice.customer.email,
+        template="billing/emails/invoice_issued",
+        context={"customer": invoice.customer, "invoice": invoice, **context},
+        secrets=secrets,
+        attachments=[EmailAttachment(invoice_pdf_name(invoice), invoice_pdf(invoice), PDF)],
+    )
+    return invoice
+
+
+def _credit_apply(note: Invoice) -> None:
+    corrected = Invoice.objects.select_for_update().get(pk=note.credits.pk)  # type: ignore[union-attr]
+    if corrected.kind != Invoice.Kind.INVOICE or corrected.status != Invoice.Status.OPEN:
+        raise ValidationError(f"A credit note corrects an open invoice; {corrected} is {corrected.status}.")
+    if corrected.customer_id != note.customer_id or corrected.currency != note.currency:
+        raise ValidationError("A credit note is for the customer and in the currency of the invoice it corrects.")
+    if note.total > corrected.amount_due:
+        raise ValidationError(
+            f"This credit note ({corrected.money(note.total)}) is more than is due on {corrected} "
+            f"({corrected.amount_due_display()})."
+        )
+    corrected.amount_credited += note.total
+    if corrected.amount_due == 0:
+        corrected.status = Invoice.Status.PAID if corrected.amount_paid else Invoice.Status.VOID
+    corrected.save(update_fields=["amount_credited", "status"])
+
+
+@transaction.atomic
+def invoice_void(*, invoice: Invoice, today: datetime.date | None = None) -> Invoice:
+    """Cancel an open invoice nothing was paid on: a credit note of all its lines. Returns the credit note."""
+    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    if invoice.status != Invoice.Status.OPEN or invoice.amount_paid or invoice.amount_credited:
+        raise ValidationError(f"Only an open invoice with no payment or credit can be voided; {invoice} can't.")
+    lines = [
+        LineInput(
+            f"Cancels invoice {invoice.display_number}: {line.description}",
+            line.unit_price,
+            line.quantity,
+            line.tax_rate,
+        )
+        for line in invoice.lines.all()
+    ]
+    note = invoice_draft_create(customer=invoice.customer, lines=lines, credits=invoice)
+    return invoice_issue(invoice=note, today=today)
+
+
+@transaction.atomic
+def payment_record(
+    *,
+    invoice: Invoice,
+    amount: Decimal,
+    paid_on: datetime.date,
+    method: str,
+    reference: str = "",
+    recorded_by: User | None = None,
+) -> Payment:
+    """Record a payment against an open invoice and email its receipt; what is left stays due."""
+    invoice = Invoice.objects.select_for_update().select_related("organisation", "customer").get(pk=invoice.pk)
+    if invoice.status != Invoice.Status.OPEN or invoice.is_credit_note:
+        raise ValidationError(f"Payments are recorded against open invoices; {invoice} is {invoice.status}.")
+    if amount <= 0:
+        raise ValidationError("A payment is more than nothing.")
+    if money_round(amount, invoice.currency) != amount:
+        raise ValidationError(f"{amount} has more decimals than {invoice.currency} has.")
+    if amount > invoice.amount_due:
+        raise ValidationError(
+            f"{money_format(amount, invoice.currency)} is more than is due ({invoice.amount_due_display()})."
+        )
+    payment = Payment.objects.create(
+        invoice=invoice, amount=amount, paid_on=paid_on, method=method, reference=reference, recorded_by=recorded_by
+    )
+    invoice.amount_paid += amount
+    if invoice.amount_due == 0:
+        invoice.status = Invoice.Status.PAID
+    invoice.save(update_fields=["amount_paid", "status"])
+    payment.invoice = invoice
+    context, secrets = _link(invoice.customer)
+    email_enqueue(
+        organisation=invoice.organisation,
+        to=invoice.customer.email,
+        template="billing/emails/payment_received",
+        context={"customer": invoice.customer, "invoice": invoice, "payment": payment, **context},
+        secrets=secrets,
+        attachments=[EmailAttachment(receipt_pdf_name(payment), receipt_pdf(payment), PDF)],
+    )
+    return payment
+
+
+def add_on_invoice_issue(
+    *,
+    customer_id: int,
+    source: str,
+    description: str,
+    price: Decimal,
+    currency: str,
+    booking_reference: str,
+) -> Invoice | None:
+    """Issue the invoice of an add-on a customer booked, once per `source`, where the organisation wants it.
+
+    The price the customer confirmed is the line's unit price; the organisation's add-on tax rate is added."""
+    customer = Customer.objects.select_related("organisation").get(pk=customer_id)
+    billing = BillingSettings.objects.filter(organisation=customer.organisation_id, invoice_add_ons=True).first()
+    if billing is None or Invoice.objects.filter(organisation=customer.organisation_id, source=source).exists():
+        return None
+    line = LineInput(description, price, Decimal(1), billing.add_on_tax_rate)
+    draft = invoice_draft_create(
+        customer=customer, lines=[line], booking_reference=booking_reference, source=source, currency=currency
+    )
+    return invoice_issue(invoice=draft)
+
+
+def add_on_invoice_cancel(*, organisation_id: int, source: str) -> Invoice | None:
+    """A cancelled add-on's invoice is voided if nothing was paid on it (else staff settle it). Returns the credit
+    note, if any."""
+    invoice = Invoice.objects.filter(organisation=organisation_id, source=source, status=Invoice.Status.OPEN).first()
+    if invoice is None or invoice.amount_paid or invoice.amount_credited:
+        return None
+    return invoice_void(invoice=invoice)
+
+
+# ---------------------------------------------------------------------------------------------
+# Open tabs
+
+
+def tab_open(*, customer: Customer, title: str, booking_reference: str = "") -> Tab:
+    return Tab.objects.create(
+        organisation_id=customer.organisation_id, customer=customer, title=title, booking_reference=booking_reference
+    )
+
+
+@transaction.atomic
+def tab_charge_add(*, tab: Tab, charge: LineInput) -> TabCharge:
+    tab = Tab.objects.select_for_update().get(pk=tab.pk)
+    if tab.status != Tab.Status.OPEN:
+        raise ValidationError(f"The tab {tab} is closed: add the charge to a new tab or an invoice.")
+    return TabCharge.objects.create(
+        tab=tab,
+        description=charge.description,
+        quantity=charge.quantity,
+        unit_price=charge.unit_price,
+        tax_rate=charge.tax_rate,
+    )
+
+
+@transaction.atomic
+def tab_close(*, tab: Tab, today: datetime.date | None = None) -> Invoice:
+    """Close an open tab into one issued invoice of its charges."""
+    tab = Tab.objects.select_for_update().select_related("customer__organisation").get(pk=tab.pk)
+    if tab.status != Tab.Status.OPEN:
+        raise ValidationError(f"The tab {tab} is closed already.")
+    charges = [LineInput(c.description, c.unit_price, c.quantity, c.tax_rate) for c in tab.charges.all()]
+    if not charges:
+        raise ValidationError(f"The tab {tab} has no charges to invoice.")
+    draft = invoice_draft_create(customer=tab.customer, lines=charges, booking_reference=tab.booking_reference)
+    invoice = invoice_issue(invoice=draft, today=today)
+    tab.status, tab.closed_at, tab.invoice = Tab.Status.CLOSED, timezone.now(), invoice
+    tab.save(update_fields=["status", "closed_at", "invoice"])
+    return invoice
+
+
+# ---------------------------------------------------------------------------------------------
+# Memberships
+
+REMINDER_DAYS = 7
+
+
+def membership_start(*, customer: Customer, plan: Plan, started_on: datetime.date) -> Membership:
+    return Membership.objects.create(
+        organisation_id=customer.organisation_id,
+        customer=customer,
+        plan=plan,
+        started_on=started_on,
+        period_ends_on=period_end_after(started_on=started_on, period=plan.period, after=started_on),
+    )
+
+
+@dataclass
+class MembershipsAdvanced:
+    renewed: int = 0
+    expired: int = 0
+    reminded: int = 0
+
+
+def memberships_advance(*, today: datetime.date) -> MembershipsAdvanced:
+    """Move memberships through their dates as of `today`: active ones whose period ended renew (as often as
+    they missed), cancelled ones whose period ended expire, and active ones renewing within a week have
+    their customer reminded, once per renewal. Safe to run again the same day, or late."""
+    done = MembershipsAdvanced()
+    due = Membership.objects.filter(status=Membership.Status.ACTIVE, period_ends_on__lte=today)
+    for pk in due.values_list("pk", flat=True).iterator():
+        with transaction.atomic():
+            membership = Membership.objects.select_for_update().select_related("plan").get(pk=pk)
+            if membership.status == Membership.Status.ACTIVE and membership.period_ends_on <= today:
+                membership.period_ends_on = period_end_after(
+                    started_on=membership.started_on, period=membership.plan.period, after=today
+                )
+                membership.save(update_fields=["period_ends_on"])
+                done.renewed += 1
+    ended = Membership.objects.filter(status=Membership.Status.CANCELLED, period_ends_on__lte=today)
+    for membership in ended.only("pk", "organisation_id", "customer_id"):
+        membership.status = Membership.Status.EXPIRED
+        membership.save(update_fields=["status"])  # a save, not update(): the customer's pages go stale
+        done.expired += 1
+    soon = Membership.objects.filter(
+        status=Membership.Status.ACTIVE,
+        period_ends_on__gt=today,
+        period_ends_on__lte=today + datetime.timedelta(days=REMINDER_DAYS),
+    ).exclude(reminded_for=models.F("period_ends_on"))
+    for pk in soon.values_list("pk", flat=True).iterator():
+        with transaction.atomic():
+            membership = (
+                Membership.objects.select_for_update().select_related("plan", "customer__organisation").get(pk=pk)
+            )
+            if membership.reminded_for == membership.period_ends_on:
+                continue
+            membership.reminded_for = membership.period_ends_on
+            membership.save(update_fields=["reminded_for"])
+            customer = membership.customer
+            context, secrets = _link(customer, "billing:membership")
+            email_enqueue(
+                organisation=customer.organisation,
+                to=customer.email,
+                template="billing/emails/membership_renews",
+                context={"customer": customer, "membership": membership, **context},
+                secrets=secrets,
+            )
+            done.reminded += 1
+    return done

@@ -1,0 +1,181 @@
+"""Staff work billing in the admin: drafts issued by an action, payments recorded through a checked form,
+charges added to open tabs only, tabs closed into invoices, memberships started from their first day."""
+
+import datetime
+import re
+from decimal import Decimal
+
+import pytest
+
+from billing.models import Invoice, Membership, Payment, Tab
+from billing.services import LineInput, invoice_draft_create, payment_record, tab_open
+from outbox.models import OutboxEmail
+
+
+def lines_formset(prefix, rows, total=None):
+    data = {
+        f"{prefix}-TOTAL_FORMS": str(total if total is not None else len(rows)),
+        f"{prefix}-INITIAL_FORMS": "0",
+        f"{prefix}-MIN_NUM_FORMS": "0",
+        f"{prefix}-MAX_NUM_FORMS": "1000",
+    }
+    for i, row in enumerate(rows):
+        data.update({f"{prefix}-{i}-{key}": value for key, value in row.items()})
+    return data
+
+
+def test_staff_write_a_draft_then_issue_it(admin_client, customer, billing_settings):
+    response = admin_client.post(
+        "/admin/billing/invoice/add/",
+        {
+            "customer": customer.pk,
+            "booking_reference": "",
+            "currency": "",
+            **lines_formset("lines", [{"description": "Room", "quantity": "2", "unit_price": "80", "tax_rate": "10"}]),
+            **lines_formset("payments", []),
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    draft = Invoice.objects.get()
+    assert (draft.status, draft.organisation, draft.kind) == ("draft", customer.organisation, "invoice")
+    assert not OutboxEmail.objects.exists()
+
+    response = admin_client.post(
+        "/admin/billing/invoice/", {"action": "issue_drafts", "_selected_action": [draft.pk]}, follow=True
+    )
+    draft.refresh_from_db()
+    assert (draft.status, draft.number, draft.total) == ("open", 1, Decimal("176.00"))
+    assert f"Issued Invoice 000001 to {customer.email}." in response.content.decode()
+    assert OutboxEmail.objects.filter(template="billing/emails/invoice_issued").count() == 1
+
+
+def test_an_issued_invoice_shows_its_lines_read_only_and_offers_a_payment(admin_client, issue):
+    invoice = issue()
+    html = admin_client.get(f"/admin/billing/invoice/{invoice.pk}/change/").content.decode()
+    assert 'name="lines-0-description"' not in html
+    assert "Double room" in html
+    assert f"/admin/billing/payment/add/?invoice={invoice.pk}" in html
+
+
+def test_a_payment_recorded_by_staff_makes_a_receipt(admin_client, issue, staff_user):
+    invoice = issue()  # 220.00
+    response = admin_client.post(
+        "/admin/billing/payment/add/",
+        {
+            "invoice": invoice.pk,
+            "amount": "100.00",
+            "paid_on": "2026-03-02",
+            "method": "bank_transfer",
+            "reference": "T1",
+        },
+    )
+    assert response.status_code == 302
+    payment = Payment.objects.get()
+    assert (payment.amount, payment.recorded_by, payment.reference) == (Decimal("100.00"), staff_user, "T1")
+    invoice.refresh_from_db()
+    assert invoice.amount_due == Decimal("120.00")
+    assert OutboxEmail.objects.filter(template="billing/emails/payment_received").count() == 1
+    assert admin_client.get(f"/admin/billing/payment/{payment.pk}/change/").status_code == 200  # shown, read-only
+    assert admin_client.post(f"/admin/billing/payment/{payment.pk}/delete/", {"post": "yes"}).status_code == 403
+
+
+@pytest.mark.parametrize(("amount", "error"), [("220.01", "Only 220.00 EUR is due"), ("1.005", "EUR has 2 decimals")])
+def test_a_payment_that_does_not_fit_is_refused_with_the_reason(admin_client, issue, amount, error):
+    invoice = issue()
+    response = admin_client.post(
+        "/admin/billing/payment/add/",
+        {"invoice": invoice.pk, "amount": amount, "paid_on": "2026-03-02", "method": "cash", "reference": ""},
+    )
+    assert response.status_code == 200
+    assert error in response.content.decode()
+    assert not Payment.objects.exists()
+
+
+def test_a_paid_invoice_can_not_be_chosen_for_a_payment(admin_client, issue):
+    invoice = issue(("Room", "10", "1", "0"))
+    payment_record(invoice=invoice, amount=Decimal(10), paid_on=datetime.date(2026, 3, 1), method="cash")
+    response = admin_client.post(
+        "/admin/billing/payment/add/",
+        {"invoice": invoice.pk, "amount": "1", "paid_on": "2026-03-02", "method": "cash", "reference": ""},
+    )
+    assert "Select a valid choice" in response.content.decode()
+    assert Payment.objects.count() == 1
+
+
+def test_a_credit_note_is_written_against_an_invoice_and_issued(admin_client, issue, customer):
+    invoice = issue()  # 220.00
+    admin_client.post(
+        "/admin/billing/invoice/add/",
+        {
+            "customer": customer.pk,
+            "credits": invoice.pk,
+            **lines_formset(
+                "lines", [{"description": "Goodwill", "quantity": "1", "unit_price": "20", "tax_rate": "10"}]
+            ),
+            **lines_formset("payments", []),
+        },
+    )
+    note = Invoice.objects.get(kind="credit_note")
+    admin_client.post("/admin/billing/invoice/", {"action": "issue_drafts", "_selected_action": [note.pk]})
+    invoice.refresh_from_db()
+    assert invoice.amount_due == Decimal("198.00")
+
+
+def test_voiding_from_the_list(admin_client, issue):
+    invoice = issue()
+    response = admin_client.post(
+        "/admin/billing/invoice/", {"action": "void_invoices", "_selected_action": [invoice.pk]}, follow=True
+    )
+    invoice.refresh_from_db()
+    assert invoice.status == "void"
+    assert "Voided Invoice 000001 with Credit note 000002." in response.content.decode()
+
+
+def test_staff_add_charges_to_an_open_tab_and_close_it_into_an_invoice(admin_client, customer, billing_settings):
+    tab = tab_open(customer=customer, title="Stay, room 12")
+    response = admin_client.post(
+        f"/admin/billing/tab/{tab.pk}/change/",
+        {
+            "customer": customer.pk,
+            "title": "Stay, room 12",
+            "booking_reference": "",
+            **lines_formset(
+                "charges", [{"description": "Minibar", "quantity": "2", "unit_price": "8.50", "tax_rate": "0"}]
+            ),
+        },
+    )
+    assert response.status_code == 302, re.findall(r"errorlist.*?</ul>", response.content.decode())
+    assert [c.description for c in tab.charges.all()] == ["Minibar"]
+
+    admin_client.post("/admin/billing/tab/", {"action": "close_tabs", "_selected_action": [tab.pk]})
+    tab.refresh_from_db()
+    assert tab.status == Tab.Status.CLOSED
+    assert tab.invoice.total == Decimal("17.00")
+    html = admin_client.get(f"/admin/billing/tab/{tab.pk}/change/").content.decode()
+    assert 'name="charges-0-description"' not in html  # a closed tab takes no more charges
+
+
+def test_a_membership_started_by_staff_renews_a_period_after_its_start(admin_client, customer, make_plan):
+    plan = make_plan()
+    response = admin_client.post(
+        "/admin/billing/membership/add/",
+        {"customer": customer.pk, "plan": plan.pk, "status": "active", "started_on": "2027-01-31"},
+    )
+    assert response.status_code == 302
+    membership = Membership.objects.get()
+    assert (membership.organisation, membership.period_ends_on) == (customer.organisation, datetime.date(2027, 2, 28))
+
+
+@pytest.mark.parametrize(
+    "model", ["invoice", "payment", "tab", "plan", "membership", "billingsettings", "billingprofile"]
+)
+def test_every_list_and_add_page_opens(admin_client, model, issue):
+    issue()
+    assert admin_client.get(f"/admin/billing/{model}/").status_code == 200
+    assert admin_client.get(f"/admin/billing/{model}/add/").status_code == 200
+
+
+def test_a_draft_can_be_changed_until_it_is_issued(admin_client, customer, billing_settings):
+    draft = invoice_draft_create(customer=customer, lines=[LineInput("Room", Decimal(5))])
+    html = admin_client.get(f"/admin/billing/invoice/{draft.pk}/change/").content.decode()
+    assert 'name="lines-0-description"' in html

@@ -1,0 +1,54 @@
+"""billing/pdf.py: made from stored data only, the same file for the same invoice in the same state."""
+
+import datetime
+from decimal import Decimal
+
+from billing.models import BillingProfile
+from billing.pdf import invoice_pdf, receipt_pdf
+from billing.services import payment_record
+from tests.billing.conftest import pdf_text
+from tests.factories import CustomerFactory
+
+TODAY = datetime.date(2026, 3, 1)
+
+
+def test_the_same_invoice_is_the_same_file_until_its_state_changes(issue):
+    invoice = issue(today=TODAY)
+    first = invoice_pdf(invoice)
+    assert invoice_pdf(invoice) == first
+    payment_record(invoice=invoice, amount=Decimal(20), paid_on=TODAY, method="cash")
+    invoice.refresh_from_db()
+    assert invoice_pdf(invoice) != first
+    assert "Paid 20.00 EUR" in pdf_text(invoice_pdf(invoice)).replace("\n", " ")
+
+
+def test_the_bill_to_is_the_one_of_the_day_it_was_issued(issue, customer):
+    profile = BillingProfile.objects.create(customer=customer, name="Ana Lopes", address="Rua Augusta 1")
+    invoice = issue(today=TODAY)
+    profile.name, profile.address = "Someone Else", "Elsewhere"
+    profile.save()
+    text = pdf_text(invoice_pdf(invoice))
+    assert "Ana Lopes" in text and "Someone Else" not in text
+
+
+def test_a_name_outside_latin_1_prints_with_question_marks_rather_than_failing(organisation, billing_settings, issue):
+    customer = CustomerFactory(organisation=organisation, name="Łukasz 東京", email="l@example.com")
+    text = pdf_text(invoice_pdf(issue(("Café crème", "3.50", "1", "0"), to=customer)))
+    assert "?ukasz ??" in text
+    assert "Café crème" in text
+
+
+def test_amounts_keep_the_currency_decimals(billing_settings, issue):
+    billing_settings.currency = "JPY"
+    billing_settings.save()
+    text = pdf_text(invoice_pdf(issue(("Ryokan", "333.5", "3", "10"))))
+    assert "1,101 JPY" in text and "Tax 10% on 1,001 JPY" in text
+
+
+def test_a_receipt_is_the_same_file_after_later_payments(issue):
+    invoice = issue(("Room", "100.00", "1", "0"), today=TODAY)
+    first = payment_record(invoice=invoice, amount=Decimal(40), paid_on=TODAY, method="cash")
+    before = receipt_pdf(first)
+    payment_record(invoice=invoice, amount=Decimal(60), paid_on=TODAY, method="cash")
+    first.refresh_from_db()
+    assert receipt_pdf(first) == before
