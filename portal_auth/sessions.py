@@ -91,6 +91,7 @@ WHO_IS_ASKING = (
             "support_phone",
             "support_url",
             "doors",
+            "time_zone",
         )
     ),
 )

@@ -497,6 +497,8 @@ def test_a_cache_that_fails_still_serves_the_page(world, sign_in, monkeypatch):
 @pytest.mark.django_db(transaction=True)
 def test_a_page_read_while_a_write_was_uncommitted_is_stale_once_it_commits(customer, sign_in):
     """The bump after commit: a reader that stored the old page during the writer's transaction loses it."""
+    if connection.vendor == "sqlite":
+        pytest.skip("SQLite lets no one read a table while another connection writes it: there is no such reader")
     ticket = TicketFactory(organisation=customer.organisation, requester=customer, subject="Lost luggage")
     page = f"/{customer.organisation.slug}/support/{ticket.number}/"
     client = sign_in(customer)
