@@ -23,7 +23,15 @@ from billing.services import LineInput, invoice_issue, invoice_void, payment_rec
 
 @admin.register(BillingSettings)
 class BillingSettingsAdmin(admin.ModelAdmin):
-    list_display = ["organisation", "legal_name", "currency", "rounding", "days_due", "invoice_add_ons"]
+    list_display = [
+        "organisation",
+        "legal_name",
+        "currency",
+        "rounding",
+        "days_due",
+        "invoice_add_ons",
+        "invoice_services",
+    ]
 
 
 @admin.register(BillingProfile)

@@ -46,6 +46,8 @@ class BillingSettings(models.Model):
     )
     invoice_add_ons = models.BooleanField("issue an invoice when a customer books a paid add-on", default=False)
     add_on_tax_rate = tax_rate_field("tax rate of add-ons")
+    invoice_services = models.BooleanField("issue an invoice when a customer books a paid service", default=False)
+    service_tax_rate = tax_rate_field("tax rate of services")
 
     class Meta:
         verbose_name = verbose_name_plural = "billing settings"

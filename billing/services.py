@@ -2,7 +2,7 @@
 sends its email through the outbox in the same transaction."""
 
 import datetime
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -241,20 +241,62 @@ def add_on_invoice_issue(
     """Issue the invoice of an add-on a customer booked, once per `source`, where the organisation wants it.
 
     The price the customer confirmed is the line's unit price; the organisation's add-on tax rate is added."""
+    return _booked_invoice_issue(
+        customer_id=customer_id,
+        source=source,
+        line=lambda billing: LineInput(description, price, Decimal(1), billing.add_on_tax_rate),
+        wanted=lambda billing: billing.invoice_add_ons,
+        currency=currency,
+        booking_reference=booking_reference,
+    )
+
+
+def service_invoice_issue(
+    *,
+    customer_id: int,
+    source: str,
+    description: str,
+    price: Decimal,
+    places: int,
+    currency: str,
+    booking_reference: str,
+) -> Invoice | None:
+    """Issue the invoice of a service a customer booked (a line of `places` at its price), once per `source`,
+    where the organisation wants it; the organisation's service tax rate is added."""
+    return _booked_invoice_issue(
+        customer_id=customer_id,
+        source=source,
+        line=lambda billing: LineInput(description, price, Decimal(places), billing.service_tax_rate),
+        wanted=lambda billing: billing.invoice_services,
+        currency=currency,
+        booking_reference=booking_reference,
+    )
+
+
+def _booked_invoice_issue(
+    *,
+    customer_id: int,
+    source: str,
+    line: Callable[[BillingSettings], LineInput],
+    wanted: Callable[[BillingSettings], bool],
+    currency: str,
+    booking_reference: str,
+) -> Invoice | None:
     customer = Customer.objects.select_related("organisation").get(pk=customer_id)
-    billing = BillingSettings.objects.filter(organisation=customer.organisation_id, invoice_add_ons=True).first()
-    if billing is None or Invoice.objects.filter(organisation=customer.organisation_id, source=source).exists():
+    billing = BillingSettings.objects.filter(organisation=customer.organisation_id).first()
+    if billing is None or not wanted(billing):
         return None
-    line = LineInput(description, price, Decimal(1), billing.add_on_tax_rate)
+    if Invoice.objects.filter(organisation=customer.organisation_id, source=source).exists():
+        return None
     draft = invoice_draft_create(
-        customer=customer, lines=[line], booking_reference=booking_reference, source=source, currency=currency
+        customer=customer, lines=[line(billing)], booking_reference=booking_reference, source=source, currency=currency
     )
     return invoice_issue(invoice=draft)
 
 
-def add_on_invoice_cancel(*, organisation_id: int, source: str) -> Invoice | None:
-    """A cancelled add-on's invoice is voided if nothing was paid on it (else staff settle it). Returns the credit
-    note, if any."""
+def booked_invoice_cancel(*, organisation_id: int, source: str) -> Invoice | None:
+    """A cancelled add-on's or service's invoice is voided if nothing was paid on it (else staff settle it).
+    Returns the credit note, if any."""
     invoice = Invoice.objects.filter(organisation=organisation_id, source=source, status=Invoice.Status.OPEN).first()
     if invoice is None or invoice.amount_paid or invoice.amount_credited:
         return None
