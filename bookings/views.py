@@ -191,7 +191,8 @@ def add_on_cancel(request, organisation, customer, booking, add_on_id):
             return redirect(_booking_path(organisation, booking.reference))
     status = 403 if form.has_error(NON_FIELD_ERRORS, "not_booker") else 400 if form.errors else 200
     context = {"booking": booking, "line": line, "form": form, "deadline": deadline}
-    return render(request, "bookings/add_on_cancel.html", context, status=status)
+    with timezone.override(organisation.zone):
+        return render(request, "bookings/add_on_cancel.html", context, status=status)
 
 
 @attendee_action

@@ -499,3 +499,19 @@ def test_cancelling_at_once_from_many_tabs_cancels_once_and_emails_once(make_boo
     line.refresh_from_db()
     assert line.is_cancelled
     assert OutboxEmail.objects.count() == 1
+
+
+def test_the_cancel_deadline_is_shown_in_the_organisations_time_zone_and_names_it(sign_in, customer, booking, booked):
+    from zoneinfo import ZoneInfo
+
+    from bookings.services import booking_add_on_cancellation_deadline
+
+    organisation = booking.organisation
+    organisation.time_zone = "Pacific/Auckland"
+    organisation.save()
+    deadline = booking_add_on_cancellation_deadline(booking=booking).astimezone(ZoneInfo("Pacific/Auckland"))
+    shown = f"{deadline.day} {deadline:%b %Y}, {deadline:%H:%M}</time> (Pacific/Auckland time)"
+    client = sign_in(customer)
+
+    assert shown in client.get(cancel_url(booking, booked.add_on)).content.decode()
+    assert shown in client.get(detail_url(booking)).content.decode()
