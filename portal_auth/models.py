@@ -33,6 +33,15 @@ def normalise_email(email: str) -> str:
     return (email or "").strip().lower()
 
 
+# The site's own first path segments: an organisation with one of these slugs could never be reached.
+RESERVED_SLUGS = frozenset({"admin", "api", "healthz", "readyz", "static", "media"})
+
+
+def validate_slug_not_reserved(slug: str) -> None:
+    if slug.lower() in RESERVED_SLUGS:
+        raise ValidationError(f"“{slug}” is taken by the site itself; choose another.", code="reserved")
+
+
 def hash_token(raw: str) -> str:
     # Tokens carry 256+ bits of randomness, so a fast hash is enough to make the stored value useless.
     return hashlib.sha256(raw.encode()).hexdigest()
@@ -47,7 +56,9 @@ class Organisation(models.Model):
     """A business running the portal for its customers: the tenant every query is scoped by."""
 
     name = models.CharField(max_length=200)
-    slug = models.SlugField(max_length=60, unique=True, help_text="Appears in every portal link.")
+    slug = models.SlugField(
+        max_length=60, unique=True, validators=[validate_slug_not_reserved], help_text="Appears in every portal link."
+    )
     display_name = models.CharField(max_length=200, blank=True, help_text="Shown to customers; the name if empty.")
     accent_colour = models.CharField(
         max_length=7,

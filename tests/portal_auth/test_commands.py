@@ -46,6 +46,13 @@ def test_create_organisation_refuses_a_taken_slug(organisation):
         run("create_organisation", "Copy", "--slug", organisation.slug)
 
 
+@pytest.mark.parametrize("slug", ["api", "admin", "Static", "healthz"])
+def test_create_organisation_refuses_a_slug_the_site_itself_uses(db, slug):
+    with pytest.raises(CommandError, match="taken by the site itself"):
+        run("create_organisation", "Shadowed", "--slug", slug)
+    assert not Organisation.objects.exists()
+
+
 def test_purge_expired_deletes_dead_tokens_and_keeps_live_ones(customer):
     live, _ = CustomerToken.issue(customer=customer, purpose="access_link", lifetime=timedelta(days=30))
     old_expired, _ = CustomerToken.issue(customer=customer, purpose="set_password", lifetime=timedelta(hours=1))
