@@ -29,6 +29,7 @@ from bookings.services import (
     booking_url,
     bookings_delete,
     service_book,
+    service_booking_confirmed_by_staff,
 )
 from portal_auth.doors.password.forms import SetPasswordForm
 from portal_auth.models import Customer
@@ -189,6 +190,17 @@ class BookingAdmin(admin.ModelAdmin):
 
     def delete_queryset(self, request, queryset):
         bookings_delete(bookings=queryset)
+
+    def save_model(self, request, obj, form, change):
+        confirmed = (
+            change
+            and "status" in form.changed_data
+            and form.initial.get("status") == Booking.Status.PROVISIONAL
+            and obj.status == Booking.Status.CONFIRMED
+        )
+        super().save_model(request, obj, form, change)
+        if confirmed:
+            service_booking_confirmed_by_staff(booking=obj, staff_user=request.user)
 
     def save_formset(self, request, form, formset, change):
         if formset.model is BookingAddOn:

@@ -8,7 +8,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -337,8 +337,20 @@ _STAFF_HEADLINES = {
     "booked": "New booking",
     "cancelled": "Cancelled by the customer",
     "rescheduled": "Moved by the customer",
+    "confirmed": "Confirmed by staff",
 }
 _TO_CONFIRM = "New booking to confirm"
+
+
+def service_booking_confirmed_by_staff(*, booking: Booking, staff_user: User) -> None:
+    """Staff confirmed a provisional booking of a service (in the admin): the customer who booked it hears of
+    it, with the calendar file updated to a confirmed event."""
+    customer = booking.booked_by_customer
+    if booking.service_id is None or customer is None or booking.status != Booking.Status.CONFIRMED:
+        return
+    Booking.objects.filter(pk=booking.pk).update(calendar_sequence=F("calendar_sequence") + 1)
+    booking.refresh_from_db(fields=["calendar_sequence"])
+    _service_booking_emails(booking, customer, "confirmed", staff_user=staff_user)
 
 
 def _service_booking_emails(

@@ -1,6 +1,7 @@
 """Staff set services up, see a resource's day, and book for a customer through the portal's own service."""
 
 import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -14,6 +15,11 @@ from tests.factories import CustomerFactory
 
 NOW = datetime.datetime(2027, 3, 1, 8, tzinfo=datetime.UTC)
 DAY = datetime.date(2027, 3, 3)
+LONDON = ZoneInfo("Europe/London")
+
+
+def at(day, hour):
+    return datetime.datetime.combine(day, datetime.time(hour), tzinfo=LONDON)
 
 
 @pytest.fixture(autouse=True)
@@ -78,3 +84,46 @@ def test_the_set_up_pages_and_a_resources_day(admin_client, bookable):
         },
     )
     assert "03 Mar 2027 10:00–11:00 (Europe/London)" in day.content.decode()
+
+
+def _status_form(booking, status: str) -> dict:
+    """The booking's admin form as posted with a new status, its inlines untouched."""
+    return {
+        "organisation": booking.organisation_id,
+        "title": booking.title,
+        "starts_on": booking.starts_on.isoformat(),
+        "ends_on": booking.ends_on.isoformat(),
+        "status": status,
+        **{
+            f"{prefix}-{count}": "0"
+            for prefix in ("attendees", "documents", "booked_add_ons")
+            for count in ("TOTAL_FORMS", "INITIAL_FORMS")
+        },
+    }
+
+
+def test_staff_confirming_a_provisional_booking_emails_the_customer_with_the_calendar_confirmed(
+    admin_client, bookable, customer, django_capture_on_commit_callbacks
+):
+    import icalendar
+
+    bookable.needs_confirmation = True
+    bookable.save()
+    booking = service_book(service=bookable, customer=customer, starts_at=at(DAY, 10), places=1)
+    mail.outbox.clear()
+    change = reverse("admin:bookings_booking_change", args=[booking.pk])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(change, _status_form(booking, "confirmed"))
+
+    assert response.status_code == 302
+    to_customer = next(email for email in mail.outbox if email.to == [customer.email])
+    assert to_customer.subject.startswith(f"Confirmed: {bookable.name}")
+    assert "has confirmed your booking" in to_customer.body
+    event = icalendar.Calendar.from_ical(to_customer.attachments[0][1]).walk("VEVENT")[0]
+    assert (str(event["STATUS"]), int(event["SEQUENCE"])) == ("CONFIRMED", 1)
+
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(change, _status_form(booking, "confirmed"))  # saved again: no second email
+    assert not [email for email in mail.outbox if email.to == [customer.email]]
