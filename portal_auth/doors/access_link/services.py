@@ -20,10 +20,11 @@ from django.utils.module_loading import import_string
 from outbox.services import EmailDraft, emails_enqueue
 from portal_auth.access_log import access_event_new, log_access
 from portal_auth.doors.registry import ACCESS_LINK, door_is_open
+from portal_auth.doors.tokens import token_by_hash
 from portal_auth.models import AccessEvent, Customer, CustomerToken, Organisation, normalise_email
 from portal_auth.sessions import portal_sign_in
 from portal_auth.types import PortalRequest
-from portal_core import page_cache, ratelimit
+from portal_core import page_cache
 from portal_core.origin import ClientOrigin
 
 METHOD = ACCESS_LINK
@@ -156,19 +157,15 @@ def access_link_check(*, origin: ClientOrigin, organisation: Organisation, token
 
     Opens no session. Raises RateLimited when this IP has been refused too often: guessing gets nowhere.
     """
-    attempt = ratelimit.reserve("access_link_guess", origin)
-    token = None
-    if token_hash:
-        # Looked up by its hash alone: no comparison of the secret ever runs in Python.
-        token = (
-            CustomerToken.objects.select_related("customer__organisation")
-            .filter(organisation=organisation, purpose__in=LINK_PURPOSES, token_hash=token_hash)
-            .first()
-        )
-    if token is not None:
-        # Only a hash that matches no link is a guess: a used or expired link clicked again (an office behind
-        # one address, say) must not use up the allowance that keeps guessing from getting anywhere.
-        attempt.release()
+    # A used or expired link clicked again (an office behind one address, say) is no guess: only a hash that
+    # matches no link uses up the allowance that keeps guessing from getting anywhere.
+    token = token_by_hash(
+        guess_action="access_link_guess",
+        origin=origin,
+        organisation=organisation,
+        purposes=LINK_PURPOSES,
+        token_hash=token_hash,
+    )
     reason = _refusal_reason(token)
     if not reason:
         return token

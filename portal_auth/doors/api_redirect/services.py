@@ -13,10 +13,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 from portal_auth.access_log import log_access
 from portal_auth.doors.registry import API_REDIRECT, door_is_open
+from portal_auth.doors.tokens import token_by_hash
 from portal_auth.models import AccessEvent, Customer, CustomerToken, Organisation
 from portal_auth.sessions import portal_sign_in
 from portal_auth.types import PortalRequest
-from portal_core import ratelimit
 from portal_core.origin import ClientOrigin
 
 METHOD = API_REDIRECT
@@ -95,16 +95,13 @@ def sign_in_redirect_check(
 
     Raises RateLimited when this address has been refused too often: guessing gets nowhere.
     """
-    attempt = ratelimit.reserve("sign_in_redirect_guess", origin)
-    token = None
-    if token_hash:
-        token = (
-            CustomerToken.objects.select_related("customer__organisation")
-            .filter(organisation=organisation, purpose=PURPOSE, token_hash=token_hash)
-            .first()
-        )
-    if token is not None:
-        attempt.release()  # only a hash that matches nothing is a guess
+    token = token_by_hash(
+        guess_action="sign_in_redirect_guess",
+        origin=origin,
+        organisation=organisation,
+        purposes=[PURPOSE],
+        token_hash=token_hash,
+    )
     reason = _refusal_reason(token)
     if not reason:
         return token
