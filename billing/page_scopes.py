@@ -17,7 +17,7 @@ from portal_core import page_cache
 
 
 def _organisation_wide(instance: BillingSettings | Plan) -> list[str]:
-    return [organisation_scope(instance.organisation.slug)]
+    return [organisation_scope(instance.organisation_id)]
 
 
 def watch() -> None:

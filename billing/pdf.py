@@ -15,6 +15,7 @@ from fpdf import FPDF
 
 from billing.models import Invoice, InvoiceLine, Payment
 from billing.money import money_format
+from portal_auth.portals import primary_portal
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +57,8 @@ class _Document(FPDF):
 
     def header_block(self, title: str) -> None:
         invoice = self.invoice
-        logo = invoice.organisation.logo
+        # The primary portal's logo: the one the business shows first.
+        logo = primary_portal(invoice.organisation).logo
         if logo:
             try:
                 with logo.open("rb") as file:

@@ -10,7 +10,6 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Max
-from django.urls import reverse
 from django.utils import timezone
 
 from billing.dates import period_end_after
@@ -31,6 +30,7 @@ from billing.pdf import invoice_pdf, invoice_pdf_name, receipt_pdf, receipt_pdf_
 from outbox.services import EmailAttachment, email_enqueue
 from portal_auth.doors.access_link.services import notification_link_make
 from portal_auth.models import Customer, Organisation
+from portal_auth.portals import customer_page
 
 PDF = "application/pdf"
 
@@ -43,12 +43,8 @@ class LineInput:
     tax_rate: Decimal = Decimal(0)
 
 
-def billing_path(organisation: Organisation, route: str = "billing:list") -> str:
-    return reverse(route, kwargs={"org": organisation.slug})
-
-
 def _link(customer: Customer, route: str = "billing:list") -> tuple[dict, tuple[str, ...]]:
-    link = notification_link_make(customer=customer, next_path=billing_path(customer.organisation, route))
+    link = notification_link_make(customer=customer, next_path=customer_page(customer, route))
     return link.context(), tuple(link.secrets)
 
 

@@ -26,26 +26,26 @@ def booking_scopes(booking: Booking) -> list[str]:
     return customers_scopes(attendees.values_list("pk", flat=True))
 
 
-def bookable_scope(slug: str) -> list[str]:
+def bookable_scope(organisation_id: int) -> list[str]:
     """What every customer of the organisation may book and when: the booking pages' own scope, so a booking
     made by one customer makes the free times everyone sees stale without touching their other pages."""
-    return [f"bookable:{slug}"]
+    return [f"bookable:{organisation_id}"]
 
 
 def _booking_scopes(booking: Booking) -> list[str]:
     # A booking of a service also changes the free times of its resource.
     scopes = booking_scopes(booking)
     if booking.resource_id is not None:
-        scopes += bookable_scope(booking.organisation.slug)
+        scopes += bookable_scope(booking.organisation_id)
     return scopes
 
 
 def _bookable(instance: Service | Resource) -> list[str]:
-    return bookable_scope(instance.organisation.slug)
+    return bookable_scope(instance.organisation_id)
 
 
 def _resource_hours(instance: OpeningHours | AvailabilityException) -> list[str]:
-    return bookable_scope(instance.resource.organisation.slug)
+    return bookable_scope(instance.resource.organisation_id)
 
 
 def _attendee_scopes(attendee: Attendee) -> list[str]:
@@ -55,7 +55,7 @@ def _attendee_scopes(attendee: Attendee) -> list[str]:
 
 
 def _organisation_wide(instance: AddOn | BookingSettings) -> list[str]:
-    return [organisation_scope(instance.organisation.slug)]
+    return [organisation_scope(instance.organisation_id)]
 
 
 def watch() -> None:

@@ -27,6 +27,7 @@ from bookings.models import (
 from outbox.services import email_enqueue
 from portal_auth.doors.access_link.services import notification_link_make
 from portal_auth.models import Customer
+from portal_auth.portals import customer_page, portal_path, primary_portal
 from portal_auth.services import customer_get_or_create, customer_password_reset_by_staff
 from portal_core.origin import ClientOrigin
 from portal_core.uploads import (
@@ -37,13 +38,16 @@ from portal_core.uploads import (
 )
 
 
-def booking_path(booking: Booking) -> str:
-    return reverse("bookings:detail", kwargs={"org": booking.organisation.slug, "reference": booking.reference})
+def booking_path(booking: Booking, customer: Customer) -> str:
+    """The booking's page in the customer's portal, for an email to them."""
+    return customer_page(customer, "bookings:detail", reference=booking.reference)
 
 
 def booking_url(booking: Booking) -> str:
-    """The booking's portal link, absolute: for emails, admin and demo data."""
-    return settings.SITE_URL + booking_path(booking)
+    """The booking's portal link in the organisation's primary portal, absolute: for admin, calendars, demo data."""
+    return settings.SITE_URL + portal_path(
+        primary_portal(booking.organisation), "bookings:detail", reference=booking.reference
+    )
 
 
 @transaction.atomic
@@ -64,7 +68,7 @@ def booking_add_on_book(*, booking: Booking, add_on: AddOn, customer: Customer) 
         },
     )
     if created:
-        link = notification_link_make(customer=customer, next_path=booking_path(booking))
+        link = notification_link_make(customer=customer, next_path=booking_path(booking, customer))
         email_enqueue(
             organisation=booking.organisation,
             to=customer.email,
@@ -103,7 +107,7 @@ def booking_add_on_cancel(*, line: BookingAddOn, customer: Customer) -> tuple[Bo
 
 def _add_on_cancelled_email(line: BookingAddOn, customer: Customer) -> None:
     booking = line.booking
-    link = notification_link_make(customer=customer, next_path=booking_path(booking))
+    link = notification_link_make(customer=customer, next_path=booking_path(booking, customer))
     email_enqueue(
         organisation=booking.organisation,
         to=customer.email,
@@ -371,7 +375,7 @@ def _service_booking_emails(
         "previous": booking_moment(previous, booking) if previous else "",
         "by_staff": staff_user is not None,
     }
-    link = notification_link_make(customer=customer, next_path=booking_path(booking))
+    link = notification_link_make(customer=customer, next_path=booking_path(booking, customer))
     email_enqueue(
         organisation=organisation,
         to=customer.email,

@@ -54,8 +54,8 @@ from portal_core.uploads import stored_file_download
 PAST_BOOKINGS_PER_PAGE = 20
 
 
-def _booking_path(organisation, reference: str) -> str:
-    return reverse("bookings:detail", kwargs={"org": organisation.slug, "reference": reference})
+def _booking_path(request: PortalRequest, reference: str) -> str:
+    return reverse("bookings:detail", kwargs={"org": request.portal.slug, "reference": reference})
 
 
 @never_cache
@@ -82,7 +82,7 @@ def booking_detail(request: PortalRequest, organisation: Organisation, reference
     customer = request.portal_customer
     if customer is None and organisation.requires_sign_in:
         # Before any look-up: the sign-in page must not tell whether the booking exists.
-        return redirect(sign_in_url(organisation, request.get_full_path()))
+        return redirect(sign_in_url(request.portal, request.get_full_path()))
     try:
         booking = get_booking_for(customer, reference) if customer else get_booking_by_link(organisation, reference)
     except BookingNotLinked as refusal:
@@ -95,8 +95,8 @@ def booking_detail(request: PortalRequest, organisation: Organisation, reference
     return _booking_page(request, booking, customer)
 
 
-def _form_path(booking: Booking, route: str) -> str:
-    return reverse(route, kwargs={"org": booking.organisation.slug, "reference": booking.reference})
+def _form_path(request: PortalRequest, booking: Booking, route: str) -> str:
+    return reverse(route, kwargs={"org": request.portal.slug, "reference": booking.reference})
 
 
 def _booking_page(request, booking: Booking, customer, *, document_form=None, status=200):
@@ -104,7 +104,7 @@ def _booking_page(request, booking: Booking, customer, *, document_form=None, st
     booked_add_ons, offered_add_ons = add_ons_for(booking)
     if customer and document_form is None:
         form = BookingDocumentForm(request=request, customer=customer)
-        document_form = draft_restore(request, form, action=_form_path(booking, "bookings:document_upload"))
+        document_form = draft_restore(request, form, action=_form_path(request, booking, "bookings:document_upload"))
     context = {
         "booking": booking,
         "customer": customer,
@@ -112,7 +112,7 @@ def _booking_page(request, booking: Booking, customer, *, document_form=None, st
         "offered_add_ons": offered_add_ons,
         "documents": documents_for(customer, booking) if customer else [],
         "document_form": document_form,
-        "sign_in_url": sign_in_url(booking.organisation, request.path),
+        "sign_in_url": sign_in_url(request.portal, request.path),
         "change_refusal": service_booking_change_refusal(booking, customer, now=timezone.now()) if customer else "",
     }
     with timezone.override(booking.organisation.zone):
@@ -171,7 +171,7 @@ def add_on_book(request, organisation, customer, booking, add_on_id):
         messages.success(request, f"{line.add_on.name} is booked. We've emailed you a confirmation.")
     else:
         messages.success(request, f"{line.add_on.name} was already booked on this booking.")
-    return redirect(_booking_path(organisation, booking.reference))
+    return redirect(_booking_path(request, booking.reference))
 
 
 @attendee_page
@@ -188,7 +188,7 @@ def add_on_cancel(request, organisation, customer, booking, add_on_id):
         else:
             done = "is cancelled. We've emailed you a confirmation." if cancelled else "was already cancelled."
             messages.success(request, f"{line.add_on.name} {done}")
-            return redirect(_booking_path(organisation, booking.reference))
+            return redirect(_booking_path(request, booking.reference))
     status = 403 if form.has_error(NON_FIELD_ERRORS, "not_booker") else 400 if form.errors else 200
     context = {"booking": booking, "line": line, "form": form, "deadline": deadline}
     with timezone.override(organisation.zone):
@@ -204,7 +204,7 @@ def document_upload(request, organisation, customer, booking):
         booking=booking, customer=customer, file=form.cleaned_data["file"], kind=form.kind
     )
     messages.success(request, f"“{document.original_name}” is uploaded.")
-    return redirect(_booking_path(organisation, booking.reference))
+    return redirect(_booking_path(request, booking.reference))
 
 
 @never_cache
@@ -236,8 +236,8 @@ def in_organisation_zone(view):
 FREE_TIMES_FRESH_FOR = 300
 
 
-def _bookable(slug: str) -> list[str]:
-    return [*bookable_scope(slug), f"clock:{int(timezone.now().timestamp()) // FREE_TIMES_FRESH_FOR}"]
+def _bookable(organisation_id: int) -> list[str]:
+    return [*bookable_scope(organisation_id), f"clock:{int(timezone.now().timestamp()) // FREE_TIMES_FRESH_FOR}"]
 
 
 def _days_with_room(service, start: datetime.date, *, ignoring: int | None = None) -> tuple[list, datetime.date | None]:
@@ -319,7 +319,7 @@ def book_details(request, organisation, customer, service_id, day, time):
             "starts_at": starts_at.isoformat(),
             **form.cleaned_data,
         }
-        return redirect("bookings:book_check", org=organisation.slug)
+        return redirect("bookings:book_check", org=request.portal.slug)
     context = {"service": service, "slot": slot, "day": day, "form": form}
     return render(request, "bookings/book/details.html", context, status=400 if form.errors else 200)
 
@@ -337,7 +337,7 @@ def book_check(request, organisation, customer):
     """Check your answers, then confirm: only the POST books, for what the page showed."""
     answers = request.session.get(ANSWERS_SESSION_KEY)
     if not answers:
-        return redirect("bookings:book", org=organisation.slug)
+        return redirect("bookings:book", org=request.portal.slug)
     service = get_bookable_service(organisation, answers["service"])
     starts_at = datetime.datetime.fromisoformat(answers["starts_at"]).astimezone(organisation.zone)
     if request.method == "POST":
@@ -355,7 +355,7 @@ def book_check(request, organisation, customer):
             f"You're {booked}: {booking.title}. Your reference is {booking.reference}. "
             "We've emailed you the details with a calendar file.",
         )
-        return redirect(_booking_path(organisation, booking.reference))
+        return redirect(_booking_path(request, booking.reference))
     ends_at = starts_at + service.duration
     cancel_until = starts_at - service.free_cancellation_notice
     context = {
@@ -395,7 +395,7 @@ def booking_cancel(request, organisation, customer, booking):
             refusal = error.messages[0]
         else:
             messages.success(request, f"{booking.title} is cancelled. We've emailed you a confirmation.")
-            return redirect(_booking_path(organisation, booking.reference))
+            return redirect(_booking_path(request, booking.reference))
     status = 403 if refusal and request.method == "POST" else 200
     context = {"booking": booking, "refusal": refusal}
     return render(request, "bookings/book/cancel.html", context, status=status)
@@ -451,5 +451,5 @@ def booking_reschedule(request, organisation, customer, booking, day, time):
             context = {"booking": booking, "refusal": error.messages[0], "moving": True}
             return render(request, "bookings/book/cancel.html", context, status=403)
         messages.success(request, f"{booking.title} has moved. We've emailed you the new time with a calendar file.")
-        return redirect(_booking_path(organisation, booking.reference))
+        return redirect(_booking_path(request, booking.reference))
     return render(request, "bookings/book/reschedule.html", {"booking": booking, "service": service, "slot": slot})

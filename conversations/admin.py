@@ -7,6 +7,7 @@ from django.urls import path, reverse
 
 from conversations.models import Conversation, ConversationSettings, DisplayedAttribute, Message
 from conversations.services import conversation_staff_reply, conversations_delete, message_redact
+from portal_auth.portals import primary_portal
 from portal_core.staff_reply import StaffReplyForm
 
 
@@ -37,7 +38,7 @@ def _author(message: Message) -> str:
 
 def _timeline(conversation: Conversation, *, may_redact: bool) -> list[dict]:
     """The timeline as it happened, each message with what tells a note from a reply at a glance."""
-    slug = conversation.organisation.slug
+    slug = primary_portal(conversation.organisation).slug
     entries = []
     messages_in_order = conversation.messages.select_related("redacted_by", "conversation__customer")
     for message in messages_in_order.prefetch_related("attachments"):

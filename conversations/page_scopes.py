@@ -10,7 +10,7 @@ def conversation_scopes(conversation: Conversation) -> list[str]:
 
 
 def _settings_scopes(settings: ConversationSettings) -> list[str]:
-    return [organisation_scope(settings.organisation.slug)]
+    return [organisation_scope(settings.organisation_id)]
 
 
 def watch() -> None:

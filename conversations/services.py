@@ -5,7 +5,6 @@ from collections.abc import Sequence
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import QuerySet
-from django.urls import reverse
 from django.utils import timezone
 
 from conversations.models import Attachment, Channel, Conversation, Message
@@ -13,6 +12,7 @@ from conversations.selectors import customers_may_reopen
 from outbox.services import email_enqueue, outbox_withdraw
 from portal_auth.doors.access_link.services import notification_link_make
 from portal_auth.models import Customer
+from portal_auth.portals import customer_page
 from portal_core import page_cache
 from portal_core.uploads import (
     CheckedUpload,
@@ -83,7 +83,7 @@ def conversation_staff_reply(*, conversation: Conversation, staff_user: User, bo
     page_cache.pages_changed(conversation)
     customer = conversation.customer
     if customer.is_active:
-        path = reverse("conversations:detail", kwargs={"org": conversation.organisation.slug, "pk": conversation.pk})
+        path = customer_page(customer, "conversations:detail", pk=conversation.pk)
         link = notification_link_make(customer=customer, next_path=path, created_by=staff_user)
         email_enqueue(
             organisation=conversation.organisation,

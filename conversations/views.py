@@ -63,7 +63,7 @@ def conversation_detail(request, organisation, customer, pk):
     except ReopenRefused:  # closed, and reopening turned off, since the page was loaded
         return _reopen_refused(request, conversation)
     messages.success(request, "Message sent." if was_open else "Message sent. The conversation is open again.")
-    return redirect("conversations:detail", org=organisation.slug, pk=conversation.pk)
+    return redirect("conversations:detail", org=request.portal.slug, pk=conversation.pk)
 
 
 def _reopen_refused(request: PortalRequest, conversation: Conversation) -> HttpResponse:
@@ -98,7 +98,7 @@ def attachment_download(request: PortalRequest, organisation: Organisation, pk: 
     elif request.user.is_staff and request.user.has_perm("conversations.view_attachment"):
         attachment = get_attachment_for_staff(organisation, pk)
     else:
-        return redirect(sign_in_url(organisation, request.get_full_path()))
+        return redirect(sign_in_url(request.portal, request.get_full_path()))
     return stored_file_download(
         attachment.file, filename=attachment.original_name, content_type=attachment.content_type
     )

@@ -70,7 +70,7 @@ class OrganisationAdmin(admin.ModelAdmin):
     actions = ["rotate_external_sign_on_secrets"]
     fieldsets = [
         (None, {"fields": ["name", "slug", "created_at"]}),
-        ("Branding", {"fields": ["display_name", "accent_colour", "logo", "time_zone"]}),
+        ("Branding", {"fields": ["display_name", "time_zone"]}),
         (
             "Sign-in",
             {

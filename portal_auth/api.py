@@ -10,7 +10,6 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.http import HttpRequest, HttpResponse
-from django.urls import reverse
 from ninja import Field, Router, Schema, Status
 
 from portal_auth.doors.api_redirect.services import (
@@ -21,6 +20,7 @@ from portal_auth.doors.api_redirect.services import (
 )
 from portal_auth.doors.registry import API_REDIRECT, door_is_open
 from portal_auth.models import ApiKey, Customer, Organisation, normalise_email
+from portal_auth.portals import customer_portal, portal_path
 from portal_auth.services import CustomerConflict, customer_get_or_create, customer_provision, organisation_knows_email
 from portal_core.api import ERRORS, ApiError, ErrorOut
 from portal_core.origin import ClientOrigin
@@ -109,11 +109,12 @@ def customer_access(request, id: str):
     """Whether to show the end user a "Portal" button: their access, and what the portal holds for them."""
     organisation = _organisation(request)
     customer = _customer(organisation, id)
+    portal = customer_portal(customer)
     held = [
         SectionOut(
             key=section.key,
             title=section.title,
-            url=settings.SITE_URL + reverse(section.list_url_name, kwargs={"org": organisation.slug}),
+            url=settings.SITE_URL + portal_path(portal, section.list_url_name),
         )
         for section in sections()
         if section.knows_email and section.knows_email(organisation, customer.email)

@@ -2,32 +2,43 @@ from functools import wraps
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.http import HttpResponseNotAllowed
-from django.shortcuts import get_object_or_404, redirect
+from django.http import Http404, HttpResponseNotAllowed
+from django.shortcuts import redirect
 from django.urls import reverse
 
 from portal_auth.access_log import refused_looks_logged
 from portal_auth.drafts import draft_keep
-from portal_auth.models import Organisation
-from portal_auth.sessions import customer_from_session
+from portal_auth.models import Customer, Organisation, Portal
+from portal_auth.portal_sections import section_enabled
+from portal_auth.sessions import customer_from_session, portal_at
 
 DRAFT_KEPT_MESSAGE = "Your session has ended, so nothing was sent. Sign in and what you typed will be back in the form."
 
 
 def _resolve(request, slug: str) -> Organisation:
-    """Set request.organisation and request.portal_customer (None unless signed in to this organisation).
+    """Set request.portal, request.organisation and request.portal_customer (None unless signed in to the portal's
+    organisation: one sign-in opens every portal of an organisation, and none of another's).
 
-    The customer is loaded with their organisation, so a signed-in page costs one query here.
+    The customer is loaded with their organisation and the portal asked for, so a signed-in page costs one query here.
     """
-    customer = customer_from_session(request)
-    if customer is not None and customer.organisation.slug == slug:
-        organisation = customer.organisation
-    else:
+    customer, portal = customer_from_session(request, slug)
+    if portal is None:
         customer = None
-        organisation = get_object_or_404(Organisation, slug=slug)
-    request.organisation = organisation
+        portal = portal_at(slug)
+        if portal is None:
+            raise Http404("No portal at this address.")
+    elif customer is not None and customer.last_portal_id != portal.pk:
+        # Emails name the portal the customer was last in: written once per change of portal, not per page.
+        Customer.objects.filter(pk=customer.pk).update(last_portal=portal)
+        customer.last_portal_id = portal.pk
+    request.portal = portal
+    request.organisation = portal.organisation
     request.portal_customer = customer
-    return organisation
+    # A section the portal turned off is gone from it: its pages are not found (a section's URL namespace is its key).
+    match = request.resolver_match
+    if match is not None and not section_enabled(portal, match.namespace.partition(":")[0]):
+        raise Http404("This portal does not show that section.")
+    return portal.organisation
 
 
 def organisation_page(view):
@@ -45,8 +56,8 @@ def organisation_page(view):
     return wrapper
 
 
-def sign_in_url(organisation: Organisation, next_path: str = "") -> str:
-    url = reverse("portal_auth:sign_in", kwargs={"org": organisation.slug})
+def sign_in_url(portal: Portal, next_path: str = "") -> str:
+    url = reverse("portal_auth:sign_in", kwargs={"org": portal.slug})
     return f"{url}?{urlencode({'next': next_path})}" if next_path else url
 
 
@@ -63,7 +74,7 @@ def customer_required(view):
         if request.portal_customer is None:
             if request.method == "POST" and draft_keep(request, organisation=organisation):
                 messages.info(request, DRAFT_KEPT_MESSAGE)
-            return redirect(sign_in_url(organisation, request.get_full_path()))
+            return redirect(sign_in_url(request.portal, request.get_full_path()))
         with refused_looks_logged(request, organisation):
             return view(request, organisation, request.portal_customer, *args, **kwargs)
 

@@ -12,6 +12,8 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from portal_auth.doors.registry import EXTERNAL_SIGN_ON, default_door_keys, door_keys_in_order, validate_door_keys
+from portal_core import page_cache
+from portal_core.sections import sections
 from portal_core.uploads import storage_name, validate_logo
 
 
@@ -57,16 +59,12 @@ class Organisation(models.Model):
 
     name = models.CharField(max_length=200)
     slug = models.SlugField(
-        max_length=60, unique=True, validators=[validate_slug_not_reserved], help_text="Appears in every portal link."
+        max_length=60,
+        unique=True,
+        validators=[validate_slug_not_reserved],
+        help_text="Names the organisation in commands and the API; its primary portal starts with the same address.",
     )
     display_name = models.CharField(max_length=200, blank=True, help_text="Shown to customers; the name if empty.")
-    accent_colour = models.CharField(
-        max_length=7,
-        default="#1d4ed8",
-        validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", "Use a hex colour such as #1d4ed8.")],
-        help_text="Buttons and links; choose one that reads well with white text.",
-    )
-    logo = models.FileField(upload_to=logo_path, blank=True, validators=[validate_logo])
     requires_sign_in = models.BooleanField(
         "portal authentication",
         default=True,
@@ -131,6 +129,19 @@ class Organisation(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args, **kwargs):
+        creating = self._state.adding
+        super().save(*args, **kwargs)
+        if creating:
+            # An organisation has a primary portal from its first moment, at the organisation's slug.
+            Portal.objects.create(organisation=self, slug=self.slug, name=self.public_name, is_primary=True)
+
+    def validate_unique(self, exclude=None):
+        super().validate_unique(exclude=exclude)
+        if self._state.adding and "slug" not in (exclude or ()):
+            if Portal.objects.filter(slug=self.slug).exists():
+                raise ValidationError({"slug": "A portal already has this address; choose another."})
+
     @property
     def public_name(self) -> str:
         return self.display_name or self.name
@@ -165,6 +176,108 @@ class Organisation(models.Model):
         return self.external_sign_on_secret
 
 
+HEX_COLOUR = RegexValidator(r"^#[0-9a-fA-F]{6}$", "Use a hex colour such as #1d4ed8.")
+
+
+class Portal(models.Model):
+    """One of an organisation's portals (a brand, a venue): its address, its name, its look and its sections.
+
+    Customers are the organisation's, not the portal's: signed in to one portal, a customer is signed in to all
+    of the organisation's portals. Exactly one portal is primary; emails to a customer who has never opened a
+    portal lead there.
+    """
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="portals")
+    slug = models.SlugField(
+        "address",
+        max_length=60,
+        unique=True,
+        validators=[validate_slug_not_reserved],
+        help_text="The portal is at /<address>/. Changing it breaks every link already sent.",
+    )
+    name = models.CharField(max_length=200, help_text="Shown to customers: the header, page titles and emails.")
+    is_primary = models.BooleanField(
+        "primary", default=False, help_text="Where emails lead a customer who has not opened another portal."
+    )
+    accent_colour = models.CharField(
+        max_length=7, default="#1d4ed8", validators=[HEX_COLOUR], help_text="Buttons, links and the header's line."
+    )
+    accent_text_colour = models.CharField(
+        "text on the accent colour",
+        max_length=7,
+        default="#ffffff",
+        validators=[HEX_COLOUR],
+        help_text="The text of buttons; it must contrast with the accent colour at 4.5:1 or more.",
+    )
+    logo = models.FileField(upload_to=logo_path, blank=True, validators=[validate_logo])
+    # The sections' order and visibility, copied from the portal's PortalSection rows whenever one is saved, so a
+    # page reads them with the portal's row and no query of their own.
+    section_layout = models.JSONField(default=list, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["organisation", "-is_primary", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                "organisation", condition=models.Q(is_primary=True), name="portal_one_primary_per_organisation"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def public_name(self) -> str:
+        return self.name
+
+    def section_layout_refresh(self) -> None:
+        """Copy the sections' rows into `section_layout`, which pages read with the portal's row."""
+        self.section_layout = [
+            {"key": row.key, "enabled": row.enabled, "hide_when_empty": row.hide_when_empty}
+            for row in self.sections.order_by("position", "pk")
+        ]
+        Portal.objects.filter(pk=self.pk).update(section_layout=self.section_layout)
+        # The update skips save(): tell the page cache, as a save would.
+        page_cache.pages_changed(self)
+
+
+def section_choices() -> list[tuple[str, str]]:
+    return [(section.key, section.title) for section in sections()]
+
+
+class PortalSection(models.Model):
+    """A section of one portal: whether customers see it, whether it hides when it holds nothing for them, and its
+    place in the nav and on the home. A section with no row is shown, after the others."""
+
+    portal = models.ForeignKey(Portal, on_delete=models.CASCADE, related_name="sections")
+    key = models.CharField("section", max_length=40, choices=section_choices)
+    enabled = models.BooleanField(
+        "shown", default=True, help_text="When off, the section is gone from this portal: its pages answer “not found”."
+    )
+    hide_when_empty = models.BooleanField(
+        "hidden when empty",
+        default=False,
+        help_text="Left out of the nav and the home for a customer it holds nothing for.",
+    )
+    position = models.PositiveIntegerField("order", default=0, help_text="Lowest first.")
+
+    class Meta:
+        ordering = ["position", "pk"]
+        constraints = [models.UniqueConstraint("portal", "key", name="portal_section_once")]
+
+    def __str__(self) -> str:
+        return dict(section_choices()).get(self.key, self.key)
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        self.portal.section_layout_refresh()
+
+    def delete(self, *args, **kwargs):
+        deleted = super().delete(*args, **kwargs)
+        self.portal.section_layout_refresh()
+        return deleted
+
+
 class Customer(models.Model):
     """One identity per organisation and email. Not a staff user: it never reaches /admin/."""
 
@@ -181,6 +294,8 @@ class Customer(models.Model):
     )
     is_active = models.BooleanField(default=True)
     last_sign_in_at = models.DateTimeField(null=True, blank=True)
+    # The portal the customer last opened: the one their emails name and link to (the primary one until then).
+    last_portal = models.ForeignKey(Portal, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

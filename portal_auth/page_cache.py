@@ -14,8 +14,14 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from portal_auth.drafts import DRAFTS_SESSION_KEY
-from portal_auth.models import Customer, Organisation
-from portal_auth.sessions import SESSION_CUSTOMER, SESSION_EXPIRES, SESSION_METHOD, SESSION_VERSION
+from portal_auth.models import Customer, Organisation, Portal
+from portal_auth.sessions import (
+    SESSION_CUSTOMER,
+    SESSION_EXPIRES,
+    SESSION_METHOD,
+    SESSION_ORGANISATION,
+    SESSION_VERSION,
+)
 from portal_core import page_cache
 
 # A signed-in customer could otherwise fill the cache with one page per made-up query string.
@@ -26,9 +32,9 @@ def customer_scope(customer_id: int) -> str:
     return f"customer:{customer_id}"
 
 
-def organisation_scope(slug: str) -> str:
-    # By slug, the one thing a request names before any query: a renamed organisation bumps both.
-    return f"organisation:{slug}"
+def organisation_scope(organisation_id: int) -> str:
+    # Every portal of the organisation: its settings, its portals' looks and sections, what all its customers see.
+    return f"organisation:{organisation_id}"
 
 
 def customers_scopes(customer_ids: Iterable[int]) -> list[str]:
@@ -37,14 +43,16 @@ def customers_scopes(customer_ids: Iterable[int]) -> list[str]:
 
 def watch_identities() -> None:
     page_cache.watch(Customer, lambda customer: [customer_scope(customer.pk)])
-    page_cache.watch(Organisation, lambda organisation: [organisation_scope(organisation.slug)], previous=True)
+    page_cache.watch(Organisation, lambda organisation: [organisation_scope(organisation.pk)])
+    page_cache.watch(Portal, lambda portal: [organisation_scope(portal.organisation_id)], previous=True)
 
 
-def _key(request: HttpRequest, slug: str, also: Callable[[str], list[str]] | None = None) -> str | None:
+def _key(request: HttpRequest, slug: str, also: Callable[[int], list[str]] | None = None) -> str | None:
     """The page's key for the customer this session names, or None when this request must be rendered."""
     session = request.session
     customer_id = session.get(SESSION_CUSTOMER)
-    if customer_id is None or session.get(SESSION_EXPIRES, 0) < timezone.now().timestamp():
+    organisation_id = session.get(SESSION_ORGANISATION)
+    if customer_id is None or organisation_id is None or session.get(SESSION_EXPIRES, 0) < timezone.now().timestamp():
         return None
     # Flash messages and kept drafts show once, on the next page: that page is this request's alone.
     if DRAFTS_SESSION_KEY in session or SessionStorage.session_key in session:
@@ -54,14 +62,15 @@ def _key(request: HttpRequest, slug: str, also: Callable[[str], list[str]] | Non
     path = request.get_full_path()
     if len(path) > _LONGEST_CACHED_PATH:
         return None
-    extra = also(slug) if also else []
-    versions = page_cache.versions([organisation_scope(slug), customer_scope(customer_id), *extra])
+    extra = also(organisation_id) if also else []
+    versions = page_cache.versions([organisation_scope(organisation_id), customer_scope(customer_id), *extra])
     if versions is None:
         return None
     organisation_version, customer_version, *extra_versions = versions
     return page_cache.page_key(
         (
             slug,
+            organisation_id,
             customer_id,
             session.get(SESSION_VERSION),
             session.get(SESSION_METHOD),
@@ -75,20 +84,25 @@ def _key(request: HttpRequest, slug: str, also: Callable[[str], list[str]] | Non
     )
 
 
-def _rendered_for(request: HttpRequest, slug: str, customer_id: int) -> bool:
+def _rendered_for(request: HttpRequest, slug: str, organisation_id: int, customer_id: int) -> bool:
+    """Whether the view checked who is asking and found the customer and organisation the key names, at this address."""
     customer = getattr(request, "portal_customer", None)
-    organisation = getattr(request, "organisation", None)
+    portal = getattr(request, "portal", None)
     return (
-        customer is not None and customer.pk == customer_id and organisation is not None and organisation.slug == slug
+        customer is not None
+        and customer.pk == customer_id
+        and portal is not None
+        and portal.slug == slug
+        and portal.organisation_id == organisation_id
     )
 
 
-def cached_page(view=None, *, also: Callable[[str], list[str]] | None = None):
+def cached_page(view=None, *, also: Callable[[int], list[str]] | None = None):
     """A customer's page served from the page cache when nothing it shows has changed since it was stored.
 
     Put it above `customer_required` or `organisation_page`, below `never_cache`: browsers and proxies
     still store nothing. Only signed-in GETs are cached; anything else goes straight to the view.
-    `also(slug)` names further scopes the page depends on (what every customer of the organisation may
+    `also(organisation_id)` names further scopes the page depends on (what every customer of the organisation may
     book, which changes with each booking), as `@cached_page(also=...)`.
     """
     if view is None:
@@ -103,9 +117,9 @@ def cached_page(view=None, *, also: Callable[[str], list[str]] | None = None):
             return view(request, org, *args, **kwargs)
         if (page := page_cache.page_get(request, key)) is not None:
             return page
-        customer_id = request.session[SESSION_CUSTOMER]
+        customer_id, organisation_id = request.session[SESSION_CUSTOMER], request.session[SESSION_ORGANISATION]
         response = page_cache.render_for_cache(request, lambda: view(request, org, *args, **kwargs))
-        if page_cache.storable(response) and _rendered_for(request, org, customer_id):
+        if page_cache.storable(response) and _rendered_for(request, org, organisation_id, customer_id):
             return page_cache.page_store(request, key, response)
         return page_cache.filled(request, response)
 

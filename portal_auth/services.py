@@ -4,12 +4,12 @@ from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
-from django.urls import reverse
 from django.utils import timezone
 
 from outbox.services import email_enqueue
 from portal_auth.access_log import log_access
-from portal_auth.models import AccessEvent, Customer, CustomerToken, Organisation, normalise_email
+from portal_auth.models import AccessEvent, Customer, CustomerToken, Organisation, Portal, normalise_email
+from portal_auth.portals import customer_page, customer_portal, portal_path
 from portal_core.origin import ClientOrigin
 from portal_core.sections import sections
 
@@ -45,8 +45,13 @@ def customer_authenticate(*, organisation: Organisation, email: str, password: s
 
 
 @transaction.atomic
-def password_link_send(*, origin: ClientOrigin, organisation: Organisation, email: str) -> None:
-    """Email a link to choose a password, if the email belongs to the organisation. Silent otherwise."""
+def password_link_send(
+    *, origin: ClientOrigin, organisation: Organisation, email: str, portal: Portal | None = None
+) -> None:
+    """Email a link to choose a password, if the email belongs to the organisation. Silent otherwise.
+
+    The link leads to `portal`, the one it was asked from, else to the customer's own.
+    """
     email = normalise_email(email)
     if not organisation_knows_email(organisation, email):
         return
@@ -56,13 +61,15 @@ def password_link_send(*, origin: ClientOrigin, organisation: Organisation, emai
     token, raw = CustomerToken.issue(
         customer=customer, purpose=CustomerToken.Purpose.SET_PASSWORD, lifetime=settings.PASSWORD_LINK_LIFETIME
     )
-    link = settings.SITE_URL + reverse("portal_auth:password_link", kwargs={"org": organisation.slug, "token": raw})
+    portal = portal or customer_portal(customer)
+    link = settings.SITE_URL + portal_path(portal, "portal_auth:password_link", token=raw)
     email_enqueue(
         organisation=organisation,
         to=customer.email,
         template="portal_auth/emails/password_link",
         context={
             "customer": customer,
+            "portal": portal,
             "link": link,
             "lifetime_minutes": password_link_lifetime_minutes(),
         },
@@ -90,8 +97,7 @@ def _password_change(customer: Customer, password: str) -> None:
         template="portal_auth/emails/password_changed",
         context={
             "customer": customer,
-            "sign_in_link": settings.SITE_URL
-            + reverse("portal_auth:sign_in", kwargs={"org": customer.organisation.slug}),
+            "sign_in_link": settings.SITE_URL + customer_page(customer, "portal_auth:sign_in"),
         },
     )
 

@@ -17,7 +17,7 @@ from portal_auth.sessions import portal_sign_in, portal_sign_out
 @organisation_page
 def sign_in(request, organisation):
     """The open doors, in the registry's order; a POST is the password door's form, the page's only one."""
-    next_url = safe_next(request, organisation)
+    next_url = safe_next(request)
     if request.method == "POST":
         if not door_is_open(organisation, PASSWORD):
             raise Http404("Passwords are not a way in here.")
@@ -38,9 +38,9 @@ def sign_in(request, organisation):
 @organisation_page
 def sign_out(request, organisation):
     """Sign out; with a `next` inside the portal, sign in again to go there (“sign in as someone else”)."""
-    next_url = safe_next(request, organisation)
+    next_url = safe_next(request)
     portal_sign_out(request)
     messages.success(request, "You have signed out.")
-    if "next" in request.POST and next_url != reverse("portal_home", kwargs={"org": organisation.slug}):
-        return redirect(sign_in_url(organisation, next_url))
-    return redirect("portal_auth:sign_in", org=organisation.slug)
+    if "next" in request.POST and next_url != reverse("portal_home", kwargs={"org": request.portal.slug}):
+        return redirect(sign_in_url(request.portal, next_url))
+    return redirect("portal_auth:sign_in", org=request.portal.slug)

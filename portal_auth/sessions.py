@@ -1,12 +1,13 @@
 """The portal session: whatever door a customer came through, they end up here."""
 
+from django.db.models import FilteredRelation, Q
 from django.http import HttpRequest
 from django.middleware.csrf import rotate_token
 from django.utils import timezone
 
 from portal_auth.access_log import log_access
 from portal_auth.drafts import DRAFTS_SESSION_KEY
-from portal_auth.models import AccessEvent, Customer, CustomerToken
+from portal_auth.models import AccessEvent, Customer, CustomerToken, Portal
 from portal_auth.types import PortalRequest
 from portal_core import page_cache
 from portal_core.origin import ClientOrigin
@@ -15,6 +16,7 @@ SESSION_CUSTOMER = "portal_customer_id"
 SESSION_VERSION = "portal_session_version"
 SESSION_METHOD = "portal_sign_in_method"
 SESSION_EXPIRES = "portal_expires_at"
+SESSION_ORGANISATION = "portal_organisation_id"
 
 
 def portal_sign_in(
@@ -31,6 +33,7 @@ def portal_sign_in(
     lifetime = customer.organisation.session_lifetime
     now = timezone.now()
     request.session[SESSION_CUSTOMER] = customer.pk
+    request.session[SESSION_ORGANISATION] = customer.organisation_id
     request.session[SESSION_VERSION] = customer.session_version
     request.session[SESSION_METHOD] = method
     request.session[SESSION_EXPIRES] = int((now + lifetime).timestamp())
@@ -70,42 +73,74 @@ def portal_sign_out(request: PortalRequest) -> None:
     request.portal_customer = None
 
 
-# What every signed-in page (and a form's POST) reads of who is asking and of their organisation. The rest (the
-# password hash, the custom sign-on secrets) is read if ever asked for, in a query of its own.
+# What every signed-in page (and a form's POST) reads of who is asking, of their organisation and of the portal
+# asked for. The rest (the password hash, the custom sign-on secrets) is read if ever asked for, in a query of its own.
+ORGANISATION_FIELDS = (
+    "name",
+    "slug",
+    "display_name",
+    "requires_sign_in",
+    "notification_links_sign_in",
+    "support_email",
+    "support_phone",
+    "support_url",
+    "doors",
+    "time_zone",
+)
+PORTAL_FIELDS = (
+    "organisation",
+    "slug",
+    "name",
+    "is_primary",
+    "accent_colour",
+    "accent_text_colour",
+    "logo",
+    "section_layout",
+)
 WHO_IS_ASKING = (
     "organisation",
     "email",
     "name",
     "session_version",
-    *(
-        f"organisation__{name}"
-        for name in (
-            "name",
-            "slug",
-            "display_name",
-            "accent_colour",
-            "logo",
-            "requires_sign_in",
-            "notification_links_sign_in",
-            "support_email",
-            "support_phone",
-            "support_url",
-            "doors",
-            "time_zone",
-        )
-    ),
+    "last_portal",
+    *(f"organisation__{name}" for name in ORGANISATION_FIELDS),
 )
 
 
-def customer_from_session(request: HttpRequest) -> Customer | None:
+def customer_from_session(request: HttpRequest, portal_slug: str) -> tuple[Customer | None, Portal | None]:
+    """The customer this session names, with their organisation, and their organisation's portal at `portal_slug`.
+
+    One query. The portal is None when the address is none of the customer's organisation's portals; the
+    customer is None when the session names nobody alive.
+    """
     session = request.session
     customer_id = session.get(SESSION_CUSTOMER)
     if customer_id is None:
-        return None
+        return None, None
     if session.get(SESSION_EXPIRES, 0) < timezone.now().timestamp():
-        return None
-    signed_in = Customer.objects.select_related("organisation").only(*WHO_IS_ASKING)
+        return None, None
+    signed_in = (
+        Customer.objects.annotate(
+            asked_portal=FilteredRelation("organisation__portals", condition=Q(organisation__portals__slug=portal_slug))
+        )
+        .select_related("organisation", "asked_portal")
+        .only(*WHO_IS_ASKING)  # and the whole portal row: only() can't name a FilteredRelation's fields
+    )
     customer = signed_in.filter(pk=customer_id, is_active=True).first()
     if customer is None or customer.session_version != session.get(SESSION_VERSION):
-        return None
-    return customer
+        return None, None
+    portal = customer.asked_portal
+    if portal is not None:
+        portal.organisation = customer.organisation
+    return customer, portal
+
+
+def portal_at(slug: str) -> Portal | None:
+    """The portal at an address, with its organisation: what a page shows a visitor who is not signed in."""
+    portal = (
+        Portal.objects.select_related("organisation")
+        .only(*PORTAL_FIELDS, *(f"organisation__{name}" for name in ORGANISATION_FIELDS))
+        .filter(slug=slug)
+        .first()
+    )
+    return portal

@@ -10,7 +10,7 @@ from django.tasks import task
 
 from portal_auth.doors.access_link.services import AccessLinkDoor, access_link_request
 from portal_auth.doors.email_code.services import sign_in_code_send
-from portal_auth.models import Organisation
+from portal_auth.models import Organisation, Portal
 from portal_auth.services import password_link_send
 from portal_core.origin import ClientOrigin
 
@@ -23,17 +23,26 @@ def origin_values(origin: ClientOrigin) -> Origin:
 
 
 @task
-def password_link_send_task(*, organisation_id: int, email: str, origin: Origin) -> None:
+def password_link_send_task(*, organisation_id: int, email: str, origin: Origin, portal_id: int | None = None) -> None:
     organisation = Organisation.objects.filter(pk=organisation_id).first()
     if organisation is not None:  # else deleted since: nobody to write to
-        password_link_send(origin=_origin(origin), organisation=organisation, email=email)
+        portal = _portal(organisation, portal_id)
+        password_link_send(origin=_origin(origin), organisation=organisation, email=email, portal=portal)
 
 
 @task
-def access_link_request_task(*, organisation_id: int, email: str, door: dict[str, str], origin: Origin) -> None:
+def access_link_request_task(
+    *, organisation_id: int, email: str, door: dict[str, str], origin: Origin, portal_id: int | None = None
+) -> None:
     organisation = Organisation.objects.filter(pk=organisation_id).first()
     if organisation is not None:
-        access_link_request(origin=_origin(origin), organisation=organisation, email=email, door=AccessLinkDoor(**door))
+        access_link_request(
+            origin=_origin(origin),
+            organisation=organisation,
+            email=email,
+            door=AccessLinkDoor(**door),
+            portal=_portal(organisation, portal_id),
+        )
 
 
 @task
@@ -41,6 +50,11 @@ def sign_in_code_send_task(*, organisation_id: int, email: str, browser: str, or
     organisation = Organisation.objects.filter(pk=organisation_id).first()
     if organisation is not None:
         sign_in_code_send(origin=_origin(origin), organisation=organisation, email=email, browser=browser)
+
+
+def _portal(organisation: Organisation, portal_id: int | None) -> Portal | None:
+    """The portal the request came from, where its emailed link leads (None: the customer's own portal)."""
+    return Portal.objects.filter(organisation=organisation, pk=portal_id).first() if portal_id else None
 
 
 def _origin(values: Origin) -> ClientOrigin:

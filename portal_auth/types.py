@@ -2,15 +2,16 @@
 
 from django.http import HttpRequest
 
-from portal_auth.models import Customer, Organisation
+from portal_auth.models import Customer, Organisation, Portal
 
 
 class PortalRequest(HttpRequest):
     """A request through `organisation_page` or `customer_required` (portal_auth/decorators.py).
 
     Never instantiated: views annotate their `request` with it, so mypy knows the attributes the decorators
-    set: the organisation whose portal this is, and the customer signed in to it, if any.
+    set: the portal asked for, its organisation, and the customer signed in to it, if any.
     """
 
+    portal: Portal
     organisation: Organisation
     portal_customer: Customer | None

@@ -1,12 +1,6 @@
 from django.http import HttpRequest
 
 from portal_core import page_cache
-from portal_core.sections import sections
-
-
-def portal_sections(request: HttpRequest) -> dict:
-    """The installed sections, for the nav every portal page carries."""
-    return {"portal_sections": sections()}
 
 
 def page_cache_placeholders(request: HttpRequest) -> dict:

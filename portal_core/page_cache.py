@@ -87,6 +87,22 @@ def page_key(parts: Iterable[object]) -> str:
     return _PAGE_PREFIX + hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()
 
 
+def fact_get(key: str) -> Any:
+    """A small fact kept beside the pages (under a key built from `versions`), or None: a failed cache knows nothing."""
+    try:
+        return cache.get(key)
+    except Exception:
+        logger.warning("Page cache: the cache could not be read", exc_info=True)
+        return None
+
+
+def fact_set(key: str, value: Any, timeout: int) -> None:
+    try:
+        cache.set(key, value, timeout=timeout)
+    except Exception:
+        logger.warning("Page cache: the cache could not be written", exc_info=True)
+
+
 def page_get(request: HttpRequest, key: str) -> HttpResponse | None:
     try:
         stored = cache.get(key)

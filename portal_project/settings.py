@@ -79,7 +79,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "portal_auth.context_processors.portal",
-                "portal_core.context_processors.portal_sections",
+                "portal_auth.context_processors.portal_sections",
                 # Last: a page rendered for the page cache gets placeholders for the request's own secrets.
                 "portal_core.context_processors.page_cache_placeholders",
             ],

@@ -16,7 +16,7 @@ from portal_auth.decorators import customer_required
 from portal_auth.drafts import draft_keep, same_origin_post
 from portal_auth.models import Organisation
 from portal_auth.page_cache import cached_page
-from portal_core.sections import sections
+from portal_auth.portal_sections import nav_sections, portal_sections, sections_held_remember
 from portal_core.tasks import oldest_ready_task_wait
 from portal_project.middleware import database_is_unreachable, unavailable
 
@@ -86,9 +86,19 @@ def landing(request):
 @cached_page
 @customer_required
 def portal_home(request, organisation, customer):
-    """The customer's front page: a panel per section, each filled by its app's own selector."""
-    panels = [(section, section.home_items(customer)) for section in sections() if section.home_items]
-    return render(request, "portal_home.html", {"customer": customer, "home_panels": panels})
+    """The customer's front page: a panel per section the portal shows, in its order, each filled by its app's own
+    selector; a section hidden when empty is left out, here and (from what the home found) in the nav."""
+    placed = portal_sections(request.portal)
+    items = {p.section.key: list(p.section.home_items(customer)) for p in placed if p.section.home_items}
+    held = {p.section.key for p in placed if items.get(p.section.key, True)}
+    sections_held_remember(customer, held)
+    panels = [(p.section, items[p.section.key]) for p in placed if p.section.key in items and p.section.key in held]
+    context = {
+        "customer": customer,
+        "home_panels": panels,
+        "portal_sections": nav_sections(request.portal, customer, held),
+    }
+    return render(request, "portal_home.html", context)
 
 
 def csrf_failure(request, reason=""):

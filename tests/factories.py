@@ -1,7 +1,7 @@
 import factory
 from django.contrib.auth import get_user_model
 
-from portal_auth.models import Customer, Organisation
+from portal_auth.models import Customer, Organisation, Portal
 
 
 class OrganisationFactory(factory.django.DjangoModelFactory):
@@ -11,6 +11,10 @@ class OrganisationFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Voyages {n}")
     slug = factory.Sequence(lambda n: f"voyages-{n}")
     support_email = "help@voyages.example"
+
+
+def primary_portal_of(organisation: Organisation) -> Portal:
+    return organisation.portals.get(is_primary=True)
 
 
 class CustomerFactory(factory.django.DjangoModelFactory):

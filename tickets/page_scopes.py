@@ -31,4 +31,4 @@ def watch() -> None:
     page_cache.watch(TicketAttachment, lambda attachment: ticket_scopes(attachment.message.ticket))
     page_cache.watch(Company, lambda company: customers_scopes(_members(company.pk)))
     page_cache.watch_members(Membership, _membership_scopes)
-    page_cache.watch(TicketSettings, lambda settings: [organisation_scope(settings.organisation.slug)])
+    page_cache.watch(TicketSettings, lambda settings: [organisation_scope(settings.organisation_id)])

@@ -19,7 +19,8 @@ from portal_auth.doors.access_link.services import (
     access_links_send,
     notification_link_make,
 )
-from portal_auth.models import Customer, CustomerToken, Organisation
+from portal_auth.models import Customer, CustomerToken, Organisation, Portal
+from portal_auth.portals import customer_portal, portal_chooser, portal_path
 from portal_core import page_cache
 from portal_core.origin import ClientOrigin
 from portal_core.uploads import (
@@ -48,8 +49,8 @@ class TicketClosed(ValidationError):
         super().__init__("This ticket is closed, so it can't take replies. Open a new ticket instead.", code="closed")
 
 
-def ticket_path(ticket: Ticket) -> str:
-    return reverse("tickets:detail", kwargs={"org": ticket.organisation.slug, "number": ticket.number})
+def ticket_path(ticket: Ticket, portal: Portal) -> str:
+    return portal_path(portal, "tickets:detail", number=ticket.number)
 
 
 def ticket_admin_url(ticket: Ticket) -> str:
@@ -121,12 +122,13 @@ def ticket_create(
         )
         message = _customer_message(ticket=ticket, customer=customer, body=body, at=timezone.now())
         _attachments_save(message, attachments, written)
-        link = notification_link_make(customer=customer, next_path=ticket_path(ticket), link_route=LINK_ROUTE)
+        portal = customer_portal(customer)
+        link = notification_link_make(customer=customer, next_path=ticket_path(ticket, portal), link_route=LINK_ROUTE)
         email_enqueue(
             organisation=organisation,
             to=customer.email,
             template="tickets/emails/ticket_received",
-            context={"ticket": ticket, "message": message, "customer": customer, **link.context()},
+            context={"ticket": ticket, "message": message, "customer": customer, "portal": portal, **link.context()},
             secrets=link.secrets,
         )
         _notify_staff(ticket, message, template="tickets/emails/staff_new_ticket")
@@ -197,7 +199,7 @@ def ticket_portal_link_send(
     """Email the requester a link that signs them in and opens this ticket."""
     return access_link_send(
         customer=ticket.requester,
-        next_path=ticket_path(ticket),
+        next_path=ticket_path(ticket, customer_portal(ticket.requester)),
         created_by=staff_user,
         link_route=LINK_ROUTE,
         email_template=template,
@@ -227,11 +229,16 @@ def ticket_portal_links_send(
 
 def _portal_links_send(tickets: list[Ticket], *, staff_user: User | None, origin: ClientOrigin | None) -> int:
     """One organisation's batch; none where it closed emailed sign-in links."""
+    portal_of = portal_chooser(tickets[0].organisation_id)
     try:
         access_links_send(
             organisation=tickets[0].organisation,
             links=[
-                PlannedLink(customer=ticket.requester, next_path=ticket_path(ticket), email_context={"ticket": ticket})
+                PlannedLink(
+                    customer=ticket.requester,
+                    next_path=ticket_path(ticket, portal_of(ticket.requester)),
+                    email_context={"ticket": ticket},
+                )
                 for ticket in tickets
             ],
             created_by=staff_user,
@@ -294,7 +301,7 @@ def ticket_staff_messages_publish(
                         "ticket": ticket,
                         "customer": ticket.requester,
                         "messages": public,
-                        "link": settings.SITE_URL + ticket_path(ticket),
+                        "link": settings.SITE_URL + ticket_path(ticket, customer_portal(ticket.requester)),
                     },
                 )
         return
@@ -302,10 +309,11 @@ def ticket_staff_messages_publish(
         return
     Ticket.objects.filter(pk=ticket.pk).update(updated_at=max(m.created_at for m in public))
     page_cache.pages_changed(ticket)
+    portal = customer_portal(ticket.requester)
     for message in public:
         link = notification_link_make(
             customer=ticket.requester,
-            next_path=ticket_path(ticket),
+            next_path=ticket_path(ticket, portal),
             link_route=LINK_ROUTE,
             created_by=staff_user,
             origin=origin,
@@ -314,7 +322,13 @@ def ticket_staff_messages_publish(
             organisation=ticket.organisation,
             to=ticket.requester.email,
             template="tickets/emails/staff_reply",
-            context={"ticket": ticket, "message": message, "customer": ticket.requester, **link.context()},
+            context={
+                "ticket": ticket,
+                "message": message,
+                "customer": ticket.requester,
+                "portal": portal,
+                **link.context(),
+            },
             secrets=link.secrets,
         )
 

@@ -41,7 +41,7 @@ def _detail(request, ticket, reply_form, status=200):
 @customer_required
 def ticket_detail(request, organisation, customer, number):
     ticket = get_ticket_for(customer, number)
-    action = reverse("tickets:reply", kwargs={"org": organisation.slug, "number": number})
+    action = reverse("tickets:reply", kwargs={"org": request.portal.slug, "number": number})
     return _detail(
         request, ticket, draft_restore(request, ReplyForm(request=request, customer=customer), action=action)
     )
@@ -66,7 +66,7 @@ def ticket_reply_post(request, organisation, customer, number):
         form.add_error(None, error)
         return _detail(request, ticket, form, status=409)
     messages.success(request, "Your reply has been added. We'll email you when we answer.")
-    return redirect(f"{ticket_path(ticket)}#latest")
+    return redirect(f"{ticket_path(ticket, request.portal)}#latest")
 
 
 @never_cache
@@ -80,7 +80,7 @@ def ticket_solve(request, organisation, customer, number):
         try:
             if ticket_mark_solved(ticket=ticket, customer=customer):
                 messages.success(request, "You marked this ticket solved. Reply to it if you need more help.")
-            return redirect(f"{ticket_path(ticket)}#latest")
+            return redirect(f"{ticket_path(ticket, request.portal)}#latest")
         except TicketClosed as error:
             return render(request, "tickets/ticket_solve.html", {**context, "error": error.message}, status=409)
     return render(request, "tickets/ticket_solve.html", context)
@@ -94,7 +94,7 @@ def ticket_new(request, organisation, customer):
         form = NewTicketForm(request.POST, request.FILES, request=request, customer=customer)
         if form.is_valid():
             ticket = ticket_create(customer=customer, **form.cleaned_data)
-            return redirect("tickets:created", org=organisation.slug, number=ticket.number)
+            return redirect("tickets:created", org=request.portal.slug, number=ticket.number)
         return render(request, "tickets/ticket_new.html", {"form": form}, status=400)
     restored = draft_restore(request, NewTicketForm(request=request, customer=customer))
     return render(request, "tickets/ticket_new.html", {"form": restored})

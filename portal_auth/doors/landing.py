@@ -17,14 +17,15 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
 from portal_auth.doors.registry import door_is_open
-from portal_auth.models import Organisation, session_hash
+from portal_auth.models import Portal, session_hash
+from portal_auth.types import PortalRequest
 
 
-def safe_next(request: HttpRequest, organisation: Organisation) -> str:
-    """Where to go after signing in: `next` if it is a path inside this organisation's portal."""
-    home = reverse("portal_home", kwargs={"org": organisation.slug})
+def safe_next(request: PortalRequest) -> str:
+    """Where to go after signing in: `next` if it is a path inside this portal."""
+    home = reverse("portal_home", kwargs={"org": request.portal.slug})
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if target.startswith(f"/{organisation.slug}/") and url_has_allowed_host_and_scheme(
+    if target.startswith(f"/{request.portal.slug}/") and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return target
@@ -45,13 +46,13 @@ def emailed_link_landing(*, door_key: str, session_key: str, clean_route: Callab
     @csrf_exempt
     @never_cache
     def landing(request: HttpRequest, org: str, token: str, **door_kwargs) -> HttpResponse:
-        organisation = Organisation.objects.filter(slug=org).first()
-        if organisation is None:
+        portal = Portal.objects.select_related("organisation").filter(slug=org).first()
+        if portal is None:
             response = redirect("landing")
         else:
-            if door_is_open(organisation, door_key):
+            if door_is_open(portal.organisation, door_key):
                 request.session[session_key] = session_hash(token)
-            response = redirect(clean_route(**door_kwargs), org=organisation.slug)
+            response = redirect(clean_route(**door_kwargs), org=portal.slug)
         response["Referrer-Policy"] = "no-referrer"
         return response
 

@@ -22,7 +22,7 @@ from billing.services import (
 from portal_core import page_cache
 from tests.billing.conftest import pdf_text
 from tests.billing.factories import BillingSettingsFactory
-from tests.factories import CustomerFactory
+from tests.factories import CustomerFactory, primary_portal_of
 from tests.refusals import USER_AGENT, assert_look_refused
 
 TODAY = datetime.date(2026, 3, 1)
@@ -170,7 +170,9 @@ def test_the_receipt_pdf_holds_the_payment(client_of, customer, issue):
 def test_the_logo_is_on_the_pdf(client_of, customer, issue, organisation):
     png = io.BytesIO()
     Image.new("RGB", (40, 20), (200, 30, 30)).save(png, "PNG")
-    organisation.logo.save("logo.png", SimpleUploadedFile("logo.png", png.getvalue(), content_type="image/png"))
+    primary_portal_of(organisation).logo.save(
+        "logo.png", SimpleUploadedFile("logo.png", png.getvalue(), content_type="image/png")
+    )
     invoice = issue()
     with_logo = b"".join(
         client_of.get(f"/{organisation.slug}/billing/invoices/{invoice.number}/pdf/").streaming_content

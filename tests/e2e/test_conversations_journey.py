@@ -88,9 +88,11 @@ class BusinessLogin:
 
 @pytest.fixture
 def organisation(db):
-    return OrganisationFactory(
-        name="Voyages Lumière", display_name="Voyages Lumière", accent_colour="#0f5c8a", support_email="help@vl.example"
+    organisation = OrganisationFactory(
+        name="Voyages Lumière", display_name="Voyages Lumière", support_email="help@vl.example"
     )
+    organisation.portals.update(accent_colour="#0f5c8a")
+    return organisation
 
 
 @pytest.fixture

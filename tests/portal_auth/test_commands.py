@@ -36,7 +36,7 @@ def test_create_organisation(db):
 
 
 def test_create_organisation_refuses_bad_input_and_saves_nothing(db):
-    with pytest.raises(CommandError, match="accent_colour"):
+    with pytest.raises(CommandError, match="accent colour"):
         run("create_organisation", "Bad Colours", "--accent-colour", "blue")
     assert not Organisation.objects.exists()
 

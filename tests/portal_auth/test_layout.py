@@ -1,5 +1,7 @@
 import pytest
 
+from tests.factories import primary_portal_of
+
 
 @pytest.mark.parametrize(
     ("path", "current"),
@@ -13,10 +15,11 @@ def test_navigation_marks_the_current_section(sign_in, customer, path, current):
 
 def test_pages_carry_the_organisations_branding(sign_in, customer):
     organisation = customer.organisation
-    organisation.display_name = "Lumière Voyages"
-    organisation.accent_colour = "#0f5c8a"
     organisation.support_phone = "+44 20 7946 0000"
     organisation.save()
+    organisation.portals.update(
+        name="Lumière Voyages", accent_colour="#0f5c8a"
+    )
     html = sign_in(customer).get(f"/{organisation.slug}/").content.decode()
     assert "Lumière Voyages" in html
     assert "--accent: #0f5c8a" in html

@@ -7,7 +7,7 @@ from django.db import IntegrityError
 from django.utils import timezone
 
 from portal_auth.models import Customer, CustomerToken, hash_token
-from tests.factories import CustomerFactory
+from tests.factories import CustomerFactory, primary_portal_of
 
 
 def test_customer_email_is_normalised_on_save(organisation):
@@ -151,9 +151,10 @@ def test_a_session_lifetime_within_bounds_validates(organisation, lifetime):
 def test_a_logo_named_past_255_bytes_is_stored_under_a_random_name(organisation):
     name = "ロゴ" * 45 + ".png"  # 270 bytes in UTF-8
 
-    organisation.logo.save(name, ContentFile(b"\x89PNG\r\n\x1a\n" + b"\x00" * 16))
+    portal = primary_portal_of(organisation)
+    portal.logo.save(name, ContentFile(b"\x89PNG\r\n\x1a\n" + b"\x00" * 16))
 
-    organisation.refresh_from_db()
-    assert organisation.logo.name.startswith("logos/") and organisation.logo.name.endswith(".png")
-    assert "ロ" not in organisation.logo.name
-    assert organisation.logo.storage.exists(organisation.logo.name)
+    portal.refresh_from_db()
+    assert portal.logo.name.startswith("logos/") and portal.logo.name.endswith(".png")
+    assert "ロ" not in portal.logo.name
+    assert portal.logo.storage.exists(portal.logo.name)

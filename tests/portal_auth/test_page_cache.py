@@ -27,7 +27,7 @@ from portal_auth.sessions import portal_sign_in
 from tests.bookings.factories import AddOnFactory, AttendeeFactory, BookingAddOnFactory, BookingFactory
 from tests.conftest import _SessionRequest
 from tests.conversations.factories import ConversationFactory, DisplayedAttributeFactory, MessageFactory
-from tests.factories import CustomerFactory
+from tests.factories import CustomerFactory, primary_portal_of
 from tests.tickets.factories import CompanyFactory, TicketFactory, TicketMessageFactory, TicketSettingsFactory
 from tickets.models import Ticket, TicketSettings
 from tickets.services import ticket_save_by_staff, ticket_staff_reply
@@ -261,9 +261,9 @@ def _organisation_renamed(w: Paths, client: Client) -> None:
 
 
 def _organisation_colour(w: Paths, client: Client) -> None:
-    organisation = w.customer.organisation
-    organisation.accent_colour = "#0b5d1e"
-    organisation.save()
+    portal = primary_portal_of(w.customer.organisation)
+    portal.accent_colour = "#0b5d1e"
+    portal.save()
 
 
 def _customer_renamed(w: Paths, client: Client) -> None:

@@ -21,7 +21,8 @@ from outbox.services import EmailDraft, emails_enqueue
 from portal_auth.access_log import access_event_new, log_access
 from portal_auth.doors.registry import ACCESS_LINK, door_is_open
 from portal_auth.doors.tokens import token_by_hash
-from portal_auth.models import AccessEvent, Customer, CustomerToken, Organisation, normalise_email
+from portal_auth.models import AccessEvent, Customer, CustomerToken, Organisation, Portal, normalise_email
+from portal_auth.portals import customer_portal, portal_address, portal_path
 from portal_auth.sessions import portal_sign_in
 from portal_auth.types import PortalRequest
 from portal_core import page_cache
@@ -48,8 +49,9 @@ class AccessLinkDoor:
 LINK_PURPOSES = (CustomerToken.Purpose.ACCESS_LINK, CustomerToken.Purpose.SIGN_IN_LINK)
 
 
-def access_link_url(*, organisation: Organisation, link_route: str, raw: str) -> str:
-    return settings.SITE_URL + reverse(link_route, kwargs={"org": organisation.slug, "token": raw})
+def access_link_url(*, next_path: str, link_route: str, raw: str) -> str:
+    """The emailed link, on the portal its page is in: a link always opens the portal it leads into."""
+    return settings.SITE_URL + reverse(link_route, kwargs={"org": portal_address(next_path), "token": raw})
 
 
 class AccessLinksClosed(Exception):
@@ -119,7 +121,7 @@ def access_links_send(
     tokens = CustomerToken.objects.bulk_create([token for token, _raw in issued])
     drafts = []
     for link, (token, raw) in zip(links, issued, strict=True):
-        url = access_link_url(organisation=organisation, link_route=link_route, raw=raw)
+        url = access_link_url(next_path=link.next_path, link_route=link_route, raw=raw)
         context = {**link.email_context, "customer": link.customer, "link": url, "expires_at": token.expires_at}
         drafts.append(EmailDraft(to=link.customer.email, context=context, secrets=(url,)))
     emails_enqueue(organisation=organisation, template=email_template, drafts=drafts)
@@ -251,8 +253,12 @@ def access_links_revoke(*, customer: Customer, staff_user: AbstractBaseUser, ori
     return access_links + password_links
 
 
-def access_link_request(*, origin: ClientOrigin, organisation: Organisation, email: str, door: AccessLinkDoor) -> None:
-    """A customer asks for a new link. Sent only where the door's source knows the email; silent otherwise."""
+def access_link_request(
+    *, origin: ClientOrigin, organisation: Organisation, email: str, door: AccessLinkDoor, portal: Portal | None = None
+) -> None:
+    """A customer asks for a new link. Sent only where the door's source knows the email; silent otherwise.
+
+    The link leads to `portal`, the one it was asked from, else to the customer's own."""
     email = normalise_email(email)
     customer = Customer.objects.filter(organisation=organisation, email=email, is_active=True).first()
     # The door may have closed since the request was answered: then nothing is sent, as for an unknown email.
@@ -262,7 +268,7 @@ def access_link_request(*, origin: ClientOrigin, organisation: Organisation, ema
         return
     access_link_send(
         customer=customer,
-        next_path=reverse(door.landing_route, kwargs={"org": organisation.slug}),
+        next_path=portal_path(portal or customer_portal(customer), door.landing_route),
         created_by=None,
         link_route=door.link_route,
         email_template=door.email_template,
@@ -338,5 +344,5 @@ def notification_link_make(
         staff_user=created_by,
         token=token,
     )
-    url = access_link_url(organisation=organisation, link_route=link_route, raw=raw)
+    url = access_link_url(next_path=next_path, link_route=link_route, raw=raw)
     return EmailLink(url=url, signs_in=True, expires_at=token.expires_at)

@@ -23,7 +23,7 @@ from portal_auth.doors.landing import (
     landed_token_proof,
 )
 from portal_auth.doors.registry import ACCESS_LINK, door_required
-from portal_auth.models import CustomerToken, Organisation
+from portal_auth.models import CustomerToken, Portal
 from portal_auth.tasks import access_link_request_task, origin_values
 from portal_core import ratelimit
 from portal_core.origin import ClientOrigin
@@ -34,14 +34,14 @@ SENT_TO_SESSION_KEY = "portal_access_link_sent_to"
 TOKEN_SESSION_KEY = "portal_access_link_token"
 
 
-def _inside(organisation: Organisation, path: str) -> bool:
-    return path.startswith(f"/{organisation.slug}/") and not path.startswith("//") and "\\" not in path
+def _inside(portal: Portal, path: str) -> bool:
+    return path.startswith(f"/{portal.slug}/") and not path.startswith("//") and "\\" not in path
 
 
-def _destination(organisation: Organisation, token: CustomerToken, door: AccessLinkDoor) -> str:
-    if _inside(organisation, token.next_path):
+def _destination(portal: Portal, token: CustomerToken, door: AccessLinkDoor) -> str:
+    if _inside(portal, token.next_path):
         return token.next_path
-    return reverse(door.landing_route, kwargs={"org": organisation.slug})
+    return reverse(door.landing_route, kwargs={"org": portal.slug})
 
 
 # The emailed link, routed with its AccessLinkDoor: the page it leads to names the account, and opens
@@ -61,12 +61,12 @@ def link_confirm(request, organisation, *, door: AccessLinkDoor):
     if not token_hash:
         # Back here after the link was used (or never through one): nothing is left to open.
         route = door.landing_route if request.portal_customer else door.refused_route
-        return redirect(route, org=organisation.slug)
+        return redirect(route, org=request.portal.slug)
     owned = access_link_of(customer=request.portal_customer, token_hash=token_hash) if request.portal_customer else None
     if owned is not None:
         # Already signed in as the link's customer (a notification clicked again): its page, nothing to open.
         landed_token_drop(request, TOKEN_SESSION_KEY)
-        return redirect(_destination(organisation, owned, door))
+        return redirect(_destination(request.portal, owned, door))
     if request.method == "POST" and not landed_token_confirmed(request, token_hash):
         # Another link landed since this page named its account: name the one the session holds now.
         return redirect(request.path)
@@ -80,11 +80,11 @@ def link_confirm(request, organisation, *, door: AccessLinkDoor):
         token = None  # the refused page answers 429 itself
     if token is None:
         landed_token_drop(request, TOKEN_SESSION_KEY)
-        return redirect(door.refused_route, org=organisation.slug)
+        return redirect(door.refused_route, org=request.portal.slug)
     if request.method == "POST":
         # Used: the sign-in started a fresh session already; said here so it holds whatever the door.
         landed_token_drop(request, TOKEN_SESSION_KEY)
-        return redirect(_destination(organisation, token, door))
+        return redirect(_destination(request.portal, token, door))
     context = {"door": door, "customer": token.customer, "link_proof": landed_token_proof(token_hash)}
     return render(request, "portal_auth/access_link_confirm.html", context)
 
@@ -105,12 +105,13 @@ def link_refused(request, organisation, *, door: AccessLinkDoor, refused: bool =
             task_enqueue(
                 access_link_request_task,
                 organisation_id=organisation.pk,
+                portal_id=request.portal.pk,
                 email=email,
                 door=asdict(door),
                 origin=origin_values(ClientOrigin.from_request(request)),
             )
             request.session[SENT_TO_SESSION_KEY] = form.cleaned_data["email"]
-            return redirect(door.sent_route, org=organisation.slug)
+            return redirect(door.sent_route, org=request.portal.slug)
     else:
         ratelimit.check("access_link_guess", request)
         form = AccessLinkRequestForm(request=request, organisation=organisation)

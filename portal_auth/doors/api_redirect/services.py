@@ -7,7 +7,6 @@ it opens: an organisation that wants a person's press first (`redirect_confirms`
 
 from django.conf import settings
 from django.db import transaction
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
@@ -15,6 +14,7 @@ from portal_auth.access_log import log_access
 from portal_auth.doors.registry import API_REDIRECT, door_is_open
 from portal_auth.doors.tokens import token_by_hash
 from portal_auth.models import AccessEvent, Customer, CustomerToken, Organisation
+from portal_auth.portals import customer_portal, portal_of_path, portal_path, primary_portal
 from portal_auth.sessions import portal_sign_in
 from portal_auth.types import PortalRequest
 from portal_core.origin import ClientOrigin
@@ -33,18 +33,20 @@ class ReturnToRefused(ValueError):
 
 
 def return_to_checked(*, organisation: Organisation, return_to: str) -> str:
-    """Where a sign-in URL may lead: a path inside this organisation's portal (its home when empty)."""
+    """Where a sign-in URL may lead: a path inside one of this organisation's portals, or "" for the home of the
+    customer's own portal (see `sign_in_redirect_issue`)."""
     if not return_to:
-        return reverse("portal_home", kwargs={"org": organisation.slug})
+        return ""
     inside = (
-        return_to.startswith(f"/{organisation.slug}/")
-        and len(return_to) <= RETURN_TO_MAX_LENGTH
+        len(return_to) <= RETURN_TO_MAX_LENGTH
         and return_to.isprintable()
         and "\\" not in return_to
         and url_has_allowed_host_and_scheme(return_to, allowed_hosts=set())
+        and portal_of_path(organisation, return_to) is not None
     )
     if not inside:
-        raise ReturnToRefused(f"return_to must be a path inside the portal, starting /{organisation.slug}/.")
+        primary = primary_portal(organisation)
+        raise ReturnToRefused(f"return_to must be a path inside a portal of yours, such as /{primary.slug}/.")
     return return_to
 
 
@@ -52,14 +54,17 @@ def return_to_checked(*, organisation: Organisation, return_to: str) -> str:
 def sign_in_redirect_issue(
     *, organisation: Organisation, customer: Customer, return_to: str, key_name: str, origin: ClientOrigin | None
 ) -> tuple[CustomerToken, str]:
-    """A sign-in URL for `customer` leading to `return_to` (checked by the caller), and its token's row.
+    """A sign-in URL for `customer` leading to `return_to` (checked by the caller; "" for the home of their
+    portal), and its token's row. The URL is on the portal it leads to.
 
     Raises RedirectsClosed where the organisation has not opened this door.
     """
     if not door_is_open(organisation, API_REDIRECT):
         raise RedirectsClosed(f"{organisation.public_name} has not opened sign-in URLs from its app.")
+    portal = (portal_of_path(organisation, return_to) if return_to else None) or customer_portal(customer)
+    next_path = return_to or portal_path(portal, "portal_home")
     token, raw = CustomerToken.issue(
-        customer=customer, purpose=PURPOSE, lifetime=settings.SIGN_IN_REDIRECT_LIFETIME, next_path=return_to
+        customer=customer, purpose=PURPOSE, lifetime=settings.SIGN_IN_REDIRECT_LIFETIME, next_path=next_path
     )
     log_access(
         origin=origin,
@@ -70,7 +75,7 @@ def sign_in_redirect_issue(
         reason=f"API key “{key_name}”"[:200],
         token=token,
     )
-    url = settings.SITE_URL + reverse("portal_auth:sign_in_redirect", kwargs={"org": organisation.slug, "token": raw})
+    url = settings.SITE_URL + portal_path(portal, "portal_auth:sign_in_redirect", token=raw)
     return token, url
 
 

@@ -13,7 +13,7 @@ from portal_auth.doors.landing import (
     landed_token_proof,
 )
 from portal_auth.doors.registry import API_REDIRECT, door_is_open, door_required
-from portal_auth.models import Organisation, session_hash
+from portal_auth.models import Portal, session_hash
 from portal_core.origin import ClientOrigin
 
 TOKEN_SESSION_KEY = "portal_sign_in_redirect_token"
@@ -32,14 +32,15 @@ def _no_referrer(response):
 @never_cache
 def sign_in_redirect(request, org: str, token: str):
     """The URL the API made: signs in and goes to its `return_to`, on a clean URL; or the refusal page."""
-    organisation = Organisation.objects.filter(slug=org).first()
-    if organisation is None or organisation.redirect_confirms or not door_is_open(organisation, API_REDIRECT):
+    portal = Portal.objects.select_related("organisation").filter(slug=org).first()
+    if portal is None or portal.organisation.redirect_confirms or not door_is_open(portal.organisation, API_REDIRECT):
         # Nothing is filed behind a closed door, and the page it leads to answers 404 itself.
         return _to_continue_page(request, org, token)
-    request.portal_customer = None
+    organisation = portal.organisation
+    request.portal, request.organisation, request.portal_customer = portal, organisation, None
     used = sign_in_redirect_open(request=request, organisation=organisation, token_hash=session_hash(token))
     if used is None:
-        return _no_referrer(redirect("portal_auth:sign_in_redirect_expired", org=organisation.slug))
+        return _no_referrer(redirect("portal_auth:sign_in_redirect_expired", org=request.portal.slug))
     return _no_referrer(redirect(used.next_path))
 
 
@@ -58,7 +59,7 @@ def sign_in_redirect_continue(request, organisation):
         token = sign_in_redirect_check(origin=origin, organisation=organisation, token_hash=token_hash)
     if token is None:
         landed_token_drop(request, TOKEN_SESSION_KEY)
-        return redirect("portal_auth:sign_in_redirect_expired", org=organisation.slug)
+        return redirect("portal_auth:sign_in_redirect_expired", org=request.portal.slug)
     if request.method == "POST":
         landed_token_drop(request, TOKEN_SESSION_KEY)
         return _no_referrer(redirect(token.next_path))

@@ -66,13 +66,13 @@ def code_request(request, organisation):
         form = CodeRequestForm(request.POST, request=request, organisation=organisation)
         if form.is_valid():
             _send(request, organisation, form.cleaned_data["email"])
-            request.session[NEXT_SESSION_KEY] = safe_next(request, organisation)
-            return redirect("portal_auth:sign_in_code_enter", org=organisation.slug)
+            request.session[NEXT_SESSION_KEY] = safe_next(request)
+            return redirect("portal_auth:sign_in_code_enter", org=request.portal.slug)
     else:
         form = CodeRequestForm(
             request=request, organisation=organisation, initial={"email": request.GET.get("email", "")}
         )
-    context = {"form": form, "next": safe_next(request, organisation), "lifetime_minutes": code_lifetime_minutes()}
+    context = {"form": form, "next": safe_next(request), "lifetime_minutes": code_lifetime_minutes()}
     return render(request, "portal_auth/email_code_request.html", context, status=400 if form.is_bound else 200)
 
 
@@ -83,7 +83,7 @@ def code_enter(request, organisation):
     """One box for the code; a second form asks for a new code, at most once every 30 seconds."""
     email = request.session.get(EMAIL_SESSION_KEY)
     if not email:
-        return redirect("portal_auth:sign_in_code_request", org=organisation.slug)
+        return redirect("portal_auth:sign_in_code_request", org=request.portal.slug)
     resend = request.method == "POST" and "resend" in request.POST
     if resend and not _resend_wait(request):
         code_request_count(request, organisation, email)
@@ -108,7 +108,7 @@ def code_enter(request, organisation):
             if refusal.retry_after:
                 status, response_headers = 429, {"Retry-After": str(refusal.retry_after)}
         else:
-            next_url = request.session.get(NEXT_SESSION_KEY) or safe_next(request, organisation)
+            next_url = request.session.get(NEXT_SESSION_KEY) or safe_next(request)
             portal_sign_in(request, customer, method=METHOD)
             return redirect(next_url)
     context = {

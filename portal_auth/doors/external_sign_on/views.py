@@ -37,8 +37,8 @@ RETURN_PARAMETER = "return_to"
 
 def _landing(request, organisation: Organisation) -> str:
     if request.GET.get("next"):
-        return safe_next(request, organisation)
-    return reverse(landing_url_name(), kwargs={"org": organisation.slug})
+        return safe_next(request)
+    return reverse(landing_url_name(), kwargs={"org": request.portal.slug})
 
 
 def _with_parameter(url: str, name: str, value: str) -> str:
@@ -58,7 +58,7 @@ def external_sign_on_start(request, organisation):
     # Kept here rather than in return_to, so the business only ever appends its token to a clean URL.
     request.session[NEXT_SESSION_KEY] = _landing(request, organisation)
     state = request.session[STATE_SESSION_KEY] = secrets.token_urlsafe(24)
-    route = reverse("portal_auth:external_sign_on_return", kwargs={"org": organisation.slug, "state": state})
+    route = reverse("portal_auth:external_sign_on_return", kwargs={"org": request.portal.slug, "state": state})
     return_to = settings.SITE_URL + route
     return HttpResponseRedirect(_with_parameter(organisation.external_sign_on_url, RETURN_PARAMETER, return_to))
 

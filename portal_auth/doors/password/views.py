@@ -38,18 +38,24 @@ def password_request(request, organisation):
         if form.is_valid():
             email, origin = form.cleaned_data["email"], origin_values(ClientOrigin.from_request(request))
             # Looked up by a worker, after the response: how long it takes would tell whether the email is known.
-            task_enqueue(password_link_send_task, organisation_id=organisation.pk, email=email, origin=origin)
+            task_enqueue(
+                password_link_send_task,
+                organisation_id=organisation.pk,
+                portal_id=request.portal.pk,
+                email=email,
+                origin=origin,
+            )
             request.session[PASSWORD_LINK_SENT_TO_SESSION_KEY] = form.cleaned_data["email"]
             # Where the customer was going, to return there after choosing a password (same browser).
-            request.session[AFTER_PASSWORD_SESSION_KEY] = safe_next(request, organisation)
-            return redirect("portal_auth:password_link_sent", org=organisation.slug)
+            request.session[AFTER_PASSWORD_SESSION_KEY] = safe_next(request)
+            return redirect("portal_auth:password_link_sent", org=request.portal.slug)
     else:
         form = PasswordLinkForm(
             request=request, organisation=organisation, initial={"email": request.GET.get("email", "")}
         )
     context = {
         "form": form,
-        "next": safe_next(request, organisation),
+        "next": safe_next(request),
         "lifetime_minutes": password_link_lifetime_minutes(),
     }
     return render(request, "portal_auth/password_request.html", context)
@@ -101,6 +107,6 @@ def password_set(request, organisation):
         next_url = request.session.pop(AFTER_PASSWORD_SESSION_KEY, "")
         messages.success(request, "Your password is set. Sign in with it now.")
         query = urlencode({"email": customer.email, **({"next": next_url} if next_url else {})})
-        return redirect(f"{reverse('portal_auth:sign_in', kwargs={'org': organisation.slug})}?{query}")
+        return redirect(f"{reverse('portal_auth:sign_in', kwargs={'org': request.portal.slug})}?{query}")
     context = {"form": form, "customer": token.customer, "link_proof": landed_token_proof(token_hash)}
     return render(request, "portal_auth/password_set.html", context)

@@ -1,9 +1,10 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 from django.utils.text import slugify
 
 from portal_auth.doors.registry import EMAIL_CODE, default_door_keys, door_keys_in_order
-from portal_auth.models import Organisation
+from portal_auth.models import HEX_COLOUR, Organisation
 
 
 class Command(BaseCommand):
@@ -26,14 +27,20 @@ class Command(BaseCommand):
             name=name,
             slug=slug or slugify(name),
             support_email=support_email,
-            accent_colour=accent_colour,
             requires_sign_in=not no_sign_in,
             doors=door_keys_in_order([*default_door_keys(), *([EMAIL_CODE] if code_sign_in else [])]),
         )
         try:
             organisation.full_clean()
+            HEX_COLOUR(accent_colour)
         except ValidationError as error:
+            if not hasattr(error, "error_dict"):
+                raise CommandError(f"accent colour: {' '.join(error.messages)}") from None
             messages = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in error.message_dict.items())
             raise CommandError(messages) from None
-        organisation.save()
-        self.stdout.write(f"Created {organisation.name}: {settings.SITE_URL}/{organisation.slug}/")
+        with transaction.atomic():
+            organisation.save()
+            portal = organisation.portals.get(is_primary=True)
+            portal.accent_colour = accent_colour
+            portal.save(update_fields=["accent_colour"])
+        self.stdout.write(f"Created {organisation.name}: {settings.SITE_URL}/{portal.slug}/")

@@ -27,13 +27,14 @@ class Command(BaseCommand):
                 defaults={
                     "name": "Voyages Lumière",
                     "display_name": "Voyages Lumière",
-                    "accent_colour": "#0f5c8a",
                     "support_email": "help@voyages-lumiere.example",
                     "support_phone": "+44 20 7946 0000",
                     "notification_links_sign_in": True,
                 },
             )
-            if not created:
+            if created:
+                organisation.portals.filter(is_primary=True).update(accent_colour="#0f5c8a")
+            else:
                 self.stdout.write(f"The demo organisation '{slug}' exists already; adding only what is missing.")
             self._staff_user()
             self.stdout.write(self.style.MIGRATE_HEADING(f"\n{organisation.public_name} — {settings.SITE_URL}/{slug}/"))

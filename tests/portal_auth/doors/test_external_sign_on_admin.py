@@ -10,7 +10,6 @@ def organisation_form(organisation, **overrides):
         "name": organisation.name,
         "slug": organisation.slug,
         "display_name": "",
-        "accent_colour": organisation.accent_colour,
         "requires_sign_in": "on",
         "session_lifetime": "1 00:00:00",
         "time_zone": organisation.time_zone,
