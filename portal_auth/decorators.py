@@ -8,9 +8,9 @@ from django.urls import reverse
 
 from portal_auth.access_log import refused_looks_logged
 from portal_auth.drafts import draft_keep
-from portal_auth.models import Customer, Organisation, Portal
+from portal_auth.models import Organisation, Portal
 from portal_auth.portal_sections import section_enabled
-from portal_auth.sessions import customer_from_session, portal_at
+from portal_auth.sessions import customer_from_session, portal_at, portal_remember
 
 DRAFT_KEPT_MESSAGE = "Your session has ended, so nothing was sent. Sign in and what you typed will be back in the form."
 
@@ -27,10 +27,8 @@ def _resolve(request, slug: str) -> Organisation:
         portal = portal_at(slug)
         if portal is None:
             raise Http404("No portal at this address.")
-    elif customer is not None and customer.last_portal_id != portal.pk:
-        # Emails name the portal the customer was last in: written once per change of portal, not per page.
-        Customer.objects.filter(pk=customer.pk).update(last_portal=portal)
-        customer.last_portal_id = portal.pk
+    elif customer is not None:
+        portal_remember(customer, portal)
     request.portal = portal
     request.organisation = portal.organisation
     request.portal_customer = customer

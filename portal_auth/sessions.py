@@ -42,6 +42,8 @@ def portal_sign_in(
         request.session[DRAFTS_SESSION_KEY] = drafts
     Customer.objects.filter(pk=customer.pk).update(last_sign_in_at=now)
     customer.last_sign_in_at = now
+    if (portal := getattr(request, "portal", None)) is not None:
+        portal_remember(customer, portal)
     # An unused password link is a way in lying in a mailbox; once the customer is in, by any door, it has
     # served no purpose the session doesn't serve, so it dies rather than wait out its hour.
     CustomerToken.objects.filter(
@@ -56,6 +58,17 @@ def portal_sign_in(
         method=method,
         token=token,
     )
+
+
+def portal_remember(customer: Customer, portal: Portal) -> None:
+    """Note the portal the customer is in, which their emails will name: a write only when they change portal.
+
+    None stands for the primary portal, whichever portal that is when an email is written.
+    """
+    remembered = None if portal.is_primary else portal.pk
+    if customer.last_portal_id != remembered:
+        Customer.objects.filter(pk=customer.pk).update(last_portal_id=remembered)
+        customer.last_portal_id = remembered
 
 
 def portal_sign_out(request: PortalRequest) -> None:
@@ -129,7 +142,7 @@ def customer_from_session(request: HttpRequest, portal_slug: str) -> tuple[Custo
     customer = signed_in.filter(pk=customer_id, is_active=True).first()
     if customer is None or customer.session_version != session.get(SESSION_VERSION):
         return None, None
-    portal = customer.asked_portal
+    portal = getattr(customer, "asked_portal", None)  # not set when no portal of theirs has the address
     if portal is not None:
         portal.organisation = customer.organisation
     return customer, portal

@@ -92,7 +92,8 @@ def portal_home(request, organisation, customer):
     items = {p.section.key: list(p.section.home_items(customer)) for p in placed if p.section.home_items}
     held = {p.section.key for p in placed if items.get(p.section.key, True)}
     sections_held_remember(customer, held)
-    panels = [(p.section, items[p.section.key]) for p in placed if p.section.key in items and p.section.key in held]
+    shown = [p for p in placed if p.section.key in items and (p.section.key in held or not p.hide_when_empty)]
+    panels = [(p.section, items[p.section.key]) for p in shown]
     context = {
         "customer": customer,
         "home_panels": panels,

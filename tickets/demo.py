@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from portal_auth.doors.access_link.services import access_link_url
 from portal_auth.models import CustomerToken, Organisation
+from portal_auth.portals import primary_portal
 from portal_auth.services import customer_get_or_create
 from tickets.models import Company, Ticket, TicketMessage, TicketSettings, author_name_for
 from tickets.services import LINK_ROUTE, ticket_number_take, ticket_path
@@ -102,8 +103,8 @@ def seed_demo(*, organisation: Organisation, stdout) -> None:
         customer=customers[ALICE[0]],
         purpose=CustomerToken.Purpose.ACCESS_LINK,
         lifetime=settings.ACCESS_LINK_LIFETIME,
-        next_path=ticket_path(first),
+        next_path=ticket_path(first, primary_portal(organisation)),
     )
-    url = access_link_url(organisation=organisation, link_route=LINK_ROUTE, raw=raw)
+    url = access_link_url(next_path=token.next_path, link_route=LINK_ROUTE, raw=raw)
     stdout.write(f"  Alice's portal link to ticket #{first.number} (signs her in until {token.expires_at:%d %b %Y}):\n")
     stdout.write(f"    {url}\n")

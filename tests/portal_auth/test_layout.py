@@ -1,7 +1,5 @@
 import pytest
 
-from tests.factories import primary_portal_of
-
 
 @pytest.mark.parametrize(
     ("path", "current"),

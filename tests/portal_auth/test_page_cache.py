@@ -254,10 +254,10 @@ def _displayed_attribute_added(w: Paths, client: Client) -> None:
     DisplayedAttributeFactory(settings=settings, key="port", display_name="Port of call")
 
 
-def _organisation_renamed(w: Paths, client: Client) -> None:
-    organisation = w.customer.organisation
-    organisation.display_name = "Porto Travel"
-    organisation.save()
+def _portal_renamed(w: Paths, client: Client) -> None:
+    portal = primary_portal_of(w.customer.organisation)
+    portal.name = "Porto Travel"
+    portal.save()
 
 
 def _organisation_colour(w: Paths, client: Client) -> None:
@@ -329,7 +329,7 @@ WRITES = {
     "conversation closed": Write(lambda w: w.conversation_page, _staff_closes_conversation, shows="Closed"),
     "reopening turned off": Write(lambda w: w.conversation_page, _reopening_turned_off, hides="reply-form"),
     "displayed attribute added": Write(lambda w: w.conversation_page, _displayed_attribute_added, shows="Port of call"),
-    "organisation renamed": Write(lambda w: w.tickets, _organisation_renamed, shows="Porto Travel"),
+    "portal renamed": Write(lambda w: w.tickets, _portal_renamed, shows="Porto Travel"),
     "organisation branding": Write(lambda w: w.home, _organisation_colour, shows="#0b5d1e"),
     "customer renamed": Write(lambda w: w.home, _customer_renamed, shows="Porto Customer"),
 }

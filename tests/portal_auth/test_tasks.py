@@ -31,7 +31,8 @@ def test_a_password_link_request_is_answered_before_any_look_up_and_done_by_the_
     assert response.status_code == 302 and response["Location"] == f"/{organisation.slug}/password/sent/"
     assert not Customer.objects.exists() and not OutboxEmail.objects.exists()
     origin = {"ip": "203.0.113.9", "user_agent": BROWSER}
-    expected = {"organisation_id": organisation.pk, "email": email, "origin": origin}
+    portal_id = organisation.portals.get().pk
+    expected = {"organisation_id": organisation.pk, "portal_id": portal_id, "email": email, "origin": origin}
     assert tasks_written() == [("portal_auth.tasks.password_link_send_task", expected)]
 
     run_worker()
