@@ -92,6 +92,7 @@ WHO_IS_ASKING = (
             "support_url",
             "doors",
             "time_zone",
+            "footer_links",
         )
     ),
 )

@@ -32,6 +32,9 @@ class Section:
     seed_demo: Callable[..., None] | None = None
     # Whether the section's list may be where a customer lands after signing in with nothing else asked for.
     can_land: bool = False
+    # (organisation) -> whether the section has nothing for anyone there, so the nav leaves it out. Asked on every
+    # page, so it must answer from the organisation's row alone, without a query.
+    is_empty: Callable[[Any], bool] | None = None
 
     def __post_init__(self) -> None:
         # The nav recognises a section's pages by their URL namespace, so the list page must be in it.
@@ -51,6 +54,15 @@ def sections() -> list[Section]:
     if len(keys) != len(set(keys)):
         raise ImproperlyConfigured(f"Two installed apps declare a section with the same key: {sorted(keys)}.")
     return sorted(found, key=lambda section: (section.order, section.key))
+
+
+def sections_shown(organisation: Any) -> list[Section]:
+    """The sections the nav offers in `organisation`'s portal: all but those with nothing there (all, with none)."""
+    return [
+        section
+        for section in sections()
+        if organisation is None or section.is_empty is None or not section.is_empty(organisation)
+    ]
 
 
 def landing_url_name() -> str:
