@@ -14,6 +14,9 @@ class PolicyAdmin(admin.ModelAdmin):
     fields = ["organisation", "kind", "title", "slug", "order", "body", "preview"]
     readonly_fields = ["preview"]
 
+    class Media:
+        css = {"all": ["portal_admin/policy_preview.css"]}
+
     @admin.display(description="As customers see it")
     def preview(self, policy: Policy) -> str:
         if not policy.pk:

@@ -26,6 +26,7 @@ class PolicyAdminForm(forms.ModelForm):
         self.fields["slug"].help_text = "Left empty, from the kind (terms, privacy, refunds) or the title."
 
     def clean(self):
+        super().clean()  # which turns on the checks of the page's address and kind
         cleaned = self.cleaned_data
         kind = cleaned.get("kind") or Policy.Kind.OTHER
         if not cleaned.get("title"):
