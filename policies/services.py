@@ -1,5 +1,6 @@
 """The organisation's footer follows its policies: every portal page links to each of them, at no query's cost."""
 
+from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.urls import reverse
 
@@ -17,16 +18,20 @@ def _path(url_name: str, organisation: Organisation, **kwargs: str) -> str:
 
 def policy_footer_links_refresh(*, organisation_id: int) -> None:
     """Write the organisation's footer links to its policies (and its company information) afresh."""
-    organisation = Organisation.objects.filter(pk=organisation_id).first()
-    if organisation is None:  # being deleted, policies and all
-        return
-    links = [
-        FooterLink(title=policy.title, path=_path("policies:detail", organisation, slug=policy.slug))
-        for policy in policies_of(organisation).only("title", "slug")
-    ]
-    if CompanyInformation.objects.filter(organisation=organisation).exists():
-        links.append(FooterLink(title="Company information", path=_path("policies:list", organisation) + "#company"))
-    organisation_footer_links_set(organisation_id=organisation_id, group=FOOTER_GROUP, links=links)
+    with transaction.atomic():
+        # Locked before the policies are read: two pages saved at once are then read one after the other, so the
+        # later footer written holds both.
+        organisation = Organisation.objects.select_for_update().filter(pk=organisation_id).first()
+        if organisation is None:  # being deleted, policies and all
+            return
+        links = [
+            FooterLink(title=policy.title, path=_path("policies:detail", organisation, slug=policy.slug))
+            for policy in policies_of(organisation).only("title", "slug")
+        ]
+        if CompanyInformation.objects.filter(organisation=organisation).exists():
+            company = _path("policies:list", organisation) + "#company"
+            links.append(FooterLink(title="Company information", path=company))
+        organisation_footer_links_set(organisation_id=organisation_id, group=FOOTER_GROUP, links=links)
 
 
 def _changed(sender, instance: Policy | CompanyInformation, raw: bool = False, **kwargs) -> None:

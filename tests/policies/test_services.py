@@ -1,8 +1,10 @@
 """policies/services.py: every portal page's footer links to each policy, costs no query, and follows every edit."""
 
 import re
+import threading
 
 import pytest
+from django.db import connection, connections, transaction
 from django.test import Client
 
 from policies.models import CompanyInformation, Policy
@@ -180,3 +182,41 @@ def test_a_policy_of_another_organisation_leaves_this_ones_footer_alone(organisa
 
     organisation.refresh_from_db()
     assert organisation.footer_links == {}
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks are PostgreSQL's; SQLite runs one writer")
+@pytest.mark.django_db(transaction=True)
+def test_two_policies_saved_at_once_are_both_in_the_footer():
+    organisation = OrganisationFactory()
+    first_saved, first_may_commit = threading.Event(), threading.Event()
+    errors = []
+
+    def save(slug: str, hold: bool) -> None:
+        try:
+            with transaction.atomic():
+                PolicyFactory(organisation=organisation, slug=slug, title=slug)
+                if hold:  # the organisation stays locked, the first footer written but not committed
+                    first_saved.set()
+                    first_may_commit.wait(10)
+        except Exception as error:  # reported below
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    first = threading.Thread(target=save, args=("first", True))
+    first.start()
+    first_saved.wait(10)
+    second = threading.Thread(target=save, args=("second", False))
+    second.start()
+    with connection.cursor() as cursor:  # until the second save waits for the organisation's lock
+        for _ in range(10_000):
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+            if cursor.fetchone()[0]:
+                break
+    first_may_commit.set()
+    first.join()
+    second.join()
+
+    assert errors == []
+    organisation.refresh_from_db()
+    assert [link["title"] for link in organisation.footer_link_list] == ["first", "second"]
