@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('portal_auth', '0013_organisation_footer_links'),
+        ('portal_auth', '0012_organisation_slugs_not_reserved'),
     ]
 
     operations = [
