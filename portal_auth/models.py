@@ -2,6 +2,7 @@ import hashlib
 import secrets
 import zoneinfo
 from datetime import timedelta
+from typing import TypedDict
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
@@ -28,6 +29,12 @@ def time_zone_choices() -> list[tuple[str, str]]:
 def logo_path(organisation: "Organisation", filename: str) -> str:
     # Whatever the file was called on the uploader's computer, it fits every file system.
     return storage_name("logos", filename)
+
+
+class FooterLink(TypedDict):
+    title: str
+    # From the portal's home, as "policies/terms/": the link follows the portal it is shown in.
+    path: str
 
 
 def normalise_email(email: str) -> str:
@@ -121,6 +128,11 @@ class Organisation(models.Model):
         "the URL signs in at once.",
     )
 
+    # The links every page's footer carries (an app's policies, say), grouped by the app that keeps them, each a
+    # FooterLink. Kept on this row, which every page reads already, so the footer costs no query; written only
+    # through services.organisation_footer_links_set.
+    footer_links = models.JSONField(default=dict, blank=True, editable=False)
+
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -145,6 +157,11 @@ class Organisation(models.Model):
     @property
     def public_name(self) -> str:
         return self.display_name or self.name
+
+    @property
+    def footer_link_list(self) -> list[FooterLink]:
+        """Every group's footer links, group after group in the order of their names."""
+        return [link for group in sorted(self.footer_links) for link in self.footer_links[group]]
 
     @property
     def zone(self) -> zoneinfo.ZoneInfo:

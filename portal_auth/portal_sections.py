@@ -64,8 +64,10 @@ def sections_held(customer: Customer) -> set[str] | None:
 
 
 def nav_sections(portal: Portal, customer: Customer | None, held: set[str] | None = None) -> list[Section]:
-    """The sections the nav links to: those the portal shows, less those hidden from this customer when empty."""
-    placed = portal_sections(portal)
+    """The sections the nav links to: those the portal shows, less those with nothing in the organisation (say, no
+    policies) and those hidden from this customer when empty."""
+    organisation = portal.organisation
+    placed = [p for p in portal_sections(portal) if p.section.is_empty is None or not p.section.is_empty(organisation)]
     if customer is not None and held is None and any(p.hide_when_empty for p in placed):
         held = sections_held(customer)
     return [p.section for p in placed if not (p.hide_when_empty and held is not None and p.section.key not in held)]

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from outbox.services import email_enqueue
 from portal_auth.access_log import log_access
-from portal_auth.models import AccessEvent, Customer, CustomerToken, Organisation, Portal, normalise_email
+from portal_auth.models import AccessEvent, Customer, CustomerToken, FooterLink, Organisation, Portal, normalise_email
 from portal_auth.portals import customer_page, customer_portal, portal_path
 from portal_core.origin import ClientOrigin
 from portal_core.sections import sections
@@ -19,6 +19,22 @@ def organisation_knows_email(organisation: Organisation, email: str) -> bool:
     if Customer.objects.filter(organisation=organisation, email=email, is_active=True).exists():
         return True
     return any(section.knows_email(organisation, email) for section in sections() if section.knows_email)
+
+
+def organisation_footer_links_set(*, organisation_id: int, group: str, links: list[FooterLink]) -> None:
+    """Make `links` the footer links of `group` (an app's own key), leaving every other group's as they are."""
+    with transaction.atomic():
+        # Locked, so two apps rewriting their groups at once can't each write back the other's old links.
+        organisation = Organisation.objects.select_for_update().filter(pk=organisation_id).first()
+        if organisation is None:  # deleted in the same transaction, taking its footer with it
+            return
+        footer_links = {name: kept for name, kept in organisation.footer_links.items() if name != group}
+        if links:
+            footer_links[group] = links
+        if footer_links != organisation.footer_links:
+            organisation.footer_links = footer_links
+            # A save, not an update(): the organisation's page-cache watch makes every page with the footer stale.
+            organisation.save(update_fields=["footer_links"])
 
 
 def password_link_lifetime_minutes() -> int:

@@ -99,6 +99,7 @@ ORGANISATION_FIELDS = (
     "support_url",
     "doors",
     "time_zone",
+    "footer_links",
 )
 PORTAL_FIELDS = (
     "organisation",

@@ -32,6 +32,9 @@ class Section:
     seed_demo: Callable[..., None] | None = None
     # Whether the section's list may be where a customer lands after signing in with nothing else asked for.
     can_land: bool = False
+    # (organisation) -> whether the section has nothing for anyone there, so the nav leaves it out. Asked on every
+    # page, so it must answer from the organisation's row alone, without a query.
+    is_empty: Callable[[Any], bool] | None = None
 
     def __post_init__(self) -> None:
         # The nav recognises a section's pages by their URL namespace, so the list page must be in it.

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "tickets",
     "conversations",
     "billing",
+    "policies",
 ]
 
 MIDDLEWARE = [

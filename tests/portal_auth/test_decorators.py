@@ -48,6 +48,7 @@ def url_arguments(customer):
         "service_id": 1,
         "day": datetime.date(2030, 1, 7),
         "time": datetime.time(10),
+        "slug": "terms",
     }
 
 
@@ -56,7 +57,7 @@ def _url(name: str, arguments: dict) -> str:
                    ["org", "number", "attachment_id"], ["org", "reference", "add_on_id"],
                    ["org", "token"], ["org", "state"], ["org", "service_id"], ["org", "service_id", "day"],
                    ["org", "service_id", "day", "time"], ["org", "reference", "day"],
-                   ["org", "reference", "day", "time"], []):  # fmt: skip
+                   ["org", "reference", "day", "time"], ["org", "slug"], []):  # fmt: skip
         try:
             return reverse(name, kwargs={key: arguments[key] for key in wanted})
         except Exception:  # noqa: BLE001 - the next set of arguments

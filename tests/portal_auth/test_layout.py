@@ -15,9 +15,7 @@ def test_pages_carry_the_organisations_branding(sign_in, customer):
     organisation = customer.organisation
     organisation.support_phone = "+44 20 7946 0000"
     organisation.save()
-    organisation.portals.update(
-        name="Lumière Voyages", accent_colour="#0f5c8a"
-    )
+    organisation.portals.update(name="Lumière Voyages", accent_colour="#0f5c8a")
     html = sign_in(customer).get(f"/{organisation.slug}/").content.decode()
     assert "Lumière Voyages" in html
     assert "--accent: #0f5c8a" in html

@@ -36,6 +36,22 @@ def test_a_declared_section_joins_the_nav_in_its_order(sign_in, customer):
     assert f'<a href="/{customer.organisation.slug}/loyalty/">Loyalty</a>' in html
 
 
+def test_a_section_with_nothing_in_the_organisation_leaves_the_nav_without_a_query(
+    sign_in, customer, monkeypatch, django_assert_max_num_queries, django_assert_num_queries
+):
+    client = sign_in(customer)
+    path = f"/{customer.organisation.slug}/support/"
+    with django_assert_max_num_queries(6) as shown:
+        assert "Loyalty" in nav_links(client.get(f"{path}?shown").content.decode())
+    redeclare(monkeypatch, "loyalty", is_empty=lambda organisation: organisation.slug == customer.organisation.slug)
+
+    with django_assert_num_queries(len(shown.captured_queries)):
+        html = client.get(f"{path}?hidden").content.decode()
+
+    assert "Loyalty" not in nav_links(html)
+    assert "Support" in nav_links(html)
+
+
 def test_the_nav_marks_a_declared_section_current_on_its_pages(sign_in, customer):
     response = sign_in(customer).get(f"/{customer.organisation.slug}/loyalty/")
 
@@ -149,5 +165,12 @@ def test_a_section_declared_inconsistently_is_refused(declaration, refusal):
 
 
 def test_only_apps_that_declare_a_section_are_sections():
-    assert [section.key for section in sections()] == ["bookings", "tickets", "conversations", "billing", "loyalty"]
+    assert [section.key for section in sections()] == [
+        "bookings",
+        "tickets",
+        "conversations",
+        "billing",
+        "loyalty",
+        "policies",
+    ]
     assert not hasattr(apps.get_app_config("outbox"), "section")
