@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from portal_auth.drafts import DRAFTS_SESSION_KEY
 from portal_auth.models import Customer, Organisation
-from portal_auth.sessions import SESSION_CUSTOMER, SESSION_EXPIRES, SESSION_METHOD, SESSION_VERSION
+from portal_auth.sessions import SESSION_CUSTOMER, SESSION_EXPIRES, SESSION_METHOD, SESSION_VERSION, session_seen
 from portal_core import page_cache
 
 # A signed-in customer could otherwise fill the cache with one page per made-up query string.
@@ -102,6 +102,8 @@ def cached_page(view=None, *, also: Callable[[str], list[str]] | None = None):
         if key is None:
             return view(request, org, *args, **kwargs)
         if (page := page_cache.page_get(request, key)) is not None:
+            # Served without asking who is there, but the browser was: "Your sessions" says when.
+            session_seen(request)
             return page
         customer_id = request.session[SESSION_CUSTOMER]
         response = page_cache.render_for_cache(request, lambda: view(request, org, *args, **kwargs))

@@ -226,20 +226,17 @@ def _links_said(access_links: int, password_links: int) -> str:
     return said
 
 
-@transaction.atomic
-def access_links_revoke(*, customer: Customer, staff_user: AbstractBaseUser, origin: ClientOrigin | None = None) -> int:
-    """Revoke every live link of the customer, unused password links included, and end their sessions.
+def links_revoke(*, customer: Customer, origin: ClientOrigin | None, staff_user: AbstractBaseUser | None = None) -> int:
+    """Revoke every live emailed link of the customer, unused password links included, and log it.
 
     Returns how many links were revoked. A password link is revoked too: it is another way in by email.
+    The sessions the links opened are the caller's to end.
     """
     now = timezone.now()
     live = CustomerToken.objects.filter(customer=customer, revoked_at__isnull=True, used_at__isnull=True)
     live = live.filter(expires_at__gt=now)
     access_links = live.filter(purpose__in=LINK_PURPOSES).update(revoked_at=now)
     password_links = live.filter(purpose=CustomerToken.Purpose.SET_PASSWORD).update(revoked_at=now)
-    # A session opened by a link outlives the link unless every session of the customer ends now.
-    Customer.objects.filter(pk=customer.pk).update(session_version=F("session_version") + 1)
-    page_cache.pages_changed(customer)
     log_access(
         origin=origin,
         organisation=customer.organisation,
@@ -249,6 +246,19 @@ def access_links_revoke(*, customer: Customer, staff_user: AbstractBaseUser, ori
         staff_user=staff_user,
     )
     return access_links + password_links
+
+
+@transaction.atomic
+def access_links_revoke(*, customer: Customer, staff_user: AbstractBaseUser, origin: ClientOrigin | None = None) -> int:
+    """Staff revoke every live link of the customer (see `links_revoke`) and end their sessions.
+
+    Returns how many links were revoked.
+    """
+    revoked = links_revoke(customer=customer, origin=origin, staff_user=staff_user)
+    # A session opened by a link outlives the link unless every session of the customer ends now.
+    Customer.objects.filter(pk=customer.pk).update(session_version=F("session_version") + 1)
+    page_cache.pages_changed(customer)
+    return revoked
 
 
 def access_link_request(*, origin: ClientOrigin, organisation: Organisation, email: str, door: AccessLinkDoor) -> None:
