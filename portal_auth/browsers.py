@@ -15,7 +15,7 @@ _BROWSERS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"\b(OPR|Opera|OPiOS)/", "Opera"),
         (r"\bSamsungBrowser/", "Samsung Internet"),
         (r"\b(Firefox|FxiOS)/", "Firefox"),
-        (r"\b(Chrome|CriOS|Chromium)/", "Chrome"),
+        (r"\b(Chrome|HeadlessChrome|CriOS|Chromium)/", "Chrome"),
         (r"\bVersion/[\d.]+.*\bSafari/", "Safari"),
         (r"\bMobile/\w+$", "Safari"),  # an app's web view on iOS, which drops "Safari/"
         (r"\bMSIE |\bTrident/", "Internet Explorer"),

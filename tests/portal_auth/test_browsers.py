@@ -54,6 +54,11 @@ from portal_auth.browsers import browser_in_words
             "Mobile/15E148",
             "Safari on iPhone",
         ),
+        (
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/131.0.0.0 "
+            "Safari/537.36",
+            "Chrome on Linux",
+        ),
         ("curl/8.5.0", "Unknown browser"),
         ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) SomethingNew/1.0", "Unknown browser on Windows"),
         ("", "Unknown browser"),
