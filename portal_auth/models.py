@@ -503,10 +503,3 @@ class CustomerSession(models.Model):
 
     def __str__(self) -> str:
         return f"Session of {self.customer_id} since {self.created_at:%Y-%m-%d %H:%M}"
-
-    def is_live(self, customer: Customer) -> bool:
-        return (
-            self.ended_at is None
-            and self.session_version == customer.session_version
-            and self.expires_at > timezone.now()
-        )
