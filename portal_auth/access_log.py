@@ -67,10 +67,10 @@ def access_event_new(
         customer=customer,
         kind=kind,
         method=method,
-        email=_storable(email or (customer.email if customer else ""))[:254],
-        reason=_storable(reason)[:200],
+        email=printable(email or (customer.email if customer else ""))[:254],
+        reason=printable(reason)[:200],
         ip=origin.ip if origin else None,
-        user_agent=_storable(origin.user_agent)[:300] if origin else "",
+        user_agent=printable(origin.user_agent)[:300] if origin else "",
         staff_user_id=staff_user.pk if staff_user else None,
         token=token,
     )
@@ -102,7 +102,8 @@ def refused_looks_logged(request: HttpRequest, organisation: Organisation) -> It
         raise
 
 
-def _storable(text: str) -> str:
+def printable(text: str) -> str:
+    """`text` as any database stores it."""
     # What a visitor sends (a URL, a user agent) may hold NUL, which PostgreSQL refuses in text, or a
     # lone surrogate, which no database encoding takes: the log keeps a visible mark in their place.
     if text.isprintable():

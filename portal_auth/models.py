@@ -570,10 +570,14 @@ class AccessEvent(models.Model):
         RATE_LIMITED = "rate_limited", "Rate limited"
         # A signed-in customer (or a visitor) asked for a ticket, conversation, booking or file not theirs, or none.
         ACCESS_REFUSED = "access_refused", "Access refused"
+        # The customer ended one of their other sessions, or all of them ("sign out everywhere").
+        SESSION_ENDED = "session_ended", "Session ended by the customer"
+        SIGNED_OUT_EVERYWHERE = "signed_out_everywhere", "Signed out everywhere by the customer"
 
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="access_events")
+    # Indexed by access_event_customer_recent, which leads with it.
     customer = models.ForeignKey(
-        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="access_events"
+        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="access_events", db_index=False
     )
     kind = models.CharField(max_length=40, choices=Kind.choices)
     method = models.CharField(max_length=40, blank=True, help_text="The door used: password, access_link, …")
@@ -589,7 +593,45 @@ class AccessEvent(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["organisation", "kind", "-created_at"])]
+        indexes = [
+            models.Index(fields=["organisation", "kind", "-created_at"]),
+            # A customer's own recent access, newest first (portal_auth/account.py `recent_access`).
+            models.Index(fields=["customer", "-created_at"], name="access_event_customer_recent"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.email or self.customer_id or ''}".strip()
+
+
+class CustomerSession(models.Model):
+    """One browser's portal session, as "Your sessions" lists it and ends it.
+
+    The browser's session names its row (sessions.SESSION_ROW), and is accepted only while the row is not
+    ended, so a session ends from any other browser, whatever the session engine. The session key is not kept.
+    """
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="sessions")
+    method = models.CharField(max_length=40, help_text="The door it was opened by: password, access_link, …")
+    # The customer's at sign-in: once theirs is raised (a password change, links revoked) the session is over.
+    session_version = models.PositiveIntegerField()
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    # Written at most once per sessions.SEEN_EVERY, so browsing costs no write per page.
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["customer", "-last_seen_at"],
+                condition=models.Q(ended_at__isnull=True),
+                name="customer_session_open",
+            ),
+            models.Index(fields=["expires_at"], name="customer_session_expiry"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Session of {self.customer_id} since {self.created_at:%Y-%m-%d %H:%M}"

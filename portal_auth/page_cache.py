@@ -21,6 +21,7 @@ from portal_auth.sessions import (
     SESSION_METHOD,
     SESSION_ORGANISATION,
     SESSION_VERSION,
+    session_seen,
 )
 from portal_core import page_cache
 
@@ -116,6 +117,8 @@ def cached_page(view=None, *, also: Callable[[int], list[str]] | None = None):
         if key is None:
             return view(request, org, *args, **kwargs)
         if (page := page_cache.page_get(request, key)) is not None:
+            # Served without asking who is there, but the browser was: "Your sessions" says when.
+            session_seen(request)
             return page
         customer_id, organisation_id = request.session[SESSION_CUSTOMER], request.session[SESSION_ORGANISATION]
         response = page_cache.render_for_cache(request, lambda: view(request, org, *args, **kwargs))

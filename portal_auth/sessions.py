@@ -1,13 +1,15 @@
 """The portal session: whatever door a customer came through, they end up here."""
 
+from datetime import UTC, datetime
+
 from django.db.models import FilteredRelation, Q
 from django.http import HttpRequest
 from django.middleware.csrf import rotate_token
 from django.utils import timezone
 
-from portal_auth.access_log import log_access
+from portal_auth.access_log import log_access, printable
 from portal_auth.drafts import DRAFTS_SESSION_KEY
-from portal_auth.models import AccessEvent, Customer, CustomerToken, Portal
+from portal_auth.models import AccessEvent, Customer, CustomerSession, CustomerToken, Portal
 from portal_auth.types import PortalRequest
 from portal_core import page_cache
 from portal_core.origin import ClientOrigin
@@ -17,6 +19,11 @@ SESSION_VERSION = "portal_session_version"
 SESSION_METHOD = "portal_sign_in_method"
 SESSION_EXPIRES = "portal_expires_at"
 SESSION_ORGANISATION = "portal_organisation_id"
+# The CustomerSession row that lists this browser's session, and when its "last seen" was last written.
+SESSION_ROW = "portal_session_id"
+SESSION_SEEN = "portal_seen_at"
+# "Last seen" is written at most this often (seconds) per session, so browsing costs no write per page.
+SEEN_EVERY = 5 * 60
 
 
 def portal_sign_in(
@@ -26,17 +33,25 @@ def portal_sign_in(
     # What was typed after the last session ended waits in this browser for the form it belongs to;
     # drafts.draft_take gives each only to the customer it was kept for.
     drafts = request.session.get(DRAFTS_SESSION_KEY)
+    previous_row = request.session.get(SESSION_ROW)
     # A new session key defeats session fixation; drop whatever an earlier visitor left.
     request.session.flush()
     # As Django's own login(): a CSRF token seen before signing in is worthless after.
     rotate_token(request)
     lifetime = customer.organisation.session_lifetime
     now = timezone.now()
+    origin = ClientOrigin.from_request(request)
+    if previous_row is not None:
+        # This browser's earlier session is over, whoever it was for.
+        CustomerSession.objects.filter(pk=previous_row, ended_at__isnull=True).update(ended_at=now)
+    row = _session_record(origin, customer, method=method, now=now, expires_at=now + lifetime)
     request.session[SESSION_CUSTOMER] = customer.pk
     request.session[SESSION_ORGANISATION] = customer.organisation_id
     request.session[SESSION_VERSION] = customer.session_version
     request.session[SESSION_METHOD] = method
     request.session[SESSION_EXPIRES] = int((now + lifetime).timestamp())
+    request.session[SESSION_ROW] = row.pk
+    request.session[SESSION_SEEN] = int(now.timestamp())
     request.session.set_expiry(int(lifetime.total_seconds()))
     if drafts:
         request.session[DRAFTS_SESSION_KEY] = drafts
@@ -51,7 +66,7 @@ def portal_sign_in(
     ).update(revoked_at=now)
     request.portal_customer = customer
     log_access(
-        origin=ClientOrigin.from_request(request),
+        origin=origin,
         organisation=customer.organisation,
         customer=customer,
         kind=AccessEvent.Kind.SIGN_IN,
@@ -80,6 +95,9 @@ def portal_sign_out(request: PortalRequest) -> None:
             customer=customer,
             kind=AccessEvent.Kind.SIGN_OUT,
         )
+        session_row = request.session.get(SESSION_ROW)
+        if session_row is not None:
+            CustomerSession.objects.filter(pk=session_row, customer=customer).update(ended_at=timezone.now())
         # Nothing kept for the customer outlives a sign-out, in this browser or any other.
         page_cache.pages_changed(customer)
     request.session.flush()
@@ -140,9 +158,10 @@ def customer_from_session(request: HttpRequest, portal_slug: str) -> tuple[Custo
         .select_related("organisation", "asked_portal")
         .only(*WHO_IS_ASKING)  # and the whole portal row: only() can't name a FilteredRelation's fields
     )
-    customer = signed_in.filter(pk=customer_id, is_active=True).first()
+    customer = signed_in.filter(pk=customer_id, is_active=True, **_row_not_ended(session)).first()
     if customer is None or customer.session_version != session.get(SESSION_VERSION):
         return None, None
+    session_seen(request, customer)
     portal = getattr(customer, "asked_portal", None)  # not set when no portal of theirs has the address
     if portal is not None:
         portal.organisation = customer.organisation
@@ -158,3 +177,55 @@ def portal_at(slug: str) -> Portal | None:
         .first()
     )
     return portal
+
+
+# ---------------------------------------------------------------------------------------------
+# The rows that list a customer's sessions ("Your sessions", portal_auth/account.py)
+
+
+def _row_not_ended(session) -> dict:
+    """For the query of who is asking: the session's row must not have been ended from another browser.
+
+    A session opened before rows were kept names none; its customer's session version still bounds it.
+    """
+    row_id = session.get(SESSION_ROW)
+    return {} if row_id is None else {"sessions__pk": row_id, "sessions__ended_at__isnull": True}
+
+
+def _session_record(
+    origin: ClientOrigin, customer: Customer, *, method: str, now: datetime, expires_at: datetime
+) -> CustomerSession:
+    return CustomerSession.objects.create(
+        organisation_id=customer.organisation_id,
+        customer=customer,
+        method=method,
+        session_version=customer.session_version,
+        ip=origin.ip,
+        user_agent=printable(origin.user_agent),
+        created_at=now,
+        last_seen_at=now,
+        expires_at=expires_at,
+    )
+
+
+def session_seen(request: HttpRequest, customer: Customer | None = None) -> None:
+    """Note on the session's row that its browser is here, at most once per SEEN_EVERY.
+
+    The session keeps when it last wrote, so a page view in between costs no query. A session opened before
+    rows were kept gets its row here, once `customer` is known to be the one it names.
+    """
+    session = request.session
+    now = timezone.now()
+    if now.timestamp() - session.get(SESSION_SEEN, 0) < SEEN_EVERY:
+        return
+    row_id = session.get(SESSION_ROW)
+    if row_id is not None:
+        CustomerSession.objects.filter(pk=row_id, ended_at__isnull=True).update(last_seen_at=now)
+    elif customer is not None:
+        expires_at = datetime.fromtimestamp(session[SESSION_EXPIRES], tz=UTC)
+        origin = ClientOrigin.from_request(request)
+        row = _session_record(origin, customer, method=session.get(SESSION_METHOD, ""), now=now, expires_at=expires_at)
+        session[SESSION_ROW] = row.pk
+    else:
+        return
+    session[SESSION_SEEN] = int(now.timestamp())

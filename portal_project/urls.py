@@ -16,6 +16,7 @@ urlpatterns = [
     path("readyz", views.readyz, name="readyz"),
     path("<slug:org>/", views.portal_home, name="portal_home"),
     path("<slug:org>/", include("portal_auth.urls")),
+    path("<slug:org>/profile/access/", include("portal_auth.account_urls")),
     path("<slug:org>/bookings/", include("bookings.urls")),
     path("<slug:org>/support/", include("tickets.urls")),
     path("<slug:org>/conversations/", include("conversations.urls")),

@@ -29,6 +29,8 @@ class Door:
     sign_in_template: str  # the door's part of the sign-in page ("" for a door the sign-in page doesn't show)
     urls: str  # dotted path of the module whose urlpatterns join portal_auth's
     opened_by_default: bool  # open for an organisation that chose nothing
+    # How a customer's own pages name the way they came in ("Recent access"); {organisation} is its public name.
+    said: str
 
 
 DOORS: tuple[Door, ...] = (
@@ -38,6 +40,7 @@ DOORS: tuple[Door, ...] = (
         sign_in_template="portal_auth/doors/external_sign_on.html",
         urls="portal_auth.doors.external_sign_on.urls",
         opened_by_default=False,
+        said="{organisation}’s own sign-in",
     ),
     Door(
         key=PASSWORD,
@@ -45,6 +48,7 @@ DOORS: tuple[Door, ...] = (
         sign_in_template="portal_auth/doors/password.html",
         urls="portal_auth.doors.password.urls",
         opened_by_default=True,
+        said="email and password",
     ),
     Door(
         key=EMAIL_CODE,
@@ -52,6 +56,7 @@ DOORS: tuple[Door, ...] = (
         sign_in_template="portal_auth/doors/email_code.html",
         urls="portal_auth.doors.email_code.urls",
         opened_by_default=False,
+        said="an emailed code",
     ),
     Door(
         key=ACCESS_LINK,
@@ -59,6 +64,7 @@ DOORS: tuple[Door, ...] = (
         sign_in_template="portal_auth/doors/access_link.html",
         urls="portal_auth.doors.access_link.urls",
         opened_by_default=True,
+        said="an emailed link",
     ),
     Door(
         key=API_REDIRECT,
@@ -66,6 +72,7 @@ DOORS: tuple[Door, ...] = (
         sign_in_template="",
         urls="portal_auth.doors.api_redirect.urls",
         opened_by_default=False,
+        said="{organisation}’s app",
     ),
 )
 DOOR_KEYS = tuple(door.key for door in DOORS)
@@ -96,6 +103,12 @@ def validate_door_keys(value: Any) -> None:
             code="unknown_door",
             params={"unknown": ", ".join(unknown), "known": ", ".join(DOOR_KEYS)},
         )
+
+
+def door_said(key: str, organisation: "Organisation") -> str:
+    """The door in a customer's words: "an emailed link"; a door since removed by its key."""
+    door = next((door for door in DOORS if door.key == key), None)
+    return door.said.format(organisation=organisation.public_name) if door else key.replace("_", " ")
 
 
 def door_is_open(organisation: "Organisation", key: str) -> bool:

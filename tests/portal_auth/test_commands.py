@@ -12,7 +12,15 @@ from django.core.management import CommandError, call_command
 from django.test import RequestFactory
 from django.utils import timezone
 
-from portal_auth.models import AccessEvent, Customer, CustomerToken, Organisation, SignInCode, UsedExternalToken
+from portal_auth.models import (
+    AccessEvent,
+    Customer,
+    CustomerSession,
+    CustomerToken,
+    Organisation,
+    SignInCode,
+    UsedExternalToken,
+)
 from portal_auth.passwords import validate_customer_password
 from portal_core import ratelimit
 from portal_core.models import RateLimitCounter
@@ -76,13 +84,29 @@ def test_purge_expired_deletes_dead_tokens_and_keeps_live_ones(customer):
             expires_at=timezone.now() + timedelta(minutes=minutes),
         )
 
+    live_session, ended_session, expired_session = (
+        CustomerSession.objects.create(
+            organisation=customer.organisation,
+            customer=customer,
+            method="password",
+            session_version=1,
+            expires_at=timezone.now() + timedelta(minutes=minutes),
+        )
+        for minutes in (1, 1, -1)
+    )
+    CustomerSession.objects.filter(pk=ended_session.pk).update(ended_at=timezone.now())
+
     output = run("purge_expired")
 
+    assert list(CustomerSession.objects.values_list("pk", flat=True)) == [live_session.pk]
     assert set(CustomerToken.objects.values_list("pk", flat=True)) == {live.pk, recently_used.pk}
     assert SignInCode.objects.get().expires_at > timezone.now()
     assert list(UsedExternalToken.objects.values_list("key", flat=True)) == ["b"]
     assert AccessEvent.objects.get().token is None  # the log outlives the token
-    assert "Deleted 1 expired tokens, 1 used sign-on records, 1 sign-in codes and 0 rate-limit counters." in output
+    assert (
+        "Deleted 1 expired tokens, 1 used sign-on records, 1 sign-in codes, 2 session records"
+        " and 0 rate-limit counters." in output
+    )
 
 
 def test_purge_expired_deletes_rate_limit_counters_only_once_their_window_has_ended(db, settings):

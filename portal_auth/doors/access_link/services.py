@@ -22,7 +22,7 @@ from portal_auth.access_log import access_event_new, log_access
 from portal_auth.doors.registry import ACCESS_LINK, door_is_open
 from portal_auth.doors.tokens import token_by_hash
 from portal_auth.models import AccessEvent, Customer, CustomerToken, Organisation, Portal, normalise_email
-from portal_auth.portals import customer_portal, portal_address, portal_path
+from portal_auth.portals import customer_portal, portal_address, portal_chooser, portal_path
 from portal_auth.sessions import portal_sign_in
 from portal_auth.types import PortalRequest
 from portal_core import page_cache
@@ -108,6 +108,15 @@ def access_links_send(
         raise ValueError("Every link must go to a customer of this organisation.")
     if not door_is_open(organisation, ACCESS_LINK):
         raise AccessLinksClosed(f"{organisation.public_name} has closed emailed sign-in links.")
+    if any(not portal_address(link.next_path) for link in links):
+        # A link leading nowhere in particular leads to the home of the customer's portal.
+        portal_of = portal_chooser(organisation.pk)
+        links = [
+            link
+            if portal_address(link.next_path)
+            else link._replace(next_path=portal_path(portal_of(link.customer), "portal_home"))
+            for link in links
+        ]
     issued = [
         CustomerToken.prepare(
             customer=link.customer,
@@ -228,20 +237,17 @@ def _links_said(access_links: int, password_links: int) -> str:
     return said
 
 
-@transaction.atomic
-def access_links_revoke(*, customer: Customer, staff_user: AbstractBaseUser, origin: ClientOrigin | None = None) -> int:
-    """Revoke every live link of the customer, unused password links included, and end their sessions.
+def links_revoke(*, customer: Customer, origin: ClientOrigin | None, staff_user: AbstractBaseUser | None = None) -> int:
+    """Revoke every live emailed link of the customer, unused password links included, and log it.
 
     Returns how many links were revoked. A password link is revoked too: it is another way in by email.
+    The sessions the links opened are the caller's to end.
     """
     now = timezone.now()
     live = CustomerToken.objects.filter(customer=customer, revoked_at__isnull=True, used_at__isnull=True)
     live = live.filter(expires_at__gt=now)
     access_links = live.filter(purpose__in=LINK_PURPOSES).update(revoked_at=now)
     password_links = live.filter(purpose=CustomerToken.Purpose.SET_PASSWORD).update(revoked_at=now)
-    # A session opened by a link outlives the link unless every session of the customer ends now.
-    Customer.objects.filter(pk=customer.pk).update(session_version=F("session_version") + 1)
-    page_cache.pages_changed(customer)
     log_access(
         origin=origin,
         organisation=customer.organisation,
@@ -251,6 +257,19 @@ def access_links_revoke(*, customer: Customer, staff_user: AbstractBaseUser, ori
         staff_user=staff_user,
     )
     return access_links + password_links
+
+
+@transaction.atomic
+def access_links_revoke(*, customer: Customer, staff_user: AbstractBaseUser, origin: ClientOrigin | None = None) -> int:
+    """Staff revoke every live link of the customer (see `links_revoke`) and end their sessions.
+
+    Returns how many links were revoked.
+    """
+    revoked = links_revoke(customer=customer, origin=origin, staff_user=staff_user)
+    # A session opened by a link outlives the link unless every session of the customer ends now.
+    Customer.objects.filter(pk=customer.pk).update(session_version=F("session_version") + 1)
+    page_cache.pages_changed(customer)
+    return revoked
 
 
 def access_link_request(

@@ -4,14 +4,15 @@ from django.core.management.base import BaseCommand
 from django.db.models import Q
 from django.utils import timezone
 
-from portal_auth.models import CustomerToken, SignInCode, UsedExternalToken
+from portal_auth.models import CustomerSession, CustomerToken, SignInCode, UsedExternalToken
 from portal_core.ratelimit import counters_purge
 
 
 class Command(BaseCommand):
     help = (
         "Delete tokens that can no longer be used, the records of used sign-on tokens past their expiry,"
-        " expired sign-in codes, and the rate-limit counters of windows that have ended."
+        " expired sign-in codes, the records of sessions that are over, and the rate-limit counters of windows"
+        " that have ended."
     )
 
     def add_arguments(self, parser):
@@ -31,8 +32,11 @@ class Command(BaseCommand):
         used, _ = UsedExternalToken.objects.filter(expires_at__lt=now).delete()
         # A code is of no use once expired: the count of wrong codes lives on in the rate-limit counters.
         codes, _ = SignInCode.objects.filter(expires_at__lt=now).delete()
+        # A session over is listed nowhere (the access log keeps its sign-in), and its browser is signed out
+        # whether or not its row is left.
+        sessions, _ = CustomerSession.objects.filter(Q(expires_at__lt=now) | Q(ended_at__lt=now)).delete()
         counters = counters_purge(now=now)
         self.stdout.write(
-            f"Deleted {tokens} expired tokens, {used} used sign-on records, {codes} sign-in codes"
-            f" and {counters} rate-limit counters."
+            f"Deleted {tokens} expired tokens, {used} used sign-on records, {codes} sign-in codes,"
+            f" {sessions} session records and {counters} rate-limit counters."
         )
