@@ -1,3 +1,4 @@
+from adminsortable2.admin import SortableAdminBase, SortableInlineAdminMixin
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -7,7 +8,16 @@ from django.urls import path
 from portal_auth.api_keys import api_key_revoke
 from portal_auth.doors.access_link.services import access_links_revoke
 from portal_auth.doors.registry import door_choices, door_keys_in_order, open_doors
-from portal_auth.models import AccessEvent, ApiCall, ApiKey, Customer, CustomerToken, Organisation
+from portal_auth.models import (
+    AccessEvent,
+    ApiCall,
+    ApiKey,
+    Customer,
+    CustomerToken,
+    Organisation,
+    Portal,
+    PortalSection,
+)
 from portal_auth.reports import portal_usage
 from portal_core.origin import ClientOrigin
 
@@ -124,6 +134,74 @@ class OrganisationAdmin(admin.ModelAdmin):
             organisation.rotate_external_sign_on_secret()
             organisation.save(update_fields=EXTERNAL_SIGN_ON_SECRETS)
         self.message_user(request, f"New custom sign-on secret for {len(queryset)} organisation(s).", messages.SUCCESS)
+
+
+class PortalSectionForm(forms.ModelForm):
+    """A section's row: dragged into place where JavaScript runs, or given its place by number where it doesn't."""
+
+    place = forms.IntegerField(
+        label="Place", min_value=1, required=False, help_text="Drag the rows, or number them: lowest first."
+    )
+
+    class Meta:
+        model = PortalSection
+        fields = ["key", "enabled", "hide_when_empty", "position"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["place"].initial = self.instance.position if self.instance.pk else None
+
+    def clean(self):
+        cleaned = super().clean()
+        place = cleaned.get("place")
+        # A number typed in wins over the hidden order the drag-and-drop keeps (which then has not moved).
+        if place is not None and place != self.fields["place"].initial:
+            cleaned["position"] = place
+            self.instance.position = place
+        return cleaned
+
+
+class PortalSectionInline(SortableInlineAdminMixin, admin.TabularInline):
+    model = PortalSection
+    form = PortalSectionForm
+    fields = ["key", "enabled", "hide_when_empty", "place", "position"]
+    extra = 0
+    # The library's template for the newest Django it names; the admin markup it extends is unchanged since.
+    template = "adminsortable2/edit_inline/tabular-django-6.0.html"
+
+
+@admin.register(Portal)
+class PortalAdmin(SortableAdminBase, admin.ModelAdmin):
+    list_display = ["name", "slug", "organisation", "is_primary"]
+    list_filter = ["organisation"]
+    search_fields = ["name", "slug"]
+    list_select_related = ["organisation"]
+    prepopulated_fields = {"slug": ["name"]}
+    readonly_fields = ["created_at"]
+    inlines = [PortalSectionInline]
+    fieldsets = [
+        (None, {"fields": ["organisation", "name", "slug", "is_primary", "created_at"]}),
+        ("Look", {"fields": ["accent_colour", "accent_text_colour", "logo"]}),
+    ]
+
+    def get_object(self, request, object_id, from_field=None):
+        portal = super().get_object(request, object_id, from_field)
+        if portal is not None:
+            # A section installed after the portal was made gets its row, so staff can place it.
+            portal.sections_complete()
+        return portal
+
+    def get_readonly_fields(self, request, obj=None):
+        # Moving a portal to another organisation would hand its customers' links to a stranger.
+        return [*super().get_readonly_fields(request, obj), *(["organisation"] if obj else [])]
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        form.instance.section_layout_refresh()
+
+    def has_delete_permission(self, request, obj=None):
+        # The primary portal is where emails lead: make another one primary first.
+        return super().has_delete_permission(request, obj) and not (obj and obj.is_primary)
 
 
 @admin.register(Customer)

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
-from django.db import models
+from django.db import models, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -243,9 +243,38 @@ class Portal(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args, **kwargs):
+        creating = self._state.adding
+        with transaction.atomic():
+            if self.is_primary:
+                # One primary portal an organisation: this one takes over.
+                others = Portal.objects.filter(organisation_id=self.organisation_id, is_primary=True)
+                others.exclude(pk=self.pk).update(is_primary=False)
+            super().save(*args, **kwargs)
+            if creating:
+                self.sections_complete()
+
     @property
     def public_name(self) -> str:
         return self.name
+
+    def clean(self):
+        was_primary = self.pk is not None and Portal.objects.filter(pk=self.pk, is_primary=True).exists()
+        if was_primary and not self.is_primary:
+            raise ValidationError(
+                {"is_primary": "An organisation always has a primary portal: make another one primary instead."}
+            )
+
+    def sections_complete(self) -> None:
+        """A row for each installed section the portal has none for, after the others: what staff order."""
+        have = set(self.sections.values_list("key", flat=True))
+        last = max(self.sections.values_list("position", flat=True), default=0)
+        missing = [section.key for section in sections() if section.key not in have]
+        PortalSection.objects.bulk_create(
+            PortalSection(portal=self, key=key, position=last + place) for place, key in enumerate(missing, start=1)
+        )
+        if missing:
+            self.section_layout_refresh()
 
     def section_layout_refresh(self) -> None:
         """Copy the sections' rows into `section_layout`, which pages read with the portal's row."""

@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "anymail",
     "django_tasks_db",
     "ninja",
+    "adminsortable2",
     "portal_core",
     "portal_project",
     "portal_auth",
