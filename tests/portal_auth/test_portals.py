@@ -1,0 +1,231 @@
+"""Several portals per organisation: one identity across them, sections each portal orders, turns off or hides."""
+
+import re
+
+import pytest
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.core.management import CommandError, call_command
+
+from outbox.models import OutboxEmail
+from portal_auth.models import Portal, PortalSection
+from portal_auth.portals import customer_portal
+from tests.factories import CustomerFactory, OrganisationFactory, primary_portal_of
+from tests.tickets.factories import TicketFactory
+from tickets.services import ticket_portal_link_send
+
+
+def nav_links(html: str) -> list[str]:
+    nav = re.search(r'<nav aria-label="Portal">(.*?)</nav>', html, re.S).group(1)
+    return re.findall(r">([^<>]+)</a>", nav)
+
+
+def home_panels(html: str) -> list[str]:
+    main = re.search(r'<main id="main".*?</main>', html, re.S).group(0)
+    return re.findall(r"<h2[^>]*>(?:<a [^>]*>)?([^<]+)", main)
+
+
+@pytest.fixture
+def second_portal(organisation):
+    return Portal.objects.create(organisation=organisation, slug="lumiere-events", name="Lumière Events")
+
+
+def layout(portal: Portal, *keys: str, off=(), hidden_when_empty=()) -> None:
+    """Give the portal's sections this order (the rest after), turning some off and hiding some when empty."""
+    for place, key in enumerate(keys, start=1):
+        PortalSection.objects.filter(portal=portal, key=key).update(
+            position=place, enabled=key not in off, hide_when_empty=key in hidden_when_empty
+        )
+    PortalSection.objects.filter(portal=portal).exclude(key__in=keys).update(position=100)
+    portal.section_layout_refresh()
+
+
+def test_every_organisation_starts_with_a_primary_portal_at_its_slug(organisation):
+    portal = organisation.portals.get()
+    assert portal.is_primary and portal.slug == organisation.slug
+    assert portal.name == organisation.public_name
+    # Each installed section has its row, ready to be ordered.
+    assert {row.key for row in portal.sections.all()} >= {"bookings", "tickets", "conversations", "policies"}
+
+
+def test_one_sign_in_opens_every_portal_of_the_organisation(sign_in, customer, second_portal):
+    client = sign_in(customer)
+
+    response = client.get(f"/{second_portal.slug}/")
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Lumière Events" in html and customer.email in html
+    assert client.get(f"/{customer.organisation.slug}/").status_code == 200
+
+
+def test_a_sign_in_opens_no_portal_of_another_organisation(sign_in, customer, other_organisation):
+    stranger_portal = Portal.objects.create(organisation=other_organisation, slug="elsewhere", name="Elsewhere")
+    client = sign_in(customer)
+
+    for slug in (other_organisation.slug, stranger_portal.slug):
+        response = client.get(f"/{slug}/")
+        assert response.status_code == 302
+        assert response["Location"].startswith(f"/{slug}/sign-in/")
+
+
+def test_an_address_no_portal_has_is_not_found(client, db):
+    assert client.get("/nobody-here/sign-in/").status_code == 404
+
+
+def test_a_section_turned_off_is_gone_from_that_portal_only(sign_in, customer, second_portal):
+    TicketFactory(organisation=customer.organisation, requester=customer)
+    layout(second_portal, "bookings", "tickets", off=["tickets"])
+    client = sign_in(customer)
+
+    assert client.get(f"/{second_portal.slug}/support/").status_code == 404
+    assert client.get(f"/{second_portal.slug}/support/new/").status_code == 404
+    html = client.get(f"/{second_portal.slug}/").content.decode()
+    assert "Support" not in nav_links(html)
+    assert "Support" not in home_panels(html)
+    # The primary portal still shows it.
+    assert client.get(f"/{customer.organisation.slug}/support/").status_code == 200
+
+
+def test_a_section_turned_off_answers_not_found_to_visitors_too(client, organisation, second_portal):
+    layout(second_portal, "policies", off=["policies"])
+
+    assert client.get(f"/{second_portal.slug}/policies/").status_code == 404
+    assert client.get(f"/{organisation.slug}/policies/").status_code == 200
+
+
+def test_nav_and_home_follow_the_portals_order(sign_in, customer, second_portal):
+    TicketFactory(organisation=customer.organisation, requester=customer)
+    layout(second_portal, "tickets", "conversations", "bookings")
+    client = sign_in(customer)
+
+    html = client.get(f"/{second_portal.slug}/").content.decode()
+
+    nav = nav_links(html)
+    assert nav.index("Support") < nav.index("Conversations") < nav.index("My bookings")
+    primary_nav = nav_links(client.get(f"/{customer.organisation.slug}/").content.decode())
+    assert primary_nav.index("My bookings") < primary_nav.index("Support")
+
+
+def test_a_section_hidden_when_empty_shows_only_to_a_customer_it_holds_something_for(
+    sign_in, customer, second_portal, organisation
+):
+    layout(second_portal, "tickets", "bookings", hidden_when_empty=["tickets"])
+    with_ticket = CustomerFactory(organisation=organisation)
+    TicketFactory(organisation=organisation, requester=with_ticket)
+
+    empty_home = sign_in(customer).get(f"/{second_portal.slug}/").content.decode()
+    full_home = sign_in(with_ticket).get(f"/{second_portal.slug}/").content.decode()
+
+    assert "Support" not in nav_links(empty_home)
+    assert "Support" in nav_links(full_home)
+    # Another page's nav knows what the home found, without asking the database.
+    client = sign_in(customer)
+    client.get(f"/{second_portal.slug}/")
+    assert "Support" not in nav_links(client.get(f"/{second_portal.slug}/bookings/").content.decode())
+
+
+def test_the_home_keeps_its_query_budget_with_a_layout(sign_in, customer, second_portal, django_assert_max_num_queries):
+    TicketFactory(organisation=customer.organisation, requester=customer)
+    layout(second_portal, "tickets", "bookings", "conversations", hidden_when_empty=["tickets", "bookings"])
+    client = sign_in(customer)
+    client.get(f"/{second_portal.slug}/")  # the first visit notes the portal the customer is in: a write of its own
+    cache.clear()
+
+    with django_assert_max_num_queries(6):
+        response = client.get(f"/{second_portal.slug}/")
+
+    assert response.status_code == 200
+
+
+def test_emails_lead_to_the_portal_the_customer_was_last_in(sign_in, customer, second_portal, settings):
+    settings.SITE_URL = "https://portal.example"
+    ticket = TicketFactory(organisation=customer.organisation, requester=customer)
+    assert customer_portal(customer).is_primary
+
+    sign_in(customer).get(f"/{second_portal.slug}/")
+    customer.refresh_from_db()
+    ticket_portal_link_send(ticket=ticket)
+
+    assert customer_portal(customer) == second_portal
+    email = OutboxEmail.objects.get(to=customer.email)
+    assert f"https://portal.example/{second_portal.slug}/support/portal/" in email.body_text
+
+
+def test_back_on_the_primary_portal_emails_lead_there_again(sign_in, customer, second_portal):
+    client = sign_in(customer)
+    client.get(f"/{second_portal.slug}/")
+    client.get(f"/{customer.organisation.slug}/")
+
+    customer.refresh_from_db()
+    assert customer.last_portal_id is None and customer_portal(customer).is_primary
+
+
+def test_making_another_portal_primary_takes_over_and_none_can_stop_being_primary(organisation, second_portal):
+    first = primary_portal_of(organisation)
+
+    second_portal.is_primary = True
+    second_portal.save()
+
+    first.refresh_from_db()
+    assert not first.is_primary and primary_portal_of(organisation) == second_portal
+    second_portal.is_primary = False
+    with pytest.raises(ValidationError, match="always has a primary portal"):
+        second_portal.full_clean()
+
+
+def test_a_portal_address_is_taken_once_across_organisations(organisation, other_organisation):
+    with pytest.raises(ValidationError, match="Address already exists"):
+        Portal(organisation=other_organisation, slug=organisation.slug, name="Copy").full_clean()
+    Portal.objects.create(organisation=organisation, slug="lumiere-events", name="Events")
+    with pytest.raises(ValidationError, match="already has this address"):
+        OrganisationFactory.build(slug="lumiere-events", name="Someone else").full_clean()
+
+
+def test_create_portal_adds_a_portal_and_refuses_bad_input(organisation, capsys):
+    call_command("create_portal", organisation.slug, "Lumière Events", "--accent-colour", "#0f5c8a")
+
+    portal = Portal.objects.get(slug="lumiere-events")
+    assert portal.organisation == organisation and not portal.is_primary and portal.accent_colour == "#0f5c8a"
+    assert "/lumiere-events/" in capsys.readouterr().out
+    with pytest.raises(CommandError, match="No organisation"):
+        call_command("create_portal", "nobody", "Anything")
+    with pytest.raises(CommandError, match="slug"):
+        call_command("create_portal", organisation.slug, "Admin", "--slug", "admin")
+    assert Portal.objects.filter(organisation=organisation).count() == 2
+
+
+def test_staff_order_sections_by_number_without_javascript(admin_client, second_portal):
+    rows = list(second_portal.sections.order_by("position"))
+    url = f"/admin/portal_auth/portal/{second_portal.pk}/change/"
+    page = admin_client.get(url)
+    assert page.status_code == 200
+    form = {
+        "organisation": second_portal.organisation_id,
+        "name": second_portal.name,
+        "slug": second_portal.slug,
+        "accent_colour": second_portal.accent_colour,
+        "accent_text_colour": second_portal.accent_text_colour,
+        "sections-TOTAL_FORMS": len(rows),
+        "sections-INITIAL_FORMS": len(rows),
+        "sections-MIN_NUM_FORMS": 0,
+        "sections-MAX_NUM_FORMS": 1000,
+    }
+    # The last section is numbered first, the others after it: what staff without JavaScript can do.
+    for index, row in enumerate(rows):
+        form |= {
+            f"sections-{index}-id": row.pk,
+            f"sections-{index}-portal": second_portal.pk,
+            f"sections-{index}-key": row.key,
+            f"sections-{index}-enabled": "on" if row.key != "conversations" else "",
+            f"sections-{index}-position": row.position,
+            f"sections-{index}-place": 1 if index == len(rows) - 1 else index + 2,
+        }
+
+    response = admin_client.post(url, form)
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    second_portal.refresh_from_db()
+    keys = [entry["key"] for entry in second_portal.section_layout]
+    assert keys[0] == rows[-1].key
+    assert {entry["key"]: entry["enabled"] for entry in second_portal.section_layout}["conversations"] is False
