@@ -15,7 +15,7 @@ from django.core.management import call_command
 
 from portal_auth.models import AccessEvent, Customer, Organisation
 from portal_core.sections import Section, landing_url_name, sections
-from tests.factories import OrganisationFactory
+from tests.factories import CustomerFactory, OrganisationFactory
 from tests.loyalty_app.models import Membership
 
 
@@ -61,8 +61,10 @@ def test_the_nav_marks_a_declared_section_current_on_its_pages(sign_in, customer
     assert f'<a href="/{customer.organisation.slug}/loyalty/" aria-current="page">Loyalty</a>' in html
 
 
-def test_the_order_a_section_declares_places_it_in_the_nav(sign_in, customer, monkeypatch):
+def test_the_order_a_section_declares_places_it_in_the_nav_of_new_portals(sign_in, db, monkeypatch):
     redeclare(monkeypatch, "loyalty", order=1)
+    # A portal's sections take the declared order when it is made; staff order them after.
+    customer = CustomerFactory(with_password=True)
 
     html = sign_in(customer).get(f"/{customer.organisation.slug}/").content.decode()
 

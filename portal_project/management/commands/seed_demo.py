@@ -3,7 +3,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from portal_auth.models import Organisation
+from portal_auth.models import Organisation, Portal
 from portal_auth.services import customer_get_or_create
 from portal_core.sections import sections
 
@@ -42,6 +42,7 @@ class Command(BaseCommand):
                 if section.seed_demo is not None:
                     self.stdout.write(self.style.MIGRATE_HEADING(f"\n{section.key.capitalize()}"))
                     section.seed_demo(organisation=organisation, stdout=self.stdout)
+            self._second_portal(organisation, slug)
             for email, name in DEMO_CUSTOMERS:
                 customer = customer_get_or_create(organisation=organisation, email=email, name=name)
                 if not customer.has_password:
@@ -49,10 +50,24 @@ class Command(BaseCommand):
                     customer.save()
         self.stdout.write(self.style.MIGRATE_HEADING("\nSign in"))
         self.stdout.write(f"  Portal: {settings.SITE_URL}/{slug}/sign-in/")
+        self.stdout.write(f"  Its second portal, same sign-in: {settings.SITE_URL}/{slug}-events/")
         for email, _ in DEMO_CUSTOMERS:
             self.stdout.write(f"    {email} / {DEMO_PASSWORD}")
         self.stdout.write(f"  Admin:  {settings.SITE_URL}/admin/  (admin / admin)")
         self.stdout.write("  Emails (password links, confirmations) are printed on this console.\n")
+
+    def _second_portal(self, organisation, slug):
+        """A second brand of the demo business: its own look, conversations first, no billing."""
+        portal, created = Portal.objects.get_or_create(
+            slug=f"{slug}-events",
+            defaults={"organisation": organisation, "name": "Lumière Events", "accent_colour": "#7a1f5c"},
+        )
+        if created:
+            order = ["conversations", "tickets", "bookings", "policies"]
+            for row in portal.sections.all():
+                row.position = order.index(row.key) + 1 if row.key in order else len(order) + 1
+                row.enabled = row.key != "billing"
+                row.save()
 
     def _staff_user(self):
         # A known admin password is only acceptable on a developer's machine.
