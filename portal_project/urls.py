@@ -20,6 +20,7 @@ urlpatterns = [
     path("<slug:org>/support/", include("tickets.urls")),
     path("<slug:org>/conversations/", include("conversations.urls")),
     path("<slug:org>/billing/", include("billing.urls")),
+    path("<slug:org>/profile/", include("profiles.urls")),
 ]
 
 handler500 = "portal_project.views.server_error"
