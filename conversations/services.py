@@ -22,7 +22,6 @@ from portal_core.uploads import (
     stored_upload_save,
 )
 
-
 # The email of each public reply staff write.
 REPLY_EMAILS = OptionalEmail(
     key="conversation_replies",

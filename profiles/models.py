@@ -58,7 +58,5 @@ class EmailChange(models.Model):
     def is_usable(self) -> bool:
         customer = self.customer
         return (
-            customer.is_active
-            and customer.session_version == self.session_version
-            and self.expires_at > timezone.now()
+            customer.is_active and customer.session_version == self.session_version and self.expires_at > timezone.now()
         )

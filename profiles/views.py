@@ -19,8 +19,8 @@ from profiles.selectors import customer_with_profile, pending_email_change, prof
 from profiles.services import (
     EmailChangeInvalid,
     EmailTaken,
-    email_change_cancel as cancel_pending_change,
-    email_change_confirm as confirm_change,
+    email_change_cancel,
+    email_change_confirm,
     email_change_find,
     email_change_lifetime_minutes,
     email_change_request,
@@ -82,8 +82,8 @@ def email_change_sent(request, organisation, customer):
 @never_cache
 @post_only("profile:detail")
 @customer_required
-def email_change_cancel(request, organisation, customer):
-    if cancel_pending_change(customer=customer):
+def email_cancel(request, organisation, customer):
+    if email_change_cancel(customer=customer):
         messages.success(request, f"The change is cancelled: your email address stays {customer.email}.")
     return redirect("profile:detail", org=organisation.slug)
 
@@ -108,7 +108,7 @@ def email_link(request, org, token):
 
 @never_cache
 @organisation_page
-def email_change_confirm(request, organisation):
+def email_confirm(request, organisation):
     token_hash = landed_token_hash(request, EMAIL_CHANGE_TOKEN_SESSION_KEY)
     change = email_change_find(organisation_id=organisation.pk, token_hash=token_hash)
     if change is None:
@@ -130,7 +130,8 @@ def email_change_confirm(request, organisation):
 
 def _confirm(request: HttpRequest, organisation: Organisation, customer: Customer, token_hash: str) -> HttpResponse:
     try:
-        changed = confirm_change(origin=ClientOrigin.from_request(request), token_hash=token_hash, customer=customer)
+        origin = ClientOrigin.from_request(request)
+        changed = email_change_confirm(origin=origin, token_hash=token_hash, customer=customer)
     except EmailChangeInvalid:
         landed_token_drop(request, EMAIL_CHANGE_TOKEN_SESSION_KEY)
         return _link_invalid(request)

@@ -101,7 +101,9 @@ def test_a_mistake_is_said_in_plain_words_and_nothing_is_saved(client_of, custom
     assert not Profile.objects.filter(customer=customer).exists()
 
 
-@pytest.mark.parametrize("phone", ["+44 20 7946 0958", "(020) 7946-0958", "+1 (415) 555-0132", "0612345678", "+33.6.12.34.56.78"])
+@pytest.mark.parametrize(
+    "phone", ["+44 20 7946 0958", "(020) 7946-0958", "+1 (415) 555-0132", "0612345678", "+33.6.12.34.56.78"]
+)
 def test_phone_numbers_as_people_write_them_are_taken(client_of, customer, phone):
     assert client_of.post(profile_url(customer), details(phone=phone)).status_code == 302
     assert Profile.objects.get(customer=customer).phone == phone
