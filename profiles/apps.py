@@ -17,7 +17,7 @@ class ProfilesConfig(AppConfig):
     section: Section
 
     def ready(self) -> None:
-        from profiles import page_scopes
+        from profiles import demo, page_scopes
 
         page_scopes.watch()
 
@@ -28,4 +28,5 @@ class ProfilesConfig(AppConfig):
             # Last in the nav: the customer's own details come after what the business holds for them.
             order=90,
             optional_emails=(NEWS_EMAILS,),
+            seed_demo=demo.seed_demo,
         )

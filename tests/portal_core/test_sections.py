@@ -149,5 +149,12 @@ def test_a_section_declared_inconsistently_is_refused(declaration, refusal):
 
 
 def test_only_apps_that_declare_a_section_are_sections():
-    assert [section.key for section in sections()] == ["bookings", "tickets", "conversations", "billing", "loyalty"]
+    assert [section.key for section in sections()] == [
+        "bookings",
+        "tickets",
+        "conversations",
+        "billing",
+        "loyalty",
+        "profile",
+    ]
     assert not hasattr(apps.get_app_config("outbox"), "section")
