@@ -38,8 +38,8 @@ def profile_detail(request, organisation, customer):
     data = request.POST if request.method == "POST" else None
     form = ProfileForm(data, customer=customer, profile=profile_of(customer))
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        profile_update(customer=customer, name=data["name"], details=form.details, email_choices=form.email_choices)
+        name = form.cleaned_data["name"]
+        profile_update(customer=customer, name=name, details=form.details, email_choices=form.email_choices)
         messages.success(request, "Your profile is saved.")
         return redirect("profile:detail", org=organisation.slug)
     if not form.is_bound:
@@ -88,8 +88,6 @@ def email_cancel(request, organisation, customer):
     return redirect("profile:detail", org=organisation.slug)
 
 
-# Exempt: like every emailed link's landing it only files the token's hash in the session and redirects, and a
-# CSRF refusal would log its URL. A mail scanner following it changes nothing.
 @csrf_exempt
 @never_cache
 def email_link(request, org, token):
@@ -137,6 +135,7 @@ def _confirm(request: HttpRequest, organisation: Organisation, customer: Custome
         return _link_invalid(request)
     except EmailTaken:
         landed_token_drop(request, EMAIL_CHANGE_TOKEN_SESSION_KEY)
+        email_change_cancel(customer=customer)  # it could never succeed: the profile stops showing it
         messages.error(
             request,
             f"That address now belongs to another account at {organisation.public_name}, so nothing changed: "

@@ -16,3 +16,10 @@ def test_staff_see_profiles_and_who_wants_news(admin_client, customer, other_cus
     assert customer.email in html and other_customer.email not in html
     assert 'alt="True"' in html  # news and offers: yes
     assert "/admin/profiles/profile/add/" not in html
+
+
+def test_staff_read_a_customers_email_choices_but_do_not_make_them(admin_client, customer):
+    Customer.objects.filter(pk=customer.pk).update(email_choices={"ticket_replies": False})
+    html = admin_client.get(f"/admin/portal_auth/customer/{customer.pk}/change/").content.decode()
+    assert "ticket_replies" in html
+    assert 'name="email_choices"' not in html

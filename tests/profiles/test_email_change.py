@@ -330,6 +330,7 @@ def test_an_address_taken_before_the_link_is_opened_stays_the_other_customers(cl
     assert response.status_code == 302
     html = client_of.get(url(customer)).content.decode()
     assert "That address now belongs to another account" in html
+    assert "Waiting for you to confirm" not in html and not EmailChange.objects.exists()
     customer.refresh_from_db()
     assert customer.email != NEW
     assert not AccessEvent.objects.filter(kind=AccessEvent.Kind.EMAIL_CHANGED).exists()
