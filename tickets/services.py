@@ -134,7 +134,13 @@ def ticket_create(
             organisation=organisation,
             to=customer.email,
             template="tickets/emails/ticket_received",
-            context={"ticket": ticket, "message": message, "customer": customer, **link.context()},
+            context={
+                "ticket": ticket,
+                "message": message,
+                "customer": customer,
+                "replies_by_email": customer.wants_email(REPLY_EMAILS),
+                **link.context(),
+            },
             secrets=link.secrets,
         )
         _notify_staff(ticket, message, template="tickets/emails/staff_new_ticket")

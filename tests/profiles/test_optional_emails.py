@@ -81,3 +81,20 @@ def test_a_password_link_goes_out_whatever_the_customer_chose(sign_in, customer)
 def test_each_section_declares_its_optional_emails_and_news_waits_for_a_yes():
     declared = {email.key: email.default for email in optional_emails()}
     assert declared == {"ticket_replies": True, "conversation_replies": True, "news": False}
+
+
+def test_the_support_pages_promise_a_reply_email_only_to_who_wants_one(sign_in, customer):
+    client = sign_in(customer)
+    support = f"/{customer.organisation.slug}/support"
+    assert "We'll email" in client.get(f"{support}/new/").content.decode()
+
+    choose(client, customer, conversation_replies=True)
+    new_ticket = client.get(f"{support}/new/").content.decode()
+    created = client.post(f"{support}/new/", {"subject": "Lost bag", "priority": "normal", "body": "Blue, small."})
+    thanks = client.get(created["Location"]).content.decode()
+
+    assert "you turned reply emails off on your profile" in new_ticket and "We'll email" not in new_ticket
+    assert "Our answer will be on the ticket's page." in thanks
+    received = OutboxEmail.objects.get(template="tickets/emails/ticket_received")
+    assert "Our answer will be on the ticket's page in the portal." in received.body_text
+    assert "We'll email you when we answer." not in received.body_text + received.body_html
