@@ -9,6 +9,7 @@ from outbox.models import OutboxEmail
 from portal_auth.models import Customer
 from profiles.models import EmailChange, Profile
 from tests.factories import CUSTOMER_PASSWORD, CustomerFactory
+from tests.portal_auth.test_drafts import after_session_lifetime, browser, csrf_token, sign_in_by_form
 
 ADDRESS = {
     "address_line_1": "12 Rua das Flores",
@@ -191,3 +192,18 @@ def test_a_saved_profile_is_shown_at_once_though_the_page_was_cached(client_of, 
     client_of.get(profile_url(customer))  # shows "saved" once, and is not kept
 
     assert 'value="Lisboa"' in client_of.get(profile_url(customer)).content.decode()
+
+
+def test_details_typed_after_the_session_ended_are_back_in_the_form_after_signing_in(customer):
+    client = browser()
+    sign_in_by_form(client, customer)
+    token = csrf_token(client.get(profile_url(customer)).content.decode())
+    with after_session_lifetime():
+        response = client.post(profile_url(customer), {**details(city="Faro"), "csrfmiddlewaretoken": token})
+        assert response.status_code == 302 and "/sign-in/" in response["Location"]
+        back = sign_in_by_form(client, customer, next_path=profile_url(customer))["Location"]
+        html = client.get(back).content.decode()
+
+    assert "Your session had ended, so nothing was saved." in html
+    assert 'value="Faro"' in html
+    assert not Profile.objects.exists()
