@@ -360,3 +360,11 @@ def test_a_post_naming_another_link_than_the_one_landed_changes_nothing(client_o
     assert response.status_code == 302 and response["Location"] == url(customer, "email/confirm/")
     customer.refresh_from_db()
     assert customer.email != NEW
+
+
+@pytest.mark.parametrize("path", ["email/", "email/sent/", "email/confirm/"])
+def test_each_page_of_the_change_takes_few_queries(client_of, customer, path, django_assert_max_num_queries):
+    ask(client_of, customer)
+    open_link(client_of, emailed_link())
+    with django_assert_max_num_queries(6):
+        assert client_of.get(url(customer, path)).status_code == 200
