@@ -9,6 +9,7 @@ class ConversationsConfig(AppConfig):
 
     def ready(self) -> None:
         from conversations import demo, page_scopes, selectors
+        from conversations.services import REPLY_EMAILS
 
         page_scopes.watch()
 
@@ -21,6 +22,7 @@ class ConversationsConfig(AppConfig):
             home_items=selectors.recent_conversations_for,
             knows_email=selectors.organisation_has_conversation_email,
             seed_demo=demo.seed_demo,
+            optional_emails=(REPLY_EMAILS,),
             # The businesses' own sites link to conversations most often.
             can_land=True,
         )

@@ -14,11 +14,19 @@ from portal_auth.doors.access_link.services import notification_link_make
 from portal_auth.models import Customer
 from portal_auth.portals import customer_page
 from portal_core import page_cache
+from portal_core.sections import OptionalEmail
 from portal_core.uploads import (
     CheckedUpload,
     delete_files_on_commit,
     files_removed_unless_committed,
     stored_upload_save,
+)
+
+# The email of each public reply staff write.
+REPLY_EMAILS = OptionalEmail(
+    key="conversation_replies",
+    label="Replies in my conversations",
+    hint="An email with each answer from the team. The answers are always in the conversation.",
 )
 
 
@@ -82,7 +90,7 @@ def conversation_staff_reply(*, conversation: Conversation, staff_user: User, bo
     Conversation.objects.filter(pk=conversation.pk).update(last_activity_at=now)
     page_cache.pages_changed(conversation)
     customer = conversation.customer
-    if customer.is_active:
+    if customer.is_active and customer.wants_email(REPLY_EMAILS):
         path = customer_page(customer, "conversations:detail", pk=conversation.pk)
         link = notification_link_make(customer=customer, next_path=path, created_by=staff_user)
         email_enqueue(

@@ -47,18 +47,18 @@ def session_end_post(request, organisation, customer):
     form = SessionEndForm(request.POST)
     if not form.is_valid():
         # Only a tampered form gets here: the page's buttons each name a session.
-        return redirect("account:sessions", org=organisation.slug)
+        return redirect("account:sessions", org=request.portal.slug)
     session_id = form.cleaned_data["session"]
     if session_id == request.session.get(SESSION_ROW):
         # Ending this browser's own session is signing out (the page offers no button for it).
         portal_sign_out(request)
         messages.success(request, "You have signed out.")
-        return redirect("portal_auth:sign_in", org=organisation.slug)
+        return redirect("portal_auth:sign_in", org=request.portal.slug)
     if session_end(customer=customer, session_id=session_id, origin=ClientOrigin.from_request(request)):
         messages.success(request, "That session has ended: its browser is signed out.")
     else:
         messages.info(request, "That session had already ended.")
-    return redirect("account:sessions", org=organisation.slug)
+    return redirect("account:sessions", org=request.portal.slug)
 
 
 @never_cache
@@ -71,4 +71,4 @@ def sign_out_everywhere_post(request, organisation, customer):
         f"Signed out everywhere else ({sessions} other session{'s' if sessions != 1 else ''}) and "
         f"{links} emailed link{'s' if links != 1 else ''} withdrawn. You are still signed in here.",
     )
-    return redirect("account:sessions", org=organisation.slug)
+    return redirect("account:sessions", org=request.portal.slug)

@@ -210,7 +210,8 @@ class CustomerAdmin(admin.ModelAdmin):
     list_filter = ["organisation", "is_active", ("last_sign_in_at", admin.EmptyFieldListFilter)]
     search_fields = ["email", "name", "external_id"]
     list_select_related = ["organisation"]
-    readonly_fields = ["password_changed_at", "last_sign_in_at", "created_at", "session_version"]
+    # The customer chooses their optional emails on their profile page; staff read the choices.
+    readonly_fields = ["password_changed_at", "last_sign_in_at", "created_at", "session_version", "email_choices"]
     exclude = ["password"]
     actions = ["revoke_access_links"]
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from portal_auth.doors.registry import EXTERNAL_SIGN_ON, default_door_keys, door_keys_in_order, validate_door_keys
 from portal_core import page_cache
-from portal_core.sections import sections
+from portal_core.sections import OptionalEmail, sections
 from portal_core.uploads import storage_name, validate_logo
 
 
@@ -338,6 +338,9 @@ class Customer(models.Model):
     external_id = models.CharField(
         "external id", max_length=128, blank=True, help_text="The business's own id for this customer, if any."
     )
+    # {optional email's key: wanted?}, as the customer chose on their profile; an email not chosen yet gets
+    # its declared default (portal_core.sections.OptionalEmail).
+    email_choices = models.JSONField("optional emails chosen", default=dict, blank=True)
     is_active = models.BooleanField(default=True)
     last_sign_in_at = models.DateTimeField(null=True, blank=True)
     # The portal the customer last opened: the one their emails name and link to (the primary one until then).
@@ -378,6 +381,9 @@ class Customer(models.Model):
         self.password = make_password(raw_password)
         self.password_changed_at = timezone.now()
         self.session_version += 1
+
+    def wants_email(self, email: OptionalEmail) -> bool:
+        return bool(self.email_choices.get(email.key, email.default))
 
     def check_password(self, raw_password: str) -> bool:
         if not self.password:
@@ -596,6 +602,8 @@ class AccessEvent(models.Model):
         SIGN_IN_CODE_REFUSED = "sign_in_code_refused", "Sign-in code refused"
         SIGN_IN_REDIRECT_ISSUED = "sign_in_redirect_issued", "Sign-in URL made through the API"
         SIGN_IN_REDIRECT_REFUSED = "sign_in_redirect_refused", "Sign-in URL refused"
+        EMAIL_CHANGE_REQUESTED = "email_change_requested", "Email change requested"
+        EMAIL_CHANGED = "email_changed", "Email address changed"
         RATE_LIMITED = "rate_limited", "Rate limited"
         # A signed-in customer (or a visitor) asked for a ticket, conversation, booking or file not theirs, or none.
         ACCESS_REFUSED = "access_refused", "Access refused"

@@ -17,6 +17,20 @@ HOME_URL_NAME = "portal_home"
 
 
 @dataclass(frozen=True)
+class OptionalEmail:
+    """An email a customer may choose, on their profile, not to get (or, `default=False`, to get).
+
+    Emails a sign-in needs (links, codes, a changed password or address) are never optional. A sender of an
+    optional email asks `customer.wants_email(...)` with this declaration first.
+    """
+
+    key: str  # stored in the customer's choices: never rename it
+    label: str  # the checkbox's text: "Replies to my support tickets"
+    hint: str = ""
+    default: bool = True  # what a customer who never chose gets; news and offers wait for a yes
+
+
+@dataclass(frozen=True)
 class Section:
     key: str  # the URL namespace of the section's pages: the nav marks the section current on them
     title: str  # the nav link's text
@@ -35,6 +49,8 @@ class Section:
     # (organisation) -> whether the section has nothing for anyone there, so the nav leaves it out. Asked on every
     # page, so it must answer from the organisation's row alone, without a query.
     is_empty: Callable[[Any], bool] | None = None
+    # The emails of the section a customer may turn off on their profile.
+    optional_emails: tuple[OptionalEmail, ...] = ()
 
     def __post_init__(self) -> None:
         # The nav recognises a section's pages by their URL namespace, so the list page must be in it.
@@ -59,3 +75,8 @@ def sections() -> list[Section]:
 def landing_url_name() -> str:
     """URL name (kwarg org) of where a customer lands after signing in, when nothing else was asked for."""
     return next((section.list_url_name for section in sections() if section.can_land), HOME_URL_NAME)
+
+
+def optional_emails() -> list[OptionalEmail]:
+    """Every optional email of the installed sections, in the sections' order."""
+    return [email for section in sections() for email in section.optional_emails]

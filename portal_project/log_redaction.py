@@ -12,12 +12,13 @@ from gunicorn.glogging import Logger
 
 REDACTED = "[redacted]"
 
-# Path segments that are bearer secrets: the password link's, the support link's, the notification sign-in
-# link's and the API's sign-in URL's token, and a booking's reference (the key to a booking where an
-# organisation turns sign-in off). Checked against every URL pattern by tests/portal_project/test_log_redaction.py.
-# The links' fixed pages (open/, new-link/, new/, continue/, expired/) stay readable.
+# Path segments that are bearer secrets: the password link's, the email change's, the support link's, the
+# notification sign-in link's and the API's sign-in URL's token, and a booking's reference (the key to a booking
+# where an organisation turns sign-in off). Checked against every URL pattern by
+# tests/portal_project/test_log_redaction.py. The links' fixed pages (open/, new-link/, new/, continue/,
+# expired/) stay readable.
 SECRET_PATH = re.compile(
-    r"^(?P<route>/[^/]+/(?:password/link|bookings|support/portal(?!/(?:open|new-link)(?:/|$))"
+    r"^(?P<route>/[^/]+/(?:password/link|profile/email/link|bookings|support/portal(?!/(?:open|new-link)(?:/|$))"
     r"|link(?!/(?:open|new)(?:/|$))|redirect(?!/(?:continue|expired)(?:/|$))))/(?P<secret>[^/]+)"
 )
 # Query parameters that carry a secret, compared in lower case once decoded. `next` is among them: the

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "conversations",
     "billing",
     "policies",
+    "profiles",
 ]
 
 MIDDLEWARE = [
@@ -241,6 +242,8 @@ TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 PORTAL_RATE_LIMITS["conversation_reply"] = env("RATE_LIMIT_CONVERSATION_REPLY", default="20/5m/key,100/h/key")
 PORTAL_RATE_LIMITS["ticket_write"] = env("RATE_LIMIT_TICKET_WRITE", default="20/5m/key,100/d/key")
+# Requests to move an account to another address: each emails an address the customer typed.
+PORTAL_RATE_LIMITS["email_change"] = env("RATE_LIMIT_EMAIL_CHANGE", default="10/h/ip,3/h/key")
 
 PASSWORD_LINK_LIFETIME = timedelta(minutes=60)
 ACCESS_LINK_LIFETIME = timedelta(days=30)

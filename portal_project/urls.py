@@ -22,6 +22,7 @@ urlpatterns = [
     path("<slug:org>/conversations/", include("conversations.urls")),
     path("<slug:org>/billing/", include("billing.urls")),
     path("<slug:org>/policies/", include("policies.urls")),
+    path("<slug:org>/profile/", include("profiles.urls")),
 ]
 
 handler500 = "portal_project.views.server_error"

@@ -9,6 +9,7 @@ class TicketsConfig(AppConfig):
 
     def ready(self) -> None:
         from tickets import demo, page_scopes, selectors
+        from tickets.services import REPLY_EMAILS
 
         page_scopes.watch()
 
@@ -21,4 +22,5 @@ class TicketsConfig(AppConfig):
             home_items=selectors.recent_tickets_for,
             knows_email=selectors.organisation_has_requester_email,
             seed_demo=demo.seed_demo,
+            optional_emails=(REPLY_EMAILS,),
         )

@@ -23,6 +23,7 @@ from portal_auth.models import Customer, CustomerToken, Organisation, Portal
 from portal_auth.portals import customer_portal, portal_chooser, portal_path
 from portal_core import page_cache
 from portal_core.origin import ClientOrigin
+from portal_core.sections import OptionalEmail
 from portal_core.uploads import (
     CheckedUpload,
     delete_files_on_commit,
@@ -40,6 +41,13 @@ from tickets.models import (
 )
 
 LINK_ROUTE = "tickets:portal_link"
+# The email of each public reply staff write; what the customer asked for themselves (a confirmation, a link)
+# is always sent.
+REPLY_EMAILS = OptionalEmail(
+    key="ticket_replies",
+    label="Replies to my support tickets",
+    hint="An email with each answer from the team. The answers are always on the ticket's page.",
+)
 # Links written in one transaction by ticket_portal_links_send.
 PORTAL_LINK_BATCH = 100
 
@@ -128,7 +136,14 @@ def ticket_create(
             organisation=organisation,
             to=customer.email,
             template="tickets/emails/ticket_received",
-            context={"ticket": ticket, "message": message, "customer": customer, "portal": portal, **link.context()},
+            context={
+                "ticket": ticket,
+                "message": message,
+                "customer": customer,
+                "portal": portal,
+                "replies_by_email": customer.wants_email(REPLY_EMAILS),
+                **link.context(),
+            },
             secrets=link.secrets,
         )
         _notify_staff(ticket, message, template="tickets/emails/staff_new_ticket")
@@ -277,7 +292,7 @@ def ticket_staff_messages_publish(
 
     A new ticket gets one email with a portal link, where the organisation wants it; on an existing
     ticket each public reply is emailed with its text, and with a link that signs in where the
-    organisation lets notification links sign in.
+    organisation lets notification links sign in, unless the requester turned these emails off.
     """
     ticket_settings = TicketSettings.for_organisation(ticket.organisation)
     public = [message for message in messages if not message.internal]
@@ -309,6 +324,8 @@ def ticket_staff_messages_publish(
         return
     Ticket.objects.filter(pk=ticket.pk).update(updated_at=max(m.created_at for m in public))
     page_cache.pages_changed(ticket)
+    if not ticket.requester.wants_email(REPLY_EMAILS):
+        return
     portal = customer_portal(ticket.requester)
     for message in public:
         link = notification_link_make(

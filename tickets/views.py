@@ -12,7 +12,14 @@ from portal_core.uploads import stored_file_download
 from tickets.forms import NewTicketForm, ReplyForm, TicketFilterForm
 from tickets.models import CUSTOMER_STATUS_WORDS, Ticket
 from tickets.selectors import get_attachment_for, get_ticket_for, public_messages, tickets_for
-from tickets.services import TicketClosed, ticket_create, ticket_mark_solved, ticket_path, ticket_reply
+from tickets.services import (
+    REPLY_EMAILS,
+    TicketClosed,
+    ticket_create,
+    ticket_mark_solved,
+    ticket_path,
+    ticket_reply,
+)
 
 TICKETS_PER_PAGE = 20
 
@@ -65,7 +72,8 @@ def ticket_reply_post(request, organisation, customer, number):
     except TicketClosed as error:
         form.add_error(None, error)
         return _detail(request, ticket, form, status=409)
-    messages.success(request, "Your reply has been added. We'll email you when we answer.")
+    told = " We'll email you when we answer." if customer.wants_email(REPLY_EMAILS) else ""
+    messages.success(request, f"Your reply has been added.{told}")
     return redirect(f"{ticket_path(ticket, request.portal)}#latest")
 
 
@@ -95,16 +103,19 @@ def ticket_new(request, organisation, customer):
         if form.is_valid():
             ticket = ticket_create(customer=customer, **form.cleaned_data)
             return redirect("tickets:created", org=request.portal.slug, number=ticket.number)
-        return render(request, "tickets/ticket_new.html", {"form": form}, status=400)
+        context = {"form": form, "replies_by_email": customer.wants_email(REPLY_EMAILS)}
+        return render(request, "tickets/ticket_new.html", context, status=400)
     restored = draft_restore(request, NewTicketForm(request=request, customer=customer))
-    return render(request, "tickets/ticket_new.html", {"form": restored})
+    context = {"form": restored, "replies_by_email": customer.wants_email(REPLY_EMAILS)}
+    return render(request, "tickets/ticket_new.html", context)
 
 
 @never_cache
 @customer_required
 def ticket_created(request, organisation, customer, number):
     ticket = get_ticket_for(customer, number)
-    return render(request, "tickets/ticket_created.html", {"ticket": ticket})
+    context = {"ticket": ticket, "replies_by_email": customer.wants_email(REPLY_EMAILS)}
+    return render(request, "tickets/ticket_created.html", context)
 
 
 @customer_required

@@ -32,7 +32,7 @@ def redeclare(monkeypatch, app_label: str, **changes) -> None:
 def test_a_declared_section_joins_the_nav_in_its_order(sign_in, customer):
     html = sign_in(customer).get(f"/{customer.organisation.slug}/").content.decode()
 
-    assert nav_links(html) == ["Home", "My bookings", "Support", "Conversations", "Billing", "Loyalty"]
+    assert nav_links(html) == ["Home", "My bookings", "Support", "Conversations", "Billing", "Loyalty", "Profile"]
     assert f'<a href="/{customer.organisation.slug}/loyalty/">Loyalty</a>' in html
 
 
@@ -68,7 +68,7 @@ def test_the_order_a_section_declares_places_it_in_the_nav_of_new_portals(sign_i
 
     html = sign_in(customer).get(f"/{customer.organisation.slug}/").content.decode()
 
-    assert nav_links(html) == ["Home", "Loyalty", "My bookings", "Support", "Conversations", "Billing"]
+    assert nav_links(html) == ["Home", "Loyalty", "My bookings", "Support", "Conversations", "Billing", "Profile"]
     assert html.index("Loyalty points") < html.index("Upcoming bookings")
 
 
@@ -174,5 +174,6 @@ def test_only_apps_that_declare_a_section_are_sections():
         "billing",
         "loyalty",
         "policies",
+        "profile",
     ]
     assert not hasattr(apps.get_app_config("outbox"), "section")

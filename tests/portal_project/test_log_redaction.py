@@ -57,6 +57,12 @@ def gunicorn_access_line(tmp_path, raw_uri: str, path_info: str, query: str = ""
             "/acme/support/portal/[redacted]/x",
         ),
         (f"/acme/password/link/{SECRET}/", f"/acme/password/link/{SECRET}/", "", "/acme/password/link/[redacted]/"),
+        (
+            f"/acme/profile/email/link/{SECRET}",
+            f"/acme/profile/email/link/{SECRET}",
+            "",
+            "/acme/profile/email/link/[redacted]",
+        ),
         (f"/acme/password%2Flink%2F{SECRET}", f"/acme/password/link/{SECRET}", "", "/acme/password/link/[redacted]"),
         (
             f"/acme/bookings/{SECRET}/documents/",
@@ -203,6 +209,8 @@ def nginx_value(name: str, value: str) -> str:
         (f"/acme/bookings/{SECRET}/", "/acme/bookings/[redacted]/"),
         (f"/acme/link/{SECRET}", "/acme/link/[redacted]"),
         ("/acme/link/open/", "/acme/link/open/"),
+        (f"/acme/profile/email/link/{SECRET}", "/acme/profile/email/link/[redacted]"),
+        ("/acme/profile/email/confirm/", "/acme/profile/email/confirm/"),
         (f"/acme/password%2Flink%2F{SECRET}", "/acme/[redacted]"),
         (
             f"/acme/sign-in/external/?externalToken={SECRET}&next=/a",

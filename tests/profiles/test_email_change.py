@@ -1,0 +1,370 @@
+"""Changing the address an account is known by: a link to the new address confirms it, the old one is told,
+and every other session and emailed link ends, as with a new password."""
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.conf import settings
+from django.test import Client
+from django.utils import timezone
+
+from outbox.models import OutboxEmail
+from portal_auth.models import AccessEvent, Customer, CustomerToken, SignInCode, hash_token
+from portal_auth.sessions import SESSION_CUSTOMER
+from profiles.models import EmailChange
+from tests.conftest import link_in
+from tests.factories import CUSTOMER_PASSWORD, CustomerFactory
+from tests.refusals import unmasked
+
+NEW = "ana.new@example.com"
+
+
+def url(customer, path: str = "") -> str:
+    return f"/{customer.organisation.slug}/profile/{path}"
+
+
+def ask(client, customer, new_email: str = NEW, password: str = CUSTOMER_PASSWORD):
+    return client.post(url(customer, "email/"), {"new_email": new_email, "password": password})
+
+
+def emailed_link(to: str = NEW) -> str:
+    """The confirmation link in the email to `to`, as a path of the portal."""
+    email = OutboxEmail.objects.get(to=to, template="profiles/emails/email_confirm")
+    link = link_in(email.body_text, "/profile/email/link/")
+    assert link in email.body_html and link in email.secrets  # scrubbed from the outbox's copy once sent
+    return link.removeprefix(settings.SITE_URL)
+
+
+def open_link(client, path: str):
+    """What a browser does with the link: its landing files the token, the page shows a button; returns the page."""
+    landing = client.get(path)
+    assert landing.status_code == 302
+    assert landing["Location"] == path.split("/profile/")[0] + "/profile/email/confirm/"
+    assert landing["Referrer-Policy"] == "no-referrer"
+    return client.get(landing["Location"])
+
+
+def press(client, page):
+    """The page's button, as the browser sends it: with the proof of the link the page named."""
+    html = page.content.decode()
+    proof = html.split('name="link" value="', 1)[1].split('"', 1)[0]
+    return client.post(page.wsgi_request.path, {"link": proof})
+
+
+@pytest.fixture
+def client_of(sign_in, customer):
+    return sign_in(customer)
+
+
+# Asking -----------------------------------------------------------------------------------------------------
+
+
+def test_the_page_says_what_changes_before_anything_is_sent(client_of, customer):
+    html = client_of.get(url(customer, "email/")).content.decode()
+    assert f"Bookings made for {customer.email} will no longer show here" in html
+    assert 'name="password"' in html and 'autocomplete="current-password"' in html
+    assert "60 minutes" in html
+
+
+def test_a_customer_without_a_password_is_not_asked_for_one(sign_in, organisation):
+    passwordless = CustomerFactory(organisation=organisation)
+    client = sign_in(passwordless, method="access_link")
+    assert 'name="password"' not in client.get(url(passwordless, "email/")).content.decode()
+    assert client.post(url(passwordless, "email/"), {"new_email": NEW}).status_code == 302
+    assert EmailChange.objects.get(customer=passwordless).new_email == NEW
+
+
+def test_asking_emails_a_single_use_link_to_the_new_address_only(client_of, customer):
+    response = ask(client_of, customer, new_email="  Ana.New@Example.COM ")
+
+    assert response.status_code == 302 and response["Location"] == url(customer, "email/sent/")
+    sent = client_of.get(response["Location"]).content.decode()
+    assert f"We sent an email to <strong>{NEW}</strong>" in sent
+    assert f"Until then your address stays <strong>{customer.email}</strong>" in sent
+    email = OutboxEmail.objects.get()
+    assert email.to == NEW and email.subject == f"Confirm your new email address for {customer.organisation.name}"
+    raw = emailed_link().rsplit("/", 1)[1]
+    change = EmailChange.objects.get(customer=customer)
+    assert change.token_hash == hash_token(raw) and raw not in change.token_hash  # only the hash is kept
+    assert timedelta(minutes=59) < change.expires_at - timezone.now() <= timedelta(minutes=60)
+    customer.refresh_from_db()
+    assert customer.email != NEW  # nothing changes until the link is opened
+    event = AccessEvent.objects.get(kind=AccessEvent.Kind.EMAIL_CHANGE_REQUESTED)
+    assert (event.customer, event.reason, event.ip) == (customer, f"to {NEW}", "127.0.0.1")
+
+
+def test_an_address_of_another_customer_is_said_only_in_the_email_to_it(client_of, sign_in, customer, organisation):
+    ask(client_of, customer, new_email="free@example.com")
+    free_page = client_of.get(url(customer, "email/sent/"))
+    other = CustomerFactory(organisation=organisation, email="taken@example.com")
+    response = ask(client_of, customer, new_email="taken@example.com")
+    taken_page = client_of.get(url(customer, "email/sent/"))
+
+    assert response.status_code == 302 and response["Location"] == url(customer, "email/sent/")
+    assert unaddressed(free_page, "free@example.com") == unaddressed(taken_page, "taken@example.com")
+    email = OutboxEmail.objects.get(to=other.email)
+    assert email.template == "profiles/emails/email_taken"
+    assert "already belongs to an account" in email.body_text
+    assert "/profile/email/link/" not in email.body_text + email.body_html  # no way to confirm it
+    assert email.secrets == []
+    assert OutboxEmail.objects.filter(to=customer.email).count() == 0
+    customer.refresh_from_db()
+    other.refresh_from_db()
+    assert customer.email != other.email
+    event = AccessEvent.objects.filter(kind=AccessEvent.Kind.EMAIL_CHANGE_REQUESTED).latest("pk")
+    assert event.reason == "to taken@example.com, another customer's: told so, no link sent"
+
+
+def unaddressed(response, address: str) -> str:
+    assert address in response.content.decode()
+    return unmasked(response.content.decode()).replace(address, "ADDRESS")
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"new_email": "", "password": CUSTOMER_PASSWORD}, "Enter your new email address."),
+        (
+            {"new_email": "ana at example", "password": CUSTOMER_PASSWORD},
+            "Enter an email address like name@example.com.",
+        ),
+        ({"new_email": NEW, "password": ""}, "Enter your current password."),
+        ({"new_email": NEW, "password": "not my password"}, "That password is wrong."),
+        ({"new_email": "SAME", "password": CUSTOMER_PASSWORD}, "That is already your email address."),
+    ],
+)
+def test_a_mistake_is_said_in_plain_words_and_nothing_is_sent(client_of, customer, data, message):
+    if data["new_email"] == "SAME":
+        data = {**data, "new_email": customer.email.upper()}
+    response = client_of.post(url(customer, "email/"), data)
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<title>Error: Change your email address" in html and "There is a problem" in html
+    assert message in html
+    assert not OutboxEmail.objects.exists() and not EmailChange.objects.exists()
+
+
+def test_requests_are_rate_limited_per_customer(client_of, customer):
+    for number in range(3):
+        assert ask(client_of, customer, new_email=f"new{number}@example.com").status_code == 302
+    response = ask(client_of, customer, new_email="new3@example.com")
+    assert response.status_code == 429
+    assert OutboxEmail.objects.count() == 3
+    assert EmailChange.objects.get(customer=customer).new_email == "new2@example.com"
+
+
+def test_wrong_passwords_here_count_with_the_sign_in_pages(client_of, customer):
+    for _ in range(5):
+        assert ask(client_of, customer, password="guess").status_code == 200
+    assert ask(client_of, customer).status_code == 429
+    assert not OutboxEmail.objects.exists()
+
+
+def test_the_request_form_needs_its_csrf_token(sign_in, customer):
+    client = sign_in(customer, client=Client(enforce_csrf_checks=True))
+    assert ask(client, customer).status_code == 403
+    assert not OutboxEmail.objects.exists()
+
+
+# Confirming -------------------------------------------------------------------------------------------------
+
+
+def test_confirming_moves_the_account_keeps_this_browser_and_ends_every_other_way_in(
+    client_of, sign_in, customer, organisation
+):
+    elsewhere = sign_in(customer)  # the customer's phone, say
+    assert elsewhere.get(url(customer)).status_code == 200
+    client_of.get(url(customer))  # kept in the page cache with the old address
+    old_email = customer.email
+    access_link, _ = CustomerToken.issue(
+        customer=customer, purpose=CustomerToken.Purpose.ACCESS_LINK, lifetime=timedelta(days=30)
+    )
+    password_link, _ = CustomerToken.issue(
+        customer=customer, purpose=CustomerToken.Purpose.SET_PASSWORD, lifetime=timedelta(hours=1)
+    )
+    code = SignInCode.objects.create(
+        organisation=organisation,
+        email=NEW,
+        code_hmac="x",
+        browser_hash="y",
+        expires_at=timezone.now() + timedelta(minutes=9),
+    )
+    ask(client_of, customer)
+
+    page = open_link(client_of, emailed_link())
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert f"Use <strong>{NEW}</strong> instead of {old_email}" in html
+    assert f"Bookings made for {old_email} will no longer show here" in html
+    customer.refresh_from_db()
+    assert customer.email == old_email  # the page alone (or a mail scanner) changes nothing
+
+    response = press(client_of, page)
+
+    assert response.status_code == 302 and response["Location"] == url(customer)
+    customer.refresh_from_db()
+    assert customer.email == NEW
+    profile = client_of.get(url(customer)).content.decode()  # still signed in here, and fresh
+    assert f"Your email address is now {NEW}." in profile
+    assert f"<strong>{NEW}</strong>" in profile and old_email not in profile
+    assert f"<strong>{NEW}</strong>" in client_of.get(url(customer)).content.decode()
+    assert client_of.session[SESSION_CUSTOMER] == customer.pk
+    gone = elsewhere.get(url(customer))
+    assert gone.status_code == 302 and "/sign-in/" in gone["Location"]
+    for token in (access_link, password_link):
+        token.refresh_from_db()
+        assert token.revoked_at is not None
+    code.refresh_from_db()
+    assert code.ended_at is not None
+    assert not EmailChange.objects.exists()
+    told = OutboxEmail.objects.get(to=old_email)
+    assert told.template == "profiles/emails/email_changed"
+    assert f"was changed from {old_email} to {NEW}" in told.body_text
+    assert "help@voyages.example" in told.body_text  # whom to contact
+    event = AccessEvent.objects.get(kind=AccessEvent.Kind.EMAIL_CHANGED)
+    assert event.customer == customer
+    assert event.reason == f"from {old_email} to {NEW}; 2 emailed links revoked"
+
+
+def test_the_customer_signs_in_with_the_new_address_afterwards(client_of, customer, organisation):
+    old_email = customer.email
+    ask(client_of, customer)
+    press(client_of, open_link(client_of, emailed_link()))
+    sign_in_page = f"/{organisation.slug}/sign-in/"
+
+    old = Client().post(sign_in_page, {"email": old_email, "password": CUSTOMER_PASSWORD})
+    assert old.status_code == 200
+    new = Client().post(sign_in_page, {"email": NEW, "password": CUSTOMER_PASSWORD})
+    assert new.status_code == 302
+
+
+def test_a_link_works_once(client_of, customer):
+    ask(client_of, customer)
+    link = emailed_link()
+    press(client_of, open_link(client_of, link))
+
+    again = open_link(client_of, link)
+
+    assert again.status_code == 404
+    assert "This link no longer works" in again.content.decode()
+
+
+def test_a_link_expires_after_an_hour(client_of, customer):
+    ask(client_of, customer)
+    link = emailed_link()
+    with time_machine.travel(timezone.now() + timedelta(minutes=61)):
+        page = open_link(client_of, link)
+    assert page.status_code == 404
+    customer.refresh_from_db()
+    assert customer.email != NEW
+
+
+def test_an_expired_link_shown_before_it_expired_changes_nothing(client_of, customer):
+    ask(client_of, customer)
+    page = open_link(client_of, emailed_link())
+    with time_machine.travel(timezone.now() + timedelta(minutes=61)):
+        assert press(client_of, page).status_code == 404
+    customer.refresh_from_db()
+    assert customer.email != NEW
+
+
+@pytest.mark.parametrize("what", ["asked again", "cancelled", "password changed"])
+def test_a_link_dies_when_the_customer_asks_again_cancels_or_changes_their_password(client_of, customer, what):
+    ask(client_of, customer)
+    link = emailed_link()
+    if what == "asked again":
+        ask(client_of, customer, new_email="other.new@example.com")
+    elif what == "cancelled":
+        response = client_of.post(url(customer, "email/cancel/"))
+        assert response.status_code == 302
+        assert f"your email address stays {customer.email}" in client_of.get(url(customer)).content.decode()
+    else:
+        customer.set_password("a brand new passphrase for this test")
+        customer.save()
+
+    assert open_link(Client(), link).status_code == 404
+    customer.refresh_from_db()
+    assert customer.email != NEW
+
+
+def test_the_profile_shows_a_pending_change_until_it_is_confirmed(client_of, customer):
+    ask(client_of, customer)
+    html = client_of.get(url(customer)).content.decode()
+    assert f"Waiting for you to confirm <strong>{NEW}</strong>" in html
+    assert "Cancel this change" in html
+
+
+def test_a_link_needs_the_browser_signed_in_to_the_account_that_asked(client_of, sign_in, customer, other_customer):
+    ask(client_of, customer)
+    link = emailed_link()
+
+    stranger = open_link(Client(), link)
+    assert stranger.status_code == 403
+    assert "Sign in to confirm your new address" in stranger.content.decode()
+    assert customer.email not in stranger.content.decode()  # the old address is not told to the new mailbox
+    other = open_link(sign_in(other_customer), link)
+    assert other.status_code == 403
+    assert "This link is for a different account" in other.content.decode()
+    customer.refresh_from_db()
+    assert customer.email != NEW
+    # The customer can still use it.
+    assert press(client_of, open_link(client_of, link)).status_code == 302
+
+
+def test_a_link_of_one_organisation_does_nothing_in_another(client_of, sign_in, customer, other_organisation):
+    ask(client_of, customer)
+    twin = CustomerFactory(organisation=other_organisation, email=customer.email, with_password=True)
+    link = emailed_link().replace(f"/{customer.organisation.slug}/", f"/{other_organisation.slug}/")
+    assert open_link(sign_in(twin), link).status_code == 404
+
+
+def test_an_address_taken_before_the_link_is_opened_stays_the_other_customers(client_of, customer, organisation):
+    ask(client_of, customer)
+    link = emailed_link()
+    CustomerFactory(organisation=organisation, email=NEW)
+
+    response = press(client_of, open_link(client_of, link))
+
+    assert response.status_code == 302
+    html = client_of.get(url(customer)).content.decode()
+    assert "That address now belongs to another account" in html
+    assert "Waiting for you to confirm" not in html and not EmailChange.objects.exists()
+    customer.refresh_from_db()
+    assert customer.email != NEW
+    assert not AccessEvent.objects.filter(kind=AccessEvent.Kind.EMAIL_CHANGED).exists()
+
+
+def test_the_unique_constraint_decides_a_race_for_the_address(client_of, customer, organisation):
+    ask(client_of, customer)
+    link = emailed_link()
+    # Written as a concurrent request could have, past the look-up (which matches the stored, normalised form).
+    rival = CustomerFactory(organisation=organisation, email="someone@example.com")
+    Customer.objects.filter(pk=rival.pk).update(email=NEW.upper())
+
+    response = press(client_of, open_link(client_of, link))
+
+    assert response.status_code == 302
+    assert "That address now belongs to another account" in client_of.get(url(customer)).content.decode()
+    customer.refresh_from_db()
+    assert customer.email != NEW
+    assert not OutboxEmail.objects.filter(template="profiles/emails/email_changed").exists()
+
+
+def test_a_post_naming_another_link_than_the_one_landed_changes_nothing(client_of, customer):
+    ask(client_of, customer)
+    link = emailed_link()
+    open_link(client_of, link)
+    response = client_of.post(url(customer, "email/confirm/"), {"link": "forged"})
+    assert response.status_code == 302 and response["Location"] == url(customer, "email/confirm/")
+    customer.refresh_from_db()
+    assert customer.email != NEW
+
+
+@pytest.mark.parametrize("path", ["email/", "email/sent/", "email/confirm/"])
+def test_each_page_of_the_change_takes_few_queries(client_of, customer, path, django_assert_max_num_queries):
+    ask(client_of, customer)
+    open_link(client_of, emailed_link())
+    with django_assert_max_num_queries(6):
+        assert client_of.get(url(customer, path)).status_code == 200
