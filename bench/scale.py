@@ -102,10 +102,10 @@ def load_organisation(cursor, *, slug: str, factor: float, company_access: bool)
                session_lifetime, support_email, support_phone, support_url, doors,
                external_sign_on_url, external_sign_on_secret, external_sign_on_secret_id,
                external_sign_on_previous_secret, external_sign_on_previous_secret_id, created_at,
-               notification_links_sign_in)
+               notification_links_sign_in, redirect_confirms)
            VALUES (%(name)s, %(slug)s, '', '#1d4ed8', '', true, interval '1 day', '', '', '',
                    '["password", "access_link"]', '', '', '', '', '',
-                   now(), false)""",
+                   now(), false, false)""",
         name=slug.title(),
         slug=slug,
     )
@@ -116,8 +116,9 @@ def load_organisation(cursor, *, slug: str, factor: float, company_access: bool)
     _sql(
         cursor,
         """INSERT INTO portal_auth_customer (organisation_id, email, name, password, session_version, is_active,
-               created_at)
-           SELECT %(org)s, 'c' || g || '@example.com', 'Customer ' || g, '', 1, true, now() - g * interval '1 minute'
+               created_at, external_id)
+           SELECT %(org)s, 'c' || g || '@example.com', 'Customer ' || g, '', 1, true, now() - g * interval '1 minute',
+                  ''
            FROM generate_series(1, %(customers)s) g""",
         **params,
     )
@@ -203,8 +204,9 @@ def load_organisation(cursor, *, slug: str, factor: float, company_access: bool)
     # Two messages a ticket: the requester's question, then a reply (an internal note one time in five).
     _sql(
         cursor,
-        """INSERT INTO tickets_ticketmessage (ticket_id, author_customer_id, body, internal, created_at)
+        """INSERT INTO tickets_ticketmessage (ticket_id, author_customer_id, author_name, body, internal, created_at)
            SELECT t.id, CASE WHEN i = 1 THEN t.requester_id END,
+                  CASE WHEN i = 1 THEN 'Customer' ELSE 'Support team' END,
                   CASE WHEN i = 1 THEN 'Hello, I have a question about my account. ' || t.number
                        ELSE 'Thank you for writing; here is what we found. ' || t.number END,
                   i = 2 AND t.id %% 5 = 0, t.created_at + i * interval '1 hour'
@@ -255,8 +257,8 @@ def load_heavy_customer(cursor, organisation: int, *, first_customer: int, custo
     """A customer with many of everything: long lists, a big company, long threads."""
     cursor.execute(
         """INSERT INTO portal_auth_customer (organisation_id, email, name, password, session_version, is_active,
-               created_at)
-           VALUES (%s, 'heavy@example.com', 'Heavy Customer', '', 1, true, now()) RETURNING id""",
+               created_at, external_id)
+           VALUES (%s, 'heavy@example.com', 'Heavy Customer', '', 1, true, now(), '') RETURNING id""",
         [organisation],
     )
     heavy = cursor.fetchone()[0]
@@ -310,8 +312,10 @@ def load_heavy_customer(cursor, organisation: int, *, first_customer: int, custo
     )
     _sql(
         cursor,
-        """INSERT INTO tickets_ticketmessage (ticket_id, author_customer_id, body, internal, created_at)
+        """INSERT INTO tickets_ticketmessage (ticket_id, author_customer_id, author_name, body, internal, created_at)
            SELECT t.id, CASE WHEN t.number = n.last_number - 24999 AND i %% 2 = 1 THEN %(heavy)s END,
+                  CASE WHEN t.number = n.last_number - 24999 AND i %% 2 = 1 THEN 'Heavy Customer'
+                       ELSE 'Support team' END,
                   'Message ' || i || ' on ticket ' || t.number,
                   i %% 2 = 0 AND i %% 10 = 0, t.created_at + i * interval '1 minute'
            FROM tickets_ticket t JOIN tickets_ticketnumbercounter n ON n.organisation_id = t.organisation_id,
