@@ -159,7 +159,7 @@ class TestCompanyTickets:
             organisation=organisation, members=[customer, *CustomerFactory.create_batch(3, organisation=organisation)]
         )
         own = make_ticket(company=company)
-        assert list(tickets_for(customer)) == [own]
+        assert tickets_for(customer)[0:10] == [own]
 
 
 def test_the_list_costs_the_same_queries_with_3_or_60_tickets(
