@@ -88,12 +88,21 @@ LIST_ROW_FIELDS = ("number", "subject", "status", "priority", "updated_at", "req
 LIST_ORDER = ("-updated_at", "-pk")
 
 
+def _requester_label() -> Subquery:
+    requester = Customer.objects.filter(pk=OuterRef("requester_id")).order_by()
+    return Subquery(requester.values(label=Coalesce(NullIf("name", Value("")), "email", output_field=CharField()))[:1])
+
+
 class TicketList:
     """A customer's tickets in list order, as a Paginator reads them: a count, and a window by slicing.
 
-    The visible tickets are read as disjoint parts, each down its own index in list order (tickets_for). A window
-    is each part's first rows up to the window's end, merged: PostgreSQL reads a few rows of each. Read as one
-    OR, it had to read and sort every visible ticket first, 25,000 for the heaviest customer at the target scale.
+    The visible tickets come as disjoint parts, each read down its own index in list order (tickets_for). A
+    window is each part's first rows up to the window's end, merged: PostgreSQL reads a few rows of each. Read
+    as one OR, it had to read and sort every visible ticket first, 25,000 for the heaviest customer at scale.
+
+    Each ticket of a window carries what a row of a list shows (LIST_ROW_FIELDS) and `requester_label`, the
+    requester's name (or email), which a row shows when the ticket is not the customer's own. The label is a
+    subquery, run for the rows a part returns only; a join made PostgreSQL read every visible ticket's requester.
     """
 
     def __init__(self, parts: list[QuerySet[Ticket]]) -> None:
@@ -109,9 +118,10 @@ class TicketList:
             raise TypeError("A ticket list is read a bounded window at a time, as tickets[start:stop].")
         if stop <= start:  # a Paginator asks for [0:0] when nothing matches
             return []
+        rows = [part.only(*LIST_ROW_FIELDS).annotate(requester_label=_requester_label()) for part in self.parts]
         # SQLite can't limit the parts of a UNION; it reads them whole, as it read the one OR.
         bounded = connection.features.supports_slicing_ordering_in_compound
-        first, *others = (part.order_by(*LIST_ORDER)[:stop] if bounded else part.order_by() for part in self.parts)
+        first, *others = (part.order_by(*LIST_ORDER)[:stop] if bounded else part.order_by() for part in rows)
         return list(first.union(*others, all=True).order_by(*LIST_ORDER)[start:stop])
 
 
@@ -120,22 +130,14 @@ def tickets_for(customer: Customer, *, status: str | None = None, query: str | N
 
     The tickets of visible_tickets in three disjoint parts, each read down an index in list order: the customer's
     own (by requester); their company's requested by others (by company); and those of any further companies,
-    few customers have one, read together and sorted. One query each for a count and a window, whatever the
+    which few customers have, read together and sorted. One query each for a count and a window, whatever the
     companies: their ids are subqueries PostgreSQL runs first.
-
-    Each ticket carries what a row of a list shows (LIST_ROW_FIELDS) and `requester_label`, the requester's name
-    (or email), which a row shows when the ticket is not the customer's own. Of others' tickets it is a subquery,
-    which PostgreSQL runs for the rows it returns only; a join made it read every visible ticket's requester.
     """
-    requester = Customer.objects.filter(pk=OuterRef("requester_id")).order_by()
-    label = requester.values(label=Coalesce(NullIf("name", Value("")), "email", output_field=CharField()))[:1]
-    in_organisation = Ticket.objects.filter(organisation_id=customer.organisation_id).only(*LIST_ROW_FIELDS)
-    others = in_organisation.exclude(requester=customer).annotate(requester_label=Subquery(label))
+    in_organisation = Ticket.objects.filter(organisation_id=customer.organisation_id)
+    others = in_organisation.exclude(requester=customer)
     companies = _shared_companies(customer).order_by("pk").values("pk")
-    parts: list[QuerySet[Ticket]] = [
-        in_organisation.filter(requester=customer).annotate(
-            requester_label=Value(customer.name or customer.email, output_field=CharField())
-        ),
+    parts = [
+        in_organisation.filter(requester=customer),
         others.filter(company=Subquery(companies[:1])),
         others.filter(InSubquery(F("company"), Subquery(companies[1:]))),
     ]
