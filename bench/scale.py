@@ -504,7 +504,8 @@ def measure(client, name: str, method: str, path: str, sizes: dict[str, float], 
         response = getattr(client, method)(path, data or {})
     page = Page(name=name, status=response.status_code)
     for query in captured.captured_queries:
-        if query["sql"].lstrip().upper().startswith(EXPLAINABLE):
+        # A UNION of limited SELECTs starts with its first one's parenthesis.
+        if query["sql"].lstrip(" \n(").upper().startswith(EXPLAINABLE):
             page.statements.append(explain(query["sql"], sizes, float(query["time"]) * 1000))
     return page
 
