@@ -73,8 +73,9 @@ def visible_tickets(customer: Customer) -> QuerySet[Ticket]:
 
 
 def _matching(tickets: QuerySet[Ticket], query: str) -> QuerySet[Ticket]:
-    # The subject is searched among the customer's own tickets only, found by index first, so no
-    # trigram index is needed (nor PostgreSQL-only): 14 ms for one who sees 25,000 (bench/scale.py).
+    # The subject is searched among the tickets the customer may see only, found by index first: no
+    # trigram index (PostgreSQL-only), but every one of them is read, 15-30 ms for one who sees 25,000
+    # on a busy machine (bench/scale.py).
     query = query.strip()
     number = query.removeprefix("#").strip()
     # ASCII digits only: "³" is a digit to str.isdigit() but not to int().
