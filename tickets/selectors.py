@@ -1,4 +1,4 @@
-"""Reads of the tickets app. Every customer-facing query starts from `visible_tickets`."""
+"""Reads of the tickets app. Every customer-facing query keeps the access rule of `visible_tickets`."""
 
 from typing import TYPE_CHECKING, Any
 
@@ -74,8 +74,8 @@ def visible_tickets(customer: Customer) -> QuerySet[Ticket]:
 
 def _matching(tickets: QuerySet[Ticket], query: str) -> QuerySet[Ticket]:
     # The subject is searched among the tickets the customer may see only, found by index first: no
-    # trigram index (PostgreSQL-only), but every one of them is read, 15-30 ms for one who sees 25,000
-    # on a busy machine (bench/scale.py).
+    # trigram index (PostgreSQL-only), but each of them is read, about 16 ms for one who sees 25,000
+    # (bench/scale.py), more on a busy machine.
     query = query.strip()
     number = query.removeprefix("#").strip()
     # ASCII digits only: "³" is a digit to str.isdigit() but not to int().
