@@ -1,5 +1,5 @@
 from django.contrib import messages
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -33,7 +33,9 @@ TICKETS_PER_PAGE = 20
 def ticket_list(request, organisation, customer):
     filter_form = TicketFilterForm(request.GET)
     filters = filter_form.filters()
-    page = Paginator(tickets_for(customer, **filters), TICKETS_PER_PAGE).get_page(request.GET.get("page"))
+    # A TicketList is no sequence, but it has all a Paginator reads: count() and slices.
+    tickets = tickets_for(customer, **filters)
+    page: Page[Ticket] = Paginator(tickets, TICKETS_PER_PAGE).get_page(request.GET.get("page"))  # type: ignore[arg-type]
     context = {"page": page, "filter_form": filter_form, "filtering": any(filters.values())}
     return render(request, "tickets/ticket_list.html", context)
 
