@@ -9,7 +9,7 @@ from django.views.decorators.csrf import csrf_exempt
 from portal_auth.decorators import customer_required, organisation_page, post_only
 from portal_auth.doors.landing import landed_token_confirmed, landed_token_drop, landed_token_hash, landed_token_proof
 from portal_auth.drafts import draft_restore
-from portal_auth.models import Customer, Organisation, session_hash
+from portal_auth.models import Customer, Organisation, Portal, session_hash
 from portal_auth.page_cache import cached_page
 from portal_auth.sessions import SESSION_VERSION
 from portal_core import page_cache
@@ -94,12 +94,11 @@ def email_link(request, org, token):
     # As every emailed link's landing: the token's hash into the session, the browser to a URL without it,
     # whose button does the work. A mail scanner following the link changes nothing; exempt from CSRF, as a
     # refusal would log the token's URL.
-    organisation = Organisation.objects.filter(slug=org).first()
-    if organisation is None:
+    if not Portal.objects.filter(slug=org).exists():
         response = redirect("landing")
     else:
         request.session[EMAIL_CHANGE_TOKEN_SESSION_KEY] = session_hash(token)
-        response = redirect("profile:email_confirm", org=request.portal.slug)
+        response = redirect("profile:email_confirm", org=org)
     response["Referrer-Policy"] = "no-referrer"
     return response
 

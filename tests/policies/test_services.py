@@ -167,7 +167,7 @@ def test_the_nav_offers_policies_only_where_there_are_some(sign_in, customer, or
 
     policy = PolicyFactory(organisation=organisation, slug="terms")
     html = client.get(f"/{organisation.slug}/support/").content.decode()
-    assert nav_links(html)[-1] == "Policies"
+    assert "Policies" in nav_links(html)
     html = client.get(f"/{organisation.slug}/policies/terms/").content.decode()
     assert f'<a href="/{organisation.slug}/policies/" aria-current="page">Policies</a>' in html
 
