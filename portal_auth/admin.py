@@ -152,7 +152,7 @@ class PortalSectionForm(forms.ModelForm):
         self.fields["place"].initial = self.instance.position if self.instance.pk else None
 
     def clean(self):
-        cleaned = super().clean()
+        cleaned = super().clean() or self.cleaned_data
         place = cleaned.get("place")
         # A number typed in wins over the hidden order the drag-and-drop keeps (which then has not moved).
         if place is not None and place != self.fields["place"].initial:

@@ -155,7 +155,7 @@ def customer_from_session(request: HttpRequest, portal_slug: str) -> tuple[Custo
         Customer.objects.annotate(
             asked_portal=FilteredRelation("organisation__portals", condition=Q(organisation__portals__slug=portal_slug))
         )
-        .select_related("organisation", "asked_portal")
+        .select_related("organisation", "asked_portal")  # type: ignore[misc]  # the stubs don't know FilteredRelations
         .only(*WHO_IS_ASKING)  # and the whole portal row: only() can't name a FilteredRelation's fields
     )
     customer = signed_in.filter(pk=customer_id, is_active=True, **_row_not_ended(session)).first()
