@@ -7,7 +7,8 @@ from django.urls import path
 from portal_auth.api_keys import api_key_revoke
 from portal_auth.doors.access_link.services import access_links_revoke
 from portal_auth.doors.registry import door_choices, door_keys_in_order, open_doors
-from portal_auth.models import AccessEvent, ApiCall, ApiKey, Customer, CustomerToken, Organisation
+from portal_auth.models import AccessEvent, ApiCall, ApiKey, Customer, CustomerToken, Organisation, Portal
+from portal_auth.portal_forms import PortalAdminForm
 from portal_auth.reports import portal_usage
 from portal_core.origin import ClientOrigin
 
@@ -267,3 +268,23 @@ class ApiCallAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(Portal)
+class PortalAdmin(admin.ModelAdmin):
+    form = PortalAdminForm
+    list_display = ["name", "slug", "organisation", "is_primary"]
+    list_filter = ["organisation"]
+    list_select_related = ["organisation"]
+    search_fields = ["name", "slug", "organisation__name"]
+    fieldsets = [
+        (None, {"fields": ["organisation", "name", "slug", "is_primary"]}),
+        (
+            "Look",
+            {
+                "description": "Buttons show their text in the second colour on the first: the pair must contrast "
+                "at 4.5:1 or more (WCAG AA).",
+                "fields": ["accent_colour", "accent_text_colour", "logo", "favicon"],
+            },
+        ),
+    ]

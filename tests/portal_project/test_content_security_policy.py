@@ -43,10 +43,12 @@ def assert_inline_blocks_carry_the_nonce(response) -> None:
     assert " style=" not in html
 
 
-def test_a_portal_page_carries_the_policy_and_its_accent_style_the_nonce(sign_in, customer):
+def test_a_portal_page_carries_the_policy_and_links_its_theme_stylesheet(sign_in, customer):
     response = sign_in(customer).get(f"/{customer.organisation.slug}/")
     assert response.status_code == 200
-    assert f"--accent: {primary_portal_of(customer.organisation).accent_colour}" in response.content.decode()
+    theme = primary_portal_of(customer.organisation).theme
+    assert f'href="/{customer.organisation.slug}/theme.css?v={theme.version}"' in response.content.decode()
+    assert "<style" not in response.content.decode()
     assert_inline_blocks_carry_the_nonce(response)
 
 
