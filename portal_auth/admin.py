@@ -18,6 +18,7 @@ from portal_auth.models import (
     Portal,
     PortalSection,
 )
+from portal_auth.portal_forms import PortalAdminForm
 from portal_auth.reports import portal_usage
 from portal_core.origin import ClientOrigin
 
@@ -172,16 +173,24 @@ class PortalSectionInline(SortableInlineAdminMixin, admin.TabularInline):
 
 @admin.register(Portal)
 class PortalAdmin(SortableAdminBase, admin.ModelAdmin):
+    form = PortalAdminForm
     list_display = ["name", "slug", "organisation", "is_primary"]
     list_filter = ["organisation"]
-    search_fields = ["name", "slug"]
+    search_fields = ["name", "slug", "organisation__name"]
     list_select_related = ["organisation"]
     prepopulated_fields = {"slug": ["name"]}
     readonly_fields = ["created_at"]
     inlines = [PortalSectionInline]
     fieldsets = [
         (None, {"fields": ["organisation", "name", "slug", "is_primary", "created_at"]}),
-        ("Look", {"fields": ["accent_colour", "accent_text_colour", "logo"]}),
+        (
+            "Look",
+            {
+                "description": "Buttons show their text in the second colour on the first: the pair must contrast "
+                "at 4.5:1 or more (WCAG AA).",
+                "fields": ["accent_colour", "accent_text_colour", "logo", "favicon"],
+            },
+        ),
     ]
 
     def get_object(self, request, object_id, from_field=None):

@@ -13,9 +13,11 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from portal_auth.doors.registry import EXTERNAL_SIGN_ON, default_door_keys, door_keys_in_order, validate_door_keys
+from portal_auth.themes import Theme, theme_of
 from portal_core import page_cache
+from portal_core.colours import is_hex_colour, text_contrast_problem
 from portal_core.sections import OptionalEmail, sections
-from portal_core.uploads import storage_name, validate_logo
+from portal_core.uploads import storage_name, validate_favicon, validate_logo
 
 
 def default_time_zone() -> str:
@@ -29,6 +31,10 @@ def time_zone_choices() -> list[tuple[str, str]]:
 def logo_path(organisation: "Organisation", filename: str) -> str:
     # Whatever the file was called on the uploader's computer, it fits every file system.
     return storage_name("logos", filename)
+
+
+def favicon_path(portal: "Portal", filename: str) -> str:
+    return storage_name("favicons", filename)
 
 
 class FooterLink(TypedDict):
@@ -226,7 +232,18 @@ class Portal(models.Model):
         validators=[HEX_COLOUR],
         help_text="The text of buttons; it must contrast with the accent colour at 4.5:1 or more.",
     )
-    logo = models.FileField(upload_to=logo_path, blank=True, validators=[validate_logo])
+    logo = models.FileField(
+        upload_to=logo_path,
+        blank=True,
+        validators=[validate_logo],
+        help_text="Beside the portal's name in the header: PNG, JPG or WebP, up to 1 MB and 2000×2000 pixels.",
+    )
+    favicon = models.FileField(
+        upload_to=favicon_path,
+        blank=True,
+        validators=[validate_favicon],
+        help_text="The icon of the browser's tab: a square PNG or ICO, up to 100 KB and 512×512 pixels.",
+    )
     # The sections' order and visibility, copied from the portal's PortalSection rows whenever one is saved, so a
     # page reads them with the portal's row and no query of their own.
     section_layout = models.JSONField(default=list, blank=True, editable=False)
@@ -258,12 +275,22 @@ class Portal(models.Model):
     def public_name(self) -> str:
         return self.name
 
+    @property
+    def theme(self) -> Theme:
+        return theme_of(self)
+
     def clean(self):
         was_primary = self.pk is not None and Portal.objects.filter(pk=self.pk, is_primary=True).exists()
         if was_primary and not self.is_primary:
             raise ValidationError(
                 {"is_primary": "An organisation always has a primary portal: make another one primary instead."}
             )
+        # Only a pair of valid colours is compared; a malformed one already has its field's error.
+        colours = (self.accent_colour, self.accent_text_colour)
+        if all(is_hex_colour(colour) for colour in colours):
+            problem = text_contrast_problem(*colours)
+            if problem:
+                raise ValidationError({"accent_text_colour": problem}, code="low_contrast")
 
     def sections_complete(self) -> None:
         """A row for each installed section the portal has none for, after the others: what staff order."""

@@ -127,6 +127,7 @@ PORTAL_FIELDS = (
     "accent_colour",
     "accent_text_colour",
     "logo",
+    "favicon",
     "section_layout",
 )
 WHO_IS_ASKING = (

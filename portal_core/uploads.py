@@ -37,6 +37,7 @@ from django.shortcuts import get_object_or_404
 from django.template.defaultfilters import filesizeformat
 from django.urls import path
 from django.utils import timezone
+from PIL import Image
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +53,8 @@ PDF = FileKind("PDF", "application/pdf", (".pdf",))
 JPEG = FileKind("JPG", "image/jpeg", (".jpg", ".jpeg"))
 PNG = FileKind("PNG", "image/png", (".png",))
 GIF = FileKind("GIF", "image/gif", (".gif",))
+WEBP = FileKind("WebP", "image/webp", (".webp",))
+ICO = FileKind("ICO", "image/x-icon", (".ico",))
 SVG = FileKind("SVG", "image/svg+xml", (".svg",))
 XLSX = FileKind("XLSX", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", (".xlsx",))
 DOCX = FileKind("DOCX", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", (".docx",))
@@ -195,6 +198,10 @@ def detect_kind(file) -> FileKind | None:
         return PNG
     if head[:6] in (b"GIF87a", b"GIF89a"):
         return GIF
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return WEBP
+    if head[:4] == b"\x00\x00\x01\x00":
+        return ICO
     if head.startswith(_OLE2_MAGIC):
         return _ole_kind(file)
     if head.startswith(b"PK\x03\x04"):
@@ -362,8 +369,63 @@ def _raise_if_refused(check, file, name: str) -> None:
         ) from None
 
 
+# What Pillow calls each kind of image we decode.
+_PILLOW_FORMATS = {PNG: "PNG", JPEG: "JPEG", WEBP: "WEBP", ICO: "ICO", GIF: "GIF"}
+
+
+def validate_image(
+    file: UploadedFile,
+    *,
+    allowed: tuple[FileKind, ...],
+    max_size: int,
+    max_pixels: tuple[int, int],
+    square: bool = False,
+) -> FileKind:
+    """`validate_upload` for images, which must also decode whole and fit within `max_pixels` (width, height)."""
+    kind = validate_upload(file, allowed=allowed, max_size=max_size)
+    name = file.name or "file"
+    max_width, max_height = max_pixels
+    file.seek(0)
+    try:
+        with Image.open(file, formats=[_PILLOW_FORMATS[kind]]) as image:
+            width, height = image.size
+            # Measured from the header, before the pixels are decoded: a small file may unpack into a huge image.
+            if width > max_width or height > max_height:
+                raise ValidationError(
+                    "“%(name)s” is %(width)d×%(height)d pixels; it may be at most %(max_width)d×%(max_height)d.",
+                    code="too_many_pixels",
+                    params={
+                        "name": name,
+                        "width": width,
+                        "height": height,
+                        "max_width": max_width,
+                        "max_height": max_height,
+                    },
+                )
+            image.load()
+    except ValidationError:
+        raise
+    except Exception:  # Pillow fails in many ways on a damaged or hostile image; each means the same to the uploader
+        raise ValidationError(
+            "“%(name)s” %(reason)s.", code="damaged", params={"name": name, "reason": _DAMAGED}
+        ) from None
+    finally:
+        file.seek(0)
+    if square and width != height:
+        raise ValidationError(
+            "“%(name)s” is %(width)d×%(height)d pixels; it must be square, such as 32×32 or 180×180.",
+            code="not_square",
+            params={"name": name, "width": width, "height": height},
+        )
+    return kind
+
+
 def validate_logo(file) -> None:
-    validate_upload(file, allowed=(PNG, JPEG), max_size=1024 * 1024)
+    validate_image(file, allowed=(PNG, JPEG, WEBP), max_size=1024 * 1024, max_pixels=(2000, 2000))
+
+
+def validate_favicon(file) -> None:
+    validate_image(file, allowed=(PNG, ICO), max_size=100 * 1024, max_pixels=(512, 512), square=True)
 
 
 # What a stored file's extension may be: the customer's name is never part of a path, its extension only if plain.

@@ -133,6 +133,8 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         **DATABASES["default"].get("OPTIONS", {}),
     }
+    # The ticket list's covering indexes carry extra columns on PostgreSQL; SQLite builds them without, and works.
+    SILENCED_SYSTEM_CHECKS = ["models.W040"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Shared by every process (cached_db sessions): the database by default, Redis where configured.

@@ -1,5 +1,7 @@
 import pytest
 
+from tests.factories import primary_portal_of
+
 
 @pytest.mark.parametrize(
     ("path", "current"),
@@ -18,7 +20,7 @@ def test_pages_carry_the_organisations_branding(sign_in, customer):
     organisation.portals.update(name="Lumière Voyages", accent_colour="#0f5c8a")
     html = sign_in(customer).get(f"/{organisation.slug}/").content.decode()
     assert "Lumière Voyages" in html
-    assert "--accent: #0f5c8a" in html
+    assert f"/{organisation.slug}/theme.css?v={primary_portal_of(organisation).theme.version}" in html
     assert 'href="tel:+44 20 7946 0000"' in html
     assert f'href="mailto:{organisation.support_email}"' in html
 
