@@ -20,11 +20,11 @@ from portal_auth.doors.api_redirect.services import (
 )
 from portal_auth.doors.registry import API_REDIRECT, door_is_open
 from portal_auth.models import ApiKey, Customer, Organisation, normalise_email
+from portal_auth.portal_sections import portal_sections
 from portal_auth.portals import customer_portal, portal_path
 from portal_auth.services import CustomerConflict, customer_get_or_create, customer_provision, organisation_knows_email
 from portal_core.api import ERRORS, ApiError, ErrorOut
 from portal_core.origin import ClientOrigin
-from portal_core.sections import sections
 
 router = Router(tags=["customers"])
 
@@ -110,13 +110,15 @@ def customer_access(request, id: str):
     organisation = _organisation(request)
     customer = _customer(organisation, id)
     portal = customer_portal(customer)
+    # The sections the customer's portal shows, in its order.
+    shown = [placed.section for placed in portal_sections(portal)]
     held = [
         SectionOut(
             key=section.key,
             title=section.title,
             url=settings.SITE_URL + portal_path(portal, section.list_url_name),
         )
-        for section in sections()
+        for section in shown
         if section.knows_email and section.knows_email(organisation, customer.email)
     ]
     return AccessOut(

@@ -133,6 +133,18 @@ def test_access_names_the_sections_holding_something(api, organisation, end_user
     assert body["sections"][0]["url"] == f"{SITE_URL}/{organisation.slug}/support/"
 
 
+def test_access_leaves_out_a_section_the_customers_portal_turned_off(api, organisation, end_user, make_ticket):
+    make_ticket(requester=end_user)
+    portal = organisation.portals.get()
+    portal.sections.filter(key="tickets").update(enabled=False)
+    portal.section_layout_refresh()
+
+    response = api.get("/customers/u-42/access")
+
+    assert response.status_code == 200
+    assert response.json()["sections"] == []
+
+
 def test_access_by_email_for_someone_known_only_to_a_section(api, attendee_email):
     response = api.get(f"/customers/email:{attendee_email.upper()}/access")
 

@@ -150,6 +150,18 @@ def test_emails_lead_to_the_portal_the_customer_was_last_in(sign_in, customer, s
     assert customer_portal(customer) == second_portal
     email = OutboxEmail.objects.get(to=customer.email)
     assert f"https://portal.example/{second_portal.slug}/support/portal/" in email.body_text
+    assert "Lumière Events" in email.body_html  # the email wears the portal's name
+
+
+def test_a_notification_email_wears_the_portal_it_leads_to(sign_in, customer, second_portal):
+    sign_in(customer).post(
+        f"/{second_portal.slug}/support/new/",
+        {"subject": "Lost luggage", "body": "A blue suitcase.", "priority": "normal"},
+    )
+
+    email = OutboxEmail.objects.get(to=customer.email)
+    assert f"/{second_portal.slug}/support/" in email.body_text
+    assert "Lumière Events" in email.body_html
 
 
 def test_back_on_the_primary_portal_emails_lead_there_again(sign_in, customer, second_portal):

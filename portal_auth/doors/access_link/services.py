@@ -22,7 +22,7 @@ from portal_auth.access_log import access_event_new, log_access
 from portal_auth.doors.registry import ACCESS_LINK, door_is_open
 from portal_auth.doors.tokens import token_by_hash
 from portal_auth.models import AccessEvent, Customer, CustomerToken, Organisation, Portal, normalise_email
-from portal_auth.portals import customer_portal, portal_address, portal_chooser, portal_path
+from portal_auth.portals import customer_portal, portal_address, portal_chooser, portal_of_path, portal_path
 from portal_auth.sessions import portal_sign_in
 from portal_auth.types import PortalRequest
 from portal_core import page_cache
@@ -128,10 +128,17 @@ def access_links_send(
         for link in links
     ]
     tokens = CustomerToken.objects.bulk_create([token for token, _raw in issued])
+    portals = {portal.slug: portal for portal in Portal.objects.filter(organisation=organisation)}
     drafts = []
     for link, (token, raw) in zip(links, issued, strict=True):
         url = access_link_url(next_path=link.next_path, link_route=link_route, raw=raw)
-        context = {**link.email_context, "customer": link.customer, "link": url, "expires_at": token.expires_at}
+        context = {
+            **link.email_context,
+            "customer": link.customer,
+            "portal": portals.get(portal_address(link.next_path)),
+            "link": url,
+            "expires_at": token.expires_at,
+        }
         drafts.append(EmailDraft(to=link.customer.email, context=context, secrets=(url,)))
     emails_enqueue(organisation=organisation, template=email_template, drafts=drafts)
     AccessEvent.objects.bulk_create(
@@ -321,13 +328,19 @@ class EmailLink:
     url: str
     signs_in: bool
     expires_at: datetime | None = None
+    portal: Portal | None = None  # the portal it leads into, whose name and look the email wears
 
     @property
     def secrets(self) -> list[str]:
         return [self.url] if self.signs_in else []
 
     def context(self) -> dict:
-        return {"link": self.url, "link_signs_in": self.signs_in, "link_expires_at": self.expires_at}
+        return {
+            "link": self.url,
+            "link_signs_in": self.signs_in,
+            "link_expires_at": self.expires_at,
+            "portal": self.portal,
+        }
 
 
 def notification_link_make(
@@ -344,9 +357,10 @@ def notification_link_make(
     through the door routed at `link_route` (logged as sent); otherwise the page itself, which asks for a sign-in.
     """
     organisation = customer.organisation
+    portal = portal_of_path(organisation, next_path)
     signs_in = organisation.notification_links_sign_in and door_is_open(organisation, ACCESS_LINK)
     if not (signs_in and customer.is_active):
-        return EmailLink(url=settings.SITE_URL + next_path, signs_in=False)
+        return EmailLink(url=settings.SITE_URL + next_path, signs_in=False, portal=portal)
     token, raw = CustomerToken.issue(
         customer=customer,
         purpose=CustomerToken.Purpose.SIGN_IN_LINK,
@@ -364,4 +378,4 @@ def notification_link_make(
         token=token,
     )
     url = access_link_url(next_path=next_path, link_route=link_route, raw=raw)
-    return EmailLink(url=url, signs_in=True, expires_at=token.expires_at)
+    return EmailLink(url=url, signs_in=True, expires_at=token.expires_at, portal=portal)
