@@ -71,8 +71,8 @@ def load_measured_customer(cursor) -> None:
     organisation = cursor.fetchone()[0]
     cursor.execute(
         """INSERT INTO portal_auth_customer (organisation_id, email, name, password, session_version, is_active,
-               created_at)
-           VALUES (%s, %s, %s, '', 1, true, now()) RETURNING id""",
+               created_at, external_id, email_choices)
+           VALUES (%s, %s, %s, '', 1, true, now(), '', '{}') RETURNING id""",
         [organisation, MEASURED_EMAIL, MEASURED_NAME],
     )
     params = {
@@ -121,8 +121,9 @@ def load_measured_customer(cursor) -> None:
     )
     # The newest ticket holds the long thread (public messages, then internal notes); the others two messages.
     cursor.execute(
-        """INSERT INTO tickets_ticketmessage (ticket_id, author_customer_id, body, internal, created_at)
+        """INSERT INTO tickets_ticketmessage (ticket_id, author_customer_id, author_name, body, internal, created_at)
            SELECT t.id, CASE WHEN i %% 2 = 1 AND i <= m.public THEN %(customer)s END,
+                  CASE WHEN i %% 2 = 1 AND i <= m.public THEN %(name)s ELSE 'Support agent' END,
                   %(ticket_message)s || ' ' || i || ': a line or two of ordinary text about the question.',
                   i > m.public, t.created_at + i * interval '1 minute'
            FROM tickets_ticket t,
@@ -160,20 +161,11 @@ def load_storm_organisation(cursor) -> None:
     """A small organisation whose customers sign in with passwords during the storm."""
     from sign_in_storm import CUSTOMERS
 
-    cursor.execute(
-        """INSERT INTO portal_auth_organisation (name, slug, display_name, accent_colour, logo, requires_sign_in,
-               session_lifetime, support_email, support_phone, support_url, doors,
-               external_sign_on_url, external_sign_on_secret, external_sign_on_secret_id,
-               external_sign_on_previous_secret, external_sign_on_previous_secret_id, created_at,
-               notification_links_sign_in)
-           VALUES ('Storm Travel', 'storm', '', '#1d4ed8', '', true, interval '1 day', '', '', '',
-                   '["password", "access_link"]', '', '', '', '', '', now(), false) RETURNING id"""
-    )
-    organisation = cursor.fetchone()[0]
+    organisation = scale.insert_organisation(cursor, name="Storm Travel", slug="storm")
     cursor.execute(
         """INSERT INTO portal_auth_customer (organisation_id, email, name, password, session_version, is_active,
-               created_at)
-           SELECT %s, 'storm' || g || '@example.com', 'Storm ' || g, '', 1, true, now()
+               created_at, external_id, email_choices)
+           SELECT %s, 'storm' || g || '@example.com', 'Storm ' || g, '', 1, true, now(), '', '{}'
            FROM generate_series(0, %s - 1) g""",
         [organisation, CUSTOMERS],
     )
@@ -205,6 +197,7 @@ def measured_session() -> dict:
     customer = Customer.objects.get(organisation__slug="scale", email=MEASURED_EMAIL)
     session = SessionStore()
     session[sessions.SESSION_CUSTOMER] = customer.pk
+    session[sessions.SESSION_ORGANISATION] = customer.organisation_id
     session[sessions.SESSION_VERSION] = customer.session_version
     session[sessions.SESSION_METHOD] = "bench"
     session[sessions.SESSION_EXPIRES] = int((timezone.now() + datetime.timedelta(days=1)).timestamp())

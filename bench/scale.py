@@ -87,6 +87,29 @@ def _sql(cursor, statement: str, **params) -> None:
     cursor.execute(statement, params)
 
 
+def insert_organisation(cursor, *, name: str, slug: str) -> int:
+    """An organisation row and its primary portal at its slug, as `Organisation.save()` makes them; its id."""
+    cursor.execute(
+        """INSERT INTO portal_auth_organisation (name, slug, display_name, requires_sign_in,
+               session_lifetime, support_email, support_phone, support_url, doors,
+               external_sign_on_url, external_sign_on_secret, external_sign_on_secret_id,
+               external_sign_on_previous_secret, external_sign_on_previous_secret_id, created_at,
+               notification_links_sign_in, redirect_confirms, footer_links)
+           VALUES (%(name)s, %(slug)s, '', true, interval '1 day', '', '', '',
+                   '["password", "access_link"]', '', '', '', '', '', now(), false, false, '{}')
+           RETURNING id""",
+        {"name": name, "slug": slug},
+    )
+    organisation = cursor.fetchone()[0]
+    cursor.execute(
+        """INSERT INTO portal_auth_portal (organisation_id, slug, name, is_primary, accent_colour, accent_text_colour,
+               logo, favicon, section_layout, created_at)
+           VALUES (%s, %s, %s, true, '#1d4ed8', '#ffffff', '', '', '[]', now())""",
+        [organisation, slug, name],
+    )
+    return organisation
+
+
 def load_organisation(cursor, *, slug: str, factor: float, company_access: bool) -> tuple[int, int, int]:
     """One organisation's rows at `factor` × the target: (its id, its first customer's id, its customer count)."""
     customers = max(int(100_000 * factor), 100)
@@ -97,29 +120,15 @@ def load_organisation(cursor, *, slug: str, factor: float, company_access: bool)
         "tickets": customers * 10,
         "conversations": customers * 3,
     }
-    _sql(
-        cursor,
-        """INSERT INTO portal_auth_organisation (name, slug, display_name, accent_colour, logo, requires_sign_in,
-               session_lifetime, support_email, support_phone, support_url, doors,
-               external_sign_on_url, external_sign_on_secret, external_sign_on_secret_id,
-               external_sign_on_previous_secret, external_sign_on_previous_secret_id, created_at,
-               notification_links_sign_in, redirect_confirms)
-           VALUES (%(name)s, %(slug)s, '', '#1d4ed8', '', true, interval '1 day', '', '', '',
-                   '["password", "access_link"]', '', '', '', '', '',
-                   now(), false, false)""",
-        name=slug.title(),
-        slug=slug,
-    )
-    cursor.execute("SELECT id FROM portal_auth_organisation WHERE slug = %s", [slug])
-    organisation = cursor.fetchone()[0]
+    organisation = insert_organisation(cursor, name=slug.title(), slug=slug)
     params = {"org": organisation, **sizes, "words": SUBJECT_WORDS.split()}
 
     _sql(
         cursor,
         """INSERT INTO portal_auth_customer (organisation_id, email, name, password, session_version, is_active,
-               created_at, external_id)
+               created_at, external_id, email_choices)
            SELECT %(org)s, 'c' || g || '@example.com', 'Customer ' || g, '', 1, true, now() - g * interval '1 minute',
-                  ''
+                  '', '{}'
            FROM generate_series(1, %(customers)s) g""",
         **params,
     )
@@ -258,8 +267,8 @@ def load_heavy_customer(cursor, organisation: int, *, first_customer: int, custo
     """A customer with many of everything: long lists, a big company, long threads."""
     cursor.execute(
         """INSERT INTO portal_auth_customer (organisation_id, email, name, password, session_version, is_active,
-               created_at, external_id)
-           VALUES (%s, 'heavy@example.com', 'Heavy Customer', '', 1, true, now(), '') RETURNING id""",
+               created_at, external_id, email_choices)
+           VALUES (%s, 'heavy@example.com', 'Heavy Customer', '', 1, true, now(), '', '{}') RETURNING id""",
         [organisation],
     )
     heavy = cursor.fetchone()[0]
