@@ -139,6 +139,7 @@ def test_staff_shape_a_second_portal_and_a_customer_uses_it(browser, page, live_
 
     response = page.goto(f"{base}/billing/")
     assert response.status == 404
+    assert page.get_by_role("heading", level=1).inner_text() == "We can't find that page"
     check_page(page, "portals-3-billing-not-found")
 
     # The profile: a phone number and a postal address.
