@@ -27,7 +27,10 @@ class Policy(models.Model):
         help_text="An organisation has at most one of each usual kind; as many other pages as it likes.",
     )
     title = models.CharField(max_length=120)
-    slug = models.SlugField(max_length=60, help_text="The page's address: /<organisation>/policies/<slug>/.")
+    # The admin shows help texts as HTML: an address written with angle brackets would lose its placeholders.
+    slug = models.SlugField(
+        max_length=60, help_text="The end of the page's address: “refunds” puts it at …/policies/refunds/."
+    )
     body = models.TextField(help_text=MARKDOWN_HELP)
     # The body as customers see it: rendered and sanitised on every save, so no page renders Markdown and no hand
     # writes HTML here.

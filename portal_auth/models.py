@@ -216,7 +216,8 @@ class Portal(models.Model):
         max_length=60,
         unique=True,
         validators=[validate_slug_not_reserved],
-        help_text="The portal is at /<address>/. Changing it breaks every link already sent.",
+        help_text="What follows the site's address: “lumiere” puts the portal at /lumiere/. "
+        "Changing it breaks every link already sent.",
     )
     name = models.CharField(max_length=200, help_text="Shown to customers: the header, page titles and emails.")
     is_primary = models.BooleanField(

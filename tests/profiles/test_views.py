@@ -52,6 +52,14 @@ def test_the_profile_shows_the_customers_email_and_their_details(client_of, cust
     assert "Change email address" in html
 
 
+def test_the_profile_leads_to_the_customers_recent_access_and_sessions(client_of, customer):
+    html = client_of.get(profile_url(customer)).content.decode()
+
+    slug = customer.organisation.slug
+    assert f'<a href="/{slug}/profile/access/">See your recent access</a>' in html
+    assert f'<a href="/{slug}/profile/access/sessions/">See your sessions</a>' in html
+
+
 def test_saving_keeps_the_details_on_the_profile_and_the_name_on_the_customer(client_of, customer):
     response = client_of.post(profile_url(customer), details())
 
