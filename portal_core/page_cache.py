@@ -24,7 +24,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
+from django.core.cache.backends.db import DatabaseCache
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import transaction
 from django.db.models import Model
@@ -172,7 +173,7 @@ def scopes_changed(scopes: Iterable[str]) -> None:
     then another reader could still read the old rows and store them under a newer version.
     """
     keys = {_VERSION_PREFIX + scope for scope in scopes}
-    if not keys:
+    if not keys or not enabled():  # no page is kept: no version to bump
         return
     if transaction.get_connection().in_atomic_block:
         _versions_delete(keys)
@@ -181,7 +182,12 @@ def scopes_changed(scopes: Iterable[str]) -> None:
 
 def _versions_delete(keys: set[str]) -> None:
     try:
-        cache.delete_many(list(keys))
+        if isinstance(caches[DEFAULT_CACHE_ALIAS], DatabaseCache):
+            # The database cache shares the write's connection: a failed DELETE must not abort its transaction.
+            with transaction.atomic():
+                cache.delete_many(list(keys))
+        else:
+            cache.delete_many(list(keys))
     except Exception:
         # Pages already stored stay until PAGE_CACHE_TIMEOUT: the reason that timeout is short.
         logger.exception(

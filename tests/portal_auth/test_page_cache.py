@@ -551,3 +551,28 @@ def test_a_booking_opened_by_its_link_alone_is_not_kept_for_a_customer_who_does_
     _rename_booking(world, client)  # makes stale the pages of its attendees only
 
     assert "Porto weekend" in client.get(world.booking_page).content.decode()
+
+
+def test_with_the_page_cache_off_a_write_leaves_the_cache_alone(settings, organisation, monkeypatch):
+    settings.PAGE_CACHE_ENABLED = False
+    touched = []
+    monkeypatch.setattr(page_cache.cache, "delete_many", lambda keys: touched.append(keys))
+
+    with transaction.atomic():
+        organisation.name = "Renamed"
+        organisation.save()
+
+    assert touched == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_cache_that_fails_leaves_the_write_it_is_bumped_in_whole(settings):
+    # The database cache shares the write's connection: its failure (here, no table) must not abort the write.
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "no_such"}}
+    from tests.factories import OrganisationFactory
+
+    with transaction.atomic():
+        organisation = OrganisationFactory()  # its save makes its primary portal in the same transaction
+        organisation.portals.update(name="Still here")
+
+    assert Portal.objects.get(organisation=organisation).name == "Still here"
