@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from django.db.models import FilteredRelation, Q
+from django.db.models import FilteredRelation, Q, QuerySet
 from django.http import HttpRequest
 from django.middleware.csrf import rotate_token
 from django.utils import timezone
@@ -13,6 +13,7 @@ from portal_auth.models import AccessEvent, Customer, CustomerSession, CustomerT
 from portal_auth.types import PortalRequest
 from portal_core import page_cache
 from portal_core.origin import ClientOrigin
+from portal_core.prepared import PreparedQuery
 
 SESSION_CUSTOMER = "portal_customer_id"
 SESSION_VERSION = "portal_session_version"
@@ -140,6 +141,27 @@ WHO_IS_ASKING = (
 )
 
 
+def _who_is_asking(customer_id: int, portal_slug: str, session_row: int | None) -> QuerySet[Customer]:
+    """The customer, if active, with their organisation and the portal of theirs at `portal_slug`.
+
+    A session names the row that lists it (`session_row`), which must not have been ended from another browser;
+    a session opened before rows were kept names none, and its customer's session version still bounds it.
+    """
+    row_not_ended = {} if session_row is None else {"sessions__pk": session_row, "sessions__ended_at__isnull": True}
+    return (
+        Customer.objects.annotate(
+            asked_portal=FilteredRelation("organisation__portals", condition=Q(organisation__portals__slug=portal_slug))
+        )
+        .select_related("organisation", "asked_portal")  # type: ignore[misc]  # the stubs don't know FilteredRelations
+        .only(*WHO_IS_ASKING)  # and the whole portal row: only() can't name a FilteredRelation's fields
+        .filter(pk=customer_id, is_active=True, **row_not_ended)
+        .order_by("pk")[:1]
+    )
+
+
+_WHO_IS_ASKING = PreparedQuery(_who_is_asking)
+
+
 def customer_from_session(request: HttpRequest, portal_slug: str) -> tuple[Customer | None, Portal | None]:
     """The customer this session names, with their organisation, and their organisation's portal at `portal_slug`.
 
@@ -152,14 +174,8 @@ def customer_from_session(request: HttpRequest, portal_slug: str) -> tuple[Custo
         return None, None
     if session.get(SESSION_EXPIRES, 0) < timezone.now().timestamp():
         return None, None
-    signed_in = (
-        Customer.objects.annotate(
-            asked_portal=FilteredRelation("organisation__portals", condition=Q(organisation__portals__slug=portal_slug))
-        )
-        .select_related("organisation", "asked_portal")  # type: ignore[misc]  # the stubs don't know FilteredRelations
-        .only(*WHO_IS_ASKING)  # and the whole portal row: only() can't name a FilteredRelation's fields
-    )
-    customer = signed_in.filter(pk=customer_id, is_active=True, **_row_not_ended(session)).first()
+    found = _WHO_IS_ASKING(customer_id=customer_id, portal_slug=portal_slug, session_row=session.get(SESSION_ROW))
+    customer = found[0] if found else None
     if customer is None or customer.session_version != session.get(SESSION_VERSION):
         return None, None
     session_seen(request, customer)
@@ -182,15 +198,6 @@ def portal_at(slug: str) -> Portal | None:
 
 # ---------------------------------------------------------------------------------------------
 # The rows that list a customer's sessions ("Your sessions", portal_auth/account.py)
-
-
-def _row_not_ended(session) -> dict:
-    """For the query of who is asking: the session's row must not have been ended from another browser.
-
-    A session opened before rows were kept names none; its customer's session version still bounds it.
-    """
-    row_id = session.get(SESSION_ROW)
-    return {} if row_id is None else {"sessions__pk": row_id, "sessions__ended_at__isnull": True}
 
 
 def _session_record(

@@ -1,0 +1,170 @@
+import datetime
+import threading
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connection, connections
+from django.db.models import Prefetch
+from django.utils import timezone
+
+from portal_auth.models import Customer
+from portal_core.prepared import PreparedQuery
+from tests.factories import CustomerFactory, OrganisationFactory
+from tests.tickets.factories import TicketFactory, TicketMessageFactory
+from tickets.models import Ticket, TicketMessage
+
+pytestmark = pytest.mark.django_db
+
+
+def _tickets_of(customer_id: int, organisation_id: int, status=None):
+    tickets = Ticket.objects.filter(requester_id=customer_id, organisation_id=organisation_id)
+    if status is not None:
+        tickets = tickets.filter(status=status)
+    return tickets.select_related("requester").order_by("number")
+
+
+@pytest.fixture
+def two_customers():
+    """Two customers of two organisations, each with tickets of their own."""
+    first, second = CustomerFactory(), CustomerFactory()
+    for customer, subjects in ((first, ["Lost bag", "Seat change"]), (second, ["Refund"])):
+        for subject in subjects:
+            TicketFactory(organisation=customer.organisation, requester=customer, subject=subject)
+    return first, second
+
+
+def test_each_call_reads_its_own_values_rows_as_the_queryset_would(two_customers):
+    first, second = two_customers
+    tickets_of = PreparedQuery(_tickets_of)
+
+    for customer in (first, second, first):
+        got = tickets_of(customer_id=customer.pk, organisation_id=customer.organisation_id)
+        expected = list(_tickets_of(customer.pk, customer.organisation_id))
+        assert [(t.pk, t.subject, t.requester.email) for t in got] == [
+            (t.pk, t.subject, t.requester.email) for t in expected
+        ]
+    assert tickets_of(customer_id=first.pk, organisation_id=second.organisation_id) == []
+
+
+def test_the_compiled_sql_is_reused_and_a_new_shape_compiled_once(two_customers, django_assert_num_queries):
+    first, second = two_customers
+    tickets_of = PreparedQuery(_tickets_of)
+    compiled = 0
+    original = tickets_of._compile
+
+    def counting(values):
+        nonlocal compiled
+        compiled += 1
+        return original(values)
+
+    tickets_of._compile = counting  # type: ignore[method-assign]
+    with django_assert_num_queries(4):
+        tickets_of(customer_id=first.pk, organisation_id=first.organisation_id)
+        tickets_of(customer_id=second.pk, organisation_id=second.organisation_id)
+        open_ones = tickets_of(customer_id=first.pk, organisation_id=first.organisation_id, status=Ticket.Status.OPEN)
+        tickets_of(customer_id=second.pk, organisation_id=second.organisation_id, status=Ticket.Status.SOLVED)
+    assert compiled == 2 if connection.vendor == "postgresql" else compiled == 0
+    assert {t.subject for t in open_ones} == {"Lost bag", "Seat change"}
+
+
+def test_a_none_is_a_shape_of_its_own_not_a_value(two_customers):
+    first, _ = two_customers
+    TicketFactory(organisation=first.organisation, requester=first, subject="Someone's", assigned_agent=None)
+    unassigned = PreparedQuery(
+        lambda customer_id, agent_id: Ticket.objects.filter(requester_id=customer_id, assigned_agent_id=agent_id)
+    )
+    assert unassigned(customer_id=first.pk, agent_id=1) == []
+    assert len(unassigned(customer_id=first.pk, agent_id=None)) == 3
+
+
+def test_values_lists_prefetches_and_counts_as_the_queryset_gives_them(two_customers):
+    first, _ = two_customers
+    ticket = Ticket.objects.filter(requester=first).order_by("number").first()
+    TicketMessageFactory(ticket=ticket, body="Hello")
+
+    subjects = PreparedQuery(
+        lambda customer_id: Ticket.objects.filter(requester_id=customer_id).order_by("number").values_list("subject")
+    )
+    assert subjects(customer_id=first.pk) == [("Lost bag",), ("Seat change",)]
+
+    with_messages = PreparedQuery(
+        lambda customer_id: (
+            Ticket.objects.filter(requester_id=customer_id)
+            .order_by("number")
+            .prefetch_related(Prefetch("messages", queryset=TicketMessage.objects.order_by("pk"), to_attr="shown"))
+        )
+    )
+    assert [[m.body for m in t.shown] for t in with_messages(customer_id=first.pk)] == [["Hello"], []]
+    assert PreparedQuery(_tickets_of).count(customer_id=first.pk, organisation_id=first.organisation_id) == 2
+
+
+def test_dates_and_datetimes_are_parameters():
+    organisation = OrganisationFactory()
+    old = CustomerFactory(organisation=organisation)
+    Customer.objects.filter(pk=old.pk).update(last_sign_in_at=timezone.now() - datetime.timedelta(days=3))
+    signed_in_since = PreparedQuery(
+        lambda organisation_id, since: Customer.objects.filter(
+            organisation_id=organisation_id, last_sign_in_at__gte=since
+        )
+    )
+    now = timezone.now()
+    assert signed_in_since(organisation_id=organisation.pk, since=now - datetime.timedelta(days=4)) == [old]
+    assert signed_in_since(organisation_id=organisation.pk, since=now - datetime.timedelta(days=2)) == []
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="queries are compiled once on PostgreSQL only")
+@pytest.mark.parametrize(
+    ("build", "refusal"),
+    [
+        # A moment read while building would be frozen into every later call.
+        (
+            lambda organisation_id: Customer.objects.filter(
+                organisation_id=organisation_id, created_at__lte=timezone.now()
+            ),
+            "depends on more",
+        ),
+        # icontains binds "%…%", not the value given: the value would be lost.
+        (lambda text: Customer.objects.filter(email__icontains=text), "changed before it is bound"),
+        # An argument the query never binds can't be told apart from one it changes.
+        (
+            lambda organisation_id, email: Customer.objects.filter(organisation_id=organisation_id),
+            "never reach the SQL",
+        ),
+    ],
+)
+def test_builders_whose_query_would_not_follow_their_arguments_are_refused(build, refusal):
+    prepared = PreparedQuery(build)
+    arguments = {
+        name: 1 if name.endswith("_id") else "x" for name in build.__code__.co_varnames[: build.__code__.co_argcount]
+    }
+    with pytest.raises(ImproperlyConfigured, match=refusal):
+        prepared(**arguments)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_threads_running_one_compiled_query_each_get_their_own_rows(two_customers):
+    first, second = two_customers
+    tickets_of = PreparedQuery(_tickets_of)
+    tickets_of(customer_id=first.pk, organisation_id=first.organisation_id)  # compiled in this thread
+    seen: dict[str, set[str]] = {}
+    errors = []
+
+    def read(name, customer):
+        try:
+            for _ in range(30):
+                subjects = {
+                    t.subject for t in tickets_of(customer_id=customer.pk, organisation_id=customer.organisation_id)
+                }
+                seen.setdefault(name, set()).update(subjects)
+        except Exception as error:  # noqa: BLE001 - reported by the assertion below
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=read, args=(name, customer)) for name, customer in (("a", first), ("b", second))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert seen == {"a": {"Lost bag", "Seat change"}, "b": {"Refund"}}
