@@ -38,7 +38,9 @@ _SHAPES_KEPT = 32
 class _Compiled:
     """One shape's SQL, where each named value goes among its parameters, and the compiler that knows its columns."""
 
-    def __init__(self, queryset: QuerySet, compiler: SQLCompiler, sql: str, params: tuple, slots: dict[int, str]):
+    def __init__(
+        self, queryset: QuerySet, compiler: SQLCompiler, sql: str, params: tuple, slots: dict[int, tuple[str, type]]
+    ):
         self.queryset = queryset
         self.compiler = compiler
         self.sql = sql
@@ -47,8 +49,9 @@ class _Compiled:
 
     def bound(self, values: dict[str, Any]) -> tuple[str, list]:
         params = list(self.params)
-        for position, name in self.slots.items():
-            params[position] = values[name]
+        for position, (name, bound_as) in self.slots.items():
+            value = values[name]
+            params[position] = value if type(value) is bound_as else bound_as(value)
         return self.sql, params
 
     def results(self, values: dict[str, Any], alias: str) -> list:
@@ -161,17 +164,18 @@ class PreparedQuery:
         compiler = queryset.query.get_compiler(using=self.using)
         sql, params = compiler.as_sql()
         markers = {values[name]: name for name in names}
-        slots = {}
+        slots: dict[int, tuple[str, type]] = {}
         for position, param in enumerate(params):
             name = markers.get(param) if isinstance(param, _PARAMETER_TYPES) else None
-            if name is not None and type(param) is type(values[name]):
-                slots[position] = name
+            if name is not None and isinstance(param, type(values[name])):
+                # Bound as the queryset binds it: an integer column's value as psycopg's Int4, say.
+                slots[position] = (name, type(param))
             elif isinstance(param, str) and "\ue000" in param:
                 raise ImproperlyConfigured(
                     f"{self.build!r}: a string argument is changed before it is bound ({param!r}), e.g. by a "
                     "contains lookup: pass the value the query binds."
                 )
-        if unbound := set(names) - set(slots.values()):
+        if unbound := set(names) - {name for name, _ in slots.values()}:
             raise ImproperlyConfigured(
                 f"{self.build!r}: {', '.join(sorted(unbound))} never reach the SQL as given (unused, changed, or out "
                 "of the column's range): pass only what the query binds."

@@ -21,6 +21,7 @@ from django.db.models.functions import Coalesce, NullIf
 
 from portal_auth.access_log import LookRefused
 from portal_auth.models import Customer, Organisation
+from portal_core.prepared import PreparedQuery
 from tickets.models import Company, Ticket, TicketAttachment, TicketMessage, TicketSettings
 
 if TYPE_CHECKING:
@@ -53,13 +54,18 @@ class InSubquery(Func):
         return f"{column[0]} IN {subquery[0]}", params
 
 
-def _shared_companies(customer: Customer) -> QuerySet[Company]:
-    """The companies whose tickets `customer` may see: theirs, where the organisation shares company tickets."""
+def _shared_companies(customer_id: int, organisation_id: int) -> QuerySet[Company]:
+    """The companies whose tickets the customer may see: theirs, where the organisation shares company tickets."""
     return Company.objects.filter(
-        organisation_id=customer.organisation_id,
-        members=customer,
+        organisation_id=organisation_id,
+        members=customer_id,
         organisation__ticket_settings__customer_access=TicketSettings.CustomerAccess.CONTACT_OR_COMPANY,
     ).order_by()
+
+
+def _visible(customer_id: int, organisation_id: int) -> QuerySet[Ticket]:
+    of_shared_company = InSubquery(F("company"), Subquery(_shared_companies(customer_id, organisation_id).values("pk")))
+    return Ticket.objects.filter(Q(requester=customer_id) | Q(of_shared_company), organisation_id=organisation_id)
 
 
 def visible_tickets(customer: Customer) -> QuerySet[Ticket]:
@@ -68,8 +74,7 @@ def visible_tickets(customer: Customer) -> QuerySet[Ticket]:
     One query, whatever the settings, each rule served by its own index (requester, company). For a list in
     order, tickets_for reads the rules apart.
     """
-    of_shared_company = InSubquery(F("company"), Subquery(_shared_companies(customer).values("pk")))
-    return Ticket.objects.filter(Q(requester=customer) | Q(of_shared_company), organisation_id=customer.organisation_id)
+    return _visible(customer.pk, customer.organisation_id)
 
 
 def _matching(tickets: QuerySet[Ticket], query: str) -> QuerySet[Ticket]:
@@ -94,6 +99,19 @@ def _requester_label() -> Subquery:
     return Subquery(requester.values(label=Coalesce(NullIf("name", Value("")), "email", output_field=CharField()))[:1])
 
 
+def _count_of(parts: list[QuerySet[Ticket]]) -> QuerySet:
+    first, *others = (part.order_by().values("pk") for part in parts)
+    return first.union(*others, all=True).order_by()  # not the model's ordering, on columns a count doesn't select
+
+
+def _window_of(parts: list[QuerySet[Ticket]], start: int, stop: int) -> QuerySet[Ticket]:
+    rows = [part.only(*LIST_ROW_FIELDS).annotate(requester_label=_requester_label()) for part in parts]
+    # SQLite can't limit the parts of a UNION; it reads them whole, as it read the one OR.
+    bounded = connection.features.supports_slicing_ordering_in_compound
+    first, *others = (part.order_by(*LIST_ORDER)[:stop] if bounded else part.order_by() for part in rows)
+    return first.union(*others, all=True).order_by(*LIST_ORDER)[start:stop]
+
+
 class TicketList:
     """A customer's tickets in list order, as a Paginator reads them: a count, and a window by slicing.
 
@@ -110,43 +128,63 @@ class TicketList:
         self.parts = parts
 
     def count(self) -> int:
-        first, *others = (part.order_by().values("pk") for part in self.parts)
-        return first.union(*others, all=True).count()
+        return _count_of(self.parts).count()
 
     def __getitem__(self, window: slice) -> list[Ticket]:
-        start, stop = window.start or 0, window.stop
-        if stop is None or window.step is not None:
-            raise TypeError("A ticket list is read a bounded window at a time, as tickets[start:stop].")
-        if stop <= start:  # a Paginator asks for [0:0] when nothing matches
-            return []
-        rows = [part.only(*LIST_ROW_FIELDS).annotate(requester_label=_requester_label()) for part in self.parts]
-        # SQLite can't limit the parts of a UNION; it reads them whole, as it read the one OR.
-        bounded = connection.features.supports_slicing_ordering_in_compound
-        first, *others = (part.order_by(*LIST_ORDER)[:stop] if bounded else part.order_by() for part in rows)
-        return list(first.union(*others, all=True).order_by(*LIST_ORDER)[start:stop])
+        start, stop = _bounds(window)
+        return list(_window_of(self.parts, start, stop)) if stop > start else []
+
+
+def _bounds(window: slice) -> tuple[int, int]:
+    if window.stop is None or window.step is not None:
+        raise TypeError("A ticket list is read a bounded window at a time, as tickets[start:stop].")
+    # A Paginator asks for [0:0] when nothing matches.
+    return window.start or 0, window.stop
+
+
+def _list_parts(customer_id: int, organisation_id: int, status: str | None = None) -> list[QuerySet[Ticket]]:
+    """The tickets of visible_tickets in three disjoint parts, each read down an index in list order: the customer's
+    own (by requester); their company's requested by others (by company); and those of any further companies,
+    which few customers have, read together and sorted. Their companies' ids are subqueries PostgreSQL runs first.
+    """
+    in_organisation = Ticket.objects.filter(organisation_id=organisation_id)
+    others = in_organisation.exclude(requester=customer_id)
+    companies = _shared_companies(customer_id, organisation_id).order_by("pk").values("pk")
+    parts = [
+        in_organisation.filter(requester=customer_id),
+        others.filter(company=Subquery(companies[:1])),
+        others.filter(InSubquery(F("company"), Subquery(companies[1:]))),
+    ]
+    return [part.filter(status=status) for part in parts] if status else parts
+
+
+_LIST_COUNT = PreparedQuery(lambda **values: _count_of(_list_parts(**values)))
+_LIST_WINDOW = PreparedQuery(lambda window, **values: _window_of(_list_parts(**values), window.start, window.stop))
+
+
+class _UnsearchedTicketList(TicketList):
+    """A list with no search text: the same queries, compiled once per process (portal_core/prepared.py)."""
+
+    def __init__(self, customer_id: int, organisation_id: int, status: str | None) -> None:
+        self.values = {"customer_id": customer_id, "organisation_id": organisation_id, "status": status or None}
+
+    def count(self) -> int:
+        return _LIST_COUNT.count(**self.values)
+
+    def __getitem__(self, window: slice) -> list[Ticket]:
+        start, stop = _bounds(window)
+        return _LIST_WINDOW(window=slice(start, stop), **self.values) if stop > start else []
 
 
 def tickets_for(customer: Customer, *, status: str | None = None, query: str | None = None) -> TicketList:
     """The customer's tickets, newest activity first, optionally of one status and matching a subject or number.
 
-    The tickets of visible_tickets in three disjoint parts, each read down an index in list order: the customer's
-    own (by requester); their company's requested by others (by company); and those of any further companies,
-    which few customers have, read together and sorted. One query each for a count and a window, whatever the
-    companies: their ids are subqueries PostgreSQL runs first.
+    One query each for a count and a window, whatever the customer's companies (_list_parts).
     """
-    in_organisation = Ticket.objects.filter(organisation_id=customer.organisation_id)
-    others = in_organisation.exclude(requester=customer)
-    companies = _shared_companies(customer).order_by("pk").values("pk")
-    parts = [
-        in_organisation.filter(requester=customer),
-        others.filter(company=Subquery(companies[:1])),
-        others.filter(InSubquery(F("company"), Subquery(companies[1:]))),
-    ]
-    if status:
-        parts = [part.filter(status=status) for part in parts]
     if query and query.strip():
-        parts = [_matching(part, query) for part in parts]
-    return TicketList(parts)
+        parts = _list_parts(customer.pk, customer.organisation_id, status)
+        return TicketList([_matching(part, query) for part in parts])
+    return _UnsearchedTicketList(customer.pk, customer.organisation_id, status)
 
 
 def recent_tickets_for(customer: Customer, *, limit: int = 3) -> list[Ticket]:
@@ -157,22 +195,38 @@ TICKET_FIELDS = tuple(field.name for field in Ticket._meta.concrete_fields)
 AGENT_FIELDS = ("first_name", "last_name", "email")
 
 
+# Of the requester and the agent, what the page names them by (and the agent's address, which a reply emails).
+_TICKET_PEOPLE = ("requester__name", "requester__email", *(f"assigned_agent__{name}" for name in AGENT_FIELDS))
+_TICKET_OF = PreparedQuery(
+    lambda customer_id, organisation_id, number: (
+        _visible(customer_id, organisation_id)
+        .select_related("assigned_agent", "requester")
+        .only(*TICKET_FIELDS, *_TICKET_PEOPLE)
+        .filter(number=number)
+        .order_by()[:1]
+    )  # a number is unique in its organisation
+)
+
+
 def get_ticket_for(customer: Customer, number: int) -> Ticket:
     """One ticket the customer may see, by its number.
 
     LookRefused (a 404) for any other, existing or not, so others' tickets can't be told apart.
     """
-    # Of the requester and the agent, what the page names them by (and the agent's address, which a reply emails).
-    people = ("requester__name", "requester__email", *(f"assigned_agent__{name}" for name in AGENT_FIELDS))
-    try:
-        return (
-            visible_tickets(customer)
-            .select_related("assigned_agent", "requester")
-            .only(*TICKET_FIELDS, *people)
-            .get(number=number)
-        )
-    except Ticket.DoesNotExist:
-        raise LookRefused(f"ticket {number}") from None
+    found = _TICKET_OF(customer_id=customer.pk, organisation_id=customer.organisation_id, number=int(number))
+    if not found:
+        raise LookRefused(f"ticket {number}")
+    return found[0]
+
+
+_PUBLIC_MESSAGES = PreparedQuery(
+    lambda ticket_id: (
+        TicketMessage.objects.filter(ticket_id=ticket_id, internal=False)
+        .annotate(has_attachments=Exists(TicketAttachment.objects.filter(message=OuterRef("pk"))))
+        .only("author_customer", "author_name", "body", "created_at")
+        .order_by("created_at", "pk")
+    )
+)
 
 
 def public_messages(ticket: Ticket) -> list[TicketMessage]:
@@ -180,18 +234,15 @@ def public_messages(ticket: Ticket) -> list[TicketMessage]:
 
     Each message carries `shown_attachments`, a list; they are read (a second query) only if a message has any.
     """
-    messages: list[TicketMessage] = list(
-        ticket.messages.filter(internal=False)
-        .annotate(has_attachments=Exists(TicketAttachment.objects.filter(message=OuterRef("pk"))))
-        .only("author_customer", "author_name", "body", "created_at")
-        .order_by("created_at", "pk")
-    )
+    messages: list[TicketMessage] = _PUBLIC_MESSAGES(ticket_id=ticket.pk)
     attached = [message for message in messages if message.has_attachments]  # type: ignore[attr-defined]
     in_order = TicketAttachment.objects.order_by("pk")
     prefetch_related_objects(attached, Prefetch("attachments", queryset=in_order, to_attr="shown_attachments"))
     for message in messages:
         if not message.has_attachments:  # type: ignore[attr-defined]
             message.shown_attachments = []  # type: ignore[attr-defined]
+        # Read through the ticket the caller holds, as ticket.messages would have given them.
+        message.ticket = ticket
     return messages
 
 

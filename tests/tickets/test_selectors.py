@@ -148,3 +148,18 @@ def test_a_count_and_a_window_take_a_query_each_however_many_companies(
 def test_a_window_must_have_an_end(customer):
     with pytest.raises(TypeError):
         tickets_for(customer)[5:]
+
+
+def test_each_customer_gets_their_own_list_from_the_same_compiled_queries(
+    organisation, other_organisation, customer, varied_tickets, ticket_settings
+):
+    ticket_settings.customer_access = TicketSettings.CustomerAccess.CONTACT_OR_COMPANY
+    ticket_settings.save()
+    others = list(organisation.customers.exclude(pk=customer.pk)) + list(other_organisation.customers.all())
+    assert len(others) >= 4
+    for someone in [customer, *others, customer]:
+        for status in (None, Ticket.Status.OPEN):
+            expected = [t.pk for t in listed_as_one_query(someone, status=status)]
+            listed = tickets_for(someone, status=status)
+            assert listed.count() == len(expected)
+            assert [t.pk for t in listed[0:50]] == expected, (someone.email, status)
