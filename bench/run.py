@@ -9,7 +9,8 @@ In one run, on 127.0.0.1 only, every server stopped at the end:
    PORTAL_PAGE_CACHE=false (first views), both through gunicorn.conf.py, DEBUG off, Redis as the
    cache (db 5 and 6, flushed first) and sessions in cached_db; a startproject page and django-helpdesk's
    ticket page (bench/comparisons.py).
-3. `wrk -t2 -c16` on each page, in three interleaved rounds, the median kept. Any answer that is not
+3. `wrk -t2 -c16` on each page, with the cookies a browser holds after its first visit (the session, the CSRF
+   cookie), in three interleaved rounds, the median kept. Any answer that is not
    2xx/3xx, or a page that does not show what it must, stops the run.
 4. A sign-in storm (bench/sign_in_storm.py's) while wrk loads a signed-in page.
 5. `bench/outbox_throughput.py`: 10,000 portal-link emails into a local SMTP server.
@@ -25,6 +26,7 @@ It exits 1 if anything fails to set up or answer; a target missed is only printe
 import argparse
 import contextlib
 import datetime
+import http.cookies
 import json
 import os
 import re
@@ -209,22 +211,36 @@ class Page:
 class Target:
     server: Server
     path: str
-    cookie: str | None
+    session: str | None
     must_show: str
+    # What the server set (the CSRF cookie), sent back as a browser would from its second request on.
+    cookies: dict[str, str] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
         return f"{self.server.base}{self.path}"
 
+    @property
+    def cookie_header(self) -> str | None:
+        cookies = {**({"sessionid": self.session} if self.session else {}), **self.cookies}
+        return "; ".join(f"{name}={value}" for name, value in cookies.items()) or None
+
 
 def check(target: Target) -> None:
-    """One request: answered 200 with what the page must show (a cached answer too), or the run stops."""
-    headers = {"Cookie": f"sessionid={target.cookie}"} if target.cookie else {}
-    request = urllib.request.Request(target.url, headers=headers)
+    """One request: answered 200 with what the page must show (a cached answer too), or the run stops.
+
+    The cookies the answer sets are kept for the target's later requests, as a browser keeps them.
+    """
+    header = target.cookie_header
+    request = urllib.request.Request(target.url, headers={"Cookie": header} if header else {})
     opener = urllib.request.build_opener(NoRedirect)
     try:
         with opener.open(request, timeout=30) as response:
             status, body = response.status, response.read().decode("utf-8", "replace")
+            for set_cookie in response.headers.get_all("Set-Cookie") or []:
+                for name, morsel in http.cookies.SimpleCookie(set_cookie).items():
+                    if name != "sessionid":
+                        target.cookies[name] = morsel.value
     except urllib.error.HTTPError as error:
         status, body = error.code, ""
     if status != 200 or target.must_show not in body:
@@ -241,8 +257,8 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
 def wrk(target: Target, seconds: int, *, timeouts_allowed: bool = False) -> tuple[float, int]:
     """Requests a second, and requests that took over 10 s (only counted where allowed: else the run stops)."""
     command = ["wrk", "-t2", "-c16", f"-d{seconds}s", "--timeout", "10s", target.url]
-    if target.cookie:
-        command[1:1] = ["-H", f"Cookie: sessionid={target.cookie}"]
+    if target.cookie_header:
+        command[1:1] = ["-H", f"Cookie: {target.cookie_header}"]
     result = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60)
     output = result.stdout + result.stderr
     if result.returncode != 0 or re.search(r"Non-2xx or 3xx responses: (\d+)", output):
@@ -628,7 +644,8 @@ def main() -> int:
             "- gunicorn through gunicorn.conf.py with 2 workers of 8 threads, DEBUG off, Redis as the cache, "
             "sessions in cached_db. First views: PORTAL_PAGE_CACHE=false; repeat views: the page cache on. "
             "No worker is replaced during the run (`--max-requests 0`).",
-            f"- `wrk -t2 -c16`, {seconds:g} s a page, {rounds} interleaved round(s), the median kept.",
+            f"- `wrk -t2 -c16`, {seconds:g} s a page, {rounds} interleaved round(s), the median kept; each request "
+            "sends the cookies a browser would hold by then (the session, and the CSRF cookie its first visit set).",
             "- The startproject page and django-helpdesk (2.6.1, in a virtualenv of its own) under the same "
             "gunicorn settings, DEBUG off, persistent database connections, sessions in PostgreSQL"
             + (f"; django-helpdesk's database holds {helpdesk_scale:,} tickets." if helpdesk_scale else "."),
