@@ -102,16 +102,16 @@ class Ticket(models.Model):
         ordering = ["-updated_at", "-pk"]
         constraints = [models.UniqueConstraint("organisation", "number", name="ticket_unique_number_per_organisation")]
         # A customer's list reads each of these in list order (tickets.selectors.TicketList); what they include
-        # lets a list or a status filter be counted from the index alone.
+        # lets a list, a status filter or a search (by subject or number) be counted from the index alone.
         indexes = [
             models.Index(
                 fields=["requester", "-updated_at", "-id"],
-                include=["organisation", "status"],
+                include=["organisation", "status", "number", "subject"],
                 name="ticket_requester_list",
             ),
             models.Index(
                 fields=["company", "-updated_at", "-id"],
-                include=["organisation", "requester", "status"],
+                include=["organisation", "requester", "status", "number", "subject"],
                 condition=Q(company__isnull=False),
                 name="ticket_company_list",
             ),

@@ -78,9 +78,8 @@ def visible_tickets(customer: Customer) -> QuerySet[Ticket]:
 
 
 def _matching(tickets: QuerySet[Ticket], query: str) -> QuerySet[Ticket]:
-    # The subject is searched among the tickets the customer may see only, found by index first: no
-    # trigram index (PostgreSQL-only), but each of them is read, about 16 ms for one who sees 25,000
-    # (bench/scale.py), more on a busy machine.
+    # The subject and the number are searched among the tickets the customer may see only, read from the list's
+    # indexes, which carry both (tickets migration 0006 says why no trigram index).
     query = query.strip()
     number = query.removeprefix("#").strip()
     # ASCII digits only: "³" is a digit to str.isdigit() but not to int().

@@ -97,6 +97,37 @@ def test_search_never_finds_another_customers_ticket_by_number(sign_in, customer
     assert "Private matter" not in response.content.decode()
 
 
+@pytest.mark.parametrize("query", ["GGAGE iN lIS", "lost luggage in lisbon", "  Luggage  ", "n L"])
+def test_search_finds_any_part_of_the_subject_in_any_case(sign_in, customer, make_ticket, query):
+    lisbon = make_ticket(subject="Lost luggage in Lisbon")
+    make_ticket(subject="Refund for Porto")
+    response = sign_in(customer).get(url(customer.organisation, q=query))
+    assert numbers_on(response) == [lisbon.number]
+
+
+def test_search_finds_a_company_ticket_by_subject_and_number_and_nothing_outside(
+    sign_in, customer, make_ticket, make_company, ticket_settings, organisation, other_organisation, stranger
+):
+    ticket_settings.customer_access = TicketSettings.CustomerAccess.CONTACT_OR_COMPANY
+    ticket_settings.save()
+    colleague = CustomerFactory(organisation=organisation)
+    company = make_company(organisation=organisation, members=[customer, colleague])
+    theirs = make_ticket(requester=colleague, company=company, subject="Company invoice overdue")
+    # Alike in subject, and one in number, but none the customer's to see.
+    other_company = make_company(organisation=organisation, members=[stranger])
+    make_ticket(requester=stranger, company=other_company, subject="Stranger's company invoice overdue")
+    make_ticket(requester=stranger, subject="Stranger's invoice overdue")
+    elsewhere = make_ticket(organisation=other_organisation, subject="Other organisation's invoice overdue")
+    assert elsewhere.number == 1 and theirs.number == 1
+    client = sign_in(customer)
+
+    for query in ("INVOICE OVERDUE", "voice over", str(theirs.number), f"#{theirs.number}"):
+        response = client.get(url(customer.organisation, q=query))
+        assert numbers_on(response) == [theirs.number], query
+        page = response.content.decode()
+        assert "Stranger" not in page and "Other organisation" not in page, query
+
+
 def test_search_and_status_combine(sign_in, customer, make_ticket):
     make_ticket(subject="Refund please", status=Ticket.Status.OPEN)
     solved = make_ticket(subject="Refund received", status=Ticket.Status.SOLVED)
