@@ -5,7 +5,9 @@ from datetime import timedelta
 from django.utils import timezone
 
 from tests.conversations.factories import ConversationFactory
-from tickets.models import Ticket
+from tests.factories import CustomerFactory
+from tests.tickets.factories import CompanyFactory, TicketSettingsFactory
+from tickets.models import Ticket, TicketSettings
 
 
 def test_signed_in_home(sign_in, customer):
@@ -56,3 +58,20 @@ def test_the_home_page_stays_out_of_the_browsers_cache(sign_in, customer):
     response = sign_in(customer).get(f"/{customer.organisation.slug}/")
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"] and "private" in response["Cache-Control"]
+
+
+def test_the_home_with_a_companys_tickets_stays_within_six_queries(
+    sign_in, customer, make_ticket, django_assert_max_num_queries
+):
+    TicketSettingsFactory(
+        organisation=customer.organisation, customer_access=TicketSettings.CustomerAccess.CONTACT_OR_COMPANY
+    )
+    colleague = CustomerFactory(organisation=customer.organisation, name="Colleague Who Asked")
+    company = CompanyFactory(organisation=customer.organisation, members=[customer, colleague])
+    make_ticket(requester=colleague, company=company, subject="The colleague's question")
+    ConversationFactory(organisation=customer.organisation, customer=customer)
+    client = sign_in(customer)
+
+    with django_assert_max_num_queries(6):
+        page = client.get(f"/{customer.organisation.slug}/").content.decode()
+    assert "The colleague&#x27;s question" in page and "opened by Colleague Who Asked" in page

@@ -145,6 +145,26 @@ def test_a_count_and_a_window_take_a_query_each_however_many_companies(
         assert len(listed[0:20]) == 14
 
 
+def test_a_deep_window_names_the_requesters_in_one_more_query_only_if_others_asked(
+    customer, organisation, ticket_settings, django_assert_num_queries
+):
+    ticket_settings.customer_access = TicketSettings.CustomerAccess.CONTACT_OR_COMPANY
+    ticket_settings.save()
+    colleague = CustomerFactory(organisation=organisation, name="", email="colleague@example.com")
+    company = CompanyFactory(organisation=organisation, members=[customer, colleague])
+    TicketFactory.create_batch(3, organisation=organisation, requester=colleague, company=company)
+    TicketFactory.create_batch(110, organisation=organisation, requester=customer)
+    listed = tickets_for(customer)
+    ordered = list(listed_as_one_query(customer))
+
+    with django_assert_num_queries(2):  # the window, and the colleague's name
+        deep = listed[100:120]
+    assert [t.pk for t in deep] == [t.pk for t in ordered[100:120]]
+    assert {t.requester_label for t in deep} == {customer.name or customer.email, "colleague@example.com"}
+    with django_assert_num_queries(1):  # the customer's own tickets only: their name is known
+        assert {t.requester_label for t in listed[95:101]} == {customer.name or customer.email}
+
+
 def test_a_window_must_have_an_end(customer):
     with pytest.raises(TypeError):
         tickets_for(customer)[5:]
