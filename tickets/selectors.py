@@ -91,6 +91,7 @@ def _matching(tickets: QuerySet[Ticket], query: str) -> QuerySet[Ticket]:
 # What a row of a list shows; anything else is read when asked for.
 LIST_ROW_FIELDS = ("number", "subject", "status", "priority", "updated_at", "requester")
 LIST_ORDER = ("-updated_at", "-pk")
+OLDEST_FIRST = ("updated_at", "pk")
 
 
 def _count_of(parts: list[QuerySet[Ticket]]) -> QuerySet:
@@ -109,14 +110,15 @@ def _requester_label() -> Subquery:
     return Subquery(requester.values(label=Coalesce(NullIf("name", Value("")), "email", output_field=CharField()))[:1])
 
 
-def _window_of(parts: list[QuerySet[Ticket]], start: int, stop: int) -> QuerySet[Ticket]:
+def _window_of(parts: list[QuerySet[Ticket]], start: int, stop: int, oldest_first: bool = False) -> QuerySet[Ticket]:
+    order = OLDEST_FIRST if oldest_first else LIST_ORDER
     rows = [part.only(*LIST_ROW_FIELDS) for part in parts]
     if stop <= _NAMED_IN_THE_WINDOW:
         rows = [part.annotate(requester_label=_requester_label()) for part in rows]
     # SQLite can't limit the parts of a UNION; it reads them whole, as it read the one OR.
     bounded = connection.features.supports_slicing_ordering_in_compound
-    first, *others = (part.order_by(*LIST_ORDER)[:stop] if bounded else part.order_by() for part in rows)
-    return first.union(*others, all=True).order_by(*LIST_ORDER)[start:stop]
+    first, *others = (part.order_by(*order)[:stop] if bounded else part.order_by() for part in rows)
+    return first.union(*others, all=True).order_by(*order)[start:stop]
 
 
 def _labelled(tickets: list[Ticket], customer: Customer) -> list[Ticket]:
@@ -148,19 +150,36 @@ class TicketList:
     def __init__(self, customer: Customer, parts: list[QuerySet[Ticket]]) -> None:
         self.customer = customer
         self.parts = parts
+        self.counted: int | None = None
 
     def count(self) -> int:
-        return _count_of(self.parts).count()
+        self.counted = self._count()
+        return self.counted
 
     def __getitem__(self, window: slice) -> list[Ticket]:
         start, stop = _bounds(window)
-        return _labelled(list(_window_of(self.parts, start, stop)), self.customer) if stop > start else []
+        if stop <= start:  # a Paginator asks for [0:0] when nothing matches
+            return []
+        total = self.counted
+        if total is not None and start > total // 2:
+            # Nearer the end than the start (a Paginator counts first): read oldest first, as far in as the window
+            # is from the end, so the last page reads a few rows of each part and not every visible ticket.
+            stop = min(stop, total)
+            tickets = self._window(total - stop, total - start, oldest_first=True)[::-1]
+        else:
+            tickets = self._window(start, stop, oldest_first=False)
+        return _labelled(tickets, self.customer)
+
+    def _count(self) -> int:
+        return _count_of(self.parts).count()
+
+    def _window(self, start: int, stop: int, oldest_first: bool) -> list[Ticket]:
+        return list(_window_of(self.parts, start, stop, oldest_first))
 
 
 def _bounds(window: slice) -> tuple[int, int]:
     if window.stop is None or window.step is not None:
         raise TypeError("A ticket list is read a bounded window at a time, as tickets[start:stop].")
-    # A Paginator asks for [0:0] when nothing matches.
     return window.start or 0, window.stop
 
 
@@ -181,7 +200,9 @@ def _list_parts(customer_id: int, organisation_id: int, status: str | None = Non
 
 
 _LIST_COUNT = PreparedQuery(lambda **values: _count_of(_list_parts(**values)))
-_LIST_WINDOW = PreparedQuery(lambda window, **values: _window_of(_list_parts(**values), window.start, window.stop))
+_LIST_WINDOW = PreparedQuery(
+    lambda window, oldest_first, **values: _window_of(_list_parts(**values), window.start, window.stop, oldest_first)
+)
 
 
 class _UnsearchedTicketList(TicketList):
@@ -189,20 +210,18 @@ class _UnsearchedTicketList(TicketList):
 
     def __init__(self, customer: Customer, status: str | None) -> None:
         self.customer = customer
+        self.counted = None
         self.values = {
             "customer_id": customer.pk,
             "organisation_id": customer.organisation_id,
             "status": status or None,
         }
 
-    def count(self) -> int:
+    def _count(self) -> int:
         return _LIST_COUNT.count(**self.values)
 
-    def __getitem__(self, window: slice) -> list[Ticket]:
-        start, stop = _bounds(window)
-        if stop <= start:
-            return []
-        return _labelled(_LIST_WINDOW(window=slice(start, stop), **self.values), self.customer)
+    def _window(self, start: int, stop: int, oldest_first: bool) -> list[Ticket]:
+        return _LIST_WINDOW(window=slice(start, stop), oldest_first=oldest_first, **self.values)
 
 
 def tickets_for(customer: Customer, *, status: str | None = None, query: str | None = None) -> TicketList:

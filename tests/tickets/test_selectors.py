@@ -183,3 +183,22 @@ def test_each_customer_gets_their_own_list_from_the_same_compiled_queries(
             listed = tickets_for(someone, status=status)
             assert listed.count() == len(expected)
             assert [t.pk for t in listed[0:50]] == expected, (someone.email, status)
+
+
+def test_once_counted_a_window_in_the_back_half_is_read_from_the_end_and_matches(
+    organisation, customer, varied_tickets, ticket_settings
+):
+    ticket_settings.customer_access = TicketSettings.CustomerAccess.CONTACT_OR_COMPANY
+    ticket_settings.save()
+    everything = [t.pk for t in listed_as_one_query(customer)]
+    total = len(everything)
+    for status, query in ((None, None), (None, "refund")):
+        listed = tickets_for(customer, status=status, query=query)
+        expected = [t.pk for t in listed_as_one_query(customer, status=status, query=query)]
+        assert listed.count() == len(expected)
+        for start in range(len(expected)):
+            for size in (1, 3, 7):
+                assert [t.pk for t in listed[start : start + size]] == expected[start : start + size], (start, size)
+    listed = tickets_for(customer)
+    listed.count()
+    assert [t.pk for t in listed[total - 2 : total + 10]] == everything[-2:]
