@@ -1,5 +1,5 @@
 from django.contrib import messages
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.http import HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
@@ -33,7 +33,9 @@ CONVERSATIONS_PER_PAGE = 20
 @cached_page
 @customer_required
 def conversation_list(request, organisation, customer):
-    page = Paginator(conversation_rows_for(customer), CONVERSATIONS_PER_PAGE).get_page(request.GET.get("page"))
+    # A ConversationList is no sequence, but it has all a Paginator reads: count() and slices.
+    rows = conversation_rows_for(customer)
+    page: Page[Conversation] = Paginator(rows, CONVERSATIONS_PER_PAGE).get_page(request.GET.get("page"))  # type: ignore[arg-type]
     return render(request, "conversations/conversation_list.html", {"page": page})
 
 
