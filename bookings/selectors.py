@@ -1,10 +1,11 @@
 """Reads of the bookings app. Each one that serves a customer scopes by organisation and attendee email."""
 
+from collections.abc import Iterator
 from datetime import date
-from typing import cast
+from typing import Any, cast
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, F, FilteredRelation, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Exists, F, FilteredRelation, OuterRef, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -21,6 +22,7 @@ from bookings.models import (
 )
 from portal_auth.access_log import LookRefused
 from portal_auth.models import Customer, Organisation
+from portal_core.prepared import PreparedQuery, window_bounds
 
 
 class BookingNotLinked(PermissionDenied):
@@ -49,13 +51,13 @@ def _could_be_a_reference(reference: str) -> bool:
     return 0 < len(reference) <= _REFERENCE_LENGTH and reference.isprintable()
 
 
-def _booking_or_refusal(bookings: QuerySet[Booking], reference: str) -> Booking:
+def _booking_or_refusal(reference: str, *, organisation_id: int, email: str | None) -> Booking:
     if not _could_be_a_reference(reference):
         raise LookRefused(_booking_named(reference))
-    try:
-        return bookings.get(reference=reference)
-    except Booking.DoesNotExist:
-        raise LookRefused(_booking_named(reference)) from None
+    found = _BOOKING_PAGE(organisation_id=organisation_id, reference=reference, email=email)
+    if not found:
+        raise LookRefused(_booking_named(reference))
+    return _with_attendee_names(found[0])
 
 
 def organisation_has_attendee_email(organisation: Organisation, email: str) -> bool:
@@ -63,9 +65,9 @@ def organisation_has_attendee_email(organisation: Organisation, email: str) -> b
     return Attendee.objects.filter(booking__organisation=organisation, email=email).exists()
 
 
-def _attendee_of(customer: Customer, booking: str = "pk") -> Exists:
-    """True where an attendee of the booking (the outer row's `booking` field) has the customer's email."""
-    return Exists(Attendee.objects.filter(booking=OuterRef(booking), email=customer.email))
+def _attendee_of(email: str, booking: str = "pk") -> Exists:
+    """True where an attendee of the booking (the outer row's `booking` field) has the customer's `email`."""
+    return Exists(Attendee.objects.filter(booking=OuterRef(booking), email=email))
 
 
 # A customer attends few of the organisation's bookings, so theirs are found through the attendee email
@@ -75,41 +77,117 @@ def _attendee_of(customer: Customer, booking: str = "pk") -> Exists:
 ATTENDED_BOOKINGS_LIMIT = 1_000_000
 
 
+def _attended(organisation_id: int, email: str) -> QuerySet[Booking]:
+    attended = Attendee.objects.filter(email=email).values("booking_id")[:ATTENDED_BOOKINGS_LIMIT]
+    return Booking.objects.filter(organisation_id=organisation_id, pk__in=attended)
+
+
 def bookings_for(customer: Customer) -> QuerySet[Booking]:
     """Every booking of the customer's organisation on which an attendee has their email."""
-    attended = Attendee.objects.filter(email=customer.email).values("booking_id")[:ATTENDED_BOOKINGS_LIMIT]
-    return Booking.objects.filter(organisation_id=customer.organisation_id, pk__in=attended)
+    return _attended(customer.organisation_id, customer.email)
 
 
 # What a row of a list shows.
 LIST_ROW_FIELDS = ("reference", "title", "starts_on", "ends_on", "status")
 
 
-def upcoming_bookings_for(customer: Customer, *, today: date | None = None) -> QuerySet[Booking]:
+def _listed(organisation_id: int, email: str, today: date, past: bool) -> QuerySet[Booking]:
+    bookings = _attended(organisation_id, email)
+    return bookings.filter(ends_on__lt=today) if past else bookings.filter(ends_on__gte=today)
+
+
+def _list_rows(organisation_id: int, email: str, today: date, past: bool, window: slice | None) -> QuerySet[Booking]:
+    bookings = _listed(organisation_id, email, today, past).only(*LIST_ROW_FIELDS)
+    bookings = bookings.order_by("-starts_on", "-pk") if past else bookings.order_by("starts_on", "pk")
+    return bookings if window is None else bookings[window]
+
+
+def _list_count(organisation_id: int, email: str, today: date, past: bool) -> QuerySet[Booking, Any]:
+    return _listed(organisation_id, email, today, past).order_by().values("pk")
+
+
+_LIST_ROWS = PreparedQuery(_list_rows)
+_LIST_COUNT = PreparedQuery(_list_count)
+# A Paginator's last page asks for exactly the rows left, which would compile a window for each remainder:
+# windows are read to the next multiple of this many rows, then cut.
+_WINDOW_STEP = 10
+
+
+class BookingList:
+    """A customer's upcoming or past bookings in list order, as a Paginator reads them: a count, and a window by
+    slicing; iterated, all of them. Each booking carries what a row of a list shows (LIST_ROW_FIELDS)."""
+
+    def __init__(self, customer: Customer, *, today: date, past: bool) -> None:
+        self.values: dict[str, Any] = {
+            "organisation_id": customer.organisation_id,
+            "email": customer.email,
+            "today": today,
+            "past": past,
+        }
+
+    def count(self) -> int:
+        return _LIST_COUNT.count(**self.values)
+
+    def exists(self) -> bool:
+        return bool(self.rows(slice(0, 1)))
+
+    def rows(self, window: slice | None) -> list[Booking]:
+        """The bookings in `window` (all of them for None), read exactly."""
+        return _LIST_ROWS(**self.values, window=window)
+
+    def __iter__(self) -> Iterator[Booking]:
+        return iter(self.rows(None))
+
+    def __getitem__(self, window: slice) -> list[Booking]:
+        start, stop = window_bounds(window, "booking list")
+        if stop <= start:  # a Paginator asks for [0:0] when nothing matches
+            return []
+        read = -(-(stop - start) // _WINDOW_STEP) * _WINDOW_STEP
+        return self.rows(slice(start, start + read))[: stop - start]
+
+
+def upcoming_bookings_for(customer: Customer, *, today: date | None = None) -> BookingList:
     """Bookings not yet over (ongoing ones included), soonest first, each carrying what a row of a list shows."""
-    today = today or timezone.localdate()
-    return bookings_for(customer).filter(ends_on__gte=today).only(*LIST_ROW_FIELDS).order_by("starts_on", "pk")
+    return BookingList(customer, today=today or timezone.localdate(), past=False)
 
 
 def next_bookings_for(customer: Customer, *, limit: int = 3) -> list[Booking]:
     """The few bookings the home shows: the soonest not yet over."""
-    return list(upcoming_bookings_for(customer)[:limit])
+    return upcoming_bookings_for(customer).rows(slice(0, limit))
 
 
-def past_bookings_for(customer: Customer, *, today: date | None = None) -> QuerySet[Booking]:
+def past_bookings_for(customer: Customer, *, today: date | None = None) -> BookingList:
     """Bookings that have ended, most recent first, each carrying what a row of a list shows."""
-    today = today or timezone.localdate()
-    return bookings_for(customer).filter(ends_on__lt=today).only(*LIST_ROW_FIELDS).order_by("-starts_on", "-pk")
+    return BookingList(customer, today=today or timezone.localdate(), past=True)
 
 
-def _booking_page(organisation: Organisation) -> QuerySet[Booking]:
-    # Attendees are shown by name only: their emails are not even loaded.
-    names_only = Attendee.objects.only("pk", "booking_id", "name")
-    return (
-        Booking.objects.filter(organisation=organisation)
+def _booking_page(organisation_id: int, reference: str, email: str | None) -> QuerySet[Booking]:
+    bookings = (
+        Booking.objects.filter(organisation_id=organisation_id, reference=reference)
         .select_related("service", "resource")
-        .prefetch_related(Prefetch("attendees", names_only))
+        .order_by()
     )
+    return bookings if email is None else bookings.annotate(customer_is_attendee=_attendee_of(email))
+
+
+_BOOKING_PAGE = PreparedQuery(_booking_page)
+# Attendees are shown by name only: their emails are not even loaded.
+_ATTENDEE_NAMES = PreparedQuery(
+    lambda booking_id: Attendee.objects.filter(booking_id=booking_id).only("pk", "booking_id", "name")
+)
+
+
+def _with_attendee_names(booking: Booking) -> Booking:
+    # What prefetch_related("attendees") leaves, from a prepared query: a prefetch's own query is built and
+    # compiled on each request. The page reads them as booking.attendees.all.
+    attendees = _ATTENDEE_NAMES(booking_id=booking.pk)
+    for attendee in attendees:
+        attendee.booking = booking
+    prefetched = booking.attendees.get_queryset()
+    prefetched._result_cache = attendees
+    prefetched._prefetch_done = True  # type: ignore[attr-defined]
+    booking._prefetched_objects_cache = {"attendees": prefetched}  # type: ignore[attr-defined]
+    return booking
 
 
 def get_booking_for(customer: Customer, reference: str) -> Booking:
@@ -118,8 +196,7 @@ def get_booking_for(customer: Customer, reference: str) -> Booking:
     LookRefused (a 404) if the customer's organisation has no such booking (another organisation's
     reference included); BookingNotLinked (a PermissionDenied) if it exists but isn't theirs.
     """
-    bookings = _booking_page(customer.organisation).annotate(customer_is_attendee=_attendee_of(customer))
-    booking = _booking_or_refusal(bookings, reference)
+    booking = _booking_or_refusal(reference, organisation_id=customer.organisation_id, email=customer.email)
     # The annotation above; django-stubs loses track of annotations once a function returns the model.
     if not booking.customer_is_attendee:  # type: ignore[attr-defined]
         raise BookingNotLinked(customer.email, what=_booking_named(reference))
@@ -129,28 +206,20 @@ def get_booking_for(customer: Customer, reference: str) -> Booking:
 
 def get_booking_by_link(organisation: Organisation, reference: str) -> Booking:
     """For organisations whose booking links need no sign-in: the link alone opens its booking. Else LookRefused."""
-    booking = _booking_or_refusal(_booking_page(organisation), reference)
+    booking = _booking_or_refusal(reference, organisation_id=organisation.pk, email=None)
     booking.organisation = organisation
     return booking
 
 
-def add_ons_for(booking: Booking) -> tuple[list[AddOn], list[AddOn]]:
-    """(booked, offered): the add-ons booked on `booking` (cancelled lines left out), and those still
-    offered to it, in one query.
-
-    A booked add-on carries `booked_price`, `booked_currency`, `booked_at` and `booked_by_customer_id`
-    from its booking line, `cancellable_until`, the moment its customer can no longer cancel it, and
-    `cancellable`, whether that moment is still to come.
-    """
-    now = timezone.now()
-    organisation_notice = BookingSettings.objects.filter(organisation_id=booking.organisation_id).values(
+def _add_ons(organisation_id: int, booking_id: int) -> QuerySet[AddOn]:
+    organisation_notice = BookingSettings.objects.filter(organisation_id=organisation_id).values(
         "add_on_cancellation_notice"
     )
-    add_ons = (
-        AddOn.objects.filter(organisation_id=booking.organisation_id)
+    return (
+        AddOn.objects.filter(organisation_id=organisation_id)
         .annotate(
             line=FilteredRelation(
-                "bookings", condition=Q(bookings__booking=booking, bookings__cancelled_at__isnull=True)
+                "bookings", condition=Q(bookings__booking=booking_id, bookings__cancelled_at__isnull=True)
             )
         )
         .filter(Q(is_active=True) | Q(line__isnull=False))
@@ -163,6 +232,21 @@ def add_ons_for(booking: Booking) -> tuple[list[AddOn], list[AddOn]]:
             organisation_notice=Subquery(organisation_notice[:1]),
         )
     )
+
+
+_ADD_ONS = PreparedQuery(_add_ons)
+
+
+def add_ons_for(booking: Booking) -> tuple[list[AddOn], list[AddOn]]:
+    """(booked, offered): the add-ons booked on `booking` (cancelled lines left out), and those still
+    offered to it, in one query.
+
+    A booked add-on carries `booked_price`, `booked_currency`, `booked_at` and `booked_by_customer_id`
+    from its booking line, `cancellable_until`, the moment its customer can no longer cancel it, and
+    `cancellable`, whether that moment is still to come.
+    """
+    now = timezone.now()
+    add_ons = _ADD_ONS(organisation_id=booking.organisation_id, booking_id=booking.pk)
     booked: list[AddOn] = []
     offered: list[AddOn] = []
     for add_on in add_ons:
@@ -198,9 +282,14 @@ def get_booked_add_on_for(booking: Booking, add_on_id: int) -> BookingAddOn:
     return line
 
 
-def documents_for(customer: Customer, booking: Booking) -> QuerySet[BookingDocument]:
+_DOCUMENTS = PreparedQuery(
+    lambda booking_id, customer_id: BookingDocument.objects.filter(booking_id=booking_id, uploaded_by_id=customer_id)
+)
+
+
+def documents_for(customer: Customer, booking: Booking) -> list[BookingDocument]:
     """The documents this customer uploaded for this booking: other attendees' files stay private."""
-    return BookingDocument.objects.filter(booking=booking, uploaded_by=customer)
+    return _DOCUMENTS(booking_id=booking.pk, customer_id=customer.pk)
 
 
 def get_document_for(customer: Customer, reference: str, pk: int) -> BookingDocument:
@@ -209,7 +298,7 @@ def get_document_for(customer: Customer, reference: str, pk: int) -> BookingDocu
         raise LookRefused(f"booking document {pk}")
     try:
         return BookingDocument.objects.get(
-            _attendee_of(customer, booking="booking"),
+            _attendee_of(customer.email, booking="booking"),
             booking__organisation_id=customer.organisation_id,
             booking__reference=reference,
             uploaded_by=customer,
@@ -226,8 +315,15 @@ def bookable_services(organisation: Organisation) -> QuerySet[Service]:
     )
 
 
+_A_SERVICE_OFFERED = PreparedQuery(
+    lambda organisation_id: (
+        Service.objects.filter(organisation_id=organisation_id, is_active=True).order_by().values_list("pk")[:1]
+    )
+)
+
+
 def organisation_offers_services(organisation: Organisation) -> bool:
-    return bookable_services(organisation).exists()
+    return bool(_A_SERVICE_OFFERED(organisation_id=organisation.pk))
 
 
 def get_bookable_service(organisation: Organisation, service_id: int) -> Service:

@@ -3,7 +3,7 @@ from functools import wraps
 
 from django.contrib import messages
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -62,12 +62,14 @@ def _booking_path(request: PortalRequest, reference: str) -> str:
 @cached_page
 @customer_required
 def booking_list(request, organisation, customer):
-    past = Paginator(past_bookings_for(customer), PAST_BOOKINGS_PER_PAGE).get_page(request.GET.get("page"))
+    # A BookingList is no sequence, but it has all a Paginator reads: count() and slices.
+    paginator: Paginator[Booking] = Paginator(past_bookings_for(customer), PAST_BOOKINGS_PER_PAGE)  # type: ignore[arg-type]
+    past: Page[Booking] = paginator.get_page(request.GET.get("page"))
     return render(
         request,
         "bookings/booking_list.html",
         {
-            "upcoming": upcoming_bookings_for(customer),
+            "upcoming": list(upcoming_bookings_for(customer)),
             "past": past,
             "can_book": organisation_offers_services(organisation),
         },

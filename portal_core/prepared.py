@@ -181,3 +181,13 @@ class PreparedQuery:
                 "of the column's range): pass only what the query binds."
             )
         return queryset, compiler, sql, list(params), slots
+
+
+def window_bounds(window: slice, what: str) -> tuple[int, int]:
+    """(start, stop) of a window a list backed by a prepared query is read at, as `what`[start:stop].
+
+    A window is part of a query's shape: an unbounded or stepped one is refused, not read whole.
+    """
+    if window.stop is None or window.step is not None:
+        raise TypeError(f"A {what} is read a bounded window at a time, as {what}[start:stop].")
+    return window.start or 0, window.stop

@@ -8,7 +8,7 @@ from django.db.models import Prefetch
 from django.utils import timezone
 
 from portal_auth.models import Customer
-from portal_core.prepared import PreparedQuery
+from portal_core.prepared import PreparedQuery, window_bounds
 from tests.factories import CustomerFactory, OrganisationFactory
 from tests.tickets.factories import TicketFactory, TicketMessageFactory
 from tickets.models import Ticket, TicketMessage
@@ -168,3 +168,11 @@ def test_threads_running_one_compiled_query_each_get_their_own_rows(two_customer
         thread.join()
     assert errors == []
     assert seen == {"a": {"Lost bag", "Seat change"}, "b": {"Refund"}}
+
+
+def test_a_window_is_read_bounded_or_refused():
+    assert window_bounds(slice(None, 20), "list") == (0, 20)
+    assert window_bounds(slice(20, 40), "list") == (20, 40)
+    for unbounded in (slice(20, None), slice(0, 20, 2)):
+        with pytest.raises(TypeError, match=r"list\[start:stop\]"):
+            window_bounds(unbounded, "list")
