@@ -17,7 +17,7 @@ from django.shortcuts import get_object_or_404
 from conversations.models import Attachment, Conversation, ConversationSettings, DisplayedAttribute, Message
 from portal_auth.access_log import LookRefused
 from portal_auth.models import Customer, Organisation, normalise_email
-from portal_core.prepared import PreparedQuery
+from portal_core.prepared import PreparedQuery, window_bounds
 
 
 def _conversations_of(customer_id: int, organisation_id: int) -> QuerySet[Conversation]:
@@ -60,11 +60,9 @@ class ConversationList:
         return _CONVERSATION_COUNT.count(**self.values)
 
     def __getitem__(self, window: slice) -> list[Conversation]:
-        if window.stop is None or window.step is not None:
-            raise TypeError("A conversation list is read a bounded window at a time, as conversations[start:stop].")
-        start = window.start or 0
+        start, stop = window_bounds(window, "conversation list")
         # A Paginator asks for [0:0] when nothing matches, which Django compiles as no query at all.
-        return _CONVERSATION_ROWS(**self.values, window=slice(start, window.stop)) if start < window.stop else []
+        return _CONVERSATION_ROWS(**self.values, window=slice(start, stop)) if start < stop else []
 
 
 def conversation_rows_for(customer: Customer) -> ConversationList:

@@ -21,7 +21,7 @@ from django.db.models.functions import Coalesce, NullIf
 
 from portal_auth.access_log import LookRefused
 from portal_auth.models import Customer, Organisation
-from portal_core.prepared import PreparedQuery
+from portal_core.prepared import PreparedQuery, window_bounds
 from tickets.models import Company, Ticket, TicketAttachment, TicketMessage, TicketSettings
 
 if TYPE_CHECKING:
@@ -157,7 +157,7 @@ class TicketList:
         return self.counted
 
     def __getitem__(self, window: slice) -> list[Ticket]:
-        start, stop = _bounds(window)
+        start, stop = window_bounds(window, "ticket list")
         if stop <= start:  # a Paginator asks for [0:0] when nothing matches
             return []
         total = self.counted
@@ -175,12 +175,6 @@ class TicketList:
 
     def _window(self, start: int, stop: int, oldest_first: bool) -> list[Ticket]:
         return list(_window_of(self.parts, start, stop, oldest_first))
-
-
-def _bounds(window: slice) -> tuple[int, int]:
-    if window.stop is None or window.step is not None:
-        raise TypeError("A ticket list is read a bounded window at a time, as tickets[start:stop].")
-    return window.start or 0, window.stop
 
 
 def _list_parts(customer_id: int, organisation_id: int, status: str | None = None) -> list[QuerySet[Ticket]]:
