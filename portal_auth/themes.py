@@ -6,6 +6,7 @@ address holds a hash of its text, so a browser keeps it until the portal's colou
 
 import hashlib
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
 from portal_core.colours import (
@@ -46,7 +47,7 @@ class Theme:
             "}\n"
         )
 
-    @property
+    @cached_property
     def version(self) -> str:
         """Changes whenever the stylesheet does: the `v` of its address."""
         return hashlib.sha256(self.stylesheet.encode()).hexdigest()[:12]
@@ -58,8 +59,15 @@ def theme_of(portal: "Portal") -> Theme:
     A row saved before the contrast rule (or written by SQL) may hold a pair that fails it: its buttons get
     whichever of white or dark text reads better until someone edits the portal, and the admin refuses the pair.
     """
-    accent = portal.accent_colour.lower() if is_hex_colour(portal.accent_colour) else DEFAULT_ACCENT
-    text = portal.accent_text_colour.lower() if is_hex_colour(portal.accent_text_colour) else DEFAULT_ACCENT_TEXT
+    return _theme(portal.accent_colour, portal.accent_text_colour)
+
+
+# Every page links the stylesheet by its version, and the contrast sums and the hash cost ~50 µs: a pair of colours
+# always gives the same theme, so each pair is worked out once per process (a few pairs per organisation).
+@lru_cache(maxsize=1024)
+def _theme(accent_colour: str, accent_text_colour: str) -> Theme:
+    accent = accent_colour.lower() if is_hex_colour(accent_colour) else DEFAULT_ACCENT
+    text = accent_text_colour.lower() if is_hex_colour(accent_text_colour) else DEFAULT_ACCENT_TEXT
     if text_contrast_problem(accent, text):
         text = max((DEFAULT_ACCENT_TEXT, DARK_TEXT), key=lambda candidate: contrast_ratio(accent, candidate))
     # Under the pointer the fill moves away from its text, so the hover shade reads at least as well.

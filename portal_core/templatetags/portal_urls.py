@@ -1,0 +1,63 @@
+"""`{% url %}` remembering what reverse() answered: a builtin of the portal's templates, in place of Django's tag.
+
+Every page links a dozen addresses (the nav, the stylesheet, signing out, the page's own), and each reverse() walks
+the URLconf again (~12 µs a link). Its answer depends on nothing but the URLconf (its resolver, which changes with
+the setting), the script prefix, the name, the arguments and the current app, so with those as the key it is
+worked out once per process. Only strings and whole numbers are remembered: anything else (a date, a model)
+goes to reverse() each time, as before.
+"""
+
+from functools import lru_cache
+
+from django import template
+from django.template.defaulttags import URLNode
+from django.template.defaulttags import url as djangos_url_tag
+from django.urls import NoReverseMatch, get_resolver, get_script_prefix, get_urlconf, reverse
+from django.utils.html import conditional_escape
+
+register = template.Library()
+
+
+@lru_cache(maxsize=4096)
+def _reversed(resolver, script_prefix: str, view_name: str, args: tuple, kwargs: tuple, current_app: str | None) -> str:
+    # `resolver` and `script_prefix` are what reverse() reads for itself: in the key, never passed on.
+    return reverse(view_name, args=args, kwargs=dict(kwargs), current_app=current_app)
+
+
+def _plain(value) -> bool:
+    # A literal name in a template is a SafeString: a str as reverse() reads it.
+    return isinstance(value, str) or type(value) is int
+
+
+class RememberedURLNode(URLNode):
+    def render(self, context):
+        view_name = self.view_name.resolve(context)
+        args = tuple(arg.resolve(context) for arg in self.args)
+        kwargs = tuple((name, value.resolve(context)) for name, value in self.kwargs.items())
+        if not (_plain(view_name) and all(_plain(value) for value in (*args, *(value for _, value in kwargs)))):
+            return super().render(context)
+        # As Django's tag: the request's current app, else the namespace of the page's own URL.
+        try:
+            current_app = context.request.current_app
+        except AttributeError:
+            try:
+                current_app = context.request.resolver_match.namespace
+            except AttributeError:
+                current_app = None
+        url = ""
+        try:
+            url = _reversed(get_resolver(get_urlconf()), get_script_prefix(), view_name, args, kwargs, current_app)
+        except NoReverseMatch:
+            if self.asvar is None:
+                raise
+        if self.asvar:
+            context[self.asvar] = url
+            return ""
+        return conditional_escape(url) if context.autoescape else url
+
+
+@register.tag
+def url(parser, token):
+    """Django's `{% url %}`, same arguments, same output."""
+    node = djangos_url_tag(parser, token)
+    return RememberedURLNode(node.view_name, node.args, node.kwargs, node.asvar)
