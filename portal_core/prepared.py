@@ -96,6 +96,16 @@ def _marker(value: Any, name: str) -> Any:
     return day
 
 
+def _markers(values: dict[str, Any], names: list[str]) -> dict[str, Any]:
+    """A marker for each named value, no two alike (two ints may draw the same number)."""
+    markers: dict[str, Any] = {}
+    for name in names:
+        while (marker := _marker(values[name], name)) in markers.values():
+            pass
+        markers[name] = marker
+    return markers
+
+
 def _is_parameter(value: Any) -> bool:
     return isinstance(value, _PARAMETER_TYPES) and not isinstance(value, bool)
 
@@ -147,8 +157,7 @@ class PreparedQuery:
     def _compile(self, values: dict[str, Any]) -> _Compiled:
         names = [name for name, value in values.items() if _is_parameter(value)]
         (queryset, compiler, sql, params, slots), (_, _, other_sql, other_params, other_slots) = (
-            self._compile_with({**values, **{name: _marker(values[name], name) for name in names}}, names)
-            for _ in range(2)
+            self._compile_with({**values, **_markers(values, names)}, names) for _ in range(2)
         )
         constants = [param for position, param in enumerate(params) if position not in slots]
         other_constants = [param for position, param in enumerate(other_params) if position not in other_slots]

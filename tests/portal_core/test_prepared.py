@@ -176,3 +176,15 @@ def test_a_window_is_read_bounded_or_refused():
     for unbounded in (slice(20, None), slice(0, 20, 2)):
         with pytest.raises(TypeError, match=r"list\[start:stop\]"):
             window_bounds(unbounded, "list")
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="queries are compiled once on PostgreSQL only")
+def test_two_values_drawing_the_same_marker_still_land_in_their_own_places(two_customers, monkeypatch):
+    first, _ = two_customers
+    draws = iter([5, 5, 6, 7, 7, 8])  # each build's two ints draw alike first
+    monkeypatch.setattr("portal_core.prepared.secrets.randbelow", lambda bound: next(draws))
+    tickets_of = PreparedQuery(_tickets_of)
+
+    got = tickets_of(customer_id=first.pk, organisation_id=first.organisation_id)
+
+    assert {ticket.subject for ticket in got} == {"Lost bag", "Seat change"}
