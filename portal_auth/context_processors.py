@@ -10,9 +10,19 @@ def portal(request):
     }
 
 
+# Pages whose address is under a section's, with URLs of their own: the nav marks that section as the current one.
+_UNDER_SECTION = {"account": "profile"}  # "Recent access" and "Your sessions", at /<portal>/profile/access/
+
+
 def portal_sections(request):
-    """The sections the nav of a portal page links to, in the portal's order."""
+    """The sections the nav of a portal page links to, in the portal's order, and which of them (or the home,
+    "portal_home") this page belongs to."""
     portal = getattr(request, "portal", None)
     if portal is None:
         return {"portal_sections": []}
-    return {"portal_sections": nav_sections(portal, getattr(request, "portal_customer", None))}
+    match = request.resolver_match
+    current = (match.app_name or match.url_name) if match else ""
+    return {
+        "portal_sections": nav_sections(portal, getattr(request, "portal_customer", None)),
+        "nav_current": _UNDER_SECTION.get(current, current),
+    }

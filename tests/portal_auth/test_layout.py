@@ -5,7 +5,16 @@ from tests.factories import primary_portal_of
 
 @pytest.mark.parametrize(
     ("path", "current"),
-    [("", "Home"), ("bookings/", "My bookings"), ("support/", "Support"), ("conversations/", "Conversations")],
+    [
+        ("", "Home"),
+        ("bookings/", "My bookings"),
+        ("support/", "Support"),
+        ("conversations/", "Conversations"),
+        ("profile/", "Profile"),
+        # Pages under the profile's address are the profile's in the nav.
+        ("profile/access/", "Profile"),
+        ("profile/access/sessions/", "Profile"),
+    ],
 )
 def test_navigation_marks_the_current_section(sign_in, customer, path, current):
     html = sign_in(customer).get(f"/{customer.organisation.slug}/{path}").content.decode()
