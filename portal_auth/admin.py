@@ -146,7 +146,7 @@ class PortalSectionForm(forms.ModelForm):
 
     class Meta:
         model = PortalSection
-        fields = ["key", "enabled", "hide_when_empty", "position"]
+        fields = ["enabled", "hide_when_empty", "position"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -166,9 +166,16 @@ class PortalSectionInline(SortableInlineAdminMixin, admin.TabularInline):
     model = PortalSection
     form = PortalSectionForm
     fields = ["key", "enabled", "hide_when_empty", "place", "position"]
+    # A portal keeps one row per installed section itself (Portal.sections_complete): which section a row is can't
+    # be changed, and rows are neither added nor removed here.
+    readonly_fields = ["key"]
     extra = 0
+    can_delete = False
     # The library's template for the newest Django it names; the admin markup it extends is unchanged since.
     template = "adminsortable2/edit_inline/tabular-django-6.0.html"
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Portal)

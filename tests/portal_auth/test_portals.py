@@ -241,3 +241,35 @@ def test_staff_order_sections_by_number_without_javascript(admin_client, second_
     keys = [entry["key"] for entry in second_portal.section_layout]
     assert keys[0] == rows[-1].key
     assert {entry["key"]: entry["enabled"] for entry in second_portal.section_layout}["conversations"] is False
+
+
+def test_staff_cannot_change_which_section_a_row_is_nor_add_or_remove_rows(admin_client, second_portal):
+    rows = list(second_portal.sections.order_by("position"))
+    url = f"/admin/portal_auth/portal/{second_portal.pk}/change/"
+    page = admin_client.get(url).content.decode()
+    assert 'name="sections-0-key"' not in page and 'name="sections-0-DELETE"' not in page
+    form = {
+        "organisation": second_portal.organisation_id,
+        "name": second_portal.name,
+        "slug": second_portal.slug,
+        "accent_colour": second_portal.accent_colour,
+        "accent_text_colour": second_portal.accent_text_colour,
+        "sections-TOTAL_FORMS": len(rows),
+        "sections-INITIAL_FORMS": len(rows),
+        "sections-MIN_NUM_FORMS": 0,
+        "sections-MAX_NUM_FORMS": 1000,
+    }
+    for index, row in enumerate(rows):
+        form |= {
+            f"sections-{index}-id": row.pk,
+            f"sections-{index}-portal": second_portal.pk,
+            f"sections-{index}-key": "tickets" if index == 0 else row.key,  # ignored: the key is not a field here
+            f"sections-{index}-enabled": "on",
+            f"sections-{index}-position": row.position,
+            f"sections-{index}-DELETE": "on",  # ignored: rows can't be deleted here
+        }
+
+    response = admin_client.post(url, form)
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert sorted(second_portal.sections.values_list("key", flat=True)) == sorted(row.key for row in rows)
