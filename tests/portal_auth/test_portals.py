@@ -207,32 +207,39 @@ def test_create_portal_adds_a_portal_and_refuses_bad_input(organisation, capsys)
     assert Portal.objects.filter(organisation=organisation).count() == 2
 
 
-def test_staff_order_sections_by_number_without_javascript(admin_client, second_portal):
-    rows = list(second_portal.sections.order_by("position"))
-    url = f"/admin/portal_auth/portal/{second_portal.pk}/change/"
-    page = admin_client.get(url)
-    assert page.status_code == 200
+def portal_change_form(portal, rows, row_fields) -> dict:
+    """The portal's admin form as posted, with each section row's fields given by row_fields(index, row)."""
     form = {
-        "organisation": second_portal.organisation_id,
-        "name": second_portal.name,
-        "slug": second_portal.slug,
-        "accent_colour": second_portal.accent_colour,
-        "accent_text_colour": second_portal.accent_text_colour,
+        "organisation": portal.organisation_id,
+        "name": portal.name,
+        "slug": portal.slug,
+        "accent_colour": portal.accent_colour,
+        "accent_text_colour": portal.accent_text_colour,
         "sections-TOTAL_FORMS": len(rows),
         "sections-INITIAL_FORMS": len(rows),
         "sections-MIN_NUM_FORMS": 0,
         "sections-MAX_NUM_FORMS": 1000,
     }
-    # The last section is numbered first, the others after it: what staff without JavaScript can do.
     for index, row in enumerate(rows):
-        form |= {
-            f"sections-{index}-id": row.pk,
-            f"sections-{index}-portal": second_portal.pk,
-            f"sections-{index}-key": row.key,
-            f"sections-{index}-enabled": "on" if row.key != "conversations" else "",
-            f"sections-{index}-position": row.position,
-            f"sections-{index}-place": 1 if index == len(rows) - 1 else index + 2,
-        }
+        fields = {"id": row.pk, "portal": portal.pk, "position": row.position, **row_fields(index, row)}
+        form |= {f"sections-{index}-{name}": value for name, value in fields.items()}
+    return form
+
+
+def test_staff_order_sections_by_number_without_javascript(admin_client, second_portal):
+    rows = list(second_portal.sections.order_by("position"))
+    url = f"/admin/portal_auth/portal/{second_portal.pk}/change/"
+    page = admin_client.get(url)
+    assert page.status_code == 200
+    # The last section is numbered first, the others after it: what staff without JavaScript can do.
+    form = portal_change_form(
+        second_portal,
+        rows,
+        lambda index, row: {
+            "enabled": "on" if row.key != "conversations" else "",
+            "place": 1 if index == len(rows) - 1 else index + 2,
+        },
+    )
 
     response = admin_client.post(url, form)
 
@@ -248,26 +255,15 @@ def test_staff_cannot_change_which_section_a_row_is_nor_add_or_remove_rows(admin
     url = f"/admin/portal_auth/portal/{second_portal.pk}/change/"
     page = admin_client.get(url).content.decode()
     assert 'name="sections-0-key"' not in page and 'name="sections-0-DELETE"' not in page
-    form = {
-        "organisation": second_portal.organisation_id,
-        "name": second_portal.name,
-        "slug": second_portal.slug,
-        "accent_colour": second_portal.accent_colour,
-        "accent_text_colour": second_portal.accent_text_colour,
-        "sections-TOTAL_FORMS": len(rows),
-        "sections-INITIAL_FORMS": len(rows),
-        "sections-MIN_NUM_FORMS": 0,
-        "sections-MAX_NUM_FORMS": 1000,
-    }
-    for index, row in enumerate(rows):
-        form |= {
-            f"sections-{index}-id": row.pk,
-            f"sections-{index}-portal": second_portal.pk,
-            f"sections-{index}-key": "tickets" if index == 0 else row.key,  # ignored: the key is not a field here
-            f"sections-{index}-enabled": "on",
-            f"sections-{index}-position": row.position,
-            f"sections-{index}-DELETE": "on",  # ignored: rows can't be deleted here
-        }
+    form = portal_change_form(
+        second_portal,
+        rows,
+        lambda index, row: {
+            "key": "tickets" if index == 0 else row.key,  # ignored: the key is not a field here
+            "enabled": "on",
+            "DELETE": "on",  # ignored: rows can't be deleted here
+        },
+    )
 
     response = admin_client.post(url, form)
 
