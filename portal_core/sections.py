@@ -51,6 +51,8 @@ class Section:
     is_empty: Callable[[Any], bool] | None = None
     # The emails of the section a customer may turn off on their profile.
     optional_emails: tuple[OptionalEmail, ...] = ()
+    # (now) -> (how many, what): deletes the section's rows that can no longer be used, for `manage.py purge_expired`.
+    purge_expired: Callable[[Any], tuple[int, str]] | None = None
 
     def __post_init__(self) -> None:
         # The nav recognises a section's pages by their URL namespace, so the list page must be in it.

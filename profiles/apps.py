@@ -17,7 +17,7 @@ class ProfilesConfig(AppConfig):
     section: Section
 
     def ready(self) -> None:
-        from profiles import demo, page_scopes
+        from profiles import demo, page_scopes, services
 
         page_scopes.watch()
 
@@ -29,4 +29,5 @@ class ProfilesConfig(AppConfig):
             order=90,
             optional_emails=(NEWS_EMAILS,),
             seed_demo=demo.seed_demo,
+            purge_expired=services.email_changes_purge,
         )

@@ -2,7 +2,7 @@
 
 import secrets
 from dataclasses import asdict, dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -111,6 +111,12 @@ def email_change_find(*, organisation_id: int, token_hash: str) -> EmailChange |
         .first()
     )
     return change if change is not None and change.is_usable else None
+
+
+def email_changes_purge(now: datetime) -> tuple[int, str]:
+    """Requests to change an email whose link has expired: no link can confirm them (`manage.py purge_expired`)."""
+    deleted, _ = EmailChange.objects.filter(expires_at__lt=now).delete()
+    return deleted, "expired email-change requests"
 
 
 def email_change_cancel(*, customer: Customer) -> bool:

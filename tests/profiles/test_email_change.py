@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.conf import settings
+from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
@@ -368,3 +369,21 @@ def test_each_page_of_the_change_takes_few_queries(client_of, customer, path, dj
     open_link(client_of, emailed_link())
     with django_assert_max_num_queries(6):
         assert client_of.get(url(customer, path)).status_code == 200
+
+
+def test_purge_expired_deletes_the_email_changes_no_link_can_confirm_any_more(customer, capsys):
+    other = CustomerFactory(organisation=customer.organisation)
+    for who, minutes, token in ((customer, -1, "expired"), (other, 30, "live")):
+        EmailChange.objects.create(
+            customer=who,
+            organisation=who.organisation,
+            new_email=f"{token}@example.com",
+            token_hash=hash_token(token),
+            session_version=who.session_version,
+            expires_at=timezone.now() + timedelta(minutes=minutes),
+        )
+
+    call_command("purge_expired")
+
+    assert list(EmailChange.objects.values_list("new_email", flat=True)) == ["live@example.com"]
+    assert "Deleted 1 expired email-change requests." in capsys.readouterr().out

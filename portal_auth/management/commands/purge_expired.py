@@ -6,13 +6,14 @@ from django.utils import timezone
 
 from portal_auth.models import CustomerSession, CustomerToken, SignInCode, UsedExternalToken
 from portal_core.ratelimit import counters_purge
+from portal_core.sections import sections
 
 
 class Command(BaseCommand):
     help = (
         "Delete tokens that can no longer be used, the records of used sign-on tokens past their expiry,"
         " expired sign-in codes, the records of sessions that are over, and the rate-limit counters of windows"
-        " that have ended."
+        " that have ended; and what each section says can no longer be used."
     )
 
     def add_arguments(self, parser):
@@ -40,3 +41,7 @@ class Command(BaseCommand):
             f"Deleted {tokens} expired tokens, {used} used sign-on records, {codes} sign-in codes,"
             f" {sessions} session records and {counters} rate-limit counters."
         )
+        for section in sections():
+            if section.purge_expired is not None:
+                count, what = section.purge_expired(now)
+                self.stdout.write(f"Deleted {count} {what}.")
