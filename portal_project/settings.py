@@ -115,19 +115,19 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # An unreachable server must fail fast (a 503 page, /readyz saying so), not hold a worker thread for minutes.
     DATABASES["default"].setdefault("OPTIONS", {})
     DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5))
+    # Values sent apart from the SQL, and a statement run a few times on a connection prepared there: PostgreSQL
+    # then plans it once instead of on every request. The hot pages' SQL is the same text request after request
+    # (portal_core/prepared.py), so PostgreSQL spends a third to a half of what it did on a page (0.4-0.8 ms of
+    # its CPU instead of 1.4-2.0 ms, at bench/scale.py's scale). Behind a pooler that hands a session's statements
+    # to another connection (PgBouncer's transaction mode before 1.21), turn it off: DATABASE_PREPARED_STATEMENTS=false.
+    if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
+        DATABASES["default"]["OPTIONS"].setdefault("server_side_binding", True)
+        DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", 5)
     # Every query of the portal reads a few rows through an index: starting parallel workers costs more (6-12 ms
     # at a million tickets) than the query does alone (0.3 ms). Its tables are read from memory (or SSD), where a
     # page fetched out of order costs about what one in order does: at the default 4× PostgreSQL would rather
     # scan 200,000 index entries than fetch 200 rows (bench/scale.py, a status filter: 28 ms instead of 1 ms).
     # Options from DATABASE_URL come after, so they win.
-    # Values sent apart from the SQL, and a statement run a few times on a connection prepared there: PostgreSQL
-    # then plans it once instead of on every request. The hot pages' SQL is the same text request after request
-    # (portal_core/prepared.py), so this halves to thirds what PostgreSQL spends on a page (1.4-2.0 ms to
-    # 0.4-0.8 ms of its CPU, bench/scale.py's scale). Behind a pooler that hands a session's statements to
-    # another connection (PgBouncer's transaction mode before 1.21), turn it off: DATABASE_PREPARED_STATEMENTS=false.
-    if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
-        DATABASES["default"]["OPTIONS"].setdefault("server_side_binding", True)
-        DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", 5)
     DATABASES["default"]["OPTIONS"]["options"] = " ".join(
         [
             "-c max_parallel_workers_per_gather=0 -c random_page_cost=1.1",
