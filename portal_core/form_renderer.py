@@ -1,10 +1,11 @@
-"""Django's form renderer, writing its plainest widgets (<input>, <textarea>) in Python.
+"""Django's form renderer, writing its plainest widgets (<input>, <textarea>, <select>) in Python.
 
 A widget rendered through its templates (text.html includes input.html, which includes attrs.html and loops over
-the attributes) costs ~90 µs; the sign-in form and every reply form render two on each view. What these templates
-write is simple enough to write directly, and the result is the same markup, character for character. Only a
-template found to be Django's own, with the very source written out below, is replaced: an override in an app, or
-a Django whose templates say something else, is rendered from its template as before.
+the attributes) costs ~90 µs; the sign-in form and every reply form render two on each view, and a <select>
+includes a template for each of its options. What these templates write is simple enough to write directly, and
+the result is the same markup, character for character. Only a template found to be Django's own, with the very
+source written out below, is replaced: an override in an app, or a Django whose templates say something else, is
+rendered from its template as before.
 """
 
 import html
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import django.forms
 from django.forms.renderers import DjangoTemplates
+from django.utils.functional import Promise
 from django.utils.safestring import SafeData
 
 _WIDGETS = "django/forms/widgets/"
@@ -33,6 +35,18 @@ _ATTRS = (
 _TEXTAREA = (
     '<textarea name="{{ widget.name }}"{% include "django/forms/widgets/attrs.html" %}>\n'
     "{% if widget.value %}{{ widget.value }}{% endif %}</textarea>\n"
+)
+_SELECT = (
+    '<select name="{{ widget.name }}"{% include "django/forms/widgets/attrs.html" %}>'
+    "{% for group_name, group_choices, group_index in widget.optgroups %}{% if group_name %}\n"
+    '  <optgroup label="{{ group_name }}">{% endif %}{% for option in group_choices %}\n'
+    "  {% include option.template_name with widget=option %}{% endfor %}{% if group_name %}\n"
+    "  </optgroup>{% endif %}{% endfor %}\n"
+    "</select>\n"
+)
+_SELECT_OPTION = (
+    '<option value="{{ widget.value|stringformat:\'s\' }}"{% include "django/forms/widgets/attrs.html" %}>'
+    "{{ widget.label }}</option>\n"
 )
 # The widgets whose template is nothing but the include of input.html.
 _INPUT_WIDGETS = "text email password number url tel search hidden file checkbox color date datetime time".split()
@@ -76,6 +90,30 @@ def _textarea(widget: dict) -> str | None:
     return f'<textarea name="{name}"{_attrs(widget.get("attrs", {}))}>\n{shown}</textarea>'
 
 
+def _text(value) -> str | None:
+    """`{{ value }}` for text (a label, a group's name); None for what the template would localise."""
+    return _escaped(value) if isinstance(value, str | Promise) else None
+
+
+def _select(widget: dict) -> str | None:
+    parts = []
+    for group_name, group_choices, _index in widget.get("optgroups", ()):
+        if group_name:
+            if (label := _text(group_name)) is None:
+                return None
+            parts.append(f'\n  <optgroup label="{label}">')
+        for option in group_choices:
+            label = _text(option.get("label", ""))
+            if option.get("template_name") != f"{_WIDGETS}select_option.html" or label is None:
+                return None  # another option template, or a label the template would format
+            value = option.get("value")
+            parts.append(f'\n  <option value="{_formatted(value)}"{_attrs(option.get("attrs", {}))}>{label}</option>\n')
+        if group_name:
+            parts.append("\n  </optgroup>")
+    name = _escaped(widget.get("name", ""))
+    return f'<select name="{name}"{_attrs(widget.get("attrs", {}))}>{"".join(parts)}\n</select>'
+
+
 class PortalFormRenderer(DjangoTemplates):
     def render(self, template_name, context, request=None):
         write = self._written_in_python.get(template_name)
@@ -96,6 +134,10 @@ class PortalFormRenderer(DjangoTemplates):
                 written[f"{_WIDGETS}{name}.html"] = _input
         if self._is_djangos(f"{_WIDGETS}textarea.html", _TEXTAREA):
             written[f"{_WIDGETS}textarea.html"] = _textarea
+        if self._is_djangos(f"{_WIDGETS}select.html", _SELECT) and self._is_djangos(
+            f"{_WIDGETS}select_option.html", _SELECT_OPTION
+        ):
+            written[f"{_WIDGETS}select.html"] = _select
         return written
 
     def _is_djangos(self, template_name: str, source: str) -> bool:
