@@ -1,17 +1,25 @@
-"""`{% url %}` remembering what reverse() answered: a builtin of the portal's templates, in place of Django's tag.
+"""`{% url %}` and `{% static %}` remembering what they answered: builtins of the portal's templates, in place of
+Django's tags.
 
 Every page links a dozen addresses (the nav, the stylesheet, signing out, the page's own), and each reverse() walks
 the URLconf again (~12 µs a link). Its answer depends on nothing but the URLconf (its resolver, which changes with
 the setting), the script prefix, the name, the arguments and the current app, so with those as the key it is
 worked out once per process. Only strings and whole numbers are remembered: anything else (a date, a model)
 goes to reverse() each time, as before.
+
+A static file's address (~25 µs through the manifest of hashed names) depends on the path and on the storage,
+whose manifest is read once when the process starts: remembered per process, forgotten when a test changes the
+settings it is built from.
 """
 
 from functools import lru_cache
 
 from django import template
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.template.defaulttags import URLNode
 from django.template.defaulttags import url as djangos_url_tag
+from django.templatetags.static import StaticNode
 from django.urls import NoReverseMatch, get_resolver, get_script_prefix, get_urlconf, reverse
 from django.utils.html import conditional_escape
 
@@ -61,3 +69,30 @@ def url(parser, token):
     """Django's `{% url %}`, same arguments, same output."""
     node = djangos_url_tag(parser, token)
     return RememberedURLNode(node.view_name, node.args, node.kwargs, node.asvar)
+
+
+# What a static file's address is built from: when a test changes one of these, what was remembered is forgotten.
+_STATIC_SETTINGS = {"STORAGES", "STATIC_URL", "STATIC_ROOT", "DEBUG", "INSTALLED_APPS"}
+
+
+@lru_cache(maxsize=1024)
+def _static_url(path: str) -> str:
+    return StaticNode.handle_simple(path)
+
+
+@receiver(setting_changed)
+def _forget_static_urls(*, setting, **kwargs):
+    if setting in _STATIC_SETTINGS:
+        _static_url.cache_clear()
+
+
+class RememberedStaticNode(StaticNode):
+    def url(self, context):
+        path = self.path.resolve(context)
+        return _static_url(path) if isinstance(path, str) else self.handle_simple(path)
+
+
+@register.tag
+def static(parser, token):
+    """Django's `{% static %}`, same arguments, same output."""
+    return RememberedStaticNode.handle_token(parser, token)

@@ -1,14 +1,16 @@
-"""`{% url %}` remembers what reverse() answered, and answers as Django's tag would, whatever changed since."""
+"""`{% url %}` and `{% static %}` remember what they answered, and answer as Django's tags would, whatever changed
+since."""
 
 import datetime
 
 import pytest
 from django.http import HttpResponse
 from django.template import Context, Template, TemplateSyntaxError
+from django.templatetags.static import static
 from django.test import RequestFactory
 from django.urls import NoReverseMatch, path, reverse, set_script_prefix
 
-from portal_core.templatetags.portal_urls import RememberedURLNode, _reversed
+from portal_core.templatetags.portal_urls import RememberedStaticNode, RememberedURLNode, _reversed, _static_url
 
 # Another URLconf, where the home is somewhere else.
 urlpatterns = [path("elsewhere/<slug:org>/", lambda request, org: HttpResponse(), name="portal_home")]
@@ -65,3 +67,16 @@ def test_the_current_app_comes_from_the_request():
     request.current_app = "tickets"
     html = Template("{% url 'tickets:list' org='acme' %}").render(Context({"request": request}))
     assert html == reverse("tickets:list", kwargs={"org": "acme"}, current_app="tickets")
+
+
+def test_static_answers_as_djangos_and_remembers(settings):
+    assert isinstance(Template("{% static 'portal/portal.css' %}").nodelist[0], RememberedStaticNode)
+    _static_url.cache_clear()
+    for _ in range(2):
+        assert render("{% static 'portal/portal.css' %}") == static("portal/portal.css")
+        assert render("{% static path as css %}[{{ css }}]", path="a b&c.css") == f"[{static('a b&c.css')}]".replace(
+            "&", "&amp;"
+        )
+    assert _static_url.cache_info().hits == 2
+    settings.STATIC_URL = "/elsewhere/"
+    assert render("{% static 'portal/portal.css' %}").startswith("/elsewhere/portal/portal")
