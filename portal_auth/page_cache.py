@@ -1,6 +1,6 @@
 """A customer's pages in the page cache (portal_core/page_cache.py): keyed by organisation and customer.
 
-A repeat view is answered from the session and the cache alone: the page was stored only after the
+A repeat view is answered from the session and one read of the cache: the page was stored only after the
 full check of who is asking (customer active, session version current, organisation of the URL), and
 anything that would change that check or the page bumps the customer's or the organisation's version.
 """
@@ -48,8 +48,11 @@ def watch_identities() -> None:
     page_cache.watch(Portal, lambda portal: [organisation_scope(portal.organisation_id)], previous=True)
 
 
-def _key(request: HttpRequest, slug: str, also: Callable[[int], list[str]] | None = None) -> str | None:
-    """The page's key for the customer this session names, or None when this request must be rendered."""
+def _key(
+    request: HttpRequest, slug: str, also: Callable[[int], list[str]] | None = None
+) -> tuple[str, list[str]] | None:
+    """The page's key for the customer this session names and the scopes it depends on, or None when this request
+    must be rendered."""
     session = request.session
     customer_id = session.get(SESSION_CUSTOMER)
     organisation_id = session.get(SESSION_ORGANISATION)
@@ -63,26 +66,24 @@ def _key(request: HttpRequest, slug: str, also: Callable[[int], list[str]] | Non
     path = request.get_full_path()
     if len(path) > _LONGEST_CACHED_PATH:
         return None
-    extra = also(organisation_id) if also else []
-    versions = page_cache.versions([organisation_scope(organisation_id), customer_scope(customer_id), *extra])
-    if versions is None:
-        return None
-    organisation_version, customer_version, *extra_versions = versions
-    return page_cache.page_key(
+    scopes = [
+        organisation_scope(organisation_id),
+        customer_scope(customer_id),
+        *(also(organisation_id) if also else []),
+    ]
+    key = page_cache.page_key(
         (
             slug,
             organisation_id,
             customer_id,
             session.get(SESSION_VERSION),
             session.get(SESSION_METHOD),
-            organisation_version,
-            customer_version,
-            *extra_versions,
             # Which bookings are upcoming changes at midnight.
             timezone.localdate(),
             path,
         )
     )
+    return key, scopes
 
 
 def _rendered_for(request: HttpRequest, slug: str, organisation_id: int, customer_id: int) -> bool:
@@ -113,17 +114,21 @@ def cached_page(view=None, *, also: Callable[[int], list[str]] | None = None):
     def wrapper(request: HttpRequest, org: str, *args, **kwargs) -> HttpResponse:
         if not page_cache.enabled() or request.method not in ("GET", "HEAD"):
             return view(request, org, *args, **kwargs)
-        key = _key(request, org, also)
-        if key is None:
+        found = _key(request, org, also)
+        if found is None:
             return view(request, org, *args, **kwargs)
-        if (page := page_cache.page_get(request, key)) is not None:
+        key, scopes = found
+        page, versions = page_cache.page_get(request, key, scopes)
+        if page is not None:
             # Served without asking who is there, but the browser was: "Your sessions" says when.
             session_seen(request)
             return page
+        if versions is None:  # the cache failed: nothing to store the page with
+            return view(request, org, *args, **kwargs)
         customer_id, organisation_id = request.session[SESSION_CUSTOMER], request.session[SESSION_ORGANISATION]
         response = page_cache.render_for_cache(request, lambda: view(request, org, *args, **kwargs))
         if page_cache.storable(response) and _rendered_for(request, org, organisation_id, customer_id):
-            return page_cache.page_store(request, key, response)
+            return page_cache.page_store(request, key, versions, response)
         return page_cache.filled(request, response)
 
     return wrapper

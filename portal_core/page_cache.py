@@ -1,11 +1,12 @@
 """Whole pages kept in the cache, made stale by versions that every write bumps.
 
-A page is stored under a key built from the *versions* of the scopes it depends on (a customer, an
-organisation), read before the page is rendered. A write deletes the versions of the scopes it touches,
-after its transaction commits: the next reader finds no version, starts a new random one, and every
-page stored under the old one can never be found again. So a page rendered from data read before a
-write is stored, at worst, under a version that no longer exists; an evicted version only costs a
-miss; and nothing depends on counters the cache might lose.
+A page is stored with the *versions* of the scopes it depends on (a customer, an organisation), read
+before the page is rendered, and served only while they are still the scopes' versions: the page and the
+versions come back in one round trip. A write deletes the versions of the scopes it touches, after its
+transaction commits: the next reader finds no version, starts a new random one, and every page stored
+with the old one is never served again. So a page rendered from data read before a write is stored, at
+worst, with a version that no longer exists; an evicted version only costs a miss; and nothing depends on
+counters the cache might lose.
 
 Which scopes a write touches is declared once per model with `watch()`, beside the rule that decides who
 may see it (each app's selectors), and the model's saves and deletes, from a service, the admin or a
@@ -40,7 +41,8 @@ logger = logging.getLogger(__name__)
 type Scopes = Callable[[Any], Iterable[str]]
 
 _VERSION_PREFIX = "pv:"
-_PAGE_PREFIX = "page:"
+# Entries are (versions, content type, content): "page2:" since they carry their versions.
+_PAGE_PREFIX = "page2:"
 # A version outlives the pages stored under it; when it expires they go with it, which only costs a miss.
 _VERSION_TIMEOUT = 24 * 3600
 _RENDERING_FOR_CACHE = "_page_cache_rendering"
@@ -71,6 +73,15 @@ def versions(scopes: list[str]) -> list[str] | None:
     keys = [_VERSION_PREFIX + scope for scope in scopes]
     try:
         found = cache.get_many(keys)
+    except Exception:
+        logger.warning("Page cache: the cache could not be read", exc_info=True)
+        return None
+    return _completed(keys, found)
+
+
+def _completed(keys: list[str], found: dict[str, Any]) -> list[str] | None:
+    """The versions under `keys`, `found` read already, those missing started; None if the cache fails."""
+    try:
         for key in keys:
             if key not in found:
                 # add() keeps whichever reader came first; the others read it back.
@@ -104,22 +115,31 @@ def fact_set(key: str, value: Any, timeout: int) -> None:
         logger.warning("Page cache: the cache could not be written", exc_info=True)
 
 
-def page_get(request: HttpRequest, key: str) -> HttpResponse | None:
+def page_get(request: HttpRequest, key: str, scopes: list[str]) -> tuple[HttpResponse | None, list[str] | None]:
+    """The page stored under `key` if it was stored at the current versions of `scopes`, and those versions, to
+    store a page with; (None, None) if the cache fails (render, store nothing). One round trip for both."""
+    version_keys = [_VERSION_PREFIX + scope for scope in scopes]
     try:
-        stored = cache.get(key)
+        found = cache.get_many([*version_keys, key])
     except Exception:
         logger.warning("Page cache: the cache could not be read", exc_info=True)
-        return None
-    if stored is None:
-        return None
-    content_type, content = stored
-    return filled(request, HttpResponse(content, content_type=content_type))
+        return None, None
+    stored = found.pop(key, None)
+    current = _completed(version_keys, found)
+    if current is None or stored is None:
+        return None, current
+    stored_versions, content_type, content = stored
+    if stored_versions != current:  # stored before a write that changed what it shows
+        return None, current
+    return filled(request, HttpResponse(content, content_type=content_type)), current
 
 
-def page_store(request: HttpRequest, key: str, response: HttpResponse) -> HttpResponse:
-    """Keep `response`, rendered with `placeholders()`, under `key`; give it back with this request's values."""
+def page_store(request: HttpRequest, key: str, versions: list[str], response: HttpResponse) -> HttpResponse:
+    """Keep `response`, rendered with `placeholders()` at `versions`, under `key`; give it back with this request's
+    values."""
     try:
-        cache.set(key, (response["Content-Type"], response.content), timeout=settings.PAGE_CACHE_TIMEOUT)
+        stored = (versions, response["Content-Type"], response.content)
+        cache.set(key, stored, timeout=settings.PAGE_CACHE_TIMEOUT)
     except Exception:
         logger.warning("Page cache: the cache could not be written", exc_info=True)
     return filled(request, response)

@@ -481,6 +481,42 @@ def test_a_repeat_view_asks_the_database_nothing_with_sessions_in_the_cache(worl
         assert "Lost luggage" in client.get(world.ticket_page).content.decode()
 
 
+def test_a_repeat_view_reads_the_page_and_its_versions_in_one_round_trip(world, sign_in, monkeypatch):
+    from django.core.cache import cache
+
+    client = sign_in(world.customer)
+    client.get(world.ticket_page)
+    reads, inside = [], []
+
+    def counted(name):
+        read = getattr(cache, name)
+
+        def reading(*args, **kwargs):
+            if not inside:  # the local-memory cache reads get_many() key by key
+                reads.append(name)
+            inside.append(name)
+            try:
+                return read(*args, **kwargs)
+            finally:
+                inside.pop()
+
+        return reading
+
+    for name in ("get", "get_many", "add"):
+        monkeypatch.setattr(cache, name, counted(name))
+    assert client.get(world.ticket_page).context is None
+    assert reads == ["get_many"]
+
+
+def test_a_page_stored_before_a_write_is_not_served_after_it(world, sign_in):
+    client = sign_in(world.customer)
+    client.get(world.ticket_page)
+    TicketMessageFactory(ticket=world.ticket, body="Found in Porto", from_staff=True)
+    fresh = client.get(world.ticket_page)
+    assert fresh.context is not None and "Found in Porto" in fresh.content.decode()
+    assert client.get(world.ticket_page).context is None  # stored again, at the new version
+
+
 def test_a_flash_message_is_shown_once_and_never_kept(world, sign_in):
     client = sign_in(world.customer)
     client.get(world.ticket_page)
