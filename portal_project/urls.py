@@ -15,7 +15,6 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
     path("<slug:org>/", views.portal_home, name="portal_home"),
-    path("<slug:org>/", include("portal_auth.urls")),
     path("<slug:org>/profile/access/", include("portal_auth.account_urls")),
     path("<slug:org>/bookings/", include("bookings.urls")),
     path("<slug:org>/support/", include("tickets.urls")),
@@ -23,6 +22,9 @@ urlpatterns = [
     path("<slug:org>/billing/", include("billing.urls")),
     path("<slug:org>/policies/", include("policies.urls")),
     path("<slug:org>/profile/", include("profiles.urls")),
+    # After the sections, the pages most visited, which are then found in fewer tries: no address of the sign-in
+    # doors starts as a section's does.
+    path("<slug:org>/", include("portal_auth.urls")),
 ]
 
 handler500 = "portal_project.views.server_error"
