@@ -43,7 +43,7 @@ type Scopes = Callable[[Any], Iterable[str]]
 _VERSION_PREFIX = "pv:"
 # Entries are (versions, content type, content): "page2:" since they carry their versions.
 _PAGE_PREFIX = "page2:"
-# A version outlives the pages stored under it; when it expires they go with it, which only costs a miss.
+# A version outlives the pages stored with it; when it expires they are no longer served, which only costs a miss.
 _VERSION_TIMEOUT = 24 * 3600
 _RENDERING_FOR_CACHE = "_page_cache_rendering"
 _WATCHED: dict[type[Model], Scopes] = {}
