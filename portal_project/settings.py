@@ -70,22 +70,32 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "portal_project.urls"
 
+_CONTEXT_PROCESSORS = [
+    "django.template.context_processors.request",
+    "django.template.context_processors.csp",
+    "django.contrib.auth.context_processors.auth",
+    "django.contrib.messages.context_processors.messages",
+    "portal_auth.context_processors.portal",
+    "portal_auth.context_processors.portal_sections",
+    # Last: a page rendered for the page cache gets placeholders for the request's own secrets.
+    "portal_core.context_processors.page_cache_placeholders",
+]
 TEMPLATES = [
+    {
+        # The customer's pages (pages/, and a section app's jinja2/), Jinja2 templates; the staff's admin and the
+        # emails are Django templates (templates/).
+        "NAME": "pages",
+        "BACKEND": "portal_core.jinja.Jinja2",
+        "DIRS": [BASE_DIR / "pages"],
+        "APP_DIRS": True,
+        "OPTIONS": {"environment": "portal_core.jinja.environment", "context_processors": _CONTEXT_PROCESSORS},
+    },
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
-            "context_processors": [
-                "django.template.context_processors.request",
-                "django.template.context_processors.csp",
-                "django.contrib.auth.context_processors.auth",
-                "django.contrib.messages.context_processors.messages",
-                "portal_auth.context_processors.portal",
-                "portal_auth.context_processors.portal_sections",
-                # Last: a page rendered for the page cache gets placeholders for the request's own secrets.
-                "portal_core.context_processors.page_cache_placeholders",
-            ],
+            "context_processors": _CONTEXT_PROCESSORS,
             # {% url %} remembering what reverse() answered (a dozen links on every page).
             "builtins": ["portal_core.templatetags.portal_urls"],
         },

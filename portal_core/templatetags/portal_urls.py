@@ -37,13 +37,18 @@ def _plain(value) -> bool:
     return isinstance(value, str) or type(value) is int
 
 
+def remembered_reverse(view_name, args: tuple = (), kwargs: tuple = (), current_app: str | None = None) -> str:
+    """reverse(), worked out once per process for names and arguments that are strings or whole numbers."""
+    if not (_plain(view_name) and all(_plain(value) for value in (*args, *(value for _, value in kwargs)))):
+        return reverse(view_name, args=args, kwargs=dict(kwargs), current_app=current_app)
+    return _reversed(get_resolver(get_urlconf()), get_script_prefix(), view_name, args, kwargs, current_app)
+
+
 class RememberedURLNode(URLNode):
     def render(self, context):
         view_name = self.view_name.resolve(context)
         args = tuple(arg.resolve(context) for arg in self.args)
         kwargs = tuple((name, value.resolve(context)) for name, value in self.kwargs.items())
-        if not (_plain(view_name) and all(_plain(value) for value in (*args, *(value for _, value in kwargs)))):
-            return super().render(context)
         # As Django's tag: the request's current app, else the namespace of the page's own URL.
         try:
             current_app = context.request.current_app
@@ -54,7 +59,7 @@ class RememberedURLNode(URLNode):
                 current_app = None
         url = ""
         try:
-            url = _reversed(get_resolver(get_urlconf()), get_script_prefix(), view_name, args, kwargs, current_app)
+            url = remembered_reverse(view_name, args, kwargs, current_app)
         except NoReverseMatch:
             if self.asvar is None:
                 raise
@@ -76,20 +81,20 @@ _STATIC_SETTINGS = {"STORAGES", "STATIC_URL", "STATIC_ROOT", "DEBUG", "INSTALLED
 
 
 @lru_cache(maxsize=1024)
-def _static_url(path: str) -> str:
+def remembered_static(path: str) -> str:
     return StaticNode.handle_simple(path)
 
 
 @receiver(setting_changed)
 def _forget_static_urls(*, setting, **kwargs):
     if setting in _STATIC_SETTINGS:
-        _static_url.cache_clear()
+        remembered_static.cache_clear()
 
 
 class RememberedStaticNode(StaticNode):
     def url(self, context):
         path = self.path.resolve(context)
-        return _static_url(path) if isinstance(path, str) else self.handle_simple(path)
+        return remembered_static(path) if isinstance(path, str) else self.handle_simple(path)
 
 
 @register.tag

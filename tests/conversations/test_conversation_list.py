@@ -43,7 +43,7 @@ def test_my_conversations_shows_only_the_customers_own(sign_in, customer, other_
     html = sign_in(customer).get(list_url(customer.organisation)).content.decode()
 
     assert "Mine" in html
-    assert "A neighbour&#x27;s" not in html and "A neighbour's" not in html
+    assert "A neighbour&#39;s" not in html and "A neighbour's" not in html
     assert "Another business" not in html
 
 

@@ -74,4 +74,4 @@ def test_the_home_with_a_companys_tickets_stays_within_six_queries(
 
     with django_assert_max_num_queries(6):
         page = client.get(f"/{customer.organisation.slug}/").content.decode()
-    assert "The colleague&#x27;s question" in page and "opened by Colleague Who Asked" in page
+    assert "The colleague&#39;s question" in page and "opened by Colleague Who Asked" in page

@@ -84,7 +84,7 @@ def test_a_closed_ticket_is_read_only(sign_in, customer, make_ticket, mailoutbox
         response = reply(client, ticket)
 
     assert response.status_code == 409
-    assert "This ticket is closed, so it can&#x27;t take replies." in response.content.decode()
+    assert "This ticket is closed, so it can&#39;t take replies." in response.content.decode()
     assert not TicketMessage.objects.exists()
     assert mailoutbox == []
     ticket.refresh_from_db()
@@ -118,7 +118,7 @@ def test_a_bad_attachment_is_refused_and_nothing_is_written(sign_in, customer, t
     good = SimpleUploadedFile("fine.pdf", PDF_BYTES)
     response = reply(sign_in(customer), ticket, files=[good, upload])
     assert response.status_code == 400
-    assert error in response.content.decode().replace("&#x27;", "'")
+    assert error in response.content.decode().replace("&#39;", "'")
     assert not TicketMessage.objects.exists()
     assert not TicketAttachment.objects.exists()
     assert not OutboxEmail.objects.exists()
