@@ -46,8 +46,9 @@ def csp_nonce_attr(context: Mapping) -> str:
 
 
 def in_zone(value, zone):
-    """`{{ when|in_zone(organisation.zone)|moment }}`: `when` in `zone`, as inside Django's `{% timezone %}`."""
-    return localtime(value, zone) if value else value
+    """`{{ when|in_zone(organisation.zone)|moment }}`: what Django's `{% timezone %}` did for a date filter inside it.
+    The wall-clock time in `zone`, without a zone of its own, so the date filters print it as it is."""
+    return localtime(value, zone).replace(tzinfo=None) if value else value
 
 
 def _escaping(django_filter):

@@ -10,6 +10,7 @@ from django.tasks import task_backends
 from django.test import Client
 
 from portal_auth.sessions import portal_sign_in
+from portal_core import jinja
 from tests.conversations.factories import ConversationFactory
 from tests.factories import CustomerFactory, OrganisationFactory, StaffUserFactory
 from tests.smtp import SmtpServer
@@ -20,6 +21,24 @@ from tests.tickets.factories import TicketFactory
 def _fresh_media(settings, tmp_path):
     # Rate-limit counters need no clearing: they are rows, rolled back or flushed with each test's data.
     settings.MEDIA_ROOT = str(tmp_path / "media")
+
+
+# What a page prints where its template names a method without calling it (Jinja2 calls nothing by itself, Django's
+# templates did): the object, escaped like everything a page prints.
+_PRINTED_OBJECT = re.compile(r"&lt;(bound method|function|built-in method) |object at 0x[0-9a-f]+&gt;")
+
+
+@pytest.fixture(autouse=True)
+def _pages_print_values_not_objects(monkeypatch):
+    render = jinja.Template.render
+
+    def checked(self, context=None, request=None):
+        page = render(self, context, request)
+        printed = _PRINTED_OBJECT.search(page)
+        assert printed is None, f"{self.name} printed an object instead of its value: {printed[0]}"
+        return page
+
+    monkeypatch.setattr(jinja.Template, "render", checked)
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,95 @@
+"""The customer's pages' template engine: what portal_core/jinja.py adds to Jinja2."""
+
+import datetime
+import zoneinfo
+
+import pytest
+from django.template import engines
+from django.test import RequestFactory
+from django.urls import reverse
+
+from portal_core import page_cache
+
+
+@pytest.fixture
+def render():
+    engine = engines["pages"]
+
+    def rendered(source: str, context: dict | None = None, path: str = "/", request=True) -> str:
+        return engine.from_string(source).render(context or {}, RequestFactory().get(path) if request else None)
+
+    return rendered
+
+
+def test_url_answers_what_reverse_answers(render):
+    assert render("{{ url('tickets:detail', org='acme', number=7) }}") == reverse(
+        "tickets:detail", kwargs={"org": "acme", "number": 7}
+    )
+
+
+def test_url_of_a_name_it_cannot_reverse_fails_loudly(render):
+    with pytest.raises(Exception, match="Reverse for 'no-such-page' not found"):
+        render("{{ url('no-such-page') }}")
+
+
+def test_querystring_changes_one_parameter_and_keeps_the_others_escaped(render):
+    assert render("{{ querystring(page=3) }}", path="/x/?status=open&page=2") == "?status=open&amp;page=3"
+
+
+def test_csp_nonce_attr_writes_the_nonce_only_when_there_is_one(render):
+    # As the 500 page is rendered: no request, the nonce given.
+    assert render("<style{{ csp_nonce_attr() }}>", {"csp_nonce": 'a"b'}, request=False) == '<style nonce="a&quot;b">'
+    assert render("<style{{ csp_nonce_attr() }}>", request=False) == "<style>"
+
+
+def test_everything_printed_is_escaped_and_safe_strings_are_not_escaped_twice(render):
+    from django.utils.safestring import mark_safe
+
+    assert render("{{ text }}|{{ safe }}", {"text": "<b>'&", "safe": mark_safe("<i>ok</i>")}) == (
+        "&lt;b&gt;&#39;&amp;|<i>ok</i>"
+    )
+
+
+def test_pages_escape_even_when_the_settings_ask_otherwise():
+    from portal_core.jinja import environment
+
+    assert environment(autoescape=False).from_string("{{ x }}").render(x="<b>") == "&lt;b&gt;"
+
+
+def test_missing_values_print_nothing_even_when_chained(render):
+    assert render("[{{ missing }}|{{ missing.name.more }}|{% if missing.name %}yes{% endif %}]") == "[||]"
+
+
+def test_linebreaks_escape_what_they_wrap(render):
+    assert render("{{ body|linebreaks }}", {"body": "<script>\n\nhi"}) == "<p>&lt;script&gt;</p>\n\n<p>hi</p>"
+    assert render("{{ body|linebreaksbr }}", {"body": "a<b\nc"}) == "a&lt;b<br>c"
+
+
+def test_in_zone_shows_a_moment_in_the_organisations_zone(render):
+    moment = datetime.datetime(2026, 12, 23, 13, 5, tzinfo=datetime.UTC)
+    zone = zoneinfo.ZoneInfo("Europe/Athens")
+    assert render("{{ when|in_zone(zone)|moment }}", {"when": moment, "zone": zone}) == "23 Dec 2026, 15:05"
+    assert render("[{{ when|in_zone(zone)|moment }}]", {"when": None, "zone": zone}) == "[]"
+
+
+def test_a_page_rendered_for_the_page_cache_has_a_placeholder_for_the_csrf_field():
+    request = RequestFactory().get("/")
+    setattr(request, page_cache._RENDERING_FOR_CACHE, True)
+    page = engines["pages"].from_string("{{ csrf_input }}").render({}, request)
+    placeholder = page_cache.placeholders()["csrf_token"]
+    assert page == f'<input type="hidden" name="csrfmiddlewaretoken" value="{placeholder}">'
+
+
+def test_the_test_client_sees_a_pages_template_and_context(sign_in, customer):
+    response = sign_in(customer).get(f"/{customer.organisation.slug}/support/")
+    assert "tickets/ticket_list.html" in [template.name for template in response.templates]
+    assert response.context["filter_form"] is not None
+
+
+def test_a_page_printing_a_method_instead_of_calling_it_fails_the_test_that_renders_it(render):
+    # tests/conftest.py checks every page the suite renders: Django's templates called methods, Jinja2 does not.
+    from django import forms
+
+    assert render("{{ form.non_field_errors() }}", {"form": forms.Form()}) == ""
+    with pytest.raises(AssertionError, match="printed an object instead of its value: &lt;bound method "):
+        render("{{ form.non_field_errors }}", {"form": forms.Form()})
