@@ -181,7 +181,7 @@ def test_message_text_is_shown_as_text_never_as_markup(sign_in, conversation):
     html = sign_in(conversation.customer).get(detail_url(conversation)).content.decode()
 
     assert "<script>alert" not in html and "<b>bold</b>" not in html
-    assert "&lt;script&gt;alert(&quot;hi&quot;)&lt;/script&gt;<br>&lt;b&gt;bold&lt;/b&gt;" in html
+    assert "&lt;script&gt;alert(&#34;hi&#34;)&lt;/script&gt;<br>&lt;b&gt;bold&lt;/b&gt;" in html
 
 
 def test_a_look_at_someone_elses_conversation_and_at_a_missing_one_look_alike_and_are_both_logged(

@@ -93,3 +93,30 @@ def test_a_page_printing_a_method_instead_of_calling_it_fails_the_test_that_rend
     assert render("{{ form.non_field_errors() }}", {"form": forms.Form()}) == ""
     with pytest.raises(AssertionError, match="printed an object instead of its value: &lt;bound method "):
         render("{{ form.non_field_errors }}", {"form": forms.Form()})
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "one line",
+        "a\nb",
+        "a\r\nb\rc",
+        "para one\n\npara two\n\n\n\nthree",
+        "<b>'\"&</b>\n\nx",
+        "\n\nlead",
+        "end\n\n",
+    ],
+)
+def test_linebreaks_write_what_djangos_filters_write(render, text):
+    from django.template.defaultfilters import linebreaks_filter, linebreaksbr
+    from django.utils.safestring import mark_safe
+
+    def same_escaping(html: str) -> str:
+        return html.replace("&#x27;", "&#39;").replace("&quot;", "&#34;")  # markupsafe's spelling
+
+    assert render("{{ t|linebreaks }}", {"t": text}) == same_escaping(linebreaks_filter(text, autoescape=True))
+    assert render("{{ t|linebreaksbr }}", {"t": text}) == same_escaping(linebreaksbr(text, autoescape=True))
+    safe = mark_safe(text)
+    assert render("{{ t|linebreaks }}", {"t": safe}) == linebreaks_filter(safe, autoescape=True)
+    assert render("{{ t|linebreaksbr }}", {"t": safe}) == linebreaksbr(safe, autoescape=True)
