@@ -10,7 +10,7 @@ from django.templatetags.static import static
 from django.test import RequestFactory
 from django.urls import NoReverseMatch, path, reverse, set_script_prefix
 
-from portal_core.templatetags.portal_urls import RememberedStaticNode, RememberedURLNode, _reversed, _static_url
+from portal_core.templatetags.portal_urls import RememberedStaticNode, RememberedURLNode, _reversed, remembered_static
 
 # Another URLconf, where the home is somewhere else.
 urlpatterns = [path("elsewhere/<slug:org>/", lambda request, org: HttpResponse(), name="portal_home")]
@@ -71,12 +71,12 @@ def test_the_current_app_comes_from_the_request():
 
 def test_static_answers_as_djangos_and_remembers(settings):
     assert isinstance(Template("{% static 'portal/portal.css' %}").nodelist[0], RememberedStaticNode)
-    _static_url.cache_clear()
+    remembered_static.cache_clear()
     for _ in range(2):
         assert render("{% static 'portal/portal.css' %}") == static("portal/portal.css")
         assert render("{% static path as css %}[{{ css }}]", path="a b&c.css") == f"[{static('a b&c.css')}]".replace(
             "&", "&amp;"
         )
-    assert _static_url.cache_info().hits == 2
+    assert remembered_static.cache_info().hits == 2
     settings.STATIC_URL = "/elsewhere/"
     assert render("{% static 'portal/portal.css' %}").startswith("/elsewhere/portal/portal")
