@@ -12,6 +12,7 @@ page that lacks an optional piece of context still renders.
 """
 
 from collections.abc import Mapping
+from datetime import datetime
 from types import SimpleNamespace
 
 import jinja2
@@ -20,7 +21,7 @@ from django.template.backends import jinja2 as djangos_jinja2
 from django.template.defaulttags import querystring as djangos_querystring
 from django.test.signals import template_rendered
 from django.utils.html import format_html
-from django.utils.timezone import localtime
+from django.utils.timezone import is_aware, localtime
 
 from portal_core.templatetags import portal as portal_filters
 from portal_core.templatetags.portal_urls import remembered_reverse, remembered_static
@@ -55,6 +56,14 @@ def _escaping(django_filter):
     return lambda value, *args: django_filter(value, *args, autoescape=True)
 
 
+def _in_local_time(django_filter):
+    # Django's engine hands |date and |time an aware datetime in the current time zone (their expects_localtime);
+    # Jinja2 hands them the value as it is, in UTC when read from the database.
+    return lambda value, *args: django_filter(
+        localtime(value) if isinstance(value, datetime) and is_aware(value) else value, *args
+    )
+
+
 FILTERS = {
     "moment": portal_filters.moment,
     "day": portal_filters.day,
@@ -62,8 +71,8 @@ FILTERS = {
     "iso": portal_filters.iso,
     "display": portal_filters.display,
     "in_zone": in_zone,
-    "date": defaultfilters.date,
-    "time": defaultfilters.time,
+    "date": _in_local_time(defaultfilters.date),
+    "time": _in_local_time(defaultfilters.time),
     "pluralize": defaultfilters.pluralize,
     "filesizeformat": defaultfilters.filesizeformat,
     "capfirst": defaultfilters.capfirst,
