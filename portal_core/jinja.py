@@ -13,6 +13,7 @@ page that lacks an optional piece of context still renders.
 
 import re
 from collections.abc import Mapping
+from datetime import datetime
 from types import SimpleNamespace
 
 import jinja2
@@ -21,7 +22,7 @@ from django.template.backends import jinja2 as djangos_jinja2
 from django.template.defaulttags import querystring as djangos_querystring
 from django.test.signals import template_rendered
 from django.utils.html import format_html
-from django.utils.timezone import localtime
+from django.utils.timezone import is_aware, localtime
 from markupsafe import Markup, escape
 
 from portal_core.templatetags import portal as portal_filters
@@ -74,6 +75,14 @@ def linebreaksbr(value) -> Markup:
     return Markup(_escaped_lines(value).replace("\n", "<br>"))  # noqa: S704 (escaped by _escaped_lines)
 
 
+def _in_local_time(django_filter):
+    # Django's engine hands |date and |time an aware datetime in the current time zone (their expects_localtime);
+    # Jinja2 hands them the value as it is, in UTC when read from the database.
+    return lambda value, *args: django_filter(
+        localtime(value) if isinstance(value, datetime) and is_aware(value) else value, *args
+    )
+
+
 FILTERS = {
     "moment": portal_filters.moment,
     "day": portal_filters.day,
@@ -81,8 +90,8 @@ FILTERS = {
     "iso": portal_filters.iso,
     "display": portal_filters.display,
     "in_zone": in_zone,
-    "date": defaultfilters.date,
-    "time": defaultfilters.time,
+    "date": _in_local_time(defaultfilters.date),
+    "time": _in_local_time(defaultfilters.time),
     "pluralize": defaultfilters.pluralize,
     "filesizeformat": defaultfilters.filesizeformat,
     "capfirst": defaultfilters.capfirst,

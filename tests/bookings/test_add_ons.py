@@ -112,7 +112,7 @@ def test_confirming_books_the_add_on_and_emails_a_confirmation(
     assert f"https://portal.example.test{detail_url(booking)}" in email.alternatives[0].content
 
     page = client.get(response.url).content.decode()
-    assert "Airport transfer is booked. We&#x27;ve emailed you a confirmation." in page
+    assert "Airport transfer is booked. We&#39;ve emailed you a confirmation." in page
     assert "25.00 EUR" in page
 
 
@@ -309,7 +309,7 @@ def test_cancelling_within_the_window_cancels_the_line_only_and_emails_once(
 
     response = client.get(response.url)
     page = response.content.decode()
-    assert "Airport transfer is cancelled. We&#x27;ve emailed you a confirmation." in page
+    assert "Airport transfer is cancelled. We&#39;ve emailed you a confirmation." in page
     assert [a.name for a in response.context["booked_add_ons"]] == [other_line.add_on.name]
     assert "Airport transfer" in [a.name for a in response.context["offered_add_ons"]]
 

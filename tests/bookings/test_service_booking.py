@@ -295,6 +295,22 @@ def test_a_staff_made_booking_cannot_be_changed_online(customer, bookable):
         service_booking_cancel(booking=booking, customer=customer)
 
 
+def test_the_booking_pages_show_its_times_in_the_organisations_zone(sign_in, customer, bookable):
+    # London is on UTC in March: a zone far from it shows a time read from the database left in UTC.
+    bookable.organisation.time_zone = "Pacific/Chatham"
+    bookable.organisation.save()
+    starts_at = datetime.datetime.combine(DAY, datetime.time(10), tzinfo=ZoneInfo("Pacific/Chatham"))
+    booking = service_book(service=bookable, customer=customer, starts_at=starts_at, places=2, note="")
+    client = sign_in(customer)
+
+    detail = page(client.get(url("detail", bookable.organisation, reference=booking.reference)))
+    assert "Wed 3 Mar 2027, 10:00 to 11:00</time> (Pacific/Chatham time)" in detail
+    cancel = page(client.get(url("cancel", bookable.organisation, reference=booking.reference)))
+    assert "Wed 3 Mar 2027 at 10:00 (Pacific/Chatham time)" in cancel
+    move = url("reschedule", bookable.organisation, reference=booking.reference, day=DAY, time=datetime.time(11))
+    assert "<dt>Now</dt><dd>Wed 3 Mar 2027 at 10:00</dd>" in page(client.get(move))
+
+
 def test_add_ons_on_a_booked_service_can_be_cancelled_within_its_free_cancellation_window(customer, booked, bookable):
     from bookings.services import booking_add_on_cancellation_deadline
 
