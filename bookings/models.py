@@ -246,6 +246,9 @@ class Booking(models.Model):
         PROVISIONAL = "provisional", "Provisional"
         CANCELLED = "cancelled", "Cancelled"
 
+    # The colour of a status's badge (`badge-<tone>`); any other is muted.
+    STATUS_TONES: dict[str, str] = {Status.CONFIRMED: "success", Status.PROVISIONAL: "warning"}
+
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="bookings")
     reference = models.CharField(max_length=32, unique=True, default=new_booking_reference, editable=False)
     title = models.CharField(max_length=200)
@@ -306,6 +309,11 @@ class Booking(models.Model):
     @property
     def has_ended(self) -> bool:
         return self.ends_on < timezone.localdate()
+
+    @property
+    def status_tone(self) -> str:
+        """The colour of its status badge (`badge-<tone>`)."""
+        return self.STATUS_TONES.get(self.status, "muted")
 
     @property
     def accepts_add_ons(self) -> bool:

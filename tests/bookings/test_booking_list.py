@@ -3,6 +3,7 @@ import datetime
 from django.urls import reverse
 from django.utils import timezone
 
+from bookings.models import Booking
 from tests.bookings.factories import AddOnFactory, AttendeeFactory, BookingAddOnFactory, BookingFactory
 from tests.factories import CustomerFactory
 
@@ -126,3 +127,16 @@ def test_home_shows_no_bookings_of_others(sign_in, organisation, make_booking):
     response = sign_in(bob).get(f"/{organisation.slug}/")
     assert "Alice's trip" not in response.content.decode()
     assert "No upcoming bookings." in response.content.decode()
+
+
+def test_each_status_has_its_badge_in_the_list_and_on_the_booking(sign_in, customer, make_booking):
+    today = timezone.localdate()
+    client = sign_in(customer)
+    for n, (status, tone) in enumerate((("confirmed", "success"), ("provisional", "warning"), ("cancelled", "muted"))):
+        booking = make_booking(customer.organisation, customer.email, starts_on=today + datetime.timedelta(n + 1))
+        Booking.objects.filter(pk=booking.pk).update(status=status)
+        badge = f'<span class="badge badge-{tone}">{status.capitalize()}</span>'
+        org = customer.organisation.slug
+        assert badge in client.get(reverse("bookings:list", kwargs={"org": org})).content.decode()
+        detail = reverse("bookings:detail", kwargs={"org": org, "reference": booking.reference})
+        assert badge in client.get(detail).content.decode()
