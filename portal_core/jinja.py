@@ -13,6 +13,7 @@ page that lacks an optional piece of context still renders.
 
 import re
 from collections.abc import Mapping
+from datetime import datetime
 from types import SimpleNamespace
 
 import jinja2
@@ -21,7 +22,7 @@ from django.template.backends import jinja2 as djangos_jinja2
 from django.template.defaulttags import querystring as djangos_querystring
 from django.test.signals import template_rendered
 from django.utils.html import format_html
-from django.utils.timezone import localtime
+from django.utils.timezone import is_aware, localtime
 from markupsafe import Markup, escape
 
 from portal_core.templatetags import portal as portal_filters
@@ -44,13 +45,24 @@ def querystring(context: Mapping, *mappings, **changes) -> str:
 def csp_nonce_attr(context: Mapping) -> str:
     """` nonce="…"` for an inline <style> or <script>, as Django's `{% csp_nonce_attr %}`."""
     nonce = context.get("csp_nonce")
-    return format_html(' nonce="{}"', nonce) if nonce else ""
+    # Not `if nonce`: Django's LazyNonce is false until something reads it, and this is what first reads it.
+    return "" if nonce is None else format_html(' nonce="{}"', nonce)
 
 
 def in_zone(value, zone):
     """`{{ when|in_zone(organisation.zone)|moment }}`: what Django's `{% timezone %}` did for a date filter inside it.
     The wall-clock time in `zone`, without a zone of its own, so the date filters print it as it is."""
     return localtime(value, zone).replace(tzinfo=None) if value else value
+
+
+def _localised(django_filter):
+    # Django's engine hands |date and |time a stored datetime in the current time zone, not in UTC.
+    def localised(value, *args):
+        if isinstance(value, datetime) and is_aware(value):
+            value = localtime(value)
+        return django_filter(value, *args)
+
+    return localised
 
 
 _PARAGRAPH_BREAK = re.compile(r"\n{2,}")
@@ -81,8 +93,8 @@ FILTERS = {
     "iso": portal_filters.iso,
     "display": portal_filters.display,
     "in_zone": in_zone,
-    "date": defaultfilters.date,
-    "time": defaultfilters.time,
+    "date": _localised(defaultfilters.date),
+    "time": _localised(defaultfilters.time),
     "pluralize": defaultfilters.pluralize,
     "filesizeformat": defaultfilters.filesizeformat,
     "capfirst": defaultfilters.capfirst,
