@@ -45,13 +45,24 @@ def querystring(context: Mapping, *mappings, **changes) -> str:
 def csp_nonce_attr(context: Mapping) -> str:
     """` nonce="…"` for an inline <style> or <script>, as Django's `{% csp_nonce_attr %}`."""
     nonce = context.get("csp_nonce")
-    return format_html(' nonce="{}"', nonce) if nonce else ""
+    # Not `if nonce`: Django's LazyNonce is false until something reads it, and this is what first reads it.
+    return "" if nonce is None else format_html(' nonce="{}"', nonce)
 
 
 def in_zone(value, zone):
     """`{{ when|in_zone(organisation.zone)|moment }}`: what Django's `{% timezone %}` did for a date filter inside it.
-    The wall-clock time in `zone`, without a zone of its own, so the date filters print it as it is."""
-    return localtime(value, zone).replace(tzinfo=None) if value else value
+    The wall-clock time in `zone`, without a zone of its own, so the date filters print it as it is; a date as it is."""
+    return localtime(value, zone).replace(tzinfo=None) if isinstance(value, datetime) and is_aware(value) else value
+
+
+def _localised(django_filter):
+    # Django's engine hands |date and |time a stored datetime in the current time zone, not in UTC.
+    def localised(value, *args):
+        if isinstance(value, datetime) and is_aware(value):
+            value = localtime(value)
+        return django_filter(value, *args)
+
+    return localised
 
 
 _PARAGRAPH_BREAK = re.compile(r"\n{2,}")
@@ -75,14 +86,6 @@ def linebreaksbr(value) -> Markup:
     return Markup(_escaped_lines(value).replace("\n", "<br>"))  # noqa: S704 (escaped by _escaped_lines)
 
 
-def _in_local_time(django_filter):
-    # Django's engine hands |date and |time an aware datetime in the current time zone (their expects_localtime);
-    # Jinja2 hands them the value as it is, in UTC when read from the database.
-    return lambda value, *args: django_filter(
-        localtime(value) if isinstance(value, datetime) and is_aware(value) else value, *args
-    )
-
-
 FILTERS = {
     "moment": portal_filters.moment,
     "day": portal_filters.day,
@@ -90,8 +93,8 @@ FILTERS = {
     "iso": portal_filters.iso,
     "display": portal_filters.display,
     "in_zone": in_zone,
-    "date": _in_local_time(defaultfilters.date),
-    "time": _in_local_time(defaultfilters.time),
+    "date": _localised(defaultfilters.date),
+    "time": _localised(defaultfilters.time),
     "pluralize": defaultfilters.pluralize,
     "filesizeformat": defaultfilters.filesizeformat,
     "capfirst": defaultfilters.capfirst,

@@ -7,6 +7,8 @@ import pytest
 from django.template import engines
 from django.test import RequestFactory
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.csp import LazyNonce
 
 from portal_core import page_cache
 
@@ -42,6 +44,12 @@ def test_csp_nonce_attr_writes_the_nonce_only_when_there_is_one(render):
     assert render("<style{{ csp_nonce_attr() }}>", request=False) == "<style>"
 
 
+def test_csp_nonce_attr_writes_a_lazy_nonce_nothing_has_read_yet(render):
+    # Django's LazyNonce is false until read: the 500 page is the first, and only, reader of its nonce.
+    nonce = LazyNonce()
+    assert render("<style{{ csp_nonce_attr() }}>", {"csp_nonce": nonce}, request=False) == f'<style nonce="{nonce}">'
+
+
 def test_everything_printed_is_escaped_and_safe_strings_are_not_escaped_twice(render):
     from django.utils.safestring import mark_safe
 
@@ -70,6 +78,14 @@ def test_in_zone_shows_a_moment_in_the_organisations_zone(render):
     zone = zoneinfo.ZoneInfo("Europe/Athens")
     assert render("{{ when|in_zone(zone)|moment }}", {"when": moment, "zone": zone}) == "23 Dec 2026, 15:05"
     assert render("[{{ when|in_zone(zone)|moment }}]", {"when": None, "zone": zone}) == "[]"
+
+
+def test_date_and_time_show_a_stored_moment_in_the_current_zone_as_djangos_filters(render):
+    moment = datetime.datetime(2026, 3, 1, 23, 30, tzinfo=datetime.UTC)  # 00:30 the next day in Paris
+    with timezone.override(zoneinfo.ZoneInfo("Europe/Paris")):
+        page = render('{{ when|date("j M, H:i") }} {{ when|time("H:i") }} {{ when|date("c") }}', {"when": moment})
+        djangos = engines["django"].from_string('{{ when|date:"j M, H:i" }} {{ when|time:"H:i" }} {{ when|date:"c" }}')
+        assert page == djangos.render({"when": moment}) == "2 Mar, 00:30 00:30 2026-03-02T00:30:00+01:00"
 
 
 def test_a_page_rendered_for_the_page_cache_has_a_placeholder_for_the_csrf_field():
@@ -120,3 +136,9 @@ def test_linebreaks_write_what_djangos_filters_write(render, text):
     safe = mark_safe(text)
     assert render("{{ t|linebreaks }}", {"t": safe}) == linebreaks_filter(safe, autoescape=True)
     assert render("{{ t|linebreaksbr }}", {"t": safe}) == linebreaksbr(safe, autoescape=True)
+
+
+def test_in_zone_leaves_a_date_as_it_is(render):
+    assert render("{{ day|in_zone(zone)|short_day }}", {"day": datetime.date(2026, 12, 23), "zone": datetime.UTC}) == (
+        "23 Dec 2026"
+    )
