@@ -51,8 +51,8 @@ def moment(value: datetime | None) -> str:
 
 @register.filter
 def iso(value: date | datetime | None) -> str:
-    """For <time datetime="…">, in the portal's time zone."""
-    return _local(value).isoformat() if value else ""
+    """For <time datetime="…">: the moment as stored (UTC), as Django's templates printed it."""
+    return value.isoformat() if value else ""
 
 
 @cache
