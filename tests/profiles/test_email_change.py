@@ -297,6 +297,17 @@ def test_the_profile_shows_a_pending_change_until_it_is_confirmed(client_of, cus
     assert "Cancel this change" in html
 
 
+def test_the_pending_change_says_when_its_link_expires_in_the_organisations_time(customer, sign_in):
+    customer.organisation.time_zone = "America/New_York"
+    customer.organisation.save()
+    with time_machine.travel("2026-07-01 12:30:00+00:00", tick=False):
+        client = sign_in(customer)
+        ask(client, customer)
+        html = client.get(url(customer)).content.decode()
+
+    assert "open the link we emailed there by 1 Jul 2026, 09:30 (America/New_York)" in html  # 13:30 UTC, summer time
+
+
 def test_a_link_needs_the_browser_signed_in_to_the_account_that_asked(client_of, sign_in, customer, other_customer):
     ask(client_of, customer)
     link = emailed_link()
