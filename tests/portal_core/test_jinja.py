@@ -142,3 +142,15 @@ def test_in_zone_leaves_a_date_as_it_is(render):
     assert render("{{ day|in_zone(zone)|short_day }}", {"day": datetime.date(2026, 12, 23), "zone": datetime.UTC}) == (
         "23 Dec 2026"
     )
+
+
+def test_every_page_template_compiles():
+    # A page no test renders would otherwise show its syntax error to the first customer who opens it.
+    from django.conf import settings
+
+    engine = engines["pages"]
+    folders = [*settings.TEMPLATES[0]["DIRS"], *(path for path in engine.template_dirs if path.name == "jinja2")]
+    names = {str(file.relative_to(folder)) for folder in folders for file in folder.rglob("*.html")}
+    assert len(names) > 60
+    for name in sorted(names):
+        engine.get_template(name)
