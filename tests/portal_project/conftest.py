@@ -139,10 +139,11 @@ def live_portal_on_sqlite(tmp_path_factory):
 
 
 @pytest.fixture
-def connection_the_server_will_drop(db):
+def connection_the_server_will_drop(transactional_db):
     """This thread's requests use a connection of their own, whose server process can be ended at will.
 
-    The fixture's value ends it, and returns once the server has said so on the connection's socket.
+    The fixture's value ends it, and returns once the server has said so on the connection's socket. What the test
+    writes through that connection is committed at once, so the tables are emptied after it (`transactional_db`).
     """
     original = connections["default"]
     if original.vendor != "postgresql":
