@@ -5,6 +5,8 @@ from asgiref.local import Local
 from django.core.cache import cache
 from django.core.management import call_command
 from django.core.signals import setting_changed
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.dispatch import receiver
 from django.tasks import task_backends
 from django.test import Client
@@ -14,6 +16,56 @@ from tests.conversations.factories import ConversationFactory
 from tests.factories import CustomerFactory, OrganisationFactory, StaffUserFactory
 from tests.smtp import SmtpServer
 from tests.tickets.factories import TicketFactory
+
+_NEXT_ITEM = pytest.StashKey["pytest.Item | None"]()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # The tests of data migrations run one after another, so that the database goes back to the latest migrations
+    # once after them all rather than after each (see `migrate`).
+    migrating = [item for item in items if "migrate" in getattr(item, "fixturenames", ())]
+    if migrating:
+        first = items.index(migrating[0])
+        others = [item for item in items if item not in migrating]
+        items[:] = others[:first] + migrating + others[first:]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    item.stash[_NEXT_ITEM] = nextitem  # for a fixture's teardown that depends on what runs next
+
+
+@pytest.fixture
+def migrate(request, transactional_db):
+    """Migrate the test database to `targets`, as `manage.py migrate` from the latest migrations would; return the
+    models as they are there.
+
+    Back to the latest migrations once the last of the tests that use it in a row ends: from one test's state to the
+    next is a few migrations, where from the latest and back again is dozens of them, seconds of CPU each time.
+    """
+
+    def _migrate(targets: list[tuple[str, str]]):
+        executor = MigrationExecutor(connection)
+        graph = executor.loader.graph
+        # Django's plan from the latest migrations to `targets` says what is left applied there.
+        executor.loader.applied_migrations = dict(graph.nodes)
+        unapplied = {(migration.app_label, migration.name) for migration, _ in executor.migration_plan(targets)}
+        wanted = set(graph.nodes) - unapplied
+        for backwards in (True, False):
+            executor = MigrationExecutor(connection)
+            applied = set(executor.loader.applied_migrations)
+            to_run = applied - wanted if backwards else wanted - applied
+            in_order = [migration for migration, _ in executor.migration_plan(graph.leaf_nodes(), clean_start=True)]
+            plan = [(migration, backwards) for migration in in_order if (migration.app_label, migration.name) in to_run]
+            if plan:
+                executor.migrate(targets, plan=plan[::-1] if backwards else plan)
+        return MigrationExecutor(connection).loader.project_state(targets).apps
+
+    yield _migrate
+    if "migrate" not in getattr(request.node.stash.get(_NEXT_ITEM, None), "fixturenames", ()):
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
 
 
 @pytest.fixture(autouse=True)
