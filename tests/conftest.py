@@ -31,6 +31,27 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         items[:] = others[:first] + migrating + others[first:]
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """With pytest-xdist's --dist loadfile, each worker takes a test file at a time; these go to one worker together.
+
+    tests/portal_project/ shares a live portal, a package fixture each worker would start again (gunicorn and a
+    migrated SQLite file, seconds of CPU), and the test_migrations.py files share a database migrated back (`migrate`).
+    """
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class FilesTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            if path.startswith("tests/portal_project/"):
+                return "tests/portal_project/"
+            return "test_migrations.py" if path.endswith("/test_migrations.py") else path
+
+    return FilesTogether(config, log)
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
     item.stash[_NEXT_ITEM] = nextitem  # for a fixture's teardown that depends on what runs next

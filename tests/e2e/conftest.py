@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from django.db import connections
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make are still synchronous.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -69,6 +70,10 @@ def browser():
         # Every context, the tests' own staff browsers too, reports what the Content-Security-Policy blocked.
         browser.new_context = new_watched_context
         yield browser
+        # While Playwright's event loop runs in this thread, asgiref takes it for async code and Django keeps the
+        # database connections opened meanwhile (by any test after the first browser test) apart from the thread's
+        # own: closed here, while that is still so, or the test database could not be dropped at the end.
+        connections.close_all()
         browser.close()
 
 
