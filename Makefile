@@ -3,6 +3,8 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
+# Test processes (pytest-xdist): the browser tests and the process tests mostly wait, so two keep both cores busy.
+PYTEST_WORKERS ?= 2
 DEV_ENV := DEBUG=true
 
 .PHONY: run test install install-test browser lint bench serve clean
@@ -45,7 +47,7 @@ browser:
 	fi
 
 test: install-test browser
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 lint: install-test
 	$(BIN)/ruff check .

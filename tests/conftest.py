@@ -5,6 +5,8 @@ from asgiref.local import Local
 from django.core.cache import cache
 from django.core.management import call_command
 from django.core.signals import setting_changed
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.dispatch import receiver
 from django.tasks import task_backends
 from django.test import Client
@@ -15,6 +17,98 @@ from tests.conversations.factories import ConversationFactory
 from tests.factories import CustomerFactory, OrganisationFactory, StaffUserFactory
 from tests.smtp import SmtpServer
 from tests.tickets.factories import TicketFactory
+
+_NEXT_ITEM = pytest.StashKey["pytest.Item | None"]()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # The tests of data migrations run one after another, so that the database goes back to the latest migrations
+    # once after them all rather than after each (see `migrate`).
+    migrating = [item for item in items if "migrate" in getattr(item, "fixturenames", ())]
+    if migrating:
+        first = items.index(migrating[0])
+        others = [item for item in items if item not in migrating]
+        items[:] = others[:first] + migrating + others[first:]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """With pytest-xdist's --dist loadfile, each worker takes a test file at a time; these go to one worker together.
+
+    tests/portal_project/ shares a live portal, a package fixture each worker would start again (gunicorn and a
+    migrated SQLite file, seconds of CPU), and the test_migrations.py files share a database migrated back (`migrate`).
+    """
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class FilesTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            if path.startswith("tests/portal_project/"):
+                return "tests/portal_project/"
+            return "test_migrations.py" if path.endswith("/test_migrations.py") else path
+
+    return FilesTogether(config, log)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    item.stash[_NEXT_ITEM] = nextitem  # for a fixture's teardown that depends on what runs next
+
+
+@pytest.fixture
+def migrate(request, transactional_db):
+    """Migrate the test database to `targets`, as `manage.py migrate` from the latest migrations would; return the
+    models as they are there.
+
+    Back to the latest migrations once the last of the tests that use it in a row ends: from one test's state to the
+    next is a few migrations, where from the latest and back again is dozens of them, seconds of CPU each time.
+    """
+
+    def _migrate(targets: list[tuple[str, str]]):
+        executor = MigrationExecutor(connection)
+        graph = executor.loader.graph
+        # Django's plan from the latest migrations to `targets` says what is left applied there.
+        executor.loader.applied_migrations = dict(graph.nodes)
+        unapplied = {(migration.app_label, migration.name) for migration, _ in executor.migration_plan(targets)}
+        wanted = set(graph.nodes) - unapplied
+        for backwards in (True, False):
+            executor = MigrationExecutor(connection)
+            applied = set(executor.loader.applied_migrations)
+            to_run = applied - wanted if backwards else wanted - applied
+            in_order = [migration for migration, _ in executor.migration_plan(graph.leaf_nodes(), clean_start=True)]
+            plan = [(migration, backwards) for migration in in_order if (migration.app_label, migration.name) in to_run]
+            if plan:
+                executor.migrate(targets, plan=plan[::-1] if backwards else plan)
+        return MigrationExecutor(connection).loader.project_state(targets).apps
+
+    yield _migrate
+    if "migrate" not in getattr(request.node.stash.get(_NEXT_ITEM, None), "fixturenames", ()):
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _tables_emptied_with_delete():
+    """After each transactional test pytest-django empties every table, on PostgreSQL with one TRUNCATE: new files
+    for some 80 tables and their indexes, 0.2-1 s a test. DELETE empties the few rows a test leaves in milliseconds,
+    as Django's SQLite backend does; the tables end as empty, and neither resets a sequence."""
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    truncate = DatabaseOperations.sql_flush
+
+    def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):
+        if reset_sequences or allow_cascade:
+            return truncate(self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade)
+        # In one transaction (execute_sql_flush's): foreign keys are checked at its end, when every table is empty.
+        delete = [f"{style.SQL_KEYWORD('DELETE FROM')} {style.SQL_FIELD(self.quote_name(table))};" for table in tables]
+        return ["SET CONSTRAINTS ALL DEFERRED;", *delete] if tables else []
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(DatabaseOperations, "sql_flush", sql_flush)
+        yield
 
 
 @pytest.fixture(autouse=True)

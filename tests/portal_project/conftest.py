@@ -101,12 +101,15 @@ def live_portal_on_sqlite(tmp_path_factory):
     portal = LivePortal(
         base_url=base_url, database=folder / "portal.sqlite3", log=folder / "server.log", smtp=smtp, env=env
     )
-    portal.manage("migrate", "--no-input")
-    portal.manage("createcachetable")
     portal.customers = [f"customer{number:02d}@example.com" for number in range(20)]
+    # `manage.py migrate --no-input`, `manage.py createcachetable`, then the demo's rows: in one process, since each
+    # start of one (Python, Django, the portal's apps) costs a second.
     portal.manage(
         "shell",
         "-c",
+        "from django.core.management import call_command;"
+        "call_command('migrate', interactive=False, skip_checks=False);"
+        "call_command('createcachetable');"
         "from portal_auth.models import Customer, Organisation;"
         f"o = Organisation.objects.create(name='Demo', slug='{portal.organisation}');"
         f"[Customer.objects.create(organisation=o, email=e) for e in {portal.customers!r}]",
@@ -139,10 +142,11 @@ def live_portal_on_sqlite(tmp_path_factory):
 
 
 @pytest.fixture
-def connection_the_server_will_drop(db):
+def connection_the_server_will_drop(transactional_db):
     """This thread's requests use a connection of their own, whose server process can be ended at will.
 
-    The fixture's value ends it, and returns once the server has said so on the connection's socket.
+    The fixture's value ends it, and returns once the server has said so on the connection's socket. What the test
+    writes through that connection is committed at once, so the tables are emptied after it (`transactional_db`).
     """
     original = connections["default"]
     if original.vendor != "postgresql":

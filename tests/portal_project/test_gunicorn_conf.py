@@ -113,10 +113,14 @@ def test_a_client_stalling_half_way_through_its_request_is_cut_off(live_portal_o
         f"POST /{portal.organisation}/sign-in/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\n".encode()
         + b"email=",
     ]
-    for opening in openings:
-        with socket.create_connection(("127.0.0.1", port), timeout=15) as client:
+    with ExitStack() as stack:
+        # Both stall at once, each holding a thread of the server: the cut-offs are waited for together.
+        stalled = []
+        for opening in openings:
+            client = stack.enter_context(socket.create_connection(("127.0.0.1", port), timeout=15))
             client.sendall(opening)
-            started = time.monotonic()
+            stalled.append((client, time.monotonic()))
+        for client, started in stalled:
             try:
                 while client.recv(65536):
                     pass  # whatever the server says before closing

@@ -5,8 +5,6 @@ following it: an organisation that had it on keeps links that sign in. A message
 messages get the name their page showed."""
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 BEFORE = [("portal_auth", "0005_rate_limit_counters"), ("tickets", "0001_initial")]
 AFTER = [
@@ -17,14 +15,8 @@ AFTER = [
 LATEST_PORTAL_AUTH = "0008_rate_limit_counters_move_to_core"
 
 
-def migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.migrate(targets)
-    return MigrationExecutor(connection).loader.project_state(targets).apps
-
-
 @pytest.mark.django_db(transaction=True)
-def test_organisations_that_linked_every_public_reply_keep_links_that_sign_in():
+def test_organisations_that_linked_every_public_reply_keep_links_that_sign_in(migrate):
     apps = migrate(BEFORE)
     Organisation = apps.get_model("portal_auth", "Organisation")
     TicketSettings = apps.get_model("tickets", "TicketSettings")
@@ -34,21 +26,17 @@ def test_organisations_that_linked_every_public_reply_keep_links_that_sign_in():
         )
     Organisation.objects.create(name="none", slug="no-ticket-settings")
 
-    try:
-        apps = migrate(AFTER)
-        signing = apps.get_model("portal_auth", "Organisation").objects.filter(notification_links_sign_in=True)
-        assert list(signing.values_list("slug", flat=True)) == ["linked"]
+    apps = migrate(AFTER)
+    signing = apps.get_model("portal_auth", "Organisation").objects.filter(notification_links_sign_in=True)
+    assert list(signing.values_list("slug", flat=True)) == ["linked"]
 
-        apps = migrate(BEFORE)  # and back, for a rollback
-        kept = apps.get_model("tickets", "TicketSettings").objects.filter(link_on_public_reply=True)
-        assert list(kept.values_list("organisation__slug", flat=True)) == ["linked"]
-    finally:
-        executor = MigrationExecutor(connection)
-        executor.migrate(executor.loader.graph.leaf_nodes())
+    apps = migrate(BEFORE)  # and back, for a rollback
+    kept = apps.get_model("tickets", "TicketSettings").objects.filter(link_on_public_reply=True)
+    assert list(kept.values_list("organisation__slug", flat=True)) == ["linked"]
 
 
 @pytest.mark.django_db(transaction=True)
-def test_existing_messages_keep_the_author_name_their_page_showed():
+def test_existing_messages_keep_the_author_name_their_page_showed(migrate):
     apps = migrate([("portal_auth", LATEST_PORTAL_AUTH), ("tickets", "0003_attachment_is_a_stored_upload")])
     Organisation = apps.get_model("portal_auth", "Organisation")
     Customer = apps.get_model("portal_auth", "Customer")
@@ -73,17 +61,13 @@ def test_existing_messages_keep_the_author_name_their_page_showed():
     for author in authors:
         TicketMessage.objects.create(ticket=ticket, body="…", **author)
 
-    try:
-        apps = migrate([("portal_auth", LATEST_PORTAL_AUTH), ("tickets", "0004_message_author_name_kept")])
-        messages = apps.get_model("tickets", "TicketMessage").objects.order_by("pk")
-        assert list(messages.values_list("author_name", flat=True)) == [
-            "Ana Lima",
-            "bo@example.com",
-            "Sam Reyes",
-            "Kim",
-            "Support team",
-            "Support team",
-        ]
-    finally:
-        executor = MigrationExecutor(connection)
-        executor.migrate(executor.loader.graph.leaf_nodes())
+    apps = migrate([("portal_auth", LATEST_PORTAL_AUTH), ("tickets", "0004_message_author_name_kept")])
+    messages = apps.get_model("tickets", "TicketMessage").objects.order_by("pk")
+    assert list(messages.values_list("author_name", flat=True)) == [
+        "Ana Lima",
+        "bo@example.com",
+        "Sam Reyes",
+        "Kim",
+        "Support team",
+        "Support team",
+    ]
