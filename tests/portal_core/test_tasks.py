@@ -50,6 +50,8 @@ def test_with_the_database_backend_a_task_is_written_inside_the_transaction(db, 
     assert done == ["committed"]
 
 
+# Django's model checks ask SQLite once whether it supports JSON fields: a query, whichever test asks first.
+@pytest.mark.django_db
 def test_outside_debug_the_immediate_backend_is_refused(settings):
     settings.DEBUG = False
     settings.SILENCED_SYSTEM_CHECKS = []
