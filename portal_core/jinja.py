@@ -58,9 +58,7 @@ def in_zone(value, zone):
 def _localised(django_filter):
     # Django's engine hands |date and |time a stored datetime in the current time zone, not in UTC.
     def localised(value, *args):
-        if isinstance(value, datetime) and is_aware(value):
-            value = localtime(value)
-        return django_filter(value, *args)
+        return django_filter(portal_filters.in_current_zone(value), *args)
 
     return localised
 

@@ -15,7 +15,7 @@ _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-def _local[Moment: (date, datetime)](value: Moment) -> Moment:
+def in_current_zone[Moment: (date, datetime)](value: Moment) -> Moment:
     if isinstance(value, datetime) and timezone.is_aware(value):
         return timezone.localtime(value)
     return value
@@ -28,7 +28,7 @@ def _short_day(local: date) -> str:
 @register.filter
 def short_day(value: date | datetime | None) -> str:
     """'23 Dec 2026'."""
-    return _short_day(_local(value)) if value else ""
+    return _short_day(in_current_zone(value)) if value else ""
 
 
 @register.filter
@@ -36,7 +36,7 @@ def day(value: date | datetime | None) -> str:
     """'Wed 23 Dec 2026'."""
     if not value:
         return ""
-    local = _local(value)
+    local = in_current_zone(value)
     return f"{_DAYS[local.weekday()]} {_short_day(local)}"
 
 
@@ -45,7 +45,7 @@ def moment(value: datetime | None) -> str:
     """'23 Dec 2026, 14:05', in the portal's time zone."""
     if not value:
         return ""
-    local = _local(value)
+    local = in_current_zone(value)
     return f"{_short_day(local)}, {local.hour:02d}:{local.minute:02d}"
 
 
