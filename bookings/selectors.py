@@ -5,7 +5,7 @@ from datetime import date
 from typing import Any, cast
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, F, FilteredRelation, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, F, FilteredRelation, OuterRef, Q, QuerySet, Subquery, Window
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -96,8 +96,13 @@ def _listed(organisation_id: int, email: str, today: date, past: bool) -> QueryS
     return bookings.filter(ends_on__lt=today) if past else bookings.filter(ends_on__gte=today)
 
 
-def _list_rows(organisation_id: int, email: str, today: date, past: bool, window: slice | None) -> QuerySet[Booking]:
+def _list_rows(
+    organisation_id: int, email: str, today: date, past: bool, window: slice | None, counted: bool = False
+) -> QuerySet[Booking]:
     bookings = _listed(organisation_id, email, today, past).only(*LIST_ROW_FIELDS)
+    if counted:
+        # On each row, how many bookings the whole list holds: a page and its paginator's count in one query.
+        bookings = bookings.annotate(listed=Window(Count("*")))
     bookings = bookings.order_by("-starts_on", "-pk") if past else bookings.order_by("starts_on", "pk")
     return bookings if window is None else bookings[window]
 
@@ -124,9 +129,21 @@ class BookingList:
             "today": today,
             "past": past,
         }
+        # The window a CountedPaginator read with the count: where it starts, its rows, whether it is the end.
+        self._read: tuple[int, list[Booking], bool] | None = None
 
     def count(self) -> int:
         return _LIST_COUNT.count(**self.values)
+
+    def counted(self, window: slice) -> int | None:
+        """Read `window` with the list's count (portal_core/pagination.py); None if the window is past the end."""
+        start, stop = window_bounds(window, "booking list")
+        rows = _LIST_ROWS(**self.values, window=slice(start, stop), counted=True)
+        if not rows:
+            return None
+        listed: int = rows[0].listed
+        self._read = (start, rows, start + len(rows) == listed)
+        return listed
 
     def exists(self) -> bool:
         return bool(self.rows(slice(0, 1)))
@@ -142,6 +159,10 @@ class BookingList:
         start, stop = window_bounds(window, "booking list")
         if stop <= start:  # a Paginator asks for [0:0] when nothing matches
             return []
+        if self._read is not None:
+            read_from, rows, to_the_end = self._read
+            if read_from == start and (stop - start <= len(rows) or to_the_end):
+                return rows[: stop - start]
         read = -(-(stop - start) // _WINDOW_STEP) * _WINDOW_STEP
         return self.rows(slice(start, start + read))[: stop - start]
 

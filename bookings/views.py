@@ -3,7 +3,7 @@ from functools import wraps
 
 from django.contrib import messages
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.core.paginator import Page, Paginator
+from django.core.paginator import Page
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -49,6 +49,7 @@ from portal_auth.page_cache import cached_page
 from portal_auth.types import PortalRequest
 from portal_core import page_cache, ratelimit
 from portal_core.origin import ClientOrigin
+from portal_core.pagination import CountedPaginator
 from portal_core.uploads import stored_file_download
 
 PAST_BOOKINGS_PER_PAGE = 20
@@ -62,9 +63,10 @@ def _booking_path(request: PortalRequest, reference: str) -> str:
 @cached_page
 @customer_required
 def booking_list(request, organisation, customer):
-    # A BookingList is no sequence, but it has all a Paginator reads: count() and slices.
-    paginator: Paginator[Booking] = Paginator(past_bookings_for(customer), PAST_BOOKINGS_PER_PAGE)  # type: ignore[arg-type]
-    past: Page[Booking] = paginator.get_page(request.GET.get("page"))
+    # A BookingList is no sequence, but it has all a CountedPaginator reads: count(), counted() and slices.
+    past: Page[Booking] = CountedPaginator(past_bookings_for(customer), PAST_BOOKINGS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
     return render(
         request,
         "bookings/booking_list.html",

@@ -22,7 +22,7 @@ from django.template.backends import jinja2 as djangos_jinja2
 from django.template.defaulttags import querystring as djangos_querystring
 from django.test.signals import template_rendered
 from django.utils.html import format_html
-from django.utils.timezone import is_aware, localtime
+from django.utils.timezone import get_current_timezone, is_aware, localtime
 from markupsafe import Markup, escape
 
 from portal_core.templatetags import portal as portal_filters
@@ -123,7 +123,11 @@ class Template(djangos_jinja2.Template):
         context = {} if context is None else context
         if template_rendered.receivers:  # only while tests run: the view's context, for `response.context`
             template_rendered.send(sender=self, template=self, context=context)
-        return super().render(context, request)
+        zone = portal_filters.rendering_zone.set(get_current_timezone())
+        try:
+            return super().render(context, request)
+        finally:
+            portal_filters.rendering_zone.reset(zone)
 
 
 class Jinja2(djangos_jinja2.Jinja2):

@@ -77,9 +77,9 @@ _CONTEXT_PROCESSORS = [
     "django.contrib.messages.context_processors.messages",
     "portal_auth.context_processors.portal",
     "portal_auth.context_processors.portal_sections",
-    # Last: a page rendered for the page cache gets placeholders for the request's own secrets.
-    "portal_core.context_processors.page_cache_placeholders",
 ]
+# Last: a page rendered for the page cache gets placeholders for the request's own secrets.
+_PLACEHOLDERS = "portal_core.context_processors.page_cache_placeholders"
 TEMPLATES = [
     {
         # The customer's pages (pages/, and a section app's jinja2/), Jinja2 templates; the staff's admin and the
@@ -88,14 +88,18 @@ TEMPLATES = [
         "BACKEND": "portal_core.jinja.Jinja2",
         "DIRS": [BASE_DIR / "pages"],
         "APP_DIRS": True,
-        "OPTIONS": {"environment": "portal_core.jinja.environment", "context_processors": _CONTEXT_PROCESSORS},
+        "OPTIONS": {
+            "environment": "portal_core.jinja.environment",
+            # Django's Jinja2 `csrf_input`, masked once a page instead of once a form.
+            "context_processors": [*_CONTEXT_PROCESSORS, "portal_core.context_processors.csrf_input", _PLACEHOLDERS],
+        },
     },
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
-            "context_processors": _CONTEXT_PROCESSORS,
+            "context_processors": [*_CONTEXT_PROCESSORS, _PLACEHOLDERS],
             # {% url %} remembering what reverse() answered (a dozen links on every page).
             "builtins": ["portal_core.templatetags.portal_urls"],
         },

@@ -2,7 +2,8 @@
 which made date formatting a third of a 40-row page; the portal speaks English, so these write
 the few formats it uses directly. Choice labels (|display) come from a dict built once."""
 
-from datetime import date, datetime
+from contextvars import ContextVar
+from datetime import date, datetime, tzinfo
 from functools import cache
 
 from django import template
@@ -15,9 +16,14 @@ _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
+# The zone a page renders in, read once when it starts (portal_core.jinja.Template): Django's current zone is
+# behind asgiref's Local, a few µs a read, and a thread page formats a date or two a message.
+rendering_zone: ContextVar[tzinfo | None] = ContextVar("rendering_zone", default=None)
+
+
 def in_current_zone[Moment: (date, datetime)](value: Moment) -> Moment:
     if isinstance(value, datetime) and timezone.is_aware(value):
-        return timezone.localtime(value)
+        return value.astimezone(rendering_zone.get() or timezone.get_current_timezone())
     return value
 
 

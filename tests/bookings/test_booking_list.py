@@ -1,5 +1,9 @@
 import datetime
+from datetime import timedelta
 
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -64,6 +68,59 @@ def test_past_bookings_are_paginated(sign_in, customer, make_booking):
     second = client.get(url, {"page": 2})
     assert len(second.context["past"].object_list) == 5
     assert 'href="?page=1" rel="prev">← Newer</a>' in second.content.decode()
+
+
+def _past_trips(customer, make_booking, count):
+    today = timezone.localdate()
+    for n in range(count):
+        make_booking(
+            customer.organisation, customer.email, title=f"Trip {n}", starts_on=today - timedelta(days=100 + n)
+        )
+
+
+def test_a_page_of_past_bookings_and_their_count_are_one_query(sign_in, customer, make_booking):
+    _past_trips(customer, make_booking, 25)
+    client = sign_in(customer)
+    url = reverse("bookings:list", kwargs={"org": customer.organisation.slug})
+    client.get(url)
+    with CaptureQueriesContext(connection) as queries:
+        second = client.get(url, {"page": 2})
+    past_queries = [q["sql"] for q in queries.captured_queries if '"ends_on" <' in q["sql"]]
+    assert len(past_queries) == 1 and "OVER" in past_queries[0]
+    page = second.context["past"]
+    assert (page.number, page.paginator.count, page.paginator.num_pages) == (2, 25, 2)
+    assert [b.title for b in page.object_list] == [f"Trip {n}" for n in range(20, 25)]
+
+
+@pytest.mark.parametrize(
+    ("asked", "shown", "first_title"),
+    [
+        ("3", 2, "Trip 20"),  # past the end: the last page, as Django's paginator serves it
+        ("0", 2, "Trip 20"),
+        ("-1", 2, "Trip 20"),
+        ("two", 1, "Trip 0"),  # not a number: the first page
+        ("", 1, "Trip 0"),
+        ("2.0", 1, "Trip 0"),
+    ],
+)
+def test_a_page_number_out_of_range_or_not_a_number_gets_the_page_djangos_paginator_gives(
+    sign_in, customer, make_booking, asked, shown, first_title
+):
+    _past_trips(customer, make_booking, 25)
+    response = sign_in(customer).get(
+        reverse("bookings:list", kwargs={"org": customer.organisation.slug}), {"page": asked}
+    )
+    page = response.context["past"]
+    assert (page.number, page.paginator.count) == (shown, 25)
+    assert page.object_list[0].title == first_title
+
+
+def test_a_full_last_page_of_past_bookings_has_no_next_page(sign_in, customer, make_booking):
+    _past_trips(customer, make_booking, 40)
+    response = sign_in(customer).get(reverse("bookings:list", kwargs={"org": customer.organisation.slug}), {"page": 2})
+    page = response.context["past"]
+    assert len(page.object_list) == 20 and not page.has_next()
+    assert "Trip 39" in response.content.decode()
 
 
 def test_anonymous_is_sent_to_sign_in(client, organisation):

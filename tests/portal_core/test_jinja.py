@@ -1,9 +1,11 @@
 """The customer's pages' template engine: what portal_core/jinja.py adds to Jinja2."""
 
 import datetime
+import re
 import zoneinfo
 
 import pytest
+from django.middleware.csrf import _does_token_match
 from django.template import engines
 from django.test import RequestFactory
 from django.urls import reverse
@@ -11,6 +13,7 @@ from django.utils import timezone
 from django.utils.csp import LazyNonce
 
 from portal_core import page_cache
+from portal_core.templatetags import portal as portal_filters
 
 
 @pytest.fixture
@@ -94,6 +97,29 @@ def test_a_page_rendered_for_the_page_cache_has_a_placeholder_for_the_csrf_field
     page = engines["pages"].from_string("{{ csrf_input }}").render({}, request)
     placeholder = page_cache.placeholders()["csrf_token"]
     assert page == f'<input type="hidden" name="csrfmiddlewaretoken" value="{placeholder}">'
+
+
+def test_every_form_of_a_page_gets_the_same_masked_token_which_the_csrf_check_accepts(render):
+    request = RequestFactory().get("/")
+    page = engines["pages"].from_string("{{ csrf_input }}|{{ csrf_input }}").render({}, request)
+    first, second = page.split("|")
+    assert first == second
+    token = re.search(r'value="([^"]+)"', first).group(1)
+    assert len(token) == 64  # masked: not the cookie's secret itself
+    assert _does_token_match(token, request.META["CSRF_COOKIE"])
+    another = engines["pages"].from_string("{{ csrf_input }}").render({}, request)
+    assert another != first  # each page masks afresh
+
+
+def test_the_zone_of_a_page_is_the_zone_current_when_it_renders(render):
+    moment = datetime.datetime(2026, 12, 23, 13, 5, tzinfo=datetime.UTC)
+    with timezone.override(zoneinfo.ZoneInfo("Asia/Tokyo")):
+        assert render("{{ when|moment }}", {"when": moment}) == "23 Dec 2026, 22:05"
+    with timezone.override(zoneinfo.ZoneInfo("America/New_York")):
+        assert render("{{ when|moment }}", {"when": moment}) == "23 Dec 2026, 08:05"
+    # Outside a page (an email, the admin) the filter asks Django's current zone itself.
+    with timezone.override(zoneinfo.ZoneInfo("Asia/Tokyo")):
+        assert portal_filters.moment(moment) == "23 Dec 2026, 22:05"
 
 
 def test_the_test_client_sees_a_pages_template_and_context(sign_in, customer):
