@@ -64,7 +64,7 @@ class BookingDocumentForm(forms.Form):
         label="Document",
         error_messages={"required": "Choose a file to upload.", "empty": "This file is empty."},
         help_text="A passport copy, a form… PDF, JPG or PNG, up to 10 MB.",
-        widget=forms.ClearableFileInput(attrs={"accept": ".pdf,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png"}),
+        widget=forms.FileInput(attrs={"accept": ".pdf,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png"}),
     )
 
     def __init__(self, *args, request, customer: Customer, **kwargs):
