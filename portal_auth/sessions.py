@@ -185,15 +185,21 @@ def customer_from_session(request: HttpRequest, portal_slug: str) -> tuple[Custo
     return customer, portal
 
 
-def portal_at(slug: str) -> Portal | None:
-    """The portal at an address, with its organisation: what a page shows a visitor who is not signed in."""
-    portal = (
+_PORTAL_AT = PreparedQuery(
+    lambda slug: (
         Portal.objects.select_related("organisation")
         .only(*PORTAL_FIELDS, *(f"organisation__{name}" for name in ORGANISATION_FIELDS))
         .filter(slug=slug)
-        .first()
+        .order_by("pk")[:1]
     )
-    return portal
+)
+
+
+def portal_at(slug: str) -> Portal | None:
+    """The portal at an address, with its organisation: what a page shows a visitor who is not signed in (the
+    sign-in doors: a query compiled once, not on each of a sign-in storm's requests)."""
+    found = _PORTAL_AT(slug=slug)
+    return found[0] if found else None
 
 
 # ---------------------------------------------------------------------------------------------
