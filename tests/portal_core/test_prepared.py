@@ -188,3 +188,36 @@ def test_two_values_drawing_the_same_marker_still_land_in_their_own_places(two_c
     got = tickets_of(customer_id=first.pk, organisation_id=first.organisation_id)
 
     assert {ticket.subject for ticket in got} == {"Lost bag", "Seat change"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_converted_columns_are_converted_on_every_run_and_on_every_connection(two_customers):
+    first, second = two_customers
+    for customer, links in ((first, {"Terms": "policies/terms/"}), (second, {"Privacy": "policies/privacy/"})):
+        customer.organisation.footer_links = links
+        customer.organisation.save(update_fields=["footer_links"])
+    with_links = PreparedQuery(
+        lambda customer_id: (
+            Customer.objects.select_related("organisation")
+            .only("email", "organisation__footer_links")
+            .filter(pk=customer_id)
+        )
+    )
+    expected = {first.pk: {"Terms": "policies/terms/"}, second.pk: {"Privacy": "policies/privacy/"}}
+    for customer in (first, second, first):
+        assert with_links(customer_id=customer.pk)[0].organisation.footer_links == expected[customer.pk]
+    seen, errors = [], []
+
+    def read():
+        try:
+            seen.extend(with_links(customer_id=second.pk)[0].organisation.footer_links for _ in range(3))
+        except Exception as error:  # noqa: BLE001 - reported by the assertion below
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=read)
+    thread.start()
+    thread.join()
+    assert errors == []
+    assert seen == [expected[second.pk]] * 3
