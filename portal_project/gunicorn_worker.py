@@ -3,6 +3,7 @@
 import errno
 import os
 import socket
+import struct
 
 from gunicorn.workers.gthread import ThreadWorker
 
@@ -11,21 +12,34 @@ from gunicorn.workers.gthread import ThreadWorker
 CLIENT_TIMEOUT_SECONDS = float(os.environ.get("GUNICORN_CLIENT_TIMEOUT", 15))
 
 
-class _DeadlineSocket(socket.socket):
-    """A client's socket on which each blocking read or write waits at most CLIENT_TIMEOUT_SECONDS."""
+def _timeval(seconds: float) -> bytes:
+    whole = int(seconds)
+    return struct.pack("ll", whole, int((seconds - whole) * 1_000_000))
 
-    def setblocking(self, flag: bool) -> None:
-        if flag:
-            self.settimeout(CLIENT_TIMEOUT_SECONDS)
-        else:
-            super().setblocking(False)
+
+class _DeadlineSocket(socket.socket):
+    """A client's socket on which each blocking read or write waits at most CLIENT_TIMEOUT_SECONDS.
+
+    The deadline is the kernel's (SO_RCVTIMEO, SO_SNDTIMEO), not Python's socket timeout: with a timeout, Python
+    puts the socket in non-blocking mode and polls before every read and write. Measured under wrk, servers with
+    Python's timeout fell into slow runs (three to eight times the context switches a request, half the requests
+    a second) in half the runs, gunicorn's own worker in one in eight, this one in one in five.
+    """
+
+    def arm(self) -> None:
+        deadline = _timeval(CLIENT_TIMEOUT_SECONDS)
+        self.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, deadline)
+        self.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, deadline)
 
     def recv(self, bufsize: int, flags: int = 0) -> bytes:
         try:
             return super().recv(bufsize, flags)
-        except TimeoutError as stalled:
-            # As if the client had gone: gunicorn closes the connection without a traceback in its log, and
-            # Django's read of a half-sent body fails (UnreadablePostError) instead of using part of it.
+        except BlockingIOError as stalled:
+            if self.gettimeout() == 0:  # gthread's own non-blocking read, while it waits for a request
+                raise
+            # The kernel's deadline passed. As if the client had gone: gunicorn closes the connection without a
+            # traceback in its log, and Django's read of a half-sent body fails (UnreadablePostError) instead of
+            # using part of it.
             raise ConnectionResetError(errno.ECONNRESET, "client stalled mid-request") from stalled
 
 
@@ -34,5 +48,8 @@ class DeadlineThreadWorker(ThreadWorker):
         # Plain sockets only: TLS is the reverse proxy's work, and an SSL socket cannot be re-wrapped like this.
         if type(conn.sock) is socket.socket:
             original = conn.sock
+            blocking = original.getblocking()
             conn.sock = _DeadlineSocket(original.family, original.type, original.proto, fileno=original.detach())
+            conn.sock.setblocking(blocking)
+            conn.sock.arm()
         return super().handle(conn)

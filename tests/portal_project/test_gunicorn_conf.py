@@ -7,6 +7,8 @@ import urllib.error
 import urllib.request
 from contextlib import ExitStack
 
+import pytest
+
 SECRET = "S3cr3tT0kenValue"
 
 
@@ -129,3 +131,25 @@ def test_a_client_stalling_half_way_through_its_request_is_cut_off(live_portal_o
 
             # The live portal runs with GUNICORN_CLIENT_TIMEOUT=3: the thread is free again a few seconds later.
             assert time.monotonic() - started < 10
+
+
+def test_a_client_socket_keeps_blocking_reads_and_the_kernel_cuts_a_stalled_one_off(monkeypatch):
+    from portal_project import gunicorn_worker
+
+    monkeypatch.setattr(gunicorn_worker, "CLIENT_TIMEOUT_SECONDS", 0.3)
+    server_side, client_side = socket.socketpair()
+    with client_side, gunicorn_worker._DeadlineSocket(fileno=server_side.detach()) as wrapped:
+        wrapped.setblocking(True)
+        wrapped.arm()
+        # Blocking for Python (no poll before each read, as a socket timeout would add): the deadline is the kernel's.
+        assert (wrapped.getblocking(), wrapped.gettimeout()) == (True, None)
+        client_side.sendall(b"GET / HT")
+        assert wrapped.recv(100) == b"GET / HT"
+        started = time.monotonic()
+        with pytest.raises(ConnectionResetError):
+            wrapped.recv(100)
+        assert 0.2 < time.monotonic() - started < 3
+        # gthread's own non-blocking reads, while it waits for a request, still say there is nothing yet.
+        wrapped.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            wrapped.recv(100)
