@@ -2,6 +2,8 @@
 
 import http.client
 import socket
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -153,3 +155,44 @@ def test_a_client_socket_keeps_blocking_reads_and_the_kernel_cuts_a_stalled_one_
         wrapped.setblocking(False)
         with pytest.raises(BlockingIOError):
             wrapped.recv(100)
+
+
+def test_workers_replaced_under_load_leave_no_request_unanswered(live_portal_on_sqlite, tmp_path):
+    """Workers replaced after max_requests (gunicorn.conf.py) take no connection down with them: eight clients open a
+    new connection for each request while both workers are replaced every few dozen requests. (With reuse_port,
+    each worker listening on a socket of its own, the port refused connections whenever both were replaced at
+    once: the master holds no socket then.)"""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.portal_project.conftest import ROOT, _free_port, _wait_until_ready
+
+    port = _free_port()
+    env = {**live_portal_on_sqlite.env, "GUNICORN_BIND": f"127.0.0.1:{port}"}
+    command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--max-requests", "40"]
+    with (tmp_path / "server.log").open("w") as log:
+        server = subprocess.Popen(
+            [*command, "--max-requests-jitter", "0"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    try:
+        _wait_until_ready(f"http://127.0.0.1:{port}", server)
+
+        def requests(count: int) -> list[str]:
+            failures = []
+            for _ in range(count):
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=15) as response:
+                        if response.status != 200:
+                            failures.append(str(response.status))
+                except (OSError, http.client.HTTPException) as error:
+                    failures.append(repr(error))
+            return failures
+
+        with ThreadPoolExecutor(8) as clients:
+            failures = [failure for found in clients.map(requests, [100] * 8) for failure in found]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    log = (tmp_path / "server.log").read_text()
+    replaced = log.count("Autorestarting worker")
+    assert replaced >= 10, f"the workers were replaced {replaced} times, too few for the test to mean anything"
+    assert failures == []
