@@ -21,9 +21,10 @@ class _DeadlineSocket(socket.socket):
     """A client's socket on which each blocking read or write waits at most CLIENT_TIMEOUT_SECONDS.
 
     The deadline is the kernel's (SO_RCVTIMEO, SO_SNDTIMEO), not Python's socket timeout: with a timeout, Python
-    puts the socket in non-blocking mode and polls before every read and write. Measured under wrk, servers with
-    Python's timeout fell into slow runs (three to eight times the context switches a request, half the requests
-    a second) in half the runs, gunicorn's own worker in one in eight, this one in one in five.
+    puts the socket in non-blocking mode and polls before every read and write, one more system call and one more
+    release of the interpreter each. Measured under wrk, slow runs (a worker's main thread slow to accept, so the
+    load's kept-alive connections piled on the other worker) came in half the runs with Python's timeout, in one
+    in eight with gunicorn's own worker, in one in five with this one.
     """
 
     def arm(self) -> None:
