@@ -22,9 +22,9 @@ class _DeadlineSocket(socket.socket):
 
     The deadline is the kernel's (SO_RCVTIMEO, SO_SNDTIMEO), not Python's socket timeout: with a timeout, Python
     puts the socket in non-blocking mode and polls before every read and write, one more system call and one more
-    release of the interpreter each. Measured under wrk, slow runs (a worker's main thread slow to accept, so the
-    load's kept-alive connections piled on the other worker) came in half the runs with Python's timeout, in one
-    in eight with gunicorn's own worker, in one in five with this one.
+    release of the interpreter each. Measured under wrk, slow runs (where seen, the load's kept-alive connections
+    piled on one worker) came in half the runs with Python's timeout, in one in eight with gunicorn's own worker,
+    in one in five with this one.
     """
 
     def arm(self) -> None:
