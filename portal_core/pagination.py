@@ -10,6 +10,10 @@ from typing import Protocol
 
 from django.core.paginator import Page, Paginator
 
+# Beyond any list's length: a page number past it (?page=10**30) goes Django's way, which counts first and serves
+# the last page, rather than asking the database for an offset it can't hold.
+_FURTHEST_ROW = 2**31
+
 
 class CountedList(Protocol):
     def count(self) -> int: ...
@@ -32,8 +36,8 @@ class CountedPaginator(Paginator):
             wanted = int(number) if number is not None else 1
         except (TypeError, ValueError):
             wanted = 1
-        if wanted >= 1 and "count" not in self.__dict__:
-            bottom = (wanted - 1) * self.per_page
+        bottom = (wanted - 1) * self.per_page
+        if 0 <= bottom < _FURTHEST_ROW and "count" not in self.__dict__:
             count = self._counted.counted(slice(bottom, bottom + self.per_page + self.orphans))
             if count is not None:
                 self.__dict__["count"] = count  # what Paginator.count (a cached property) would have asked

@@ -60,3 +60,10 @@ def test_an_empty_list_has_its_one_empty_page():
     page = CountedPaginator(rows, 10).get_page("1")
     assert (page.number, list(page), page.paginator.count) == (1, [], 0)
     assert rows.reads == ["counted 0:10", "count"]
+
+
+def test_a_page_further_than_any_offset_is_not_asked_for():
+    rows = Rows(25)
+    page = CountedPaginator(rows, 10).get_page(str(10**30))
+    assert page.number == 3
+    assert rows.reads[0] == "count"  # Django's way: counted, then the last page
