@@ -66,7 +66,8 @@ class _Compiled:
         sql, params = self.bound(values)
         compiler = _object_copy(self.compiler)
         compiler.connection = connections[alias]
-        compiler.get_converters = functools.partial(self._converters_for, compiler)  # type: ignore[method-assign]
+        # Bound to the connection, not to the compiler: a compiler holding itself would live until the next collection.
+        compiler.get_converters = functools.partial(self._converters_for, compiler.connection)  # type: ignore[method-assign]
         # The compiler's columns, converters and related populators were worked out when it compiled; only its SQL
         # is asked for again, and answered with this request's values.
         compiler.as_sql = lambda *args, **kwargs: (sql, params)  # type: ignore[method-assign,assignment]
@@ -79,11 +80,13 @@ class _Compiled:
         queryset._query = query  # type: ignore[attr-defined]
         return list(queryset)
 
-    def _converters_for(self, compiler: SQLCompiler, expressions) -> dict:
-        known = self._converters.setdefault(compiler.connection, {})
+    def _converters_for(self, connection: BaseDatabaseWrapper, expressions) -> dict:
+        known = self._converters.setdefault(connection, {})
         key = tuple(map(id, expressions))  # the compiled query's own columns, which it keeps alive
         converters = known.get(key)
         if converters is None:
+            compiler = _object_copy(self.compiler)
+            compiler.connection = connection
             converters = known[key] = SQLCompiler.get_converters(compiler, expressions)
         return converters
 
