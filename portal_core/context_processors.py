@@ -9,14 +9,19 @@ from portal_core import page_cache
 
 class _CsrfInput:
     """The CSRF field, masked once however many forms a page prints it in (Django's Jinja2 `csrf_input` masks
-    the token again at each: 32 random characters drawn one system call at a time), and only if one does."""
+    the token again at each: 32 random characters drawn one system call at a time), and only if one does. A page
+    rendered for the page cache gets the token's placeholder, which each response fills in for itself."""
 
     def __init__(self, request: HttpRequest) -> None:
         self._request = request
 
     @cached_property
     def _markup(self) -> str:
-        return format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', get_token(self._request))
+        if page_cache.rendering_for_cache(self._request):
+            token = page_cache.placeholders()["csrf_token"]
+        else:
+            token = get_token(self._request)
+        return format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', token)
 
     def __html__(self) -> str:
         return self._markup

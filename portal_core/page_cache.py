@@ -35,7 +35,6 @@ from django.http import HttpRequest, HttpResponse
 from django.middleware.csp import get_nonce
 from django.middleware.csrf import get_token
 from django.utils.crypto import salted_hmac
-from django.utils.html import format_html
 
 logger = logging.getLogger(__name__)
 
@@ -61,13 +60,9 @@ def _placeholder(name: str) -> str:
 
 
 def placeholders() -> dict[str, str]:
-    """Template context for a page rendered to be stored: what each response fills in for itself."""
-    csrf_token = _placeholder("csrf")
-    return {
-        "csrf_token": csrf_token,
-        "csrf_input": format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', csrf_token),
-        "csp_nonce": _placeholder("csp"),
-    }
+    """Template context for a page rendered to be stored: what each response fills in for itself (the pages'
+    CSRF field, `csrf_input`, writes the token's placeholder: portal_core/context_processors.py)."""
+    return {"csrf_token": _placeholder("csrf"), "csp_nonce": _placeholder("csp")}
 
 
 def rendering_for_cache(request: HttpRequest) -> bool:
