@@ -17,6 +17,7 @@ from datetime import datetime
 from types import SimpleNamespace
 
 import jinja2
+import jinja2.compiler
 from django.template import defaultfilters
 from django.template.backends import jinja2 as djangos_jinja2
 from django.template.defaulttags import querystring as djangos_querystring
@@ -24,6 +25,11 @@ from django.test.signals import template_rendered
 from django.utils.html import format_html
 from django.utils.timezone import get_current_timezone, is_aware, localtime
 from markupsafe import Markup, escape
+
+try:  # markupsafe's C escaper, which its escape() calls and wraps in a Markup
+    from markupsafe import _escape_inner
+except ImportError:  # another markupsafe than the pinned one: its escape(), made plain text
+    _escape_inner = None
 
 from portal_core.templatetags import portal as portal_filters
 from portal_core.templatetags.portal_urls import remembered_reverse, remembered_static
@@ -103,10 +109,45 @@ FILTERS = {
 }
 
 
+def escape_output(value) -> str:
+    """What `{{ value }}` writes: markupsafe's escape(value) as plain text.
+
+    Jinja2 writes each output through escape(), whose Markup costs more than the escaping itself (0.38 µs against
+    0.04 for a short text; 156 outputs on a ticket page). A page's outputs are only joined into its text, and
+    what Jinja2 keeps as a value (a macro's result, a `{% set %}` block) it wraps in a Markup itself, so no
+    output needs to be one.
+    """
+    if _escape_inner is None:
+        return str(escape(value))
+    if value.__class__ is str:
+        return _escape_inner(value)
+    if hasattr(value, "__html__"):
+        return value.__html__()
+    return _escape_inner(str(value))
+
+
+class _CodeGenerator(jinja2.compiler.CodeGenerator):
+    """Jinja2's, with each output of an escaping template written through escape_output()."""
+
+    def visit_Template(self, node, frame=None):
+        self.writeline("from portal_core.jinja import escape_output")
+        super().visit_Template(node, frame)
+
+    def _output_child_pre(self, node, frame, finalize):
+        if frame.eval_ctx.autoescape and not frame.eval_ctx.volatile and finalize.src is None:
+            self.write("escape_output(")
+        else:
+            super()._output_child_pre(node, frame, finalize)
+
+
+class _Environment(jinja2.Environment):
+    code_generator_class = _CodeGenerator
+
+
 def environment(**options) -> jinja2.Environment:
     options.pop("autoescape", None)  # every page escapes, whatever the settings say
     options["undefined"] = jinja2.ChainableUndefined
-    env = jinja2.Environment(autoescape=True, **options)
+    env = _Environment(autoescape=True, **options)
     env.globals.update(url=url, static=remembered_static, querystring=querystring, csp_nonce_attr=csp_nonce_attr)
     env.filters.update(FILTERS)
     return env

@@ -11,6 +11,7 @@ from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.csp import LazyNonce
+from markupsafe import Markup
 
 from portal_core import page_cache
 from portal_core.templatetags import portal as portal_filters
@@ -180,3 +181,57 @@ def test_every_page_template_compiles():
     assert len(names) > 60
     for name in sorted(names):
         engine.get_template(name)
+
+
+ESCAPING_CASES = [
+    "{{ text }}",
+    "{{ number }}|{{ 3 }}|{{ 2.5 }}|{{ none }}|{{ flag }}",
+    "{{ safe }}|{{ text|safe }}|{{ text|e }}",
+    "{% macro tag(a) %}<b>{{ a }}</b>{% endmacro %}{{ tag(text) }}{{ tag(safe) }}",
+    "{% set kept %}<i>{{ text }}</i>{% endset %}{{ kept }}|{{ kept|upper }}",
+    "{{ text ~ '&' }}|{{ safe ~ text }}|{{ [text, safe]|join(', ') }}",
+    "{% filter upper %}{{ text }}{% endfilter %}",
+    "{% for item in items %}{{ loop.index }}:{{ item }};{% endfor %}",
+    "{{ missing }}|{{ missing.deeper }}|{{ text if flag else safe }}",
+    "{% autoescape false %}{{ text }}{% endautoescape %}|{% autoescape flag %}{{ text }}{% endautoescape %}",
+]
+
+
+@pytest.mark.parametrize("source", ESCAPING_CASES)
+def test_every_output_is_escaped_exactly_as_jinja2s_own_escape_writes_it(source):
+    import jinja2
+
+    context = {
+        "text": "<script>alert('x')</script> & \"quoted\"",
+        "safe": Markup("<em>kept</em>"),
+        "number": 42,
+        "none": None,
+        "flag": True,
+        "items": ["<a>", Markup("<b>"), 7],
+    }
+    jinjas_own = jinja2.Environment(autoescape=True, undefined=jinja2.ChainableUndefined)
+    ours = engines["pages"].env
+    assert type(ours).code_generator_class is not jinja2.Environment.code_generator_class
+    assert ours.from_string(source).render(context) == jinjas_own.from_string(source).render(context)
+
+
+def test_text_is_escaped_on_a_page(render):
+    assert render("{{ text }}", {"text": "<script>&"}) == "&lt;script&gt;&amp;"
+
+
+def test_the_output_escaper_writes_plain_text_through_markupsafes_own_escaper():
+    from portal_core import jinja as portal_jinja
+
+    assert portal_jinja._escape_inner is not None  # the pinned markupsafe: the fast path, not the fallback
+    assert type(portal_jinja.escape_output("<a>")) is str
+    assert portal_jinja.escape_output("<a href='x'>&") == "&lt;a href=&#39;x&#39;&gt;&amp;"
+    assert portal_jinja.escape_output(Markup("<b>")) == "<b>"
+    assert portal_jinja.escape_output(5) == "5"
+
+
+def test_without_markupsafes_escaper_the_output_escaper_falls_back_to_its_escape(monkeypatch):
+    from portal_core import jinja as portal_jinja
+
+    monkeypatch.setattr(portal_jinja, "_escape_inner", None)
+    assert portal_jinja.escape_output("<a>'") == "&lt;a&gt;&#39;"
+    assert portal_jinja.escape_output(Markup("<b>")) == "<b>"
