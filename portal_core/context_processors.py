@@ -1,15 +1,15 @@
 from functools import cached_property
 
 from django.http import HttpRequest
-from django.middleware.csrf import get_token
 from django.utils.html import format_html
 
 from portal_core import page_cache
+from portal_core.csrf import masked_token
 
 
 class _CsrfInput:
     """The CSRF field, masked once however many forms a page prints it in (Django's Jinja2 `csrf_input` masks
-    the token again at each: 32 random characters drawn one system call at a time), and only if one does. A page
+    the token again at each), and only if one does. A page
     rendered for the page cache gets the token's placeholder, which each response fills in for itself."""
 
     def __init__(self, request: HttpRequest) -> None:
@@ -20,7 +20,7 @@ class _CsrfInput:
         if page_cache.rendering_for_cache(self._request):
             token = page_cache.placeholders()["csrf_token"]
         else:
-            token = get_token(self._request)
+            token = masked_token(self._request)
         return format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', token)
 
     def __html__(self) -> str:

@@ -29,7 +29,7 @@ from markupsafe import Markup, escape
 try:  # markupsafe's C escaper, which its escape() calls and wraps in a Markup
     from markupsafe import _escape_inner
 except ImportError:  # another markupsafe than the pinned one: its escape(), made plain text
-    _escape_inner = None
+    _escape_inner = None  # type: ignore[assignment]
 
 from portal_core.templatetags import portal as portal_filters
 from portal_core.templatetags.portal_urls import remembered_reverse, remembered_static

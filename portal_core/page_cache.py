@@ -33,8 +33,9 @@ from django.db.models import Model
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csp import get_nonce
-from django.middleware.csrf import get_token
 from django.utils.crypto import salted_hmac
+
+from portal_core.csrf import masked_token
 
 logger = logging.getLogger(__name__)
 
@@ -175,7 +176,7 @@ def filled(request: HttpRequest, response: HttpResponse) -> HttpResponse:
     if response.streaming:
         return response
     content = response.content
-    for name, value in (("csrf", get_token), ("csp", lambda request: str(get_nonce(request)))):
+    for name, value in (("csrf", masked_token), ("csp", lambda request: str(get_nonce(request)))):
         placeholder = _placeholder(name).encode()
         if placeholder in content:
             content = content.replace(placeholder, value(request).encode())
