@@ -197,10 +197,6 @@ class TicketMessage(models.Model):
     def __str__(self) -> str:
         return f"{'Internal note' if self.internal else 'Public message'} of {self.created_at:%d %b %Y %H:%M}"
 
-    @property
-    def from_staff(self) -> bool:
-        return self.author_customer_id is None
-
 
 class TicketAttachment(StoredUpload):
     message = models.ForeignKey(TicketMessage, on_delete=models.CASCADE, related_name="attachments")

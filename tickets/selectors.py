@@ -1,5 +1,7 @@
 """Reads of the tickets app. Every customer-facing query keeps the access rule of `visible_tickets`."""
 
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.db import connection
@@ -10,12 +12,10 @@ from django.db.models import (
     F,
     Func,
     OuterRef,
-    Prefetch,
     Q,
     QuerySet,
     Subquery,
     Value,
-    prefetch_related_objects,
 )
 from django.db.models.functions import Coalesce, NullIf
 
@@ -262,31 +262,56 @@ def get_ticket_for(customer: Customer, number: int) -> Ticket:
     return found[0]
 
 
+@dataclass(slots=True)
+class ShownMessage:
+    """A public message of a ticket as its customer's page shows it: read as values, not as a model instance,
+    which costs twice as much a row (6 µs more, on a thread of 20 messages)."""
+
+    pk: int
+    author_customer_id: int | None
+    author_name: str
+    body: str
+    created_at: datetime
+    shown_attachments: list[TicketAttachment] = field(default_factory=list)
+
+    @property
+    def from_staff(self) -> bool:
+        return self.author_customer_id is None
+
+
 _PUBLIC_MESSAGES = PreparedQuery(
     lambda ticket_id: (
         TicketMessage.objects.filter(ticket_id=ticket_id, internal=False)
         .annotate(has_attachments=Exists(TicketAttachment.objects.filter(message=OuterRef("pk"))))
-        .only("author_customer", "author_name", "body", "created_at")
         .order_by("created_at", "pk")
+        .values_list("pk", "author_customer", "author_name", "body", "created_at", "has_attachments")
+    )
+)
+# The attachments of the shown messages, by the ticket rather than by the messages' ids: a list of ids would make
+# each ticket's query a shape of its own.
+_SHOWN_ATTACHMENTS = PreparedQuery(
+    lambda ticket_id: TicketAttachment.objects.filter(message__ticket_id=ticket_id, message__internal=False).order_by(
+        "pk"
     )
 )
 
 
-def public_messages(ticket: Ticket) -> list[TicketMessage]:
+def public_messages(ticket: Ticket) -> list[ShownMessage]:
     """The conversation as the customer sees it. Internal notes are left out here, in the query itself.
 
-    Each message carries `shown_attachments`, a list; they are read (a second query) only if a message has any.
+    The attachments are read (a second query) only if a message shown has any.
     """
-    messages: list[TicketMessage] = _PUBLIC_MESSAGES(ticket_id=ticket.pk)
-    attached = [message for message in messages if message.has_attachments]  # type: ignore[attr-defined]
-    in_order = TicketAttachment.objects.order_by("pk")
-    prefetch_related_objects(attached, Prefetch("attachments", queryset=in_order, to_attr="shown_attachments"))
-    for message in messages:
-        if not message.has_attachments:  # type: ignore[attr-defined]
-            message.shown_attachments = []  # type: ignore[attr-defined]
-        # Read through the ticket the caller holds, as ticket.messages would have given them.
-        message.ticket = ticket
-    return messages
+    messages: dict[int, ShownMessage] = {}
+    any_attached = False
+    for pk, author_customer_id, author_name, body, created_at, has_attachments in _PUBLIC_MESSAGES(ticket_id=ticket.pk):
+        messages[pk] = ShownMessage(pk, author_customer_id, author_name, body, created_at)
+        any_attached = any_attached or has_attachments
+    if any_attached:
+        for attachment in _SHOWN_ATTACHMENTS(ticket_id=ticket.pk):
+            # A message written since the thread was read is not shown, nor are its attachments.
+            if (message := messages.get(attachment.message_id)) is not None:
+                message.shown_attachments.append(attachment)
+    return list(messages.values())
 
 
 def get_attachment_for(customer: Customer, number: int, attachment_id: int) -> TicketAttachment:

@@ -327,3 +327,26 @@ def test_a_staff_reply_email_gives_the_status_in_customer_words(
     assert "Status: Waiting for your reply" in email.body
     assert "Status: <strong>Waiting for your reply</strong>" in email.alternatives[0].content
     assert "Pending" not in email.body + email.alternatives[0].content
+
+
+def test_each_message_lists_its_own_attachments_in_order_and_staff_messages_carry_the_badge(
+    sign_in, customer, ticket, make_message, staff_user, django_assert_max_num_queries
+):
+    first = make_message(ticket=ticket, body="Two files")
+    attach(first, "a-first.pdf")
+    attach(first, "b-second.pdf")
+    make_message(ticket=ticket, from_staff=True, author_staff=staff_user, author_name="Sam", body="None here")
+    last = make_message(ticket=ticket, body="One file")
+    attach(last, "c-third.pdf")
+    client = sign_in(customer)
+    client.get(detail(ticket))
+
+    with django_assert_max_num_queries(6):
+        page = client.get(detail(ticket)).content.decode()
+
+    assert re.findall(r'<li class="thread-message ([a-z-]+)"', page) == ["from-customer", "from-staff", "from-customer"]
+    threads = re.split(r'<li class="thread-message ', page)[1:]
+    assert re.findall(r">([a-c]-\w+\.pdf)<", threads[0]) == ["a-first.pdf", "b-second.pdf"]
+    assert re.findall(r">([a-c]-\w+\.pdf)<", threads[1]) == []
+    assert re.findall(r">([a-c]-\w+\.pdf)<", threads[2]) == ["c-third.pdf"]
+    assert '<strong>Sam</strong> <span class="badge">' in threads[1]
