@@ -1,3 +1,5 @@
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -56,10 +58,29 @@ class Conversation(models.Model):
         return self.subject or f"{self.get_channel_display()} conversation"
 
 
-class Message(models.Model):
-    class Direction(models.TextChoices):
-        FROM_CUSTOMER = "from_customer", "From customer"
-        FROM_STAFF = "from_staff", "From staff"
+class MessageFacts:
+    """What a message's direction and redaction say: of a Message, and of a row read for the customer's page."""
+
+    __slots__ = ()
+    direction: str
+    redacted_at: datetime | None
+
+    @property
+    def is_redacted(self) -> bool:
+        return self.redacted_at is not None
+
+    @property
+    def from_customer(self) -> bool:
+        return self.direction == MessageDirection.FROM_CUSTOMER
+
+
+class MessageDirection(models.TextChoices):
+    FROM_CUSTOMER = "from_customer", "From customer"
+    FROM_STAFF = "from_staff", "From staff"
+
+
+class Message(MessageFacts, models.Model):
+    Direction = MessageDirection
 
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
     direction = models.CharField(max_length=20, choices=Direction.choices)
@@ -82,14 +103,6 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_direction_display()} at {self.created_at:%Y-%m-%d %H:%M}"
-
-    @property
-    def is_redacted(self) -> bool:
-        return self.redacted_at is not None
-
-    @property
-    def from_customer(self) -> bool:
-        return self.direction == self.Direction.FROM_CUSTOMER
 
 
 class Attachment(StoredUpload):

@@ -70,5 +70,9 @@ def _choice_labels(model: type[Model], field_name: str) -> dict:
 def display(instance: Model, field_name: str):
     """`{{ ticket|display:"priority" }}`: what `ticket.get_priority_display()` says. Django builds the choices'
     dict on every call (~30 µs); this builds it once per field."""
-    value = getattr(instance, field_name)
-    return _choice_labels(type(instance), field_name).get(value, value)
+    return choice_label(type(instance), field_name, getattr(instance, field_name))
+
+
+def choice_label(model: type[Model], field_name: str, value):
+    """What an instance of `model` with `value` in `field_name` shows for it (get_FOO_display())."""
+    return _choice_labels(model, field_name).get(value, value)

@@ -68,8 +68,9 @@ def test_timeline_in_order_without_internal_notes_and_with_redactions(sign_in, c
         created_at=start + timedelta(hours=2),
         direction=Message.Direction.FROM_STAFF,
         author_name="Sam",
+        channel=Channel.WHATSAPP,
     )
-    MessageFactory(conversation=conversation, body="First, my question", created_at=start)
+    MessageFactory(conversation=conversation, body="First, my question", created_at=start, channel=Channel.SMS)
     MessageFactory(
         conversation=conversation,
         body="Customer seems upset",
@@ -94,6 +95,7 @@ def test_timeline_in_order_without_internal_notes_and_with_redactions(sign_in, c
     assert "4111" not in html
     assert [m.shown_body for m in response.context["timeline"]] == ["First, my question", "Second, from staff", ""]
     assert "Sam" in html and "You" in html
+    assert html.index("via SMS") < html.index("via WhatsApp")  # each message's channel, by its label
 
 
 def test_another_customers_conversation_is_not_found(sign_in, conversation, other_customer):

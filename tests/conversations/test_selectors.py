@@ -105,8 +105,10 @@ def test_attachments_are_shown_under_their_messages_and_only_this_conversations(
 
     timeline = public_messages(conversation)
 
-    assert timeline == [first, plain, redacted]
+    assert [m.pk for m in timeline] == [first.pk, plain.pk, redacted.pk]
     assert [m.shown_attachments for m in timeline] == [shown, [], []]
+    assert [m.is_redacted for m in timeline] == [False, False, True]
+    assert timeline[2].shown_body == ""  # a redacted message's text never reaches the page, whatever is stored
     assert [[a.original_name for a in m.shown_attachments] for m in public_messages(other)] == [["other.pdf"]]
 
 
