@@ -240,14 +240,35 @@ class Service(models.Model):
         return duration_display(self.free_cancellation_notice)
 
 
-class Booking(models.Model):
-    class Status(models.TextChoices):
-        CONFIRMED = "confirmed", "Confirmed"
-        PROVISIONAL = "provisional", "Provisional"
-        CANCELLED = "cancelled", "Cancelled"
+class BookingStatus(models.TextChoices):
+    CONFIRMED = "confirmed", "Confirmed"
+    PROVISIONAL = "provisional", "Provisional"
+    CANCELLED = "cancelled", "Cancelled"
 
+
+class BookingStatusFacts:
+    """How a booking's status is shown: of a Booking, and of a row read for a list (bookings/selectors.py)."""
+
+    __slots__ = ()
+    status: str
     # The colour of a status's badge (`badge-<tone>`); any other is muted.
-    STATUS_TONES: dict[str, str] = {Status.CONFIRMED: "success", Status.PROVISIONAL: "warning"}
+    STATUS_TONES: dict[str, str] = {BookingStatus.CONFIRMED: "success", BookingStatus.PROVISIONAL: "warning"}
+
+    @property
+    def status_tone(self) -> str:
+        """The colour of its status badge (`badge-<tone>`)."""
+        return self.STATUS_TONES.get(self.status, "muted")
+
+    @property
+    def status_label(self) -> str:
+        try:
+            return BookingStatus(self.status).label
+        except ValueError:  # a status no longer offered: shown as stored
+            return self.status
+
+
+class Booking(BookingStatusFacts, models.Model):
+    Status = BookingStatus
 
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="bookings")
     reference = models.CharField(max_length=32, unique=True, default=new_booking_reference, editable=False)
@@ -309,11 +330,6 @@ class Booking(models.Model):
     @property
     def has_ended(self) -> bool:
         return self.ends_on < timezone.localdate()
-
-    @property
-    def status_tone(self) -> str:
-        """The colour of its status badge (`badge-<tone>`)."""
-        return self.STATUS_TONES.get(self.status, "muted")
 
     @property
     def accepts_add_ons(self) -> bool:

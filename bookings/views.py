@@ -17,6 +17,7 @@ from bookings.models import Booking, BookingSettings
 from bookings.page_scopes import bookable_scope
 from bookings.selectors import (
     BookingNotLinked,
+    ListedBooking,
     add_ons_for,
     bookable_services,
     documents_for,
@@ -64,7 +65,7 @@ def _booking_path(request: PortalRequest, reference: str) -> str:
 @customer_required
 def booking_list(request, organisation, customer):
     # A BookingList is no sequence, but it has all a CountedPaginator reads: count(), counted() and slices.
-    past: Page[Booking] = CountedPaginator(past_bookings_for(customer), PAST_BOOKINGS_PER_PAGE).get_page(
+    past: Page[ListedBooking] = CountedPaginator(past_bookings_for(customer), PAST_BOOKINGS_PER_PAGE).get_page(
         request.GET.get("page")
     )
     return render(

@@ -4,9 +4,10 @@ import pytest
 from django.core.paginator import Paginator
 from django.utils import timezone
 
-from bookings.models import BookingDocument
+from bookings.models import Booking, BookingDocument
 from bookings.selectors import (
     BookingNotLinked,
+    ListedBooking,
     add_ons_for,
     documents_for,
     get_booking_by_link,
@@ -133,3 +134,12 @@ def test_services_are_offered_where_an_active_one_is(organisation, other_organis
     ServiceFactory(organisation=other_organisation, is_active=False)
     assert organisation_offers_services(organisation)
     assert not organisation_offers_services(other_organisation)
+
+
+def test_a_listed_row_shows_a_status_as_the_booking_itself_does_one_no_longer_offered_as_stored():
+    for status in [*Booking.Status.values, "on_hold"]:
+        row = ListedBooking(1, "REF", "Trip", datetime.date(2026, 1, 1), datetime.date(2026, 1, 2), status)
+        booking = Booking(status=status)
+        assert (row.status_tone, row.status_label) == (booking.status_tone, booking.status_label)
+    assert Booking(status="confirmed").status_label == "Confirmed"
+    assert (Booking(status="on_hold").status_tone, Booking(status="on_hold").status_label) == ("muted", "on_hold")
