@@ -10,6 +10,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from portal_auth.models import Customer, Organisation, normalise_email
+from portal_core.templatetags.portal import choice_label
 from portal_core.uploads import StoredUpload
 
 
@@ -261,10 +262,7 @@ class BookingStatusFacts:
 
     @property
     def status_label(self) -> str:
-        try:
-            return BookingStatus(self.status).label
-        except ValueError:  # a status no longer offered: shown as stored
-            return self.status
+        return choice_label(Booking, "status", self.status)  # one no longer offered: as stored
 
 
 class Booking(BookingStatusFacts, models.Model):

@@ -4,6 +4,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from portal_auth.models import Customer, Organisation
+from portal_core.templatetags.portal import choice_label
 from portal_core.uploads import StoredUpload
 
 
@@ -65,7 +66,24 @@ class TicketNumberCounter(models.Model):
         return f"{self.organisation}: {self.last_number}"
 
 
-class Ticket(models.Model):
+class TicketShownFacts:
+    """How a ticket's status and priority are shown to its customer: of a Ticket, and of a row of a list."""
+
+    __slots__ = ()
+    status: str
+    priority: str
+
+    @property
+    def customer_status_display(self) -> str:
+        """The status as a customer reads it; staff keep `get_status_display()`."""
+        return CUSTOMER_STATUS_WORDS[self.status]
+
+    @property
+    def priority_label(self) -> str:
+        return choice_label(Ticket, "priority", self.priority)
+
+
+class Ticket(TicketShownFacts, models.Model):
     class Status(models.TextChoices):
         NEW = "new", "New"
         OPEN = "open", "Open"
@@ -124,11 +142,6 @@ class Ticket(models.Model):
     @property
     def is_read_only(self) -> bool:
         return self.status == self.Status.CLOSED
-
-    @property
-    def customer_status_display(self) -> str:
-        """The status as a customer reads it; staff keep `get_status_display()`."""
-        return CUSTOMER_STATUS_WORDS[self.status]
 
     @property
     def can_be_marked_solved(self) -> bool:

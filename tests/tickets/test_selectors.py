@@ -125,7 +125,7 @@ def test_a_ticket_of_the_customers_own_company_is_listed_once(customer, organisa
     listed = tickets_for(customer)
 
     assert listed.count() == 1
-    assert listed[0:10] == [own]
+    assert [ticket.pk for ticket in listed[0:10]] == [own.pk]
 
 
 def test_a_count_and_a_window_take_a_query_each_however_many_companies(
