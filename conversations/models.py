@@ -5,6 +5,7 @@ from django.db import models
 from django.utils import timezone
 
 from portal_auth.models import Customer, Organisation
+from portal_core.templatetags.portal import choice_label
 from portal_core.uploads import StoredUpload
 
 
@@ -20,7 +21,32 @@ class Channel(models.TextChoices):
     WHATSAPP = "whatsapp", "WhatsApp"
 
 
-class Conversation(models.Model):
+class ConversationShownFacts:
+    """How a conversation is named and labelled on the customer's pages: of a Conversation, and of a row of a list."""
+
+    __slots__ = ()
+    subject: str
+    channel: str
+    status: str
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == Conversation.Status.OPEN
+
+    @property
+    def title(self) -> str:
+        return self.subject or f"{self.channel_label} conversation"
+
+    @property
+    def channel_label(self) -> str:
+        return choice_label(Conversation, "channel", self.channel)
+
+    @property
+    def status_label(self) -> str:
+        return choice_label(Conversation, "status", self.status)
+
+
+class Conversation(ConversationShownFacts, models.Model):
     class Status(models.TextChoices):
         OPEN = "open", "Open"
         CLOSED = "closed", "Closed"
@@ -48,14 +74,6 @@ class Conversation(models.Model):
 
     def __str__(self) -> str:
         return self.subject or f"Conversation {self.pk}"
-
-    @property
-    def is_open(self) -> bool:
-        return self.status == self.Status.OPEN
-
-    @property
-    def title(self) -> str:
-        return self.subject or f"{self.get_channel_display()} conversation"
 
 
 class MessageFacts:

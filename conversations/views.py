@@ -8,6 +8,7 @@ from django.views.decorators.cache import never_cache
 from conversations.forms import ReplyForm
 from conversations.models import Conversation
 from conversations.selectors import (
+    ListedConversation,
     conversation_rows_for,
     customers_may_reopen,
     displayed_attributes,
@@ -35,7 +36,7 @@ CONVERSATIONS_PER_PAGE = 20
 def conversation_list(request, organisation, customer):
     # A ConversationList is no sequence, but it has all a Paginator reads: count() and slices.
     rows = conversation_rows_for(customer)
-    page: Page[Conversation] = Paginator(rows, CONVERSATIONS_PER_PAGE).get_page(request.GET.get("page"))  # type: ignore[arg-type]
+    page: Page[ListedConversation] = Paginator(rows, CONVERSATIONS_PER_PAGE).get_page(request.GET.get("page"))  # type: ignore[arg-type]
     return render(request, "conversations/conversation_list.html", {"page": page})
 
 

@@ -4,8 +4,9 @@ import pytest
 from django.core.paginator import Paginator
 from django.utils import timezone
 
-from conversations.models import Attachment
+from conversations.models import Attachment, Channel, Conversation
 from conversations.selectors import (
+    ListedConversation,
     conversation_rows_for,
     displayed_attributes,
     get_conversation_for,
@@ -43,13 +44,13 @@ def test_a_conversation_list_counts_and_reads_windows_in_list_order(customer):
     rows = conversation_rows_for(customer)
 
     assert rows.count() == 5
-    assert rows[0:2] == newest_first[:2]
-    assert rows[2:10] == newest_first[2:]
+    assert [row.pk for row in rows[0:2]] == [c.pk for c in newest_first[:2]]
+    assert [row.pk for row in rows[2:10]] == [c.pk for c in newest_first[2:]]
     assert rows[3:3] == []
     with pytest.raises(TypeError):
         rows[2:]  # noqa: B018  # an unbounded window would read every conversation
     page = Paginator(rows, 2).get_page(3)
-    assert list(page) == newest_first[4:] and page.paginator.num_pages == 3
+    assert [row.pk for row in page] == [newest_first[4].pk] and page.paginator.num_pages == 3
 
 
 def test_a_conversation_list_with_none_is_an_empty_first_page(customer):
@@ -64,9 +65,8 @@ def test_two_customers_read_through_the_same_window_see_only_their_own(customer,
     elsewhere = _conversations(same_email_elsewhere, 1, prefix="Elsewhere")
 
     for _ in range(2):
-        assert recent_conversations_for(customer) == mine
-        assert recent_conversations_for(other_customer) == theirs
-        assert recent_conversations_for(same_email_elsewhere) == elsewhere
+        for who, expected in ((customer, mine), (other_customer, theirs), (same_email_elsewhere, elsewhere)):
+            assert [row.pk for row in recent_conversations_for(who)] == [c.pk for c in expected]
         assert [conversation_rows_for(c).count() for c in (customer, other_customer, same_email_elsewhere)] == [3, 2, 1]
 
 
@@ -122,3 +122,16 @@ def test_displayed_attributes_are_each_organisations_own(customer, other_organis
 
     assert [a.value for a in displayed_attributes(mine)] == ["Gold"]
     assert [a.value for a in displayed_attributes(theirs)] == ["B-2"]
+
+
+def test_a_listed_row_is_named_and_labelled_as_the_conversation_itself():
+    moment = timezone.now()
+    for subject in ("", "Seat upgrade"):
+        for channel in [*Channel.values, "carrier_pigeon"]:
+            for status in Conversation.Status.values:
+                row = ListedConversation(1, subject, channel, status, moment, moment)
+                conversation = Conversation(subject=subject, channel=channel, status=status)
+                facts = ("title", "channel_label", "status_label", "is_open")
+                assert [getattr(row, name) for name in facts] == [getattr(conversation, name) for name in facts]
+    assert ListedConversation(1, "", "whatsapp", "open", moment, moment).title == "WhatsApp conversation"
+    assert ListedConversation(1, "", "carrier_pigeon", "closed", moment, moment).channel_label == "carrier_pigeon"
