@@ -28,7 +28,7 @@ from markupsafe import Markup, escape
 
 try:  # markupsafe's C escaper, which its escape() calls and wraps in a Markup
     from markupsafe import _escape_inner
-except ImportError:  # another markupsafe than the pinned one: its escape(), made plain text
+except ImportError:  # a markupsafe other than the one pinned: its escape(), made plain text
     _escape_inner = None  # type: ignore[assignment]
 
 from portal_core.templatetags import portal as portal_filters
