@@ -128,13 +128,16 @@ def _requester_label() -> Subquery:
 def _window_of(
     parts: list[QuerySet[Ticket]], start: int, stop: int, oldest_first: bool = False
 ) -> QuerySet[Ticket, tuple]:
+    """A window of the union of `parts` (_list_parts's, the customer's own tickets first). A shallow window reads the
+    other requesters' names with its rows; the customer's own rows are named after, from the customer (_labelled).
+    """
     order = OLDEST_FIRST if oldest_first else LIST_ORDER
     rows: list[QuerySet[Ticket, tuple]]
     if stop <= _NAMED_IN_THE_WINDOW:
-        rows = [
-            part.annotate(requester_label=_requester_label()).values_list(*LIST_ROW_FIELDS, "requester_label")
-            for part in parts
-        ]
+        own, *shared = parts
+        unnamed = own.annotate(requester_label=Value(None, output_field=CharField()))
+        named = [part.annotate(requester_label=_requester_label()) for part in shared]
+        rows = [part.values_list(*LIST_ROW_FIELDS, "requester_label") for part in [unnamed, *named]]
     else:
         rows = [part.values_list(*LIST_ROW_FIELDS) for part in parts]
     # SQLite can't limit the parts of a UNION; it reads them whole, as it read the one OR.
@@ -144,16 +147,18 @@ def _window_of(
 
 
 def _labelled(tickets: list[ListedTicket], customer: Customer) -> list[ListedTicket]:
-    """Each ticket of a deep window with `requester_label`, the requester's name (or email), which a row shows when
-    it is not the customer's own: one query for the window's other requesters, none when every row is theirs.
+    """Each ticket with `requester_label`, the requester's name (or email), which a row shows when it is not the
+    customer's own: the customer's own named from the customer; others' read with a shallow window, or here, in
+    one query for a deep window's other requesters.
     """
-    if not tickets or tickets[0].requester_label is not None:
+    unnamed = [ticket for ticket in tickets if ticket.requester_label is None]
+    if not unnamed:
         return tickets
     labels = {customer.pk: customer.name or customer.email}
-    if others := {ticket.requester_id for ticket in tickets} - labels.keys():
+    if others := {ticket.requester_id for ticket in unnamed} - labels.keys():
         requesters = Customer.objects.filter(pk__in=others, organisation_id=customer.organisation_id)
         labels |= {pk: name or email for pk, name, email in requesters.values_list("pk", "name", "email")}
-    for ticket in tickets:
+    for ticket in unnamed:
         ticket.requester_label = labels.get(ticket.requester_id, "")
     return tickets
 
