@@ -247,7 +247,7 @@ class BookingStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
-class BookingStatusFacts:
+class BookingShownFacts:
     """How a booking's status is shown: of a Booking, and of a row read for a list (bookings/selectors.py)."""
 
     __slots__ = ()
@@ -265,7 +265,7 @@ class BookingStatusFacts:
         return choice_label(Booking, "status", self.status)  # one no longer offered: as stored
 
 
-class Booking(BookingStatusFacts, models.Model):
+class Booking(BookingShownFacts, models.Model):
     Status = BookingStatus
 
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="bookings")

@@ -18,7 +18,7 @@ from bookings.models import (
     BookingAddOn,
     BookingDocument,
     BookingSettings,
-    BookingStatusFacts,
+    BookingShownFacts,
     Service,
     format_price,
 )
@@ -90,7 +90,7 @@ def bookings_for(customer: Customer) -> QuerySet[Booking]:
 
 
 @dataclass(slots=True)
-class ListedBooking(BookingStatusFacts):
+class ListedBooking(BookingShownFacts):
     """A booking as a row of a list shows it (My bookings, the home): read as values, not as a model instance,
     which costs twice as much a row."""
 

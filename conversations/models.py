@@ -76,7 +76,12 @@ class Conversation(ConversationShownFacts, models.Model):
         return self.subject or f"Conversation {self.pk}"
 
 
-class MessageFacts:
+class MessageDirection(models.TextChoices):
+    FROM_CUSTOMER = "from_customer", "From customer"
+    FROM_STAFF = "from_staff", "From staff"
+
+
+class MessageShownFacts:
     """What a message's direction and redaction say: of a Message, and of a row read for the customer's page."""
 
     __slots__ = ()
@@ -92,12 +97,7 @@ class MessageFacts:
         return self.direction == MessageDirection.FROM_CUSTOMER
 
 
-class MessageDirection(models.TextChoices):
-    FROM_CUSTOMER = "from_customer", "From customer"
-    FROM_STAFF = "from_staff", "From staff"
-
-
-class Message(MessageFacts, models.Model):
+class Message(MessageShownFacts, models.Model):
     Direction = MessageDirection
 
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")

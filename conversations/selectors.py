@@ -22,7 +22,7 @@ from conversations.models import (
     ConversationShownFacts,
     DisplayedAttribute,
     Message,
-    MessageFacts,
+    MessageShownFacts,
 )
 from portal_auth.access_log import LookRefused
 from portal_auth.models import Customer, Organisation, normalise_email
@@ -144,7 +144,7 @@ def get_attachment_for_staff(organisation: Organisation, pk: int) -> Attachment:
 
 
 @dataclass(slots=True)
-class ShownMessage(MessageFacts):
+class ShownMessage(MessageShownFacts):
     """A message of the timeline as the customer's page shows it: read as values, not as a model instance, which
     costs twice as much a row."""
 
