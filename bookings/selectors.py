@@ -24,7 +24,8 @@ from bookings.models import (
 )
 from portal_auth.access_log import LookRefused
 from portal_auth.models import Customer, Organisation
-from portal_core.prepared import PreparedQuery, window_bounds
+from portal_core.pagination import WindowedList
+from portal_core.prepared import PreparedQuery
 
 
 class BookingNotLinked(PermissionDenied):
@@ -129,59 +130,36 @@ def _list_count(organisation_id: int, email: str, today: date, past: bool) -> Qu
 
 _LIST_ROWS = PreparedQuery(_list_rows)
 _LIST_COUNT = PreparedQuery(_list_count)
-# A Paginator's last page asks for exactly the rows left, which would compile a window for each remainder:
-# windows are read to the next multiple of this many rows, then cut.
-_WINDOW_STEP = 10
 
 
-class BookingList:
-    """A customer's upcoming or past bookings in list order, as a Paginator reads them: a count, and a window by
-    slicing; iterated, all of them. Each booking carries what a row of a list shows (LIST_ROW_FIELDS)."""
+class BookingList(WindowedList[ListedBooking]):
+    """A customer's upcoming or past bookings in list order, as a Paginator reads them (portal_core/pagination.py);
+    iterated, all of them. Each booking carries what a row of a list shows (LIST_ROW_FIELDS)."""
+
+    what = "booking list"
+    row = ListedBooking
 
     def __init__(self, customer: Customer, *, today: date, past: bool) -> None:
+        super().__init__()
         self.values: dict[str, Any] = {
             "organisation_id": customer.organisation_id,
             "email": customer.email,
             "today": today,
             "past": past,
         }
-        # The window a CountedPaginator read with the count: where it starts, its rows, whether it is the end.
-        self._read: tuple[int, list[ListedBooking], bool] | None = None
 
-    def count(self) -> int:
+    def _count(self) -> int:
         return _LIST_COUNT.count(**self.values)
 
-    def counted(self, window: slice) -> int | None:
-        """Read `window` with the list's count (portal_core/pagination.py); None if the window is past the end."""
-        start, stop = window_bounds(window, "booking list")
-        read = _LIST_ROWS(**self.values, window=slice(start, stop), counted=True)
-        if not read:
-            return None
-        listed: int = read[0][-1]
-        rows = [ListedBooking(*row[:-1]) for row in read]
-        self._read = (start, rows, start + len(rows) == listed)
-        return listed
+    def _rows(self, start: int | None, stop: int | None, counted: bool) -> list[tuple]:
+        window = None if stop is None else slice(start, stop)
+        return _LIST_ROWS(**self.values, window=window, counted=counted)
 
     def exists(self) -> bool:
         return bool(self.rows(slice(0, 1)))
 
-    def rows(self, window: slice | None) -> list[ListedBooking]:
-        """The bookings in `window` (all of them for None), read exactly."""
-        return [ListedBooking(*row) for row in _LIST_ROWS(**self.values, window=window)]
-
     def __iter__(self) -> Iterator[ListedBooking]:
         return iter(self.rows(None))
-
-    def __getitem__(self, window: slice) -> list[ListedBooking]:
-        start, stop = window_bounds(window, "booking list")
-        if stop <= start:  # a Paginator asks for [0:0] when nothing matches
-            return []
-        if self._read is not None:
-            read_from, rows, to_the_end = self._read
-            if read_from == start and (stop - start <= len(rows) or to_the_end):
-                return rows[: stop - start]
-        read = -(-(stop - start) // _WINDOW_STEP) * _WINDOW_STEP
-        return self.rows(slice(start, start + read))[: stop - start]
 
 
 def upcoming_bookings_for(customer: Customer, *, today: date | None = None) -> BookingList:

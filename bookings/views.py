@@ -53,6 +53,7 @@ from portal_core.origin import ClientOrigin
 from portal_core.pagination import CountedPaginator
 from portal_core.uploads import stored_file_download
 
+UPCOMING_BOOKINGS_PER_PAGE = 20
 PAST_BOOKINGS_PER_PAGE = 20
 
 
@@ -64,7 +65,11 @@ def _booking_path(request: PortalRequest, reference: str) -> str:
 @cached_page
 @customer_required
 def booking_list(request, organisation, customer):
-    # A BookingList is no sequence, but it has all a CountedPaginator reads: count(), counted() and slices.
+    # A BookingList is no sequence, but it has all a CountedPaginator reads: count(), counted() and slices. Each list
+    # has its pages of its own (?upcoming=, and ?page= for the past, as it always had).
+    upcoming: Page[ListedBooking] = CountedPaginator(
+        upcoming_bookings_for(customer), UPCOMING_BOOKINGS_PER_PAGE
+    ).get_page(request.GET.get("upcoming"))
     past: Page[ListedBooking] = CountedPaginator(past_bookings_for(customer), PAST_BOOKINGS_PER_PAGE).get_page(
         request.GET.get("page")
     )
@@ -72,7 +77,7 @@ def booking_list(request, organisation, customer):
         request,
         "bookings/booking_list.html",
         {
-            "upcoming": list(upcoming_bookings_for(customer)),
+            "upcoming": upcoming,
             "past": past,
             "can_book": organisation_offers_services(organisation),
         },

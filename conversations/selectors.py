@@ -5,6 +5,7 @@ from datetime import datetime
 
 from django.db.models import (
     Case,
+    Count,
     Exists,
     F,
     OuterRef,
@@ -12,6 +13,7 @@ from django.db.models import (
     TextField,
     Value,
     When,
+    Window,
 )
 from django.shortcuts import get_object_or_404
 
@@ -26,7 +28,8 @@ from conversations.models import (
 )
 from portal_auth.access_log import LookRefused
 from portal_auth.models import Customer, Organisation, normalise_email
-from portal_core.prepared import PreparedQuery, window_bounds
+from portal_core.pagination import WindowedList
+from portal_core.prepared import PreparedQuery
 from portal_core.templatetags.portal import choice_label
 
 
@@ -62,32 +65,38 @@ _CONVERSATION_COUNT = PreparedQuery(
 )
 
 
-def _conversation_rows(customer_id: int, organisation_id: int, window: slice) -> QuerySet[Conversation, tuple]:
-    return _conversations_of(customer_id, organisation_id).values_list(*LIST_ROW_FIELDS)[window]
+def _conversation_rows(
+    customer_id: int, organisation_id: int, window: slice, counted: bool
+) -> QuerySet[Conversation, tuple]:
+    conversations = _conversations_of(customer_id, organisation_id)
+    if counted:
+        # On each row, how many conversations the whole list holds: a page and its paginator's count in one query.
+        conversations = conversations.annotate(listed=Window(Count("*")))
+    return conversations.values_list(*LIST_ROW_FIELDS, *(["listed"] if counted else []))[window]
 
 
 _CONVERSATION_ROWS = PreparedQuery(_conversation_rows)
 
 
-class ConversationList:
-    """A customer's conversations in list order, as a Paginator reads them: a count, and a window by slicing.
+class ConversationList(WindowedList[ListedConversation]):
+    """A customer's conversations in list order, as a Paginator reads them (portal_core/pagination.py).
 
     Each window is a shape of its own, compiled once per process: a list is read at its first pages far more often
     than at any other.
     """
 
+    what = "conversation list"
+    row = ListedConversation
+
     def __init__(self, customer: Customer) -> None:
+        super().__init__()
         self.values = {"customer_id": customer.pk, "organisation_id": customer.organisation_id}
 
-    def count(self) -> int:
+    def _count(self) -> int:
         return _CONVERSATION_COUNT.count(**self.values)
 
-    def __getitem__(self, window: slice) -> list[ListedConversation]:
-        start, stop = window_bounds(window, "conversation list")
-        # A Paginator asks for [0:0] when nothing matches, which Django compiles as no query at all.
-        if start >= stop:
-            return []
-        return [ListedConversation(*row) for row in _CONVERSATION_ROWS(**self.values, window=slice(start, stop))]
+    def _rows(self, start: int | None, stop: int | None, counted: bool) -> list[tuple]:
+        return _CONVERSATION_ROWS(**self.values, window=slice(start, stop), counted=counted)
 
 
 def conversation_rows_for(customer: Customer) -> ConversationList:
@@ -96,7 +105,7 @@ def conversation_rows_for(customer: Customer) -> ConversationList:
 
 
 def recent_conversations_for(customer: Customer, *, limit: int = 3) -> list[ListedConversation]:
-    return conversation_rows_for(customer)[:limit]
+    return ConversationList(customer).rows(slice(0, limit))
 
 
 CONVERSATION_FIELDS = tuple(field.name for field in Conversation._meta.concrete_fields)
@@ -231,8 +240,10 @@ _DISPLAYED_ATTRIBUTES = PreparedQuery(
 
 def displayed_attributes(conversation: Conversation) -> list[ShownAttribute]:
     """The extra attributes the organisation chose to show, under their display names, in their order."""
-    chosen = _DISPLAYED_ATTRIBUTES(organisation_id=conversation.organisation_id)
     values = conversation.attributes if isinstance(conversation.attributes, dict) else {}
+    if not values:  # nothing to show, whatever was chosen: no query
+        return []
+    chosen = _DISPLAYED_ATTRIBUTES(organisation_id=conversation.organisation_id)
     return [
         ShownAttribute(attribute.display_name, _as_text(values[attribute.key]))
         for attribute in chosen

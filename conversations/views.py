@@ -1,5 +1,5 @@
 from django.contrib import messages
-from django.core.paginator import Page, Paginator
+from django.core.paginator import Page
 from django.http import HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
@@ -25,6 +25,7 @@ from portal_auth.models import Organisation
 from portal_auth.page_cache import cached_page
 from portal_auth.types import PortalRequest
 from portal_core.origin import ClientOrigin
+from portal_core.pagination import CountedPaginator
 from portal_core.uploads import stored_file_download
 
 CONVERSATIONS_PER_PAGE = 20
@@ -34,9 +35,9 @@ CONVERSATIONS_PER_PAGE = 20
 @cached_page
 @customer_required
 def conversation_list(request, organisation, customer):
-    # A ConversationList is no sequence, but it has all a Paginator reads: count() and slices.
+    # A ConversationList is no sequence, but it has all a CountedPaginator reads: count(), counted() and slices.
     rows = conversation_rows_for(customer)
-    page: Page[ListedConversation] = Paginator(rows, CONVERSATIONS_PER_PAGE).get_page(request.GET.get("page"))  # type: ignore[arg-type]
+    page: Page[ListedConversation] = CountedPaginator(rows, CONVERSATIONS_PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "conversations/conversation_list.html", {"page": page})
 
 

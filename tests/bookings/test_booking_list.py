@@ -70,6 +70,29 @@ def test_past_bookings_are_paginated(sign_in, customer, make_booking):
     assert 'href="?page=1" rel="prev">← Newer</a>' in second.content.decode()
 
 
+def test_upcoming_bookings_have_pages_of_their_own(sign_in, customer, make_booking):
+    """However many bookings lie ahead, a page shows 20, soonest first; the past list keeps its own page."""
+    today = timezone.localdate()
+    for n in range(25):
+        make_booking(customer.organisation, customer.email, title=f"Ahead {n}", starts_on=today + timedelta(days=n))
+    _past_trips(customer, make_booking, 25)
+    client = sign_in(customer)
+    url = reverse("bookings:list", kwargs={"org": customer.organisation.slug})
+
+    first = client.get(url)
+    assert [b.title for b in first.context["upcoming"].object_list] == [f"Ahead {n}" for n in range(20)]
+    assert 'href="?upcoming=2" rel="next">Later →</a>' in first.content.decode()
+    assert '<nav class="pagination" aria-label="Pages of upcoming bookings">' in first.content.decode()
+
+    second = client.get(url, {"upcoming": 2, "page": 2})
+    assert [b.title for b in second.context["upcoming"].object_list] == [f"Ahead {n}" for n in range(20, 25)]
+    assert [b.title for b in second.context["past"].object_list] == [f"Trip {n}" for n in range(20, 25)]
+    html = second.content.decode()
+    # Each list's links change its own page only.
+    assert 'href="?upcoming=1&amp;page=2" rel="prev">← Sooner</a>' in html
+    assert 'href="?upcoming=2&amp;page=1" rel="prev">← Newer</a>' in html
+
+
 def _past_trips(customer, make_booking, count):
     today = timezone.localdate()
     for n in range(count):

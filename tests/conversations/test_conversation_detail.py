@@ -1,6 +1,8 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from conversations.models import Channel, Conversation, Message
@@ -175,6 +177,21 @@ def test_detail_query_count_does_not_grow_with_messages(
 
     assert response.status_code == 200
     assert response.content.decode().count("x.pdf") == message_count
+
+
+def test_a_conversation_without_attributes_reads_no_attribute_settings(sign_in, conversation):
+    settings = ConversationSettingsFactory(organisation=conversation.organisation)
+    DisplayedAttributeFactory(settings=settings, key="tier", display_name="Loyalty tier")
+    conversation.attributes = {}
+    conversation.save()
+    client = sign_in(conversation.customer)
+    client.get(detail_url(conversation))
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(detail_url(conversation))
+
+    assert response.status_code == 200 and "Loyalty tier" not in response.content.decode()
+    assert not [q for q in queries.captured_queries if "conversations_displayedattribute" in q["sql"]]
 
 
 def test_message_text_is_shown_as_text_never_as_markup(sign_in, conversation):
