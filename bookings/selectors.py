@@ -54,10 +54,11 @@ def _could_be_a_reference(reference: str) -> bool:
     return 0 < len(reference) <= _REFERENCE_LENGTH and reference.isprintable()
 
 
-def _booking_or_refusal(reference: str, *, organisation_id: int, email: str | None) -> Booking:
+def _booking_or_refusal(reference: str, *, organisation_id: int, customer: Customer | None) -> Booking:
     if not _could_be_a_reference(reference):
         raise LookRefused(_booking_named(reference))
-    found = _BOOKING_PAGE(organisation_id=organisation_id, reference=reference, email=email)
+    email, customer_id = (customer.email, customer.pk) if customer else (None, None)
+    found = _BOOKING_PAGE(organisation_id=organisation_id, reference=reference, email=email, customer_id=customer_id)
     if not found:
         raise LookRefused(_booking_named(reference))
     return _with_attendee_names(found[0])
@@ -177,13 +178,22 @@ def past_bookings_for(customer: Customer, *, today: date | None = None) -> Booki
     return BookingList(customer, today=today or timezone.localdate(), past=True)
 
 
-def _booking_page(organisation_id: int, reference: str, email: str | None) -> QuerySet[Booking]:
+def _booking_page(
+    organisation_id: int, reference: str, email: str | None, customer_id: int | None
+) -> QuerySet[Booking]:
+    """The booking with what spares its page a query when there is nothing to list: whether the organisation has any
+    add-on (none: no add-on booked or offered), and for a customer, whether they are an attendee and whether they
+    uploaded any document to it."""
     bookings = (
         Booking.objects.filter(organisation_id=organisation_id, reference=reference)
         .select_related("service", "resource")
+        .annotate(organisation_has_add_ons=Exists(AddOn.objects.filter(organisation_id=OuterRef("organisation_id"))))
         .order_by()
     )
-    return bookings if email is None else bookings.annotate(customer_is_attendee=_attendee_of(email))
+    if email is None or customer_id is None:
+        return bookings
+    own_documents = BookingDocument.objects.filter(booking=OuterRef("pk"), uploaded_by_id=customer_id)
+    return bookings.annotate(customer_is_attendee=_attendee_of(email), has_own_documents=Exists(own_documents))
 
 
 _BOOKING_PAGE = PreparedQuery(_booking_page)
@@ -212,7 +222,7 @@ def get_booking_for(customer: Customer, reference: str) -> Booking:
     LookRefused (a 404) if the customer's organisation has no such booking (another organisation's
     reference included); BookingNotLinked (a PermissionDenied) if it exists but isn't theirs.
     """
-    booking = _booking_or_refusal(reference, organisation_id=customer.organisation_id, email=customer.email)
+    booking = _booking_or_refusal(reference, organisation_id=customer.organisation_id, customer=customer)
     # The annotation above; django-stubs loses track of annotations once a function returns the model.
     if not booking.customer_is_attendee:  # type: ignore[attr-defined]
         raise BookingNotLinked(customer.email, what=_booking_named(reference))
@@ -222,7 +232,7 @@ def get_booking_for(customer: Customer, reference: str) -> Booking:
 
 def get_booking_by_link(organisation: Organisation, reference: str) -> Booking:
     """For organisations whose booking links need no sign-in: the link alone opens its booking. Else LookRefused."""
-    booking = _booking_or_refusal(reference, organisation_id=organisation.pk, email=None)
+    booking = _booking_or_refusal(reference, organisation_id=organisation.pk, customer=None)
     booking.organisation = organisation
     return booking
 
@@ -261,6 +271,9 @@ def add_ons_for(booking: Booking) -> tuple[list[AddOn], list[AddOn]]:
     from its booking line, `cancellable_until`, the moment its customer can no longer cancel it, and
     `cancellable`, whether that moment is still to come.
     """
+    # Read with a booking for its page (_booking_page); any other booking asks.
+    if not getattr(booking, "organisation_has_add_ons", True):  # none booked, none offered
+        return [], []
     now = timezone.now()
     add_ons = _ADD_ONS(organisation_id=booking.organisation_id, booking_id=booking.pk)
     booked: list[AddOn] = []
@@ -305,6 +318,9 @@ _DOCUMENTS = PreparedQuery(
 
 def documents_for(customer: Customer, booking: Booking) -> list[BookingDocument]:
     """The documents this customer uploaded for this booking: other attendees' files stay private."""
+    # Read with a booking for this customer's page (get_booking_for); any other booking asks.
+    if not getattr(booking, "has_own_documents", True):
+        return []
     return _DOCUMENTS(booking_id=booking.pk, customer_id=customer.pk)
 
 

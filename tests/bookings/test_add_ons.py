@@ -6,6 +6,7 @@ import pytest
 import time_machine
 from django.db import connection, connections
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -515,3 +516,20 @@ def test_the_cancel_deadline_is_shown_in_the_organisations_time_zone_and_names_i
 
     assert shown in client.get(cancel_url(booking, booked.add_on)).content.decode()
     assert shown in client.get(detail_url(booking)).content.decode()
+
+
+def test_the_page_asks_for_add_ons_only_where_the_organisation_has_any(sign_in, customer, booking):
+    client = sign_in(customer)
+
+    def add_on_statements() -> tuple[str, list[str]]:
+        with CaptureQueriesContext(connection) as queries:
+            page = client.get(detail_url(booking)).content.decode()
+        return page, [q["sql"] for q in queries.captured_queries if q["sql"].startswith('SELECT "bookings_addon".')]
+
+    page, statements = add_on_statements()
+    assert statements == [] and "No add-ons booked." in page
+    # One no longer offered, but booked on this booking: still the booking's, still shown.
+    retired = AddOnFactory(organisation=customer.organisation, name="Late checkout", is_active=False)
+    BookingAddOnFactory(booking=booking, add_on=retired)
+    page, statements = add_on_statements()
+    assert len(statements) == 1 and "Late checkout" in page

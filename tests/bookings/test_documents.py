@@ -3,7 +3,9 @@ from urllib.parse import quote
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from bookings.models import BookingDocument
@@ -338,3 +340,28 @@ def test_a_name_longer_than_the_field_keeps_its_start_and_extension(sign_in, cus
     stored = BookingDocument.objects.get().original_name
     assert len(stored) == BookingDocument._meta.get_field("original_name").max_length == 255
     assert stored.startswith("Reisepass von Maria Lopes") and stored.endswith(".pdf")
+
+
+def _statements_reading(queries, table: str) -> list[str]:
+    """The statements that read `table` itself (not in a subquery of another's)."""
+    return [q["sql"] for q in queries.captured_queries if q["sql"].startswith(f'SELECT "{table}".')]
+
+
+def test_the_page_reads_documents_only_once_the_customer_has_uploaded_one(sign_in, customer, booking):
+    page_url = reverse("bookings:detail", kwargs={"org": booking.organisation.slug, "reference": booking.reference})
+    client = sign_in(customer)
+    # Another attendee's file on the same booking is theirs alone: it neither shows nor makes the page ask.
+    other = CustomerFactory(organisation=booking.organisation, email="other.traveller@example.com")
+    BookingDocument.objects.create(
+        booking=booking, uploaded_by=other, file="bookings/x.pdf", original_name="visa.pdf", size=10
+    )
+    with CaptureQueriesContext(connection) as before:
+        page = client.get(page_url).content.decode()
+    assert "visa.pdf" not in page
+    assert not _statements_reading(before, "bookings_bookingdocument")
+
+    client.post(upload_url(booking), {"file": SimpleUploadedFile("passport.pdf", PDF_BYTES)})
+    with CaptureQueriesContext(connection) as after:
+        page = client.get(page_url).content.decode()
+    assert "passport.pdf" in page and "visa.pdf" not in page
+    assert len(_statements_reading(after, "bookings_bookingdocument")) == 1
