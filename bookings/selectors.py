@@ -24,6 +24,7 @@ from bookings.models import (
 )
 from portal_auth.access_log import LookRefused
 from portal_auth.models import Customer, Organisation
+from portal_core.expressions import JSONRows
 from portal_core.pagination import WindowedList
 from portal_core.prepared import PreparedQuery
 
@@ -181,13 +182,17 @@ def past_bookings_for(customer: Customer, *, today: date | None = None) -> Booki
 def _booking_page(
     organisation_id: int, reference: str, email: str | None, customer_id: int | None
 ) -> QuerySet[Booking]:
-    """The booking with what spares its page a query when there is nothing to list: whether the organisation has any
-    add-on (none: no add-on booked or offered), and for a customer, whether they are an attendee and whether they
-    uploaded any document to it."""
+    """The booking with its attendees' names, and what spares its page a query when there is nothing to list: whether
+    the organisation has any add-on (none: no add-on booked or offered), and for a customer, whether they are an
+    attendee and whether they uploaded any document to it."""
     bookings = (
         Booking.objects.filter(organisation_id=organisation_id, reference=reference)
         .select_related("service", "resource")
-        .annotate(organisation_has_add_ons=Exists(AddOn.objects.filter(organisation_id=OuterRef("organisation_id"))))
+        .annotate(
+            # Attendees are shown by name only: their emails are not even read.
+            attendee_names=JSONRows(Attendee.objects.filter(booking=OuterRef("pk")).values_list("pk", "name")),
+            organisation_has_add_ons=Exists(AddOn.objects.filter(organisation_id=OuterRef("organisation_id"))),
+        )
         .order_by()
     )
     if email is None or customer_id is None:
@@ -197,18 +202,17 @@ def _booking_page(
 
 
 _BOOKING_PAGE = PreparedQuery(_booking_page)
-# Attendees are shown by name only: their emails are not even loaded.
-_ATTENDEE_NAMES = PreparedQuery(
-    lambda booking_id: Attendee.objects.filter(booking_id=booking_id).only("pk", "booking_id", "name")
-)
 
 
 def _with_attendee_names(booking: Booking) -> Booking:
-    # What prefetch_related("attendees") leaves, from a prepared query: a prefetch's own query is built and
-    # compiled on each request. The page reads them as booking.attendees.all.
-    attendees = _ATTENDEE_NAMES(booking_id=booking.pk)
-    for attendee in attendees:
+    # What prefetch_related("attendees") leaves, from the names read with the booking: a prefetch is a query of its
+    # own. The page reads them as booking.attendees.all, in the attendees' order (Attendee.Meta.ordering: pk).
+    attendees = []
+    for pk, name in sorted(booking.attendee_names):  # type: ignore[attr-defined]
+        # As a query with .only("pk", "booking", "name") gives it: the email deferred, not read.
+        attendee = Attendee.from_db(booking._state.db, ["id", "booking_id", "name"], (pk, booking.pk, name))
         attendee.booking = booking
+        attendees.append(attendee)
     prefetched = booking.attendees.get_queryset()
     prefetched._result_cache = attendees
     prefetched._prefetch_done = True  # type: ignore[attr-defined]

@@ -28,6 +28,7 @@ from conversations.models import (
 )
 from portal_auth.access_log import LookRefused
 from portal_auth.models import Customer, Organisation, normalise_email
+from portal_core.expressions import JSONRows
 from portal_core.pagination import WindowedList
 from portal_core.prepared import PreparedQuery
 from portal_core.templatetags.portal import choice_label
@@ -110,11 +111,20 @@ def recent_conversations_for(customer: Customer, *, limit: int = 3) -> list[List
 
 CONVERSATION_FIELDS = tuple(field.name for field in Conversation._meta.concrete_fields)
 _REOPEN_SETTING = "organisation__conversation_settings__customers_may_reopen"
+# The attributes the organisation chose to show, as (position, pk, key, display name): read with the conversation.
+_DISPLAYED = ("position", "pk", "key", "display_name")
 _CONVERSATION = PreparedQuery(
     lambda customer_id, organisation_id, pk: (
         _conversations_of(customer_id, organisation_id)
         .select_related("organisation__conversation_settings")
         .only(*CONVERSATION_FIELDS, _REOPEN_SETTING)
+        .annotate(
+            displayed_attribute_rows=JSONRows(
+                DisplayedAttribute.objects.filter(settings__organisation_id=OuterRef("organisation_id")).values_list(
+                    *_DISPLAYED
+                )
+            )
+        )
         .filter(pk=pk)
     )
 )
@@ -233,21 +243,15 @@ class ShownAttribute:
     value: str
 
 
-_DISPLAYED_ATTRIBUTES = PreparedQuery(
-    lambda organisation_id: DisplayedAttribute.objects.filter(settings__organisation_id=organisation_id)
-)
-
-
 def displayed_attributes(conversation: Conversation) -> list[ShownAttribute]:
-    """The extra attributes the organisation chose to show, under their display names, in their order."""
+    """The extra attributes the organisation chose to show, under their display names, in their order (position,
+    then the order they were added), of a conversation get_conversation_for read them with."""
     values = conversation.attributes if isinstance(conversation.attributes, dict) else {}
-    if not values:  # nothing to show, whatever was chosen: no query
-        return []
-    chosen = _DISPLAYED_ATTRIBUTES(organisation_id=conversation.organisation_id)
+    chosen = sorted(conversation.displayed_attribute_rows)  # type: ignore[attr-defined]
     return [
-        ShownAttribute(attribute.display_name, _as_text(values[attribute.key]))
-        for attribute in chosen
-        if values.get(attribute.key) not in (None, "")
+        ShownAttribute(display_name, _as_text(values[key]))
+        for _position, _pk, key, display_name in chosen
+        if values.get(key) not in (None, "")
     ]
 
 

@@ -120,8 +120,9 @@ def test_displayed_attributes_are_each_organisations_own(customer, other_organis
     DisplayedAttributeFactory(settings=ConversationSettingsFactory(organisation=customer.organisation), key="tier")
     DisplayedAttributeFactory(settings=ConversationSettingsFactory(organisation=other_organisation), key="order")
 
-    assert [a.value for a in displayed_attributes(mine)] == ["Gold"]
-    assert [a.value for a in displayed_attributes(theirs)] == ["B-2"]
+    # As the page reads them: with the conversation.
+    assert [a.value for a in displayed_attributes(get_conversation_for(customer, mine.pk))] == ["Gold"]
+    assert [a.value for a in displayed_attributes(get_conversation_for(theirs.customer, theirs.pk))] == ["B-2"]
 
 
 def test_a_listed_row_is_named_and_labelled_as_the_conversation_itself():

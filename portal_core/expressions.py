@@ -1,0 +1,31 @@
+"""Query expressions the portal's reads share."""
+
+from typing import Any
+
+from django.db.models import JSONField, QuerySet, Subquery
+
+
+class JSONRows(Subquery):
+    """The rows of `queryset` (a values_list()) as one column of the outer query: a list of lists, one a row, each
+    holding the row's values in the values_list()'s order. `[]` when there is none.
+
+    A page that shows a few rows of another table beside a row (a booking's attendee names) reads them with it, in
+    one statement instead of two. The rows come in no guaranteed order: sort them by a value they carry. Values come
+    back as JSON gives them (dates as text).
+    """
+
+    def __init__(self, queryset: QuerySet[Any, Any]) -> None:
+        # A values_list() names each column it reads as it was asked for ("pk", "name"): the outer query's names.
+        self.columns = list(queryset.query.values_select)
+        super().__init__(queryset.order_by(), output_field=JSONField())
+
+    def as_sql(self, compiler, connection, template=None, **extra_context):
+        values = ", ".join(f"listed.{connection.ops.quote_name(column)}" for column in self.columns)
+        if connection.vendor == "postgresql":
+            # jsonb, which Django reads as text and parses as a JSONField's value (json it would be given parsed).
+            rows = f"COALESCE(jsonb_agg(jsonb_build_array({values})), '[]'::jsonb)"
+        else:
+            rows = f"json_group_array(json_array({values}))"
+        # Only quoted column names are written into it; the subquery's values are its parameters.
+        template = f"(SELECT {rows} FROM (%(subquery)s) AS listed)"  # noqa: S608
+        return super().as_sql(compiler, connection, template=template, **extra_context)
