@@ -115,7 +115,7 @@ def _listed(organisation_id: int, email: str, today: date, past: bool) -> QueryS
 
 
 def _list_rows(
-    organisation_id: int, email: str, today: date, past: bool, window: slice | None, counted: bool = False
+    organisation_id: int, email: str, today: date, past: bool, window: slice, counted: bool = False
 ) -> QuerySet[Booking]:
     bookings = _listed(organisation_id, email, today, past)
     if counted:
@@ -123,7 +123,7 @@ def _list_rows(
         bookings = bookings.annotate(listed=Window(Count("*")))
     bookings = bookings.order_by("-starts_on", "-pk") if past else bookings.order_by("starts_on", "pk")
     rows = bookings.values_list(*LIST_ROW_FIELDS, *(["listed"] if counted else []))
-    return rows if window is None else rows[window]
+    return rows[window]
 
 
 def _list_count(organisation_id: int, email: str, today: date, past: bool) -> QuerySet[Booking, Any]:
@@ -154,8 +154,7 @@ class BookingList(WindowedList[ListedBooking]):
         return _LIST_COUNT.count(**self.values)
 
     def _rows(self, start: int | None, stop: int | None, counted: bool) -> list[tuple]:
-        window = None if stop is None else slice(start, stop)
-        return _LIST_ROWS(**self.values, window=window, counted=counted)
+        return _LIST_ROWS(**self.values, window=slice(start, stop), counted=counted)
 
     def exists(self) -> bool:
         return bool(self.rows(slice(0, 1)))
@@ -321,7 +320,8 @@ _DOCUMENTS = PreparedQuery(
 
 
 def documents_for(customer: Customer, booking: Booking) -> list[BookingDocument]:
-    """The documents this customer uploaded for this booking: other attendees' files stay private."""
+    """The documents this customer uploaded for this booking: other attendees' files stay private. A booking
+    get_booking_for read says whether there is any, for the customer it was read for: pass that customer."""
     # Read with a booking for this customer's page (get_booking_for); any other booking asks.
     if not getattr(booking, "has_own_documents", True):
         return []

@@ -6,17 +6,24 @@ from django.db.models import JSONField, QuerySet, Subquery
 
 
 class JSONRows(Subquery):
-    """The rows of `queryset` (a values_list()) as one column of the outer query: a list of lists, one a row, each
-    holding the row's values in the values_list()'s order. `[]` when there is none.
+    """The rows of `queryset` (a values_list() of its model's fields) as one column of the outer query: a list of
+    lists, one a row, each holding the row's values in the values_list()'s order; `[]` when there is none.
 
     A page that shows a few rows of another table beside a row (a booking's attendee names) reads them with it, in
-    one statement instead of two. The rows come in no guaranteed order: sort them by a value they carry. Values come
-    back as JSON gives them (dates as text).
+    one statement instead of two. The rows come in no guaranteed order: sort them by a value they carry. Values
+    come back as JSON carries them, which PostgreSQL and SQLite write alike only for integers and text (booleans,
+    decimals and moments differ): read those.
     """
 
+    # An inner query that can match nothing (pk__in=[]) is not run: the outer row gets no rows, as JSON.
+    empty_result_set_value = "[]"
+
     def __init__(self, queryset: QuerySet[Any, Any]) -> None:
+        query = queryset.query
+        if not query.values_select or query.annotation_select or query.extra_select:
+            raise TypeError("JSONRows reads a values_list() of a model's fields, nothing computed.")
         # A values_list() names each column it reads as it was asked for ("pk", "name"): the outer query's names.
-        self.columns = list(queryset.query.values_select)
+        self.columns = list(query.values_select)
         super().__init__(queryset.order_by(), output_field=JSONField())
 
     def as_sql(self, compiler, connection, template=None, **extra_context):

@@ -10,7 +10,6 @@ one, reads nothing that way and goes Django's way.
 and a count, and is read as a CountedPaginator reads it.
 """
 
-from collections.abc import Callable
 from typing import Protocol
 
 from django.core.paginator import Page, Paginator
@@ -64,8 +63,8 @@ class WindowedList[Row]:
     WINDOW_STEP = 10
     # Names the list in the error a wrong slice raises.
     what = "list"
-    # What a page shows of a row, made from the values `_rows` read (a dataclass, as a rule).
-    row: Callable[..., Row]
+    # What a page shows of a row, made from the values `_rows` read: a class (a dataclass, as a rule).
+    row: type[Row]
 
     def __init__(self) -> None:
         # The window counted() read: where it starts, its rows, whether it reaches the end of the list.

@@ -55,6 +55,7 @@ def test_upcoming_bookings_soonest_first_and_the_home_shows_the_next_few(custome
 
     assert [b.title for b in upcoming] == ["In 1 days", "In 3 days", "In 5 days", "In 9 days"]
     assert upcoming.count() == 4 and upcoming.exists()
+    assert [b.title for b in upcoming.rows(slice(2, None))] == ["In 5 days", "In 9 days"]
     assert [b.title for b in next_bookings_for(customer)] == ["In 1 days", "In 3 days", "In 5 days"]
     assert [b.title for b in next_bookings_for(customer, limit=1)] == ["In 1 days"]
     assert not past_bookings_for(customer).exists()

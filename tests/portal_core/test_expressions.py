@@ -1,6 +1,8 @@
-"""JSONRows: a few rows of another table read as one column, alike on PostgreSQL and SQLite."""
+"""JSONRows: a few rows of another table read as one column, alike on PostgreSQL and SQLite (integers and text)."""
 
+import pytest
 from django.db.models import OuterRef
+from django.db.models.functions import Upper
 
 from bookings.models import Attendee, Booking
 from portal_core.expressions import JSONRows
@@ -36,3 +38,22 @@ def test_each_outer_row_reads_its_own(organisation):
     names = JSONRows(Attendee.objects.filter(booking=OuterRef("pk")).values_list("name"))
     read = dict(Booking.objects.filter(pk__in=[first.pk, second.pk]).annotate(names=names).values_list("pk", "names"))
     assert read == {first.pk: [["First's"]], second.pk: [["Second's"]]}
+
+
+def test_an_inner_query_that_matches_nothing_gives_no_rows(organisation):
+    booking = BookingFactory(organisation=organisation)
+    AttendeeFactory(booking=booking)
+    nothing = JSONRows(Attendee.objects.filter(booking=OuterRef("pk"), pk__in=[]).values_list("pk"))
+    assert Booking.objects.annotate(names=nothing).get(pk=booking.pk).names == []
+
+
+@pytest.mark.parametrize(
+    "queryset",
+    [
+        lambda: Attendee.objects.filter(booking=OuterRef("pk")),  # rows as instances: no columns named
+        lambda: Attendee.objects.annotate(shout=Upper("name")).values_list("pk", "shout"),  # computed: refused
+    ],
+)
+def test_only_a_values_list_of_fields_is_read(queryset):
+    with pytest.raises(TypeError, match="values_list"):
+        JSONRows(queryset())
