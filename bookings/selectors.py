@@ -150,7 +150,7 @@ class BookingList(WindowedList[ListedBooking]):
             "past": past,
         }
 
-    def _count(self) -> int:
+    def count(self) -> int:
         return _LIST_COUNT.count(**self.values)
 
     def _rows(self, start: int | None, stop: int | None, counted: bool) -> list[tuple]:

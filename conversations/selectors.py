@@ -93,7 +93,7 @@ class ConversationList(WindowedList[ListedConversation]):
         super().__init__()
         self.values = {"customer_id": customer.pk, "organisation_id": customer.organisation_id}
 
-    def _count(self) -> int:
+    def count(self) -> int:
         return _CONVERSATION_COUNT.count(**self.values)
 
     def _rows(self, start: int | None, stop: int | None, counted: bool) -> list[tuple]:

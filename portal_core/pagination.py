@@ -53,7 +53,7 @@ class CountedPaginator(Paginator):
 class WindowedList[Row]:
     """A list read a window at a time, as a CountedPaginator reads it: `count()`, `counted(window)` and slices.
 
-    A subclass says how to read: `_count()`, and `_rows(start, stop, counted)`, the rows of a window as tuples, each
+    A subclass says how to read: `count()`, and `_rows(start, stop, counted)`, the rows of a window as tuples, each
     ending with how many rows the whole list holds when `counted`; `row` makes a tuple what a page shows. The window
     `counted()` read serves the slice that asks for it next; any other slice is read to the next multiple of
     WINDOW_STEP rows, then cut, so a Paginator's last page, which asks for exactly the rows left, compiles no window
@@ -70,14 +70,12 @@ class WindowedList[Row]:
         # The window counted() read: where it starts, its rows, whether it reaches the end of the list.
         self._read: tuple[int, list[Row], bool] | None = None
 
-    def _count(self) -> int:
-        raise NotImplementedError
-
     def _rows(self, start: int | None, stop: int | None, counted: bool) -> list[tuple]:
         raise NotImplementedError
 
     def count(self) -> int:
-        return self._count()
+        """How many rows the whole list holds, in a query of its own."""
+        raise NotImplementedError
 
     def counted(self, window: slice) -> int | None:
         start, stop = window_bounds(window, self.what)

@@ -16,7 +16,7 @@ class Rows(WindowedList[int]):
         self.numbers = list(range(total))
         self.reads: list[str] = []
 
-    def _count(self) -> int:
+    def count(self) -> int:
         self.reads.append("count")
         return len(self.numbers)
 
