@@ -1,8 +1,12 @@
 """Query expressions the portal's reads share."""
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from django.db.models import JSONField, QuerySet, Subquery
+from django.db.models import BooleanField, Func, JSONField, QuerySet, Subquery
+
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
+    from django.db.models.sql.compiler import SQLCompiler
 
 
 class JSONRows(Subquery):
@@ -36,3 +40,28 @@ class JSONRows(Subquery):
         # Only quoted column names are written into it; the subquery's values are its parameters.
         template = f"(SELECT {rows} FROM (%(subquery)s) AS listed)"  # noqa: S608
         return super().as_sql(compiler, connection, template=template, **extra_context)
+
+
+class InSubquery(Func):
+    """`column IN (subquery)`, written `column = ANY(ARRAY(subquery))` on PostgreSQL.
+
+    The ARRAY form is computed once before the scan, so PostgreSQL can combine it with another
+    indexed condition (a BitmapOr); a plain IN (subquery) under an OR makes it read every row.
+    """
+
+    output_field = BooleanField()
+
+    def as_sql(
+        self,
+        compiler: "SQLCompiler",
+        connection: "BaseDatabaseWrapper",
+        function: str | None = None,
+        template: str | None = None,
+        arg_joiner: str | None = None,
+        **extra_context: Any,
+    ) -> tuple[str, tuple[Any, ...]]:
+        column, subquery = (compiler.compile(expression) for expression in self.get_source_expressions())
+        params = (*column[1], *subquery[1])
+        if connection.vendor == "postgresql":
+            return f"{column[0]} = ANY(ARRAY{subquery[0]})", params
+        return f"{column[0]} IN {subquery[0]}", params

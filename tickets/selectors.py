@@ -2,15 +2,12 @@
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
 
 from django.db import connection
 from django.db.models import (
-    BooleanField,
     CharField,
     Exists,
     F,
-    Func,
     OuterRef,
     Q,
     QuerySet,
@@ -21,37 +18,9 @@ from django.db.models.functions import Coalesce, NullIf
 
 from portal_auth.access_log import LookRefused
 from portal_auth.models import Customer, Organisation
+from portal_core.expressions import InSubquery
 from portal_core.prepared import PreparedQuery, window_bounds
 from tickets.models import Company, Ticket, TicketAttachment, TicketMessage, TicketSettings, TicketShownFacts
-
-if TYPE_CHECKING:
-    from django.db.backends.base.base import BaseDatabaseWrapper
-    from django.db.models.sql.compiler import SQLCompiler
-
-
-class InSubquery(Func):
-    """`column IN (subquery)`, written `column = ANY(ARRAY(subquery))` on PostgreSQL.
-
-    The ARRAY form is computed once before the scan, so PostgreSQL can combine it with another
-    indexed condition (a BitmapOr); a plain IN (subquery) under an OR makes it read every row.
-    """
-
-    output_field = BooleanField()
-
-    def as_sql(
-        self,
-        compiler: "SQLCompiler",
-        connection: "BaseDatabaseWrapper",
-        function: str | None = None,
-        template: str | None = None,
-        arg_joiner: str | None = None,
-        **extra_context: Any,
-    ) -> tuple[str, tuple[Any, ...]]:
-        column, subquery = (compiler.compile(expression) for expression in self.get_source_expressions())
-        params = (*column[1], *subquery[1])
-        if connection.vendor == "postgresql":
-            return f"{column[0]} = ANY(ARRAY{subquery[0]})", params
-        return f"{column[0]} IN {subquery[0]}", params
 
 
 def _shared_companies(customer_id: int, organisation_id: int) -> QuerySet[Company]:
