@@ -20,6 +20,7 @@ from portal_auth.sessions import (
     SESSION_EXPIRES,
     SESSION_METHOD,
     SESSION_ORGANISATION,
+    SESSION_ROW,
     SESSION_VERSION,
     session_seen,
 )
@@ -77,6 +78,10 @@ def _key(
             organisation_id,
             customer_id,
             session.get(SESSION_VERSION),
+            # Each browser's own pages: one whose session was ended from another browser ("Your sessions") is
+            # checked again on its next view (and refused), however often the customer's other browsers store
+            # the same address afterwards.
+            session.get(SESSION_ROW),
             session.get(SESSION_METHOD),
             # Which bookings are upcoming changes at midnight.
             timezone.localdate(),

@@ -165,3 +165,7 @@ def test_the_page_cache_never_serves_an_ended_sessions_page(customer, settings, 
     response = other.get(tickets)
     assert response.status_code == 302 and "/sign-in/" in response["Location"]
     assert "Lost luggage" in mine.get(tickets).content.decode()
+    # The customer's own browser keeps the page again; the ended one still gets none of it.
+    assert "Lost luggage" in mine.get(tickets).content.decode()
+    response = other.get(tickets)
+    assert response.status_code == 302 and "/sign-in/" in response["Location"]
