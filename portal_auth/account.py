@@ -143,18 +143,29 @@ def session_end(*, customer: Customer, session_id: int, origin: ClientOrigin) ->
 
 
 @transaction.atomic
-def sign_out_everywhere(request: PortalRequest, customer: Customer) -> tuple[int, int]:
+def sign_out_everywhere(request: PortalRequest, customer: Customer) -> tuple[int, int] | None:
     """End every session of the customer but this browser's, and revoke every emailed link of theirs.
 
     Sessions end with the customer's session version, so one that no row lists (opened before rows were
     kept) ends too; this browser's session and its row take the new version and stay signed in.
-    Returns how many listed sessions and how many links ended.
+    Returns how many listed sessions and how many links ended; None, changing nothing, when this browser's own
+    session ended after the request was let in (a password change, a staff reset, "End" from another browser):
+    an ended session must not outlive its end by starting a version of its own.
     """
     origin = ClientOrigin.from_request(request)
     current_id = request.session.get(SESSION_ROW)
+    # Locked, so an "End" of this very session from another browser is seen whichever commits first.
+    if current_id is not None and not _live(customer).filter(pk=current_id).select_for_update().exists():
+        return None
+    # Raised from the version this session holds, not from whatever the row holds now: behind a password change
+    # in progress, the UPDATE waits for it and then matches nothing.
+    raised = Customer.objects.filter(pk=customer.pk, session_version=request.session.get(SESSION_VERSION)).update(
+        session_version=F("session_version") + 1
+    )
+    if not raised:
+        return None
     others = _live(customer).exclude(pk=current_id) if current_id is not None else _live(customer)
     sessions = others.update(ended_at=timezone.now())
-    Customer.objects.filter(pk=customer.pk).update(session_version=F("session_version") + 1)
     customer.refresh_from_db(fields=["session_version"])
     if current_id is not None:
         CustomerSession.objects.filter(pk=current_id).update(session_version=customer.session_version)

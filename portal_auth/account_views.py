@@ -65,7 +65,11 @@ def session_end_post(request, organisation, customer):
 @post_only("account:sessions", form_id="sign-out-everywhere")
 @customer_required
 def sign_out_everywhere_post(request, organisation, customer):
-    sessions, links = sign_out_everywhere(request, customer)
+    ended = sign_out_everywhere(request, customer)
+    if ended is None:  # this browser's own session ended meanwhile: it is signed out, not kept in
+        portal_sign_out(request)
+        return redirect("portal_auth:sign_in", org=request.portal.slug)
+    sessions, links = ended
     messages.success(
         request,
         f"Signed out everywhere else ({sessions} other session{'s' if sessions != 1 else ''}) and "

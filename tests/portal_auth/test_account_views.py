@@ -4,10 +4,12 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.db.models import F
 from django.test import Client
 from django.utils import timezone
 
-from portal_auth.models import AccessEvent, CustomerSession, CustomerToken
+from portal_auth import account_views
+from portal_auth.models import AccessEvent, Customer, CustomerSession, CustomerToken
 from portal_auth.sessions import SESSION_ROW
 
 Kind = AccessEvent.Kind
@@ -169,6 +171,24 @@ def test_sign_out_everywhere_from_the_page(customer, sign_in):
     assert not signed_in(there, customer) and signed_in(here, customer)
     link.refresh_from_db()
     assert link.revoked_at is not None
+
+
+def test_sign_out_everywhere_signs_out_a_session_ended_after_it_was_let_in(customer, sign_in, monkeypatch):
+    browser, other = sign_in(customer), sign_in(customer)
+    real = account_views.sign_out_everywhere
+
+    def ended_on_the_way(request, customer):
+        # A password change committing between the check of who is asking and this write.
+        Customer.objects.filter(pk=customer.pk).update(session_version=F("session_version") + 1)
+        return real(request, customer)
+
+    monkeypatch.setattr(account_views, "sign_out_everywhere", ended_on_the_way)
+    response = browser.post(access_url(customer, "sessions/sign-out-everywhere/"))
+
+    assert response["Location"] == f"/{customer.organisation.slug}/sign-in/"
+    assert not signed_in(browser, customer)
+    assert row_of(other).ended_at is None  # nothing was ended on the ended session's say
+    assert not AccessEvent.objects.filter(kind=AccessEvent.Kind.SIGNED_OUT_EVERYWHERE).exists()
 
 
 def test_a_session_ended_elsewhere_can_not_end_others(customer, sign_in):
