@@ -20,6 +20,7 @@ from portal_auth.models import (
 )
 from portal_auth.portal_forms import PortalAdminForm
 from portal_auth.reports import portal_usage
+from portal_auth.services import customer_email_set_by_staff
 from portal_core.origin import ClientOrigin
 
 EXTERNAL_SIGN_ON_SECRETS = [
@@ -234,6 +235,17 @@ class CustomerAdmin(admin.ModelAdmin):
     @admin.display(boolean=True, description="Password")
     def has_password(self, customer):
         return customer.has_password
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "email" in form.changed_data:
+            # Bookings follow the address: what the old one opened (sessions, links, codes) must not reach them.
+            customer_email_set_by_staff(
+                customer=obj,
+                old_email=form.initial["email"],
+                staff_user=request.user,
+                origin=ClientOrigin.from_request(request),
+            )
 
     @admin.action(
         description="Revoke portal links of the selected customers (ends their portal sessions)", permissions=["change"]

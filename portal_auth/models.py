@@ -433,6 +433,9 @@ class CustomerToken(models.Model):
         SIGN_IN_LINK = "sign_in_link", "Sign-in link in a notification email"
         SIGN_IN_REDIRECT = "sign_in_redirect", "Signed sign-in redirect"
 
+    # The emailed links that sign in (for 30 days, or a notification's life), as opposed to a password link.
+    LINK_PURPOSES = (Purpose.ACCESS_LINK, Purpose.SIGN_IN_LINK)
+
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="tokens")
     purpose = models.CharField(max_length=32, choices=Purpose.choices)

@@ -4,11 +4,21 @@ from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from outbox.services import email_enqueue
 from portal_auth.access_log import log_access
-from portal_auth.models import AccessEvent, Customer, CustomerToken, FooterLink, Organisation, Portal, normalise_email
+from portal_auth.models import (
+    AccessEvent,
+    Customer,
+    CustomerToken,
+    FooterLink,
+    Organisation,
+    Portal,
+    SignInCode,
+    normalise_email,
+)
 from portal_auth.portals import customer_page, customer_portal, portal_path
 from portal_core.origin import ClientOrigin
 from portal_core.sections import sections
@@ -103,10 +113,16 @@ def password_link_send(
 def _password_change(customer: Customer, password: str) -> None:
     customer.set_password(password)
     customer.save(update_fields=["password", "password_changed_at", "session_version"])
+    now = timezone.now()
     # Every outstanding password link dies with the old password.
     CustomerToken.objects.filter(
         customer=customer, purpose=CustomerToken.Purpose.SET_PASSWORD, used_at__isnull=True
-    ).update(used_at=timezone.now())
+    ).update(used_at=now)
+    # So does every emailed sign-in link: a new password is often chosen because a mailbox or a forwarded email
+    # was read, and a link is a way in as a session is.
+    CustomerToken.objects.filter(
+        customer=customer, purpose__in=CustomerToken.LINK_PURPOSES, revoked_at__isnull=True
+    ).update(revoked_at=now)
     email_enqueue(
         organisation=customer.organisation,
         to=customer.email,
@@ -152,6 +168,46 @@ def customer_password_reset_by_staff(
     )
 
 
+def email_moved_ends_access(customer: Customer, old_email: str) -> int:
+    """What an account moved from `old_email` to the address `customer` now holds ends, whoever moved it (the
+    customer, staff, the business's API), as a new password does: every session (by a new session version; a
+    caller that keeps its own going copies it), every live emailed link, and the sign-in codes sent to either
+    address. Bookings follow the address, so nothing the old one opened may reach what the new one holds.
+
+    Returns how many links were revoked.
+    """
+    now = timezone.now()
+    Customer.objects.filter(pk=customer.pk).update(session_version=F("session_version") + 1)
+    customer.refresh_from_db(fields=["session_version"])
+    live = CustomerToken.objects.filter(customer=customer, used_at__isnull=True, revoked_at__isnull=True)
+    revoked = live.filter(expires_at__gt=now).update(revoked_at=now)
+    SignInCode.objects.filter(
+        organisation_id=customer.organisation_id, email__in=[old_email, customer.email], ended_at__isnull=True
+    ).update(ended_at=now)
+    return revoked
+
+
+def _email_moved_by_business(customer: Customer, old_email: str, *, by: str, staff_user=None, origin=None) -> None:
+    revoked = email_moved_ends_access(customer, old_email)
+    log_access(
+        origin=origin,
+        organisation=customer.organisation,
+        customer=customer,
+        kind=AccessEvent.Kind.EMAIL_CHANGED,
+        staff_user=staff_user,
+        reason=f"from {old_email} to {customer.email} {by}; {revoked} emailed link{'s' if revoked != 1 else ''} "
+        "revoked",
+    )
+
+
+@transaction.atomic
+def customer_email_set_by_staff(
+    *, customer: Customer, old_email: str, staff_user: AbstractBaseUser, origin: ClientOrigin | None
+) -> None:
+    """Staff saved `customer` with another address (the admin): what the old one opened ends."""
+    _email_moved_by_business(customer, old_email, by="by staff", staff_user=staff_user, origin=origin)
+
+
 class CustomerConflict(Exception):
     """The email belongs to another customer of the organisation, who has another external id."""
 
@@ -171,8 +227,11 @@ def customer_provision(*, organisation: Organisation, external_id: str, email: s
     customer = named or by_email
     if customer is None:
         return Customer.objects.create(organisation=organisation, external_id=external_id, email=email, name=name), True
+    old_email = customer.email
     customer.external_id, customer.email = external_id, email
     if name:
         customer.name = name
     customer.save(update_fields=["external_id", "email", "name"])
+    if email != old_email:
+        _email_moved_by_business(customer, old_email, by="through the API")
     return customer, False

@@ -10,8 +10,9 @@ from django.utils import timezone
 
 from outbox.services import email_enqueue
 from portal_auth.access_log import log_access
-from portal_auth.models import AccessEvent, Customer, CustomerToken, SignInCode, hash_token
+from portal_auth.models import AccessEvent, Customer, hash_token
 from portal_auth.portals import customer_page
+from portal_auth.services import email_moved_ends_access
 from portal_core.origin import ClientOrigin
 from profiles.models import EmailChange, Profile
 
@@ -143,19 +144,14 @@ def email_change_confirm(*, origin: ClientOrigin, token_hash: str, customer: Cus
     if Customer.objects.filter(organisation=organisation, email=new_email).exists():
         raise EmailTaken
     customer.email = new_email
-    customer.session_version += 1
     try:
         with transaction.atomic():
-            customer.save(update_fields=["email", "session_version"])
+            customer.save(update_fields=["email"])
     except IntegrityError:
         # Another customer took the address between the check and the save: the constraint decides.
         raise EmailTaken from None
     now = timezone.now()
-    links = CustomerToken.objects.filter(customer=customer, used_at__isnull=True, revoked_at__isnull=True)
-    revoked = links.filter(expires_at__gt=now).update(revoked_at=now)
-    SignInCode.objects.filter(
-        organisation=organisation, email__in=[old_email, new_email], ended_at__isnull=True
-    ).update(ended_at=now)
+    revoked = email_moved_ends_access(customer, old_email)
     change.delete()
     email_enqueue(
         organisation=organisation,

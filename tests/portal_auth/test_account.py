@@ -17,7 +17,7 @@ from portal_auth.account import (
 )
 from portal_auth.doors.access_link.services import PORTAL_DOOR, access_link_send, access_links_revoke
 from portal_auth.models import AccessEvent, CustomerSession, CustomerToken
-from portal_auth.services import customer_password_reset_by_staff, password_link_send
+from portal_auth.services import customer_password_reset_by_staff, customer_provision, password_link_send
 from portal_auth.sessions import SESSION_ROW, SESSION_SEEN, SESSION_VERSION
 from portal_core.origin import ClientOrigin
 from tests.conftest import as_shown, link_in
@@ -87,6 +87,39 @@ def test_sign_out_everywhere_ends_the_other_browsers_and_keeps_this_one(customer
     assert row_of(phone).ended_at is not None
     event = AccessEvent.objects.get(kind=Kind.SIGNED_OUT_EVERYWHERE)
     assert (event.customer, event.reason, event.ip) == (customer, "2 other sessions ended", "198.51.100.4")
+
+
+def test_sign_out_everywhere_from_a_session_a_password_change_ended_changes_nothing(customer, sign_in, admin_user):
+    # A stolen session, let in just before the owner's new password committed, asks to sign out everywhere else.
+    stolen = sign_in(customer)
+    request = Request(stolen)
+    customer_password_reset_by_staff(
+        origin=ORIGIN, customer=customer, password="a new long passphrase", staff_user=admin_user
+    )
+    customer.refresh_from_db()
+    version = customer.session_version
+
+    assert sign_out_everywhere(request, customer) is None
+
+    customer.refresh_from_db()
+    assert customer.session_version == version  # not raised on top of the password change
+    assert request.session[SESSION_VERSION] != version
+    assert not signed_in(stolen, customer)
+    assert not AccessEvent.objects.filter(kind=Kind.SIGNED_OUT_EVERYWHERE).exists()
+
+
+def test_sign_out_everywhere_from_a_session_ended_meanwhile_changes_nothing(customer, sign_in):
+    ended, other = sign_in(customer), sign_in(customer)
+    request = Request(ended)
+    assert session_end(customer=customer, session_id=row_of(ended).pk, origin=ORIGIN)
+    version = customer.session_version
+
+    assert sign_out_everywhere(request, customer) is None
+
+    customer.refresh_from_db()
+    assert customer.session_version == version
+    assert row_of(other).ended_at is None and signed_in(other, customer)
+    assert not signed_in(ended, customer)
 
 
 def test_sign_out_everywhere_voids_every_emailed_link_sent_before(
@@ -272,3 +305,81 @@ def test_recent_access_stops_after_the_newest_ones(customer):
     )
 
     assert len(recent_access(customer)) == RECENT_ACCESS_SHOWN + 1  # one more, to say there are more
+
+
+# ---------------------------------------------------------------------------------------------
+# What a new password or a moved address ends, whoever made the change
+
+
+def test_a_new_password_revokes_every_emailed_link(
+    customer, admin_user, mailoutbox, django_capture_on_commit_callbacks
+):
+    slug = customer.organisation.slug
+    link = emailed_link(customer, mailoutbox, django_capture_on_commit_callbacks)
+
+    customer_password_reset_by_staff(
+        origin=ORIGIN, customer=customer, password="a new long passphrase", staff_user=admin_user
+    )
+
+    assert press(link, slug) == f"/{slug}/link/new/"
+    assert not CustomerToken.objects.filter(purpose__in=CustomerToken.LINK_PURPOSES, revoked_at__isnull=True).exists()
+
+
+def test_the_business_moving_an_address_through_the_api_ends_what_the_old_one_opened(
+    customer, sign_in, mailoutbox, django_capture_on_commit_callbacks
+):
+    slug = customer.organisation.slug
+    customer.external_id = "u-42"
+    customer.save(update_fields=["external_id"])
+    browser = sign_in(customer)
+    link = emailed_link(customer, mailoutbox, django_capture_on_commit_callbacks)
+    old_email = customer.email
+
+    moved, created = customer_provision(
+        organisation=customer.organisation, external_id="u-42", email="corrected@example.com", name=""
+    )
+
+    assert (moved.pk, moved.email, created) == (customer.pk, "corrected@example.com", False)
+    assert not signed_in(browser, customer)
+    assert press(link, slug) == f"/{slug}/link/new/"
+    event = AccessEvent.objects.get(kind=Kind.EMAIL_CHANGED)
+    assert event.reason == f"from {old_email} to corrected@example.com through the API; 1 emailed link revoked"
+
+
+def test_provisioning_an_unchanged_address_ends_nothing(customer, sign_in):
+    customer.external_id = "u-42"
+    customer.save(update_fields=["external_id"])
+    browser = sign_in(customer)
+
+    customer_provision(organisation=customer.organisation, external_id="u-42", email=customer.email, name="New name")
+
+    assert signed_in(browser, customer)
+    assert not AccessEvent.objects.filter(kind=Kind.EMAIL_CHANGED).exists()
+
+
+def test_staff_moving_an_address_in_the_admin_ends_what_the_old_one_opened(
+    customer, sign_in, admin_client, mailoutbox, django_capture_on_commit_callbacks
+):
+    slug = customer.organisation.slug
+    browser = sign_in(customer)
+    link = emailed_link(customer, mailoutbox, django_capture_on_commit_callbacks)
+    old_email = customer.email
+    change = f"/admin/portal_auth/customer/{customer.pk}/change/"
+    form = {
+        "organisation": customer.organisation_id,
+        "email": "corrected@example.com",
+        "name": customer.name,
+        "external_id": customer.external_id or "",
+        "is_active": "on",
+    }
+
+    response = admin_client.post(change, form)
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    customer.refresh_from_db()
+    assert customer.email == "corrected@example.com"
+    assert not signed_in(browser, customer)
+    assert press(link, slug) == f"/{slug}/link/new/"
+    event = AccessEvent.objects.get(kind=Kind.EMAIL_CHANGED)
+    assert event.staff_user is not None and event.staff_user.is_staff
+    assert event.reason == f"from {old_email} to corrected@example.com by staff; 1 emailed link revoked"

@@ -46,7 +46,7 @@ class AccessLinkDoor:
 
 # A link in a notification email opens the page it names once; a link staff or the customer asked for
 # opens its page again and again for its 30 days.
-LINK_PURPOSES = (CustomerToken.Purpose.ACCESS_LINK, CustomerToken.Purpose.SIGN_IN_LINK)
+LINK_PURPOSES = CustomerToken.LINK_PURPOSES
 
 
 def access_link_url(*, next_path: str, link_route: str, raw: str) -> str:
