@@ -9,6 +9,8 @@ class PortalCoreConfig(AppConfig):
     verbose_name = "Portal core"
 
     def ready(self) -> None:
+        from portal_core.checks import proxy_count_named
         from portal_core.tasks import work_done_in_requests
 
         checks.register(work_done_in_requests)
+        checks.register(proxy_count_named, checks.Tags.security, deploy=True)

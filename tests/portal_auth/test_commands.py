@@ -165,20 +165,28 @@ def _manage(*args, **env):
     )
 
 
+PRODUCTION = {
+    "DEBUG": "false",
+    "SECRET_KEY": "k" * 20 + "production-secret-key-with-enough-entropy-0123456789",
+    "ALLOWED_HOSTS": "portal.example.com",
+    "SITE_URL": "https://portal.example.com",
+    "EMAIL_URL": "smtp://mail.example.com:587",
+    "TRUSTED_PROXY_COUNT": "1",
+}
+
+
 def test_deploy_check_is_clean_with_production_settings():
-    result = _manage(
-        "check",
-        "--deploy",
-        "--fail-level",
-        "WARNING",
-        DEBUG="false",
-        SECRET_KEY="k" * 20 + "production-secret-key-with-enough-entropy-0123456789",
-        ALLOWED_HOSTS="portal.example.com",
-        SITE_URL="https://portal.example.com",
-        EMAIL_URL="smtp://mail.example.com:587",
-    )
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_deploy_check_warns_when_no_proxy_is_counted():
+    """Behind the README's nginx, an uncounted proxy makes every rate limit per address one for the whole site."""
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", **{**PRODUCTION, "TRUSTED_PROXY_COUNT": "0"})
+    assert result.returncode != 0
+    assert "portal_core.W001" in result.stderr + result.stdout
+    assert "TRUSTED_PROXY_COUNT=1" in result.stderr + result.stdout
 
 
 def test_production_settings_fail_loudly_without_a_secret_key():
