@@ -252,7 +252,11 @@ def get_ticket_for(customer: Customer, number: int) -> Ticket:
 
     LookRefused (a 404) for any other, existing or not, so others' tickets can't be told apart.
     """
-    found = _TICKET_OF(customer_id=customer.pk, organisation_id=customer.organisation_id, number=int(number))
+    number = int(number)
+    # A number from the address may be any length; a prepared query binds it as the column's 32-bit integer.
+    if not 0 < number < 2**31:
+        raise LookRefused(f"ticket {number}")
+    found = _TICKET_OF(customer_id=customer.pk, organisation_id=customer.organisation_id, number=number)
     if not found:
         raise LookRefused(f"ticket {number}")
     return found[0]

@@ -97,6 +97,15 @@ def test_a_ticket_that_does_not_exist_is_404(sign_in, customer):
     assert sign_in(customer).get(f"/{customer.organisation.slug}/support/999/").status_code == 404
 
 
+@pytest.mark.parametrize("page", ["", "reply/", "solve/", "created/"])
+@pytest.mark.parametrize("number", [2**31, 2**63, 10**30])
+def test_a_number_too_long_for_any_ticket_is_404(sign_in, customer, number, page):
+    client = sign_in(customer)
+    path = f"/{customer.organisation.slug}/support/{number}/{page}"
+    response = client.post(path, {"body": "Hello"}) if page in ("reply/", "solve/") else client.get(path)
+    assert response.status_code == 404
+
+
 def test_attachments_download_for_the_customer_only(sign_in, customer, ticket, make_message, stranger):
     attachment = attach(make_message(ticket=ticket))
     path = f"{detail(ticket)}attachments/{attachment.pk}/"
