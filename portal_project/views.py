@@ -14,9 +14,9 @@ from django.views.decorators.cache import never_cache
 
 from portal_auth.decorators import customer_required
 from portal_auth.drafts import draft_keep, same_origin_post
-from portal_auth.models import Organisation
 from portal_auth.page_cache import cached_page
 from portal_auth.portal_sections import nav_sections, portal_sections, sections_held_remember
+from portal_auth.sessions import portal_at
 from portal_core.tasks import oldest_ready_task_wait
 from portal_project.middleware import database_is_unreachable, unavailable
 
@@ -113,11 +113,13 @@ def csrf_failure(request, reason=""):
             match = resolve(request.path)
         except Resolver404:
             match = None
-        organisation = (
-            Organisation.objects.filter(slug=match.kwargs.get("org")).first()
+        # The address names a portal (the organisation's primary one, or another of its portals), not the organisation.
+        portal = (
+            portal_at(match.kwargs.get("org", ""))
             if match is not None and getattr(match.func, "keeps_drafts", False)
             else None
         )
+        organisation = portal.organisation if portal is not None else None
         if organisation is not None and draft_keep(request, organisation=organisation):
             return redirect(request.path)
     return render(request, "403_csrf.html", status=403)

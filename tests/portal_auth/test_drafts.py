@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from bookings.models import BookingAddOn, BookingDocument
 from conversations.models import Message
+from portal_auth.models import Portal
 from tests.bookings.factories import AddOnFactory, AttendeeFactory, BookingFactory
 from tests.conversations.factories import ConversationFactory
 from tests.factories import CUSTOMER_PASSWORD, CustomerFactory
@@ -199,10 +200,17 @@ def test_drafts_expire_after_a_day(customer):
     assert not any(key.endswith("drafts") for key in session.keys())
 
 
-def test_a_form_refused_for_an_outdated_csrf_token_keeps_its_text(customer):
-    """The session ended, the customer signed in again in another tab (a new CSRF token), then sent the old tab."""
+@pytest.mark.parametrize("portal", ["primary", "another portal"])
+def test_a_form_refused_for_an_outdated_csrf_token_keeps_its_text(customer, portal):
+    """The session ended, the customer signed in again in another tab (a new CSRF token), then sent the old tab.
+
+    On another portal of the organisation, at an address of its own, the draft is the organisation's all the same.
+    """
+    slug = customer.organisation.slug
+    if portal == "another portal":
+        slug = Portal.objects.create(organisation=customer.organisation, slug="lumiere-events", name="Events").slug
     ticket = TicketFactory(organisation=customer.organisation, requester=customer)
-    page = f"/{customer.organisation.slug}/support/{ticket.number}/"
+    page = f"/{slug}/support/{ticket.number}/"
     client = browser()
     sign_in_by_form(client, customer)
     old_token = csrf_token(client.get(page).content.decode())
@@ -210,7 +218,7 @@ def test_a_form_refused_for_an_outdated_csrf_token_keeps_its_text(customer):
     with after_session_lifetime():
         sign_in_by_form(client, customer)
         response = client.post(f"{page}reply/", {"body": TYPED, "csrfmiddlewaretoken": old_token})
-        assert response.status_code == 302
+        assert (response.status_code, response["Location"]) == (302, f"{page}reply/")
         restored = html_module.unescape(client.get(response["Location"], follow=True).content.decode())
 
     assert TYPED in restored and "Your session had ended" in restored
