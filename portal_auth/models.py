@@ -37,6 +37,12 @@ def favicon_path(portal: "Portal", filename: str) -> str:
     return storage_name("favicons", filename)
 
 
+def image_version(stored) -> str:
+    """The `?v=` of a portal's logo or favicon address (portal_auth/theme_views.py): its stored name, random for each
+    upload, so a new image has a new address and an old one may be kept for a year."""
+    return stored.name.rsplit("/", 1)[-1] if stored else ""
+
+
 class FooterLink(TypedDict):
     title: str
     # From the portal's home, as "policies/terms/": the link follows the portal it is shown in.
@@ -279,6 +285,14 @@ class Portal(models.Model):
     @property
     def theme(self) -> Theme:
         return theme_of(self)
+
+    @property
+    def logo_version(self) -> str:
+        return image_version(self.logo)
+
+    @property
+    def favicon_version(self) -> str:
+        return image_version(self.favicon)
 
     def clean(self):
         was_primary = self.pk is not None and Portal.objects.filter(pk=self.pk, is_primary=True).exists()

@@ -5,6 +5,7 @@ import re
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
@@ -247,8 +248,38 @@ def test_staff_upload_a_logo_and_a_favicon_that_every_page_shows(admin_client, c
     portal.refresh_from_db()
     assert portal.logo.name.startswith("logos/") and portal.favicon.name.startswith("favicons/")
     html = client.get(f"/{portal.slug}/sign-in/").content.decode()
-    assert f'<img class="brand-logo" src="{portal.logo.url}" alt="">' in html  # the portal's name follows it
-    assert f'<link rel="icon" href="{portal.favicon.url}">' in html
+    logo = re.search(r'<img class="brand-logo" src="([^"]+)" alt="">', html).group(1)  # the portal's name follows
+    favicon = re.search(r'<link rel="icon" href="([^"]+)">', html).group(1)
+    for address, kind, stored in ((logo, "image/webp", portal.logo), (favicon, "image/x-icon", portal.favicon)):
+        response = client.get(address)
+        assert response.status_code == 200, address
+        assert response["Content-Type"] == kind and response["X-Content-Type-Options"] == "nosniff"
+        assert response["Cache-Control"] == "public, max-age=31536000, immutable"
+        with stored.open("rb") as file:
+            assert b"".join(response.streaming_content) == file.read()
+
+
+def test_a_new_logo_has_a_new_address_and_an_old_address_is_not_kept(admin_client, client, organisation):
+    portal = primary_portal_of(organisation)
+    admin_client.post(change_url(portal), portal_form(portal, logo=image_file("first.png")))
+    old = re.search(r'class="brand-logo" src="([^"]+)"', client.get(f"/{portal.slug}/sign-in/").content.decode())[1]
+
+    admin_client.post(change_url(portal), portal_form(portal, logo=image_file("second.png", size=(300, 100))))
+
+    new = re.search(r'class="brand-logo" src="([^"]+)"', client.get(f"/{portal.slug}/sign-in/").content.decode())[1]
+    assert new != old
+    assert client.get(new)["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert client.get(old)["Cache-Control"] == "no-cache"  # today's logo, which no one may keep
+
+
+def test_a_portal_without_a_logo_or_with_a_stored_file_that_is_no_image_serves_none(client, organisation, settings):
+    portal = primary_portal_of(organisation)
+    assert client.get(f"/{portal.slug}/logo").status_code == 404
+    assert client.get(f"/{portal.slug}/favicon").status_code == 404
+
+    portal.logo.save("logo.png", ContentFile(b"<svg xmlns='http://www.w3.org/2000/svg'><script>1</script></svg>"))
+
+    assert client.get(f"/{portal.slug}/logo").status_code == 404
 
 
 def test_a_portal_without_a_favicon_links_none(client, organisation):
