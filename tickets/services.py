@@ -160,8 +160,9 @@ def ticket_reply(
         now = timezone.now()
         message = _customer_message(ticket=ticket, customer=customer, body=body, at=now)
         _attachments_save(message, attachments, written)
-        if locked.status in (Ticket.Status.SOLVED, Ticket.Status.PENDING):
-            ticket.status = Ticket.Status.OPEN
+        # From the status as locked, not as read before the form was checked: staff may have moved it meanwhile.
+        reopened = locked.status in (Ticket.Status.SOLVED, Ticket.Status.PENDING)
+        ticket.status = Ticket.Status.OPEN if reopened else locked.status
         ticket.updated_at = now
         Ticket.objects.filter(pk=ticket.pk).update(status=ticket.status, updated_at=now)
         page_cache.pages_changed(ticket)

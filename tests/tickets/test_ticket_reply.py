@@ -10,6 +10,7 @@ from tests.refusals import USER_AGENT, assert_look_refused
 from tests.tickets.conftest import PDF_BYTES, PNG_BYTES
 from tickets.forms import ReplyForm
 from tickets.models import Ticket, TicketAttachment, TicketMessage
+from tickets.services import ticket_reply
 
 
 def reply_url(ticket):
@@ -71,6 +72,16 @@ def test_a_reply_leaves_a_new_ticket_new(sign_in, customer, make_ticket):
     reply(sign_in(customer), ticket)
     ticket.refresh_from_db()
     assert ticket.status == Ticket.Status.NEW
+
+
+def test_a_reply_keeps_a_status_staff_set_while_it_was_written(customer, make_ticket):
+    ticket = make_ticket(status=Ticket.Status.NEW)  # as the page read it
+    Ticket.objects.filter(pk=ticket.pk).update(status=Ticket.Status.OPEN)  # staff, while the reply was checked
+
+    ticket_reply(ticket=ticket, customer=customer, body="Any news?")
+
+    ticket.refresh_from_db()
+    assert ticket.status == Ticket.Status.OPEN
 
 
 def test_a_closed_ticket_is_read_only(sign_in, customer, make_ticket, mailoutbox, django_capture_on_commit_callbacks):
