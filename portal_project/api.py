@@ -2,6 +2,8 @@
 
 import logging
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -10,6 +12,7 @@ from portal_auth.api import router as customers_router
 from portal_auth.api_keys import ApiKeyAuth
 from portal_core.api import ApiError
 from portal_core.ratelimit import RateLimited
+from portal_core.uploads import size_label
 from tickets.api import router as tickets_router
 
 logger = logging.getLogger(__name__)
@@ -70,6 +73,13 @@ def http_error(request, error: HttpError):
     # Raised by the library itself: a body that is not JSON (400), chiefly.
     code = "bad_request" if error.status_code == 400 else "error"
     return _error(request, error.status_code, code, str(error.message))
+
+
+@api.exception_handler(RequestDataTooBig)
+def too_big(request, error):
+    # Django refuses to hold more than DATA_UPLOAD_MAX_MEMORY_SIZE of a body in memory; no call needs as much.
+    limit = size_label(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+    return _error(request, 413, "too_large", f"The request body is too large: at most {limit}.")
 
 
 @api.exception_handler(Exception)

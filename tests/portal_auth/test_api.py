@@ -237,6 +237,14 @@ def test_bad_bodies_are_json_errors(api):
     assert_error(api.post("/portal-sessions", {"return_to": "/x/"}), 422, "invalid")
 
 
+def test_a_body_over_the_memory_limit_is_a_413_and_changes_nothing(api, organisation, settings):
+    padding = "x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1)
+    response = api.put("/customers/u-9", {"email": "dana@example.com", "name": padding})
+    assert_error(response, 413, "too_large")
+    assert response.json()["message"] == "The request body is too large: at most 2560 KB."
+    assert not Customer.objects.filter(external_id="u-9").exists()
+
+
 # Provisioning
 
 
