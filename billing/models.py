@@ -2,6 +2,7 @@ import datetime
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -153,6 +154,12 @@ class Invoice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.display_number}"
+
+    def clean(self) -> None:
+        super().clean()
+        # A draft moved to another organisation's customer would be numbered, signed and emailed as this one's.
+        if self.organisation_id and self.customer_id and self.customer.organisation_id != self.organisation_id:
+            raise ValidationError({"customer": "This customer is another organisation's: choose one of the invoice's."})
 
     @property
     def display_number(self) -> str:
@@ -306,3 +313,8 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.plan} ({self.get_status_display()})"
+
+    def clean(self) -> None:
+        super().clean()
+        if self.customer_id and self.plan_id and self.plan.organisation_id != self.customer.organisation_id:
+            raise ValidationError({"plan": "This plan is another organisation's: choose one of the customer's."})

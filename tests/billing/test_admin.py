@@ -2,6 +2,7 @@
 charges added to open tabs only, tabs closed into invoices, memberships started from their first day."""
 
 import datetime
+import html
 import re
 from decimal import Decimal
 
@@ -10,6 +11,7 @@ import pytest
 from billing.models import Invoice, Membership, Payment, Tab
 from billing.services import LineInput, invoice_draft_create, payment_record, tab_open
 from outbox.models import OutboxEmail
+from tests.factories import CustomerFactory, OrganisationFactory
 
 
 def lines_formset(prefix, rows, total=None):
@@ -179,3 +181,41 @@ def test_a_draft_can_be_changed_until_it_is_issued(admin_client, customer, billi
     draft = invoice_draft_create(customer=customer, lines=[LineInput("Room", Decimal(5))])
     html = admin_client.get(f"/admin/billing/invoice/{draft.pk}/change/").content.decode()
     assert 'name="lines-0-description"' in html
+
+
+def test_a_draft_can_not_be_moved_to_another_organisations_customer(admin_client, customer, billing_settings):
+    draft = invoice_draft_create(customer=customer, lines=[LineInput("Room", Decimal(5))])
+    elsewhere = CustomerFactory(organisation=OrganisationFactory())
+
+    response = admin_client.post(
+        f"/admin/billing/invoice/{draft.pk}/change/",
+        {
+            "customer": elsewhere.pk,
+            "booking_reference": "",
+            "currency": "",
+            **lines_formset("lines", []),
+            **lines_formset("payments", []),
+        },
+    )
+
+    assert response.status_code == 200
+    assert "This customer is another organisation's: choose one of the invoice's." in html.unescape(
+        response.content.decode()
+    )
+    draft.refresh_from_db()
+    assert draft.customer == customer
+
+
+def test_a_membership_can_not_be_of_another_organisations_plan(admin_client, customer, make_plan):
+    plan = make_plan(organisation=OrganisationFactory())
+
+    response = admin_client.post(
+        "/admin/billing/membership/add/",
+        {"customer": customer.pk, "plan": plan.pk, "status": "active", "started_on": "2027-01-31"},
+    )
+
+    assert response.status_code == 200
+    assert "This plan is another organisation's: choose one of the customer's." in html.unescape(
+        response.content.decode()
+    )
+    assert not Membership.objects.exists()
