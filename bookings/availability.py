@@ -141,6 +141,19 @@ def _places_left(service: Service, start: datetime.datetime, end: datetime.datet
     return max(service.capacity - booked, 0)
 
 
+# Far enough either way for any booking; beyond, a day's arithmetic (the week around it, the day after) would run off
+# the calendar.
+FIRST_DAY, LAST_DAY = datetime.date(1900, 1, 1), datetime.date(9000, 12, 31)
+
+
+def plausible_day(value: str) -> datetime.date:
+    """The ISO date `value`, between FIRST_DAY and LAST_DAY; a ValueError otherwise."""
+    day = datetime.date.fromisoformat(value)
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValueError(f"{value} is no day a booking could be on")
+    return day
+
+
 def bookable_days(service: Service, *, now: datetime.datetime) -> tuple[datetime.date, datetime.date]:
     """The first and last local dates on which `service` could be booked now."""
     zone = service.organisation.zone

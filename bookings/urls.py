@@ -3,13 +3,14 @@ import datetime
 from django.urls import path, register_converter
 
 from bookings import views
+from bookings.availability import plausible_day
 
 
 class DayConverter:
     regex = r"\d{4}-\d{2}-\d{2}"
 
     def to_python(self, value: str) -> datetime.date:
-        return datetime.date.fromisoformat(value)  # a ValueError is a 404
+        return plausible_day(value)  # a ValueError is a 404
 
     def to_url(self, value: datetime.date) -> str:
         return value.isoformat()

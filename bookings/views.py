@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from bookings.availability import bookable_days, nearest_of, service_slots, week_around
+from bookings.availability import bookable_days, nearest_of, plausible_day, service_slots, week_around
 from bookings.forms import AddOnBookingForm, AddOnCancellationForm, BookingDocumentForm, ServiceBookingForm
 from bookings.models import Booking, BookingSettings
 from bookings.page_scopes import bookable_scope
@@ -262,7 +262,7 @@ def _days_with_room(service, start: datetime.date, *, ignoring: int | None = Non
 
 def _day_from(request, organisation) -> datetime.date:
     try:
-        return datetime.date.fromisoformat(request.GET.get("from", ""))
+        return plausible_day(request.GET.get("from", ""))
     except ValueError:
         return timezone.now().astimezone(organisation.zone).date()
 

@@ -2,6 +2,7 @@
 the page cache that every write changing the free times makes stale (WRITES), for every customer."""
 
 import datetime
+import re
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
@@ -171,3 +172,25 @@ def test_kept_free_times_are_rendered_again_within_five_minutes(sign_in, custome
     assert client.get(times_url(bookable)).context is None
     with time_machine.travel(NOW + datetime.timedelta(minutes=5), tick=False):
         assert client.get(times_url(bookable)).context is not None
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "1899-12-31", "9999-12-31"])
+def test_a_day_off_the_calendar_is_404_and_a_from_off_it_starts_today(sign_in, customer, bookable, day):
+    client = sign_in(customer)
+    slug = customer.organisation.slug
+    booking = BookingFactory(organisation=customer.organisation, service=bookable, booked_by_customer=customer)
+    booking.attendees.create(name="Alice", email=customer.email)
+    for path in (
+        f"/{slug}/bookings/book/{bookable.pk}/{day}/",
+        f"/{slug}/bookings/book/{bookable.pk}/{day}/0900/",
+        f"/{slug}/bookings/{booking.reference}/reschedule/{day}/",
+        f"/{slug}/bookings/{booking.reference}/reschedule/{day}/0900/",
+    ):
+        assert client.get(path).status_code == 404, path
+
+    response = client.get(days_url(bookable), {"from": day})
+
+    assert response.status_code == 200
+    days_linked = re.compile(rf"/book/{bookable.pk}/(\d{{4}}-\d\d-\d\d)/")
+    shown = days_linked.findall(response.content.decode())
+    assert shown and shown == days_linked.findall(client.get(days_url(bookable)).content.decode())
