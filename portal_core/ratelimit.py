@@ -14,6 +14,7 @@ database's error: the attempt is refused, never let through uncounted.
 """
 
 import hashlib
+import ipaddress
 import math
 import time
 from dataclasses import dataclass, field
@@ -83,9 +84,25 @@ def _counter_key(action: str, rule: Rule, subject: str, window: int) -> str:
     return f"{action}:{rule.scope}:{rule.seconds}:{window}:{digest}"
 
 
+def _address_counted(ip: str | None) -> str:
+    """What a limit per address counts: an IPv4 address, or an IPv6 address's /64, which a single host is given
+    whole (counting each address would let it walk through 2^64 of them)."""
+    if not ip:
+        return "unknown"  # every visitor without an address shares one count
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
+
+
 def _subjects(rule: Rule, origin: ClientOrigin, key: str | None) -> str | None:
     if rule.scope == "ip":
-        return origin.ip or "unknown"  # every visitor without an address shares one count
+        return _address_counted(origin.ip)
     return key.lower() if key else None
 
 

@@ -28,6 +28,22 @@ def test_a_request_and_the_origin_of_it_share_one_count(db, settings):
     ratelimit.consume("try", ClientOrigin(ip="10.0.0.2"))
 
 
+def test_an_ipv6_host_is_counted_by_its_64_block(db, settings):
+    """A host is given a whole /64: walking through its addresses is one visitor; the next block is another."""
+    settings.PORTAL_RATE_LIMITS = {"try": "2/m/ip"}
+    ratelimit.consume("try", ClientOrigin(ip="2001:db8:1:2::1"))
+    ratelimit.consume("try", ClientOrigin(ip="2001:db8:1:2:ffff:ffff:ffff:fffe"))
+    with pytest.raises(RateLimited):
+        ratelimit.consume("try", ClientOrigin(ip="2001:db8:1:2:abcd::9"))
+    ratelimit.consume("try", ClientOrigin(ip="2001:db8:1:3::1"))
+    # An IPv4 visitor written in IPv6's mapped form is that IPv4 address, not a block of others'.
+    ratelimit.consume("try", ClientOrigin(ip="10.0.0.9"))
+    ratelimit.consume("try", ClientOrigin(ip="::ffff:10.0.0.9"))
+    with pytest.raises(RateLimited):
+        ratelimit.consume("try", ClientOrigin(ip="10.0.0.9"))
+    ratelimit.consume("try", ClientOrigin(ip="::ffff:10.0.0.10"))
+
+
 def test_rules_are_read_from_data():
     assert parse_rules("10/m/ip, 5/5m/key,3/h/key,1/30s/ip,2/d/ip") == [
         Rule(10, 60, "ip"),
