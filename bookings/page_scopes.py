@@ -41,7 +41,9 @@ def _booking_scopes(booking: Booking) -> list[str]:
 
 
 def _bookable(instance: Service | Resource) -> list[str]:
-    return bookable_scope(instance.organisation_id)
+    # Staff's edits, rare: a service's name, notice and cancellation terms also show on My bookings ("Book a
+    # service") and on each booking's page, which the organisation's scope covers.
+    return [*bookable_scope(instance.organisation_id), organisation_scope(instance.organisation_id)]
 
 
 def _resource_hours(instance: OpeningHours | AvailabilityException) -> list[str]:

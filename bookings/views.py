@@ -57,6 +57,19 @@ UPCOMING_BOOKINGS_PER_PAGE = 20
 PAST_BOOKINGS_PER_PAGE = 20
 
 
+# Free times move out of the bookable window as time passes, and a booking's cancellation and change deadlines pass:
+# a kept page of them is rendered again this often.
+FREE_TIMES_FRESH_FOR = 300
+
+
+def _deadlines(organisation_id: int) -> list[str]:
+    return [f"clock:{int(timezone.now().timestamp()) // FREE_TIMES_FRESH_FOR}"]
+
+
+def _bookable(organisation_id: int) -> list[str]:
+    return [*bookable_scope(organisation_id), *_deadlines(organisation_id)]
+
+
 def _booking_path(request: PortalRequest, reference: str) -> str:
     return reverse("bookings:detail", kwargs={"org": request.portal.slug, "reference": reference})
 
@@ -85,7 +98,7 @@ def booking_list(request, organisation, customer):
 
 
 @never_cache
-@cached_page
+@cached_page(also=_deadlines)
 @organisation_page
 def booking_detail(request: PortalRequest, organisation: Organisation, reference: str) -> HttpResponse:
     """The booking link. Whether it needs a sign-in is the organisation's choice."""
@@ -240,14 +253,6 @@ def in_organisation_zone(view):
             return view(request, organisation, *args, **kwargs)
 
     return wrapper
-
-
-# Free times move out of the bookable window as time passes: a kept page of them is rendered again this often.
-FREE_TIMES_FRESH_FOR = 300
-
-
-def _bookable(organisation_id: int) -> list[str]:
-    return [*bookable_scope(organisation_id), f"clock:{int(timezone.now().timestamp()) // FREE_TIMES_FRESH_FOR}"]
 
 
 def _days_with_room(service, start: datetime.date, *, ignoring: int | None = None) -> tuple[list, datetime.date | None]:

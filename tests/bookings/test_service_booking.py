@@ -340,3 +340,27 @@ def test_confirmations_are_rate_limited_per_customer(sign_in, customer, bookable
         client.post(details, {"places": "1"})
         assert client.post(url("book_check", organisation)).status_code == expected
     assert Booking.objects.filter(service=bookable).count() == 1
+
+
+def test_a_kept_booking_page_follows_the_services_terms_and_the_deadline_passing(sign_in, customer, booked, bookable):
+    detail = url("detail", bookable.organisation, reference=booked.reference)
+    listed = url("list", bookable.organisation)
+    deadline = booked.slot_starts_at - bookable.free_cancellation_notice
+    with time_machine.travel(deadline - datetime.timedelta(minutes=2), tick=False):
+        client = sign_in(customer)
+        assert "Cancel booking…" in page(client.get(detail))
+        assert client.get(detail).context is None  # kept in the page cache
+        assert "Book a service" in page(client.get(listed)) and client.get(listed).context is None
+
+        bookable.free_cancellation_notice = datetime.timedelta(hours=48)  # staff: its deadline has passed already
+        bookable.save()
+        assert "Cancel booking…" not in page(client.get(detail))
+        bookable.free_cancellation_notice = datetime.timedelta(hours=24)
+        bookable.save()
+        assert "Cancel booking…" in page(client.get(detail))
+        bookable.is_active = False
+        bookable.save()
+        assert "Book a service" not in page(client.get(listed))
+
+    with time_machine.travel(deadline + datetime.timedelta(minutes=5), tick=False):
+        assert "Cancel booking…" not in page(client.get(detail))
