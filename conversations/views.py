@@ -71,24 +71,29 @@ def conversation_detail(request, organisation, customer, pk):
 
 
 def _reopen_refused(request: PortalRequest, conversation: Conversation) -> HttpResponse:
-    # Only a forged post gets here (the page offers no form): worth a line in the access log.
-    what = f"conversation {conversation.pk} reopening (turned off)"
-    refused_look_log(
-        origin=ClientOrigin.from_request(request),
-        organisation=conversation.organisation,
-        customer=request.portal_customer,
-        what=what,
-    )
-    return _detail_page(request, conversation, None, status=403, refused=True)
+    """A message for a closed conversation that may not be reopened: refused, and what was typed shown back to copy.
+
+    A page that offered the form while the conversation was open says so (`seen_open`): staff closed it while the
+    customer wrote. Without it, the page offered no form, so the post was made up: worth a line in the access log.
+    """
+    if request.POST.get("seen_open") != "1":
+        refused_look_log(
+            origin=ClientOrigin.from_request(request),
+            organisation=conversation.organisation,
+            customer=request.portal_customer,
+            what=f"conversation {conversation.pk} reopening (turned off)",
+        )
+    return _detail_page(request, conversation, None, status=403, refused=True, unsent=request.POST.get("body", ""))
 
 
-def _detail_page(request, conversation, form, *, status=200, refused=False):
+def _detail_page(request, conversation, form, *, status=200, refused=False, unsent=""):
     context = {
         "conversation": conversation,
         "attributes": displayed_attributes(conversation),
         "timeline": public_messages(conversation),
         "form": form,
         "refused": refused,
+        "unsent": unsent,
     }
     return render(request, "conversations/conversation_detail.html", context, status=status)
 

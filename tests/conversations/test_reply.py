@@ -3,6 +3,7 @@ from django.test import Client
 
 from conversations.forms import MAX_ATTACHMENT_SIZE, MAX_REPLY_CHARACTERS
 from conversations.models import Attachment, Channel, Conversation, Message
+from portal_auth.models import AccessEvent
 from tests.conversations.conftest import (
     CSV_BYTES,
     DOC_BYTES,
@@ -280,3 +281,22 @@ def test_a_failure_while_saving_leaves_nothing_behind(sign_in, conversation, set
         )
 
     assert_nothing_saved(conversation, settings, last_activity_at=conversation.last_activity_at)
+
+
+def test_a_message_written_while_staff_closed_the_conversation_is_shown_back_to_copy(sign_in, conversation, settings):
+    """Reopening is off; the page offered the form while the conversation was open; staff closed it meanwhile."""
+    ConversationSettingsFactory(organisation=conversation.organisation, customers_may_reopen=False)
+    client = sign_in(conversation.customer)
+    page = client.get(detail_url(conversation)).content.decode()
+    assert 'name="seen_open" value="1"' in page
+    conversation.status = Conversation.Status.CLOSED
+    conversation.save()
+
+    response = client.post(detail_url(conversation), {"body": "Three paragraphs <b>typed</b>", "seen_open": "1"})
+
+    assert response.status_code == 403
+    shown = response.content.decode()
+    assert "what you wrote is below, to copy" in shown
+    assert '<textarea id="unsent" rows="6" readonly>Three paragraphs &lt;b&gt;typed&lt;/b&gt;</textarea>' in shown
+    assert not AccessEvent.objects.filter(kind=AccessEvent.Kind.ACCESS_REFUSED).exists()  # not a forged post
+    assert not conversation.messages.filter(body__startswith="Three paragraphs").exists()
