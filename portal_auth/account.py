@@ -159,7 +159,10 @@ def sign_out_everywhere(request: PortalRequest, customer: Customer) -> tuple[int
         return None
     # Raised from the version this session holds, not from whatever the row holds now: behind a password change
     # in progress, the UPDATE waits for it and then matches nothing.
-    raised = Customer.objects.filter(pk=customer.pk, session_version=request.session.get(SESSION_VERSION)).update(
+    held = request.session.get(SESSION_VERSION)
+    if held is None:
+        return None
+    raised = Customer.objects.filter(pk=customer.pk, session_version=held).update(
         session_version=F("session_version") + 1
     )
     if not raised:
