@@ -59,7 +59,7 @@ class AddOnCancellationForm(forms.Form):
         return self.cleaned_data
 
 
-class BookingDocumentForm(forms.Form):
+class BookingDocumentForm(ratelimit.RateLimitedForm):
     file = forms.FileField(
         label="Document",
         error_messages={"required": "Choose a file to upload.", "empty": "This file is empty."},
@@ -67,14 +67,17 @@ class BookingDocumentForm(forms.Form):
         widget=forms.FileInput(attrs={"accept": ".pdf,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png"}),
     )
 
-    def __init__(self, *args, request, customer: Customer, **kwargs):
+    rate_limit_action = "booking_document_upload"
+
+    def __init__(self, *args, customer: Customer, **kwargs):
         super().__init__(*args, **kwargs)
-        self.request = request
         self.customer = customer
         self.kind: FileKind | None = None  # what the file's content shows it is, once clean_file has passed
 
+    def rate_limit_key(self) -> str:
+        return f"customer:{self.customer.pk}"
+
     def clean_file(self):
-        ratelimit.consume("booking_document_upload", self.request, key=f"customer:{self.customer.pk}")
         file = self.cleaned_data["file"]
         self.kind = validate_upload(file, allowed=DOCUMENT_KINDS, max_size=DOCUMENT_MAX_SIZE)
         return file

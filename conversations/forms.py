@@ -12,7 +12,7 @@ MAX_ATTACHMENT_SIZE = 3 * 1024 * 1024
 ATTACHMENT_KINDS = (XLSX, CSV, DOC, DOCX, XML, PDF, GIF, JPEG, PNG)
 
 
-class ReplyForm(forms.Form):
+class ReplyForm(ratelimit.RateLimitedForm):
     # No maxlength attribute: browsers count UTF-16 units, which would stop an emoji writer at half the limit.
     body = forms.CharField(
         label="Your message",
@@ -25,10 +25,14 @@ class ReplyForm(forms.Form):
         kinds=ATTACHMENT_KINDS, max_size=MAX_ATTACHMENT_SIZE, max_files=MAX_ATTACHMENTS, label="Attach files"
     )
 
-    def __init__(self, *args, request, customer: Customer, **kwargs):
+    rate_limit_action = "conversation_reply"
+
+    def __init__(self, *args, customer: Customer, **kwargs):
         super().__init__(*args, **kwargs)
-        self.request = request
         self.customer = customer
+
+    def rate_limit_key(self) -> str:
+        return f"customer:{self.customer.pk}"
 
     def clean_body(self):
         # Browsers send a line break as CR LF; a person counts it once.
@@ -41,7 +45,3 @@ class ReplyForm(forms.Form):
                 params={"length": f"{length:,}", "max": f"{MAX_REPLY_CHARACTERS:,}"},
             )
         return body
-
-    def clean(self):
-        ratelimit.consume("conversation_reply", self.request, key=f"customer:{self.customer.pk}")
-        return self.cleaned_data

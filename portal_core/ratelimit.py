@@ -19,7 +19,9 @@ import math
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
+from django import forms
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest
@@ -180,3 +182,26 @@ def counters_purge(*, now: datetime) -> int:
     """Delete the counters of windows that have ended; returns how many."""
     deleted, _ = RateLimitCounter.objects.filter(expires_at__lte=now).delete()
     return deleted
+
+
+class RateLimitedForm(forms.Form):
+    """A customer's form whose every submission takes a slot of `rate_limit_action` before any field is cleaned.
+
+    Cleaning looks inside every attached file (archives, images, documents): counted afterwards, a request over the
+    limit would still cost that work before its 429. The form is given the `request`; `rate_limit_key()` names
+    whose count it is (None: the address's alone).
+    """
+
+    rate_limit_action: str
+
+    def __init__(self, *args: Any, request: HttpRequest, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.request = request
+
+    def rate_limit_key(self) -> str | None:
+        return None
+
+    def full_clean(self) -> None:
+        if self.is_bound:
+            consume(self.rate_limit_action, self.request, key=self.rate_limit_key())
+        super().full_clean()

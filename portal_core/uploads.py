@@ -71,6 +71,8 @@ OFFICE_MAX_ENTRIES = 1000
 # An entry is 46 bytes and its name; Office names are short, so 512 bytes each is ample.
 _DIRECTORY_BYTES_PER_ENTRY = 512
 _EOCD_SIZE = 22
+_ZIP64_LOCATOR_SIZE = 20
+_ZIP64_RECORD_SIZE = 56
 _CONTENT_TYPES = "[Content_Types].xml"
 _CONTENT_TYPES_MAX_SIZE = 1024 * 1024
 # Where old Office files (and OOXML through its content types) keep VBA macros.
@@ -114,6 +116,13 @@ def _check_zip_directory(file) -> None:
     if record < 0 or record + _EOCD_SIZE > len(tail):
         return  # not an archive zipfile can read either: detection says so
     entries, directory_size = struct.unpack_from("<HI", tail, record + 10)
+    # zipfile prefers a zip64 end record, found by the locator just before this one: its counts are the ones read.
+    locator = record - _ZIP64_LOCATOR_SIZE
+    if locator >= 0 and tail[locator : locator + 4] == b"PK\x06\x07":
+        record64 = locator - _ZIP64_RECORD_SIZE
+        if record64 < 0 or tail[record64 : record64 + 4] != b"PK\x06\x06":
+            raise _Refused("damaged", _DAMAGED)
+        entries, directory_size = struct.unpack_from("<QQ", tail, record64 + 32)
     if entries > OFFICE_MAX_ENTRIES or directory_size > OFFICE_MAX_ENTRIES * _DIRECTORY_BYTES_PER_ENTRY:
         raise _Refused("too_many_entries", f"holds more than {OFFICE_MAX_ENTRIES:,} parts, the most we open")
 

@@ -32,18 +32,17 @@ class TicketFilterForm(forms.Form):
         return {"status": self.cleaned_data["status"] or None, "query": self.cleaned_data["q"] or None}
 
 
-class TicketWriteForm(forms.Form):
+class TicketWriteForm(ratelimit.RateLimitedForm):
     """What a customer writes to support (a new ticket or a reply), counted against one rate limit."""
 
-    def __init__(self, *args, request, customer: Customer, **kwargs):
+    rate_limit_action = "ticket_write"
+
+    def __init__(self, *args, customer: Customer, **kwargs):
         super().__init__(*args, **kwargs)
-        self.request = request
         self.customer = customer
 
-    def clean(self):
-        # Counted valid or not: each attempt costs the server a look inside every attached file.
-        ratelimit.consume("ticket_write", self.request, key=f"customer:{self.customer.pk}")
-        return super().clean()
+    def rate_limit_key(self) -> str:
+        return f"customer:{self.customer.pk}"
 
 
 class ReplyForm(TicketWriteForm):

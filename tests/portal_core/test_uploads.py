@@ -12,6 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.utils.datastructures import MultiValueDict
 
+from portal_core import uploads
 from portal_core.uploads import (
     CSV,
     DOC,
@@ -176,6 +177,38 @@ def test_office_file_with_too_many_entries_is_refused_even_when_its_end_record_u
         assert refusal("many.docx", content) == ["“many.docx” holds more than 1,000 parts, the most we open."]
     # Where Office files are not taken, any archive is simply not accepted.
     assert refusal("many.docx", crowded, kinds=(PDF,)) == ["“many.docx” is not a file we accept. Allowed: PDF."]
+
+
+def as_zip64(content: bytes, *, classic_entries: int, classic_directory_size: int) -> bytes:
+    """The archive with a zip64 end record (its true counts) and a classic end record saying what it is told to."""
+    end = content.rindex(b"PK\x05\x06")
+    entries, directory_size, directory_offset = struct.unpack_from("<HIL", content, end + 10)
+    record64 = struct.pack(
+        "<4sQ2H2L4Q", b"PK\x06\x06", 44, 45, 45, 0, 0, entries, entries, directory_size, directory_offset
+    )
+    locator = struct.pack("<4sLQL", b"PK\x06\x07", 0, end, 1)
+    classic = content[end : end + 8] + struct.pack("<HHL", classic_entries, classic_entries, classic_directory_size)
+    return content[:end] + record64 + locator + classic + content[end + 16 :]
+
+
+def test_office_file_with_too_many_entries_is_refused_when_only_its_zip64_end_record_tells_them(monkeypatch):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("[Content_Types].xml", DOCX_CONTENT_TYPES)
+        for number in range(2_000):
+            archive.writestr(f"word/p{number}.xml", b"")
+    lying = as_zip64(buffer.getvalue(), classic_entries=5, classic_directory_size=100)
+    with zipfile.ZipFile(io.BytesIO(lying)) as archive:
+        assert len(archive.infolist()) == 2_001  # what zipfile would read, from the zip64 record
+
+    parsed = []
+    monkeypatch.setattr(uploads.zipfile, "ZipFile", lambda *args, **kwargs: parsed.append(args) or None)
+    assert refusal("many.docx", lying) == ["“many.docx” holds more than 1,000 parts, the most we open."]
+    assert parsed == []  # refused from the end records, before zipfile reads a directory of any size
+    monkeypatch.undo()
+    # A real document written with zip64 records (as some tools always do) passes.
+    honest = as_zip64(docx(), classic_entries=0xFFFF, classic_directory_size=0xFFFFFFFF)
+    assert accepted("letter.docx", honest) == DOCX
 
 
 def with_content_types_entry(content: bytes, offset: int, value: bytes) -> bytes:

@@ -6,6 +6,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from outbox.models import OutboxEmail
+from portal_core import uploads
 from tests.refusals import USER_AGENT, assert_look_refused
 from tests.tickets.conftest import PDF_BYTES, PNG_BYTES
 from tickets.forms import ReplyForm
@@ -185,7 +186,15 @@ def test_files_written_before_a_failure_are_removed(sign_in, customer, ticket, m
 
 
 def test_writing_to_support_is_rate_limited_per_customer(
-    settings, sign_in, customer, ticket, stranger, make_ticket, mailoutbox, django_capture_on_commit_callbacks
+    settings,
+    sign_in,
+    customer,
+    ticket,
+    stranger,
+    make_ticket,
+    mailoutbox,
+    django_capture_on_commit_callbacks,
+    monkeypatch,
 ):
     settings.PORTAL_RATE_LIMITS = {**settings.PORTAL_RATE_LIMITS, "ticket_write": "2/5m/key"}
     client = sign_in(customer)
@@ -194,9 +203,13 @@ def test_writing_to_support_is_rate_limited_per_customer(
         assert reply(client, ticket).status_code == 302
         # A new ticket counts against the same limit as a reply.
         assert client.post(f"/{ticket.organisation.slug}/support/new/", new_ticket).status_code == 302
-        limited = reply(client, ticket, body="A third message too many")
+        inspected = []
+        real = uploads.validate_upload
+        monkeypatch.setattr(uploads, "validate_upload", lambda *a, **k: inspected.append(a) or real(*a, **k))
+        limited = reply(client, ticket, body="A third message too many", files=[SimpleUploadedFile("a.pdf", PDF_BYTES)])
 
     assert limited.status_code == 429
+    assert inspected == []  # refused before any attached file was looked into
     assert int(limited["Retry-After"]) > 0
     assert "Too many attempts" in limited.content.decode()
     assert not TicketMessage.objects.filter(body="A third message too many").exists()
