@@ -19,9 +19,9 @@ from email.utils import format_datetime, formataddr, parseaddr
 from secrets import token_hex
 from typing import Any
 
+import idna
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.utils.encoding import punycode
 from django.utils.timezone import get_current_timezone
 
 # Bodies as they are (7bit or 8bit), as Django sends them; quoted-printable only where a line is too long.
@@ -38,12 +38,13 @@ class OutboxMessage(EmailMultiAlternatives):
     def __init__(
         self, *, subject: str, text: str, html: str, from_email: str, to: str, reply_to: str, headers: dict[str, str]
     ) -> None:
+        # Each address as every backend passes it on (SMTP's envelope, an ESP's API): its domain already in ASCII.
         super().__init__(
             subject=subject,
             body=text,
-            from_email=from_email,
-            to=[to],
-            reply_to=[reply_to] if reply_to else None,
+            from_email=ascii_domain(from_email),
+            to=[ascii_domain(to)],
+            reply_to=[ascii_domain(reply_to)] if reply_to else None,
             headers=headers,
         )
         self.attach_alternative(html, "text/html")
@@ -101,14 +102,36 @@ def _no_newline(value: str) -> None:
         raise ValueError(f"Header values can't contain newlines (got {value!r}).")
 
 
-def _address(value: str) -> str:
-    """`Name <local@domain>` with a non-ASCII name as encoded words and a non-ASCII domain in IDNA."""
+def ascii_domain(value: str) -> str:
+    """`value` (`local@domain`, or `Name <local@domain>`) with its domain in ASCII, encoded by IDNA 2008 (UTS 46).
+
+    Not by Python's `idna` codec or Django's punycode(), which follow IDNA 2003: they map ß, ς and the joiners to
+    other letters, so `straße.de` would become `strasse.de`, another domain, whose owner would receive the
+    customer's sign-in links. A domain IDNA 2008 refuses is a ValueError: the email is not sent anywhere else.
+    """
     _no_newline(value)
     display_name, addr_spec = parseaddr(value)
     local, at, domain = addr_spec.rpartition("@")
-    if not at or not local.isascii():
+    if not at or not local or not domain:
         raise ValueError(f"Invalid address {value!r}")
-    address = str(Address(username=local, domain=punycode(domain)))
+    if domain.isascii():
+        return value
+    try:
+        encoded = idna.encode(domain, uts46=True).decode("ascii")
+    except idna.IDNAError as error:
+        raise ValueError(f"Invalid domain in {value!r}: {error}") from None
+    before, found, after = value.rpartition(f"@{domain}")
+    return f"{before}@{encoded}{after}" if found else f"{local}@{encoded}"
+
+
+def _address(value: str) -> str:
+    """`Name <local@domain>` with a non-ASCII name as encoded words (the domain is ASCII: see ascii_domain)."""
+    _no_newline(value)
+    display_name, addr_spec = parseaddr(value)
+    local, at, domain = addr_spec.rpartition("@")
+    if not at or not local.isascii() or not domain.isascii():
+        raise ValueError(f"Invalid address {value!r}")
+    address = str(Address(username=local, domain=domain))
     return formataddr((display_name, address), charset="utf-8")
 
 

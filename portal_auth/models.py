@@ -1,5 +1,6 @@
 import hashlib
 import secrets
+import unicodedata
 import zoneinfo
 from datetime import timedelta
 from typing import TypedDict
@@ -50,8 +51,9 @@ class FooterLink(TypedDict):
 
 
 def normalise_email(email: str) -> str:
-    """One spelling per mailbox: trimmed and lower-cased, so look-ups are exact matches."""
-    return (email or "").strip().lower()
+    """One spelling per mailbox: trimmed, lower-cased and in Unicode's composed form (NFC: an accent typed as its
+    own character or as part of the letter is one spelling), so look-ups are exact matches."""
+    return unicodedata.normalize("NFC", (email or "").strip().lower())
 
 
 # The site's own first path segments: an organisation with one of these slugs could never be reached.

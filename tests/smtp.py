@@ -19,6 +19,7 @@ class RecordingHandler:
         if self.refuse:
             return "451 4.3.0 Mail server temporarily unavailable"
         message = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
+        message.envelope_to = list(envelope.rcpt_tos)  # where the server was told to deliver it
         with self.lock:
             self.messages.append(message)
         return "250 OK"

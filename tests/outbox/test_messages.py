@@ -118,3 +118,33 @@ def test_a_real_mail_server_receives_the_outbox_email_as_written(smtp_server, or
     assert message["To"] == "zoe@example.com" and message["Reply-To"] is None
     assert message["Message-ID"] == stored.message_id and message["X-Outbox-Id"] == str(stored.pk)
     assert lines(text_of(message)) == UNUSUAL["text"] and lines(html_of(message)) == UNUSUAL["html"] + "\n"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_international_domain_is_sent_to_itself_not_to_its_ascii_look_alike(smtp_server, organisation):
+    """IDNA 2003 (Python's codec, Django's punycode()) maps ß to ss: straße.de would be delivered to strasse.de."""
+    stored = OutboxEmailFactory(organisation=organisation, to="zoe@straße.de", reply_to="")
+
+    assert outbox_deliver(ids=[stored.pk]) == (1, 0, "")
+
+    [message] = smtp_server.messages
+    assert message.envelope_to == ["zoe@xn--strae-oqa.de"]
+    assert message["To"] == "zoe@xn--strae-oqa.de"
+
+
+@pytest.mark.parametrize(
+    ("given", "sent"),
+    [
+        ("zoe@example.com", "zoe@example.com"),
+        ("Hôtel Étoile <desk@hôtel.example>", "Hôtel Étoile <desk@xn--htel-vqa.example>"),
+        ("zoe@ΣΟΦΙΑ.gr", "zoe@xn--mxaprpq.gr"),
+    ],
+)
+def test_addresses_reach_backends_with_their_domain_in_idna_2008(given, sent):
+    assert messages.ascii_domain(given) == sent
+
+
+@pytest.mark.parametrize("address", ["zoe@ex\u200dample.com", "zoe@\u2603.example", "zoe@a\u05d0.com", "no-at-sign"])
+def test_an_address_whose_domain_idna_2008_refuses_is_not_sent_anywhere(address):
+    with pytest.raises(ValueError):
+        messages.ascii_domain(address)

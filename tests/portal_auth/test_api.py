@@ -266,6 +266,15 @@ def test_put_names_a_customer_known_by_email(api, organisation):
     assert known.external_id == "u-8"
 
 
+def test_one_mailbox_spelt_two_ways_is_one_customer(api, organisation):
+    """An accent typed as a letter of its own (NFD) or within the letter (NFC) is one address."""
+    composed, decomposed = "anna@b\u00e4ckerei.example", "Anna@ba\u0308ckerei.example"
+    assert api.put("/customers/u-1", {"email": composed, "name": "Anna"}).status_code == 201
+
+    assert_error(api.put("/customers/u-2", {"email": decomposed, "name": "Anna"}), 409, "email_taken")
+    assert Customer.objects.get(organisation=organisation).email == composed
+
+
 def test_put_refuses_an_email_of_another_end_user(api, organisation, end_user):
     assert_error(api.put("/customers/u-9", {"email": end_user.email}), 409, "email_taken")
     assert_error(api.put("/customers/u-9", {"email": "not an email"}), 422, "invalid_email")
