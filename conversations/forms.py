@@ -7,6 +7,9 @@ from portal_core import ratelimit
 from portal_core.uploads import CSV, DOC, DOCX, GIF, JPEG, PDF, PNG, XLSX, XML, AttachmentsField
 
 MAX_REPLY_CHARACTERS = 10_240
+# Characters as a person counts them may each hold many code points (an emoji sequence, stacked accents): the
+# stored text is bounded too, within what a session keeps as a draft (portal_auth/drafts.py, MAX_DRAFT_CHARS).
+MAX_REPLY_CODE_POINTS = 20_000
 MAX_ATTACHMENTS = 6
 MAX_ATTACHMENT_SIZE = 3 * 1024 * 1024
 ATTACHMENT_KINDS = (XLSX, CSV, DOC, DOCX, XML, PDF, GIF, JPEG, PNG)
@@ -43,5 +46,11 @@ class ReplyForm(ratelimit.RateLimitedForm):
                 "Your message is %(length)s characters long; it may be at most %(max)s.",
                 code="too_long",
                 params={"length": f"{length:,}", "max": f"{MAX_REPLY_CHARACTERS:,}"},
+            )
+        if len(body) > MAX_REPLY_CODE_POINTS:
+            raise ValidationError(
+                "Your message is too long: its emoji and accented letters each count as several characters. "
+                "Shorten it a little, or send it in two messages.",
+                code="too_long",
             )
         return body

@@ -1,3 +1,5 @@
+import html
+
 import pytest
 from django.test import Client
 
@@ -191,6 +193,19 @@ def test_10241_characters_are_refused_and_nothing_is_saved(sign_in, conversation
     html = response.content.decode()
     assert "Your message is 10,241 characters long; it may be at most 10,240." in html
     assert "Nothing was sent." in html
+    assert_nothing_saved(conversation, settings, last_activity_at=conversation.last_activity_at)
+
+
+def test_a_few_characters_stacked_with_marks_are_refused_by_their_stored_length(sign_in, conversation, settings):
+    """'Zalgo' text: 200 characters as a person counts them, each with 120 combining marks, 24,200 code points."""
+    body = ("a" + "\u0301" * 120) * 200
+
+    response = sign_in(conversation.customer).post(detail_url(conversation), {"body": body})
+
+    assert response.status_code == 400
+    assert "Your message is too long: its emoji and accented letters each count as several characters." in (
+        html.unescape(response.content.decode())
+    )
     assert_nothing_saved(conversation, settings, last_activity_at=conversation.last_activity_at)
 
 

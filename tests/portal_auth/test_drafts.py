@@ -11,6 +11,7 @@ from django.test import Client
 from django.utils import timezone
 
 from bookings.models import BookingAddOn, BookingDocument
+from conversations.forms import MAX_REPLY_CODE_POINTS
 from conversations.models import Message
 from portal_auth.models import Portal
 from tests.bookings.factories import AddOnFactory, AttendeeFactory, BookingFactory
@@ -71,6 +72,15 @@ def conversation_reply(customer):
     return Form(page, page, {"body": TYPED}, lambda: Message.objects.filter(body=TYPED).exists())
 
 
+def longest_conversation_reply(customer):
+    """As long as the form accepts, in emoji of three code points each: a session keeps all of it."""
+    conversation = ConversationFactory(customer=customer)
+    page = f"/{customer.organisation.slug}/conversations/{conversation.pk}/"
+    longest = "\U0001f469\u200d\U0001f4bb" * (MAX_REPLY_CODE_POINTS // 3)
+    saved = Message.objects.filter(conversation=conversation).exists
+    return Form(page, page, {"body": longest}, saved, shown=longest)
+
+
 def _booking(customer):
     booking = BookingFactory(organisation=customer.organisation)
     AttendeeFactory(booking=booking, email=customer.email)
@@ -93,7 +103,7 @@ def add_on_booking(customer):
     return Form(check_page, check_page, data, saved, shown="Nothing was booked.")
 
 
-FORMS = [ticket_reply, new_ticket, conversation_reply, document_upload, add_on_booking]
+FORMS = [ticket_reply, new_ticket, conversation_reply, longest_conversation_reply, document_upload, add_on_booking]
 
 
 @pytest.mark.parametrize("make_form", FORMS, ids=lambda make_form: make_form.__name__)
