@@ -15,6 +15,7 @@ class ConversationAdminForm(StaffReplyForm, forms.ModelForm):
     public_reply_means = "Public reply: shown in the customer's portal and emailed to them with a link"
     internal_note_means = "Internal note: seen by staff only"
     reply_when = "Sent when you save."
+    customer_changed_fields = ("status",)
 
     class Meta:
         model = Conversation
@@ -85,11 +86,27 @@ class ConversationAdmin(admin.ModelAdmin):
     fieldsets = [
         (
             None,
-            {"fields": ["organisation", "customer", "subject", "channel", "status", "created_at", "last_activity_at"]},
+            {
+                "fields": [
+                    "organisation",
+                    "customer",
+                    "subject",
+                    "channel",
+                    "status",
+                    "created_at",
+                    "last_activity_at",
+                    "shown",
+                ]
+            },
         ),
         ("Extra attributes", {"fields": ["attributes"]}),
         ("Reply", {"fields": ["reply", "reply_kind"]}),
     ]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            form.keep_customer_changes(obj)
+        super().save_model(request, obj, form, change)
 
     def delete_model(self, request, obj):
         conversations_delete(conversations=Conversation.objects.filter(pk=obj.pk))

@@ -1,6 +1,10 @@
 """The reply box on a staff member's page of a ticket or a conversation: what they write, and to whom it goes."""
 
+import json
+
 from django import forms
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
 
 PUBLIC_REPLY = "public"
 INTERNAL_NOTE = "internal"
@@ -20,12 +24,46 @@ class StaffReplyForm(forms.Form):
         label="Write a reply", required=False, widget=forms.Textarea(attrs={"rows": 5, "class": "vLargeTextField"})
     )
     reply_kind = forms.ChoiceField(label="Send as", initial=PUBLIC_REPLY, widget=forms.RadioSelect)
+    # What the page showed of `customer_changed_fields`, so a save can tell what the staff member changed.
+    shown = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    # Fields the customer changes too (a reply reopens): a save writes them only where the staff member changed them.
+    customer_changed_fields: tuple[str, ...] = ()
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["reply"].help_text = self.reply_when
         choices = [(PUBLIC_REPLY, self.public_reply_means), (INTERNAL_NOTE, self.internal_note_means)]
         self.fields["reply_kind"].choices = choices  # type: ignore[attr-defined]
+        shown = {name: self.initial.get(name) for name in self.customer_changed_fields if name in self.fields}
+        self.fields["shown"].initial = json.dumps(shown, cls=DjangoJSONEncoder)
+
+    def untouched_fields(self) -> list[str]:
+        """The fields of `customer_changed_fields` posted as the page showed them."""
+        try:
+            shown = json.loads(self.cleaned_data.get("shown") or "{}")
+        except ValueError:
+            return []
+        if not isinstance(shown, dict):
+            return []
+        return [
+            name
+            for name in self.customer_changed_fields
+            if name in shown and name in self.fields and not self.fields[name].has_changed(shown[name], self[name].data)
+        ]
+
+    def keep_customer_changes(self, instance: models.Model) -> list[str]:
+        """Before `instance` is saved: each field the staff member left as shown takes the value the row holds now,
+        which the customer may have changed since the page was loaded (a reply reopening a solved ticket); the row
+        stays locked until the save commits. Returns those fields."""
+        untouched = self.untouched_fields()
+        if untouched and instance.pk is not None:
+            columns = {name: instance._meta.get_field(name).attname for name in untouched}
+            model = type(instance)
+            now = model._default_manager.select_for_update().filter(pk=instance.pk).values(*columns.values()).first()
+            for attname, value in (now or {}).items():
+                setattr(instance, attname, value)
+        return untouched
 
     def clean_reply(self) -> str:
         # Browsers send line breaks as CR LF; the portal and emails want them once.

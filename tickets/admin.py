@@ -55,6 +55,7 @@ class TicketAdminForm(StaffReplyForm, forms.ModelForm):
     public_reply_means = "Public reply: shown in the requester's portal and emailed to them"
     internal_note_means = "Internal note: seen by staff only, never emailed"
     reply_when = "Added to the conversation when you save."
+    customer_changed_fields = ("status",)
 
     class Meta:
         model = Ticket
@@ -110,7 +111,7 @@ class TicketAdmin(admin.ModelAdmin):
     readonly_fields = ["number", "created_at", "updated_at"]
     fieldsets = [
         (None, {"fields": ["organisation", "number", "subject", "requester", "company"]}),
-        (None, {"fields": ["status", "priority", "assigned_agent", "created_at", "updated_at"]}),
+        (None, {"fields": ["status", "priority", "assigned_agent", "created_at", "updated_at", "shown"]}),
         ("Reply", {"fields": ["reply", "reply_kind"]}),
     ]
     actions = ["send_portal_links"]
@@ -138,7 +139,9 @@ class TicketAdmin(admin.ModelAdmin):
         tickets_delete(tickets=queryset)
 
     def save_model(self, request, obj, form, change):
-        ticket_save_by_staff(ticket=obj, created=not change, changed_fields=form.changed_data)
+        untouched = form.keep_customer_changes(obj) if change else []
+        changed = [name for name in form.changed_data if name not in untouched]
+        ticket_save_by_staff(ticket=obj, created=not change, changed_fields=changed)
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)

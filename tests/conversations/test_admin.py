@@ -1,3 +1,4 @@
+import html
 import os
 import re
 from datetime import timedelta
@@ -9,6 +10,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from conversations.models import Attachment, Channel, Conversation, ConversationSettings, Message
+from conversations.services import conversation_reply
 from outbox.models import OutboxEmail
 from tests.conftest import assert_link_signs_in_once, assert_plain_link, link_in
 from tests.conversations.conftest import PDF_BYTES
@@ -394,3 +396,19 @@ def test_redacting_a_reply_already_emailed_keeps_it_sent_but_forgets_its_text(ad
     assert "withdrawn" in email.body_text
     call_command("send_outbox")
     assert len(smtp_server.messages) == 1
+
+
+def test_a_conversation_the_customer_reopened_while_staff_had_it_open_stays_open(admin_client, conversation):
+    conversation.status = Conversation.Status.CLOSED
+    conversation.save()
+    page = admin_client.get(change_url(conversation)).content.decode()
+    shown = html.unescape(re.search(r'name="shown" value="([^"]*)"', page).group(1))
+    conversation_reply(conversation=conversation, customer=conversation.customer, body="One more thing", uploads=())
+
+    response = admin_client.post(
+        change_url(conversation), change_form(conversation, status="closed", shown=shown, subject="Renamed")
+    )
+
+    assert response.status_code == 302
+    conversation.refresh_from_db()
+    assert (conversation.status, conversation.subject) == (Conversation.Status.OPEN, "Renamed")

@@ -1,5 +1,6 @@
 """Staff in the admin: tickets with their conversation, portal links, revocation, filters and search."""
 
+import html
 import re
 
 import pytest
@@ -11,6 +12,7 @@ from tests.conftest import assert_link_signs_in_once, assert_plain_link, link_in
 from tests.factories import CustomerFactory, StaffUserFactory
 from tests.tickets.conftest import events
 from tickets.models import Ticket, TicketMessage
+from tickets.services import ticket_reply
 
 CHANGELIST = "/admin/tickets/ticket/"
 
@@ -377,3 +379,34 @@ def test_deleting_tickets_deletes_their_attachments_files_once_committed(
     assert list(Ticket.objects.all()) == [kept_ticket]
     assert not any(storage.exists(a.file.name) for a in deleted)
     assert storage.exists(kept.file.name)
+
+
+def shown_on(page: str) -> str:
+    """The hidden record of what the change page showed, as the browser posts it back."""
+    return html.unescape(re.search(r'name="shown" value="([^"]*)"', page).group(1))
+
+
+def test_a_status_the_customer_changed_while_staff_had_the_page_open_is_kept(admin_client, customer, make_ticket):
+    ticket = make_ticket(requester=customer, status=Ticket.Status.SOLVED)
+    shown = shown_on(admin_client.get(change_url(ticket)).content.decode())
+    ticket_reply(ticket=ticket, customer=customer, body="It happened again.")  # reopens it
+
+    response = admin_client.post(
+        change_url(ticket), form_data(ticket, status="solved", shown=shown, reply=("Checking the logs", True))
+    )
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    ticket.refresh_from_db()
+    assert ticket.status == Ticket.Status.OPEN  # the staff member left the status as shown: the customer's stands
+    assert ticket.messages.filter(body="Checking the logs", internal=True).exists()
+
+
+def test_a_status_staff_changed_is_saved_whatever_the_customer_did(admin_client, customer, make_ticket):
+    ticket = make_ticket(requester=customer, status=Ticket.Status.SOLVED)
+    shown = shown_on(admin_client.get(change_url(ticket)).content.decode())
+    ticket_reply(ticket=ticket, customer=customer, body="It happened again.")
+
+    admin_client.post(change_url(ticket), form_data(ticket, status="closed", shown=shown))
+
+    ticket.refresh_from_db()
+    assert ticket.status == Ticket.Status.CLOSED
