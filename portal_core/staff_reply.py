@@ -58,9 +58,9 @@ class StaffReplyForm(forms.Form):
         stays locked until the save commits. Returns those fields."""
         untouched = self.untouched_fields()
         if untouched and instance.pk is not None:
-            columns = {name: instance._meta.get_field(name).attname for name in untouched}
+            columns = [field.attname for field in instance._meta.concrete_fields if field.name in untouched]
             model = type(instance)
-            now = model._default_manager.select_for_update().filter(pk=instance.pk).values(*columns.values()).first()
+            now = model._default_manager.select_for_update().filter(pk=instance.pk).values(*columns).first()
             for attname, value in (now or {}).items():
                 setattr(instance, attname, value)
         return untouched
