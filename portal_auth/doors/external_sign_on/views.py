@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
 
 from portal_auth.access_log import log_access
 from portal_auth.decorators import organisation_page
@@ -64,6 +65,7 @@ def external_sign_on_start(request, organisation):
 
 
 @never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
 @organisation_page
 def external_sign_on_callback(request, organisation, state: str = ""):
     """`externalToken=<JWT>` from the business: a valid token starts a portal session, once.
@@ -90,7 +92,9 @@ def external_sign_on_callback(request, organisation, state: str = ""):
         raise
     token = (request.POST if request.method == "POST" else request.GET).get(TOKEN_PARAMETER, "")
     try:
-        if request.method == "GET" and not started_here:
+        # Used only by the button's POST, or by the GET of a sign-on this browser started; anything else (a link
+        # from elsewhere, a link preview's HEAD) is shown the account and uses nothing.
+        if not (request.method == "POST" or (request.method == "GET" and started_here)):
             verified = external_sign_on_preview(origin=origin, organisation=organisation, token=token)
             context = {"email": verified.email, "token": token}
             response = render(request, "portal_auth/external_sign_on_confirm.html", context)

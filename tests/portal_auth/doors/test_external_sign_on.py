@@ -636,6 +636,22 @@ def test_a_token_not_asked_for_from_this_browser_first_names_its_account(busines
     assert UsedExternalToken.objects.count() == 1
 
 
+@pytest.mark.parametrize("started_here", [False, True], ids=["from a link", "started in this browser"])
+def test_a_link_previews_head_uses_no_token_and_other_methods_are_refused(client, business, started_here):
+    """A chat app's link preview sends HEAD: it must neither sign in nor burn the customer's token."""
+    token = token_for(business)
+    session = client.session
+    session[STATE_SESSION_KEY] = "state-of-this-browser"
+    session.save()
+    path = f"/{business.slug}/sign-in/external/" + ("return/state-of-this-browser/" if started_here else "")
+
+    assert client.head(path, {"externalToken": token}).status_code == 200
+    assert client.options(path, {"externalToken": token}).status_code == 405
+
+    assert signed_in_customer_id(client) is None
+    assert not UsedExternalToken.objects.exists()
+
+
 def test_a_bad_token_not_asked_for_from_this_browser_is_refused_and_logged(client, business):
     token = token_for(business, secret="not the secret at all, not at all, no")
     response = client.get(f"/{business.slug}/sign-in/external/", {"externalToken": token})
