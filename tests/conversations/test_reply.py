@@ -313,5 +313,6 @@ def test_a_message_written_while_staff_closed_the_conversation_is_shown_back_to_
     shown = response.content.decode()
     assert "what you wrote is below, to copy" in shown
     assert '<textarea id="unsent" rows="6" readonly>Three paragraphs &lt;b&gt;typed&lt;/b&gt;</textarea>' in shown
+    assert '<label for="unsent">Your message, not sent</label>' in shown
     assert not AccessEvent.objects.filter(kind=AccessEvent.Kind.ACCESS_REFUSED).exists()  # not a forged post
     assert not conversation.messages.filter(body__startswith="Three paragraphs").exists()
