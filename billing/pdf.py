@@ -94,8 +94,7 @@ class _Document(FPDF):
         self.text_line(self.invoice.customer.email)
         self.ln(4)
 
-    def lines_table(self, lines: list[InvoiceLine]) -> None:
-        money = self.invoice.money
+    def _lines_heading(self) -> None:
         self.set_font("Helvetica", "B", 9)
         self.set_fill_color(235, 235, 235)
         for heading, width, align in zip(
@@ -104,21 +103,25 @@ class _Document(FPDF):
             self.cell(width, 7, heading, border="B", align=align, fill=True)
         self.ln()
         self.set_font("Helvetica", "", 9)
+
+    def lines_table(self, lines: list[InvoiceLine]) -> None:
+        """One row a line, each kept whole on a page (a row that would not fit starts the next page, under the
+        headings again): a description and its figures are never printed on different pages."""
+        money = self.invoice.money
+        self._lines_heading()
         for line in lines:
-            cells = (
-                line.description,
-                _number(line.quantity),
-                money(line.unit_price),
-                f"{_number(line.tax_rate)}%",
-                money(line.net),
-            )
+            description = _latin1(line.description)
+            height = max(6, self.multi_cell(_WIDTHS[0], 6, description, dry_run=True, output="HEIGHT"))
+            if self.get_y() + height > self.page_break_trigger:
+                self.add_page()
+                self._lines_heading()
             y = self.get_y()
-            self.multi_cell(_WIDTHS[0], 6, _latin1(cells[0]), new_x="RIGHT", new_y="TOP")
-            bottom = self.get_y()
+            self.multi_cell(_WIDTHS[0], 6, description, new_x="RIGHT", new_y="TOP")
             self.set_xy(15 + _WIDTHS[0], y)
-            for text, width in zip(cells[1:], _WIDTHS[1:], strict=True):
+            figures = (_number(line.quantity), money(line.unit_price), f"{_number(line.tax_rate)}%", money(line.net))
+            for text, width in zip(figures, _WIDTHS[1:], strict=True):
                 self.cell(width, 6, _latin1(text), align="R")
-            self.set_y(max(bottom, y + 6))
+            self.set_y(y + height)
         self.ln(2)
 
     def totals(self, rows: list[tuple[str, str, bool]]) -> None:

@@ -1,7 +1,10 @@
 """billing/pdf.py: made from stored data only, the same file for the same invoice in the same state."""
 
 import datetime
+import io
 from decimal import Decimal
+
+from pypdf import PdfReader
 
 from billing.models import BillingProfile
 from billing.pdf import invoice_pdf, receipt_pdf
@@ -52,3 +55,21 @@ def test_a_receipt_is_the_same_file_after_later_payments(issue):
     payment_record(invoice=invoice, amount=Decimal(60), paid_on=TODAY, method="cash")
     first.refresh_from_db()
     assert receipt_pdf(first) == before
+
+
+def test_a_long_invoice_keeps_each_line_whole_on_a_page_under_the_headings(issue):
+    lines = [
+        (f"Minibar item {n} " + "with a long description " * (3 if n % 7 == 0 else 0), "2.50", "1", "10")
+        for n in range(1, 46)
+    ]
+    invoice = issue(*lines)
+
+    pages = [page.extract_text() for page in PdfReader(io.BytesIO(invoice_pdf(invoice))).pages]
+
+    assert 2 <= len(pages) <= 3  # 45 lines: two or three pages, not one page a line
+    for n in range(1, 46):
+        [page] = [page for page in pages if f"Minibar item {n} " in page]
+        # Its figures are on the same page as its description.
+        assert "2.50 EUR" in page and "10%" in page
+    assert all("Description" in page and "Unit price" in page for page in pages[: len(pages) - 1])
+    assert "Total" in pages[-1]
