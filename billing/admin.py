@@ -1,4 +1,5 @@
 from django.contrib import admin, messages
+from django.contrib.admin.options import ActionLocation
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.urls import reverse
@@ -147,8 +148,18 @@ class InvoiceAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if not change:
             obj.organisation_id = obj.customer.organisation_id
+        if not _issued(obj):  # a draft is a credit note while it names an invoice to credit
             obj.kind = Invoice.Kind.CREDIT_NOTE if obj.credits_id else Invoice.Kind.INVOICE
         super().save_model(request, obj, form, change)
+
+    def has_delete_permission(self, request, obj=None):
+        # An issued invoice or credit note was numbered and emailed: it is voided or credited, never deleted.
+        return not _issued(obj) and super().has_delete_permission(request, obj)
+
+    def get_actions(self, request, action_location=ActionLocation.CHANGE_LIST):
+        actions = super().get_actions(request, action_location)
+        actions.pop("delete_selected", None)  # it would delete issued ones too: drafts are deleted one at a time
+        return actions
 
     @admin.action(description="Issue the selected drafts (number them and email them)")
     def issue_drafts(self, request, queryset: QuerySet[Invoice]) -> None:

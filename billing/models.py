@@ -7,7 +7,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import Q
 
-from billing.money import Rounding, money_format
+from billing.money import Rounding, money_format, plain_number
 from portal_auth.models import Customer, Organisation
 
 currency_code = RegexValidator(r"^[A-Z]{3}$", "A three-letter ISO 4217 code, such as EUR, JPY or KWD.")
@@ -271,6 +271,10 @@ class TabCharge(models.Model):
 
     def __str__(self) -> str:
         return self.description
+
+    @property
+    def quantity_shown(self) -> str:
+        return plain_number(self.quantity)
 
 
 class Plan(models.Model):

@@ -27,6 +27,11 @@ def money_round(amount: Decimal, currency: str) -> Decimal:
     return amount.quantize(Decimal(1).scaleb(-minor_unit_digits(currency)), rounding=ROUND_HALF_UP)
 
 
+def plain_number(value: Decimal) -> str:
+    """A quantity or a rate as a person writes it: "10", "2.5", never "1E+1" or "10.000"."""
+    return f"{value.normalize():f}"
+
+
 def money_format(amount: Decimal, currency: str) -> str:
     """ "1,234.50 EUR", "1,235 JPY", "12.345 KWD": as many decimals as the currency has."""
     digits = minor_unit_digits(currency)

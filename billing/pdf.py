@@ -14,7 +14,7 @@ from decimal import Decimal
 from fpdf import FPDF
 
 from billing.models import Invoice, InvoiceLine, Payment
-from billing.money import money_format
+from billing.money import money_format, plain_number
 from portal_auth.portals import primary_portal
 
 logger = logging.getLogger(__name__)
@@ -34,10 +34,6 @@ def receipt_pdf_name(payment: Payment) -> str:
 def _latin1(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).replace("\u2013", "-").replace("\u2014", "-").replace("\u2019", "'")
     return text.encode("latin-1", "replace").decode("latin-1")
-
-
-def _number(value: Decimal) -> str:
-    return f"{value.normalize():f}"
 
 
 class _Document(FPDF):
@@ -118,7 +114,12 @@ class _Document(FPDF):
             y = self.get_y()
             self.multi_cell(_WIDTHS[0], 6, description, new_x="RIGHT", new_y="TOP")
             self.set_xy(15 + _WIDTHS[0], y)
-            figures = (_number(line.quantity), money(line.unit_price), f"{_number(line.tax_rate)}%", money(line.net))
+            figures = (
+                plain_number(line.quantity),
+                money(line.unit_price),
+                f"{plain_number(line.tax_rate)}%",
+                money(line.net),
+            )
             for text, width in zip(figures, _WIDTHS[1:], strict=True):
                 self.cell(width, 6, _latin1(text), align="R")
             self.set_y(y + height)
@@ -138,7 +139,7 @@ class _Document(FPDF):
 def _tax_rows(invoice: Invoice) -> list[tuple[str, str, bool]]:
     return [
         (
-            f"Tax {_number(Decimal(t['rate']))}% on {invoice.money(Decimal(t['net']))}",
+            f"Tax {plain_number(Decimal(t['rate']))}% on {invoice.money(Decimal(t['net']))}",
             invoice.money(Decimal(t["tax"])),
             False,
         )

@@ -30,9 +30,11 @@ def issued_invoices_for(customer: Customer) -> QuerySet[Invoice]:
         .annotate(
             open_first=Case(
                 When(status=Invoice.Status.OPEN, then=Value(0)), default=Value(1), output_field=IntegerField()
-            )
+            ),
+            # The open ones by when they are due; the rest share one value here, so they follow newest first.
+            open_due_on=Case(When(status=Invoice.Status.OPEN, then="due_on"), default=None),
         )
-        .order_by("open_first", "due_on", "-issued_on", "-number")
+        .order_by("open_first", "open_due_on", "-issued_on", "-number")
         .only(*_LIST_FIELDS)
     )
 

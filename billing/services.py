@@ -112,11 +112,19 @@ def invoice_issue(*, invoice: Invoice, today: datetime.date | None = None) -> In
         raise ValidationError("An invoice needs at least one line.")
     billing = BillingSettings.for_organisation(invoice.organisation)
     invoice.currency = invoice.currency or billing.currency
+    # What it is follows what it credits, however the draft was edited: a credit note is one that names an invoice.
+    invoice.kind = Invoice.Kind.CREDIT_NOTE if invoice.credits_id is not None else Invoice.Kind.INVOICE
     totals = totals_compute(
         (Line(line.quantity, line.unit_price, line.tax_rate) for line in lines),
         currency=invoice.currency,
         rounding=billing.rounding,
     )
+    if invoice.is_credit_note and totals.total <= 0:
+        raise ValidationError("A credit note takes an amount off an invoice: its total must be above zero.")
+    if not invoice.is_credit_note and totals.total < 0:
+        raise ValidationError(
+            "An invoice's total can't be below zero: write a credit note against the invoice it corrects instead."
+        )
     for line, net in zip(lines, totals.nets, strict=True):
         line.net = net
     InvoiceLine.objects.bulk_update(lines, ["net"])

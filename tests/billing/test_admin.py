@@ -219,3 +219,15 @@ def test_a_membership_can_not_be_of_another_organisations_plan(admin_client, cus
         response.content.decode()
     )
     assert not Membership.objects.exists()
+
+
+def test_an_issued_invoice_can_not_be_deleted_but_a_draft_can(admin_client, issue, customer, billing_settings):
+    issued = issue()
+    draft = invoice_draft_create(customer=customer, lines=[LineInput("Room", Decimal(5))])
+
+    assert admin_client.get(f"/admin/billing/invoice/{issued.pk}/delete/").status_code == 403
+    assert "delete_selected" not in admin_client.get("/admin/billing/invoice/").content.decode()
+    response = admin_client.post(f"/admin/billing/invoice/{draft.pk}/delete/", {"post": "yes"})
+
+    assert response.status_code == 302
+    assert list(Invoice.objects.values_list("pk", flat=True)) == [issued.pk]

@@ -1,7 +1,8 @@
+import datetime
 from decimal import Decimal
 
-from billing.selectors import organisation_bills_email
-from billing.services import LineInput, invoice_draft_create, membership_start
+from billing.selectors import issued_invoices_for, organisation_bills_email
+from billing.services import LineInput, invoice_draft_create, membership_start, payment_record
 from tests.factories import CustomerFactory
 
 
@@ -17,3 +18,16 @@ def test_an_email_is_known_to_billing_once_invoiced_or_a_member(organisation, ot
     assert organisation_bills_email(organisation, "bo@example.com")
     assert not organisation_bills_email(organisation, "cy@example.com")  # a draft is not seen by the customer
     assert not organisation_bills_email(other_organisation, "ana@example.com")
+
+
+def test_open_invoices_come_first_soonest_due_then_the_rest_newest_first(issue, customer):
+    issued = {}
+    for day in ("2024-01-01", "2024-06-01", "2025-01-01", "2025-03-01"):
+        issued[day] = issue(today=datetime.date.fromisoformat(day))
+    for day in ("2024-01-01", "2024-06-01", "2025-01-01"):
+        invoice = issued[day]
+        payment_record(invoice=invoice, amount=invoice.total, paid_on=invoice.issued_on, method="cash")
+
+    listed = [invoice.issued_on.isoformat() for invoice in issued_invoices_for(customer)]
+
+    assert listed == ["2025-03-01", "2025-01-01", "2024-06-01", "2024-01-01"]

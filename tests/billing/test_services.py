@@ -277,3 +277,40 @@ def test_an_empty_tab_is_not_closed(customer, billing_settings):
     tab.refresh_from_db()
     assert tab.status == Tab.Status.OPEN
     assert not Invoice.objects.exists()
+
+
+def test_a_draft_given_an_invoice_to_credit_after_it_was_saved_is_issued_as_a_credit_note(issue, customer):
+    target = issue()
+    draft = invoice_draft_create(customer=customer, lines=[LineInput("Refund", Decimal(30))])
+    draft.credits = target
+    draft.save()
+
+    note = invoice_issue(invoice=draft)
+
+    target.refresh_from_db()
+    assert (note.kind, note.status) == (Invoice.Kind.CREDIT_NOTE, Invoice.Status.PAID)
+    assert target.amount_credited == Decimal(30) and target.amount_due == target.total - Decimal(30)
+
+
+@pytest.mark.parametrize(
+    ("quantity", "credits", "message"),
+    [
+        ("-1", False, "An invoice's total can't be below zero"),
+        ("-1", True, "A credit note takes an amount off an invoice: its total must be above zero."),
+        ("0", True, "A credit note takes an amount off an invoice: its total must be above zero."),
+    ],
+)
+def test_an_invoice_below_zero_or_a_credit_note_that_adds_is_refused(issue, customer, quantity, credits, message):
+    target = issue()
+    draft = invoice_draft_create(
+        customer=customer,
+        lines=[LineInput("Correction", Decimal(50), Decimal(quantity))],
+        credits=target if credits else None,
+    )
+
+    with pytest.raises(ValidationError, match=message):
+        invoice_issue(invoice=draft)
+
+    draft.refresh_from_db()
+    target.refresh_from_db()
+    assert draft.status == Invoice.Status.DRAFT and target.amount_credited == 0

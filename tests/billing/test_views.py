@@ -213,13 +213,15 @@ def test_the_tab_shows_each_charge_and_the_running_total(client_of, customer, bi
     tab = tab_open(customer=customer, title="Stay, room 12")
     tab_charge_add(tab=tab, charge=LineInput("Minibar", Decimal("8.50"), Decimal(2), Decimal(23)))
     tab_charge_add(tab=tab, charge=LineInput("Spa", Decimal("40.00"), Decimal(1), Decimal(23)))
+    tab_charge_add(tab=tab, charge=LineInput("Water", Decimal("0.50"), Decimal(10), Decimal(23)))
 
     _, html = page(client_of, customer, "tab/")
 
     assert "Stay, room 12" in html
     assert "Minibar × 2" in html
-    assert html.index("20.91 EUR") < html.index("70.11 EUR")  # 17.00 + 23 %, then 57.00 + 23 %
-    assert 'Total so far</dt><dd class="price">70.11 EUR' in html
+    assert "Water × 10" in html  # not "1E+1"
+    assert html.index("20.91 EUR") < html.index("76.26 EUR")  # 17.00 + 23 %, then 62.00 + 23 %
+    assert 'Total so far</dt><dd class="price">76.26 EUR' in html
 
     tab_close(tab=tab)
     assert "You have no open tab." in page(client_of, customer, "tab/")[1]
