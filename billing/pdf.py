@@ -107,7 +107,8 @@ class _Document(FPDF):
         self._lines_heading()
         for line in lines:
             description = _latin1(line.description)
-            height = max(6, self.multi_cell(_WIDTHS[0], 6, description, dry_run=True, output="HEIGHT"))
+            measured = self.multi_cell(_WIDTHS[0], 6, description, dry_run=True, output="HEIGHT")
+            height = max(6.0, float(measured))  # type: ignore[arg-type]  # output="HEIGHT" gives the height alone
             if self.get_y() + height > self.page_break_trigger:
                 self.add_page()
                 self._lines_heading()
