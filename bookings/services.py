@@ -304,9 +304,17 @@ def service_booking_cancel(*, booking: Booking, customer: Customer) -> Booking:
     """Cancel the customer's booking of a service while its free-cancellation window is open: the place is free
     at once. Emails the customer (with the calendar's cancellation) and the support address."""
     locked = _locked_for_change(booking, customer)
-    locked.status, locked.cancelled_at = Booking.Status.CANCELLED, timezone.now()
+    now = timezone.now()
+    locked.status, locked.cancelled_at = Booking.Status.CANCELLED, now
     locked.calendar_sequence += 1
     locked.save(update_fields=["status", "cancelled_at", "calendar_sequence"])
+    # Its add-ons go with it: nothing is left booked (or invoiced) on a booking that no longer takes place. Each
+    # line is saved on its own, as a customer's cancellation of it would be, so what watches lines (an add-on's
+    # invoice is voided) sees each one.
+    for line in BookingAddOn.objects.select_for_update().filter(booking=locked, cancelled_at__isnull=True):
+        line.cancelled_at = now
+        line.cancelled_by, line.cancelled_by_customer = BookingAddOn.CancelledBy.CUSTOMER, customer
+        line.save(update_fields=["cancelled_at", "cancelled_by", "cancelled_by_customer"])
     _service_booking_emails(locked, customer, "cancelled")
     return locked
 

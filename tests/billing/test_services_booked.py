@@ -9,9 +9,9 @@ import time_machine
 
 from billing.models import Invoice
 from bookings.models import Booking
-from bookings.services import service_book, service_booking_cancel
+from bookings.services import booking_add_on_book, service_book, service_booking_cancel
 from tests.billing.factories import BillingSettingsFactory
-from tests.bookings.factories import ServiceFactory, open_every_day
+from tests.bookings.factories import AddOnFactory, ServiceFactory, open_every_day
 
 NOW = datetime.datetime(2027, 3, 1, 8, tzinfo=datetime.UTC)
 STARTS_AT = datetime.datetime(2027, 3, 3, 10, tzinfo=ZoneInfo("Europe/London"))
@@ -54,6 +54,21 @@ def test_a_cancelled_unpaid_service_has_its_invoice_voided(invoicing, tour, cust
     invoice = Invoice.objects.get(kind=Invoice.Kind.INVOICE)
     assert invoice.status == Invoice.Status.VOID
     assert Invoice.objects.filter(kind=Invoice.Kind.CREDIT_NOTE, credits=invoice).exists()
+
+
+def test_a_cancelled_service_has_the_invoices_of_its_add_ons_voided_too(organisation, tour, customer):
+    BillingSettingsFactory(
+        organisation=organisation, invoice_services=True, invoice_add_ons=True, service_tax_rate=Decimal(10)
+    )
+    booking = service_book(service=tour, customer=customer, starts_at=STARTS_AT, places=1)
+    add_on = AddOnFactory(organisation=organisation, price=Decimal("15.00"))
+    booking_add_on_book(booking=booking, add_on=add_on, customer=customer)
+    assert Invoice.objects.filter(kind=Invoice.Kind.INVOICE, status=Invoice.Status.OPEN).count() == 2
+
+    service_booking_cancel(booking=booking, customer=customer)
+
+    assert set(Invoice.objects.filter(kind=Invoice.Kind.INVOICE).values_list("status", flat=True)) == {"void"}
+    assert Invoice.objects.filter(kind=Invoice.Kind.CREDIT_NOTE).count() == 2
 
 
 @pytest.mark.parametrize("setting", ["off", "none"])

@@ -11,10 +11,17 @@ import time_machine
 from django.core import mail
 from django.urls import reverse
 
-from bookings.models import Attendee, Booking
-from bookings.services import SlotUnavailable, service_book, service_booking_cancel, service_booking_reschedule
+from bookings.models import Attendee, Booking, BookingAddOn
+from bookings.services import (
+    SlotUnavailable,
+    booking_add_on_book,
+    booking_add_on_cancel,
+    service_book,
+    service_booking_cancel,
+    service_booking_reschedule,
+)
 from outbox.models import OutboxEmail
-from tests.bookings.factories import BookingFactory, ServiceFactory
+from tests.bookings.factories import AddOnFactory, BookingFactory, ServiceFactory
 from tests.factories import CustomerFactory
 
 LONDON = ZoneInfo("Europe/London")
@@ -364,3 +371,21 @@ def test_a_kept_booking_page_follows_the_services_terms_and_the_deadline_passing
 
     with time_machine.travel(deadline + datetime.timedelta(minutes=5), tick=False):
         assert "Cancel booking…" not in page(client.get(detail))
+
+
+def test_cancelling_a_service_booking_cancels_its_add_ons(customer, booked, bookable):
+    add_on = AddOnFactory(organisation=bookable.organisation)
+    kept_apart, _ = booking_add_on_book(booking=booked, add_on=add_on, customer=customer)
+    booking_add_on_cancel(line=kept_apart, customer=customer)
+    kept_apart.refresh_from_db()
+    first_cancelled = (kept_apart.cancelled_at, kept_apart.pk)
+    line, _ = booking_add_on_book(booking=booked, add_on=add_on, customer=customer)  # booked again, a new line
+
+    service_booking_cancel(booking=booked, customer=customer)
+
+    line.refresh_from_db()
+    kept_apart.refresh_from_db()
+    assert line.is_cancelled and line.cancelled_by == BookingAddOn.CancelledBy.CUSTOMER
+    assert line.cancelled_by_customer == customer
+    assert (kept_apart.cancelled_at, kept_apart.pk) == first_cancelled
+    assert not BookingAddOn.objects.filter(booking=booked, cancelled_at__isnull=True).exists()
