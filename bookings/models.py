@@ -301,6 +301,8 @@ class Booking(BookingShownFacts, models.Model):
     cancelled_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Raised at each change of time, so calendars replace the event they hold (iCalendar SEQUENCE).
     calendar_sequence = models.PositiveIntegerField(default=0, db_default=0, editable=False)
+    # The customer's confirmation this booking answered: the same one pressed again makes no second booking.
+    request_token = models.CharField(max_length=32, blank=True, default="", db_default="", editable=False)
 
     class Meta:
         ordering = ["starts_on", "pk"]
@@ -319,6 +321,11 @@ class Booking(BookingShownFacts, models.Model):
                 condition=Q(slot_starts_at__isnull=True) | Q(slot_ends_at__gt=F("slot_starts_at")),
                 name="booking_slot_ends_after_it_starts",
                 violation_error_message="The slot must end after it starts.",
+            ),
+            models.UniqueConstraint(
+                fields=["booked_by_customer", "request_token"],
+                condition=~Q(request_token=""),
+                name="booking_once_per_confirmation",
             ),
         ]
 

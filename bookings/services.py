@@ -225,15 +225,23 @@ def service_book(
     places: int,
     note: str = "",
     staff_user: User | None = None,
+    request_token: str = "",
 ) -> Booking:
     """Book `places` on `service` at `starts_at` for the customer, who becomes its attendee, and email them.
 
     All or nothing: if the slot has no longer room for `places` (taken meanwhile, closed, outside the bookable
     window), SlotUnavailable says so with the nearest free times and nothing is written. A service that needs
     staff confirmation makes a provisional booking. Staff booking on a customer's behalf pass `staff_user`.
+    `request_token` names the customer's confirmation: pressed again (a double click, a retry on a slow
+    connection), it answers with the booking it made, and books and emails nothing more.
     """
     now = timezone.now()
     _lock_resource(service)
+    # After the lock: a second press waits for the first to commit, then finds its booking.
+    if request_token and (
+        made := Booking.objects.filter(booked_by_customer=customer, request_token=request_token).first()
+    ):
+        return made
     slot = _free_slot(service, starts_at, now=now)
     if slot is None or slot.places_left < places or not service.is_active:
         _refuse(service, starts_at, now)
@@ -255,6 +263,7 @@ def service_book(
         places=places,
         note=note,
         booked_by_customer=customer,
+        request_token=request_token,
     )
     Attendee.objects.create(booking=booking, name=customer.name or customer.email, email=customer.email)
     _service_booking_emails(booking, customer, "booked", staff_user=staff_user)

@@ -1,4 +1,5 @@
 import datetime
+import secrets
 from functools import wraps
 
 from django.contrib import messages
@@ -332,6 +333,8 @@ def book_details(request, organisation, customer, service_id, day, time):
         request.session[ANSWERS_SESSION_KEY] = {
             "service": service.pk,
             "starts_at": starts_at.isoformat(),
+            # Which confirmation this is: pressing it twice books once.
+            "token": secrets.token_urlsafe(16),
             **form.cleaned_data,
         }
         return redirect("bookings:book_check", org=request.portal.slug)
@@ -359,7 +362,12 @@ def book_check(request, organisation, customer):
         _count_booking(request, customer)
         try:
             booking = service_book(
-                service=service, customer=customer, starts_at=starts_at, places=answers["places"], note=answers["note"]
+                service=service,
+                customer=customer,
+                starts_at=starts_at,
+                places=answers["places"],
+                note=answers["note"],
+                request_token=answers.get("token", ""),
             )
         except SlotUnavailable as refusal:
             return _slot_gone(request, service, starts_at, status=409, nearest=refusal.nearest)

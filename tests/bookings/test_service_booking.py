@@ -20,6 +20,7 @@ from bookings.services import (
     service_booking_cancel,
     service_booking_reschedule,
 )
+from bookings.views import ANSWERS_SESSION_KEY
 from outbox.models import OutboxEmail
 from tests.bookings.factories import AddOnFactory, BookingFactory, ServiceFactory
 from tests.factories import CustomerFactory
@@ -130,6 +131,37 @@ def test_a_service_staff_confirm_starts_provisional(customer, bookable, sent):
     assert booking.status == Booking.Status.PROVISIONAL
     assert "confirm" in mail.outbox[0].body.lower()
     assert "TENTATIVE" in mail.outbox[0].attachments[0][1]
+
+
+def test_confirming_twice_books_once_and_emails_once(sign_in, customer, bookable, sent):
+    """A double click, or a retry on a slow connection: the second press arrives with the same answers, as the
+    first's response has not yet ended them."""
+    organisation = bookable.organisation
+    client = sign_in(customer)
+    client.post(
+        url("book_details", organisation, service_id=bookable.pk, day=DAY, time=datetime.time(10)), {"places": "2"}
+    )
+    answers = client.session[ANSWERS_SESSION_KEY]
+    with sent():
+        first = client.post(url("book_check", organisation))
+    session = client.session
+    session[ANSWERS_SESSION_KEY] = answers
+    session.save()
+    mail.outbox.clear()
+
+    with sent():
+        second = client.post(url("book_check", organisation))
+
+    booking = Booking.objects.get(service=bookable)
+    assert first["Location"] == second["Location"] == url("detail", organisation, reference=booking.reference)
+    assert booking.places == 2 and mail.outbox == []
+    # Answering again is a new confirmation: it books again.
+    client.post(
+        url("book_details", organisation, service_id=bookable.pk, day=DAY, time=datetime.time(10)), {"places": "1"}
+    )
+    with sent():
+        client.post(url("book_check", organisation))
+    assert Booking.objects.filter(service=bookable).count() == 2
 
 
 def test_a_slot_taken_meanwhile_is_refused_at_confirmation_with_the_nearest_times(sign_in, customer, bookable, sent):
