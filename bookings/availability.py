@@ -133,9 +133,12 @@ def service_slots(
 
 def _places_left(service: Service, start: datetime.datetime, end: datetime.datetime, taken: list[_Taken]) -> int:
     booked = 0
+    # As an instant: a wall time the clocks repeat is never == to any time of another zone (PEP 495), so the same
+    # class's booking at 01:30 on that night would count as something else holding the resource.
+    instant = start.astimezone(datetime.UTC)
     for other in taken:
         if other.starts_at < end and other.ends_at > start:
-            if other.service_id != service.pk or other.starts_at != start:
+            if other.service_id != service.pk or other.starts_at != instant:
                 return 0  # the resource is busy with something else
             booked += other.places
     return max(service.capacity - booked, 0)

@@ -15,6 +15,7 @@ UTC = datetime.UTC
 MONDAY = datetime.date(2027, 3, 1)
 NOW = datetime.datetime(2027, 2, 20, 12, tzinfo=UTC)  # a week and more before MONDAY
 BEFORE_SUMMER_TIME = datetime.datetime(2027, 3, 20, 12, tzinfo=UTC)
+BEFORE_WINTER_TIME = datetime.datetime(2027, 10, 20, 8, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -111,6 +112,21 @@ def test_a_wall_time_the_clocks_skip_holds_no_slot(service):
         slot.ends_at.astimezone(UTC) - slot.starts_at.astimezone(UTC) == datetime.timedelta(hours=1) for slot in slots
     )
     assert f"{slots[0].ends_at:%H:%M %Z}" == "02:00 BST"
+
+
+def test_a_group_slot_in_the_hour_the_clocks_repeat_counts_its_places(service):
+    """London repeats 01:00-02:00 on Sunday 31 October 2027: a class at 01:00 (the first one) keeps its places."""
+    sunday = datetime.date(2027, 10, 31)
+    service.capacity = 12
+    service.save()
+    service.resource.opening_hours.filter(weekday=6).update(opens=datetime.time(0), closes=datetime.time(3))
+    first_one = datetime.datetime(2027, 10, 31, 0, tzinfo=UTC)  # 01:00 BST
+    book(service, first_one, places=2)
+
+    slots = service_slots(service, [sunday], now=BEFORE_WINTER_TIME)[sunday]
+
+    by_instant = {slot.starts_at.astimezone(UTC): slot.places_left for slot in slots}
+    assert by_instant[first_one] == 10
 
 
 def test_the_same_hours_in_another_zone_are_other_instants(service, organisation):
