@@ -139,8 +139,7 @@ def _booking_page(request, booking: Booking, customer, *, document_form=None, st
         "sign_in_url": sign_in_url(request.portal, request.path),
         "change_refusal": service_booking_change_refusal(booking, customer, now=timezone.now()) if customer else "",
     }
-    with timezone.override(booking.organisation.zone):
-        return render(request, "bookings/booking_detail.html", context, status=status)
+    return render(request, "bookings/booking_detail.html", context, status=status)
 
 
 def _not_linked(
@@ -215,8 +214,7 @@ def add_on_cancel(request, organisation, customer, booking, add_on_id):
             return redirect(_booking_path(request, booking.reference))
     status = 403 if form.has_error(NON_FIELD_ERRORS, "not_booker") else 400 if form.errors else 200
     context = {"booking": booking, "line": line, "form": form, "deadline": deadline}
-    with timezone.override(organisation.zone):
-        return render(request, "bookings/add_on_cancel.html", context, status=status)
+    return render(request, "bookings/add_on_cancel.html", context, status=status)
 
 
 @attendee_action
@@ -245,17 +243,6 @@ ANSWERS_SESSION_KEY = "bookings_answers"
 DAYS_SHOWN = 28
 
 
-def in_organisation_zone(view):
-    """Every time on the page in the organisation's time zone (the view gets `organisation` second)."""
-
-    @wraps(view)
-    def wrapper(request, organisation, *args, **kwargs):
-        with timezone.override(organisation.zone):
-            return view(request, organisation, *args, **kwargs)
-
-    return wrapper
-
-
 def _days_with_room(service, start: datetime.date, *, ignoring: int | None = None) -> tuple[list, datetime.date | None]:
     """(days with free slots from `start`, the first day of the next page or None)."""
     first, last = bookable_days(service, now=timezone.now())
@@ -276,7 +263,6 @@ def _day_from(request, organisation) -> datetime.date:
 @never_cache
 @cached_page(also=_bookable)
 @customer_required
-@in_organisation_zone
 def book_services(request, organisation, customer):
     return render(request, "bookings/book/services.html", {"services": bookable_services(organisation)})
 
@@ -284,7 +270,6 @@ def book_services(request, organisation, customer):
 @never_cache
 @cached_page(also=_bookable)
 @customer_required
-@in_organisation_zone
 def book_days(request, organisation, customer, service_id):
     service = get_bookable_service(organisation, service_id)
     days, later = _days_with_room(service, _day_from(request, organisation))
@@ -295,7 +280,6 @@ def book_days(request, organisation, customer, service_id):
 @never_cache
 @cached_page(also=_bookable)
 @customer_required
-@in_organisation_zone
 def book_times(request, organisation, customer, service_id, day):
     service = get_bookable_service(organisation, service_id)
     slots = service_slots(service, [day], now=timezone.now())[day]
@@ -314,7 +298,6 @@ def _slot_at(service, day: datetime.date, time: datetime.time, *, places: int = 
 
 @never_cache
 @customer_required
-@in_organisation_zone
 @require_http_methods(["GET", "HEAD", "POST"])
 def book_details(request, organisation, customer, service_id, day, time):
     """The customer's answers for the slot: kept in their session until they confirm on the check page."""
@@ -349,7 +332,6 @@ def _slot_gone(request, service, starts_at, *, nearest, status=200, reference=""
 
 @never_cache
 @customer_required
-@in_organisation_zone
 @require_http_methods(["GET", "HEAD", "POST"])
 def book_check(request, organisation, customer):
     """Check your answers, then confirm: only the POST books, for what the page showed."""
@@ -407,7 +389,6 @@ def _change_refusal(booking, customer) -> str:
 
 
 @attendee_page
-@in_organisation_zone
 def booking_cancel(request, organisation, customer, booking):
     refusal = _change_refusal(booking, customer)
     if request.method == "POST" and not refusal:
@@ -426,7 +407,6 @@ def booking_cancel(request, organisation, customer, booking):
 
 @never_cache
 @customer_required
-@in_organisation_zone
 def booking_reschedule_days(request, organisation, customer, reference):
     booking = get_booking_for(customer, reference)
     if refusal := _change_refusal(booking, customer):
@@ -439,7 +419,6 @@ def booking_reschedule_days(request, organisation, customer, reference):
 
 @never_cache
 @customer_required
-@in_organisation_zone
 def booking_reschedule_times(request, organisation, customer, reference, day):
     booking = get_booking_for(customer, reference)
     service = _service_of(organisation, booking)
@@ -453,7 +432,6 @@ def booking_reschedule_times(request, organisation, customer, reference, day):
 
 
 @attendee_page
-@in_organisation_zone
 def booking_reschedule(request, organisation, customer, booking, day, time):
     """Check and confirm the move: the old time, the new one; only the POST moves it."""
     if refusal := _change_refusal(booking, customer):

@@ -4,6 +4,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect
+from django.utils import timezone
 from django.urls import reverse
 
 from portal_auth.access_log import refused_looks_logged
@@ -48,7 +49,8 @@ def organisation_page(view):
     @wraps(view)
     def wrapper(request, org, *args, **kwargs):
         organisation = _resolve(request, org)
-        with refused_looks_logged(request, organisation):
+        # Today, the dates and times the page works with and shows: the organisation's, not the server's.
+        with refused_looks_logged(request, organisation), timezone.override(organisation.zone):
             return view(request, organisation, *args, **kwargs)
 
     return wrapper
@@ -73,7 +75,7 @@ def customer_required(view):
             if request.method == "POST" and draft_keep(request, organisation=organisation):
                 messages.info(request, DRAFT_KEPT_MESSAGE)
             return redirect(sign_in_url(request.portal, request.get_full_path()))
-        with refused_looks_logged(request, organisation):
+        with refused_looks_logged(request, organisation), timezone.override(organisation.zone):
             return view(request, organisation, request.portal_customer, *args, **kwargs)
 
     # The CSRF failure view looks for this to keep the text of a form posted with an outdated token.

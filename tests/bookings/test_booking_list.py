@@ -2,6 +2,7 @@ import datetime
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -42,6 +43,21 @@ def test_lists_upcoming_and_past_bookings_of_the_customer_only(sign_in, customer
     assert "Next trip" in upcoming_part and "Old trip" in past_part
     for absent in ("Someone else", "Trip elsewhere", "Main contact trip"):
         assert absent not in page
+
+
+def test_today_is_the_organisations_day_not_the_servers(sign_in, customer, make_booking):
+    """Los Angeles, 17:00 on 10 June: already 11 June in UTC. A trip of 10 June is still today's, not past."""
+    organisation = customer.organisation
+    organisation.time_zone = "America/Los_Angeles"
+    organisation.save()
+    make_booking(organisation, customer.email, title="Harbour tour", starts_on=datetime.date(2027, 6, 10))
+    evening = datetime.datetime(2027, 6, 11, 0, tzinfo=datetime.UTC)
+
+    with time_machine.travel(evening, tick=False):
+        response = sign_in(customer).get(reverse("bookings:list", kwargs={"org": organisation.slug}))
+
+    assert [b.title for b in response.context["upcoming"]] == ["Harbour tour"]
+    assert list(response.context["past"]) == []
 
 
 def test_a_booking_with_several_matching_attendees_is_listed_once(sign_in, customer, make_booking):
