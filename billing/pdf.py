@@ -32,7 +32,11 @@ def receipt_pdf_name(payment: Payment) -> str:
 
 
 def _latin1(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text).replace("\u2013", "-").replace("\u2014", "-").replace("\u2019", "'")
+    """`text` in what Helvetica prints (Latin-1): what lies outside it in its compatible form where there is one
+    (a ligature, a full-width letter), then dashes and quotes as plain ones; the rest as "?". Latin-1's own
+    characters (½, µ, ²) are kept as they are."""
+    text = "".join(char if ord(char) < 256 else unicodedata.normalize("NFKC", char) for char in text)
+    text = text.replace("\u2013", "-").replace("\u2014", "-").replace("\u2019", "'")
     return text.encode("latin-1", "replace").decode("latin-1")
 
 
@@ -184,10 +188,9 @@ def receipt_pdf(payment: Payment) -> bytes:
     invoice = payment.invoice
     document = _Document(invoice, payment.paid_on)
     document.header_block(f"Receipt for invoice {invoice.display_number}")
-    # Payments are never edited, so the sum up to this one is fixed: the receipt stays the same file.
-    paid_so_far = sum(
-        (p.amount for p in invoice.payments.all() if (p.paid_on, p.pk) <= (payment.paid_on, payment.pk)), Decimal(0)
-    )
+    # Payments are never edited, and counted in the order they were recorded (a payment recorded late with an
+    # earlier date counts after those before it), so the sum up to this one is fixed: the receipt stays the same file.
+    paid_so_far = sum((p.amount for p in invoice.payments.all() if p.pk <= payment.pk), Decimal(0))
     document.facts(
         [
             ("Received", _date(payment.paid_on)),

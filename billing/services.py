@@ -9,7 +9,7 @@ from decimal import Decimal
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
-from django.db.models import Max
+from django.db.models import Max, QuerySet
 from django.utils import timezone
 
 from billing.dates import period_end_after
@@ -132,7 +132,7 @@ def invoice_issue(*, invoice: Invoice, today: datetime.date | None = None) -> In
     invoice.tax_lines = [{"rate": str(g.rate), "net": str(g.net), "tax": str(g.tax)} for g in totals.taxes]
     if invoice.credits_id is not None:
         _credit_apply(invoice)
-    today = today or timezone.localdate()
+    today = today or timezone.localdate(timezone=invoice.organisation.zone)
     invoice.number = invoice_number_take(organisation=invoice.organisation)
     invoice.issued_on = today
     invoice.due_on = today + datetime.timedelta(days=billing.days_due)
@@ -370,12 +370,21 @@ class MembershipsAdvanced:
     reminded: int = 0
 
 
-def memberships_advance(*, today: datetime.date) -> MembershipsAdvanced:
-    """Move memberships through their dates as of `today`: active ones whose period ended renew (as often as
-    they missed), cancelled ones whose period ended expire, and active ones renewing within a week have
-    their customer reminded, once per renewal. Safe to run again the same day, or late."""
+def memberships_advance(*, today: datetime.date | None = None) -> MembershipsAdvanced:
+    """Move memberships through their dates as of `today` (by default each organisation's own date, in its time
+    zone): active ones whose period ended renew (as often as they missed), cancelled ones whose period ended
+    expire, and active ones renewing within a week have their customer reminded, once per renewal. Safe to run
+    again the same day, or late."""
     done = MembershipsAdvanced()
-    due = Membership.objects.filter(status=Membership.Status.ACTIVE, period_ends_on__lte=today)
+    with_memberships = Organisation.objects.filter(pk__in=Membership.objects.values("organisation_id"))
+    for organisation in with_memberships.only("pk", "time_zone"):
+        its_today = today or timezone.localdate(timezone=organisation.zone)
+        _memberships_advance(Membership.objects.filter(organisation=organisation), today=its_today, done=done)
+    return done
+
+
+def _memberships_advance(memberships: QuerySet[Membership], *, today: datetime.date, done: MembershipsAdvanced):
+    due = memberships.filter(status=Membership.Status.ACTIVE, period_ends_on__lte=today)
     for pk in due.values_list("pk", flat=True).iterator():
         with transaction.atomic():
             membership = Membership.objects.select_for_update().select_related("plan").get(pk=pk)
@@ -385,12 +394,12 @@ def memberships_advance(*, today: datetime.date) -> MembershipsAdvanced:
                 )
                 membership.save(update_fields=["period_ends_on"])
                 done.renewed += 1
-    ended = Membership.objects.filter(status=Membership.Status.CANCELLED, period_ends_on__lte=today)
+    ended = memberships.filter(status=Membership.Status.CANCELLED, period_ends_on__lte=today)
     for membership in ended.only("pk", "organisation_id", "customer_id"):
         membership.status = Membership.Status.EXPIRED
         membership.save(update_fields=["status"])  # a save, not update(): the customer's pages go stale
         done.expired += 1
-    soon = Membership.objects.filter(
+    soon = memberships.filter(
         status=Membership.Status.ACTIVE,
         period_ends_on__gt=today,
         period_ends_on__lte=today + datetime.timedelta(days=REMINDER_DAYS),
@@ -414,4 +423,3 @@ def memberships_advance(*, today: datetime.date) -> MembershipsAdvanced:
                 secrets=secrets,
             )
             done.reminded += 1
-    return done

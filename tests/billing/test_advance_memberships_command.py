@@ -3,6 +3,7 @@
 import datetime
 
 import pytest
+import time_machine
 from django.core.management import call_command
 
 from billing.models import Membership
@@ -89,3 +90,16 @@ def test_the_customer_is_reminded_once_a_week_before_each_renewal(membership, cu
 def test_a_late_run_reminds_of_a_renewal_less_than_a_week_away(membership):
     advance(D(2027, 2, 26))
     assert OutboxEmail.objects.count() == 1
+
+
+def test_each_organisation_is_advanced_on_its_own_date(membership, customer):
+    """01:00 on 28 February in Auckland is still 27 February in UTC: Auckland's memberships renew that night."""
+    organisation = customer.organisation
+    organisation.time_zone = "Pacific/Auckland"
+    organisation.save()
+
+    with time_machine.travel(datetime.datetime(2027, 2, 27, 12, tzinfo=datetime.UTC), tick=False):
+        call_command("advance_memberships", verbosity=0)
+
+    membership.refresh_from_db()
+    assert membership.period_ends_on == D(2027, 3, 31)

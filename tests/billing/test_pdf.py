@@ -73,3 +73,18 @@ def test_a_long_invoice_keeps_each_line_whole_on_a_page_under_the_headings(issue
         assert "2.50 EUR" in page and "10%" in page
     assert all("Description" in page and "Unit price" in page for page in pages[: len(pages) - 1])
     assert "Total" in pages[-1]
+
+
+def test_latin_1_characters_print_as_themselves_and_compatible_ones_as_their_plain_form(issue):
+    text = pdf_text(invoice_pdf(issue(("½ board, 5 µg, 20 m², ﬁsh — café", "3.50", "1", "0"))))
+    assert "½ board, 5 µg, 20 m², fish - café" in text
+
+
+def test_a_receipt_counts_the_payments_recorded_before_it_whatever_their_dates(issue):
+    invoice = issue(today=TODAY)  # 220.00 EUR
+    first = payment_record(invoice=invoice, amount=Decimal(60), paid_on=datetime.date(2026, 3, 5), method="cash")
+    first_receipt = receipt_pdf(first)
+    late = payment_record(invoice=invoice, amount=Decimal(20), paid_on=datetime.date(2026, 3, 2), method="cash")
+
+    assert "Paid to date 80.00 EUR" in pdf_text(receipt_pdf(late)).replace("\n", " ")
+    assert receipt_pdf(first) == first_receipt  # an earlier receipt is the same file after a later payment

@@ -5,6 +5,7 @@ import threading
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.core.exceptions import ValidationError
 from django.db import connection, connections
 
@@ -314,3 +315,13 @@ def test_an_invoice_below_zero_or_a_credit_note_that_adds_is_refused(issue, cust
     draft.refresh_from_db()
     target.refresh_from_db()
     assert draft.status == Invoice.Status.DRAFT and target.amount_credited == 0
+
+
+def test_an_invoice_is_dated_the_organisations_day(organisation, issue):
+    organisation.time_zone = "Pacific/Auckland"
+    organisation.save()
+
+    with time_machine.travel(datetime.datetime(2027, 2, 28, 21, tzinfo=datetime.UTC), tick=False):  # 1 March, 10:00
+        invoice = issue()
+
+    assert invoice.issued_on == datetime.date(2027, 3, 1)

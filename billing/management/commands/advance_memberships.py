@@ -1,7 +1,6 @@
 import datetime
 
 from django.core.management.base import BaseCommand, CommandParser
-from django.utils import timezone
 
 from billing.services import memberships_advance
 
@@ -13,8 +12,12 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--today", type=datetime.date.fromisoformat, help="The day to act as of (YYYY-MM-DD).")
+        parser.add_argument(
+            "--today",
+            type=datetime.date.fromisoformat,
+            help="The day to act as of (YYYY-MM-DD) for every organisation; by default each one's own date.",
+        )
 
     def handle(self, *args, today: datetime.date | None = None, **options) -> None:
-        done = memberships_advance(today=today or timezone.localdate())
+        done = memberships_advance(today=today)  # by default, each organisation's date in its own time zone
         self.stdout.write(f"{done.renewed} renewed, {done.expired} expired, {done.reminded} reminded.")
