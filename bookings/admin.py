@@ -29,6 +29,7 @@ from bookings.services import (
     booking_url,
     bookings_delete,
     service_book,
+    service_booking_cancel_by_staff,
     service_booking_confirmed_by_staff,
 )
 from portal_auth.doors.password.forms import SetPasswordForm
@@ -126,8 +127,26 @@ class BookingDocumentInline(admin.TabularInline):
         return _download_link(document)
 
 
+class BookingAdminForm(forms.ModelForm):
+    class Meta:
+        model = Booking
+        fields = ["status"]  # the admin's fieldsets add the rest
+
+    def clean_status(self):
+        status = self.cleaned_data["status"]
+        booking = self.instance
+        reinstated = booking.pk and booking.status == Booking.Status.CANCELLED and status != Booking.Status.CANCELLED
+        if reinstated and booking.slot_starts_at is not None:
+            # Its place may have been taken since: booking the time again checks it is free.
+            raise forms.ValidationError(
+                "A cancelled booking of a service stays cancelled: book the time again, which checks it is still free."
+            )
+        return status
+
+
 @admin.register(Booking)
 class BookingAdmin(admin.ModelAdmin):
+    form = BookingAdminForm
     list_display = [
         "title",
         "reference",
@@ -192,15 +211,18 @@ class BookingAdmin(admin.ModelAdmin):
         bookings_delete(bookings=queryset)
 
     def save_model(self, request, obj, form, change):
-        confirmed = (
-            change
-            and "status" in form.changed_data
-            and form.initial.get("status") == Booking.Status.PROVISIONAL
-            and obj.status == Booking.Status.CONFIRMED
-        )
+        was = form.initial.get("status")
+        moved = change and "status" in form.changed_data and obj.slot_starts_at is not None
+        confirmed = moved and was == Booking.Status.PROVISIONAL and obj.status == Booking.Status.CONFIRMED
+        cancelled = moved and obj.status == Booking.Status.CANCELLED
+        if cancelled:
+            obj.status = was  # the service cancels it, with its emails and its add-ons
         super().save_model(request, obj, form, change)
         if confirmed:
             service_booking_confirmed_by_staff(booking=obj, staff_user=request.user)
+        if cancelled:
+            service_booking_cancel_by_staff(booking=obj, staff_user=request.user)
+            obj.refresh_from_db()
 
     def save_formset(self, request, form, formset, change):
         if formset.model is BookingAddOn:

@@ -313,19 +313,39 @@ def service_booking_cancel(*, booking: Booking, customer: Customer) -> Booking:
     """Cancel the customer's booking of a service while its free-cancellation window is open: the place is free
     at once. Emails the customer (with the calendar's cancellation) and the support address."""
     locked = _locked_for_change(booking, customer)
+    _cancelled(locked, customer=customer)
+    _service_booking_emails(locked, customer, "cancelled")
+    return locked
+
+
+@transaction.atomic
+def service_booking_cancel_by_staff(*, booking: Booking, staff_user: User) -> Booking:
+    """Staff cancel a booking of a service, whatever its deadline: its place is free at once, and the customer who
+    booked it is emailed (with the calendar's cancellation), as is the support address. Cancelling it again
+    changes nothing."""
+    locked = Booking.objects.select_for_update().select_related("organisation", "service").get(pk=booking.pk)
+    if locked.status == Booking.Status.CANCELLED:
+        return locked
+    _cancelled(locked, staff_user=staff_user)
+    if locked.booked_by_customer is not None:
+        _service_booking_emails(locked, locked.booked_by_customer, "cancelled", staff_user=staff_user)
+    return locked
+
+
+def _cancelled(locked: Booking, *, customer: Customer | None = None, staff_user: User | None = None) -> None:
+    """Mark the locked booking cancelled, and its add-ons with it: nothing is left booked (or invoiced) on a booking
+    that no longer takes place."""
     now = timezone.now()
     locked.status, locked.cancelled_at = Booking.Status.CANCELLED, now
     locked.calendar_sequence += 1
     locked.save(update_fields=["status", "cancelled_at", "calendar_sequence"])
-    # Its add-ons go with it: nothing is left booked (or invoiced) on a booking that no longer takes place. Each
-    # line is saved on its own, as a customer's cancellation of it would be, so what watches lines (an add-on's
-    # invoice is voided) sees each one.
+    by = BookingAddOn.CancelledBy.CUSTOMER if customer is not None else BookingAddOn.CancelledBy.STAFF
+    # Each line saved on its own, as its own cancellation would be, so what watches lines (an add-on's invoice is
+    # voided) sees each one.
     for line in BookingAddOn.objects.select_for_update().filter(booking=locked, cancelled_at__isnull=True):
-        line.cancelled_at = now
-        line.cancelled_by, line.cancelled_by_customer = BookingAddOn.CancelledBy.CUSTOMER, customer
-        line.save(update_fields=["cancelled_at", "cancelled_by", "cancelled_by_customer"])
-    _service_booking_emails(locked, customer, "cancelled")
-    return locked
+        line.cancelled_at, line.cancelled_by = now, by
+        line.cancelled_by_customer, line.cancelled_by_staff = customer, staff_user
+        line.save(update_fields=["cancelled_at", "cancelled_by", "cancelled_by_customer", "cancelled_by_staff"])
 
 
 @transaction.atomic

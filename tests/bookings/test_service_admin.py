@@ -3,14 +3,16 @@
 import datetime
 from zoneinfo import ZoneInfo
 
+import icalendar
 import pytest
 import time_machine
 from django.core import mail
 from django.urls import reverse
 
-from bookings.models import Booking
-from bookings.services import service_book
+from bookings.models import Booking, BookingAddOn
+from bookings.services import booking_add_on_book, service_book
 from portal_auth.models import Customer
+from tests.bookings.factories import AddOnFactory
 from tests.factories import CustomerFactory
 
 NOW = datetime.datetime(2027, 3, 1, 8, tzinfo=datetime.UTC)
@@ -105,8 +107,6 @@ def _status_form(booking, status: str) -> dict:
 def test_staff_confirming_a_provisional_booking_emails_the_customer_with_the_calendar_confirmed(
     admin_client, bookable, customer, django_capture_on_commit_callbacks
 ):
-    import icalendar
-
     bookable.needs_confirmation = True
     bookable.save()
     booking = service_book(service=bookable, customer=customer, starts_at=at(DAY, 10), places=1)
@@ -127,3 +127,35 @@ def test_staff_confirming_a_provisional_booking_emails_the_customer_with_the_cal
     with django_capture_on_commit_callbacks(execute=True):
         admin_client.post(change, _status_form(booking, "confirmed"))  # saved again: no second email
     assert not [email for email in mail.outbox if email.to == [customer.email]]
+
+
+def test_staff_cancelling_a_service_booking_frees_it_emails_the_calendar_cancel_and_cancels_its_add_ons(
+    admin_client, bookable, customer, django_capture_on_commit_callbacks
+):
+    booking = service_book(service=bookable, customer=customer, starts_at=at(DAY, 10), places=1)
+    line, _ = booking_add_on_book(
+        booking=booking, add_on=AddOnFactory(organisation=bookable.organisation), customer=customer
+    )
+    mail.outbox.clear()
+    change = reverse("admin:bookings_booking_change", args=[booking.pk])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(change, _status_form(booking, "cancelled"))
+
+    assert response.status_code == 302
+    booking.refresh_from_db()
+    line.refresh_from_db()
+    assert (booking.status, booking.calendar_sequence) == (Booking.Status.CANCELLED, 1)
+    assert booking.cancelled_at is not None
+    assert line.is_cancelled and line.cancelled_by == BookingAddOn.CancelledBy.STAFF
+    to_customer = next(email for email in mail.outbox if email.to == [customer.email])
+    assert to_customer.subject.startswith(f"Cancelled: {bookable.name}")
+    calendar = icalendar.Calendar.from_ical(to_customer.attachments[0][1])
+    assert str(calendar["METHOD"]) == "CANCEL"
+
+    # Set back to confirmed: refused, the time may have been booked since.
+    response = admin_client.post(change, _status_form(booking, "confirmed"))
+    assert response.status_code == 200
+    assert "A cancelled booking of a service stays cancelled" in response.content.decode()
+    booking.refresh_from_db()
+    assert booking.status == Booking.Status.CANCELLED
