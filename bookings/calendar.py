@@ -4,7 +4,9 @@ The event's UID is the booking's, and its SEQUENCE rises with each change of tim
 it replaces it when rescheduled and removes it when cancelled (METHOD:CANCEL).
 """
 
+import datetime
 from email.utils import parseaddr
+from zoneinfo import ZoneInfo
 
 import icalendar
 from django.conf import settings
@@ -12,6 +14,14 @@ from django.utils import timezone
 
 from bookings.models import Booking
 from outbox.services import EmailAttachment
+
+
+def _calendar_time(moment: datetime.datetime, zone: ZoneInfo) -> datetime.datetime:
+    """`moment` as the event writes it: the organisation's wall time, unless the clocks show that wall time twice
+    that night (RFC 5545 reads a repeated wall time as its first occurrence), in UTC then."""
+    local = moment.astimezone(zone)
+    repeated = local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset()
+    return moment.astimezone(datetime.UTC) if repeated else local
 
 
 def booking_calendar(booking: Booking, *, url: str) -> EmailAttachment:
@@ -29,8 +39,8 @@ def booking_calendar(booking: Booking, *, url: str) -> EmailAttachment:
     event.add("uid", f"booking-{booking.reference}@{domain}")
     event.add("sequence", booking.calendar_sequence)
     event.add("dtstamp", timezone.now())
-    event.add("dtstart", booking.slot_starts_at.astimezone(zone))
-    event.add("dtend", booking.slot_ends_at.astimezone(zone))
+    event.add("dtstart", _calendar_time(booking.slot_starts_at, zone))
+    event.add("dtend", _calendar_time(booking.slot_ends_at, zone))
     event.add("summary", f"{booking.title} ({organisation.public_name})")
     event.add("description", f"Reference {booking.reference}\n{url}")
     event.add("url", url)

@@ -351,10 +351,13 @@ def _cancelled(locked: Booking, *, customer: Customer | None = None, staff_user:
 @transaction.atomic
 def service_booking_reschedule(*, booking: Booking, customer: Customer, starts_at: datetime.datetime) -> Booking:
     """Move the customer's booking to another free slot of its service, for the same places, while its window is
-    open; the old place is free at once. SlotUnavailable (nothing changed) if the new slot has no room."""
+    open; the old place is free at once. SlotUnavailable (nothing changed) if the new slot has no room. Moved to
+    the time it already has, it changes nothing and emails nothing."""
     locked = _locked_for_change(booking, customer)
     service = locked.service
     assert service is not None
+    if starts_at.astimezone(datetime.UTC) == locked.slot_starts_at:
+        return locked
     now = timezone.now()
     _lock_resource(service)
     slot = _free_slot(service, starts_at, now=now, ignoring=locked.pk)

@@ -361,8 +361,10 @@ def book_check(request, organisation, customer):
             "We've emailed you the details with a calendar file.",
         )
         return redirect(_booking_path(request, booking.reference))
-    ends_at = starts_at + service.duration
-    cancel_until = starts_at - service.free_cancellation_notice
+    # In elapsed time, as the booking and its deadline are kept: across a clock change, wall-clock sums drift an hour.
+    instant = starts_at.astimezone(datetime.UTC)
+    ends_at = (instant + service.duration).astimezone(organisation.zone)
+    cancel_until = (instant - service.free_cancellation_notice).astimezone(organisation.zone)
     context = {
         "service": service,
         "answers": answers,
@@ -425,7 +427,7 @@ def booking_reschedule_times(request, organisation, customer, reference, day):
     slots = [
         slot
         for slot in service_slots(service, [day], now=timezone.now(), ignoring=booking.pk)[day]
-        if slot.places_left >= booking.places
+        if slot.places_left >= booking.places and slot.starts_at.astimezone(datetime.UTC) != booking.slot_starts_at
     ]
     context = {"service": service, "day": day, "slots": slots, "booking": booking}
     return render(request, "bookings/book/times.html", context)

@@ -11,6 +11,7 @@ import time_machine
 from django.core import mail
 from django.urls import reverse
 
+from bookings.calendar import booking_calendar
 from bookings.models import Attendee, Booking, BookingAddOn
 from bookings.services import (
     SlotUnavailable,
@@ -421,3 +422,53 @@ def test_cancelling_a_service_booking_cancels_its_add_ons(customer, booked, book
     assert line.cancelled_by_customer == customer
     assert (kept_apart.cancelled_at, kept_apart.pk) == first_cancelled
     assert not BookingAddOn.objects.filter(booking=booked, cancelled_at__isnull=True).exists()
+
+
+def test_a_slot_in_the_hour_the_clocks_repeat_is_written_in_utc_in_the_calendar(customer, bookable):
+    """London repeats 01:00-02:00 on 31 October 2027: 01:30 GMT (the second one) can't be written as a wall time."""
+    zone = bookable.organisation.zone
+    second = datetime.datetime(2027, 10, 31, 1, 30, tzinfo=datetime.UTC)  # 01:30 GMT, after 01:30 BST
+    booking = Booking(
+        organisation=bookable.organisation,
+        reference="R1",
+        title="Night walk",
+        status=Booking.Status.CONFIRMED,
+        slot_starts_at=second,
+        slot_ends_at=second + datetime.timedelta(hours=1),
+    )
+
+    event = next(iter(icalendar.Calendar.from_ical(booking_calendar(booking, url="https://x/").content).walk("VEVENT")))
+
+    assert event.decoded("dtstart") == second and "TZID" not in event["dtstart"].params
+    assert event.decoded("dtend") == second + datetime.timedelta(hours=1)
+    assert event.decoded("dtend") > event.decoded("dtstart")
+    assert second.astimezone(zone).fold == 1
+
+
+def test_the_check_page_shows_the_deadline_enforced_across_a_clock_change(sign_in, customer, bookable):
+    """London moves to summer time on Sunday 28 March 2027: 24 hours before 10:00 BST that day is 09:00 GMT."""
+    organisation = bookable.organisation
+    sunday = datetime.date(2027, 3, 28)
+    with time_machine.travel(datetime.datetime(2027, 3, 20, 8, tzinfo=datetime.UTC), tick=False):
+        client = sign_in(customer)
+        answered = client.post(
+            url("book_details", organisation, service_id=bookable.pk, day=sunday, time=datetime.time(10)),
+            {"places": "1"},
+        )
+        assert answered.status_code == 302, page(answered)[:3000]
+        check = page(client.get(url("book_check", organisation)))
+
+    free = check[check.index("Free cancellation") :][:200]
+    assert "27 Mar 2027 at 09:00" in free, free
+
+
+def test_a_booking_is_not_offered_or_moved_to_the_time_it_already_has(sign_in, customer, booked, bookable):
+    times = page(
+        sign_in(customer).get(url("reschedule_times", bookable.organisation, reference=booked.reference, day=DAY))
+    )
+    assert "11:00" in times and "10:00 to 11:00" not in times  # its own time is not offered
+
+    mail.outbox.clear()
+    same = service_booking_reschedule(booking=booked, customer=customer, starts_at=at(DAY, 10))
+
+    assert same.calendar_sequence == 0 and mail.outbox == []
