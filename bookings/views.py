@@ -390,6 +390,20 @@ def _change_refusal(booking, customer) -> str:
     return service_booking_change_refusal(booking, customer, now=timezone.now())
 
 
+def _move_refusal(booking, customer) -> str:
+    """Why the booking can't be moved online: as for a cancellation, or its service is no longer offered (it can
+    still be cancelled)."""
+    if refusal := _change_refusal(booking, customer):
+        return refusal
+    if booking.service is not None and not booking.service.is_active:
+        return "This service is no longer offered, so its time can't be changed online."
+    return ""
+
+
+def _moving_refused(request, booking, refusal: str) -> HttpResponse:
+    return render(request, "bookings/book/cancel.html", {"booking": booking, "refusal": refusal, "moving": True})
+
+
 @attendee_page
 def booking_cancel(request, organisation, customer, booking):
     refusal = _change_refusal(booking, customer)
@@ -411,8 +425,8 @@ def booking_cancel(request, organisation, customer, booking):
 @customer_required
 def booking_reschedule_days(request, organisation, customer, reference):
     booking = get_booking_for(customer, reference)
-    if refusal := _change_refusal(booking, customer):
-        return render(request, "bookings/book/cancel.html", {"booking": booking, "refusal": refusal, "moving": True})
+    if refusal := _move_refusal(booking, customer):
+        return _moving_refused(request, booking, refusal)
     service = _service_of(organisation, booking)
     days, later = _days_with_room(service, _day_from(request, organisation), ignoring=booking.pk)
     context = {"service": service, "days": days, "later": later, "booking": booking}
@@ -423,6 +437,8 @@ def booking_reschedule_days(request, organisation, customer, reference):
 @customer_required
 def booking_reschedule_times(request, organisation, customer, reference, day):
     booking = get_booking_for(customer, reference)
+    if refusal := _move_refusal(booking, customer):
+        return _moving_refused(request, booking, refusal)
     service = _service_of(organisation, booking)
     slots = [
         slot
@@ -436,8 +452,8 @@ def booking_reschedule_times(request, organisation, customer, reference, day):
 @attendee_page
 def booking_reschedule(request, organisation, customer, booking, day, time):
     """Check and confirm the move: the old time, the new one; only the POST moves it."""
-    if refusal := _change_refusal(booking, customer):
-        return render(request, "bookings/book/cancel.html", {"booking": booking, "refusal": refusal, "moving": True})
+    if refusal := _move_refusal(booking, customer):
+        return _moving_refused(request, booking, refusal)
     service = _service_of(organisation, booking)
     slot, starts_at, nearest = _slot_at(service, day, time, places=booking.places, ignoring=booking.pk)
     if slot is None:

@@ -23,6 +23,7 @@ from bookings.services import (
 )
 from bookings.views import ANSWERS_SESSION_KEY
 from outbox.models import OutboxEmail
+from portal_auth.models import AccessEvent
 from tests.bookings.factories import AddOnFactory, BookingFactory, ServiceFactory
 from tests.factories import CustomerFactory
 
@@ -472,3 +473,21 @@ def test_a_booking_is_not_offered_or_moved_to_the_time_it_already_has(sign_in, c
     same = service_booking_reschedule(booking=booked, customer=customer, starts_at=at(DAY, 10))
 
     assert same.calendar_sequence == 0 and mail.outbox == []
+
+
+def test_a_booking_of_a_service_no_longer_offered_can_be_cancelled_but_not_moved(sign_in, customer, booked, bookable):
+    bookable.is_active = False
+    bookable.save()
+    client = sign_in(customer)
+    organisation = bookable.organisation
+
+    detail = page(client.get(url("detail", organisation, reference=booked.reference)))
+    assert "Cancel booking…" in detail and "Change time…" not in detail
+    for moving in (
+        url("reschedule_days", organisation, reference=booked.reference),
+        url("reschedule_times", organisation, reference=booked.reference, day=DAY),
+    ):
+        response = client.get(moving)
+        assert response.status_code == 200
+        assert "This service is no longer offered, so its time can" in page(response)
+    assert not AccessEvent.objects.filter(kind=AccessEvent.Kind.ACCESS_REFUSED).exists()
