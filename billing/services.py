@@ -25,7 +25,7 @@ from billing.models import (
     Tab,
     TabCharge,
 )
-from billing.money import Line, money_format, money_round, totals_compute
+from billing.money import Line, Rounding, money_format, money_round, totals_compute
 from billing.pdf import invoice_pdf, invoice_pdf_name, receipt_pdf, receipt_pdf_name
 from outbox.services import EmailAttachment, email_enqueue
 from portal_auth.doors.access_link.services import notification_link_make
@@ -98,11 +98,12 @@ def invoice_draft_create(
 
 
 @transaction.atomic
-def invoice_issue(*, invoice: Invoice, today: datetime.date | None = None) -> Invoice:
+def invoice_issue(*, invoice: Invoice, today: datetime.date | None = None, rounding: str | None = None) -> Invoice:
     """Fix a draft's totals, give it the next number and email it, PDF attached, to the customer.
 
     A credit note lowers what is due on the invoice it corrects, and never below nothing; an invoice
     it leaves with nothing paid and nothing due is void. Raises ValidationError for what can't be issued.
+    Tax is rounded by the organisation's rule, or by `rounding` where given.
     """
     invoice = Invoice.objects.select_for_update().select_related("organisation", "customer").get(pk=invoice.pk)
     if invoice.status != Invoice.Status.DRAFT:
@@ -117,7 +118,7 @@ def invoice_issue(*, invoice: Invoice, today: datetime.date | None = None) -> In
     totals = totals_compute(
         (Line(line.quantity, line.unit_price, line.tax_rate) for line in lines),
         currency=invoice.currency,
-        rounding=billing.rounding,
+        rounding=rounding or billing.rounding,
     )
     if invoice.is_credit_note and totals.total <= 0:
         raise ValidationError("A credit note takes an amount off an invoice: its total must be above zero.")
@@ -188,7 +189,17 @@ def invoice_void(*, invoice: Invoice, today: datetime.date | None = None) -> Inv
         for line in invoice.lines.all()
     ]
     note = invoice_draft_create(customer=invoice.customer, lines=lines, credits=invoice)
-    return invoice_issue(invoice=note, today=today)
+    # Rounded as the invoice was, though the organisation's rule may have changed since: it cancels it to the cent.
+    return invoice_issue(invoice=note, today=today, rounding=_rounding_of(invoice))
+
+
+def _rounding_of(invoice: Invoice) -> str | None:
+    """The rounding rule the issued invoice's figures were reckoned by: the one that gives its total again."""
+    lines = [Line(line.quantity, line.unit_price, line.tax_rate) for line in invoice.lines.all()]
+    for rule, _label in Rounding.CHOICES:
+        if totals_compute(lines, currency=invoice.currency, rounding=rule).total == invoice.total:
+            return rule
+    return None
 
 
 @transaction.atomic

@@ -325,3 +325,21 @@ def test_an_invoice_is_dated_the_organisations_day(organisation, issue):
         invoice = issue()
 
     assert invoice.issued_on == datetime.date(2027, 3, 1)
+
+
+@pytest.mark.parametrize(("issued_by", "voided_under"), [("per_line", "per_rate"), ("per_rate", "per_line")])
+def test_a_void_cancels_the_invoice_to_the_cent_though_the_rounding_rule_changed(
+    billing_settings, issue, issued_by, voided_under
+):
+    """3 × 0.05 EUR at 10 %: 0.18 with tax rounded per line, 0.17 reckoned once per rate."""
+    billing_settings.rounding = issued_by
+    billing_settings.save()
+    invoice = issue(*[("Sweet", "0.05", "1", "10")] * 3)
+    billing_settings.rounding = voided_under
+    billing_settings.save()
+
+    note = invoice_void(invoice=invoice)
+
+    invoice.refresh_from_db()
+    assert note.total == invoice.total and invoice.amount_due == 0
+    assert invoice.status == Invoice.Status.VOID
