@@ -323,7 +323,9 @@ def service_booking_cancel_by_staff(*, booking: Booking, staff_user: User) -> Bo
     """Staff cancel a booking of a service, whatever its deadline: its place is free at once, and the customer who
     booked it is emailed (with the calendar's cancellation), as is the support address. Cancelling it again
     changes nothing."""
-    locked = Booking.objects.select_for_update().select_related("organisation", "service").get(pk=booking.pk)
+    locked = (
+        Booking.objects.select_for_update(of=("self",)).select_related("organisation", "service").get(pk=booking.pk)
+    )
     if locked.status == Booking.Status.CANCELLED:
         return locked
     _cancelled(locked, staff_user=staff_user)
