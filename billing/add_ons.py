@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from django.apps import apps
 from django.db import transaction
-from django.db.models.signals import post_save
+from django.db.models.signals import post_delete, post_save
 
 from billing.services import add_on_invoice_issue, booked_invoice_cancel, service_invoice_issue
 
@@ -24,8 +24,12 @@ CANCELLED = "cancelled"
 
 def watch() -> None:
     if apps.is_installed(BOOKED_ADD_ON[0]):
-        post_save.connect(_line_saved, sender=apps.get_model(*BOOKED_ADD_ON), dispatch_uid="billing.add_ons")
-        post_save.connect(_booking_saved, sender=apps.get_model(*BOOKING), dispatch_uid="billing.services")
+        line, booking = apps.get_model(*BOOKED_ADD_ON), apps.get_model(*BOOKING)
+        post_save.connect(_line_saved, sender=line, dispatch_uid="billing.add_ons")
+        post_save.connect(_booking_saved, sender=booking, dispatch_uid="billing.services")
+        # Deleted (staff deleting a booking takes its add-on lines with it): as if cancelled, nothing stays payable.
+        post_delete.connect(_line_deleted, sender=line, dispatch_uid="billing.add_ons.deleted")
+        post_delete.connect(_booking_deleted, sender=booking, dispatch_uid="billing.services.deleted")
 
 
 def _source(line) -> str:
@@ -74,6 +78,18 @@ def _booking_saved(sender, instance, created: bool, raw: bool = False, **kwargs)
         _without_failing_the_booking(
             lambda: booked_invoice_cancel(organisation_id=instance.organisation_id, source=source)
         )
+
+
+def _line_deleted(sender, instance, **kwargs) -> None:
+    # A booking's lines are deleted before the booking itself, which is still there to name its organisation.
+    _without_failing_the_booking(
+        lambda: booked_invoice_cancel(organisation_id=instance.booking.organisation_id, source=_source(instance))
+    )
+
+
+def _booking_deleted(sender, instance, **kwargs) -> None:
+    source = f"bookings.booking:{instance.pk}"
+    _without_failing_the_booking(lambda: booked_invoice_cancel(organisation_id=instance.organisation_id, source=source))
 
 
 def _without_failing_the_booking(write: Callable[[], object]) -> None:

@@ -9,7 +9,7 @@ import time_machine
 
 from billing.models import Invoice
 from bookings.models import Booking
-from bookings.services import booking_add_on_book, service_book, service_booking_cancel
+from bookings.services import booking_add_on_book, bookings_delete, service_book, service_booking_cancel
 from tests.billing.factories import BillingSettingsFactory
 from tests.bookings.factories import AddOnFactory, ServiceFactory, open_every_day
 
@@ -94,3 +94,18 @@ def test_an_invoice_that_fails_never_undoes_the_booking(invoicing, tour, custome
     monkeypatch.setattr("billing.add_ons.service_invoice_issue", broken)
     service_book(service=tour, customer=customer, starts_at=STARTS_AT, places=1)
     assert Booking.objects.filter(service=tour).exists() and not Invoice.objects.exists()
+
+
+def test_a_booking_staff_delete_has_its_invoices_and_its_add_ons_voided(organisation, tour, customer):
+    BillingSettingsFactory(
+        organisation=organisation, invoice_services=True, invoice_add_ons=True, service_tax_rate=Decimal(10)
+    )
+    booking = service_book(service=tour, customer=customer, starts_at=STARTS_AT, places=1)
+    booking_add_on_book(
+        booking=booking, add_on=AddOnFactory(organisation=organisation, price=Decimal(15)), customer=customer
+    )
+
+    bookings_delete(bookings=Booking.objects.filter(pk=booking.pk))
+
+    assert set(Invoice.objects.filter(kind=Invoice.Kind.INVOICE).values_list("status", flat=True)) == {"void"}
+    assert Invoice.objects.filter(kind=Invoice.Kind.CREDIT_NOTE).count() == 2
