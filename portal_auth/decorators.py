@@ -4,8 +4,8 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect
-from django.utils import timezone
 from django.urls import reverse
+from django.utils import timezone
 
 from portal_auth.access_log import refused_looks_logged
 from portal_auth.drafts import draft_keep
