@@ -37,6 +37,12 @@ def booking_calendar(booking: Booking, *, url: str) -> EmailAttachment:
     event = icalendar.Event()
     domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "localhost"
     event.add("uid", f"booking-{booking.reference}@{domain}")
+    # Required in a PUBLISH and a CANCEL (RFC 5546): the business, at the address that answers for it.
+    organizer = icalendar.vCalAddress(
+        f"mailto:{organisation.support_email or parseaddr(settings.DEFAULT_FROM_EMAIL)[1]}"
+    )
+    organizer.params["cn"] = icalendar.vText(organisation.public_name)
+    event.add("organizer", organizer)
     event.add("sequence", booking.calendar_sequence)
     event.add("dtstamp", timezone.now())
     event.add("dtstart", _calendar_time(booking.slot_starts_at, zone))

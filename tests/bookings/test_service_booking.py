@@ -121,6 +121,8 @@ def test_the_confirmation_email_carries_a_calendar_file_in_the_organisations_zon
     assert event.decoded("dtstart") == at(DAY, 10) and str(event["dtstart"].params["TZID"]) == "Europe/London"
     assert event.decoded("dtend") == at(DAY, 11)
     assert booking.reference in str(event["uid"]) and int(event["sequence"]) == 0
+    assert str(event["organizer"]) == "mailto:desk@voyages.example"
+    assert str(event["organizer"].params["CN"]) == bookable.organisation.public_name
     assert "VTIMEZONE" in content
     assert OutboxEmail.objects.get(to=customer.email).attachments.get().filename == "booking.ics"
 
