@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.options import ActionLocation
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -209,11 +210,17 @@ class PaymentAdmin(admin.ModelAdmin):
                 method=data["method"],
                 reference=data["reference"],
                 recorded_by=request.user,
+                entry_token=data.get("entry", ""),
             )
         except ValidationError as error:  # the invoice changed since the form was checked
             self.message_user(request, "; ".join(error.messages), messages.ERROR)
             return
         obj.pk = payment.pk
+
+    def response_add(self, request, obj, post_url_continue=None):
+        if obj.pk is None:  # refused when it came to be recorded: the error is said, not "added successfully"
+            return redirect(reverse("admin:billing_payment_changelist"))
+        return super().response_add(request, obj, post_url_continue)
 
 
 class TabChargeInline(admin.TabularInline):

@@ -1,3 +1,4 @@
+import secrets
 from decimal import Decimal
 
 from django import forms
@@ -9,12 +10,16 @@ from billing.money import money_round
 class PaymentForm(forms.ModelForm):
     """Staff record a payment: refused, with the reason, unless it fits what the invoice still asks for."""
 
+    # Drawn when the form is shown: the same form sent twice records one payment (billing.services.payment_record).
+    entry = forms.CharField(widget=forms.HiddenInput, required=False, max_length=32)
+
     class Meta:
         model = Payment
         fields = ["invoice", "amount", "paid_on", "method", "reference"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["entry"].initial = secrets.token_urlsafe(16)
         if "invoice" in self.fields:
             open_invoices = Invoice.objects.filter(status=Invoice.Status.OPEN, kind=Invoice.Kind.INVOICE)
             self.fields["invoice"].queryset = open_invoices.select_related("customer")  # type: ignore[attr-defined]

@@ -222,9 +222,14 @@ class Payment(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # The form it was entered with: sent twice (a double click, the back button), it is one payment.
+    entry_token = models.CharField(max_length=32, blank=True, default="", db_default="", editable=False)
 
     class Meta:
         ordering = ["paid_on", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["entry_token"], condition=~Q(entry_token=""), name="payment_entered_once")
+        ]
 
     def __str__(self) -> str:
         return f"Receipt {self.pk} for {self.invoice}"

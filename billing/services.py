@@ -211,9 +211,17 @@ def payment_record(
     method: str,
     reference: str = "",
     recorded_by: User | None = None,
+    entry_token: str = "",
 ) -> Payment:
-    """Record a payment against an open invoice and email its receipt; what is left stays due."""
+    """Record a payment against an open invoice and email its receipt; what is left stays due.
+
+    `entry_token` names the form it was entered with: entered again (a double click), it answers with the payment
+    recorded the first time, and records and emails nothing more.
+    """
     invoice = Invoice.objects.select_for_update().select_related("organisation", "customer").get(pk=invoice.pk)
+    # After the invoice's lock: a second submission waits for the first to commit, then finds its payment.
+    if entry_token and (entered := Payment.objects.filter(entry_token=entry_token).first()):
+        return entered
     if invoice.status != Invoice.Status.OPEN or invoice.is_credit_note:
         raise ValidationError(f"Payments are recorded against open invoices; {invoice} is {invoice.status}.")
     if amount <= 0:
@@ -225,7 +233,13 @@ def payment_record(
             f"{money_format(amount, invoice.currency)} is more than is due ({invoice.amount_due_display()})."
         )
     payment = Payment.objects.create(
-        invoice=invoice, amount=amount, paid_on=paid_on, method=method, reference=reference, recorded_by=recorded_by
+        invoice=invoice,
+        amount=amount,
+        paid_on=paid_on,
+        method=method,
+        reference=reference,
+        recorded_by=recorded_by,
+        entry_token=entry_token,
     )
     invoice.amount_paid += amount
     if invoice.amount_due == 0:

@@ -7,6 +7,7 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from billing.models import Invoice, Membership, Payment, Tab
 from billing.services import LineInput, invoice_draft_create, payment_record, tab_open
@@ -231,3 +232,38 @@ def test_an_issued_invoice_can_not_be_deleted_but_a_draft_can(admin_client, issu
 
     assert response.status_code == 302
     assert list(Invoice.objects.values_list("pk", flat=True)) == [issued.pk]
+
+
+def test_a_payment_form_sent_twice_records_one_payment_and_one_receipt(admin_client, issue):
+    invoice = issue()  # 220.00
+    page = admin_client.get(f"/admin/billing/payment/add/?invoice={invoice.pk}").content.decode()
+    entry = re.search(r'name="entry" value="([^"]+)"', page).group(1)
+    form = {"invoice": invoice.pk, "amount": "50.00", "paid_on": "2026-03-02", "method": "cash", "entry": entry}
+
+    assert admin_client.post("/admin/billing/payment/add/", form).status_code == 302
+    assert admin_client.post("/admin/billing/payment/add/", form).status_code == 302  # the double click
+
+    invoice.refresh_from_db()
+    assert Payment.objects.count() == 1 and invoice.amount_due == Decimal("170.00")
+    assert OutboxEmail.objects.filter(template="billing/emails/payment_received").count() == 1
+    # Another form (another payment of the same amount, as happens) is recorded.
+    again = admin_client.get("/admin/billing/payment/add/").content.decode()
+    other = re.search(r'name="entry" value="([^"]+)"', again).group(1)
+    admin_client.post("/admin/billing/payment/add/", {**form, "entry": other})
+    assert Payment.objects.count() == 2
+
+
+def test_a_payment_refused_when_it_came_to_be_recorded_says_so_and_only_so(admin_client, issue, monkeypatch):
+    invoice = issue()
+    form = {"invoice": invoice.pk, "amount": "50.00", "paid_on": "2026-03-02", "method": "cash"}
+
+    def refused(**kwargs):
+        raise ValidationError("Payments are recorded against open invoices; it is void.")
+
+    monkeypatch.setattr("billing.admin.payment_record", refused)
+    response = admin_client.post("/admin/billing/payment/add/", form, follow=True)
+
+    shown = response.content.decode()
+    assert "Payments are recorded against open invoices; it is void." in shown
+    assert "was added successfully" not in shown
+    assert not Payment.objects.exists()
