@@ -231,7 +231,7 @@ def recent_tickets_for(customer: Customer, *, limit: int = 3) -> list[ListedTick
 
 
 TICKET_FIELDS = tuple(field.name for field in Ticket._meta.concrete_fields)
-AGENT_FIELDS = ("first_name", "last_name", "email")
+AGENT_FIELDS = ("first_name", "last_name", "email", "is_active")
 
 
 # Of the requester and the agent, what the page names them by (and the agent's address, which a reply emails).

@@ -101,8 +101,10 @@ def _company_of(customer: Customer) -> Company | None:
 
 
 def _notify_staff(ticket: Ticket, message: TicketMessage, *, template: str) -> None:
-    """The assigned agent hears of it, or else the organisation's support address, if it has one."""
-    to = ticket.assigned_agent.email if ticket.assigned_agent is not None else ""
+    """The assigned agent hears of it, or else (no agent, or one who has left) the organisation's support address,
+    if it has one."""
+    agent = ticket.assigned_agent
+    to = agent.email if agent is not None and agent.is_active else ""
     to = to or ticket.organisation.support_email
     if not to:
         return

@@ -60,6 +60,21 @@ def test_without_an_agent_the_organisations_support_address_is_emailed(
     assert [m.to for m in mailoutbox] == [[ticket.organisation.support_email]]
 
 
+def test_a_reply_on_the_ticket_of_an_agent_who_left_goes_to_the_support_address(
+    sign_in, customer, ticket, mailoutbox, django_capture_on_commit_callbacks
+):
+    agent = get_user_model().objects.create(username="gone", email="gone@voyages.example", is_staff=True)
+    agent.is_active = False
+    agent.save()
+    Ticket.objects.filter(pk=ticket.pk).update(assigned_agent=agent)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        reply(sign_in(customer), ticket, "Anyone there?")
+
+    [email] = mailoutbox
+    assert email.to == [ticket.organisation.support_email] and email.to != ["gone@voyages.example"]
+
+
 @pytest.mark.parametrize("status", [Ticket.Status.SOLVED, Ticket.Status.PENDING])
 def test_a_reply_to_a_solved_or_pending_ticket_reopens_it(sign_in, customer, make_ticket, status):
     ticket = make_ticket(status=status)
