@@ -4,7 +4,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 
-from portal_auth.doors.access_link.services import AccessLinksClosed
+from portal_auth.doors.access_link.services import AccessLinksClosed, CustomerDeactivated
 from portal_core.origin import ClientOrigin
 from portal_core.staff_reply import StaffReplyForm
 from portal_core.uploads import stored_file_download
@@ -206,6 +206,9 @@ class TicketAdmin(admin.ModelAdmin):
                 "(Organisation › Ways to sign in).",
                 messages.ERROR,
             )
+            return redirect("admin:tickets_ticket_change", ticket.pk)
+        except CustomerDeactivated as refused:
+            self.message_user(request, f"No link sent: {refused}", messages.ERROR)
             return redirect("admin:tickets_ticket_change", ticket.pk)
         self.message_user(
             request,

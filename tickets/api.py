@@ -2,7 +2,7 @@
 
 from ninja import Router, Schema, Status
 
-from portal_auth.doors.access_link.services import AccessLinksClosed
+from portal_auth.doors.access_link.services import AccessLinksClosed, CustomerDeactivated
 from portal_auth.models import ApiKey
 from portal_core.api import ERRORS, ApiError, ErrorOut
 from portal_core.origin import ClientOrigin
@@ -38,4 +38,6 @@ def ticket_portal_link(request, number: int):
         ticket_portal_link_send(ticket=ticket, origin=ClientOrigin.from_request(request))
     except AccessLinksClosed as closed:
         raise ApiError(409, "door_closed", str(closed)) from None
+    except CustomerDeactivated as refused:
+        raise ApiError(409, "customer_inactive", str(refused)) from None
     return Status(202, PortalLinkSentOut(ticket=ticket.number, sent_to=ticket.requester.email))

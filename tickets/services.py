@@ -14,6 +14,7 @@ from django.utils import timezone
 from outbox.services import email_enqueue
 from portal_auth.doors.access_link.services import (
     AccessLinksClosed,
+    CustomerDeactivated,
     PlannedLink,
     access_link_send,
     access_links_send,
@@ -265,7 +266,7 @@ def _portal_links_send(tickets: list[Ticket], *, staff_user: User | None, origin
         )
     except AccessLinksClosed:
         return 0
-    return len(tickets)
+    return sum(1 for ticket in tickets if ticket.requester.is_active)  # a deactivated requester gets none
 
 
 # What the customer sees of a ticket: changing one of these counts as activity (its company, say, does not).
@@ -321,6 +322,8 @@ def ticket_staff_messages_publish(
                         "link": settings.SITE_URL + ticket_path(ticket, customer_portal(ticket.requester)),
                     },
                 )
+            except CustomerDeactivated:
+                pass  # a deactivated requester is sent no link, and hears of the ticket from staff if at all
         return
     if not public:
         return

@@ -42,3 +42,14 @@ def test_behind_a_closed_link_door_409(api, organisation, make_ticket):
     organisation.save()
     response = api.post(f"/api/v1/tickets/{make_ticket().number}/portal-links")
     assert response.status_code == 409 and response.json()["code"] == "door_closed"
+
+
+def test_a_deactivated_requester_is_sent_no_link_409(api, make_ticket, mailoutbox):
+    ticket = make_ticket()
+    ticket.requester.is_active = False
+    ticket.requester.save()
+
+    response = api.post(f"/api/v1/tickets/{ticket.number}/portal-links")
+
+    assert response.status_code == 409 and response.json()["code"] == "customer_inactive"
+    assert mailoutbox == [] and not CustomerToken.objects.exists()

@@ -214,3 +214,15 @@ def test_links_of_several_organisations_each_come_from_their_own(
         [message] = [m for m in mailoutbox if m.to == [ticket.requester.email]]
         assert ticket.organisation.public_name in message.from_email
         assert f"/{ticket.organisation.slug}/" in message.body
+
+
+def test_deactivated_requesters_are_sent_nothing(tickets, mailoutbox):
+    gone = tickets["pending"].requester
+    gone.is_active = False
+    gone.save()
+
+    out, _err = run()
+
+    assert "Sent 2 portal links." in out
+    assert gone.email not in recipients(mailoutbox)
+    assert not CustomerToken.objects.filter(customer=gone).exists()

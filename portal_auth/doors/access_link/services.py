@@ -54,8 +54,16 @@ def access_link_url(*, next_path: str, link_route: str, raw: str) -> str:
     return settings.SITE_URL + reverse(link_route, kwargs={"org": portal_address(next_path), "token": raw})
 
 
-class AccessLinksClosed(Exception):
+class LinkNotSent(Exception):
+    """No link was sent, for the reason it says."""
+
+
+class AccessLinksClosed(LinkNotSent):
     """The organisation has closed its emailed-link door: no link that signs in may be sent."""
+
+
+class CustomerDeactivated(LinkNotSent):
+    """The customer is deactivated: a link could never sign them in, and asking for another would send nothing."""
 
 
 @transaction.atomic
@@ -71,8 +79,11 @@ def access_link_send(
 ) -> CustomerToken:
     """Issue a link that opens `next_path` and email it; the raw token exists only in that email.
 
-    Raises AccessLinksClosed where the organisation has closed the door: a link behind it would only 404.
+    Raises AccessLinksClosed where the organisation has closed the door: a link behind it would only 404;
+    CustomerDeactivated for a deactivated customer, whom no link signs in.
     """
+    if not customer.is_active:
+        raise CustomerDeactivated(f"{customer.email} is deactivated: a link could never sign them in.")
     (token,) = access_links_send(
         organisation=customer.organisation,
         links=[PlannedLink(customer=customer, next_path=next_path, email_context=email_context or {})],
@@ -103,9 +114,10 @@ def access_links_send(
     origin: ClientOrigin | None = None,
 ) -> list[CustomerToken]:
     """`access_link_send` for many customers of one organisation, all or none: one INSERT each for the
-    tokens, the emails and the log, however many links."""
+    tokens, the emails and the log, however many links. Deactivated customers, whom no link signs in, get none."""
     if any(link.customer.organisation_id != organisation.pk for link in links):
         raise ValueError("Every link must go to a customer of this organisation.")
+    links = [link for link in links if link.customer.is_active]
     if not door_is_open(organisation, ACCESS_LINK):
         raise AccessLinksClosed(f"{organisation.public_name} has closed emailed sign-in links.")
     if any(not portal_address(link.next_path) for link in links):

@@ -49,7 +49,12 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, organisation, status, dry_run, no_progress, senders, **options):
-        tickets = Ticket.objects.select_related("organisation", "requester__organisation").order_by("pk")
+        # A deactivated requester could never use a link.
+        tickets = (
+            Ticket.objects.select_related("organisation", "requester__organisation")
+            .filter(requester__is_active=True)
+            .order_by("pk")
+        )
         if organisation:
             known = set(Organisation.objects.filter(slug__in=organisation).values_list("slug", flat=True))
             unknown = sorted(set(organisation) - known)
