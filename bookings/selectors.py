@@ -66,13 +66,15 @@ def _booking_or_refusal(reference: str, *, organisation_id: int, customer: Custo
 
 
 def organisation_has_attendee_email(organisation: Organisation, email: str) -> bool:
-    """Whether `email` is an attendee's on any booking of the organisation (the main contact's never counts)."""
-    return Attendee.objects.filter(booking__organisation=organisation, email=email).exists()
+    """Whether `email` is an attendee's on any booking of the organisation (the main contact's never counts).
+    An attendee without an email is no one's: the empty address matches none."""
+    return bool(email) and Attendee.objects.filter(booking__organisation=organisation, email=email).exists()
 
 
 def _attendee_of(email: str, booking: str = "pk") -> Exists:
-    """True where an attendee of the booking (the outer row's `booking` field) has the customer's `email`."""
-    return Exists(Attendee.objects.filter(booking=OuterRef(booking), email=email))
+    """True where an attendee of the booking (the outer row's `booking` field) has the customer's `email` (never
+    the attendees without one)."""
+    return Exists(Attendee.objects.filter(booking=OuterRef(booking), email=email).exclude(email=""))
 
 
 # A customer attends few of the organisation's bookings, so theirs are found through the attendee email
@@ -83,7 +85,7 @@ ATTENDED_BOOKINGS_LIMIT = 1_000_000
 
 
 def _attended(organisation_id: int, email: str) -> QuerySet[Booking]:
-    attended = Attendee.objects.filter(email=email).values("booking_id")[:ATTENDED_BOOKINGS_LIMIT]
+    attended = Attendee.objects.filter(email=email).exclude(email="").values("booking_id")[:ATTENDED_BOOKINGS_LIMIT]
     return Booking.objects.filter(organisation_id=organisation_id, pk__in=attended)
 
 

@@ -90,6 +90,10 @@ def _customer(organisation: Organisation, ident: str, *, create: bool = False) -
             raise _not_found()
         return customer
     email = normalise_email(ident.removeprefix(EMAIL_PREFIX))
+    try:
+        validate_email(email)  # "email:" with nothing after it is no one's, not the attendees' who have none
+    except ValidationError:
+        raise _not_found() from None
     customer = Customer.objects.filter(organisation=organisation, email=email).first()
     if customer is not None:
         return customer

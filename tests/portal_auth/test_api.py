@@ -1,5 +1,6 @@
 """The identity API: keys, access, sign-in URLs, provisioning, its errors and its log."""
 
+import datetime
 import io
 import json
 import re
@@ -8,6 +9,8 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
+from bookings.models import Attendee, Booking
+from bookings.selectors import organisation_has_attendee_email
 from portal_auth.api_keys import api_key_create, api_key_revoke
 from portal_auth.models import AccessEvent, ApiCall, ApiKey, Customer, CustomerToken, hash_token
 from tests.factories import CustomerFactory, OrganisationFactory
@@ -143,6 +146,22 @@ def test_access_leaves_out_a_section_the_customers_portal_turned_off(api, organi
 
     assert response.status_code == 200
     assert response.json()["sections"] == []
+
+
+@pytest.mark.parametrize("ident", ["email:", "email:%20%20", "email:not-an-address"])
+def test_an_empty_or_malformed_email_is_no_one_though_attendees_without_an_email_exist(api, organisation, ident):
+    booking = Booking.objects.create(
+        organisation=organisation,
+        title="Private trip",
+        starts_on=datetime.date(2027, 5, 1),
+        ends_on=datetime.date(2027, 5, 4),
+    )
+    Attendee.objects.create(booking=booking, name="A child", email="")
+
+    assert api.get(f"/customers/{ident}/access").status_code == 404
+    assert api.post("/portal-sessions", {"customer": ident.replace("%20", " ")}).status_code == 404
+    assert not Customer.objects.filter(email="").exists()
+    assert not organisation_has_attendee_email(organisation, "")
 
 
 def test_access_by_email_for_someone_known_only_to_a_section(api, attendee_email):
