@@ -17,7 +17,7 @@ from portal_auth.browsers import browser_in_words
 from portal_auth.doors.access_link.services import links_revoke
 from portal_auth.doors.registry import door_said
 from portal_auth.models import AccessEvent, Customer, CustomerSession
-from portal_auth.sessions import SESSION_ROW, SESSION_VERSION
+from portal_auth.sessions import SESSION_ROW, SESSION_VERSION, session_carried_over
 from portal_auth.types import PortalRequest
 from portal_core import page_cache
 from portal_core.origin import ClientOrigin
@@ -170,9 +170,7 @@ def sign_out_everywhere(request: PortalRequest, customer: Customer) -> tuple[int
     others = _live(customer).exclude(pk=current_id) if current_id is not None else _live(customer)
     sessions = others.update(ended_at=timezone.now())
     customer.refresh_from_db(fields=["session_version"])
-    if current_id is not None:
-        CustomerSession.objects.filter(pk=current_id).update(session_version=customer.session_version)
-    request.session[SESSION_VERSION] = customer.session_version
+    session_carried_over(request, customer)
     links = links_revoke(customer=customer, origin=origin)
     page_cache.pages_changed(customer)
     log_access(

@@ -76,6 +76,15 @@ def portal_sign_in(
     )
 
 
+def session_carried_over(request: HttpRequest, customer: Customer) -> None:
+    """This browser's session, and the row that lists it, take the customer's new session version: every other
+    session ended with the old one, and this one (which made the change) goes on, still listed."""
+    row = request.session.get(SESSION_ROW)
+    if row is not None:
+        CustomerSession.objects.filter(pk=row, customer=customer).update(session_version=customer.session_version)
+    request.session[SESSION_VERSION] = customer.session_version
+
+
 def portal_remember(customer: Customer, portal: Portal) -> None:
     """Note the portal the customer is in, which their emails will name: a write only when they change portal.
 

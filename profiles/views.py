@@ -11,7 +11,7 @@ from portal_auth.doors.landing import landed_token_confirmed, landed_token_drop,
 from portal_auth.drafts import draft_restore
 from portal_auth.models import Customer, Organisation, Portal, session_hash
 from portal_auth.page_cache import cached_page
-from portal_auth.sessions import SESSION_VERSION
+from portal_auth.sessions import session_carried_over
 from portal_core import page_cache
 from portal_core.origin import ClientOrigin
 from profiles.forms import EmailChangeForm, ProfileForm
@@ -142,8 +142,7 @@ def _confirm(request: HttpRequest, organisation: Organisation, customer: Custome
         )
         return redirect("profile:detail", org=request.portal.slug)
     landed_token_drop(request, EMAIL_CHANGE_TOKEN_SESSION_KEY)
-    # Every other session ended with the new session version; this one, which confirmed, goes on.
-    request.session[SESSION_VERSION] = changed.session_version
+    session_carried_over(request, changed)
     messages.success(request, f"Your email address is now {changed.email}. Use it to sign in from now on.")
     return redirect("profile:detail", org=request.portal.slug)
 

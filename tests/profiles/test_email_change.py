@@ -398,3 +398,17 @@ def test_purge_expired_deletes_the_email_changes_no_link_can_confirm_any_more(cu
 
     assert list(EmailChange.objects.values_list("new_email", flat=True)) == ["live@example.com"]
     assert "Deleted 1 expired email-change requests." in capsys.readouterr().out
+
+
+def test_after_the_change_this_browser_is_still_listed_and_can_sign_out_everywhere_else(client_of, sign_in, customer):
+    other = sign_in(customer)
+    ask(client_of, customer)
+    press(client_of, open_link(client_of, emailed_link()))
+
+    sessions = client_of.get(url(customer, "access/sessions/")).content.decode()
+    assert "This browser</span>" in sessions and "No session is listed" not in sessions
+    response = client_of.post(url(customer, "access/sessions/sign-out-everywhere/"))
+
+    assert response["Location"] == url(customer, "access/sessions/")  # kept signed in, not sent to sign in
+    assert client_of.get(f"/{customer.organisation.slug}/").status_code == 200
+    assert other.get(f"/{customer.organisation.slug}/").status_code == 302
