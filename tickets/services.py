@@ -133,7 +133,7 @@ def ticket_create(
         )
         message = _customer_message(ticket=ticket, customer=customer, body=body, at=timezone.now())
         _attachments_save(message, attachments, written)
-        portal = customer_portal(customer)
+        portal = customer_portal(customer, "tickets")
         link = notification_link_make(customer=customer, next_path=ticket_path(ticket, portal), link_route=LINK_ROUTE)
         email_enqueue(
             organisation=organisation,
@@ -217,7 +217,7 @@ def ticket_portal_link_send(
     """Email the requester a link that signs them in and opens this ticket."""
     return access_link_send(
         customer=ticket.requester,
-        next_path=ticket_path(ticket, customer_portal(ticket.requester)),
+        next_path=ticket_path(ticket, customer_portal(ticket.requester, "tickets")),
         created_by=staff_user,
         link_route=LINK_ROUTE,
         email_template=template,
@@ -247,7 +247,7 @@ def ticket_portal_links_send(
 
 def _portal_links_send(tickets: list[Ticket], *, staff_user: User | None, origin: ClientOrigin | None) -> int:
     """One organisation's batch; none where it closed emailed sign-in links."""
-    portal_of = portal_chooser(tickets[0].organisation_id)
+    portal_of = portal_chooser(tickets[0].organisation_id, "tickets")
     try:
         access_links_send(
             organisation=tickets[0].organisation,
@@ -319,7 +319,7 @@ def ticket_staff_messages_publish(
                         "ticket": ticket,
                         "customer": ticket.requester,
                         "messages": public,
-                        "link": settings.SITE_URL + ticket_path(ticket, customer_portal(ticket.requester)),
+                        "link": settings.SITE_URL + ticket_path(ticket, customer_portal(ticket.requester, "tickets")),
                     },
                 )
             except CustomerDeactivated:
@@ -331,7 +331,7 @@ def ticket_staff_messages_publish(
     page_cache.pages_changed(ticket)
     if not ticket.requester.wants_email(REPLY_EMAILS):
         return
-    portal = customer_portal(ticket.requester)
+    portal = customer_portal(ticket.requester, "tickets")
     for message in public:
         link = notification_link_make(
             customer=ticket.requester,

@@ -8,8 +8,8 @@ from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 
 from outbox.models import OutboxEmail
-from portal_auth.models import Portal, PortalSection
-from portal_auth.portals import customer_portal
+from portal_auth.models import Customer, Portal, PortalSection
+from portal_auth.portals import customer_page, customer_portal, portal_chooser
 from tests.factories import CustomerFactory, OrganisationFactory, primary_portal_of
 from tests.tickets.factories import TicketFactory
 from tickets.services import ticket_portal_link_send
@@ -269,3 +269,19 @@ def test_staff_cannot_change_which_section_a_row_is_nor_add_or_remove_rows(admin
 
     assert response.status_code == 302, response.content.decode()[:3000]
     assert sorted(second_portal.sections.values_list("key", flat=True)) == sorted(row.key for row in rows)
+
+
+def test_an_email_leads_to_a_portal_that_shows_its_section(customer, second_portal):
+    """The customer was last in a portal that hides Support: their ticket emails lead to the primary one."""
+    primary = customer.organisation.portals.get(is_primary=True)
+    layout(second_portal, "bookings", "tickets", off=["tickets"])
+    Customer.objects.filter(pk=customer.pk).update(last_portal=second_portal)
+    customer.refresh_from_db()
+
+    assert customer_page(customer, "tickets:list") == f"/{primary.slug}/support/"
+    assert customer_page(customer, "bookings:list") == f"/{second_portal.slug}/bookings/"  # shown there: kept
+    assert portal_chooser(customer.organisation_id, "tickets")(customer) == primary
+    # When the primary portal hides it too, the first portal that shows it.
+    layout(primary, "bookings", "tickets", off=["tickets"])
+    third = Portal.objects.create(organisation=customer.organisation, slug="third", name="Third")
+    assert customer_portal(customer, "tickets") == third
