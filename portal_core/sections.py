@@ -74,9 +74,11 @@ def sections() -> list[Section]:
     return sorted(found, key=lambda section: (section.order, section.key))
 
 
-def landing_url_name() -> str:
-    """URL name (kwarg org) of where a customer lands after signing in, when nothing else was asked for."""
-    return next((section.list_url_name for section in sections() if section.can_land), HOME_URL_NAME)
+def landing_url_name(shown: Iterable[Section] | None = None) -> str:
+    """URL name (kwarg org) of where a customer lands after signing in, when nothing else was asked for: the first
+    section that can be landed on among those `shown` (by default every installed one), else the home."""
+    candidates = sections() if shown is None else shown
+    return next((section.list_url_name for section in candidates if section.can_land), HOME_URL_NAME)
 
 
 def optional_emails() -> list[OptionalEmail]:

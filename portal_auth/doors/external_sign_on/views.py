@@ -22,6 +22,7 @@ from portal_auth.doors.external_sign_on.services import (
 from portal_auth.doors.landing import safe_next
 from portal_auth.doors.registry import EXTERNAL_SIGN_ON, door_is_open, door_required
 from portal_auth.models import AccessEvent, Organisation
+from portal_auth.portal_sections import portal_sections
 from portal_auth.sessions import portal_sign_in
 from portal_core import ratelimit
 from portal_core.origin import ClientOrigin
@@ -39,7 +40,9 @@ RETURN_PARAMETER = "return_to"
 def _landing(request, organisation: Organisation) -> str:
     if request.GET.get("next"):
         return safe_next(request)
-    return reverse(landing_url_name(), kwargs={"org": request.portal.slug})
+    # Among the sections this portal shows, in its order: a section it hides would be a 404.
+    shown = [placed.section for placed in portal_sections(request.portal)]
+    return reverse(landing_url_name(shown), kwargs={"org": request.portal.slug})
 
 
 def _with_parameter(url: str, name: str, value: str) -> str:

@@ -12,7 +12,7 @@ from django.test import Client
 
 from portal_auth.doors.external_sign_on.services import external_token_sign
 from portal_auth.doors.external_sign_on.views import STATE_SESSION_KEY
-from portal_auth.models import AccessEvent, Customer, UsedExternalToken
+from portal_auth.models import AccessEvent, Customer, PortalSection, UsedExternalToken
 from portal_auth.sessions import SESSION_CUSTOMER, SESSION_METHOD
 from portal_core.origin import ClientOrigin
 from tests.factories import CustomerFactory, OrganisationFactory
@@ -77,6 +77,17 @@ def test_a_valid_token_creates_the_customer_and_signs_them_in(client, business):
     assert AccessEvent.objects.filter(
         kind=AccessEvent.Kind.SIGN_IN, customer=customer, method="external_sign_on"
     ).exists()
+
+
+def test_on_a_portal_that_hides_conversations_sign_on_lands_on_its_home(client, business):
+    portal = business.portals.get()
+    PortalSection.objects.filter(portal=portal, key="conversations").update(enabled=False)
+    portal.section_layout_refresh()
+
+    response = callback(client, business, token_for(business))
+
+    assert response["Location"] == f"/{business.slug}/"
+    assert client.get(response["Location"]).status_code == 200
 
 
 def test_an_existing_customer_is_signed_in_not_duplicated(client, business):
