@@ -280,6 +280,13 @@ class Portal(models.Model):
             if creating:
                 self.sections_complete()
 
+    def validate_constraints(self, exclude=None):
+        # A portal made primary takes over in save(), which makes the old primary secondary first: the one-primary
+        # constraint holds when the row is written, so it is not checked here against the old primary.
+        if self.is_primary:
+            exclude = {*(exclude or ()), "organisation"}
+        super().validate_constraints(exclude=exclude)
+
     @property
     def public_name(self) -> str:
         return self.name

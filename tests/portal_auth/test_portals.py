@@ -285,3 +285,15 @@ def test_an_email_leads_to_a_portal_that_shows_its_section(customer, second_port
     layout(primary, "bookings", "tickets", off=["tickets"])
     third = Portal.objects.create(organisation=customer.organisation, slug="third", name="Third")
     assert customer_portal(customer, "tickets") == third
+
+
+def test_a_portal_created_primary_takes_over_from_the_command_and_the_admin(organisation):
+    old = organisation.portals.get(is_primary=True)
+
+    call_command("create_portal", organisation.slug, "Lumière Events", "--primary")
+
+    assert organisation.portals.get(is_primary=True).slug == "lumiere-events"
+    old.refresh_from_db()
+    assert not old.is_primary
+    # As the admin's add form checks it, primary ticked: valid, as save() takes over.
+    Portal(organisation=organisation, slug="harbour", name="Harbour", is_primary=True).full_clean()
