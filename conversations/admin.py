@@ -6,7 +6,12 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from conversations.models import Conversation, ConversationSettings, DisplayedAttribute, Message
-from conversations.services import conversation_staff_reply, conversations_delete, message_redact
+from conversations.services import (
+    conversation_staff_reply,
+    conversations_delete,
+    message_redact,
+    reply_not_emailed_because,
+)
 from portal_auth.portals import primary_portal
 from portal_core.staff_reply import StaffReplyForm
 
@@ -175,6 +180,8 @@ class ConversationAdmin(admin.ModelAdmin):
         conversation_staff_reply(conversation=form.instance, staff_user=request.user, body=body, internal=internal)
         if internal:
             self.message_user(request, "Internal note added.", messages.SUCCESS)
+        elif not_emailed := reply_not_emailed_because(form.instance.customer):
+            self.message_user(request, f"Reply added, not emailed: {not_emailed}.", messages.WARNING)
         else:
             self.message_user(request, f"Reply sent to {form.instance.customer.email}.", messages.SUCCESS)
 

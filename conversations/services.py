@@ -71,6 +71,15 @@ def _staff_reply_email_reference(message: Message) -> str:
 
 
 @transaction.atomic
+def reply_not_emailed_because(customer: Customer) -> str:
+    """Why a public staff reply is not emailed to the customer ("" when it is)."""
+    if not customer.is_active:
+        return "the customer is deactivated"
+    if not customer.wants_email(REPLY_EMAILS):
+        return "the customer turned reply emails off"
+    return ""
+
+
 def conversation_staff_reply(*, conversation: Conversation, staff_user: User, body: str, internal: bool) -> Message:
     """A reply from the admin. A public one reaches the customer's portal and mailbox; a note stays with staff."""
     now = timezone.now()
@@ -90,7 +99,7 @@ def conversation_staff_reply(*, conversation: Conversation, staff_user: User, bo
     Conversation.objects.filter(pk=conversation.pk).update(last_activity_at=now)
     page_cache.pages_changed(conversation)
     customer = conversation.customer
-    if customer.is_active and customer.wants_email(REPLY_EMAILS):
+    if not reply_not_emailed_because(customer):
         path = customer_page(customer, "conversations:detail", pk=conversation.pk)
         link = notification_link_make(customer=customer, next_path=path, created_by=staff_user)
         email_enqueue(

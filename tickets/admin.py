@@ -154,7 +154,7 @@ class TicketAdmin(admin.ModelAdmin):
         super().save_related(request, form, formsets, change)
         body = form.cleaned_data.get("reply", "")
         internal = form.is_internal_note
-        ticket_staff_reply(
+        not_emailed = ticket_staff_reply(
             ticket=form.instance,
             staff_user=request.user,
             body=body,
@@ -164,6 +164,8 @@ class TicketAdmin(admin.ModelAdmin):
         )
         if body and internal:
             self.message_user(request, "Internal note added.", messages.SUCCESS)
+        elif body and not_emailed:
+            self.message_user(request, f"Reply added to the ticket, not emailed: {not_emailed}.", messages.WARNING)
         elif body:
             self.message_user(request, f"Reply emailed to {form.instance.requester.email}.", messages.SUCCESS)
 

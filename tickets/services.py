@@ -290,47 +290,49 @@ def ticket_staff_messages_publish(
     staff_user: User,
     created: bool,
     origin: ClientOrigin | None = None,
-) -> None:
+) -> str:
     """After staff saved a ticket in admin: tell the customer of what is new and public.
 
-    A new ticket gets one email with a portal link, where the organisation wants it; on an existing
-    ticket each public reply is emailed with its text, and with a link that signs in where the
-    organisation lets notification links sign in, unless the requester turned these emails off.
+    A new ticket gets one email with a portal link, where the organisation wants it; otherwise each public
+    reply is emailed with its text, and with a link that signs in where the organisation lets notification links
+    sign in, unless the requester turned these emails off or is deactivated. Returns why a public reply was not
+    emailed ("" when it was, or when there was none).
     """
     ticket_settings = TicketSettings.for_organisation(ticket.organisation)
     public = [message for message in messages if not message.internal]
-    if created:
-        if ticket_settings.link_on_staff_ticket:
-            try:
-                ticket_portal_link_send(
-                    ticket=ticket,
-                    staff_user=staff_user,
-                    origin=origin,
-                    template="tickets/emails/ticket_opened_by_staff",
-                    context={"messages": public},
-                )
-            except AccessLinksClosed:
-                # The customer still hears of the ticket, with a link to it behind sign-in.
-                email_enqueue(
-                    organisation=ticket.organisation,
-                    to=ticket.requester.email,
-                    template="tickets/emails/ticket_opened_by_staff",
-                    context={
-                        "ticket": ticket,
-                        "customer": ticket.requester,
-                        "messages": public,
-                        "link": settings.SITE_URL + ticket_path(ticket, customer_portal(ticket.requester, "tickets")),
-                    },
-                )
-            except CustomerDeactivated:
-                pass  # a deactivated requester is sent no link, and hears of the ticket from staff if at all
-        return
+    if created and ticket_settings.link_on_staff_ticket:
+        try:
+            ticket_portal_link_send(
+                ticket=ticket,
+                staff_user=staff_user,
+                origin=origin,
+                template="tickets/emails/ticket_opened_by_staff",
+                context={"messages": public},
+            )
+        except AccessLinksClosed:
+            # The customer still hears of the ticket, with a link to it behind sign-in.
+            email_enqueue(
+                organisation=ticket.organisation,
+                to=ticket.requester.email,
+                template="tickets/emails/ticket_opened_by_staff",
+                context={
+                    "ticket": ticket,
+                    "customer": ticket.requester,
+                    "messages": public,
+                    "link": settings.SITE_URL + ticket_path(ticket, customer_portal(ticket.requester, "tickets")),
+                },
+            )
+        except CustomerDeactivated:
+            return "the requester is deactivated" if public else ""
+        return ""
     if not public:
-        return
+        return ""
     Ticket.objects.filter(pk=ticket.pk).update(updated_at=max(m.created_at for m in public))
     page_cache.pages_changed(ticket)
+    if not ticket.requester.is_active:
+        return "the requester is deactivated"
     if not ticket.requester.wants_email(REPLY_EMAILS):
-        return
+        return "the requester turned reply emails off"
     portal = customer_portal(ticket.requester, "tickets")
     for message in public:
         link = notification_link_make(
@@ -352,6 +354,7 @@ def ticket_staff_messages_publish(
             },
             secrets=link.secrets,
         )
+    return ""
 
 
 @transaction.atomic
@@ -363,9 +366,10 @@ def ticket_staff_reply(
     internal: bool,
     created: bool,
     origin: ClientOrigin | None = None,
-) -> TicketMessage | None:
+) -> str:
     """What staff wrote on a ticket's admin page: a public reply or an internal note (none if `body` is empty),
-    then what the customer must hear of it (see ticket_staff_messages_publish)."""
+    then what the customer must hear of it. Returns why a public reply was not emailed, as
+    ticket_staff_messages_publish does."""
     message = None
     if body:
         message = TicketMessage.objects.create(
@@ -375,7 +379,6 @@ def ticket_staff_reply(
             body=body,
             internal=internal,
         )
-    ticket_staff_messages_publish(
+    return ticket_staff_messages_publish(
         ticket=ticket, messages=[message] if message else [], staff_user=staff_user, created=created, origin=origin
     )
-    return message

@@ -412,3 +412,15 @@ def test_a_conversation_the_customer_reopened_while_staff_had_it_open_stays_open
     assert response.status_code == 302
     conversation.refresh_from_db()
     assert (conversation.status, conversation.subject) == (Conversation.Status.OPEN, "Renamed")
+
+
+def test_a_reply_to_a_deactivated_customer_says_it_was_not_emailed(admin_client, conversation, mailoutbox):
+    conversation.customer.is_active = False
+    conversation.customer.save()
+
+    response = admin_client.post(
+        change_url(conversation), change_form(conversation, reply="We refunded you."), follow=True
+    )
+
+    assert "Reply added, not emailed: the customer is deactivated." in html.unescape(response.content.decode())
+    assert mailoutbox == []

@@ -157,7 +157,24 @@ class TestStaffCreatedTickets:
         ticket = Ticket.objects.get(subject="Your booking documents")
         assert ticket.number == 2
         assert ticket.messages.get().body == "We need your passport."
-        assert mailoutbox == []  # links on staff-created tickets are off by default
+        # No portal link on a staff-created ticket by default; its public reply is emailed as any other is.
+        [email] = mailoutbox
+        assert email.to == [customer.email] and "We need your passport." in email.body
+        assert "Reply emailed to" in admin_client.get(response["Location"]).content.decode()
+
+    def test_a_reply_not_emailed_says_why(self, admin_client, customer, organisation, make_ticket, mailoutbox):
+        ticket = make_ticket(requester=customer)
+        customer.email_choices = {"ticket_replies": False}
+        customer.save()
+
+        response = admin_client.post(
+            f"{CHANGELIST}{ticket.pk}/change/", form_data(ticket, reply=("Fixed on our side.", False)), follow=True
+        )
+
+        assert "Reply added to the ticket, not emailed: the requester turned reply emails off." in (
+            response.content.decode().replace("&#x27;", "'")
+        )
+        assert mailoutbox == []
 
     def test_with_the_setting_the_requester_gets_a_link(
         self, admin_client, customer, organisation, ticket_settings, mailoutbox, django_capture_on_commit_callbacks
