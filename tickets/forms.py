@@ -27,9 +27,11 @@ class TicketFilterForm(forms.Form):
     )
 
     def filters(self) -> dict:
-        if not self.is_valid():
-            return {}
-        return {"status": self.cleaned_data["status"] or None, "query": self.cleaned_data["q"] or None}
+        # Each filter on its own: a bad value (an old link's status, a search longer than the box takes) is ignored
+        # alone, never taking the good one with it.
+        self.is_valid()
+        cleaned = self.cleaned_data
+        return {"status": cleaned.get("status") or None, "query": cleaned.get("q") or None}
 
 
 class TicketWriteForm(ratelimit.RateLimitedForm):

@@ -67,6 +67,19 @@ def test_an_unknown_status_is_ignored(sign_in, customer, make_ticket):
     assert numbers_on(response) == [ticket.number]
 
 
+def test_a_bad_filter_value_is_ignored_alone(sign_in, customer, make_ticket):
+    printer = make_ticket(subject="Printer jammed", status="open")
+    make_ticket(subject="Lost luggage", status="open")
+    solved = make_ticket(subject="Printer ink", status="solved")
+    client = sign_in(customer)
+
+    kept_search = client.get(url(customer.organisation, status="Open", q="printer"))  # an old link's status
+    kept_status = client.get(url(customer.organisation, status="solved", q="x" * 201))  # more than the box takes
+
+    assert sorted(numbers_on(kept_search)) == sorted([printer.number, solved.number])
+    assert numbers_on(kept_status) == [solved.number]
+
+
 def test_search_by_subject_number_or_hash_number(sign_in, customer, make_ticket):
     lisbon = make_ticket(subject="Lost luggage in Lisbon")
     porto = make_ticket(subject="Refund for Porto")
