@@ -3,8 +3,8 @@
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.hashers import make_password
-from django.db import transaction
-from django.db.models import F
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from outbox.services import email_enqueue
@@ -220,13 +220,28 @@ def customer_provision(*, organisation: Organisation, external_id: str, email: s
     provisioning someone who wrote in before). Raises CustomerConflict where the email is someone else's.
     """
     email = normalise_email(email)
-    named = Customer.objects.select_for_update().filter(organisation=organisation, external_id=external_id).first()
-    by_email = Customer.objects.select_for_update().filter(organisation=organisation, email=email).first()
+    # Both in one statement, so one moment's rows: read apart, a customer made in between would be seen by one only.
+    found = list(
+        Customer.objects.select_for_update()
+        .filter(Q(external_id=external_id) | Q(email=email), organisation=organisation)
+        .order_by("pk")
+    )
+    named = next((customer for customer in found if customer.external_id == external_id), None)
+    by_email = next((customer for customer in found if customer.email == email), None)
     if by_email is not None and by_email != named and (by_email.external_id or named is not None):
         raise CustomerConflict(f"{email} belongs to another customer.")
     customer = named or by_email
     if customer is None:
-        return Customer.objects.create(organisation=organisation, external_id=external_id, email=email, name=name), True
+        try:
+            with transaction.atomic():
+                created = Customer.objects.create(
+                    organisation=organisation, external_id=external_id, email=email, name=name
+                )
+            return created, True
+        except IntegrityError:
+            # Another call made this customer (or took the email) a moment ago, which the locks above could not see
+            # (no row to lock yet): look again, its row now there.
+            return customer_provision(organisation=organisation, external_id=external_id, email=email, name=name)
     old_email = customer.email
     customer.external_id, customer.email = external_id, email
     if name:

@@ -1,8 +1,10 @@
 """portal_auth/account.py: a customer's recent access, their live sessions, and ending them."""
 
+import threading
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
@@ -16,12 +18,12 @@ from portal_auth.account import (
     sign_out_everywhere,
 )
 from portal_auth.doors.access_link.services import PORTAL_DOOR, access_link_send, access_links_revoke
-from portal_auth.models import AccessEvent, CustomerSession, CustomerToken
+from portal_auth.models import AccessEvent, Customer, CustomerSession, CustomerToken
 from portal_auth.services import customer_password_reset_by_staff, customer_provision, password_link_send
 from portal_auth.sessions import SESSION_ROW, SESSION_SEEN, SESSION_VERSION
 from portal_core.origin import ClientOrigin
 from tests.conftest import as_shown, link_in
-from tests.factories import CustomerFactory
+from tests.factories import CustomerFactory, OrganisationFactory
 
 Kind = AccessEvent.Kind
 ORIGIN = ClientOrigin(ip="198.51.100.4", user_agent="Mozilla/5.0 (Windows NT 10.0; Win64; x64) Firefox/133.0")
@@ -383,3 +385,30 @@ def test_staff_moving_an_address_in_the_admin_ends_what_the_old_one_opened(
     event = AccessEvent.objects.get(kind=Kind.EMAIL_CHANGED)
     assert event.staff_user is not None and event.staff_user.is_staff
     assert event.reason == f"from {old_email} to corrected@example.com by staff; 1 emailed link revoked"
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite runs one writer at a time: no such race")
+@pytest.mark.django_db(transaction=True)
+def test_two_first_provisionings_at_once_make_one_customer_and_neither_fails():
+    organisation = OrganisationFactory()
+    start, outcomes = threading.Barrier(4), []
+
+    def provision():
+        try:
+            start.wait()
+            outcomes.append(
+                customer_provision(organisation=organisation, external_id="u-7", email="z@example.com", name="Z")[1]
+            )
+        except BaseException as error:  # noqa: BLE001 - reported to the test
+            outcomes.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=provision) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert sorted(outcomes) == [False, False, False, True]  # one created, the others found it
+    assert Customer.objects.filter(organisation=organisation, external_id="u-7").count() == 1
