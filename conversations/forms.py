@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from conversations.text import grapheme_count
 from portal_auth.models import Customer
 from portal_core import ratelimit
+from portal_core.sent_once import SentOnceForm
 from portal_core.uploads import CSV, DOC, DOCX, GIF, JPEG, PDF, PNG, XLSX, XML, AttachmentsField
 
 MAX_REPLY_CHARACTERS = 10_240
@@ -15,7 +16,7 @@ MAX_ATTACHMENT_SIZE = 3 * 1024 * 1024
 ATTACHMENT_KINDS = (XLSX, CSV, DOC, DOCX, XML, PDF, GIF, JPEG, PNG)
 
 
-class ReplyForm(ratelimit.RateLimitedForm):
+class ReplyForm(SentOnceForm, ratelimit.RateLimitedForm):
     # No maxlength attribute: browsers count UTF-16 units, which would stop an emoji writer at half the limit.
     body = forms.CharField(
         label="Your message",

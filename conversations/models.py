@@ -2,6 +2,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
 from portal_auth.models import Customer, Organisation
@@ -115,9 +116,17 @@ class Message(MessageShownFacts, models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
+    # The customer's sending this message answered: the same one sent again makes no second message.
+    request_token = models.CharField(max_length=32, blank=True, default="", db_default="", editable=False)
+
     class Meta:
         ordering = ["created_at", "pk"]
         indexes = [models.Index(fields=["conversation", "created_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["conversation", "request_token"], condition=~Q(request_token=""), name="message_sent_once"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_direction_display()} at {self.created_at:%Y-%m-%d %H:%M}"

@@ -35,17 +35,25 @@ class ReopenRefused(Exception):
 
 
 def conversation_reply(
-    *, conversation: Conversation, customer: Customer, body: str, uploads: Sequence[CheckedUpload]
+    *,
+    conversation: Conversation,
+    customer: Customer,
+    body: str,
+    uploads: Sequence[CheckedUpload],
+    request_token: str = "",
 ) -> Message:
     """The customer's message through the portal, with its attachments; reopens a closed conversation.
 
-    All or nothing: if anything fails, no message, no attachment row and no stored file remain.
+    All or nothing: if anything fails, no message, no attachment row and no stored file remain. The same sending
+    again (`request_token`, portal_core/sent_once.py) answers with the message it made.
     """
     with files_removed_unless_committed() as written, transaction.atomic():
         # Locked, so a reply and a staff member closing the conversation can't interleave.
         locked = Conversation.objects.select_for_update().get(
             pk=conversation.pk, organisation_id=customer.organisation_id, customer=customer
         )
+        if request_token and (sent := Message.objects.filter(conversation=locked, request_token=request_token).first()):
+            return sent
         if not locked.is_open and not customers_may_reopen(conversation):
             raise ReopenRefused
         now = timezone.now()
@@ -56,6 +64,7 @@ def conversation_reply(
             body=body,
             author_name=customer.name or customer.email,
             created_at=now,
+            request_token=request_token,
         )
         for upload in uploads:
             stored_upload_save(upload=Attachment(message=message), file=upload.file, kind=upload.kind, written=written)

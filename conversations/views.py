@@ -63,6 +63,7 @@ def conversation_detail(request, organisation, customer, pk):
             customer=customer,
             body=form.cleaned_data["body"],
             uploads=form.cleaned_data["attachments"],
+            request_token=form.once_token,
         )
     except ReopenRefused:  # closed, and reopening turned off, since the page was loaded
         return _reopen_refused(request, conversation)

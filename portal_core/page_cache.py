@@ -63,7 +63,7 @@ def _placeholder(name: str) -> str:
 def placeholders() -> dict[str, str]:
     """Template context for a page rendered to be stored: what each response fills in for itself (the pages'
     CSRF field, `csrf_input`, writes the token's placeholder: portal_core/context_processors.py)."""
-    return {"csrf_token": _placeholder("csrf"), "csp_nonce": _placeholder("csp")}
+    return {"csrf_token": _placeholder("csrf"), "csp_nonce": _placeholder("csp"), "sent_once": _placeholder("once")}
 
 
 def rendering_for_cache(request: HttpRequest) -> bool:
@@ -172,7 +172,8 @@ def storable(response: HttpResponse) -> bool:
 
 
 def filled(request: HttpRequest, response: HttpResponse) -> HttpResponse:
-    """`response` with this request's CSRF token and CSP nonce where the page has placeholders."""
+    """`response` with this request's CSRF token and CSP nonce where the page has placeholders, and a token of
+    its own for each form that is sent once (portal_core/sent_once.py): two views of one kept page are two sendings."""
     if response.streaming:
         return response
     content = response.content
@@ -180,6 +181,9 @@ def filled(request: HttpRequest, response: HttpResponse) -> HttpResponse:
         placeholder = _placeholder(name).encode()
         if placeholder in content:
             content = content.replace(placeholder, value(request).encode())
+    once = _placeholder("once").encode()
+    while once in content:
+        content = content.replace(once, secrets.token_urlsafe(16).encode(), 1)
     response.content = content
     return response
 

@@ -2,6 +2,7 @@ from django import forms
 
 from portal_auth.models import Customer
 from portal_core import ratelimit
+from portal_core.sent_once import SentOnceForm
 from portal_core.uploads import CSV, DOC, DOCX, GIF, JPEG, PDF, PNG, XLSX, AttachmentsField
 from tickets.models import CUSTOMER_STATUS_CHOICES, Ticket
 
@@ -34,7 +35,7 @@ class TicketFilterForm(forms.Form):
         return {"status": cleaned.get("status") or None, "query": cleaned.get("q") or None}
 
 
-class TicketWriteForm(ratelimit.RateLimitedForm):
+class TicketWriteForm(SentOnceForm, ratelimit.RateLimitedForm):
     """What a customer writes to support (a new ticket or a reply), counted against one rate limit."""
 
     rate_limit_action = "ticket_write"

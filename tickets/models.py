@@ -193,10 +193,18 @@ class TicketMessage(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
+    # The customer's sending this message answered: the same one sent again makes no second message.
+    request_token = models.CharField(max_length=32, blank=True, default="", db_default="", editable=False)
+
     class Meta:
         ordering = ["created_at", "pk"]
         indexes = [models.Index(fields=["ticket", "internal", "created_at"], name="ticket_message_thread")]
         constraints = [
+            models.UniqueConstraint(
+                fields=["author_customer", "request_token"],
+                condition=~Q(request_token=""),
+                name="ticket_message_sent_once",
+            ),
             models.CheckConstraint(
                 condition=Q(author_customer__isnull=True) | Q(author_staff__isnull=True),
                 name="ticket_message_one_author",

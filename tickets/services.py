@@ -86,13 +86,27 @@ def _attachments_save(message: TicketMessage, attachments: Sequence[CheckedUploa
         )
 
 
-def _customer_message(*, ticket: Ticket, customer: Customer, body: str, at: datetime) -> TicketMessage:
+def _customer_message(
+    *, ticket: Ticket, customer: Customer, body: str, at: datetime, request_token: str = ""
+) -> TicketMessage:
     return TicketMessage.objects.create(
         ticket=ticket,
         author_customer=customer,
         author_name=author_name_for(customer=customer),
         body=body,
         created_at=at,
+        request_token=request_token,
+    )
+
+
+def _sent_before(customer: Customer, request_token: str) -> TicketMessage | None:
+    """The message the same sending made already (portal_core/sent_once.py), if any."""
+    if not request_token:
+        return None
+    return (
+        TicketMessage.objects.select_related("ticket")
+        .filter(author_customer=customer, request_token=request_token)
+        .first()
     )
 
 
@@ -118,10 +132,21 @@ def _notify_staff(ticket: Ticket, message: TicketMessage, *, template: str) -> N
 
 
 def ticket_create(
-    *, customer: Customer, subject: str, priority: str, body: str, attachments: Sequence[CheckedUpload] = ()
+    *,
+    customer: Customer,
+    subject: str,
+    priority: str,
+    body: str,
+    attachments: Sequence[CheckedUpload] = (),
+    request_token: str = "",
 ) -> Ticket:
-    """A customer opens a ticket from the portal: confirmed to them by email, announced to staff."""
+    """A customer opens a ticket from the portal: confirmed to them by email, announced to staff. The same sending
+    again (`request_token`) answers with the ticket it opened."""
     with files_removed_unless_committed() as written, transaction.atomic():
+        # A customer's sendings one at a time: a second of the same waits for the first, then finds its ticket.
+        list(Customer.objects.select_for_update().filter(pk=customer.pk).values_list("pk"))
+        if sent := _sent_before(customer, request_token):
+            return sent.ticket
         organisation = customer.organisation
         ticket = Ticket.objects.create(
             organisation=organisation,
@@ -131,7 +156,9 @@ def ticket_create(
             subject=subject,
             priority=priority,
         )
-        message = _customer_message(ticket=ticket, customer=customer, body=body, at=timezone.now())
+        message = _customer_message(
+            ticket=ticket, customer=customer, body=body, at=timezone.now(), request_token=request_token
+        )
         _attachments_save(message, attachments, written)
         portal = customer_portal(customer, "tickets")
         link = notification_link_make(customer=customer, next_path=ticket_path(ticket, portal), link_route=LINK_ROUTE)
@@ -153,15 +180,23 @@ def ticket_create(
 
 
 def ticket_reply(
-    *, ticket: Ticket, customer: Customer, body: str, attachments: Sequence[CheckedUpload] = ()
+    *,
+    ticket: Ticket,
+    customer: Customer,
+    body: str,
+    attachments: Sequence[CheckedUpload] = (),
+    request_token: str = "",
 ) -> TicketMessage:
-    """A customer's reply. A solved (or pending) ticket opens again; a closed one takes no more replies."""
+    """A customer's reply. A solved (or pending) ticket opens again; a closed one takes no more replies. The same
+    sending again (`request_token`) answers with the reply it made."""
     with files_removed_unless_committed() as written, transaction.atomic():
         locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        if sent := _sent_before(customer, request_token):
+            return sent
         if locked.is_read_only:
             raise TicketClosed()
         now = timezone.now()
-        message = _customer_message(ticket=ticket, customer=customer, body=body, at=now)
+        message = _customer_message(ticket=ticket, customer=customer, body=body, at=now, request_token=request_token)
         _attachments_save(message, attachments, written)
         # From the status as locked, not as read before the form was checked: staff may have moved it meanwhile.
         reopened = locked.status in (Ticket.Status.SOLVED, Ticket.Status.PENDING)

@@ -70,6 +70,7 @@ def ticket_reply_post(request, organisation, customer, number):
             customer=customer,
             body=form.cleaned_data["body"],
             attachments=form.cleaned_data["attachments"],
+            request_token=form.once_token,
         )
     except TicketClosed as error:
         form.add_error(None, error)
@@ -103,7 +104,8 @@ def ticket_new(request, organisation, customer):
     if request.method == "POST":
         form = NewTicketForm(request.POST, request.FILES, request=request, customer=customer)
         if form.is_valid():
-            ticket = ticket_create(customer=customer, **form.cleaned_data)
+            fields = {name: value for name, value in form.cleaned_data.items() if name != "sent_once_token"}
+            ticket = ticket_create(customer=customer, **fields, request_token=form.once_token)
             return redirect("tickets:created", org=request.portal.slug, number=ticket.number)
         context = {"form": form, "replies_by_email": customer.wants_email(REPLY_EMAILS)}
         return render(request, "tickets/ticket_new.html", context, status=400)

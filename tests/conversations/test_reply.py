@@ -1,4 +1,5 @@
 import html
+import re
 
 import pytest
 from django.test import Client
@@ -316,3 +317,14 @@ def test_a_message_written_while_staff_closed_the_conversation_is_shown_back_to_
     assert '<label for="unsent">Your message, not sent</label>' in shown
     assert not AccessEvent.objects.filter(kind=AccessEvent.Kind.ACCESS_REFUSED).exists()  # not a forged post
     assert not conversation.messages.filter(body__startswith="Three paragraphs").exists()
+
+
+def test_a_message_sent_twice_is_one_message(sign_in, conversation):
+    client = sign_in(conversation.customer)
+    page = client.get(detail_url(conversation)).content.decode()
+    token = re.search(r'name="sent_once_token" value="([^"]+)"', page).group(1)
+
+    for _ in range(2):
+        assert client.post(detail_url(conversation), {"body": "Thanks!", "sent_once_token": token}).status_code == 302
+
+    assert conversation.messages.filter(body="Thanks!").count() == 1

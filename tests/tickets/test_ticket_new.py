@@ -1,5 +1,7 @@
 """A new ticket from the portal: linked to the customer, numbered, confirmed on a page and by email."""
 
+import re
+
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from outbox.models import OutboxEmail
@@ -143,3 +145,20 @@ def test_too_many_new_tickets_are_refused_with_429_and_nothing_is_written(settin
     assert limited["Retry-After"]
     assert list(Ticket.objects.values_list("subject", flat=True)) == ["Wheelchair at the airport"]
     assert OutboxEmail.objects.count() == 2  # the first ticket's, to the customer and to the support address
+
+
+def test_a_new_ticket_sent_twice_is_one_ticket_with_one_email(
+    sign_in, customer, mailoutbox, django_capture_on_commit_callbacks
+):
+    client = sign_in(customer)
+    page = client.get(f"/{customer.organisation.slug}/support/new/").content.decode()
+    token = re.search(r'name="sent_once_token" value="([^"]+)"', page).group(1)
+    form = {"subject": "Lost luggage", "priority": "high", "body": "Blue bag.", "sent_once_token": token}
+
+    with django_capture_on_commit_callbacks(execute=True):
+        first = client.post(f"/{customer.organisation.slug}/support/new/", form)
+        second = client.post(f"/{customer.organisation.slug}/support/new/", form)  # the double click
+
+    assert first["Location"] == second["Location"]
+    assert Ticket.objects.filter(requester=customer).count() == 1
+    assert [email.to for email in mailoutbox].count([customer.email]) == 1

@@ -1,5 +1,7 @@
 """A customer's reply: added to the conversation, reopens a solved ticket, never lands on a closed one."""
 
+import re
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -239,3 +241,36 @@ def test_a_reply_to_someone_elses_ticket_is_a_refused_look(sign_in, stranger, ti
 
     assert_look_refused(response, customer=stranger, what=f"ticket {ticket.number}", hidden=ticket.subject)
     assert not TicketMessage.objects.exists()
+
+
+def test_a_reply_sent_twice_is_one_reply(sign_in, customer, ticket):
+    client = sign_in(customer)
+    page = client.get(f"/{ticket.organisation.slug}/support/{ticket.number}/").content.decode()
+    token = re.search(r'name="sent_once_token" value="([^"]+)"', page).group(1)
+
+    for _ in range(2):
+        assert client.post(reply_url(ticket), {"body": "Here it is.", "sent_once_token": token}).status_code == 302
+
+    assert TicketMessage.objects.filter(ticket=ticket, body="Here it is.").count() == 1
+    # Another sending (a new page) of the same words is another reply.
+    page = client.get(f"/{ticket.organisation.slug}/support/{ticket.number}/").content.decode()
+    other = re.search(r'name="sent_once_token" value="([^"]+)"', page).group(1)
+    client.post(reply_url(ticket), {"body": "Here it is.", "sent_once_token": other})
+    assert TicketMessage.objects.filter(ticket=ticket, body="Here it is.").count() == 2
+
+
+def test_two_views_of_a_kept_ticket_page_are_two_sendings(sign_in, customer, ticket):
+    client = sign_in(customer)
+    page = f"/{ticket.organisation.slug}/support/{ticket.number}/"
+    first = client.get(page)
+    second = client.get(page)
+    assert second.context is None  # the kept page
+
+    tokens = [
+        re.search(r'name="sent_once_token" value="([^"]+)"', r.content.decode()).group(1) for r in (first, second)
+    ]
+
+    assert tokens[0] != tokens[1]
+    for token in tokens:
+        client.post(reply_url(ticket), {"body": "Same words, twice meant.", "sent_once_token": token})
+    assert TicketMessage.objects.filter(ticket=ticket, body="Same words, twice meant.").count() == 2
