@@ -1,4 +1,4 @@
-from portal_auth.portal_sections import nav_sections
+from portal_auth.portal_sections import footer_links_shown, nav_sections
 
 
 def portal(request):
@@ -22,7 +22,10 @@ def portal_sections(request):
         return {"portal_sections": []}
     match = request.resolver_match
     current = (match.app_name or match.url_name) if match else ""
+    # The home works out which sections hold something as it fills its panels, and says so (portal_project/views.py).
+    held = getattr(request, "portal_sections_held", None)
     return {
-        "portal_sections": nav_sections(portal, getattr(request, "portal_customer", None)),
+        "portal_sections": nav_sections(portal, getattr(request, "portal_customer", None), held),
         "nav_current": _UNDER_SECTION.get(current, current),
+        "footer_links": footer_links_shown(portal),
     }

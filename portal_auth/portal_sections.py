@@ -71,3 +71,10 @@ def nav_sections(portal: Portal, customer: Customer | None, held: set[str] | Non
     if customer is not None and held is None and any(p.hide_when_empty for p in placed):
         held = sections_held(customer)
     return [p.section for p in placed if not (p.hide_when_empty and held is not None and p.section.key not in held)]
+
+
+def footer_links_shown(portal: Portal) -> list:
+    """The organisation's footer links this portal shows: each group is an app's (its section's key), left out
+    where the portal hides that section, whose pages would answer 404 there."""
+    footer_links = portal.organisation.footer_links
+    return [link for group in sorted(footer_links) if section_enabled(portal, group) for link in footer_links[group]]

@@ -15,7 +15,7 @@ from django.views.decorators.cache import never_cache
 from portal_auth.decorators import customer_required
 from portal_auth.drafts import draft_keep, same_origin_post
 from portal_auth.page_cache import cached_page
-from portal_auth.portal_sections import nav_sections, portal_sections, sections_held_remember
+from portal_auth.portal_sections import portal_sections, sections_held_remember
 from portal_auth.sessions import portal_at
 from portal_core.tasks import oldest_ready_task_wait
 from portal_project.middleware import database_is_unreachable, unavailable
@@ -94,12 +94,8 @@ def portal_home(request, organisation, customer):
     sections_held_remember(customer, held)
     shown = [p for p in placed if p.section.key in items and (p.section.key in held or not p.hide_when_empty)]
     panels = [(p.section, items[p.section.key]) for p in shown]
-    context = {
-        "customer": customer,
-        "home_panels": panels,
-        "portal_sections": nav_sections(request.portal, customer, held),
-    }
-    return render(request, "portal_home.html", context)
+    request.portal_sections_held = held  # for the nav (portal_auth.context_processors)
+    return render(request, "portal_home.html", {"customer": customer, "home_panels": panels})
 
 
 def csrf_failure(request, reason=""):

@@ -125,6 +125,26 @@ def test_a_section_hidden_when_empty_shows_only_to_a_customer_it_holds_something
     assert "Support" not in nav_links(client.get(f"/{second_portal.slug}/bookings/").content.decode())
 
 
+def test_without_the_page_cache_the_homes_nav_leaves_out_what_its_panels_left_out(
+    sign_in, customer, second_portal, settings
+):
+    settings.PAGE_CACHE_ENABLED = False
+    layout(second_portal, "tickets", "bookings", hidden_when_empty=["tickets"])
+
+    home = sign_in(customer).get(f"/{second_portal.slug}/").content.decode()
+
+    assert "Support" not in home_panels(home) and "Support" not in nav_links(home)
+
+
+def test_a_portal_that_hides_policies_has_no_footer_links_to_them(client, organisation, second_portal):
+    organisation.footer_links = {"policies": [{"title": "Terms and conditions", "path": "policies/terms/"}]}
+    organisation.save()
+    layout(second_portal, "bookings", "policies", off=["policies"])
+
+    assert "Terms and conditions" in client.get(f"/{organisation.slug}/sign-in/").content.decode()
+    assert "Terms and conditions" not in client.get(f"/{second_portal.slug}/sign-in/").content.decode()
+
+
 def test_the_home_keeps_its_query_budget_with_a_layout(sign_in, customer, second_portal, django_assert_max_num_queries):
     TicketFactory(organisation=customer.organisation, requester=customer)
     layout(second_portal, "tickets", "bookings", "conversations", hidden_when_empty=["tickets", "bookings"])
