@@ -122,6 +122,13 @@ def draft_restore(request: HttpRequest, form: forms.Form, *, action: str | None 
     form.restored_draft = draft  # type: ignore[attr-defined]
     if draft is not None:
         form.initial.update({name: value for name, value in draft.fields.items() if name in form.fields})
+        # A box left unticked is not sent with a form, so the draft has nothing of it: unticked is what was typed.
+        unticked = {
+            name: False
+            for name, field in form.fields.items()
+            if isinstance(field, forms.BooleanField) and name not in draft.fields
+        }
+        form.initial.update(unticked)
     return form
 
 

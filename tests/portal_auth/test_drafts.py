@@ -289,3 +289,22 @@ def test_what_one_address_can_make_the_portal_store_as_drafts_is_limited(organis
         kept.append("portal_drafts" in client.session.keys())
 
     assert kept == [True, True, True, False, False]
+
+
+def test_a_restored_profile_keeps_the_emails_the_customer_unticked(customer):
+    """An unticked box is not sent: the draft's silence about it is the customer's 'no'."""
+    page = f"/{customer.organisation.slug}/profile/"
+    client = browser()
+    sign_in_by_form(client, customer)
+    html = client.get(page).content.decode()
+    token = csrf_token(html)
+    boxes = re.findall(r'name="(email_[a-z_]+)"[^>]*checked', html)
+    assert boxes  # ticked, as every optional email starts
+
+    with after_session_lifetime():
+        client.post(page, {"name": "Ana Sousa", "csrfmiddlewaretoken": token})  # every box unticked
+        sign_in_by_form(client, customer)
+        restored = client.get(page).content.decode()
+
+    assert "We kept what you typed" in restored and "Ana Sousa" in restored
+    assert not re.findall(r'name="email_[a-z_]+"[^>]*checked', restored)
