@@ -123,13 +123,21 @@ def customer_access(request, id: str):
             url=settings.SITE_URL + portal_path(portal, section.list_url_name),
         )
         for section in shown
-        if section.knows_email and section.knows_email(organisation, customer.email)
+        if _holds(section, organisation, customer)
     ]
     return AccessOut(
         customer=_customer_out(customer),
         has_access=customer.is_active and door_is_open(organisation, API_REDIRECT),
         sections=held,
     )
+
+
+def _holds(section, organisation: Organisation, customer: Customer) -> bool:
+    """Whether the section holds something for the customer: by their email (what the section keeps under it), or,
+    for a customer already known, by what their home shows of it (tickets of their company, say)."""
+    if section.knows_email and section.knows_email(organisation, customer.email):
+        return True
+    return customer.pk is not None and section.home_items is not None and bool(list(section.home_items(customer)))
 
 
 def _portal_session(request: HttpRequest, response: HttpResponse, ident: str, return_to: str) -> PortalSessionOut:

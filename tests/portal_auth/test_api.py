@@ -14,6 +14,8 @@ from bookings.selectors import organisation_has_attendee_email
 from portal_auth.api_keys import api_key_create, api_key_revoke
 from portal_auth.models import AccessEvent, ApiCall, ApiKey, Customer, CustomerToken, hash_token
 from tests.factories import CustomerFactory, OrganisationFactory
+from tests.tickets.factories import CompanyFactory, TicketFactory, TicketSettingsFactory
+from tickets.models import TicketSettings
 
 SITE_URL = "https://portal.example.test"
 
@@ -134,6 +136,17 @@ def test_access_names_the_sections_holding_something(api, organisation, end_user
     assert body["has_access"] is True
     assert [section["key"] for section in body["sections"]] == ["tickets"]
     assert body["sections"][0]["url"] == f"{SITE_URL}/{organisation.slug}/support/"
+
+
+def test_access_names_support_for_a_customer_who_sees_only_their_companys_tickets(api, organisation, end_user):
+    TicketSettingsFactory(organisation=organisation, customer_access=TicketSettings.CustomerAccess.CONTACT_OR_COMPANY)
+    colleague = CustomerFactory(organisation=organisation)
+    company = CompanyFactory(organisation=organisation, members=[end_user, colleague])
+    TicketFactory(organisation=organisation, requester=colleague, company=company)
+
+    response = api.get("/customers/u-42/access")
+
+    assert [section["key"] for section in response.json()["sections"]] == ["tickets"]
 
 
 def test_access_leaves_out_a_section_the_customers_portal_turned_off(api, organisation, end_user, make_ticket):
