@@ -86,3 +86,8 @@ def too_big(request, error):
 def server_error(request, error: Exception):
     logger.exception("API call failed")
     return _error(request, 500, "server_error", "Something went wrong on our side. Try again later.")
+
+
+def no_such_route(request: HttpRequest, rest: str = ""):
+    """Any other address under the API's: a JSON error like every other the API answers, not the site's HTML page."""
+    return _error(request, 404, "not_found", "No such API route: the routes are listed at /api/v1/docs.")

@@ -1,8 +1,8 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from portal_project import views
-from portal_project.api import api
+from portal_project.api import api, no_such_route
 
 admin.site.site_header = "Customer portal administration"
 admin.site.site_title = "Customer portal admin"
@@ -11,6 +11,7 @@ admin.site.index_title = "Bookings, tickets, conversations and the customers who
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    re_path(r"^api/v1/(?P<rest>.*)$", no_such_route),
     path("", views.landing, name="landing"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),

@@ -354,3 +354,17 @@ def test_staff_make_a_key_in_admin_see_it_once_and_revoke_it(admin_client, organ
     assert_error(ApiClient(raw).get("/customers/email:x@example.com/access"), 401, "unauthorized")
     log = admin_client.get("/admin/portal_auth/apicall/").content.decode()
     assert "/api/v1/customers/{id}/access" in log and raw not in log
+
+
+@pytest.mark.parametrize("path", ["/nothing-here", "/customers/u-42/access/", "/customers/a/b/c"])
+def test_an_address_no_route_answers_is_a_json_404(api, end_user, path):
+    response = api.client.get(f"/api/v1{path}")
+
+    assert response.status_code == 404 and response["Content-Type"].startswith("application/json")
+    assert response.json()["code"] == "not_found"
+
+
+def test_a_method_a_route_does_not_take_is_a_405(api, end_user):
+    response = api.client.delete("/api/v1/customers/u-42")
+
+    assert response.status_code == 405
