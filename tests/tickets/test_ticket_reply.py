@@ -9,10 +9,12 @@ from django.utils import timezone
 
 from outbox.models import OutboxEmail
 from portal_core import uploads
+from tests.factories import CustomerFactory
 from tests.refusals import USER_AGENT, assert_look_refused
 from tests.tickets.conftest import PDF_BYTES, PNG_BYTES
+from tests.tickets.factories import CompanyFactory
 from tickets.forms import ReplyForm
-from tickets.models import Ticket, TicketAttachment, TicketMessage
+from tickets.models import Ticket, TicketAttachment, TicketMessage, TicketSettings
 from tickets.services import ticket_reply
 
 
@@ -274,3 +276,19 @@ def test_two_views_of_a_kept_ticket_page_are_two_sendings(sign_in, customer, tic
     for token in tokens:
         client.post(reply_url(ticket), {"body": "Same words, twice meant.", "sent_once_token": token})
     assert TicketMessage.objects.filter(ticket=ticket, body="Same words, twice meant.").count() == 2
+
+
+def test_staff_hear_who_replied_when_a_colleague_of_the_requester_did(
+    sign_in, customer, organisation, make_ticket, ticket_settings, mailoutbox, django_capture_on_commit_callbacks
+):
+    ticket_settings.customer_access = TicketSettings.CustomerAccess.CONTACT_OR_COMPANY
+    ticket_settings.save()
+    colleague = CustomerFactory(organisation=organisation, email="bob@example.com")
+    company = CompanyFactory(organisation=organisation, members=[customer, colleague])
+    ticket = make_ticket(requester=customer, company=company)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        reply(sign_in(colleague), ticket, "I'm Ana's colleague.")
+
+    [email] = mailoutbox
+    assert email.subject.startswith(f"[#{ticket.number}] bob@example.com replied:")
