@@ -364,7 +364,9 @@ def test_an_address_no_route_answers_is_a_json_404(api, end_user, path):
     assert response.json()["code"] == "not_found"
 
 
-def test_a_method_a_route_does_not_take_is_a_405(api, end_user):
+def test_a_method_a_route_does_not_take_is_a_json_405(api, end_user):
     response = api.client.delete("/api/v1/customers/u-42")
 
-    assert response.status_code == 405
+    assert response.status_code == 405 and response["Content-Type"].startswith("application/json")
+    assert response.json()["code"] == "method_not_allowed"
+    assert "PUT" in response["Allow"] and "PUT" in response.json()["message"]
