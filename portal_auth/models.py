@@ -2,6 +2,7 @@ import hashlib
 import secrets
 import unicodedata
 import zoneinfo
+from collections.abc import Callable
 from datetime import timedelta
 from typing import TypedDict
 
@@ -175,7 +176,11 @@ class Organisation(models.Model):
     @property
     def footer_link_list(self) -> list[FooterLink]:
         """Every group's footer links, group after group in the order of their names."""
-        return [link for group in sorted(self.footer_links) for link in self.footer_links[group]]
+        return self.footer_links_of(lambda group: True)
+
+    def footer_links_of(self, shown: Callable[[str], bool]) -> list[FooterLink]:
+        """The footer links of the groups `shown` keeps (by the group's name), group after group in name order."""
+        return [link for group in sorted(self.footer_links) if shown(group) for link in self.footer_links[group]]
 
     @property
     def zone(self) -> zoneinfo.ZoneInfo:

@@ -76,5 +76,4 @@ def nav_sections(portal: Portal, customer: Customer | None, held: set[str] | Non
 def footer_links_shown(portal: Portal) -> list:
     """The organisation's footer links this portal shows: each group is an app's (its section's key), left out
     where the portal hides that section, whose pages would answer 404 there."""
-    footer_links = portal.organisation.footer_links
-    return [link for group in sorted(footer_links) if section_enabled(portal, group) for link in footer_links[group]]
+    return portal.organisation.footer_links_of(lambda group: section_enabled(portal, group))
