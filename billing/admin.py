@@ -210,7 +210,7 @@ class PaymentAdmin(admin.ModelAdmin):
                 method=data["method"],
                 reference=data["reference"],
                 recorded_by=request.user,
-                entry_token=data.get("entry", ""),
+                entry_token=form.once_token,
             )
         except ValidationError as error:  # the invoice changed since the form was checked
             self.message_user(request, "; ".join(error.messages), messages.ERROR)

@@ -1,17 +1,15 @@
-import secrets
 from decimal import Decimal
 
 from django import forms
 
 from billing.models import Invoice, Payment
 from billing.money import money_round
+from portal_core.sent_once import SentOnceForm
 
 
-class PaymentForm(forms.ModelForm):
-    """Staff record a payment: refused, with the reason, unless it fits what the invoice still asks for."""
-
-    # Drawn when the form is shown: the same form sent twice records one payment (billing.services.payment_record).
-    entry = forms.CharField(widget=forms.HiddenInput, required=False, max_length=32)
+class PaymentForm(SentOnceForm, forms.ModelForm):
+    """Staff record a payment: refused, with the reason, unless it fits what the invoice still asks for. The same
+    form sent twice records one payment (its once_token, billing.services.payment_record)."""
 
     class Meta:
         model = Payment
@@ -19,7 +17,6 @@ class PaymentForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["entry"].initial = secrets.token_urlsafe(16)
         if "invoice" in self.fields:
             open_invoices = Invoice.objects.filter(status=Invoice.Status.OPEN, kind=Invoice.Kind.INVOICE)
             self.fields["invoice"].queryset = open_invoices.select_related("customer")  # type: ignore[attr-defined]

@@ -237,8 +237,14 @@ def test_an_issued_invoice_can_not_be_deleted_but_a_draft_can(admin_client, issu
 def test_a_payment_form_sent_twice_records_one_payment_and_one_receipt(admin_client, issue):
     invoice = issue()  # 220.00
     page = admin_client.get(f"/admin/billing/payment/add/?invoice={invoice.pk}").content.decode()
-    entry = re.search(r'name="entry" value="([^"]+)"', page).group(1)
-    form = {"invoice": invoice.pk, "amount": "50.00", "paid_on": "2026-03-02", "method": "cash", "entry": entry}
+    entry = re.search(r'name="sent_once_token" value="([^"]+)"', page).group(1)
+    form = {
+        "invoice": invoice.pk,
+        "amount": "50.00",
+        "paid_on": "2026-03-02",
+        "method": "cash",
+        "sent_once_token": entry,
+    }
 
     assert admin_client.post("/admin/billing/payment/add/", form).status_code == 302
     assert admin_client.post("/admin/billing/payment/add/", form).status_code == 302  # the double click
@@ -248,8 +254,8 @@ def test_a_payment_form_sent_twice_records_one_payment_and_one_receipt(admin_cli
     assert OutboxEmail.objects.filter(template="billing/emails/payment_received").count() == 1
     # Another form (another payment of the same amount, as happens) is recorded.
     again = admin_client.get("/admin/billing/payment/add/").content.decode()
-    other = re.search(r'name="entry" value="([^"]+)"', again).group(1)
-    admin_client.post("/admin/billing/payment/add/", {**form, "entry": other})
+    other = re.search(r'name="sent_once_token" value="([^"]+)"', again).group(1)
+    admin_client.post("/admin/billing/payment/add/", {**form, "sent_once_token": other})
     assert Payment.objects.count() == 2
 
 
