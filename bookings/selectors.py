@@ -6,7 +6,22 @@ from datetime import date
 from typing import Any, cast
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Exists, F, FilteredRelation, OuterRef, Q, QuerySet, Subquery, Window
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    FilteredRelation,
+    OrderBy,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    When,
+    Window,
+)
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -170,9 +185,42 @@ def upcoming_bookings_for(customer: Customer, *, today: date | None = None) -> B
     return BookingList(customer, today=today or timezone.localdate(), past=False)
 
 
-def next_bookings_for(customer: Customer, *, limit: int = 3) -> list[ListedBooking]:
-    """The few bookings the home shows: the soonest not yet over."""
-    return upcoming_bookings_for(customer).rows(slice(0, limit))
+@dataclass(slots=True)
+class HomeBooking(ListedBooking):
+    """A booking as the home shows it: a row of a list, and whether it is still ahead (not yet over)."""
+
+    ahead: bool
+
+
+def _home_rows(organisation_id: int, email: str, today: date, window: slice) -> QuerySet[Booking, tuple]:
+    # Those not yet over first, then those over, each list in My bookings' order (soonest first; latest first). Past
+    # ones come only when fewer than the window's rows lie ahead, and say that the customer holds bookings even when
+    # none is coming.
+    ahead = Q(ends_on__gte=today)
+    bookings = _attended(organisation_id, email).annotate(ahead=ExpressionWrapper(ahead, output_field=BooleanField()))
+
+    def among_ahead(field: str) -> OrderBy:
+        return Case(When(ahead, then=F(field))).asc(nulls_last=True)
+
+    in_order = bookings.order_by(F("ahead").desc(), among_ahead("starts_on"), among_ahead("pk"), "-starts_on", "-pk")
+    return in_order.values_list(*LIST_ROW_FIELDS, "ahead")[window]
+
+
+_HOME_ROWS = PreparedQuery(_home_rows)
+
+
+def next_bookings_for(customer: Customer, *, limit: int = 3) -> list[HomeBooking]:
+    """The few bookings the home shows: the soonest not yet over; when none is, the latest that is over, which
+    the home offers as the way to the past ones (and by which a section hidden when empty knows it isn't). One query.
+    """
+    found = _HOME_ROWS(
+        organisation_id=customer.organisation_id,
+        email=customer.email,
+        today=timezone.localdate(),
+        window=slice(0, limit),
+    )
+    rows = [HomeBooking(*values) for values in found]
+    return [row for row in rows if row.ahead] or rows[:1]
 
 
 def past_bookings_for(customer: Customer, *, today: date | None = None) -> BookingList:

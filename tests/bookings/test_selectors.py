@@ -61,6 +61,20 @@ def test_upcoming_bookings_soonest_first_and_the_home_shows_the_next_few(custome
     assert not past_bookings_for(customer).exists()
 
 
+def test_the_home_shows_bookings_ahead_and_the_latest_past_one_only_when_none_is_ahead(customer, make_booking):
+    make_booking(customer.organisation, customer.email, title="Long ago", starts_on=_days(-60))
+    make_booking(customer.organisation, customer.email, title="Last month", starts_on=_days(-30))
+    assert [(b.title, b.ahead) for b in next_bookings_for(customer)] == [("Last month", False)]
+
+    ongoing = make_booking(customer.organisation, customer.email, title="Ongoing", starts_on=_days(-2))
+    ongoing.ends_on = _days(2)
+    ongoing.save()
+    make_booking(customer.organisation, customer.email, title="Next week", starts_on=_days(7))
+    for _ in range(2):  # the second round runs what the first compiled
+        assert [(b.title, b.ahead) for b in next_bookings_for(customer)] == [("Ongoing", True), ("Next week", True)]
+        assert [b.title for b in next_bookings_for(customer, limit=1)] == ["Ongoing"]
+
+
 def test_customers_asking_in_turn_each_get_their_own_bookings_only(
     customer, other_customer, same_email_elsewhere, make_booking
 ):

@@ -1,15 +1,18 @@
 """Several portals per organisation: one identity across them, sections each portal orders, turns off or hides."""
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from outbox.models import OutboxEmail
 from portal_auth.models import Customer, Portal, PortalSection
 from portal_auth.portals import customer_page, customer_portal, portal_chooser
+from tests.bookings.factories import AttendeeFactory, BookingFactory
 from tests.factories import CustomerFactory, OrganisationFactory, primary_portal_of
 from tests.tickets.factories import TicketFactory
 from tickets.services import ticket_portal_link_send
@@ -134,6 +137,23 @@ def test_without_the_page_cache_the_homes_nav_leaves_out_what_its_panels_left_ou
     home = sign_in(customer).get(f"/{second_portal.slug}/").content.decode()
 
     assert "Support" not in home_panels(home) and "Support" not in nav_links(home)
+
+
+def test_a_customer_with_only_past_bookings_keeps_bookings_where_they_are_hidden_when_empty(
+    sign_in, customer, second_portal
+):
+    layout(second_portal, "bookings", "tickets", hidden_when_empty=["bookings"])
+    today = timezone.localdate()
+    for title, days_ago in (("Spring retreat", 90), ("Summer retreat", 30)):
+        when = today - timedelta(days=days_ago)
+        booking = BookingFactory(organisation=customer.organisation, title=title, starts_on=when, ends_on=when)
+        AttendeeFactory(booking=booking, email=customer.email)
+
+    home = sign_in(customer).get(f"/{second_portal.slug}/").content.decode()
+
+    assert "My bookings" in nav_links(home) and "Upcoming bookings" in home_panels(home)
+    # Nothing is coming, and the panel says so, then offers the latest booking as the way to the past ones.
+    assert "No upcoming bookings." in home and "Summer retreat" in home and "Spring retreat" not in home
 
 
 def test_a_portal_that_hides_policies_has_no_footer_links_to_them(client, organisation, second_portal):
