@@ -3,7 +3,7 @@ import secrets
 import unicodedata
 import zoneinfo
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TypedDict
 
 from django.conf import settings
@@ -452,6 +452,16 @@ class Customer(models.Model):
         return check_password(raw_password, self.password, setter=upgrade)
 
 
+class CustomerTokenQuerySet(models.QuerySet["CustomerToken"]):
+    def live(self) -> "CustomerTokenQuerySet":
+        """The tokens that would still open something: neither used, revoked nor expired."""
+        return self.filter(used_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now())
+
+    def revoke(self, *, now: datetime | None = None) -> int:
+        """Revoke these tokens (live ones, as a rule: see `live`); how many were."""
+        return self.update(revoked_at=now or timezone.now())
+
+
 class CustomerToken(models.Model):
     """A secret sent to a customer by email. Only its hash is stored."""
 
@@ -477,6 +487,8 @@ class CustomerToken(models.Model):
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = CustomerTokenQuerySet.as_manager()
 
     class Meta:
         indexes = [models.Index(fields=["expires_at"])]

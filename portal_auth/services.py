@@ -113,16 +113,11 @@ def password_link_send(
 def _password_change(customer: Customer, password: str) -> None:
     customer.set_password(password)
     customer.save(update_fields=["password", "password_changed_at", "session_version"])
-    now = timezone.now()
-    # Every outstanding password link dies with the old password.
-    CustomerToken.objects.filter(
-        customer=customer, purpose=CustomerToken.Purpose.SET_PASSWORD, used_at__isnull=True
-    ).update(used_at=now)
-    # So does every emailed sign-in link: a new password is often chosen because a mailbox or a forwarded email
-    # was read, and a link is a way in as a session is.
-    CustomerToken.objects.filter(
-        customer=customer, purpose__in=CustomerToken.LINK_PURPOSES, revoked_at__isnull=True
-    ).update(revoked_at=now)
+    # Every outstanding password link dies with the old password, and so does every emailed sign-in link: a new
+    # password is often chosen because a mailbox or a forwarded email was read, and a link is a way in as a
+    # session is.
+    emailed = (CustomerToken.Purpose.SET_PASSWORD, *CustomerToken.LINK_PURPOSES)
+    CustomerToken.objects.filter(customer=customer, purpose__in=emailed).live().revoke()
     email_enqueue(
         organisation=customer.organisation,
         to=customer.email,
@@ -141,6 +136,7 @@ def customer_password_set(*, origin: ClientOrigin, token: CustomerToken, passwor
     if not token.is_usable:
         raise CustomerToken.DoesNotExist("This link has already been used or has expired.")
     customer = token.customer
+    CustomerToken.objects.filter(pk=token.pk).update(used_at=timezone.now())
     _password_change(customer, password)
     log_access(
         origin=origin,
@@ -179,8 +175,7 @@ def email_moved_ends_access(customer: Customer, old_email: str) -> int:
     now = timezone.now()
     Customer.objects.filter(pk=customer.pk).update(session_version=F("session_version") + 1)
     customer.refresh_from_db(fields=["session_version"])
-    live = CustomerToken.objects.filter(customer=customer, used_at__isnull=True, revoked_at__isnull=True)
-    revoked = live.filter(expires_at__gt=now).update(revoked_at=now)
+    revoked = CustomerToken.objects.filter(customer=customer).live().revoke(now=now)
     SignInCode.objects.filter(
         organisation_id=customer.organisation_id, email__in=[old_email, customer.email], ended_at__isnull=True
     ).update(ended_at=now)

@@ -62,9 +62,7 @@ def portal_sign_in(
         portal_remember(customer, portal)
     # An unused password link is a way in lying in a mailbox; once the customer is in, by any door, it has
     # served no purpose the session doesn't serve, so it dies rather than wait out its hour.
-    CustomerToken.objects.filter(
-        customer=customer, purpose=CustomerToken.Purpose.SET_PASSWORD, used_at__isnull=True, revoked_at__isnull=True
-    ).update(revoked_at=now)
+    CustomerToken.objects.filter(customer=customer, purpose=CustomerToken.Purpose.SET_PASSWORD).live().revoke(now=now)
     request.portal_customer = customer
     log_access(
         origin=origin,

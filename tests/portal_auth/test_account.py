@@ -19,7 +19,12 @@ from portal_auth.account import (
 )
 from portal_auth.doors.access_link.services import PORTAL_DOOR, access_link_send, access_links_revoke
 from portal_auth.models import AccessEvent, Customer, CustomerSession, CustomerToken
-from portal_auth.services import customer_password_reset_by_staff, customer_provision, password_link_send
+from portal_auth.services import (
+    customer_password_reset_by_staff,
+    customer_password_set,
+    customer_provision,
+    password_link_send,
+)
 from portal_auth.sessions import SESSION_ROW, SESSION_SEEN, SESSION_VERSION
 from portal_core.origin import ClientOrigin
 from tests.conftest import as_shown, link_in
@@ -412,3 +417,23 @@ def test_two_first_provisionings_at_once_make_one_customer_and_neither_fails():
 
     assert sorted(outcomes) == [False, False, False, True]  # one created, the others found it
     assert Customer.objects.filter(organisation=organisation, external_id="u-7").count() == 1
+
+
+def test_the_password_link_chosen_with_is_used_and_every_other_live_one_revoked(customer):
+    hour = timedelta(hours=1)
+    chosen_with, other, expired = (
+        CustomerToken.issue(customer=customer, purpose=CustomerToken.Purpose.SET_PASSWORD, lifetime=hour)[0]
+        for _ in range(3)
+    )
+    CustomerToken.objects.filter(pk=expired.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
+
+    customer_password_set(origin=ORIGIN, token=chosen_with, password="a new long passphrase")
+
+    chosen_with.refresh_from_db()
+    other.refresh_from_db()
+    expired.refresh_from_db()
+    assert chosen_with.used_at is not None and chosen_with.revoked_at is None
+    assert other.revoked_at is not None and other.used_at is None
+    # An expired link opens nothing already: its record stays as it was.
+    assert expired.used_at is None and expired.revoked_at is None
+    assert not CustomerToken.objects.filter(customer=customer).live().exists()

@@ -263,10 +263,9 @@ def links_revoke(*, customer: Customer, origin: ClientOrigin | None, staff_user:
     The sessions the links opened are the caller's to end.
     """
     now = timezone.now()
-    live = CustomerToken.objects.filter(customer=customer, revoked_at__isnull=True, used_at__isnull=True)
-    live = live.filter(expires_at__gt=now)
-    access_links = live.filter(purpose__in=LINK_PURPOSES).update(revoked_at=now)
-    password_links = live.filter(purpose=CustomerToken.Purpose.SET_PASSWORD).update(revoked_at=now)
+    live = CustomerToken.objects.filter(customer=customer).live()
+    access_links = live.filter(purpose__in=LINK_PURPOSES).revoke(now=now)
+    password_links = live.filter(purpose=CustomerToken.Purpose.SET_PASSWORD).revoke(now=now)
     log_access(
         origin=origin,
         organisation=customer.organisation,
