@@ -76,7 +76,7 @@ class OutboxEmail(models.Model):
 
 
 class OutboxAttachment(models.Model):
-    """A file sent with an email (an invoice's PDF), kept with it until the email is withdrawn or deleted."""
+    """A file sent with an email (an invoice's PDF), kept with it until the email is sent, withdrawn or deleted."""
 
     email = models.ForeignKey(OutboxEmail, on_delete=models.CASCADE, related_name="attachments")
     filename = models.CharField(max_length=200)

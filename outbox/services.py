@@ -4,12 +4,16 @@ import os
 import smtplib
 import socket
 import time
+import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from datetime import datetime
+from contextlib import contextmanager, nullcontext
+from datetime import datetime, tzinfo
+from email.headerregistry import Address
+from email.utils import parseaddr
 from secrets import token_hex
 from typing import Any, NamedTuple, Protocol
 
+from anymail.exceptions import AnymailRecipientsRefused, AnymailUnsupportedFeature
 from django.conf import settings
 from django.core.mail import mailers
 from django.core.mail.backends.base import BaseEmailBackend
@@ -33,6 +37,9 @@ logger = logging.getLogger(__name__)
 CLAIM_BATCH = 100
 # How a run that stopped because the mail server failed to answer says so.
 UNREACHABLE = "the mail server could not be reached"
+# How the record of an email the server refused, or may have accepted, begins.
+REFUSED_FOR_GOOD = "Refused for good, not retried"
+MAYBE_SENT = "The mail server stopped answering while the email was being sent, so it may have arrived"
 # Errors of the mail server (down, silent, hanging up), as opposed to a refusal of one email.
 SERVER_ERRORS = (
     TimeoutError,
@@ -56,6 +63,8 @@ class EmailSender(Protocol):
     def public_name(self) -> str: ...
     @property
     def support_email(self) -> str: ...
+    @property
+    def zone(self) -> tzinfo: ...
 
 
 def email_enqueue(
@@ -122,6 +131,12 @@ def emails_enqueue(
 
 
 def _rendered(template: str, organisation: EmailSender | None, draft: EmailDraft) -> OutboxEmail:
+    # Dates and times in the organisation's zone, wherever the email is written (a page, a task, the admin, a command).
+    with timezone.override(organisation.zone) if organisation else nullcontext():
+        return _written(template, organisation, draft)
+
+
+def _written(template: str, organisation: EmailSender | None, draft: EmailDraft) -> OutboxEmail:
     context = {"organisation": organisation, "site_url": settings.SITE_URL, **draft.context}
     subject = " ".join(render_to_string(f"{template}/subject.txt", context, using="text").split())
     return OutboxEmail(
@@ -186,10 +201,14 @@ def outbox_withdraw(*, reference: str) -> int:
 
 
 def _from_address(organisation: EmailSender | None) -> str:
+    """The portal's address under the organisation's name, as staff typed it: on one line, and quoted the way
+    RFC 5322 quotes (a backslash or a quote in the name can't end it early and break every email it sends)."""
     if organisation is None:
         return settings.DEFAULT_FROM_EMAIL
-    name = organisation.public_name.replace('"', "'")
-    return f'"{name}" <{settings.DEFAULT_FROM_EMAIL}>'
+    printable = "".join(
+        " " if unicodedata.category(character)[0] == "C" else character for character in organisation.public_name
+    )
+    return str(Address(display_name=" ".join(printable.split()), addr_spec=parseaddr(settings.DEFAULT_FROM_EMAIL)[1]))
 
 
 class Delivery(NamedTuple):
@@ -335,25 +354,30 @@ def _still_claimed(email: OutboxEmail, *, owner: str) -> bool:
 
 def _send(mailer: BaseEmailBackend, email: OutboxEmail) -> Exception | None:
     """Send one claimed email; record and return the error, if any (the caller records those sent)."""
+    under_way = False
     try:
         mailer.open()  # once per batch: later emails reuse the connection
+        under_way = True
         mailer.send_messages([_message(email)])
-    except Exception as error:  # any backend error: keep the email and retry later
+    except Exception as error:  # any backend error: keep the email and retry later, unless it can't ever go
         logger.warning("Email %s to %s not sent: %s", email.pk, email.to, error)
-        _record_failure(email, error)
+        _record_failure(email, error, under_way=under_way)
         _hang_up(mailer)
         return error
     return None
 
 
 def _record_sent(emails: list[OutboxEmail]) -> None:
-    """Mark these emails sent and scrub each one's secrets from its stored copy, in one UPDATE."""
+    """Mark these emails sent and scrub each one's secrets from its stored copy, in one UPDATE; drop their files."""
     if not emails:
         return
     # Scrubbed in the database, from each row's own list of secrets: a copy withdrawn meanwhile (no secrets
     # left, its text gone) is not written back, and the statement is the same whatever the batch holds.
     most = max(len(email.secrets) for email in emails)
-    OutboxEmail.objects.filter(pk__in=[email.pk for email in emails]).update(
+    sent = [email.pk for email in emails]
+    # A sent email is never sent again: its files (an invoice's PDF, made again from the invoice any time) go.
+    OutboxAttachment.objects.filter(email_id__in=sent).delete()
+    OutboxEmail.objects.filter(pk__in=sent).update(
         status=OutboxEmail.Status.SENT,
         sent_at=timezone.now(),
         attempts=F("attempts") + 1,
@@ -374,14 +398,26 @@ def _scrubbed(field: str, secrets: int) -> Combinable:
     return body
 
 
-def _record_failure(email: OutboxEmail, error: Exception) -> None:
+def _record_failure(email: OutboxEmail, error: Exception, *, under_way: bool) -> None:
+    """Back off and retry, unless the email can never go (refused for good), or the server twice stopped answering
+    while it was being sent: it may have arrived each time, and a slow server would get a copy at every retry."""
     email.attempts += 1
-    status, next_attempt_at = email.retry_after_failure(now=timezone.now())
+    now = timezone.now()
+    said = _describe(error)
+    status, next_attempt_at = email.retry_after_failure(now=now)
+    if _refused_for_good(error):
+        status, next_attempt_at, said = OutboxEmail.Status.FAILED, now, f"{REFUSED_FOR_GOOD}: {said}"
+    elif under_way and _server_unreachable(error):
+        if email.last_error.startswith(MAYBE_SENT):
+            status, next_attempt_at = OutboxEmail.Status.FAILED, now
+            said = f"{MAYBE_SENT}, twice: not sent again unless staff send it again ({said})"
+        else:
+            said = f"{MAYBE_SENT}: {said}"
     # Not if withdrawn meanwhile: it stays cancelled.
     OutboxEmail.objects.filter(pk=email.pk, status=OutboxEmail.Status.SENDING).update(
         status=status,
         attempts=email.attempts,
-        last_error=_describe(error)[:2000],
+        last_error=said[:2000],
         next_attempt_at=next_attempt_at,
         claimed_by="",
         claimed_at=None,
@@ -401,6 +437,26 @@ def _server_unreachable(error: BaseException | None) -> bool:
     seen: set[int] = set()
     while error is not None and id(error) not in seen:  # an API backend may wrap the socket's error
         if isinstance(error, SERVER_ERRORS):
+            return True
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return False
+
+
+def _refused_for_good(error: BaseException | None) -> bool:
+    """Whether no retry can send the email: the server refused its recipient or its content with a permanent (5xx)
+    reply, an email service refused its recipient, or the message can't be written at all (an invalid address).
+    Not the server's refusal of the portal itself (its login, its sender address): fixed, those emails go."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, smtplib.SMTPRecipientsRefused):
+            return all(code >= 500 for code, _reply in error.recipients.values())
+        if isinstance(error, smtplib.SMTPDataError):
+            return error.smtp_code >= 500
+        if isinstance(error, AnymailRecipientsRefused):
+            return True
+        # A feature the email service lacks is the portal's settings' to fix (ANYMAIL's IGNORE_UNSUPPORTED_FEATURES).
+        if isinstance(error, ValueError) and not isinstance(error, AnymailUnsupportedFeature):
             return True
         seen.add(id(error))
         error = error.__cause__ or error.__context__

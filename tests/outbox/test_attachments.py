@@ -31,6 +31,8 @@ def test_an_attachment_is_sent_with_its_email_byte_for_byte(smtp_server, organis
     assert (part.get_filename(), part.get_content_type()) == ("invoice-000001.pdf", "application/pdf")
     assert part.get_payload(decode=True) == PDF
     assert OutboxEmail.objects.get().status == OutboxEmail.Status.SENT
+    # Sent, it is never sent again: its file is not kept.
+    assert not OutboxAttachment.objects.exists()
 
 
 def test_attachments_are_rolled_back_with_the_action(organisation):

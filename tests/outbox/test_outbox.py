@@ -2,7 +2,7 @@
 
 import asyncio
 import re
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
@@ -12,7 +12,17 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from outbox.models import OutboxEmail
-from outbox.services import EmailDraft, email_enqueue, emails_enqueue, outbox_collect, outbox_deliver, outbox_withdraw
+from outbox.services import (
+    MAYBE_SENT,
+    REFUSED_FOR_GOOD,
+    EmailDraft,
+    email_enqueue,
+    emails_enqueue,
+    outbox_collect,
+    outbox_deliver,
+    outbox_withdraw,
+)
+from portal_auth.doors.access_link.services import access_link_send
 from tests.factories import CustomerFactory
 from tests.outbox.factories import OutboxEmailFactory
 from tests.smtp import RecordingHandler, html_of, text_of
@@ -440,3 +450,83 @@ def test_an_email_that_fails_is_tried_once_per_run_however_long_the_run(smtp_ser
     refused.refresh_from_db()
     assert refused.attempts == 1 and refused.status == OutboxEmail.Status.PENDING
     assert len(smtp_server.messages) == 2
+
+
+class RefusesRecipient(RecordingHandler):
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        return f"550 5.1.1 <{address}>: user unknown"
+
+
+class RefusesContent(RecordingHandler):
+    async def handle_DATA(self, server, session, envelope):
+        return "554 5.7.1 Message rejected"
+
+
+@pytest.mark.parametrize("handler", [RefusesRecipient, RefusesContent])
+def test_an_email_the_server_refuses_for_good_is_given_up_at_once(smtp_server_with, organisation, handler):
+    smtp_server_with(handler())
+    email = enqueue(organisation)
+
+    assert outbox_deliver().failed == 1
+
+    email.refresh_from_db()
+    assert email.status == OutboxEmail.Status.FAILED and email.attempts == 1
+    assert email.last_error.startswith(REFUSED_FOR_GOOD) and "5." in email.last_error
+    with time_machine.travel(timezone.now() + timedelta(hours=2)):
+        assert outbox_deliver() == (0, 0, "")  # no retry: staff send it again from the admin once it can go
+
+
+def test_a_server_that_stops_answering_mid_email_gets_it_at_most_twice(smtp_server_with, organisation, settings):
+    class AcceptsThenHangs(RecordingHandler):
+        """Keeps the message, then answers the end of DATA after the client's timeout: it may have arrived."""
+
+        async def handle_DATA(self, server, session, envelope):
+            accepted = await super().handle_DATA(server, session, envelope)
+            await asyncio.sleep(1.5)
+            return accepted
+
+    server = smtp_server_with(AcceptsThenHangs())
+    settings.MAILERS["default"]["OPTIONS"]["timeout"] = 0.5
+    email = enqueue(organisation)
+
+    for _ in range(4):
+        with time_machine.travel(email.next_attempt_at, tick=True):
+            outbox_deliver()
+        email.refresh_from_db()
+
+    assert len(server.messages) == 2
+    assert email.status == OutboxEmail.Status.FAILED and email.attempts == 2
+    assert email.last_error.startswith(MAYBE_SENT) and "twice" in email.last_error
+
+
+@pytest.mark.parametrize("name", ["Acme Support \\", 'Lumière "Events"', "Two\r\nLines", "A, B & C <x@y>"])
+def test_any_organisation_name_makes_a_from_header_with_the_portals_address(smtp_server, organisation, name):
+    organisation.display_name = name
+    organisation.save()
+    enqueue(organisation)
+
+    assert outbox_deliver() == (1, 0, "")
+
+    [message] = smtp_server.messages
+    [sender] = message["From"].addresses
+    assert sender.addr_spec == "portal@localhost"
+    assert sender.display_name == " ".join(name.split())
+
+
+def test_dates_in_an_email_are_the_organisations_wherever_it_is_written(organisation):
+    organisation.time_zone = "America/Los_Angeles"
+    organisation.save()
+    customer = CustomerFactory(organisation=organisation)
+    # 03:00 UTC on 2 June is still 1 June in Los Angeles: a link for 30 days dies there on 1 July, at 20:00.
+    with time_machine.travel(datetime(2026, 6, 2, 3, 0, tzinfo=UTC), tick=False), transaction.atomic():
+        token = access_link_send(  # as a task, the admin or a command sends it: no zone made active by a page
+            customer=customer,
+            next_path=f"/{organisation.slug}/",
+            created_by=None,
+            link_route="portal_auth:sign_in_link",
+            email_template="portal_auth/emails/portal_link_requested",
+        )
+
+    assert timezone.localtime(token.expires_at, organisation.zone).date() == date(2026, 7, 1)
+    [email] = OutboxEmail.objects.all()
+    assert "until 1 July 2026" in email.body_text and "2 July" not in email.body_text

@@ -1,5 +1,5 @@
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from outbox.selectors import outbox_counts
 from outbox.services import outbox_deliver
@@ -32,7 +32,13 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Sent {delivery.sent}, failed {delivery.failed}, still waiting {counts['waiting']}.{given_up}"
         )
+        if delivery.failed:
+            self.stderr.write(
+                "Some emails failed: each is retried later, unless the mail server refused it for good. "
+                "See Outgoing emails in the admin."
+            )
+        if delivery.server_unreachable:
+            # An exit status cron and systemd report: every email waits until the server answers again.
+            raise CommandError(f"Stopped early: {delivery.stopped}. The rest waits for the next run.")
         if delivery.stopped:
             self.stderr.write(f"Stopped early: {delivery.stopped}. The rest waits for the next run.")
-        if delivery.failed:
-            self.stderr.write("Some emails failed; they will be retried. See Outgoing emails in the admin.")
