@@ -9,8 +9,10 @@ class PortalCoreConfig(AppConfig):
     verbose_name = "Portal core"
 
     def ready(self) -> None:
-        from portal_core.checks import proxy_count_named
+        from portal_core.checks import proxy_count_named, rate_limits_parse, site_url_public
         from portal_core.tasks import work_done_in_requests
 
         checks.register(work_done_in_requests)
+        checks.register(rate_limits_parse)
         checks.register(proxy_count_named, checks.Tags.security, deploy=True)
+        checks.register(site_url_public, checks.Tags.security, deploy=True)

@@ -16,6 +16,7 @@ database's error: the attempt is refused, never let through uncounted.
 import hashlib
 import ipaddress
 import math
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -69,15 +70,19 @@ class Reservation:
         self.keys = []
 
 
+_RULE = re.compile(r"(?P<count>[0-9]+)/(?P<digits>[0-9]*)(?P<unit>[smhd])/(?P<scope>ip|key)")
+
+
 def parse_rules(spec: str) -> list[Rule]:
+    """`"5/5m/ip,20/h/key"`: so many attempts a period (s, m, h or d, after a number or not) per address or per key.
+    ValueError, naming the part, for anything else."""
     rules = []
     for part in filter(None, (p.strip() for p in spec.split(","))):
-        count, period, scope = part.split("/")
-        digits = period.rstrip("smhd") or "1"
-        unit = period[len(digits) :] if period[0].isdigit() else period
-        if scope not in ("ip", "key"):
-            raise ValueError(f"Unknown rate-limit scope in {part!r}")
-        rules.append(Rule(int(count), int(digits) * _UNITS[unit], scope))
+        matched = _RULE.fullmatch(part)
+        if matched is None:
+            raise ValueError(f"{part!r} is no rate limit: write it as attempts/period/scope, e.g. 5/5m/ip or 20/h/key.")
+        seconds = int(matched["digits"] or 1) * _UNITS[matched["unit"]]
+        rules.append(Rule(int(matched["count"]), seconds, matched["scope"]))
     return rules
 
 

@@ -22,8 +22,9 @@ SECRET_KEY = env("SECRET_KEY") if not DEBUG else env("SECRET_KEY", default="dev-
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
-# Absolute links in emails are built from this, never from the request's Host header.
-SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Absolute links in emails are built from this, never from the request's Host header. Outside DEBUG there is no
+# default: every link emailed would lead to this machine's loopback address.
+SITE_URL = (env("SITE_URL") if not DEBUG else env("SITE_URL", default="http://127.0.0.1:8000")).rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -330,8 +331,10 @@ def _mailer(url: str, backend: str | None) -> dict:
 
 
 # Outside DEBUG there is no default: a portal that silently prints its emails would lose them.
-_email_url = env("EMAIL_URL") if not DEBUG else env("EMAIL_URL", default="consolemail://")
-MAILERS = {"default": _mailer(_email_url, env("EMAIL_BACKEND", default=None))}
+# EMAIL_BACKEND alone (an email service's anymail backend, with its ANYMAIL_* settings) needs no EMAIL_URL.
+_email_backend = env("EMAIL_BACKEND", default=None)
+_email_url = env("EMAIL_URL") if not (DEBUG or _email_backend) else env("EMAIL_URL", default="consolemail://")
+MAILERS = {"default": _mailer(_email_url, _email_backend)}
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="portal@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 ANYMAIL = {key[len("ANYMAIL_") :]: value for key, value in env.ENVIRON.items() if key.startswith("ANYMAIL_")}
@@ -360,7 +363,7 @@ LOGGING = {
     # Django logs the path of every 4xx/5xx answer: never with a token in it.
     "filters": {"redact_secrets": {"()": "portal_project.log_redaction.RedactSecretsFilter"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact_secrets"]}},
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO").upper()},
     "loggers": {
         # Django's own handlers (a second, unfiltered console in DEBUG; error emails) give way to the filtered one,
         # and runserver's request lines (`make run`) pass through it too.

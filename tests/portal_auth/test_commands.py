@@ -2,18 +2,24 @@ import os
 import subprocess
 import sys
 from datetime import timedelta
+from importlib import import_module
 from io import StringIO
 from pathlib import Path
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from portal_auth.management.commands import purge_expired
 from portal_auth.models import (
     AccessEvent,
+    ApiCall,
     Customer,
     CustomerSession,
     CustomerToken,
@@ -43,9 +49,10 @@ def test_create_organisation(db):
     assert "https://portal.example.test/voyages-lumiere/" in output
 
 
-def test_create_organisation_refuses_bad_input_and_saves_nothing(db):
+@pytest.mark.parametrize("colour", ["blue", "#ffff00"])  # not a colour; white buttons' text unreadable on it
+def test_create_organisation_refuses_bad_input_and_saves_nothing(db, colour):
     with pytest.raises(CommandError, match="accent colour"):
-        run("create_organisation", "Bad Colours", "--accent-colour", "blue")
+        run("create_organisation", "Bad Colours", "--accent-colour", colour)
     assert not Organisation.objects.exists()
 
 
@@ -104,9 +111,61 @@ def test_purge_expired_deletes_dead_tokens_and_keeps_live_ones(customer):
     assert list(UsedExternalToken.objects.values_list("key", flat=True)) == ["b"]
     assert AccessEvent.objects.get().token is None  # the log outlives the token
     assert (
-        "Deleted 1 expired tokens, 1 used sign-on records, 1 sign-in codes, 2 session records"
-        " and 0 rate-limit counters." in output
+        "Deleted 1 expired tokens, 1 used sign-on records, 1 sign-in codes, 2 session records, 0 API log calls"
+        " and 0 rate-limit counters; expired sessions cleared." in output
     )
+
+
+def test_purge_expired_deletes_dead_tokens_a_chunk_at_a_time_however_many(customer, monkeypatch):
+    monkeypatch.setattr(purge_expired, "CHUNK", 3)  # as 5,000 of 100,000: the access log's UPDATE names a chunk
+    tokens = [
+        CustomerToken.prepare(customer=customer, purpose="access_link", lifetime=timedelta(days=-40))[0]
+        for _ in range(8)
+    ]
+    CustomerToken.objects.bulk_create(tokens)
+    for token in CustomerToken.objects.all():
+        AccessEvent.objects.create(organisation=customer.organisation, kind="sign_in", token=token)
+
+    with CaptureQueriesContext(connection) as statements:
+        assert "Deleted 8 expired tokens" in run("purge_expired")
+
+    assert not CustomerToken.objects.exists() and AccessEvent.objects.filter(token=None).count() == 8
+    deletes = [q["sql"] for q in statements if q["sql"].startswith('DELETE FROM "portal_auth_customertoken"')]
+    assert len(deletes) == 3  # 3, 3 and 2
+
+
+def test_purge_expired_clears_expired_sessions_and_old_api_log_calls(db, organisation):
+    SessionStore = import_module(settings.SESSION_ENGINE).SessionStore
+    live, expired = SessionStore(), SessionStore()
+    for session, seconds in ((live, 3600), (expired, -1)):
+        session["visited"] = True
+        session.set_expiry(seconds)
+        session.save()
+    for days in (100, 10):
+        ApiCall.objects.create(
+            organisation=organisation,
+            method="GET",
+            endpoint="/api/v1/ping",
+            status=401,
+            created_at=timezone.now() - timedelta(days=days),
+        )
+
+    assert "1 API log calls" in run("purge_expired")
+
+    assert SessionStore().exists(live.session_key) and not SessionStore().exists(expired.session_key)
+    assert list(ApiCall.objects.values_list("status", flat=True)) == [401]
+    assert ApiCall.objects.get().created_at > timezone.now() - timedelta(days=11)
+
+
+@pytest.mark.parametrize("option", ["--keep-days", "--api-log-days"])
+@pytest.mark.parametrize("days", ["-30", "1000000"])
+def test_purge_expired_refuses_a_retention_it_cant_keep(customer, option, days):
+    live, _ = CustomerToken.issue(customer=customer, purpose="access_link", lifetime=timedelta(days=20))
+
+    with pytest.raises(CommandError, match="between 0 and 3650"):
+        run("purge_expired", option, days)
+
+    assert CustomerToken.objects.filter(pk=live.pk).exists()
 
 
 def test_purge_expired_deletes_rate_limit_counters_only_once_their_window_has_ended(db, settings):
@@ -141,8 +200,9 @@ def test_seed_demo_creates_an_organisation_customers_and_prints_how_to_sign_in(d
 
 
 def test_seed_demo_creates_no_known_admin_password_outside_debug(db):
-    run("seed_demo")
+    output = run("seed_demo")
     assert not get_user_model().objects.filter(username="admin").exists()
+    assert "createsuperuser" in output and "admin / admin" not in output
 
 
 def _manage(*args, **env):
@@ -156,6 +216,7 @@ def _manage(*args, **env):
             "SECRET_KEY",
             "EMAIL_URL",
             "ALLOWED_HOSTS",
+            "SITE_URL",
             "DJANGO_ALLOW_ASYNC_UNSAFE",
         }
     }
@@ -187,6 +248,34 @@ def test_deploy_check_warns_when_no_proxy_is_counted():
     assert result.returncode != 0
     assert "portal_core.W001" in result.stderr + result.stdout
     assert "TRUSTED_PROXY_COUNT=1" in result.stderr + result.stdout
+
+
+def test_production_settings_fail_loudly_without_a_site_url():
+    """Every emailed link would lead to this machine's loopback address."""
+    without = {key: value for key, value in PRODUCTION.items() if key != "SITE_URL"}
+    result = _manage("check", **without)
+    assert result.returncode != 0
+    assert "Set the SITE_URL environment variable" in result.stderr
+
+
+@pytest.mark.parametrize("site_url", ["http://portal.example.com", "https://127.0.0.1:8000"])
+def test_deploy_check_warns_of_a_site_url_no_customer_can_reach_safely(site_url):
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", **{**PRODUCTION, "SITE_URL": site_url})
+    assert result.returncode != 0
+    assert "portal_core.W002" in result.stderr + result.stdout
+
+
+def test_a_rate_limit_written_wrong_stops_the_portal_at_its_check():
+    result = _manage("check", **{**PRODUCTION, "RATE_LIMIT_SIGN_IN_FAILED": "5/5min/ip"})
+    assert result.returncode != 0
+    assert "portal_core.E002" in result.stderr and "'5/5min/ip' is no rate limit" in result.stderr
+
+
+def test_an_email_service_needs_no_email_url(tmp_path):
+    without = {key: value for key, value in PRODUCTION.items() if key != "EMAIL_URL"}
+    backend = {"EMAIL_BACKEND": "anymail.backends.postmark.EmailBackend", "ANYMAIL_POSTMARK_SERVER_TOKEN": "t"}
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", **without, **backend, LOG_LEVEL="warning")
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_production_settings_fail_loudly_without_a_secret_key():

@@ -47,3 +47,10 @@ def test_files_no_row_refers_to_are_deleted_once_old_enough(customer):
     assert not default_storage.exists(old_orphan)
     assert default_storage.exists(kept.file.name)  # still referenced
     assert default_storage.exists(new_orphan)  # too young: perhaps an upload being saved
+
+
+def test_before_the_first_upload_there_is_nothing_to_purge(db, settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path / "no-uploads-yet")
+    assert not default_storage.exists("")
+
+    assert "0" in _purge("--dry-run")

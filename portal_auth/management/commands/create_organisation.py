@@ -4,7 +4,8 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from portal_auth.doors.registry import EMAIL_CODE, default_door_keys, door_keys_in_order
-from portal_auth.models import HEX_COLOUR, Organisation
+from portal_auth.models import HEX_COLOUR, Organisation, Portal
+from portal_core.colours import text_contrast_problem
 
 
 class Command(BaseCommand):
@@ -33,6 +34,11 @@ class Command(BaseCommand):
         try:
             organisation.full_clean()
             HEX_COLOUR(accent_colour)
+            # As the admin and create_portal judge it: the buttons' text, in the portal's default colour, on it.
+            if problem := text_contrast_problem(
+                accent_colour, Portal._meta.get_field("accent_text_colour").get_default()
+            ):
+                raise ValidationError(problem)
         except ValidationError as error:
             if not hasattr(error, "error_dict"):
                 raise CommandError(f"accent colour: {' '.join(error.messages)}") from None

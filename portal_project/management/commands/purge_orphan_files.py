@@ -47,7 +47,9 @@ def _referenced_files() -> set[str]:
 
 
 def _stored_files(folder: str = ""):
-    """Every file in the uploads storage (MEDIA_ROOT belongs to the portal alone)."""
+    """Every file in the uploads storage (MEDIA_ROOT belongs to the portal alone); none before the first upload."""
+    if not folder and not default_storage.exists(""):
+        return
     subfolders, files = default_storage.listdir(folder)
     prefix = f"{folder}/" if folder else ""
     for sub in subfolders:

@@ -53,7 +53,8 @@ class Command(BaseCommand):
         self.stdout.write(f"  Its second portal, same sign-in: {settings.SITE_URL}/{slug}-events/")
         for email, _ in DEMO_CUSTOMERS:
             self.stdout.write(f"    {email} / {DEMO_PASSWORD}")
-        self.stdout.write(f"  Admin:  {settings.SITE_URL}/admin/  (admin / admin)")
+        if settings.DEBUG:  # the only case in which _staff_user made that account
+            self.stdout.write(f"  Admin:  {settings.SITE_URL}/admin/  (admin / admin)")
         self.stdout.write("  Emails (password links, confirmations) are printed on this console.\n")
 
     def _second_portal(self, organisation, slug):
