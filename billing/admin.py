@@ -162,7 +162,7 @@ class InvoiceAdmin(admin.ModelAdmin):
         actions.pop("delete_selected", None)  # it would delete issued ones too: drafts are deleted one at a time
         return actions
 
-    @admin.action(description="Issue the selected drafts (number them and email them)")
+    @admin.action(description="Issue the selected drafts (number them and email them)", permissions=["change"])
     def issue_drafts(self, request, queryset: QuerySet[Invoice]) -> None:
         for invoice in queryset.filter(status=Invoice.Status.DRAFT).order_by("pk"):
             try:
@@ -172,7 +172,7 @@ class InvoiceAdmin(admin.ModelAdmin):
             else:
                 self.message_user(request, f"Issued {issued} to {issued.customer.email}.", messages.SUCCESS)
 
-    @admin.action(description="Void the selected open invoices (a credit note for every line)")
+    @admin.action(description="Void the selected open invoices (a credit note for every line)", permissions=["change"])
     def void_invoices(self, request, queryset: QuerySet[Invoice]) -> None:
         for invoice in queryset.order_by("pk"):
             try:
@@ -269,7 +269,7 @@ class TabAdmin(admin.ModelAdmin):
             except ValidationError as error:
                 self.message_user(request, "; ".join(error.messages), messages.ERROR)
 
-    @admin.action(description="Close the selected tabs and issue their invoices")
+    @admin.action(description="Close the selected tabs and issue their invoices", permissions=["change"])
     def close_tabs(self, request, queryset: QuerySet[Tab]) -> None:
         for tab in queryset.order_by("pk"):
             try:

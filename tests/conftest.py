@@ -2,6 +2,7 @@ import re
 
 import pytest
 from asgiref.local import Local
+from django.contrib.auth.models import Permission
 from django.core.cache import cache
 from django.core.management import call_command
 from django.core.signals import setting_changed
@@ -242,6 +243,22 @@ def admin_client(staff_user):
     client = Client()
     client.force_login(staff_user)
     return client
+
+
+@pytest.fixture
+def staff_client_with(db):
+    """A client signed in as a staff member, not a superuser, who holds only the named permissions ("app.codename")."""
+
+    def _client(*permissions: str) -> Client:
+        staff = StaffUserFactory(is_superuser=False)
+        for permission in permissions:
+            app_label, codename = permission.split(".")
+            staff.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+        client = Client()
+        client.force_login(staff)
+        return client
+
+    return _client
 
 
 @pytest.fixture

@@ -273,3 +273,31 @@ def test_a_payment_refused_when_it_came_to_be_recorded_says_so_and_only_so(admin
     assert "Payments are recorded against open invoices; it is void." in shown
     assert "was added successfully" not in shown
     assert not Payment.objects.exists()
+
+
+def test_staff_who_may_only_view_invoices_can_neither_issue_nor_void_them(
+    staff_client_with, customer, billing_settings
+):
+    draft = invoice_draft_create(customer=customer, lines=[LineInput("Room", Decimal(5))])
+    viewer = staff_client_with("billing.view_invoice")
+
+    page = viewer.get("/admin/billing/invoice/").content.decode()
+    for action in ("issue_drafts", "void_invoices"):
+        viewer.post("/admin/billing/invoice/", {"action": action, "_selected_action": [draft.pk]})
+
+    assert "issue_drafts" not in page and "void_invoices" not in page
+    draft.refresh_from_db()
+    assert (draft.status, draft.number) == ("draft", None)
+    assert not OutboxEmail.objects.exists()
+
+
+def test_staff_who_may_only_view_tabs_can_not_close_them(staff_client_with, customer, billing_settings):
+    tab = tab_open(customer=customer, title="Stay")
+    viewer = staff_client_with("billing.view_tab")
+
+    page = viewer.get("/admin/billing/tab/").content.decode()
+    viewer.post("/admin/billing/tab/", {"action": "close_tabs", "_selected_action": [tab.pk]})
+
+    assert "close_tabs" not in page
+    tab.refresh_from_db()
+    assert (tab.status, tab.invoice) == (Tab.Status.OPEN, None)
