@@ -34,6 +34,7 @@ from bookings.services import (
 )
 from portal_auth.doors.password.forms import SetPasswordForm
 from portal_auth.models import Customer
+from portal_core.admin import OrganisationFixedMixin
 from portal_core.origin import ClientOrigin
 from portal_core.uploads import StoredUploadAdminMixin
 
@@ -145,7 +146,7 @@ class BookingAdminForm(forms.ModelForm):
 
 
 @admin.register(Booking)
-class BookingAdmin(admin.ModelAdmin):
+class BookingAdmin(OrganisationFixedMixin, admin.ModelAdmin):
     form = BookingAdminForm
     list_display = [
         "title",
@@ -302,13 +303,10 @@ class AddOnAdmin(admin.ModelAdmin):
 
 
 @admin.register(BookingSettings)
-class BookingSettingsAdmin(admin.ModelAdmin):
+class BookingSettingsAdmin(OrganisationFixedMixin, admin.ModelAdmin):
     list_display = ["organisation", "add_on_cancellation_notice"]
     list_select_related = ["organisation"]
     fields = ["organisation", "add_on_cancellation_notice", "add_on_payment_text"]
-
-    def get_readonly_fields(self, request, obj=None):
-        return ["organisation"] if obj else []
 
 
 @admin.register(BookingDocument)

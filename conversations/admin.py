@@ -13,6 +13,7 @@ from conversations.services import (
     reply_not_emailed_because,
 )
 from portal_auth.portals import primary_portal
+from portal_core.admin import OrganisationFixedMixin
 from portal_core.staff_reply import StaffReplyForm
 
 
@@ -29,7 +30,8 @@ class ConversationAdminForm(StaffReplyForm, forms.ModelForm):
     def clean(self):
         super().clean()
         cleaned = self.cleaned_data
-        organisation, customer = cleaned.get("organisation"), cleaned.get("customer")
+        organisation = cleaned.get("organisation") if "organisation" in self.fields else self.instance.organisation
+        customer = cleaned.get("customer")
         if organisation and customer and customer.organisation_id != organisation.pk:
             self.add_error("customer", "This customer belongs to another organisation.")
         attributes = cleaned.get("attributes")
@@ -79,7 +81,7 @@ def _timeline(conversation: Conversation, *, may_redact: bool) -> list[dict]:
 
 
 @admin.register(Conversation)
-class ConversationAdmin(admin.ModelAdmin):
+class ConversationAdmin(OrganisationFixedMixin, admin.ModelAdmin):
     form = ConversationAdminForm
     list_display = ["__str__", "customer", "channel", "status", "last_activity_at", "organisation"]
     list_filter = ["status", "channel", "organisation"]

@@ -2,19 +2,24 @@ from django.contrib import admin, messages
 
 from outbox.models import OutboxEmail
 from outbox.services import outbox_requeue
+from portal_core.admin import SecretLookupsRefusedMixin
+
+# A waiting email's parts may hold its sign-in link: they are shown through _shown() only.
+PARTS_WITH_LINKS = ("body_text", "body_html", "secrets")
 
 
 @admin.register(OutboxEmail)
-class OutboxEmailAdmin(admin.ModelAdmin):
+class OutboxEmailAdmin(SecretLookupsRefusedMixin, admin.ModelAdmin):
     list_display = ["created_at", "to", "subject", "status", "attempts", "sent_at", "organisation"]
     list_filter = ["status", "template", "organisation"]
     search_fields = ["to", "subject"]
     date_hierarchy = "created_at"
     list_select_related = ["organisation"]
     actions = ["retry_now"]
-    readonly_fields = [f.name for f in OutboxEmail._meta.fields if f.name not in ("body_text", "body_html", "secrets")]
+    secret_fields = PARTS_WITH_LINKS
+    readonly_fields = [f.name for f in OutboxEmail._meta.fields if f.name not in PARTS_WITH_LINKS]
     readonly_fields += ["text_part", "html_part"]
-    exclude = ["body_text", "body_html", "secrets"]
+    exclude = list(PARTS_WITH_LINKS)
 
     def has_add_permission(self, request):
         return False

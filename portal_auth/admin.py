@@ -21,6 +21,7 @@ from portal_auth.models import (
 from portal_auth.portal_forms import PortalAdminForm
 from portal_auth.reports import portal_usage
 from portal_auth.services import customer_email_set_by_staff
+from portal_core.admin import OrganisationFixedMixin, SecretLookupsRefusedMixin
 from portal_core.origin import ClientOrigin
 
 EXTERNAL_SIGN_ON_SECRETS = [
@@ -73,8 +74,9 @@ class OrganisationAdminForm(forms.ModelForm):
 
 
 @admin.register(Organisation)
-class OrganisationAdmin(admin.ModelAdmin):
+class OrganisationAdmin(SecretLookupsRefusedMixin, admin.ModelAdmin):
     form = OrganisationAdminForm
+    secret_fields = tuple(MASKED_SECRETS)
     list_display = ["name", "slug", "requires_sign_in", "session_lifetime", "doors_open"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
@@ -180,7 +182,7 @@ class PortalSectionInline(SortableInlineAdminMixin, admin.TabularInline):
 
 
 @admin.register(Portal)
-class PortalAdmin(SortableAdminBase, admin.ModelAdmin):
+class PortalAdmin(SortableAdminBase, OrganisationFixedMixin, admin.ModelAdmin):
     form = PortalAdminForm
     list_display = ["name", "slug", "organisation", "is_primary"]
     list_filter = ["organisation"]
@@ -208,10 +210,6 @@ class PortalAdmin(SortableAdminBase, admin.ModelAdmin):
             portal.sections_complete()
         return portal
 
-    def get_readonly_fields(self, request, obj=None):
-        # Moving a portal to another organisation would hand its customers' links to a stranger.
-        return [*super().get_readonly_fields(request, obj), *(["organisation"] if obj else [])]
-
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         form.instance.section_layout_refresh()
@@ -222,7 +220,7 @@ class PortalAdmin(SortableAdminBase, admin.ModelAdmin):
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(SecretLookupsRefusedMixin, OrganisationFixedMixin, admin.ModelAdmin):
     list_display = ["email", "name", "external_id", "organisation", "has_password", "last_sign_in_at", "is_active"]
     list_filter = ["organisation", "is_active", ("last_sign_in_at", admin.EmptyFieldListFilter)]
     search_fields = ["email", "name", "external_id"]
@@ -230,6 +228,7 @@ class CustomerAdmin(admin.ModelAdmin):
     # The customer chooses their optional emails on their profile page; staff read the choices.
     readonly_fields = ["password_changed_at", "last_sign_in_at", "created_at", "session_version", "email_choices"]
     exclude = ["password"]
+    secret_fields = ("password",)
     actions = ["revoke_access_links"]
 
     @admin.display(boolean=True, description="Password")
@@ -326,7 +325,7 @@ class ApiKeyAdminForm(forms.ModelForm):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(OrganisationFixedMixin, admin.ModelAdmin):
     """Keys are made here or with `create_api_key`, shown once, and never stored but as a hash."""
 
     form = ApiKeyAdminForm
@@ -340,10 +339,6 @@ class ApiKeyAdmin(admin.ModelAdmin):
     @admin.display(description="Key starts")
     def key_start(self, key):
         return f"{ApiKey.PREFIX}_{key.public_id}_…" if key.public_id else "-"
-
-    def get_readonly_fields(self, request, obj=None):
-        # A key's organisation is fixed once made: moving it would hand one business's key to another.
-        return [*self.readonly_fields, "organisation"] if obj else self.readonly_fields
 
     def save_model(self, request, obj, form, change):
         if change:

@@ -261,6 +261,30 @@ def staff_client_with(db):
     return _client
 
 
+def admin_page_data(response) -> dict:
+    """What an admin change page posts back when saved as shown: its form's and its inline formsets' values."""
+    data: dict = {}
+
+    def add(form) -> None:
+        for name in form.fields:
+            bound = form[name]
+            value = bound.value()
+            if value is None or value is False:
+                continue
+            if isinstance(value, list | tuple):
+                data[bound.html_name] = [str(getattr(v, "pk", v)) for v in value]
+            else:
+                data[bound.html_name] = "on" if value is True else str(getattr(value, "pk", value))
+
+    add(response.context["adminform"].form)
+    for inline in response.context["inline_admin_formsets"]:
+        formset = inline.formset
+        data.update({f"{formset.prefix}-{key}": str(value) for key, value in formset.management_form.initial.items()})
+        for form in formset.forms:
+            add(form)
+    return data
+
+
 @pytest.fixture
 def sign_in():
     """Return a client signed in to the portal as the given customer (the door does not matter)."""

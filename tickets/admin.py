@@ -5,6 +5,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 
 from portal_auth.doors.access_link.services import AccessLinksClosed, CustomerDeactivated
+from portal_core.admin import OrganisationFixedMixin
 from portal_core.origin import ClientOrigin
 from portal_core.staff_reply import StaffReplyForm
 from portal_core.uploads import stored_file_download
@@ -64,7 +65,7 @@ class TicketAdminForm(StaffReplyForm, forms.ModelForm):
     def clean(self):
         super().clean()
         cleaned = self.cleaned_data
-        organisation = cleaned.get("organisation")
+        organisation = cleaned.get("organisation") if "organisation" in self.fields else self.instance.organisation
         for field in ("requester", "company"):
             value = cleaned.get(field)
             if organisation and value and value.organisation_id != organisation.pk:
@@ -100,7 +101,7 @@ def _timeline(ticket: Ticket) -> list[dict]:
 
 
 @admin.register(Ticket)
-class TicketAdmin(admin.ModelAdmin):
+class TicketAdmin(OrganisationFixedMixin, admin.ModelAdmin):
     form = TicketAdminForm
     list_display = ["number", "subject", "requester", "status", "priority", "assigned_agent", "updated_at"]
     list_display_links = ["number", "subject"]

@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from bookings.models import BookingAddOn, BookingSettings
 from tests.bookings.factories import AddOnFactory, BookingAddOnFactory, BookingFactory
+from tests.conftest import admin_page_data
 from tests.factories import CustomerFactory
 
 
@@ -195,3 +196,16 @@ def test_staff_cancel_a_customers_add_on_line_which_stays_and_emails_the_custome
     assert mailoutbox[0].subject.startswith("Cancelled: ")
     page = admin_client.get(reverse("admin:bookings_booking_change", args=[booking.pk])).content.decode()
     assert f"by {staff_user.username} (staff)" in page
+
+
+def test_a_booking_stays_in_its_organisation(admin_client, organisation, other_organisation, make_booking):
+    booking = make_booking(organisation, "alice@example.com")
+    url = reverse("admin:bookings_booking_change", args=[booking.pk])
+    page = admin_client.get(url)
+
+    response = admin_client.post(url, {**admin_page_data(page), "organisation": other_organisation.pk})
+
+    assert 'name="organisation"' not in page.content.decode()
+    assert response.status_code == 302
+    booking.refresh_from_db()
+    assert booking.organisation == organisation

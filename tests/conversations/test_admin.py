@@ -12,7 +12,7 @@ from django.utils import timezone
 from conversations.models import Attachment, Channel, Conversation, ConversationSettings, Message
 from conversations.services import conversation_reply
 from outbox.models import OutboxEmail
-from tests.conftest import assert_link_signs_in_once, assert_plain_link, link_in
+from tests.conftest import admin_page_data, assert_link_signs_in_once, assert_plain_link, link_in
 from tests.conversations.conftest import PDF_BYTES
 from tests.conversations.factories import ConversationFactory, MessageFactory
 from tests.factories import CustomerFactory
@@ -424,3 +424,16 @@ def test_a_reply_to_a_deactivated_customer_says_it_was_not_emailed(admin_client,
 
     assert "Reply added, not emailed: the customer is deactivated." in html.unescape(response.content.decode())
     assert mailoutbox == []
+
+
+def test_a_conversation_stays_in_its_organisation(admin_client, conversation, other_organisation):
+    page = admin_client.get(change_url(conversation))
+
+    response = admin_client.post(
+        change_url(conversation), {**admin_page_data(page), "organisation": other_organisation.pk}
+    )
+
+    assert 'name="organisation"' not in page.content.decode()
+    assert response.status_code == 302
+    conversation.refresh_from_db()
+    assert conversation.organisation != other_organisation

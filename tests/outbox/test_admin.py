@@ -82,3 +82,27 @@ def test_send_again_now_from_the_failed_filter_counts_what_it_queued(admin_clien
     page = response.content.decode()
     assert "Queued 3 emails to be sent now." in page
     assert "left alone" not in page
+
+
+@pytest.mark.parametrize(
+    "lookup", ["body_text__regex=/l/SECRET", "body_html__contains=SECRET", "secrets__0__regex=^SECRET", "secrets=[]"]
+)
+def test_the_list_can_not_be_filtered_by_the_parts_that_hold_a_sign_in_link(staff_client_with, organisation, lookup):
+    OutboxEmail.objects.create(
+        organisation=organisation,
+        template="portal_auth/emails/access_link",
+        to="a@example.com",
+        subject="Your link",
+        body_text="Open https://portal.example/x/l/SECRETTOKEN123",
+        body_html="<a href='https://portal.example/x/l/SECRETTOKEN123'>Open</a>",
+        secrets=["SECRETTOKEN123"],
+        status=OutboxEmail.Status.FAILED,
+    )
+    viewer = staff_client_with("outbox.view_outboxemail")
+
+    refused = viewer.get(f"/admin/outbox/outboxemail/?{lookup}")
+    listed = viewer.get("/admin/outbox/outboxemail/?status__exact=failed")
+
+    assert refused.status_code == 400
+    assert "a@example.com" not in refused.content.decode()
+    assert listed.status_code == 200 and listed.context["cl"].result_count == 1

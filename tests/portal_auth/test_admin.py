@@ -5,7 +5,8 @@ from datetime import timedelta
 import pytest
 
 from portal_auth.models import AccessEvent
-from tests.factories import CustomerFactory
+from tests.conftest import admin_page_data
+from tests.factories import CustomerFactory, primary_portal_of
 from tests.portal_auth.doors.test_external_sign_on_admin import change_url, organisation_form
 
 
@@ -95,3 +96,71 @@ def test_staff_cannot_open_a_door_that_does_not_exist(admin_client, organisation
     assert "Select a valid choice. magic is not one of the available choices." in response.content.decode()
     organisation.refresh_from_db()
     assert organisation.doors == ["password", "access_link"]
+
+
+@pytest.mark.parametrize(
+    ("secret", "lookup"),
+    [
+        ("external_sign_on_secret", "external_sign_on_secret__lt"),
+        ("external_sign_on_secret", "external_sign_on_secret__regex"),
+        ("external_sign_on_previous_secret", "external_sign_on_previous_secret__startswith"),
+    ],
+)
+def test_organisations_can_not_be_filtered_by_their_sign_on_secrets(staff_client_with, organisation, secret, lookup):
+    organisation.rotate_external_sign_on_secret()
+    organisation.rotate_external_sign_on_secret()
+    organisation.save()
+    viewer = staff_client_with("portal_auth.view_organisation")
+
+    refused = viewer.get("/admin/portal_auth/organisation/", {lookup: getattr(organisation, secret)[:1]})
+    listed = viewer.get("/admin/portal_auth/organisation/", {"slug": organisation.slug})
+
+    assert refused.status_code == 400
+    assert listed.status_code == 200 and listed.context["cl"].result_count == 1
+
+
+def test_customers_can_not_be_filtered_by_their_password_hash(staff_client_with, customer):
+    viewer = staff_client_with("portal_auth.view_customer")
+
+    refused = viewer.get("/admin/portal_auth/customer/", {"password__regex": "^" + customer.password[:3]})
+    listed = viewer.get("/admin/portal_auth/customer/", {"email": customer.email})
+
+    assert refused.status_code == 400
+    assert listed.status_code == 200 and listed.context["cl"].result_count == 1
+
+
+def customer_change_url(customer):
+    return f"/admin/portal_auth/customer/{customer.pk}/change/"
+
+
+def test_a_customer_stays_in_their_organisation_and_out_of_its_portals(
+    admin_client, sign_in, customer, other_organisation
+):
+    portal = sign_in(customer)
+    other_portal = f"/{primary_portal_of(other_organisation).slug}/support/"
+    page = admin_client.get(customer_change_url(customer))
+
+    response = admin_client.post(
+        customer_change_url(customer), {**admin_page_data(page), "organisation": other_organisation.pk}
+    )
+
+    assert 'name="organisation"' not in page.content.decode()
+    assert response.status_code == 302
+    customer.refresh_from_db()
+    assert customer.organisation != other_organisation
+    assert portal.get(other_portal).status_code == 302  # sent to that portal's sign-in
+
+
+def test_a_customer_can_not_be_given_the_email_of_another_customer_of_their_organisation(
+    admin_client, customer, other_customer
+):
+    page = admin_client.get(customer_change_url(customer))
+
+    response = admin_client.post(
+        customer_change_url(customer), {**admin_page_data(page), "email": other_customer.email.upper()}
+    )
+
+    assert response.status_code == 200
+    assert "customer_unique_email_per_organisation” is violated" in response.content.decode()
+    customer.refresh_from_db()
+    assert customer.email != other_customer.email

@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 
 from outbox.models import OutboxEmail
 from portal_auth.models import AccessEvent, CustomerToken
-from tests.conftest import assert_link_signs_in_once, assert_plain_link, link_in
+from tests.conftest import admin_page_data, assert_link_signs_in_once, assert_plain_link, link_in
 from tests.factories import CustomerFactory, StaffUserFactory
 from tests.tickets.conftest import events
 from tickets.models import Ticket, TicketMessage
@@ -427,3 +427,26 @@ def test_a_status_staff_changed_is_saved_whatever_the_customer_did(admin_client,
 
     ticket.refresh_from_db()
     assert ticket.status == Ticket.Status.CLOSED
+
+
+def test_a_ticket_stays_in_its_organisation(admin_client, ticket, other_organisation):
+    page = admin_client.get(change_url(ticket))
+
+    response = admin_client.post(change_url(ticket), {**admin_page_data(page), "organisation": other_organisation.pk})
+
+    assert 'name="organisation"' not in page.content.decode()
+    assert response.status_code == 302
+    ticket.refresh_from_db()
+    assert ticket.organisation != other_organisation
+
+
+def test_a_ticket_can_not_be_given_a_requester_of_another_organisation(admin_client, ticket, other_organisation):
+    foreigner = CustomerFactory(organisation=other_organisation)
+    page = admin_client.get(change_url(ticket))
+
+    response = admin_client.post(change_url(ticket), {**admin_page_data(page), "requester": foreigner.pk})
+
+    assert response.status_code == 200
+    assert "Choose one of this organisation" in response.content.decode()
+    ticket.refresh_from_db()
+    assert ticket.requester != foreigner
