@@ -23,6 +23,7 @@ from portal_auth.reports import portal_usage
 from portal_auth.services import customer_email_set_by_staff
 from portal_core.admin import OrganisationFixedMixin, SecretLookupsRefusedMixin
 from portal_core.origin import ClientOrigin
+from portal_core.staff_reply import CustomerChangesKeptForm
 
 EXTERNAL_SIGN_ON_SECRETS = [
     "external_sign_on_secret_id",
@@ -219,6 +220,11 @@ class PortalAdmin(SortableAdminBase, OrganisationFixedMixin, admin.ModelAdmin):
         return super().has_delete_permission(request, obj) and not (obj and obj.is_primary)
 
 
+class CustomerAdminForm(CustomerChangesKeptForm, forms.ModelForm):
+    # The customer changes these on their profile (an address only once they confirm it).
+    customer_changed_fields = ("email", "name")
+
+
 @admin.register(Customer)
 class CustomerAdmin(SecretLookupsRefusedMixin, OrganisationFixedMixin, admin.ModelAdmin):
     list_display = ["email", "name", "external_id", "organisation", "has_password", "last_sign_in_at", "is_active"]
@@ -227,6 +233,7 @@ class CustomerAdmin(SecretLookupsRefusedMixin, OrganisationFixedMixin, admin.Mod
     list_select_related = ["organisation"]
     # The customer chooses their optional emails on their profile page; staff read the choices.
     readonly_fields = ["password_changed_at", "last_sign_in_at", "created_at", "session_version", "email_choices"]
+    form = CustomerAdminForm
     exclude = ["password"]
     secret_fields = ("password",)
     actions = ["revoke_access_links"]
@@ -236,8 +243,9 @@ class CustomerAdmin(SecretLookupsRefusedMixin, OrganisationFixedMixin, admin.Mod
         return customer.has_password
 
     def save_model(self, request, obj, form, change):
+        untouched = form.keep_customer_changes(obj) if change else []
         super().save_model(request, obj, form, change)
-        if change and "email" in form.changed_data:
+        if change and "email" in form.changed_data and "email" not in untouched:
             # Bookings follow the address: what the old one opened (sessions, links, codes) must not reach them.
             customer_email_set_by_staff(
                 customer=obj,

@@ -1,4 +1,5 @@
-"""The reply box on a staff member's page of a ticket or a conversation: what they write, and to whom it goes."""
+"""A staff member's page of something the customer changes too: the reply box on a ticket or a conversation (what
+they write, and to whom it goes), and a save that keeps what the customer changed while the page was open."""
 
 import json
 
@@ -10,31 +11,17 @@ PUBLIC_REPLY = "public"
 INTERNAL_NOTE = "internal"
 
 
-class StaffReplyForm(forms.Form):
-    """Mixed into an admin ModelForm: a labelled reply and a choice, public reply or internal note.
+class CustomerChangesKeptForm(forms.Form):
+    """Mixed into an admin ModelForm: a save writes the fields of `customer_changed_fields` only where the staff
+    member changed them, so a page left open does not undo what the customer changed meanwhile."""
 
-    Each app says in its subclass what each choice means for its customers and when the reply goes out.
-    """
-
-    public_reply_means = "Public reply: shown in the customer's portal"
-    internal_note_means = "Internal note: seen by staff only"
-    reply_when = "Added when you save."
-
-    reply = forms.CharField(
-        label="Write a reply", required=False, widget=forms.Textarea(attrs={"rows": 5, "class": "vLargeTextField"})
-    )
-    reply_kind = forms.ChoiceField(label="Send as", initial=PUBLIC_REPLY, widget=forms.RadioSelect)
     # What the page showed of `customer_changed_fields`, so a save can tell what the staff member changed.
     shown = forms.CharField(widget=forms.HiddenInput, required=False)
 
-    # Fields the customer changes too (a reply reopens): a save writes them only where the staff member changed them.
     customer_changed_fields: tuple[str, ...] = ()
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["reply"].help_text = self.reply_when
-        choices = [(PUBLIC_REPLY, self.public_reply_means), (INTERNAL_NOTE, self.internal_note_means)]
-        self.fields["reply_kind"].choices = choices  # type: ignore[attr-defined]
         shown = {name: self.initial.get(name) for name in self.customer_changed_fields if name in self.fields}
         self.fields["shown"].initial = json.dumps(shown, cls=DjangoJSONEncoder)
 
@@ -64,6 +51,29 @@ class StaffReplyForm(forms.Form):
             for attname, value in (now or {}).items():
                 setattr(instance, attname, value)
         return untouched
+
+
+class StaffReplyForm(CustomerChangesKeptForm):
+    """Mixed into an admin ModelForm: a labelled reply and a choice, public reply or internal note.
+
+    Each app says in its subclass what each choice means for its customers and when the reply goes out. The fields
+    the customer changes too (a reply reopens) are its `customer_changed_fields`.
+    """
+
+    public_reply_means = "Public reply: shown in the customer's portal"
+    internal_note_means = "Internal note: seen by staff only"
+    reply_when = "Added when you save."
+
+    reply = forms.CharField(
+        label="Write a reply", required=False, widget=forms.Textarea(attrs={"rows": 5, "class": "vLargeTextField"})
+    )
+    reply_kind = forms.ChoiceField(label="Send as", initial=PUBLIC_REPLY, widget=forms.RadioSelect)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reply"].help_text = self.reply_when
+        choices = [(PUBLIC_REPLY, self.public_reply_means), (INTERNAL_NOTE, self.internal_note_means)]
+        self.fields["reply_kind"].choices = choices  # type: ignore[attr-defined]
 
     def clean_reply(self) -> str:
         # Browsers send line breaks as CR LF; the portal and emails want them once.

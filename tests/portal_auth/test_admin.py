@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from portal_auth.models import AccessEvent
+from portal_auth.models import AccessEvent, Customer
 from tests.conftest import admin_page_data
 from tests.factories import CustomerFactory, primary_portal_of
 from tests.portal_auth.doors.test_external_sign_on_admin import change_url, organisation_form
@@ -164,3 +164,31 @@ def test_a_customer_can_not_be_given_the_email_of_another_customer_of_their_orga
     assert "customer_unique_email_per_organisation” is violated" in response.content.decode()
     customer.refresh_from_db()
     assert customer.email != other_customer.email
+
+
+def test_a_page_left_open_by_staff_keeps_the_email_and_name_the_customer_changed_meanwhile(admin_client, customer):
+    page = admin_client.get(customer_change_url(customer))
+    Customer.objects.filter(pk=customer.pk).update(email="new-address@example.com", name="Ana Confirmed")
+
+    response = admin_client.post(customer_change_url(customer), {**admin_page_data(page), "external_id": "B-7"})
+
+    assert response.status_code == 302
+    customer.refresh_from_db()
+    assert (customer.email, customer.name, customer.external_id) == ("new-address@example.com", "Ana Confirmed", "B-7")
+    assert not AccessEvent.objects.filter(kind=AccessEvent.Kind.EMAIL_CHANGED).exists()
+
+
+def test_the_email_staff_change_is_written_beside_the_name_the_customer_changed_meanwhile(admin_client, customer):
+    old_email = customer.email
+    page = admin_client.get(customer_change_url(customer))
+    Customer.objects.filter(pk=customer.pk).update(name="Ana Confirmed")
+
+    response = admin_client.post(
+        customer_change_url(customer), {**admin_page_data(page), "email": "typed-by-staff@example.com"}
+    )
+
+    assert response.status_code == 302
+    customer.refresh_from_db()
+    assert (customer.email, customer.name) == ("typed-by-staff@example.com", "Ana Confirmed")
+    event = AccessEvent.objects.get(kind=AccessEvent.Kind.EMAIL_CHANGED)
+    assert f"from {old_email} to typed-by-staff@example.com by staff" in event.reason
