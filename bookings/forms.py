@@ -88,7 +88,7 @@ class ServiceBookingForm(forms.Form):
 
     places = forms.TypedChoiceField(label="How many people?", coerce=int)
     note = forms.CharField(
-        label="Anything we should know? (optional)",
+        label="Anything we should know?",
         required=False,
         max_length=1000,
         widget=forms.Textarea(attrs={"rows": 3}),

@@ -228,6 +228,10 @@ class Service(models.Model):
     def price_display(self) -> str:
         return format_price(self.price, self.currency)
 
+    def total_display(self, places: int) -> str:
+        """What `places` places cost together (a class is priced a person)."""
+        return format_price(self.price * (places if self.is_group else 1), self.currency)
+
     @property
     def is_group(self) -> bool:
         return self.capacity > 1

@@ -2,7 +2,7 @@
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any, cast
 
 from django.core.exceptions import PermissionDenied
@@ -120,6 +120,9 @@ class ListedBooking(BookingShownFacts):
     starts_on: date
     ends_on: date
     status: str
+    # A service's booking is for a time on its day, which the row shows with it.
+    slot_starts_at: datetime | None
+    slot_ends_at: datetime | None
 
 
 # What a row of a list shows: ListedBooking's fields, in order.

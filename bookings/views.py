@@ -1,6 +1,7 @@
 import datetime
 import secrets
 from functools import wraps
+from typing import NamedTuple
 
 from django.contrib import messages
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
@@ -243,14 +244,22 @@ ANSWERS_SESSION_KEY = "bookings_answers"
 DAYS_SHOWN = 28
 
 
-def _days_with_room(service, start: datetime.date, *, ignoring: int | None = None) -> tuple[list, datetime.date | None]:
-    """(days with free slots from `start`, the first day of the next page or None)."""
+class DaysWithRoom(NamedTuple):
+    days: list  # (day, its free slots), for the days that have any
+    earlier: datetime.date | None  # the first day of the page before, if there is one
+    later: datetime.date | None  # the first day of the page after, if there is one
+
+
+def _days_with_room(service, start: datetime.date, *, ignoring: int | None = None) -> DaysWithRoom:
+    """The days with free slots of the page of DAYS_SHOWN days from `start`, and the pages on either side."""
     first, last = bookable_days(service, now=timezone.now())
     start = max(start, first)
     days = [start + datetime.timedelta(days=n) for n in range(DAYS_SHOWN) if start + datetime.timedelta(days=n) <= last]
     slots = service_slots(service, days, now=timezone.now(), ignoring=ignoring)
+    earlier = max(first, start - datetime.timedelta(days=DAYS_SHOWN)) if start > first else None
     later = start + datetime.timedelta(days=DAYS_SHOWN)
-    return [(day, day_slots) for day, day_slots in slots.items() if day_slots], later if later <= last else None
+    with_room = [(day, day_slots) for day, day_slots in slots.items() if day_slots]
+    return DaysWithRoom(with_room, earlier, later if later <= last else None)
 
 
 def _day_from(request, organisation) -> datetime.date:
@@ -272,8 +281,7 @@ def book_services(request, organisation, customer):
 @customer_required
 def book_days(request, organisation, customer, service_id):
     service = get_bookable_service(organisation, service_id)
-    days, later = _days_with_room(service, _day_from(request, organisation))
-    context = {"service": service, "days": days, "later": later, "times_route": "bookings:book_times"}
+    context = {"service": service, **_days_with_room(service, _day_from(request, organisation))._asdict()}
     return render(request, "bookings/book/days.html", context)
 
 
@@ -428,8 +436,8 @@ def booking_reschedule_days(request, organisation, customer, reference):
     if refusal := _move_refusal(booking, customer):
         return _moving_refused(request, booking, refusal)
     service = _service_of(organisation, booking)
-    days, later = _days_with_room(service, _day_from(request, organisation), ignoring=booking.pk)
-    context = {"service": service, "days": days, "later": later, "booking": booking}
+    days_with_room = _days_with_room(service, _day_from(request, organisation), ignoring=booking.pk)
+    context = {"service": service, "booking": booking, **days_with_room._asdict()}
     return render(request, "bookings/book/days.html", context)
 
 

@@ -36,10 +36,13 @@ _parser.validateLink = _link_allowed  # type: ignore[method-assign]
 
 
 def render_markdown(text: str) -> str:
+    """`text` as safe HTML, its highest heading an h2 under the page's h1 (whether staff wrote `#` or `##` for
+    it), the others kept in step below it, so the page's outline skips no level."""
     tokens = _parser.parse(text)
-    for token in tokens:
-        if token.type in ("heading_open", "heading_close"):
-            token.tag = f"h{min(int(token.tag[1]) + 1, 6)}"
+    headings = [token for token in tokens if token.type in ("heading_open", "heading_close")]
+    shift = 2 - min((int(token.tag[1]) for token in headings), default=2)
+    for token in headings:
+        token.tag = f"h{min(int(token.tag[1]) + shift, 6)}"
     return sanitise(_parser.renderer.render(tokens, _parser.options, {}))
 
 

@@ -4,6 +4,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import password_validation
+from django.contrib.auth.password_validation import MinimumLengthValidator
 from django.core.exceptions import ValidationError
 from django.utils.functional import cached_property
 from zxcvbn import zxcvbn
@@ -44,8 +45,15 @@ def validate_customer_password(password: str, customer) -> None:
     password_validation.validate_password(password, user=customer, password_validators=_validators.all)
 
 
-def customer_password_help() -> list[str]:
-    return password_validation.password_validators_help_texts(_validators.all)
+def customer_password_hint() -> str:
+    """What a customer choosing a password is told beforehand: one sentence, not every rule (each rule that a
+    password breaks is said when it is refused)."""
+    shortest = max(
+        (validator.min_length for validator in _validators.all if isinstance(validator, MinimumLengthValidator)),
+        default=0,
+    )
+    at_least = f"At least {shortest} characters; " if shortest else ""
+    return f"{at_least}a few unrelated words make a strong password that is easy to remember."
 
 
 _SEPARATORS = re.compile(r"[\s._,;:+\-]+")

@@ -158,7 +158,7 @@ def test_services_are_offered_where_an_active_one_is(organisation, other_organis
 
 def test_a_listed_row_shows_a_status_as_the_booking_itself_does_one_no_longer_offered_as_stored():
     for status in [*Booking.Status.values, "on_hold"]:
-        row = ListedBooking(1, "REF", "Trip", datetime.date(2026, 1, 1), datetime.date(2026, 1, 2), status)
+        row = ListedBooking(1, "REF", "Trip", datetime.date(2026, 1, 1), datetime.date(2026, 1, 2), status, None, None)
         booking = Booking(status=status)
         assert (row.status_tone, row.status_label) == (booking.status_tone, booking.status_label)
     assert Booking(status="confirmed").status_label == "Confirmed"

@@ -74,6 +74,9 @@ def test_a_customer_books_two_places_on_a_class_page_by_page(sign_in, customer, 
     details_url = url("book_details", organisation, service_id=bookable.pk, day=DAY, time=datetime.time(10))
     assert details_url in page(times)
 
+    details = page(client.get(details_url))
+    assert details.count("(optional)") == 1  # the note's label says it once
+
     answered = client.post(details_url, {"places": "2", "note": "One of us uses a wheelchair."})
     assert answered.status_code == 302 and answered["Location"] == url("book_check", organisation)
     assert not Booking.objects.filter(service=bookable).exists()  # answering books nothing
@@ -83,6 +86,9 @@ def test_a_customer_books_two_places_on_a_class_page_by_page(sign_in, customer, 
     for shown in ("Harbour tour", "Wed 3 Mar 2027", "10:00 to 11:00", "Europe/London", "One of us uses a wheelchair."):
         assert shown in page(check)
     assert 'href="' + details_url + '"' in page(check)  # each answer can be changed
+    # What it costs in all, before committing to it: 2 places at 40.00 EUR a person.
+    assert "40.00 EUR</span> a person" in page(check) and "80.00 EUR</span> for 2 people" in page(check)
+    assert "Confirm booking for 80.00 EUR</button>" in page(check)
 
     confirmed = client.post(url("book_check", organisation))
     booking = Booking.objects.get(service=bookable)
@@ -98,7 +104,10 @@ def test_a_customer_books_two_places_on_a_class_page_by_page(sign_in, customer, 
     shown = client.get(confirmed["Location"])
     assert f"Your reference is {booking.reference}" in page(shown)
     assert "10:00 to 11:00" in page(shown) and "Europe/London time" in page(shown)
-    assert booking.reference in page(client.get(url("list", organisation)))  # in My bookings at once
+    listed = page(client.get(url("list", organisation)))
+    assert booking.reference in listed  # in My bookings at once, with its time on its day
+    assert "Wed 3 Mar 2027, 10:00 to 11:00" in listed
+    assert "Wed 3 Mar 2027, 10:00 to 11:00" in page(client.get(f"/{organisation.slug}/"))
 
     # The class shows two fewer places to everyone.
     other = sign_in(CustomerFactory(organisation=organisation))
@@ -124,7 +133,22 @@ def test_the_confirmation_email_carries_a_calendar_file_in_the_organisations_zon
     assert str(event["organizer"]) == "mailto:desk@voyages.example"
     assert str(event["organizer"].params["CN"]) == bookable.organisation.public_name
     assert "VTIMEZONE" in content
-    assert OutboxEmail.objects.get(to=customer.email).attachments.get().filename == "booking.ics"
+    # Sent, the stored copy keeps no file: it is never sent again.
+    assert not OutboxEmail.objects.get(to=customer.email).attachments.exists()
+
+
+def test_the_days_page_leads_to_later_dates_and_back(sign_in, customer, bookable):
+    client = sign_in(customer)
+    days_url = url("book_days", bookable.organisation, service_id=bookable.pk)
+
+    first = page(client.get(days_url))
+    assert "Later dates" in first and "Earlier dates" not in first
+
+    # Bookable 30 days ahead (to 31 March): the second page is the last.
+    later = page(client.get(f"{days_url}?from=2027-03-29"))
+    assert "Mon 29 Mar 2027" in later and "Wed 3 Mar 2027" not in later
+    assert 'href="?from=2027-03-01">← Earlier dates' in later  # four weeks back, not before today
+    assert "Later dates" not in later
 
 
 def test_a_service_staff_confirm_starts_provisional(customer, bookable, sent):

@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.bookings.factories import AddOnFactory, AttendeeFactory, BookingFactory
 from tests.conftest import link_in
@@ -115,6 +116,9 @@ def test_customer_opens_booking_link_assigns_password_books_add_on_and_uploads(p
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url(f"{live_server.url}/{slug}/sign-in/")
     assert "You have signed out." in page.locator(".messages").inner_text()
+    # Said to a screen reader, as a status region that changes after the page loaded; the focus left where it was.
+    expect(page.locator("body > [role=status].visually-hidden")).to_have_text("You have signed out.")
+    expect(page.get_by_label("Email")).to_be_focused()
     check_page(page, "bookings-10-signed-out")
 
     page.goto(booking_link)

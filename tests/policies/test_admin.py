@@ -32,7 +32,7 @@ def test_a_usual_kind_left_untitled_takes_its_usual_title_and_address(admin_clie
     assert response.status_code == 302, errors(response)
     policy = Policy.objects.get()
     assert (policy.organisation, policy.kind, policy.title, policy.slug) == (organisation, kind, title, slug)
-    assert policy.body_html == "<h3>Data we keep</h3>\n<p>Your <em>name</em>.</p>\n"
+    assert policy.body_html == "<h2>Data we keep</h2>\n<p>Your <em>name</em>.</p>\n"
 
 
 def test_another_page_takes_its_address_from_its_title(admin_client, organisation):

@@ -66,6 +66,13 @@ def test_an_image_becomes_a_link_to_it_rather_than_a_picture_from_anywhere():
     assert 'href="https://voyages.example/ferry.jpg"' in html
 
 
+@pytest.mark.parametrize("top", ["#", "##", "###"])
+def test_the_highest_heading_is_an_h2_and_the_others_follow_it_whatever_staff_wrote(top):
+    html = render_markdown(f"{top} Refunds\n\n{top}# Within 14 days\n\nText.")
+
+    assert "<h2>Refunds</h2>" in html and "<h3>Within 14 days</h3>" in html
+
+
 def test_headings_lists_links_and_emphasis_render():
     html = render_markdown(
         "# Refunds\n\n"

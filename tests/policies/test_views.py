@@ -89,7 +89,7 @@ def test_a_policy_full_of_script_is_harmless_on_its_page(reader, organisation, m
     assert "<script" not in body and "<img" not in body and "href" not in body
     assert "&lt;script&gt;" in body  # shown as the text it was typed as
     assert html.count("<script") == 1  # the page's own, with a source of its own and no inline code
-    assert 'src="/static/portal/error-summary.js"' in html
+    assert 'src="/static/portal/notices.js"' in html
 
 
 def test_another_organisations_policy_is_not_found(reader, organisation, other_organisation, make_policy):

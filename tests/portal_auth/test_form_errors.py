@@ -146,7 +146,7 @@ def test_a_form_page_that_did_not_fail_has_no_summary_and_a_plain_title(client, 
     html = client.get(f"/{organisation.slug}/sign-in/").content.decode()
     assert "There is a problem" not in html
     assert "<title>Sign in · " in html
-    assert "portal/error-summary.js" in html
+    assert "portal/notices.js" in html
 
 
 def test_the_summary_needs_no_inline_script(client, organisation):

@@ -3,7 +3,7 @@ from django.core.exceptions import ValidationError
 
 from portal_auth.access_log import log_access
 from portal_auth.models import AccessEvent, Customer, Organisation, normalise_email
-from portal_auth.passwords import customer_password_help, validate_customer_password
+from portal_auth.passwords import customer_password_hint, validate_customer_password
 from portal_auth.services import customer_authenticate
 from portal_core import ratelimit
 from portal_core.origin import ClientOrigin
@@ -32,6 +32,9 @@ class SignInForm(forms.Form):
         self.request = request
         self.organisation = organisation
         self.customer: Customer | None = None
+        if self.initial.get("email"):  # known already (from a link that just set the password): the password is next
+            del self.fields["email"].widget.attrs["autofocus"]
+            self.fields["password"].widget.attrs["autofocus"] = True
 
     def clean(self):
         email = normalise_email(self.cleaned_data.get("email", ""))
@@ -92,18 +95,19 @@ class SetPasswordForm(forms.Form):
     def __init__(self, *args, customer: Customer, **kwargs):
         super().__init__(*args, **kwargs)
         self.customer = customer
-        self.fields["password1"].help_text = " ".join(customer_password_help())
+        self.fields["password1"].help_text = customer_password_hint()
 
     def clean(self):
         password1 = self.cleaned_data.get("password1")
         password2 = self.cleaned_data.get("password2")
-        if password1 and password2 and password1 != password2:
-            self.add_error("password2", ValidationError("The two passwords differ.", code="password_mismatch"))
-        elif password1:
+        # Every problem at once: a customer told only that the two differ would retype both to learn the rest.
+        if password1:
             try:
                 validate_customer_password(password1, self.customer)
             except ValidationError as error:
                 self.add_error("password1", error)
+        if password1 and password2 and password1 != password2:
+            self.add_error("password2", ValidationError("The two passwords differ.", code="password_mismatch"))
         return self.cleaned_data
 
     @property

@@ -1,5 +1,6 @@
 """Assign a password / lost password: one flow through an emailed, single-use, hashed link."""
 
+import re
 import threading
 import time
 from datetime import timedelta
@@ -353,6 +354,27 @@ def test_a_very_long_repeat_is_refused_however_long(organisation):
 def test_differing_passwords_are_refused(client, organisation, sent_link):
     errors = set_password_errors(client, organisation, sent_link, NEW_PASSWORD, NEW_PASSWORD + "!")
     assert "differ" in str(errors["password2"])
+    assert "password1" not in errors
+
+
+def test_a_short_password_typed_twice_differently_hears_of_both_at_once(client, organisation, sent_link):
+    errors = set_password_errors(client, organisation, sent_link, "abc", "abd")
+    assert "differ" in str(errors["password2"]) and "at least 15 characters" in str(errors["password1"])
+
+
+def test_choosing_a_password_is_explained_in_one_sentence(client, organisation, sent_link):
+    open_link(client, sent_link)
+    page = client.get(f"/{organisation.slug}/password/set/").content.decode()
+    assert "At least 15 characters; a few unrelated words make a strong password" in page
+    assert "can’t be a commonly used password" not in page  # each rule is said when a password breaks it
+
+
+def test_signing_in_with_the_email_known_starts_at_the_password(client, organisation):
+    page = client.get(f"/{organisation.slug}/sign-in/?email=ana%40example.com").content.decode()
+    assert re.search(r'<input type="password"[^>]* autofocus', page)
+    assert not re.search(r'<input type="email"[^>]* autofocus', page)
+    blank = client.get(f"/{organisation.slug}/sign-in/").content.decode()
+    assert re.search(r'<input type="email"[^>]* autofocus', blank)
 
 
 def test_password_needs_no_composition_rules(client, organisation, sent_link, attendee_email):
