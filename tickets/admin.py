@@ -108,6 +108,7 @@ class TicketAdmin(OrganisationFixedMixin, admin.ModelAdmin):
     list_filter = ["status", "priority", ("assigned_agent", admin.RelatedOnlyFieldListFilter), "organisation"]
     search_fields = ["=number", "subject", "requester__email"]
     list_select_related = ["requester", "assigned_agent"]
+    show_full_result_count = False  # a second count of every ticket on each filtered view
     autocomplete_fields = ["requester", "company"]
     readonly_fields = ["number", "created_at", "updated_at"]
     fieldsets = [

@@ -106,3 +106,17 @@ def test_the_list_can_not_be_filtered_by_the_parts_that_hold_a_sign_in_link(staf
     assert refused.status_code == 400
     assert "a@example.com" not in refused.content.decode()
     assert listed.status_code == 200 and listed.context["cl"].result_count == 1
+
+
+def test_the_outbox_is_listed_without_reading_every_row_for_its_dates_or_a_second_count(admin_client, waiting_emails):
+    waiting_emails(2, status=OutboxEmail.Status.FAILED)
+    waiting_emails(1)
+
+    with CaptureQueriesContext(connection) as queries:
+        response = admin_client.get("/admin/outbox/outboxemail/", {"status__exact": "failed"})
+
+    sql = [query["sql"].upper() for query in queries]
+    assert response.status_code == 200
+    assert response.context["cl"].result_count == 2
+    assert not [query for query in sql if "DISTINCT" in query and "CREATED_AT" in query]
+    assert len([query for query in sql if "COUNT(" in query]) == 1

@@ -5,6 +5,8 @@ import re
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from outbox.models import OutboxEmail
 from portal_auth.models import AccessEvent, CustomerToken
@@ -450,3 +452,19 @@ def test_a_ticket_can_not_be_given_a_requester_of_another_organisation(admin_cli
     assert "Choose one of this organisation" in response.content.decode()
     ticket.refresh_from_db()
     assert ticket.requester != foreigner
+
+
+def test_the_staff_list_reads_its_order_off_an_index_and_counts_once(admin_client, make_ticket):
+    make_ticket(status="open")
+    make_ticket(status="solved")
+
+    with CaptureQueriesContext(connection) as queries:
+        response = admin_client.get(CHANGELIST, {"status__exact": "open"})
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, Ticket._meta.db_table)
+
+    assert response.context["cl"].result_count == 1
+    assert list(response.context["cl"].queryset.query.order_by) == ["-updated_at", "-pk"]
+    indexed = [(c["columns"], c["orders"]) for c in constraints.values() if c["index"]]
+    assert (["updated_at", "id"], ["DESC", "DESC"]) in indexed
+    assert len([query for query in queries if "COUNT(" in query["sql"].upper()]) == 1
