@@ -33,6 +33,8 @@ class OutboxEmail(models.Model):
     reference = models.CharField(max_length=100, blank=True, db_index=True)
     # Secrets in the body (sign-in links); needed until delivery, then scrubbed from it and cleared.
     secrets = models.JSONField(default=list, blank=True)
+    # When what it carries (a code, a link) stops working: not sent after that, by a retry or by staff.
+    useless_after = models.DateTimeField(null=True, blank=True)
     # Sent with every attempt, so a mailbox can tell a repeated delivery from a new email.
     message_id = models.CharField(max_length=200, blank=True)
     from_email = models.CharField(max_length=254)
@@ -67,9 +69,12 @@ class OutboxEmail(models.Model):
 
     def retry_after_failure(self, *, now: datetime) -> tuple[str, datetime]:
         """The status and next attempt after this many failed attempts: back off exponentially from one minute
-        to OUTBOX_RETRY_INTERVAL_MAX, and give up once the next attempt would fall beyond the retry horizon."""
+        to OUTBOX_RETRY_INTERVAL_MAX, and give up once the next attempt would fall beyond the retry horizon, or
+        cancel the email once it would be sent too late for what it carries."""
         delay = min(timedelta(minutes=2 ** min(max(self.attempts - 1, 0), 16)), settings.OUTBOX_RETRY_INTERVAL_MAX)
         next_attempt_at = now + delay
+        if self.useless_after is not None and next_attempt_at >= self.useless_after:
+            return self.Status.CANCELLED, next_attempt_at
         if next_attempt_at > self.retry_from + settings.OUTBOX_RETRY_HORIZON:
             return self.Status.FAILED, next_attempt_at
         return self.Status.PENDING, next_attempt_at

@@ -37,7 +37,8 @@ logger = logging.getLogger(__name__)
 CLAIM_BATCH = 100
 # How a run that stopped because the mail server failed to answer says so.
 UNREACHABLE = "the mail server could not be reached"
-# How the record of an email the server refused, or may have accepted, begins.
+# How the record of an email the server refused, may have accepted, or that was not sent in time, begins.
+EXPIRED_UNSENT = "Not sent: what it carries (a code, a link) stopped working before it could be"
 REFUSED_FOR_GOOD = "Refused for good, not retried"
 MAYBE_SENT = "The mail server stopped answering while the email was being sent, so it may have arrived"
 # Errors of the mail server (down, silent, hanging up), as opposed to a refusal of one email.
@@ -76,16 +77,23 @@ def email_enqueue(
     secrets: Iterable[str] = (),
     reference: str = "",
     attachments: Sequence["EmailAttachment"] = (),
+    useless_after: datetime | None = None,
 ) -> OutboxEmail:
     """Render `template` (a folder holding subject.txt, body.txt and body.html) into the outbox.
 
     Call inside the transaction of the action that causes the email: it is sent only if that
     action commits, and stays in the outbox to be retried if sending fails. `secrets` (links
     carrying a token) are hidden from staff and scrubbed from the stored copy once sent;
-    `reference` names what caused the email, for `outbox_withdraw`; `attachments` are stored with it.
+    `reference` names what caused the email, for `outbox_withdraw`; `attachments` are stored with it;
+    `useless_after` is when what it carries (a code, a link) stops working, after which it is not sent.
     """
     draft = EmailDraft(
-        to=to, context=context, secrets=tuple(secrets), reference=reference, attachments=tuple(attachments)
+        to=to,
+        context=context,
+        secrets=tuple(secrets),
+        reference=reference,
+        attachments=tuple(attachments),
+        useless_after=useless_after,
     )
     (email,) = emails_enqueue(template=template, organisation=organisation, drafts=[draft])
     return email
@@ -105,6 +113,7 @@ class EmailDraft(NamedTuple):
     secrets: tuple[str, ...] = ()
     reference: str = ""
     attachments: tuple[EmailAttachment, ...] = ()
+    useless_after: datetime | None = None
 
 
 def emails_enqueue(
@@ -150,6 +159,7 @@ def _written(template: str, organisation: EmailSender | None, draft: EmailDraft)
         body_html=render_to_string(f"{template}/body.html", context),
         secrets=[secret for secret in draft.secrets if secret],
         reference=draft.reference,
+        useless_after=draft.useless_after,
         message_id=new_message_id(),
     )
 
@@ -176,6 +186,7 @@ def outbox_requeue(*, ids: Iterable[int]) -> int:
         queued = list(
             OutboxEmail.objects.select_for_update()
             .filter(pk__in=list(ids), status__in=resendable)
+            .filter(still_useful(now))
             .values_list("pk", flat=True)
         )
         OutboxEmail.objects.filter(pk__in=queued).update(
@@ -318,6 +329,9 @@ def _claim(*, ids: list[int] | None, due_by: datetime, owner: str, size: int) ->
     claimable = OutboxEmail.objects.filter(waiting | interrupted)
     if ids is not None:
         claimable = claimable.filter(pk__in=ids)
+    # A code or a link sent after it stopped working would only mislead: such an email is cancelled, not sent.
+    claimable.exclude(still_useful(now)).update(status=OutboxEmail.Status.CANCELLED, last_error=EXPIRED_UNSENT)
+    claimable = claimable.filter(still_useful(now))
     with transaction.atomic():
         # Emails another sender is claiming at this moment are skipped, not waited for.
         chosen = dict(
@@ -346,6 +360,11 @@ def _claim(*, ids: list[int] | None, due_by: datetime, owner: str, size: int) ->
             email.message_id = new_message_id()
             email.save(update_fields=["message_id"])
     return claimed
+
+
+def still_useful(now: datetime) -> Q:
+    """Emails whose content still works at `now` (most never stop: they have no useless_after)."""
+    return Q(useless_after__isnull=True) | Q(useless_after__gt=now)
 
 
 def _still_claimed(email: OutboxEmail, *, owner: str) -> bool:
@@ -405,7 +424,9 @@ def _record_failure(email: OutboxEmail, error: Exception, *, under_way: bool) ->
     now = timezone.now()
     said = _describe(error)
     status, next_attempt_at = email.retry_after_failure(now=now)
-    if _refused_for_good(error):
+    if status == OutboxEmail.Status.CANCELLED:
+        said = f"{EXPIRED_UNSENT} ({said})"
+    elif _refused_for_good(error):
         status, next_attempt_at, said = OutboxEmail.Status.FAILED, now, f"{REFUSED_FOR_GOOD}: {said}"
     elif under_way and _server_unreachable(error):
         if email.last_error.startswith(MAYBE_SENT):

@@ -100,6 +100,7 @@ def password_link_send(
             "lifetime_minutes": password_link_lifetime_minutes(),
         },
         secrets=[link],
+        useless_after=token.expires_at,
     )
     log_access(
         origin=origin,

@@ -91,6 +91,7 @@ def email_change_request(*, origin: ClientOrigin, customer: Customer, new_email:
             template="profiles/emails/email_confirm",
             context={**context, "link": link},
             secrets=[link],
+            useless_after=change.expires_at,
         )
     log_access(
         origin=origin,

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from outbox.models import OutboxEmail
 from outbox.services import (
+    EXPIRED_UNSENT,
     MAYBE_SENT,
     REFUSED_FOR_GOOD,
     EmailDraft,
@@ -20,6 +21,7 @@ from outbox.services import (
     emails_enqueue,
     outbox_collect,
     outbox_deliver,
+    outbox_requeue,
     outbox_withdraw,
 )
 from portal_auth.doors.access_link.services import access_link_send
@@ -530,3 +532,43 @@ def test_dates_in_an_email_are_the_organisations_wherever_it_is_written(organisa
     assert timezone.localtime(token.expires_at, organisation.zone).date() == date(2026, 7, 1)
     [email] = OutboxEmail.objects.all()
     assert "until 1 July 2026" in email.body_text and "2 July" not in email.body_text
+
+
+def test_an_email_whose_code_stopped_working_is_cancelled_not_sent(smtp_server, organisation):
+    smtp_server.refuse()  # a mail outage
+    start = timezone.now()
+    email = email_enqueue(
+        organisation=organisation,
+        to="ana@example.com",
+        template=TEMPLATE,
+        context={"customer": CustomerFactory.build(organisation=organisation), "sign_in_link": "https://x/"},
+        useless_after=start + timedelta(minutes=10),
+    )
+
+    # Tried at once, then after 1, 2 and 4 minutes: the next try, 8 minutes on, would come after the code's 10.
+    for minutes in (0, 1, 3, 7):
+        email.refresh_from_db()
+        assert email.status == OutboxEmail.Status.PENDING
+        with time_machine.travel(start + timedelta(minutes=minutes, seconds=1), tick=False):
+            assert outbox_deliver().failed == 1
+    email.refresh_from_db()
+    assert email.status == OutboxEmail.Status.CANCELLED and email.last_error.startswith(EXPIRED_UNSENT)
+
+    smtp_server.refuse(False)
+    with time_machine.travel(start + timedelta(hours=1)):
+        assert outbox_requeue(ids=[email.pk]) == 0  # staff can't send it again either
+        assert outbox_deliver() == (0, 0, "")
+    assert smtp_server.messages == []
+
+
+def test_an_email_due_after_what_it_carries_expired_is_cancelled_at_its_claim(smtp_server, organisation):
+    email = OutboxEmailFactory(organisation=organisation, useless_after=timezone.now() - timedelta(seconds=1))
+    kept = OutboxEmailFactory(organisation=organisation, useless_after=timezone.now() + timedelta(minutes=5))
+
+    assert outbox_deliver() == (1, 0, "")
+
+    email.refresh_from_db()
+    kept.refresh_from_db()
+    assert email.status == OutboxEmail.Status.CANCELLED and email.last_error == EXPIRED_UNSENT
+    assert kept.status == OutboxEmail.Status.SENT
+    assert [message["To"] for message in smtp_server.messages] == [kept.to]

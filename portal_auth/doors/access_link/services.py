@@ -151,7 +151,9 @@ def access_links_send(
             "link": url,
             "expires_at": token.expires_at,
         }
-        drafts.append(EmailDraft(to=link.customer.email, context=context, secrets=(url,)))
+        drafts.append(
+            EmailDraft(to=link.customer.email, context=context, secrets=(url,), useless_after=token.expires_at)
+        )
     emails_enqueue(organisation=organisation, template=email_template, drafts=drafts)
     AccessEvent.objects.bulk_create(
         access_event_new(

@@ -117,6 +117,7 @@ def sign_in_code_send(*, origin: ClientOrigin, organisation: Organisation, email
         },
         # Scrubbed from the outbox's stored copy once sent.
         secrets=[code],
+        useless_after=now + settings.SIGN_IN_CODE_LIFETIME,
     )
     log_access(
         origin=origin,

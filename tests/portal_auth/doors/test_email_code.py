@@ -135,6 +135,8 @@ def test_the_code_is_stored_only_as_a_keyed_hmac_and_never_logged(organisation, 
     stored = OutboxEmail.objects.get()
     assert stored.status == OutboxEmail.Status.SENT
     assert code not in stored.body_text and code not in stored.body_html
+    # A retry after the code stopped working would send a dead code: the outbox knows when that is.
+    assert stored.useless_after == row.expires_at
 
 
 def test_an_unknown_email_gets_the_same_answer_and_the_same_refusals(organisation, customer, ask, mailoutbox):
