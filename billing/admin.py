@@ -1,8 +1,11 @@
+from weakref import WeakKeyDictionary
+
 from django.contrib import admin, messages
 from django.contrib.admin.options import ActionLocation
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.shortcuts import redirect
+from django.forms.models import BaseInlineFormSet
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -183,11 +186,22 @@ class InvoiceAdmin(admin.ModelAdmin):
                 self.message_user(request, f"Voided {invoice} with {note}.", messages.SUCCESS)
 
 
+class PaymentRefused(Exception):
+    def __init__(self, error: ValidationError) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+# Why recording a payment was refused, for the page shown again in the same request.
+_refusals: WeakKeyDictionary[HttpRequest, ValidationError] = WeakKeyDictionary()
+
+
 @admin.register(Payment)
 class PaymentAdmin(admin.ModelAdmin):
     form = PaymentForm
     autocomplete_fields = ["invoice"]  # every open invoice of every organisation would be too long a list
     list_display = ["__str__", "amount", "paid_on", "method", "reference", "recorded_by"]
+    list_select_related = ["invoice", "recorded_by"]  # recorded_by may be empty: Django would not join it itself
     list_filter = ["method", "paid_on", "invoice__organisation"]
     search_fields = ["reference", "=invoice__number", "invoice__customer__email"]
 
@@ -213,18 +227,50 @@ class PaymentAdmin(admin.ModelAdmin):
                 entry_token=form.once_token,
             )
         except ValidationError as error:  # the invoice changed since the form was checked
-            self.message_user(request, "; ".join(error.messages), messages.ERROR)
-            return
+            raise PaymentRefused(error) from error
         obj.pk = payment.pk
 
-    def response_add(self, request, obj, post_url_continue=None):
-        if obj.pk is None:  # refused when it came to be recorded: the error is said, not "added successfully"
-            return redirect(reverse("admin:billing_payment_changelist"))
-        return super().response_add(request, obj, post_url_continue)
+    def add_view(self, request, form_url="", extra_context=None):
+        try:
+            return super().add_view(request, form_url, extra_context)
+        except PaymentRefused as refused:
+            # The admin's transaction rolled back, nothing logged: the form again, with what was typed and why.
+            _refusals[request] = refused.error
+            return super().add_view(request, form_url, extra_context)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        refusal = _refusals.get(request)
+        if refusal is None:
+            return form
+
+        class RefusedPaymentForm(form):  # type: ignore[valid-type,misc]
+            def clean(self):
+                self.add_error(None, refusal)
+                return super().clean()
+
+        return RefusedPaymentForm
+
+
+class TabChargeFormSet(BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        tab = self.instance
+        typed = [form for form in self.extra_forms if form.changed_data]
+        if not typed or tab.pk is None:
+            return
+        # Locked until the charges are saved in this same transaction: a tab closed meanwhile takes none, and the
+        # page comes back with them (the admin would otherwise drop rows it no longer offers, without a word).
+        if Tab.objects.select_for_update().get(pk=tab.pk).status != Tab.Status.OPEN:
+            raise ValidationError(
+                f"The tab {tab} was closed meanwhile: add these charges to a new tab or an invoice.",
+                code="tab_closed",
+            )
 
 
 class TabChargeInline(admin.TabularInline):
     model = TabCharge
+    formset = TabChargeFormSet
     extra = 1
     fields = ["description", "quantity", "unit_price", "tax_rate", "charged_at"]
     readonly_fields = ["charged_at"]

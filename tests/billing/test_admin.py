@@ -7,11 +7,15 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.contrib.admin.models import LogEntry
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from billing.models import Invoice, Membership, Payment, Tab
-from billing.services import LineInput, invoice_draft_create, payment_record, tab_open
+from billing.models import Invoice, Membership, Payment, Tab, TabCharge
+from billing.services import LineInput, invoice_draft_create, payment_record, tab_charge_add, tab_close, tab_open
 from outbox.models import OutboxEmail
+from tests.conftest import admin_page_data
 from tests.factories import CustomerFactory, OrganisationFactory
 
 
@@ -259,22 +263,6 @@ def test_a_payment_form_sent_twice_records_one_payment_and_one_receipt(admin_cli
     assert Payment.objects.count() == 2
 
 
-def test_a_payment_refused_when_it_came_to_be_recorded_says_so_and_only_so(admin_client, issue, monkeypatch):
-    invoice = issue()
-    form = {"invoice": invoice.pk, "amount": "50.00", "paid_on": "2026-03-02", "method": "cash"}
-
-    def refused(**kwargs):
-        raise ValidationError("Payments are recorded against open invoices; it is void.")
-
-    monkeypatch.setattr("billing.admin.payment_record", refused)
-    response = admin_client.post("/admin/billing/payment/add/", form, follow=True)
-
-    shown = response.content.decode()
-    assert "Payments are recorded against open invoices; it is void." in shown
-    assert "was added successfully" not in shown
-    assert not Payment.objects.exists()
-
-
 def test_staff_who_may_only_view_invoices_can_neither_issue_nor_void_them(
     staff_client_with, customer, billing_settings
 ):
@@ -301,3 +289,73 @@ def test_staff_who_may_only_view_tabs_can_not_close_them(staff_client_with, cust
     assert "close_tabs" not in page
     tab.refresh_from_db()
     assert (tab.status, tab.invoice) == (Tab.Status.OPEN, None)
+
+
+def test_a_charge_typed_on_a_tab_closed_meanwhile_comes_back_with_the_error(admin_client, customer, billing_settings):
+    tab = tab_open(customer=customer, title="Stay")
+    tab_charge_add(tab=tab, charge=LineInput("Room", Decimal(100)))
+    url = f"/admin/billing/tab/{tab.pk}/change/"
+    page = admin_client.get(url)
+    data = admin_page_data(page)
+    data.update({"charges-1-description": "Minibar", "charges-1-quantity": "1", "charges-1-unit_price": "30"})
+    tab_close(tab=tab)  # by a colleague
+
+    response = admin_client.post(url, data)
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "was closed meanwhile: add these charges to a new tab or an invoice." in html
+    assert 'value="Minibar"' in html
+    assert not TabCharge.objects.filter(description="Minibar").exists()
+
+
+def test_the_payments_list_costs_the_same_queries_however_many_payments(
+    admin_client, issue, staff_user, django_assert_max_num_queries
+):
+    def record():
+        payment_record(
+            invoice=issue(),
+            amount=Decimal("1.00"),
+            paid_on=datetime.date(2026, 1, 1),
+            method="card",
+            recorded_by=staff_user,
+        )
+
+    record()
+    with CaptureQueriesContext(connection) as one:
+        admin_client.get("/admin/billing/payment/")
+    for _ in range(5):
+        record()
+
+    with django_assert_max_num_queries(len(one)):
+        response = admin_client.get("/admin/billing/payment/")
+
+    assert response.context["cl"].result_count == 6
+    assert response.content.decode().count(f">{staff_user.get_username()}</td>") == 6
+
+
+def test_a_payment_refused_as_it_is_recorded_shows_the_form_again_and_logs_nothing(admin_client, issue, monkeypatch):
+    invoice = issue()
+
+    def refused(**kwargs):
+        raise ValidationError(f"Payments are recorded against open invoices; {invoice} is void.")
+
+    monkeypatch.setattr("billing.admin.payment_record", refused)
+
+    response = admin_client.post(
+        "/admin/billing/payment/add/",
+        {
+            "invoice": invoice.pk,
+            "amount": "10.00",
+            "paid_on": "2026-03-02",
+            "method": "bank_transfer",
+            "reference": "T1",
+        },
+    )
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert f"Payments are recorded against open invoices; {invoice} is void." in html
+    assert 'value="T1"' in html
+    assert not Payment.objects.exists()
+    assert not LogEntry.objects.exists()
