@@ -183,10 +183,17 @@ class TicketAdmin(OrganisationFixedMixin, admin.ModelAdmin):
             origin=ClientOrigin.from_request(request),
         )
         self.message_user(request, f"Sent {sent} portal link{'s' if sent != 1 else ''}.", messages.SUCCESS)
-        if skipped := queryset.count() - sent:
+        deactivated = queryset.filter(requester__is_active=False).count()
+        if deactivated:
             self.message_user(
                 request,
-                f"{skipped} ticket{'s' if skipped != 1 else ''} got no link: their organisation has closed emailed "
+                f"{deactivated} ticket{'s' if deactivated != 1 else ''} got no link: the requester is deactivated.",
+                messages.WARNING,
+            )
+        if closed := queryset.count() - sent - deactivated:
+            self.message_user(
+                request,
+                f"{closed} ticket{'s' if closed != 1 else ''} got no link: their organisation has closed emailed "
                 "sign-in links (Organisation › Ways to sign in).",
                 messages.WARNING,
             )

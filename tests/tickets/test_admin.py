@@ -468,3 +468,26 @@ def test_the_staff_list_reads_its_order_off_an_index_and_counts_once(admin_clien
     indexed = [(c["columns"], c["orders"]) for c in constraints.values() if c["index"]]
     assert (["updated_at", "id"], ["DESC", "DESC"]) in indexed
     assert len([query for query in queries if "COUNT(" in query["sql"].upper()]) == 1
+
+
+def test_sending_portal_links_says_which_tickets_got_none_and_why(
+    admin_client, organisation, other_organisation, make_ticket, mailoutbox, django_capture_on_commit_callbacks
+):
+    make_ticket()
+    make_ticket(requester=CustomerFactory(organisation=organisation, is_active=False))
+    other_organisation.doors = ["password"]
+    other_organisation.save()
+    make_ticket(organisation=other_organisation, requester=CustomerFactory(organisation=other_organisation))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            CHANGELIST, {"action": "send_portal_links", "_selected_action": Ticket.objects.values_list("pk", flat=True)}
+        )
+
+    shown = [str(message) for message in response.wsgi_request._messages]
+    assert shown == [
+        "Sent 1 portal link.",
+        "1 ticket got no link: the requester is deactivated.",
+        "1 ticket got no link: their organisation has closed emailed sign-in links (Organisation › Ways to sign in).",
+    ]
+    assert len(mailoutbox) == 1
