@@ -5,6 +5,7 @@ full check of who is asking (customer active, session version current, organisat
 anything that would change that check or the page bumps the customer's or the organisation's version.
 """
 
+import time
 from collections.abc import Callable, Iterable
 from functools import wraps
 
@@ -28,6 +29,8 @@ from portal_core import page_cache
 
 # A signed-in customer could otherwise fill the cache with one page per made-up query string.
 _LONGEST_CACHED_PATH = 300
+# Every time zone's midnight is a whole number of these after UTC's (offsets go by quarters of an hour).
+QUARTER_HOUR = 15 * 60
 
 
 def customer_scope(customer_id: int) -> str:
@@ -83,8 +86,10 @@ def _key(
             # the same address afterwards.
             session.get(SESSION_ROW),
             session.get(SESSION_METHOD),
-            # Which bookings are upcoming changes at midnight.
-            timezone.localdate(),
+            # Which bookings are upcoming changes at the organisation's midnight, not known before the page is
+            # read; in every time zone it falls on a quarter of an hour of UTC. A page is kept a few minutes anyway
+            # (PAGE_CACHE_TIMEOUT), so a key that changes each quarter of an hour costs little and is never late.
+            int(time.time() // QUARTER_HOUR),
             path,
         )
     )

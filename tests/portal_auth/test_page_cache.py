@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
+import time_machine
 from django.contrib.sessions.backends.cached_db import SessionStore as CachedDbSession
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, transaction
@@ -612,3 +613,24 @@ def test_a_database_cache_that_fails_leaves_the_write_it_is_bumped_in_whole(sett
         organisation.portals.update(name="Still here")
 
     assert Portal.objects.get(organisation=organisation).name == "Still here"
+
+
+def test_at_the_organisations_midnight_a_booking_ending_that_day_moves_under_past_at_once(customer, sign_in):
+    """Kolkata is 5:30 ahead of UTC: its midnight falls at 18:30 UTC, a quarter of an hour like every zone's."""
+    customer.organisation.time_zone = "Asia/Kolkata"
+    customer.organisation.save()
+    today = datetime.date(2027, 3, 1)
+    booking = BookingFactory(organisation=customer.organisation, title="Goa day trip", starts_on=today, ends_on=today)
+    AttendeeFactory(booking=booking, email=customer.email)
+    bookings_page = f"/{customer.organisation.slug}/bookings/"
+
+    def upcoming_titles():
+        page = client.get(bookings_page).content.decode()
+        return page.split('id="past-heading"')[0].count("Goa day trip")
+
+    with time_machine.travel(datetime.datetime(2027, 3, 1, 18, 29, tzinfo=datetime.UTC), tick=False):
+        client = sign_in(customer)
+        assert upcoming_titles() == 1
+        assert client.get(bookings_page).context is None  # kept, and served from the cache
+    with time_machine.travel(datetime.datetime(2027, 3, 1, 18, 31, tzinfo=datetime.UTC), tick=False):
+        assert upcoming_titles() == 0  # 2 March in Kolkata: over, whatever the cache kept two minutes ago
