@@ -33,7 +33,7 @@ from bookings.services import (
     service_booking_confirmed_by_staff,
 )
 from portal_auth.doors.password.forms import SetPasswordForm
-from portal_auth.models import Customer
+from portal_auth.models import Customer, normalise_email
 from portal_core.admin import OrganisationFixedMixin
 from portal_core.origin import ClientOrigin
 from portal_core.uploads import StoredUploadAdminMixin
@@ -381,13 +381,21 @@ class ServiceAdmin(admin.ModelAdmin):
         view = self.admin_site.admin_view(self.book_view)
         return [path("<int:pk>/book/", view, name="bookings_service_book"), *super().get_urls()]
 
+    def _may_book_for(self, request, form: StaffServiceBookingForm) -> bool:
+        # Booking for an email no customer has yet makes that customer.
+        email = normalise_email(form.cleaned_data["email"])
+        known = Customer.objects.filter(organisation=form.service.organisation, email=email).exists()
+        return known or request.user.has_perm("portal_auth.add_customer")
+
     def book_view(self, request, pk):
         """Staff book on a customer's behalf through the same service as the portal, with the same checks."""
         service = get_object_or_404(Service.objects.select_related("organisation", "resource"), pk=pk)
         if not request.user.has_perm("bookings.add_booking"):
             raise PermissionDenied
         form = StaffServiceBookingForm(request.POST or None, service=service)
-        if request.method == "POST" and form.is_valid():
+        if request.method == "POST" and form.is_valid() and not self._may_book_for(request, form):
+            form.add_error("email", "No customer has this email yet, and you may not add customers.")
+        elif request.method == "POST" and form.is_valid():
             try:
                 booking = service_book(
                     service=service,

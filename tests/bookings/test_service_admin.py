@@ -159,3 +159,20 @@ def test_staff_cancelling_a_service_booking_frees_it_emails_the_calendar_cancel_
     assert "A cancelled booking of a service stays cancelled" in response.content.decode()
     booking.refresh_from_db()
     assert booking.status == Booking.Status.CANCELLED
+
+
+def test_staff_who_may_not_add_customers_book_only_for_customers_already_known(staff_client_with, bookable):
+    known = CustomerFactory(organisation=bookable.organisation, email="known@example.com")
+    clerk = staff_client_with("bookings.add_booking")
+    book = reverse("admin:bookings_service_book", args=[bookable.pk])
+    slot = {"date": "2027-03-03", "time": "10:00", "places": "1"}
+
+    refused = clerk.post(book, {**slot, "email": "Nia@Example.com", "name": "Nia"})
+    booked = clerk.post(book, {**slot, "email": known.email, "name": ""})
+
+    assert refused.status_code == 200
+    assert "No customer has this email yet, and you may not add customers" in page(refused)
+    assert 'value="Nia@Example.com"' in page(refused)
+    assert not Customer.objects.filter(email="nia@example.com").exists()
+    assert booked.status_code == 302
+    assert list(Booking.objects.values_list("booked_by_customer", flat=True)) == [known.pk]
