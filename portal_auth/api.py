@@ -25,6 +25,7 @@ from portal_auth.portals import customer_portal, portal_path
 from portal_auth.services import CustomerConflict, customer_get_or_create, customer_provision, organisation_knows_email
 from portal_core.api import ERRORS, ApiError, ErrorOut
 from portal_core.origin import ClientOrigin
+from portal_core.text import has_unstorable
 
 router = Router(tags=["customers"])
 
@@ -61,8 +62,12 @@ class PortalSessionOut(Schema):
     expires_at: datetime
 
 
+# As the customer's row holds it.
+EMAIL_MAX_LENGTH: int = Customer._meta.get_field("email").max_length or 254
+
+
 class CustomerIn(Schema):
-    email: str = Field(max_length=254)
+    email: str = Field(max_length=EMAIL_MAX_LENGTH)
     name: str = Field("", max_length=200)
 
 
@@ -205,16 +210,19 @@ def customer_put(request, external_id: str, payload: CustomerIn):
         raise ApiError(422, "invalid_external_id", "An external id is 1 to 128 printable characters, not email:….")
     email = normalise_email(payload.email)
     try:
-        if not _storable(email):
-            raise ValidationError("unprintable")
+        # Measured once normalised: lower case may be longer ("İ" is two characters lower-cased).
+        if not _storable(email) or len(email) > EMAIL_MAX_LENGTH:
+            raise ValidationError("unstorable")
         validate_email(email)
     except ValidationError:
         raise ApiError(422, "invalid_email", "Give a valid email address.") from None
-    if payload.name and not payload.name.isprintable():
-        raise ApiError(422, "invalid_name", "A name is printable text.")
+    # On one line, as the profile keeps it; any character someone's name may hold, none that can't be stored.
+    name = " ".join(payload.name.split())
+    if has_unstorable(name):
+        raise ApiError(422, "invalid_name", "A name is text without control characters.")
     try:
         customer, created = customer_provision(
-            organisation=organisation, external_id=external_id, email=email, name=" ".join(payload.name.split())
+            organisation=organisation, external_id=external_id, email=email, name=name
         )
     except CustomerConflict as conflict:
         raise ApiError(409, "email_taken", str(conflict)) from None

@@ -242,7 +242,18 @@ def test_a_portal_session_for_an_email_known_only_to_a_section_makes_the_custome
 
 @pytest.mark.parametrize(
     "return_to",
-    ["https://evil.example/", "//evil.example/", "/other-org/", "/{slug}\\..\\", "/{slug}/\x00", "{slug}/"],
+    [
+        "https://evil.example/",
+        "//evil.example/",
+        "/other-org/",
+        "/{slug}\\..\\",
+        "/{slug}/\x00",
+        "{slug}/",
+        # The browser resolves dot segments before asking: these lead to another portal, or the admin.
+        "/{slug}/../other-org/",
+        "/{slug}/%2e%2e/admin/",
+        "/{slug}/./../admin/",
+    ],
 )
 def test_return_to_must_be_a_path_inside_the_portal(api, organisation, end_user, return_to):
     response = api.post("/portal-sessions", {"customer": "u-42", "return_to": return_to.format(slug=organisation.slug)})
@@ -312,6 +323,36 @@ def test_put_refuses_an_email_of_another_end_user(api, organisation, end_user):
     assert_error(api.put("/customers/u-9", {"email": "not an email"}), 422, "invalid_email")
     assert_error(api.put("/customers/email:x", {"email": "x@example.com"}), 422, "invalid_external_id")
     assert not Customer.objects.filter(external_id="u-9").exists()
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "山田\u3000太郎",  # a full-width space between family and given name
+        "\u0645\u062d\u0645\u062f\u200c\u0631\u0636\u0627",  # Persian, with a zero-width non-joiner
+        "Ana\u00a0Sousa",  # a no-break space
+        "Chef \U0001f468\u200d\U0001f373",  # an emoji made of a joiner
+    ],
+)
+def test_put_takes_any_name_a_person_may_have(api, organisation, name):
+    assert api.put("/customers/u-3", {"email": "someone@example.com", "name": name}).status_code == 201
+
+    stored = Customer.objects.get(organisation=organisation).name
+    assert stored == " ".join(name.split())  # on one line, its spaces folded as the profile does
+
+
+def test_put_refuses_a_name_with_control_characters_and_writes_nothing(api, organisation):
+    assert_error(api.put("/customers/u-4", {"email": "x@example.com", "name": "Bad\u0000Name"}), 422, "invalid_name")
+    assert not Customer.objects.exists()
+
+
+def test_an_email_too_long_once_lower_cased_is_refused_not_a_server_error(api, organisation):
+    # 152 characters as sent; "İ" lower-cased is two characters, so 292 once normalised, over the column's 254.
+    email = "İ" * 140 + "@example.com"
+    assert len(email) <= 254 < len(email.lower())
+
+    assert_error(api.put("/customers/u-5", {"email": email}), 422, "invalid_email")
+    assert not Customer.objects.exists()
 
 
 # The document

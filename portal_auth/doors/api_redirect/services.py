@@ -5,6 +5,8 @@ conditional update) and for SIGN_IN_REDIRECT_LIFETIME. Whoever holds the URL in 
 it opens: an organisation that wants a person's press first (`redirect_confirms`) gets a page naming the account.
 """
 
+from urllib.parse import unquote, urlsplit
+
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -32,6 +34,9 @@ class ReturnToRefused(ValueError):
     """`return_to` is not a path inside the organisation's portal."""
 
 
+_DOT_SEGMENTS = frozenset({".", ".."})
+
+
 def return_to_checked(*, organisation: Organisation, return_to: str) -> str:
     """Where a sign-in URL may lead: a path inside one of this organisation's portals, or "" for the home of the
     customer's own portal (see `sign_in_redirect_issue`)."""
@@ -42,6 +47,8 @@ def return_to_checked(*, organisation: Organisation, return_to: str) -> str:
         and return_to.isprintable()
         and "\\" not in return_to
         and url_has_allowed_host_and_scheme(return_to, allowed_hosts=set())
+        # The browser resolves dot segments ("/own/../other/", "%2e%2e" too) before asking: out of the portal.
+        and not _DOT_SEGMENTS.intersection(unquote(urlsplit(return_to).path).split("/"))
         and portal_of_path(organisation, return_to) is not None
     )
     if not inside:

@@ -1,5 +1,6 @@
 """The sign-in URL's pages: the URL itself, the “Continue as …” page some organisations want, and the refusal."""
 
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
@@ -29,9 +30,21 @@ def _no_referrer(response):
     return response
 
 
+def _a_look_not_a_visit(request) -> bool:
+    """A HEAD (a link checker, a chat app's preview) or a browser's prefetch of a link it expects to be followed:
+    neither is the customer arriving, and either would use up a URL that works once."""
+    purpose = request.headers.get("Sec-Purpose", "") + request.headers.get("Purpose", "")
+    return request.method == "HEAD" or "prefetch" in purpose.lower()
+
+
 @never_cache
 def sign_in_redirect(request, org: str, token: str):
     """The URL the API made: signs in and goes to its `return_to`, on a clean URL; or the refusal page."""
+    if _a_look_not_a_visit(request):
+        # Not a 2xx: a browser discards a prefetch answered otherwise and asks again when the link is followed.
+        response = HttpResponse("This sign-in URL works when it is opened.", status=503, content_type="text/plain")
+        response["Retry-After"] = "0"
+        return _no_referrer(response)
     portal = Portal.objects.select_related("organisation").filter(slug=org).first()
     if portal is None or portal.organisation.redirect_confirms or not door_is_open(portal.organisation, API_REDIRECT):
         # Nothing is filed behind a closed door, and the page it leads to answers 404 itself.

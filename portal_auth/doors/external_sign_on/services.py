@@ -19,7 +19,6 @@ PyJWT does the cryptography, including the constant-time signature comparison.
 """
 
 import hashlib
-import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -35,6 +34,7 @@ from portal_auth.access_log import log_access
 from portal_auth.models import AccessEvent, Customer, Organisation, UsedExternalToken, normalise_email
 from portal_auth.services import customer_get_or_create
 from portal_core.origin import ClientOrigin
+from portal_core.text import has_unstorable
 
 METHOD = "external_sign_on"
 ALGORITHM = "HS256"
@@ -157,7 +157,7 @@ def external_token_verify(*, organisation: Organisation, token: str) -> Verified
     email = claims.get("email")
     if not isinstance(email, str) or not email.strip():
         raise SignOnRefused("missing email")
-    if _has_unstorable(email):
+    if has_unstorable(email):
         raise SignOnRefused("email has a control character or lone surrogate", malformed=True)
     email = normalise_email(email)
     try:
@@ -169,14 +169,14 @@ def external_token_verify(*, organisation: Organisation, token: str) -> Verified
     jti = claims.get("jti")
     if jti is not None and not jti.strip():
         raise SignOnRefused("empty jti", email=email)
-    if jti is not None and _has_unstorable(jti):
+    if jti is not None and has_unstorable(jti):
         raise SignOnRefused("jti has a control character or lone surrogate", email=email, malformed=True)
     # Hashed, so the key has a fixed length and the table holds nothing a token could be rebuilt from.
     key = f"jti:{_digest(jti.encode())}" if jti is not None else f"sig:{_digest(decoded['signature'])}"
     name = claims.get("name")
     # Line breaks and tabs from the business's own records are only spacing; any other control character is not a name.
     name = " ".join(name.split()) if isinstance(name, str) else ""
-    if _has_unstorable(name):
+    if has_unstorable(name):
         raise SignOnRefused("name has a control character or lone surrogate", email=email, malformed=True)
     return VerifiedToken(
         email=email,
@@ -185,15 +185,6 @@ def external_token_verify(*, organisation: Organisation, token: str) -> Verified
         usable_until=issued_at + MAX_AGE + CLOCK_SKEW,
         secret=which,
     )
-
-
-def _has_unstorable(text: str) -> bool:
-    """Whether `text` holds a control character or a lone surrogate (JSON's "\\ud800").
-
-    PostgreSQL refuses NUL in text, and no database encoding takes a lone surrogate: such a token would
-    fail with an error where a customer is created or its page is drawn, instead of being refused.
-    """
-    return not text.isprintable() and any(unicodedata.category(char) in ("Cc", "Cs") for char in text)
 
 
 def _digest(value: bytes) -> str:

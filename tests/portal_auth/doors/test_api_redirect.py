@@ -66,6 +66,22 @@ def test_the_url_signs_in_and_lands_on_return_to_with_a_clean_url(organisation, 
     assert client.get(response["Location"]).status_code == 200
 
 
+@pytest.mark.parametrize(
+    ("method", "headers"),
+    [("head", {}), ("get", {"HTTP_SEC_PURPOSE": "prefetch;prerender"}), ("get", {"HTTP_PURPOSE": "prefetch"})],
+)
+def test_a_preview_or_a_prefetch_uses_nothing_and_the_click_after_it_signs_in(organisation, end_user, method, headers):
+    url = make_url(organisation)
+    looker = Client()
+
+    looked = getattr(looker, method)(url, **headers)
+
+    assert looked.status_code == 503  # not a 2xx: a browser discards the prefetch and asks again on the click
+    assert SESSION_CUSTOMER not in looker.session
+    clicked = Client()
+    assert clicked.get(url).status_code == 302 and clicked.session[SESSION_CUSTOMER] == end_user.pk
+
+
 def test_a_second_use_signs_nobody_in(organisation, end_user):
     url = make_url(organisation)
     Client().get(url)
