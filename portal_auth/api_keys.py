@@ -4,7 +4,6 @@ import time
 from datetime import timedelta
 
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.http import JsonResponse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from ninja.security import HttpBearer
@@ -74,14 +73,6 @@ class ApiCallLogMiddleware:
             return self.get_response(request)
         started = time.monotonic()
         response = self.get_response(request)
-        if response.status_code == 405 and not response.get("Content-Type", "").startswith("application/json"):
-            # Refused by the router before any handler of the API's own: said in JSON, as every other API error.
-            allowed = response.get("Allow", "")
-            response = JsonResponse(
-                {"code": "method_not_allowed", "message": f"This route takes {allowed or 'other methods'}."},
-                status=405,
-            )
-            response["Allow"] = allowed
         key: ApiKey | None = getattr(request, "api_key", None)
         match = request.resolver_match
         # The route, never the path: the path may name a customer's email, and a route can't hold a key.

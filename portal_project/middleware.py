@@ -147,7 +147,9 @@ def page(template: str, *, status: int, context: dict | None = None) -> HttpResp
 
 
 def bad_request(reason: str) -> HttpResponse:
-    return page("400.html", status=400, context={"reason": reason})
+    response = page("400.html", status=400, context={"reason": reason})
+    response.refusal = reason  # type: ignore[attr-defined]  # what the API says in its JSON (portal_core/api.py)
+    return response
 
 
 def too_large() -> HttpResponse:

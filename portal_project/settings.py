@@ -53,15 +53,17 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # Outermost, reading nothing of the request: every response carries the policy, the refusals below too.
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "portal_project.middleware.DatabaseUnavailableMiddleware",
+    # Every call of the JSON API into the API log, those refused at the edge below too, and every error it answers
+    # in JSON; each looks at the path alone, and at nothing for a page of the portal.
+    "portal_auth.api_keys.ApiCallLogMiddleware",
+    "portal_core.api.ApiErrorsAsJsonMiddleware",
     # Then what must be refused (TRACE, oversized or undecodable requests) is refused before anything reads it.
     "portal_project.middleware.RequestGuardMiddleware",
-    "portal_project.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    # Every call of the JSON API, answered or refused, into the API log.
-    "portal_auth.api_keys.ApiCallLogMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

@@ -405,6 +405,27 @@ def test_an_address_no_route_answers_is_a_json_404(api, end_user, path):
     assert response.json()["code"] == "not_found"
 
 
+@pytest.mark.parametrize(
+    ("request_kwargs", "status", "code"),
+    [
+        ({"method": "TRACE"}, 405, "method_not_allowed"),
+        ({"CONTENT_TYPE": "application/json; charset=utf-16"}, 400, "bad_request"),
+        ({"CONTENT_TYPE": "application/json; charset=rot13"}, 400, "bad_request"),
+        ({"CONTENT_LENGTH": str(10**12)}, 413, "too_large"),
+        ({"HTTP_TRANSFER_ENCODING": "chunked", "CONTENT_LENGTH": ""}, 411, "length_required"),
+    ],
+)
+def test_a_call_refused_at_the_edge_is_json_and_in_the_api_log(api, api_key, request_kwargs, status, code):
+    kwargs = dict(request_kwargs)
+    method = kwargs.pop("method", "PUT")
+    response = api.client.generic(method, "/api/v1/customers/u-42", b"{}", **kwargs)
+
+    assert response.status_code == status and response["Content-Type"].startswith("application/json")
+    assert response.json()["code"] == code and response.json()["message"]
+    logged = ApiCall.objects.get()
+    assert (logged.method, logged.status) == (method, status)
+
+
 def test_a_method_a_route_does_not_take_is_a_json_405(api, end_user):
     response = api.client.delete("/api/v1/customers/u-42")
 
