@@ -134,8 +134,6 @@ class Ticket(TicketShownFacts, models.Model):
                 name="ticket_company_list",
             ),
             models.Index(fields=["organisation", "status"], name="ticket_organisation_status"),
-            # The staff's list, all organisations in this order: a page reads its rows off the index, no sort.
-            models.Index(fields=["-updated_at", "-id"], name="ticket_staff_list"),
         ]
 
     def __str__(self) -> str:
