@@ -239,3 +239,26 @@ def test_running_a_compiled_query_leaves_no_garbage_cycle(two_customers):
         assert gc.collect() == 0
     finally:
         gc.enable()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="statements are prepared by PostgreSQL only")
+def test_a_search_run_again_and_again_is_never_prepared_so_it_is_planned_for_its_text(customer):
+    from tickets.selectors import tickets_for
+
+    def prepared_statements() -> list[str]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT statement FROM pg_prepared_statements")
+            return [statement for (statement,) in cursor.fetchall()]
+
+    for _ in range(12):  # over psycopg's prepare_threshold (5) many times
+        searched = tickets_for(customer, query="refund")
+        assert searched[0:20] == [] and searched.count() == 0
+    unsearched = tickets_for(customer)
+    for _ in range(12):
+        assert unsearched[0:20] == []
+
+    prepared = prepared_statements()
+    assert not [statement for statement in prepared if "LIKE" in statement.upper()]
+    # The list without a search is prepared, as every hot page's statements are.
+    assert [statement for statement in prepared if "tickets_ticket" in statement]
+    assert connection.connection.prepare_threshold == 5  # given back
