@@ -4,7 +4,6 @@ import os
 import smtplib
 import socket
 import time
-import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from datetime import datetime, tzinfo
@@ -29,6 +28,7 @@ from django.utils import timezone
 from outbox.messages import OutboxMessage
 from outbox.models import SCRUBBED, WITHDRAWN, OutboxAttachment, OutboxEmail, new_message_id
 from portal_core.tasks import task_enqueue
+from portal_core.text import is_unstorable
 
 logger = logging.getLogger(__name__)
 
@@ -216,9 +216,7 @@ def _from_address(organisation: EmailSender | None) -> str:
     RFC 5322 quotes (a backslash or a quote in the name can't end it early and break every email it sends)."""
     if organisation is None:
         return settings.DEFAULT_FROM_EMAIL
-    printable = "".join(
-        " " if unicodedata.category(character)[0] == "C" else character for character in organisation.public_name
-    )
+    printable = "".join(" " if is_unstorable(character) else character for character in organisation.public_name)
     return str(Address(display_name=" ".join(printable.split()), addr_spec=parseaddr(settings.DEFAULT_FROM_EMAIL)[1]))
 
 

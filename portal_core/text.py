@@ -10,4 +10,9 @@ def has_unstorable(text: str) -> bool:
     error where it is saved or its page drawn, instead of being refused. Anything else is someone's name: a
     full-width space, a zero-width non-joiner (Persian), an emoji's joiner (which str.isprintable() refuses).
     """
-    return not text.isprintable() and any(unicodedata.category(char) in ("Cc", "Cs") for char in text)
+    return not text.isprintable() and any(is_unstorable(char) for char in text)
+
+
+def is_unstorable(char: str) -> bool:
+    """A control character (NUL, a line break) or a lone surrogate: see has_unstorable."""
+    return unicodedata.category(char) in ("Cc", "Cs")
