@@ -9,7 +9,7 @@ from django.urls import path
 
 from portal_auth.api_keys import api_key_revoke
 from portal_auth.doors.access_link.services import access_links_revoke
-from portal_auth.doors.registry import DOOR_KEYS, door_choices, door_keys_in_order, open_doors
+from portal_auth.doors.registry import door_choices, door_keys_in_order, open_doors
 from portal_auth.models import (
     AccessEvent,
     ApiCall,
@@ -288,7 +288,7 @@ class AccessEventAdmin(admin.ModelAdmin):
     # Millions of rows: filters that need no scan of the table, and no second count of all of it.
     list_filter = [
         "kind",
-        fixed_choices_filter("method", "method", [(key, key.replace("_", " ")) for key in DOOR_KEYS]),
+        fixed_choices_filter("method", "method", door_choices()),
         "organisation",
         "created_at",
     ]
