@@ -24,10 +24,11 @@ from billing.models import (
     TabCharge,
 )
 from billing.services import LineInput, invoice_issue, invoice_void, payment_record, tab_charge_add, tab_close
+from portal_core.admin import PortalModelAdmin
 
 
 @admin.register(BillingSettings)
-class BillingSettingsAdmin(admin.ModelAdmin):
+class BillingSettingsAdmin(PortalModelAdmin):
     list_display = [
         "organisation",
         "legal_name",
@@ -40,7 +41,7 @@ class BillingSettingsAdmin(admin.ModelAdmin):
 
 
 @admin.register(BillingProfile)
-class BillingProfileAdmin(admin.ModelAdmin):
+class BillingProfileAdmin(PortalModelAdmin):
     list_display = ["customer", "name"]
     search_fields = ["customer__email", "name"]
     autocomplete_fields = ["customer"]
@@ -79,7 +80,7 @@ class PaymentInline(admin.TabularInline):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(admin.ModelAdmin):
+class InvoiceAdmin(PortalModelAdmin):
     list_display = [
         "__str__",
         "customer",
@@ -197,7 +198,7 @@ _refusals: WeakKeyDictionary[HttpRequest, ValidationError] = WeakKeyDictionary()
 
 
 @admin.register(Payment)
-class PaymentAdmin(admin.ModelAdmin):
+class PaymentAdmin(PortalModelAdmin):
     form = PaymentForm
     autocomplete_fields = ["invoice"]  # every open invoice of every organisation would be too long a list
     list_display = ["__str__", "amount", "paid_on", "method", "reference", "recorded_by"]
@@ -284,7 +285,7 @@ class TabChargeInline(admin.TabularInline):
 
 
 @admin.register(Tab)
-class TabAdmin(admin.ModelAdmin):
+class TabAdmin(PortalModelAdmin):
     list_display = ["title", "customer", "status", "opened_at", "closed_at", "invoice"]
     list_filter = ["status", "organisation"]
     search_fields = ["title", "customer__email", "booking_reference"]
@@ -327,14 +328,14 @@ class TabAdmin(admin.ModelAdmin):
 
 
 @admin.register(Plan)
-class PlanAdmin(admin.ModelAdmin):
+class PlanAdmin(PortalModelAdmin):
     list_display = ["name", "organisation", "price", "currency", "period"]
     list_filter = ["organisation", "period"]
     search_fields = ["name"]
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(PortalModelAdmin):
     list_display = ["customer", "plan", "status", "started_on", "period_ends_on"]
     list_filter = ["status", "plan", "organisation"]
     search_fields = ["customer__email", "customer__name", "plan__name"]

@@ -34,7 +34,7 @@ from bookings.services import (
 )
 from portal_auth.doors.password.forms import SetPasswordForm
 from portal_auth.models import Customer, normalise_email
-from portal_core.admin import OrganisationFixedMixin
+from portal_core.admin import OrganisationFixedMixin, PortalModelAdmin
 from portal_core.origin import ClientOrigin
 from portal_core.uploads import StoredUploadAdminMixin
 
@@ -146,7 +146,7 @@ class BookingAdminForm(forms.ModelForm):
 
 
 @admin.register(Booking)
-class BookingAdmin(OrganisationFixedMixin, admin.ModelAdmin):
+class BookingAdmin(OrganisationFixedMixin, PortalModelAdmin):
     form = BookingAdminForm
     list_display = [
         "title",
@@ -241,7 +241,7 @@ class BookingAdmin(OrganisationFixedMixin, admin.ModelAdmin):
 
 
 @admin.register(Attendee)
-class AttendeeAdmin(admin.ModelAdmin):
+class AttendeeAdmin(PortalModelAdmin):
     list_display = ["name", "email", "booking"]
     search_fields = ["name", "email", "=booking__reference", "booking__title"]
     list_filter = ["booking__organisation"]
@@ -295,7 +295,7 @@ class AttendeeAdmin(admin.ModelAdmin):
 
 
 @admin.register(AddOn)
-class AddOnAdmin(admin.ModelAdmin):
+class AddOnAdmin(PortalModelAdmin):
     list_display = ["name", "price", "currency", "is_active", "organisation"]
     list_filter = ["is_active", "organisation", "currency"]
     search_fields = ["name", "description"]
@@ -303,14 +303,14 @@ class AddOnAdmin(admin.ModelAdmin):
 
 
 @admin.register(BookingSettings)
-class BookingSettingsAdmin(OrganisationFixedMixin, admin.ModelAdmin):
+class BookingSettingsAdmin(OrganisationFixedMixin, PortalModelAdmin):
     list_display = ["organisation", "add_on_cancellation_notice"]
     list_select_related = ["organisation"]
     fields = ["organisation", "add_on_cancellation_notice", "add_on_payment_text"]
 
 
 @admin.register(BookingDocument)
-class BookingDocumentAdmin(StoredUploadAdminMixin, admin.ModelAdmin):
+class BookingDocumentAdmin(StoredUploadAdminMixin, PortalModelAdmin):
     list_display = ["original_name", "booking", "uploaded_by", "size", "created_at"]
     list_filter = ["content_type", "created_at", "booking__organisation"]
     search_fields = ["original_name", "=booking__reference", "booking__title", "uploaded_by__email"]
@@ -341,7 +341,7 @@ class AvailabilityExceptionInline(admin.TabularInline):
 
 
 @admin.register(Resource)
-class ResourceAdmin(admin.ModelAdmin):
+class ResourceAdmin(PortalModelAdmin):
     list_display = ["name", "organisation", "day_view"]
     list_filter = ["organisation"]
     search_fields = ["name"]
@@ -357,7 +357,7 @@ class ResourceAdmin(admin.ModelAdmin):
 
 
 @admin.register(Service)
-class ServiceAdmin(admin.ModelAdmin):
+class ServiceAdmin(PortalModelAdmin):
     list_display = ["name", "duration", "capacity", "price", "currency", "resource", "is_active", "organisation"]
     list_filter = ["is_active", "organisation", "resource", "needs_confirmation"]
     search_fields = ["name", "description"]

@@ -13,7 +13,7 @@ from conversations.services import (
     reply_not_emailed_because,
 )
 from portal_auth.portals import primary_portal
-from portal_core.admin import OrganisationFixedMixin
+from portal_core.admin import OrganisationFixedMixin, PortalModelAdmin
 from portal_core.staff_reply import StaffReplyForm
 
 
@@ -81,7 +81,7 @@ def _timeline(conversation: Conversation, *, may_redact: bool) -> list[dict]:
 
 
 @admin.register(Conversation)
-class ConversationAdmin(OrganisationFixedMixin, admin.ModelAdmin):
+class ConversationAdmin(OrganisationFixedMixin, PortalModelAdmin):
     form = ConversationAdminForm
     list_display = ["__str__", "customer", "channel", "status", "last_activity_at", "organisation"]
     list_filter = ["status", "channel", "organisation"]
@@ -195,7 +195,7 @@ class DisplayedAttributeInline(admin.TabularInline):
 
 
 @admin.register(ConversationSettings)
-class ConversationSettingsAdmin(admin.ModelAdmin):
+class ConversationSettingsAdmin(PortalModelAdmin):
     list_display = ["organisation", "customers_may_reopen"]
     list_select_related = ["organisation"]
     inlines = [DisplayedAttributeInline]

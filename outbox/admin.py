@@ -2,14 +2,14 @@ from django.contrib import admin, messages
 
 from outbox.models import OutboxEmail
 from outbox.services import outbox_requeue
-from portal_core.admin import SecretLookupsRefusedMixin
+from portal_core.admin import PortalModelAdmin, SecretLookupsRefusedMixin
 
 # A waiting email's parts may hold its sign-in link: they are shown through _shown() only.
 PARTS_WITH_LINKS = ("body_text", "body_html", "secrets")
 
 
 @admin.register(OutboxEmail)
-class OutboxEmailAdmin(SecretLookupsRefusedMixin, admin.ModelAdmin):
+class OutboxEmailAdmin(SecretLookupsRefusedMixin, PortalModelAdmin):
     list_display = ["created_at", "to", "subject", "status", "attempts", "sent_at", "organisation"]
     # Millions of rows: a date filter that needs no scan of the table, and no second count of all of it.
     list_filter = ["status", "template", "organisation", "created_at"]

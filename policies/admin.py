@@ -3,10 +3,11 @@ from django.utils.html import format_html
 
 from policies.forms import PolicyAdminForm
 from policies.models import CompanyInformation, Policy
+from portal_core.admin import PortalModelAdmin
 
 
 @admin.register(Policy)
-class PolicyAdmin(admin.ModelAdmin):
+class PolicyAdmin(PortalModelAdmin):
     form = PolicyAdminForm
     list_display = ["title", "organisation", "kind", "slug", "order", "updated_at"]
     list_filter = ["organisation", "kind"]
@@ -25,6 +26,6 @@ class PolicyAdmin(admin.ModelAdmin):
 
 
 @admin.register(CompanyInformation)
-class CompanyInformationAdmin(admin.ModelAdmin):
+class CompanyInformationAdmin(PortalModelAdmin):
     list_display = ["legal_name", "organisation", "company_number", "vat_number"]
     search_fields = ["legal_name", "organisation__name"]

@@ -23,7 +23,7 @@ from portal_auth.models import (
 from portal_auth.portal_forms import PortalAdminForm
 from portal_auth.reports import portal_usage
 from portal_auth.services import customer_email_set_by_staff
-from portal_core.admin import OrganisationFixedMixin, SecretLookupsRefusedMixin, fixed_choices_filter
+from portal_core.admin import OrganisationFixedMixin, PortalModelAdmin, SecretLookupsRefusedMixin, fixed_choices_filter
 from portal_core.origin import ClientOrigin
 from portal_core.staff_reply import CustomerChangesKeptForm
 
@@ -77,7 +77,7 @@ class OrganisationAdminForm(forms.ModelForm):
 
 
 @admin.register(Organisation)
-class OrganisationAdmin(SecretLookupsRefusedMixin, admin.ModelAdmin):
+class OrganisationAdmin(SecretLookupsRefusedMixin, PortalModelAdmin):
     form = OrganisationAdminForm
     secret_fields = tuple(MASKED_SECRETS)
     list_display = ["name", "slug", "requires_sign_in", "session_lifetime", "doors_open"]
@@ -185,7 +185,7 @@ class PortalSectionInline(SortableInlineAdminMixin, admin.TabularInline):
 
 
 @admin.register(Portal)
-class PortalAdmin(SortableAdminBase, OrganisationFixedMixin, admin.ModelAdmin):
+class PortalAdmin(SortableAdminBase, OrganisationFixedMixin, PortalModelAdmin):
     form = PortalAdminForm
     list_display = ["name", "slug", "organisation", "is_primary"]
     list_filter = ["organisation"]
@@ -228,7 +228,7 @@ class CustomerAdminForm(CustomerChangesKeptForm, forms.ModelForm):
 
 
 @admin.register(Customer)
-class CustomerAdmin(SecretLookupsRefusedMixin, OrganisationFixedMixin, admin.ModelAdmin):
+class CustomerAdmin(SecretLookupsRefusedMixin, OrganisationFixedMixin, PortalModelAdmin):
     list_display = ["email", "name", "external_id", "organisation", "has_password", "last_sign_in_at", "is_active"]
     list_filter = ["organisation", "is_active", ("last_sign_in_at", admin.EmptyFieldListFilter)]
     search_fields = ["email", "name", "external_id"]
@@ -266,7 +266,7 @@ class CustomerAdmin(SecretLookupsRefusedMixin, OrganisationFixedMixin, admin.Mod
 
 
 @admin.register(CustomerToken)
-class CustomerTokenAdmin(admin.ModelAdmin):
+class CustomerTokenAdmin(PortalModelAdmin):
     """Tokens are listed without their secret, which is never stored."""
 
     list_display = ["customer", "purpose", "created_at", "expires_at", "used_at", "revoked_at", "created_by"]
@@ -283,7 +283,7 @@ class CustomerTokenAdmin(admin.ModelAdmin):
 
 
 @admin.register(AccessEvent)
-class AccessEventAdmin(admin.ModelAdmin):
+class AccessEventAdmin(PortalModelAdmin):
     list_display = ["created_at", "kind", "email", "method", "reason", "ip", "staff_user", "organisation"]
     # Millions of rows: filters that need no scan of the table, and no second count of all of it.
     list_filter = [
@@ -341,7 +341,7 @@ class ApiKeyAdminForm(forms.ModelForm):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(OrganisationFixedMixin, admin.ModelAdmin):
+class ApiKeyAdmin(OrganisationFixedMixin, PortalModelAdmin):
     """Keys are made here or with `create_api_key`, shown once, and never stored but as a hash."""
 
     form = ApiKeyAdminForm
@@ -379,7 +379,7 @@ API_STATUSES = [
 
 
 @admin.register(ApiCall)
-class ApiCallAdmin(admin.ModelAdmin):
+class ApiCallAdmin(PortalModelAdmin):
     list_display = ["created_at", "key_name", "method", "endpoint", "status", "duration_ms", "organisation"]
     # Millions of rows: filters that need no scan of the table, and no second count of all of it.
     list_filter = [

@@ -1,11 +1,12 @@
 from django.contrib import admin
 
+from portal_core.admin import PortalModelAdmin
 from profiles.apps import NEWS_EMAILS
 from profiles.models import Profile
 
 
 @admin.register(Profile)
-class ProfileAdmin(admin.ModelAdmin):
+class ProfileAdmin(PortalModelAdmin):
     """What customers entered on their profile page: read here, changed by the customers themselves."""
 
     list_display = ["customer", "phone", "city", "country", "language", "wants_news", "updated_at"]

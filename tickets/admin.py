@@ -5,7 +5,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 
 from portal_auth.doors.access_link.services import AccessLinksClosed, CustomerDeactivated
-from portal_core.admin import OrganisationFixedMixin
+from portal_core.admin import OrganisationFixedMixin, PortalModelAdmin
 from portal_core.origin import ClientOrigin
 from portal_core.staff_reply import StaffReplyForm
 from portal_core.uploads import stored_file_download
@@ -20,7 +20,7 @@ from tickets.services import (
 
 
 @admin.register(TicketSettings)
-class TicketSettingsAdmin(admin.ModelAdmin):
+class TicketSettingsAdmin(PortalModelAdmin):
     list_display = ["organisation", "customer_access", "link_on_staff_ticket"]
     list_select_related = ["organisation"]
 
@@ -43,7 +43,7 @@ class CompanyAdminForm(forms.ModelForm):
 
 
 @admin.register(Company)
-class CompanyAdmin(admin.ModelAdmin):
+class CompanyAdmin(PortalModelAdmin):
     list_display = ["name", "organisation"]
     list_filter = ["organisation"]
     search_fields = ["name"]
@@ -101,7 +101,7 @@ def _timeline(ticket: Ticket) -> list[dict]:
 
 
 @admin.register(Ticket)
-class TicketAdmin(OrganisationFixedMixin, admin.ModelAdmin):
+class TicketAdmin(OrganisationFixedMixin, PortalModelAdmin):
     form = TicketAdminForm
     list_display = ["number", "subject", "requester", "status", "priority", "assigned_agent", "updated_at"]
     list_display_links = ["number", "subject"]
