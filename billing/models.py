@@ -310,7 +310,7 @@ class Membership(models.Model):
 
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
-    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="memberships")
+    plan = models.ForeignKey(Plan, on_delete=models.RESTRICT, related_name="memberships")
     status = models.CharField(max_length=9, choices=Status.choices, default=Status.ACTIVE)
     started_on = models.DateField()
     period_ends_on = models.DateField(help_text="When it renews (active) or ends (cancelled).")

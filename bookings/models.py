@@ -178,7 +178,7 @@ class Service(models.Model):
     )
     resource = models.ForeignKey(
         Resource,
-        on_delete=models.PROTECT,
+        on_delete=models.RESTRICT,
         related_name="services",
         help_text="Where it happens. Services sharing a resource never overlap.",
     )
@@ -291,9 +291,9 @@ class Booking(BookingShownFacts, models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     # A booking of a service at a time (made by a customer in the portal, or by staff for them).
-    service = models.ForeignKey(Service, null=True, blank=True, on_delete=models.PROTECT, related_name="bookings")
+    service = models.ForeignKey(Service, null=True, blank=True, on_delete=models.RESTRICT, related_name="bookings")
     # Kept on the booking: the resource it occupies stays occupied even if the service moves elsewhere.
-    resource = models.ForeignKey(Resource, null=True, blank=True, on_delete=models.PROTECT, related_name="bookings")
+    resource = models.ForeignKey(Resource, null=True, blank=True, on_delete=models.RESTRICT, related_name="bookings")
     slot_starts_at = models.DateTimeField("starts at", null=True, blank=True)
     slot_ends_at = models.DateTimeField("ends at", null=True, blank=True)
     # Database defaults too, so rows written by SQL (imports, bench/scale.py) need not name them.
@@ -425,7 +425,7 @@ class BookingAddOn(models.Model):
     CancelledBy = BookedBy
 
     booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="booked_add_ons")
-    add_on = models.ForeignKey(AddOn, on_delete=models.PROTECT, related_name="bookings")
+    add_on = models.ForeignKey(AddOn, on_delete=models.RESTRICT, related_name="bookings")
     price = models.DecimalField(max_digits=10, decimal_places=2)
     currency = models.CharField(max_length=3)
     booked_by = models.CharField(max_length=10, choices=BookedBy.choices)

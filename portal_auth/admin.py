@@ -217,9 +217,16 @@ class PortalAdmin(SortableAdminBase, OrganisationFixedMixin, PortalModelAdmin):
         super().save_related(request, form, formsets, change)
         form.instance.section_layout_refresh()
 
-    def has_delete_permission(self, request, obj=None):
-        # The primary portal is where emails lead: make another one primary first.
-        return super().has_delete_permission(request, obj) and not (obj and obj.is_primary)
+    def get_deleted_objects(self, objs, request):
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        # The primary portal is where emails lead: another is made primary first. It goes only with its organisation,
+        # whose deletion asks this admin whether the portal may be deleted (has_delete_permission), not this.
+        primaries = [
+            f"{portal}: the primary portal, where emails lead (make another portal primary first)"
+            for portal in objs
+            if portal.is_primary
+        ]
+        return deleted, counts, perms_needed, [*protected, *primaries]
 
 
 class CustomerAdminForm(CustomerChangesKeptForm, forms.ModelForm):

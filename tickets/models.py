@@ -99,7 +99,7 @@ class Ticket(TicketShownFacts, models.Model):
 
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="tickets")
     number = models.PositiveIntegerField(editable=False, help_text="Sequential within the organisation.")
-    requester = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="tickets")
+    requester = models.ForeignKey(Customer, on_delete=models.RESTRICT, related_name="tickets")
     company = models.ForeignKey(Company, null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets")
     subject = models.CharField(max_length=200)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.NEW)

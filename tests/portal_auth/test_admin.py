@@ -1,15 +1,23 @@
 """The portal_auth admin: organisations' session lifetime, and the access events list."""
 
+import datetime
 from datetime import timedelta
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
-from portal_auth.models import AccessEvent, ApiCall, Customer
+from billing.models import Membership
+from bookings.models import Booking
+from portal_auth.models import AccessEvent, ApiCall, Customer, Organisation, Portal
+from tests.billing.factories import PlanFactory
+from tests.bookings.factories import BookingAddOnFactory, BookingFactory, ServiceFactory
 from tests.conftest import admin_page_data
 from tests.factories import CustomerFactory, primary_portal_of
 from tests.portal_auth.doors.test_external_sign_on_admin import change_url, organisation_form
+from tests.tickets.factories import TicketFactory
+from tickets.models import Ticket
 
 
 @pytest.mark.parametrize(
@@ -221,3 +229,63 @@ def test_the_logs_are_listed_without_reading_every_row_for_their_filters_or_a_se
     assert f'href="?method={method}"' in response.content.decode()  # offered without reading the table
     assert not [query for query in sql if "DISTINCT" in query]
     assert len([query for query in sql if "COUNT(" in query]) == 1
+
+
+def test_staff_delete_an_organisation_with_everything_it_holds(admin_client, organisation, customer):
+    TicketFactory(organisation=organisation, requester=customer)
+    service = ServiceFactory(organisation=organisation)
+    booking = BookingFactory(organisation=organisation, service=service, resource=service.resource)
+    BookingAddOnFactory(booking=booking)
+    Membership.objects.create(
+        organisation=organisation,
+        customer=customer,
+        plan=PlanFactory(organisation=organisation),
+        started_on=datetime.date(2027, 1, 1),
+        period_ends_on=datetime.date(2027, 2, 1),
+    )
+    url = reverse("admin:portal_auth_organisation_delete", args=[organisation.pk])
+
+    confirmation = admin_client.get(url)
+    response = admin_client.post(url, {"post": "yes"})
+
+    assert "Are you sure" in confirmation.content.decode()
+    assert response.status_code == 302
+    assert not Organisation.objects.filter(pk=organisation.pk).exists()
+    assert not Portal.objects.filter(organisation_id=organisation.pk).exists()
+    assert not Ticket.objects.filter(requester_id=customer.pk).exists()
+    assert not Booking.objects.filter(pk=booking.pk).exists()
+
+
+def test_a_customer_with_tickets_is_not_deleted_alone(admin_client, customer):
+    ticket = TicketFactory(organisation=customer.organisation, requester=customer)
+    url = reverse("admin:portal_auth_customer_delete", args=[customer.pk])
+
+    response = admin_client.post(url, {"post": "yes"})
+
+    assert "protected related objects" in response.content.decode()
+    assert Ticket.objects.filter(pk=ticket.pk, requester=customer).exists()
+
+
+def test_the_primary_portal_is_not_deleted_alone_and_the_page_says_why(admin_client, organisation):
+    primary = primary_portal_of(organisation)
+    url = reverse("admin:portal_auth_portal_delete", args=[primary.pk])
+
+    confirmation = admin_client.get(url)
+    response = admin_client.post(url, {"post": "yes"})
+
+    assert "make another portal primary first" in confirmation.content.decode()
+    assert response.status_code == 200
+    assert Portal.objects.filter(pk=primary.pk).exists()
+
+
+def test_the_primary_portal_is_not_deleted_among_others_from_the_list(admin_client, organisation):
+    primary = primary_portal_of(organisation)
+    other = Portal.objects.create(organisation=organisation, slug=f"{organisation.slug}-other", name="Other")
+    url = reverse("admin:portal_auth_portal_changelist")
+
+    response = admin_client.post(
+        url, {"action": "delete_selected", "_selected_action": [primary.pk, other.pk], "post": "yes"}
+    )
+
+    assert "make another portal primary first" in response.content.decode()
+    assert set(Portal.objects.filter(organisation=organisation)) == {primary, other}
