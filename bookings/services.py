@@ -92,7 +92,13 @@ def booking_add_on_cancel(*, line: BookingAddOn, customer: Customer) -> tuple[Bo
     Only the line changes: the booking and its other add-ons stay as they are. Returns the line and
     whether it was cancelled now; raises a ValidationError if the customer may not cancel it.
     """
-    locked = BookingAddOn.objects.select_for_update().select_related("add_on", "booking__organisation").get(pk=line.pk)
+    # The line's row only (of=): cancelling the booking locks the booking, then its lines; locking them here in the
+    # other order would deadlock with it, and locking the organisation would hold up everything written for it.
+    locked = (
+        BookingAddOn.objects.select_for_update(of=("self",))
+        .select_related("add_on", "booking__organisation")
+        .get(pk=line.pk)
+    )
     if locked.is_cancelled:
         return locked, False
     deadline = booking_add_on_cancellation_deadline(booking=locked.booking)
@@ -136,7 +142,9 @@ def booking_add_ons_save_by_staff(
             line.booked_by, line.booked_by_staff = BookingAddOn.BookedBy.STAFF, staff_user
         line.save()
     for line in cancelled:
-        locked = BookingAddOn.objects.select_for_update().select_related("booking__organisation").get(pk=line.pk)
+        locked = (
+            BookingAddOn.objects.select_for_update(of=("self",)).select_related("booking__organisation").get(pk=line.pk)
+        )
         if locked.is_cancelled:
             continue
         locked.cancelled_at = timezone.now()

@@ -13,13 +13,19 @@ import threading
 from pathlib import Path
 
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection, transaction
 
-from bookings.models import Booking
-from bookings.services import SlotUnavailable, service_book
+from bookings.models import Booking, BookingAddOn
+from bookings.services import (
+    SlotUnavailable,
+    booking_add_on_book,
+    booking_add_on_cancel,
+    booking_add_ons_save_by_staff,
+    service_book,
+)
 from outbox.models import OutboxEmail
-from tests.bookings.factories import ServiceFactory, open_every_day
-from tests.factories import CustomerFactory
+from tests.bookings.factories import AddOnFactory, ServiceFactory, open_every_day
+from tests.factories import CustomerFactory, StaffUserFactory
 
 ROOT = Path(__file__).resolve().parents[2]
 RACERS = 20
@@ -152,3 +158,62 @@ def test_twenty_confirmations_of_the_last_place_make_one_booking_on_sqlite(tmp_p
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.split("\n")[-2] == f"1 {RACERS - 1} 12 []"
+
+
+def _while_the_booking_is_locked(booking, action):
+    """Run `action` while another connection holds the booking's row, as cancelling the booking does before it
+    locks its add-on lines. A wait for that row fails after a second (lock_timeout) instead of deadlocking."""
+    locked, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        try:
+            with transaction.atomic():
+                Booking.objects.select_for_update(of=("self",)).get(pk=booking.pk)
+                locked.set()
+                release.wait(timeout=30)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert locked.wait(timeout=30)
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL lock_timeout = '1s'")
+            return action()
+    finally:
+        release.set()
+        holder.join(timeout=30)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks are PostgreSQL's")
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("by", ["customer", "staff"])
+def test_an_add_on_is_cancelled_without_waiting_for_its_booking_being_cancelled_on_postgresql(by):
+    service = ServiceFactory()
+    open_every_day(service.resource)
+    starts_at = datetime.datetime.combine(
+        datetime.date.today() + datetime.timedelta(days=3), datetime.time(10), tzinfo=service.organisation.zone
+    )
+    customer = CustomerFactory(organisation=service.organisation)
+    booking = service_book(service=service, customer=customer, starts_at=starts_at, places=1)
+    line, _ = booking_add_on_book(
+        booking=booking, add_on=AddOnFactory(organisation=service.organisation), customer=customer
+    )
+
+    def cancel() -> None:
+        if by == "customer":
+            booking_add_on_cancel(line=line, customer=customer)
+        else:
+            booking_add_ons_save_by_staff(lines=[], deleted=[], staff_user=StaffUserFactory(), cancelled=[line])
+
+    try:
+        _while_the_booking_is_locked(booking, cancel)
+    except OperationalError as error:  # the add-on's cancel waited for the booking: the two would deadlock
+        pytest.fail(f"cancelling the add-on waited for its booking's lock: {error}")
+    line.refresh_from_db()
+    assert line.is_cancelled
+    assert (
+        line.cancelled_by
+        == {"customer": BookingAddOn.CancelledBy.CUSTOMER, "staff": BookingAddOn.CancelledBy.STAFF}[by]
+    )
