@@ -207,7 +207,15 @@ class PaymentAdmin(PortalModelAdmin):
     search_fields = ["reference", "=invoice__number", "invoice__customer__email"]
 
     def get_changeform_initial_data(self, request):
-        return {"paid_on": timezone.localdate(), **super().get_changeform_initial_data(request)}
+        initial = super().get_changeform_initial_data(request)
+        # Today where the invoice's organisation is: the day the receipt will say it was paid.
+        invoice = (
+            Invoice.objects.select_related("organisation").filter(pk=initial["invoice"]).first()
+            if "invoice" in initial
+            else None
+        )
+        zone = invoice.organisation.zone if invoice else None
+        return {"paid_on": timezone.localdate(timezone=zone), **initial}
 
     def has_change_permission(self, request, obj=None):
         return False  # a receipt, once given, stands: a correction is a credit note

@@ -129,7 +129,7 @@ class Invoice(models.Model):
     amount_paid = money_field(editable=False)
     amount_credited = money_field(editable=False)
     # Who it was addressed to when issued: the PDF is made from these, so it never changes afterwards.
-    bill_to_name = models.CharField(max_length=200, blank=True, editable=False)
+    bill_to_name = models.CharField(max_length=254, blank=True, editable=False)  # an email, where no name
     bill_to_address = models.TextField(blank=True, editable=False)
     issuer_name = models.CharField(max_length=200, blank=True, editable=False)
     issuer_address = models.TextField(blank=True, editable=False)

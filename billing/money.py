@@ -38,6 +38,13 @@ def money_format(amount: Decimal, currency: str) -> str:
     return f"{money_round(amount, currency):,.{digits}f} {currency}"
 
 
+def unit_price_format(amount: Decimal, currency: str) -> str:
+    """A price per unit, to the currency's minor unit or finer where it is set finer ("1.745 EUR" a litre): times
+    the quantity, it gives the line's net as shown."""
+    digits = max(minor_unit_digits(currency), -int(amount.normalize().as_tuple().exponent))
+    return f"{amount:,.{digits}f} {currency}"
+
+
 class Rounding:
     PER_LINE = "per_line"
     PER_RATE = "per_rate"

@@ -14,7 +14,7 @@ from decimal import Decimal
 from fpdf import FPDF
 
 from billing.models import Invoice, InvoiceLine, Payment
-from billing.money import money_format, plain_number
+from billing.money import money_format, plain_number, unit_price_format
 from portal_auth.portals import primary_portal
 
 logger = logging.getLogger(__name__)
@@ -121,7 +121,7 @@ class _Document(FPDF):
             self.set_xy(15 + _WIDTHS[0], y)
             figures = (
                 plain_number(line.quantity),
-                money(line.unit_price),
+                unit_price_format(line.unit_price, self.invoice.currency),
                 f"{plain_number(line.tax_rate)}%",
                 money(line.net),
             )

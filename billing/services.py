@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Max, QuerySet
 from django.utils import timezone
+from django.utils.text import Truncator
 
 from billing.dates import period_end_after
 from billing.models import (
@@ -33,6 +34,15 @@ from portal_auth.models import Customer, Organisation
 from portal_auth.portals import customer_page
 
 PDF = "application/pdf"
+# Amounts are stored with 14 digits, 3 of them decimals.
+LARGEST_AMOUNT = 10**11
+LINE_DESCRIPTION_LENGTH: int = InvoiceLine._meta.get_field("description").max_length  # type: ignore[assignment]
+
+
+def _locked[M: models.Model](queryset: QuerySet[M], pk: int) -> M:
+    """The row, locked until the transaction ends; only it: the rows it is read with (its organisation, its
+    customer) stay free for the organisation's other writes, which would otherwise wait on this one's PDF."""
+    return queryset.select_for_update(of=("self",)).get(pk=pk)
 
 
 @dataclass(frozen=True)
@@ -87,7 +97,7 @@ def invoice_draft_create(
         InvoiceLine(
             invoice=invoice,
             position=position,
-            description=line.description,
+            description=Truncator(line.description).chars(LINE_DESCRIPTION_LENGTH),
             quantity=line.quantity,
             unit_price=line.unit_price,
             tax_rate=line.tax_rate,
@@ -105,7 +115,7 @@ def invoice_issue(*, invoice: Invoice, today: datetime.date | None = None, round
     it leaves with nothing paid and nothing due is void. Raises ValidationError for what can't be issued.
     Tax is rounded by the organisation's rule, or by `rounding` where given.
     """
-    invoice = Invoice.objects.select_for_update().select_related("organisation", "customer").get(pk=invoice.pk)
+    invoice = _locked(Invoice.objects.select_related("organisation", "customer"), invoice.pk)
     if invoice.status != Invoice.Status.DRAFT:
         raise ValidationError(f"{invoice} is issued already: correct it with a credit note.")
     lines = list(invoice.lines.all())
@@ -125,6 +135,10 @@ def invoice_issue(*, invoice: Invoice, today: datetime.date | None = None, round
     if not invoice.is_credit_note and totals.total < 0:
         raise ValidationError(
             "An invoice's total can't be below zero: write a credit note against the invoice it corrects instead."
+        )
+    if any(abs(figure) >= LARGEST_AMOUNT for figure in (*totals.nets, totals.subtotal, totals.total)):
+        raise ValidationError(
+            f"{invoice} comes to more than an invoice can hold ({LARGEST_AMOUNT:,} or more): split it into several."
         )
     for line, net in zip(lines, totals.nets, strict=True):
         line.net = net
@@ -218,7 +232,7 @@ def payment_record(
     `entry_token` names the form it was entered with: entered again (a double click), it answers with the payment
     recorded the first time, and records and emails nothing more.
     """
-    invoice = Invoice.objects.select_for_update().select_related("organisation", "customer").get(pk=invoice.pk)
+    invoice = _locked(Invoice.objects.select_related("organisation", "customer"), invoice.pk)
     # After the invoice's lock: a second submission waits for the first to commit, then finds its payment.
     if entry_token and (entered := Payment.objects.filter(entry_token=entry_token).first()):
         return entered
@@ -359,7 +373,7 @@ def tab_charge_add(*, tab: Tab, charge: LineInput) -> TabCharge:
 @transaction.atomic
 def tab_close(*, tab: Tab, today: datetime.date | None = None) -> Invoice:
     """Close an open tab into one issued invoice of its charges."""
-    tab = Tab.objects.select_for_update().select_related("customer__organisation").get(pk=tab.pk)
+    tab = _locked(Tab.objects.select_related("customer__organisation"), tab.pk)
     if tab.status != Tab.Status.OPEN:
         raise ValidationError(f"The tab {tab} is closed already.")
     charges = [LineInput(c.description, c.unit_price, c.quantity, c.tax_rate) for c in tab.charges.all()]
@@ -431,9 +445,7 @@ def _memberships_advance(memberships: QuerySet[Membership], *, today: datetime.d
     ).exclude(reminded_for=models.F("period_ends_on"))
     for pk in soon.values_list("pk", flat=True).iterator():
         with transaction.atomic():
-            membership = (
-                Membership.objects.select_for_update().select_related("plan", "customer__organisation").get(pk=pk)
-            )
+            membership = _locked(Membership.objects.select_related("plan", "customer__organisation"), pk)
             if membership.reminded_for == membership.period_ends_on:
                 continue
             membership.reminded_for = membership.period_ends_on

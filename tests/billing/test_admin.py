@@ -7,6 +7,7 @@ import re
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.contrib.admin.models import LogEntry
 from django.core.exceptions import ValidationError
 from django.db import connection
@@ -359,3 +360,43 @@ def test_a_payment_refused_as_it_is_recorded_shows_the_form_again_and_logs_nothi
     assert 'value="T1"' in html
     assert not Payment.objects.exists()
     assert not LogEntry.objects.exists()
+
+
+def test_the_payment_form_suggests_today_where_the_invoices_organisation_is(admin_client, issue, organisation):
+    organisation.time_zone = "Pacific/Auckland"
+    organisation.save()
+    with time_machine.travel(datetime.datetime(2026, 3, 1, 19, 30, tzinfo=datetime.UTC)):  # 08:30 on 2 March there
+        invoice = issue()
+        response = admin_client.get("/admin/billing/payment/add/", {"invoice": invoice.pk})
+
+    assert invoice.issued_on == datetime.date(2026, 3, 2)
+    assert response.context["adminform"].form.initial["paid_on"] == datetime.date(2026, 3, 2)
+
+
+def test_drafts_too_large_to_issue_are_named_and_the_others_issued(admin_client, customer, billing_settings):
+    huge = invoice_draft_create(customer=customer, lines=[LineInput("Yacht", Decimal("99999999999"), Decimal(10))])
+    fine = invoice_draft_create(customer=customer, lines=[LineInput("Night", Decimal("80"))])
+
+    response = admin_client.post(
+        "/admin/billing/invoice/", {"action": "issue_drafts", "_selected_action": [huge.pk, fine.pk]}, follow=True
+    )
+
+    assert response.status_code == 200
+    assert "more than an invoice can hold" in response.content.decode()
+    huge.refresh_from_db()
+    fine.refresh_from_db()
+    assert (huge.status, fine.status) == (Invoice.Status.DRAFT, Invoice.Status.OPEN)
+
+
+def test_a_tab_too_large_to_invoice_stays_open_and_says_why(admin_client, customer, billing_settings):
+    tab = tab_open(customer=customer, title="Marina")
+    tab_charge_add(tab=tab, charge=LineInput("Berth", Decimal("50000000000"), Decimal(3)))
+
+    response = admin_client.post(
+        "/admin/billing/tab/", {"action": "close_tabs", "_selected_action": [tab.pk]}, follow=True
+    )
+
+    assert "more than an invoice can hold" in response.content.decode()
+    tab.refresh_from_db()
+    assert tab.status == Tab.Status.OPEN
+    assert not Invoice.objects.exists()

@@ -88,3 +88,10 @@ def test_a_receipt_counts_the_payments_recorded_before_it_whatever_their_dates(i
 
     assert "Paid to date 80.00 EUR" in pdf_text(receipt_pdf(late)).replace("\n", " ")
     assert receipt_pdf(first) == first_receipt  # an earlier receipt is the same file after a later payment
+
+
+def test_a_unit_price_set_finer_than_the_currency_prints_as_set_so_its_line_adds_up(billing_settings, issue):
+    text = pdf_text(invoice_pdf(issue(("Fuel, litres", "1.745", "40", "0"), ("Parking", "2.5", "2", "0"))))
+
+    assert "1.745 EUR" in text and "69.80 EUR" in text
+    assert "2.50 EUR" in text and "5.00 EUR" in text
