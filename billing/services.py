@@ -426,7 +426,7 @@ def _memberships_advance(memberships: QuerySet[Membership], *, today: datetime.d
     due = memberships.filter(status=Membership.Status.ACTIVE, period_ends_on__lte=today)
     for pk in due.values_list("pk", flat=True).iterator():
         with transaction.atomic():
-            membership = Membership.objects.select_for_update().select_related("plan").get(pk=pk)
+            membership = _locked(Membership.objects.select_related("plan"), pk)
             if membership.status == Membership.Status.ACTIVE and membership.period_ends_on <= today:
                 membership.period_ends_on = period_end_after(
                     started_on=membership.started_on, period=membership.plan.period, after=today

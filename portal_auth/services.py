@@ -133,7 +133,11 @@ def _password_change(customer: Customer, password: str) -> None:
 @transaction.atomic
 def customer_password_set(*, origin: ClientOrigin, token: CustomerToken, password: str) -> Customer:
     """The customer's own choice, through an emailed link: the link is used up."""
-    token = CustomerToken.objects.select_for_update().select_related("customer__organisation").get(pk=token.pk)
+    token = (
+        CustomerToken.objects.select_for_update(of=("self", "customer"))
+        .select_related("customer__organisation")
+        .get(pk=token.pk)
+    )
     if not token.is_usable:
         raise CustomerToken.DoesNotExist("This link has already been used or has expired.")
     customer = token.customer
@@ -154,7 +158,7 @@ def customer_password_reset_by_staff(
     *, origin: ClientOrigin | None, customer: Customer, password: str, staff_user: AbstractBaseUser
 ) -> None:
     """Staff set the password: it replaces the customer's own and ends their other sessions."""
-    customer = Customer.objects.select_for_update().select_related("organisation").get(pk=customer.pk)
+    customer = Customer.objects.select_for_update(of=("self",)).select_related("organisation").get(pk=customer.pk)
     _password_change(customer, password)
     log_access(
         origin=origin,

@@ -61,7 +61,7 @@ def email_change_request(*, origin: ClientOrigin, customer: Customer, new_email:
     If the address is already another customer's, that address is told so instead, with no link, and the
     request is kept all the same: whoever asked sees the same page, and learns nothing of who is a customer.
     """
-    customer = Customer.objects.select_for_update().select_related("organisation").get(pk=customer.pk)
+    customer = Customer.objects.select_for_update(of=("self",)).select_related("organisation").get(pk=customer.pk)
     organisation = customer.organisation
     raw = secrets.token_urlsafe(48)  # 384 bits; only its hash is kept
     EmailChange.objects.filter(customer=customer).delete()
@@ -135,7 +135,7 @@ def email_change_confirm(*, origin: ClientOrigin, token_hash: str, customer: Cus
     every link emailed to the old address, and ends sign-in codes sent to either address. The old address is
     told. Raises EmailChangeInvalid, or EmailTaken if the address became another customer's meanwhile.
     """
-    customer = Customer.objects.select_for_update().select_related("organisation").get(pk=customer.pk)
+    customer = Customer.objects.select_for_update(of=("self",)).select_related("organisation").get(pk=customer.pk)
     change = EmailChange.objects.filter(customer=customer, token_hash=token_hash).first()
     if change is not None:
         change.customer = customer  # as locked, not as read before

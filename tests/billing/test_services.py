@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
-from django.db import OperationalError, connection, connections, transaction
+from django.db import connection, connections
 
 from billing.models import Invoice, InvoiceNumberCounter, Payment, Tab
 from billing.services import (
@@ -343,58 +343,6 @@ def test_a_void_cancels_the_invoice_to_the_cent_though_the_rounding_rule_changed
     invoice.refresh_from_db()
     assert note.total == invoice.total and invoice.amount_due == 0
     assert invoice.status == Invoice.Status.VOID
-
-
-# What each write locks -------------------------------------------------------------------------------------
-
-
-def _rows_free_meanwhile(rows: list[tuple[str, int]]) -> list[str]:
-    """From another connection, the rows (table, id) that a write referencing them could not take at once."""
-    taken = []
-
-    def look():
-        try:
-            with connections["default"].cursor() as cursor:
-                for table, pk in rows:
-                    try:
-                        with transaction.atomic():
-                            cursor.execute(f"SELECT 1 FROM {table} WHERE id = %s FOR KEY SHARE NOWAIT", [pk])  # noqa: S608
-                    except OperationalError:
-                        taken.append(table)
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=look)
-    thread.start()
-    thread.join()
-    return taken
-
-
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks are PostgreSQL's; SQLite runs one writer")
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("write", ["issue", "pay", "close a tab"])
-def test_billing_writes_leave_the_organisation_and_customer_free_for_their_other_writes(write):
-    organisation = OrganisationFactory()
-    BillingSettingsFactory(organisation=organisation)
-    customer = CustomerFactory(organisation=organisation)
-    draft = invoice_draft_create(customer=customer, lines=[LineInput("Night", Decimal("80"))])
-    invoice = invoice_issue(invoice=draft) if write == "pay" else None
-    tab = tab_open(customer=customer, title="Bar") if write == "close a tab" else None
-    if tab:
-        tab_charge_add(tab=tab, charge=LineInput("Drink", Decimal("5")))
-
-    with transaction.atomic():  # the write's locks held, as while its PDF is drawn and its email written
-        if write == "issue":
-            invoice_issue(invoice=draft)
-        elif write == "pay":
-            payment_record(invoice=invoice, amount=Decimal("10"), paid_on=datetime.date(2027, 1, 1), method="cash")
-        else:
-            tab_close(tab=tab)
-        taken = _rows_free_meanwhile(
-            [("portal_auth_organisation", organisation.pk), ("portal_auth_customer", customer.pk)]
-        )
-
-    assert taken == []
 
 
 # What no column can hold ----------------------------------------------------------------------------------
