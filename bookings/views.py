@@ -44,7 +44,7 @@ from bookings.services import (
     service_booking_change_refusal,
     service_booking_reschedule,
 )
-from portal_auth.access_log import LookRefused, refused_look_log
+from portal_auth.access_log import refused_look_log
 from portal_auth.decorators import customer_required, organisation_page, post_only, sign_in_url
 from portal_auth.drafts import draft_restore, draft_take
 from portal_auth.models import Organisation
@@ -384,9 +384,11 @@ def book_check(request, organisation, customer):
 
 
 def _service_of(organisation, booking):
-    if booking.service_id is None:
-        raise LookRefused(f"service of booking {booking.reference[:6]}…")
-    return get_bookable_service(organisation, booking.service_id)
+    """The booking's service, read with it: only once _move_refusal has found it there and still offered."""
+    service = booking.service
+    assert service is not None and service.is_active
+    service.organisation = organisation  # known already: spare the page a query
+    return service
 
 
 def _count_booking(request, customer) -> None:

@@ -68,18 +68,42 @@ def _fill(service, count: int) -> None:
     )
 
 
-@pytest.mark.parametrize("page", [days_url, times_url, free_time_url, taken_time_url])
+def _moving(route: str, **kwargs) -> Callable:
+    """The page `route` of moving the customer's booking of the service (which the test below makes)."""
+
+    def moving_url(service) -> str:
+        booking = Booking.objects.get(service=service, booked_by_customer__isnull=False)
+        return reverse(
+            f"bookings:{route}", kwargs={"org": service.organisation.slug, "reference": booking.reference, **kwargs}
+        )
+
+    moving_url.__name__ = route
+    return moving_url
+
+
+MOVING_PAGES = [
+    _moving("reschedule_days"),
+    _moving("reschedule_times", day=DAY),
+    _moving("reschedule", day=DAY, time=datetime.time(11)),
+]
+
+
+@pytest.mark.parametrize(
+    "page", [days_url, times_url, free_time_url, taken_time_url, *MOVING_PAGES], ids=lambda page: page.__name__
+)
 def test_the_pages_take_the_same_few_queries_as_bookings_grow(
     sign_in, customer, bookable, settings, page, django_assert_max_num_queries
 ):
     settings.PAGE_CACHE_ENABLED = False
     client = sign_in(customer)
+    service_book(service=bookable, customer=customer, starts_at=at(10), places=2)
     _fill(bookable, 10)
+    path = page(bookable)
     with django_assert_max_num_queries(6) as few:
-        assert client.get(page(bookable)).status_code == 200
+        assert client.get(path).status_code == 200
     _fill(bookable, 2000)
     with django_assert_max_num_queries(6) as many:
-        response = client.get(page(bookable))
+        response = client.get(path)
     assert response.status_code == 200
     assert len(many.captured_queries) == len(few.captured_queries)
     assert ("That time is no longer free" in response.content.decode()) == (page is taken_time_url)
