@@ -312,7 +312,7 @@ def book_details(request, organisation, customer, service_id, day, time):
     service = get_bookable_service(organisation, service_id)
     slot, starts_at, nearest = _slot_at(service, day, time)
     if slot is None:
-        return _slot_gone(request, service, starts_at, nearest=nearest)
+        return _slot_gone(request, service, starts_at, nearest=nearest, status=_refused(request, 409))
     answers = request.session.get(ANSWERS_SESSION_KEY, {})
     same_slot = answers.get("service") == service.pk and answers.get("starts_at") == starts_at.isoformat()
     form = ServiceBookingForm(
@@ -331,6 +331,11 @@ def book_details(request, organisation, customer, service_id, day, time):
         return redirect("bookings:book_check", org=request.portal.slug)
     context = {"service": service, "slot": slot, "day": day, "form": form}
     return render(request, "bookings/book/details.html", context, status=400 if form.errors else 200)
+
+
+def _refused(request, status: int) -> int:
+    """The status of a page saying no: shown on a GET it is a page like any other; a POST it refused is an error."""
+    return status if request.method == "POST" else 200
 
 
 def _slot_gone(request, service, starts_at, *, nearest, status=200, reference=""):
@@ -411,7 +416,8 @@ def _move_refusal(booking, customer) -> str:
 
 
 def _moving_refused(request, booking, refusal: str) -> HttpResponse:
-    return render(request, "bookings/book/cancel.html", {"booking": booking, "refusal": refusal, "moving": True})
+    context = {"booking": booking, "refusal": refusal, "moving": True}
+    return render(request, "bookings/book/cancel.html", context, status=_refused(request, 403))
 
 
 @attendee_page
@@ -426,9 +432,8 @@ def booking_cancel(request, organisation, customer, booking):
         else:
             messages.success(request, f"{booking.title} is cancelled. We've emailed you a confirmation.")
             return redirect(_booking_path(request, booking.reference))
-    status = 403 if refusal and request.method == "POST" else 200
     context = {"booking": booking, "refusal": refusal}
-    return render(request, "bookings/book/cancel.html", context, status=status)
+    return render(request, "bookings/book/cancel.html", context, status=_refused(request, 403) if refusal else 200)
 
 
 @never_cache
@@ -467,7 +472,9 @@ def booking_reschedule(request, organisation, customer, booking, day, time):
     service = _service_of(organisation, booking)
     slot, starts_at, nearest = _slot_at(service, day, time, places=booking.places, ignoring=booking.pk)
     if slot is None:
-        return _slot_gone(request, service, starts_at, nearest=nearest, reference=booking.reference)
+        return _slot_gone(
+            request, service, starts_at, nearest=nearest, reference=booking.reference, status=_refused(request, 409)
+        )
     if request.method == "POST":
         _count_booking(request, customer)
         try:
@@ -477,8 +484,7 @@ def booking_reschedule(request, organisation, customer, booking, day, time):
                 request, service, starts_at, status=409, nearest=refusal_.nearest, reference=booking.reference
             )
         except ValidationError as error:
-            context = {"booking": booking, "refusal": error.messages[0], "moving": True}
-            return render(request, "bookings/book/cancel.html", context, status=403)
+            return _moving_refused(request, booking, error.messages[0])
         messages.success(request, f"{booking.title} has moved. We've emailed you the new time with a calendar file.")
         return redirect(_booking_path(request, booking.reference))
     return render(request, "bookings/book/reschedule.html", {"booking": booking, "service": service, "slot": slot})

@@ -517,3 +517,41 @@ def test_a_booking_of_a_service_no_longer_offered_can_be_cancelled_but_not_moved
         assert response.status_code == 200
         assert "This service is no longer offered, so its time can" in page(response)
     assert not AccessEvent.objects.filter(kind=AccessEvent.Kind.ACCESS_REFUSED).exists()
+
+
+def test_a_move_the_customer_may_not_make_is_refused_with_403(sign_in, customer, booked, bookable):
+    fellow = CustomerFactory(organisation=bookable.organisation, email="fellow@example.com")
+    Attendee.objects.create(booking=booked, name="Fellow", email=fellow.email)
+    move = url("reschedule", bookable.organisation, reference=booked.reference, day=DAY, time=datetime.time(11))
+    client = sign_in(fellow)
+
+    shown, posted = client.get(move), client.post(move)
+
+    assert shown.status_code == 200 and posted.status_code == 403
+    assert "Only the person who made this booking can change it online." in page(posted)
+    bookable.is_active = False
+    bookable.save()
+    refused = sign_in(customer).post(move)
+    assert refused.status_code == 403 and "This service is no longer offered" in page(refused)
+    booked.refresh_from_db()
+    assert booked.slot_starts_at == at(DAY, 10) and mail.outbox == []
+
+
+def test_answering_or_moving_to_a_time_taken_meanwhile_is_refused_with_409(sign_in, customer, booked, bookable):
+    service_book(
+        service=bookable, customer=CustomerFactory(organisation=bookable.organisation), starts_at=at(DAY, 11), places=12
+    )
+    mail.outbox.clear()
+    organisation = bookable.organisation
+    client = sign_in(customer)
+    move = url("reschedule", organisation, reference=booked.reference, day=DAY, time=datetime.time(11))
+    details = url("book_details", organisation, service_id=bookable.pk, day=DAY, time=datetime.time(11))
+
+    for taken in (move, details):
+        assert client.get(taken).status_code == 200
+        refused = client.post(taken, {"places": "1"})
+        assert refused.status_code == 409
+        assert "That time is no longer free" in page(refused) and "Nothing was booked" in page(refused)
+    booked.refresh_from_db()
+    assert booked.slot_starts_at == at(DAY, 10) and mail.outbox == []
+    assert ANSWERS_SESSION_KEY not in client.session
