@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -397,14 +398,15 @@ class ServiceAdmin(PortalModelAdmin):
             form.add_error("email", "No customer has this email yet, and you may not add customers.")
         elif request.method == "POST" and form.is_valid():
             try:
-                booking = service_book(
-                    service=service,
-                    customer=form.customer(),
-                    starts_at=form.cleaned_data["starts_at"],
-                    places=form.cleaned_data["places"],
-                    note=form.cleaned_data["note"],
-                    staff_user=request.user,
-                )
+                with transaction.atomic():  # a booking refused makes no customer either
+                    booking = service_book(
+                        service=service,
+                        customer=form.customer(),
+                        starts_at=form.cleaned_data["starts_at"],
+                        places=form.cleaned_data["places"],
+                        note=form.cleaned_data["note"],
+                        staff_user=request.user,
+                    )
             except SlotUnavailable as refusal:
                 nearest = ", ".join(
                     booking_moment(slot.starts_at, Booking(organisation=service.organisation))

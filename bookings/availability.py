@@ -149,10 +149,14 @@ def _places_left(service: Service, start: datetime.datetime, end: datetime.datet
 FIRST_DAY, LAST_DAY = datetime.date(1900, 1, 1), datetime.date(9000, 12, 31)
 
 
+def is_plausible_day(day: datetime.date) -> bool:
+    return FIRST_DAY <= day <= LAST_DAY
+
+
 def plausible_day(value: str) -> datetime.date:
     """The ISO date `value`, between FIRST_DAY and LAST_DAY; a ValueError otherwise."""
     day = datetime.date.fromisoformat(value)
-    if not FIRST_DAY <= day <= LAST_DAY:
+    if not is_plausible_day(day):
         raise ValueError(f"{value} is no day a booking could be on")
     return day
 

@@ -4,6 +4,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from bookings.availability import FIRST_DAY, LAST_DAY, is_plausible_day
 from bookings.models import AddOn, Booking, BookingAddOn, Service
 from portal_auth.models import Customer
 from portal_auth.services import customer_get_or_create
@@ -119,6 +120,12 @@ class StaffServiceBookingForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.service = service
         self.fields["time"].help_text = f"In {service.organisation.time_zone} time."
+
+    def clean_date(self):
+        day = self.cleaned_data["date"]
+        if not is_plausible_day(day):
+            raise ValidationError(f"Choose a date between {FIRST_DAY:%Y} and {LAST_DAY:%Y}.", code="implausible_date")
+        return day
 
     def clean(self):
         day, time = self.cleaned_data.get("date"), self.cleaned_data.get("time")

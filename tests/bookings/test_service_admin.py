@@ -59,6 +59,16 @@ def test_staff_are_held_to_the_same_rules(admin_client, bookable):
     assert response.status_code == 200
     assert "Wednesday 3 March 2027 at 09:00 (Europe/London time), Wednesday 3 March 2027 at 11:00" in page(response)
     assert Booking.objects.filter(service=bookable).count() == 1
+    assert not Customer.objects.filter(email="nia@example.com").exists()  # a refused booking makes no customer
+
+
+@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01", "1899-12-31"])
+def test_staff_booking_on_a_date_off_the_calendar_is_told_to_choose_another(admin_client, bookable, day):
+    form = {"email": "nia@example.com", "date": day, "time": "10:00", "places": "1"}
+    response = admin_client.post(reverse("admin:bookings_service_book", args=[bookable.pk]), form)
+    assert response.status_code == 200
+    assert "Choose a date between 1900 and 9000." in page(response)
+    assert not Booking.objects.exists() and not Customer.objects.filter(email="nia@example.com").exists()
 
 
 def page(response) -> str:
