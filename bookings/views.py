@@ -315,11 +315,12 @@ def book_details(request, organisation, customer, service_id, day, time):
         return _slot_gone(request, service, starts_at, nearest=nearest, status=_refused(request, 409))
     answers = request.session.get(ANSWERS_SESSION_KEY, {})
     same_slot = answers.get("service") == service.pk and answers.get("starts_at") == starts_at.isoformat()
-    form = ServiceBookingForm(
-        request.POST if request.method == "POST" else None,
-        initial=answers if same_slot else None,
-        places_left=slot.places_left,
-    )
+    if request.method == "POST":
+        form = ServiceBookingForm(request.POST, places_left=slot.places_left)
+    else:  # what was typed after the session ended comes back, else the answers given before
+        form = draft_restore(
+            request, ServiceBookingForm(initial=answers if same_slot else None, places_left=slot.places_left)
+        )
     if request.method == "POST" and form.is_valid():
         request.session[ANSWERS_SESSION_KEY] = {
             "service": service.pk,

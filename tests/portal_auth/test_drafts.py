@@ -10,11 +10,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
 
-from bookings.models import BookingAddOn, BookingDocument
+from bookings.models import Booking, BookingAddOn, BookingDocument
 from conversations.forms import MAX_REPLY_CODE_POINTS
 from conversations.models import Message
 from portal_auth.models import Portal
-from tests.bookings.factories import AddOnFactory, AttendeeFactory, BookingFactory
+from tests.bookings.factories import AddOnFactory, AttendeeFactory, BookingFactory, ServiceFactory, open_every_day
 from tests.conversations.factories import ConversationFactory
 from tests.factories import CUSTOMER_PASSWORD, CustomerFactory
 from tests.tickets.factories import TicketFactory
@@ -103,7 +103,24 @@ def add_on_booking(customer):
     return Form(check_page, check_page, data, saved, shown="Nothing was booked.")
 
 
-FORMS = [ticket_reply, new_ticket, conversation_reply, longest_conversation_reply, document_upload, add_on_booking]
+def service_booking_details(customer):
+    service = ServiceFactory(organisation=customer.organisation, capacity=12)
+    open_every_day(service.resource)
+    day = timezone.localdate() + timedelta(days=3)
+    page = f"/{customer.organisation.slug}/bookings/book/{service.pk}/{day}/1000/"
+    saved = Booking.objects.filter(service=service).exists
+    return Form(page, page, {"places": "3", "note": TYPED}, saved)
+
+
+FORMS = [
+    ticket_reply,
+    new_ticket,
+    conversation_reply,
+    longest_conversation_reply,
+    document_upload,
+    add_on_booking,
+    service_booking_details,
+]
 
 
 @pytest.mark.parametrize("make_form", FORMS, ids=lambda make_form: make_form.__name__)
