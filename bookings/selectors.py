@@ -415,6 +415,17 @@ def organisation_offers_services(organisation: Organisation) -> bool:
     return bool(_A_SERVICE_OFFERED(organisation_id=organisation.pk))
 
 
+def get_answered_service(organisation: Organisation, service_id: int) -> Service | None:
+    """The service a customer's answers name, offered or not; None once it is deleted. Turned off or deleted since
+    they answered, it is news to tell them, not a look at something they may not see."""
+    try:
+        service = Service.objects.select_related("resource").get(organisation=organisation, pk=service_id)
+    except Service.DoesNotExist:
+        return None
+    service.organisation = organisation  # known already: spare the page a query
+    return service
+
+
 def get_bookable_service(organisation: Organisation, service_id: int) -> Service:
     """An offered service of the organisation, with its resource; LookRefused (a 404) for anything else."""
     try:

@@ -24,6 +24,7 @@ from bookings.selectors import (
     bookable_services,
     documents_for,
     get_add_on_for,
+    get_answered_service,
     get_bookable_service,
     get_booked_add_on_for,
     get_booking_by_link,
@@ -352,7 +353,10 @@ def book_check(request, organisation, customer):
     answers = request.session.get(ANSWERS_SESSION_KEY)
     if not answers:
         return redirect("bookings:book", org=request.portal.slug)
-    service = get_bookable_service(organisation, answers["service"])
+    service = get_answered_service(organisation, answers["service"])
+    if service is None or not service.is_active:  # turned off or deleted since they answered
+        del request.session[ANSWERS_SESSION_KEY]
+        return render(request, "bookings/book/not_offered.html", {"service": service}, status=409)
     starts_at = datetime.datetime.fromisoformat(answers["starts_at"]).astimezone(organisation.zone)
     if request.method == "POST":
         _count_booking(request, customer)

@@ -12,7 +12,7 @@ from django.core import mail
 from django.urls import reverse
 
 from bookings.calendar import booking_calendar
-from bookings.models import Attendee, Booking, BookingAddOn
+from bookings.models import Attendee, Booking, BookingAddOn, Service
 from bookings.services import (
     SlotUnavailable,
     booking_add_on_book,
@@ -555,3 +555,29 @@ def test_answering_or_moving_to_a_time_taken_meanwhile_is_refused_with_409(sign_
     booked.refresh_from_db()
     assert booked.slot_starts_at == at(DAY, 10) and mail.outbox == []
     assert ANSWERS_SESSION_KEY not in client.session
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+@pytest.mark.parametrize("gone", ["turned off", "deleted"])
+def test_a_service_no_longer_offered_at_the_check_page_books_nothing_and_says_so(
+    sign_in, customer, bookable, gone, method
+):
+    organisation = bookable.organisation
+    client = sign_in(customer)
+    client.post(
+        url("book_details", organisation, service_id=bookable.pk, day=DAY, time=datetime.time(10)), {"places": "2"}
+    )
+    if gone == "turned off":
+        Service.objects.filter(pk=bookable.pk).update(is_active=False)
+    else:
+        Service.objects.filter(pk=bookable.pk).delete()
+
+    response = getattr(client, method)(url("book_check", organisation))
+
+    assert response.status_code == 409
+    name = "Harbour tour" if gone == "turned off" else "This service"
+    assert f"{name} is no longer offered" in page(response) and "Nothing was booked." in page(response)
+    assert not Booking.objects.exists() and mail.outbox == []
+    assert not AccessEvent.objects.filter(kind=AccessEvent.Kind.ACCESS_REFUSED).exists()
+    assert ANSWERS_SESSION_KEY not in client.session  # the answers are dropped: the check page leads on
+    assert client.get(url("book_check", organisation))["Location"] == url("book", organisation)
