@@ -173,7 +173,17 @@ class BookingAdmin(OrganisationFixedMixin, PortalModelAdmin):
     ]
     date_hierarchy = "starts_on"
     list_select_related = ["organisation", "resource"]
-    readonly_fields = ["reference", "portal_link", "created_at", "service", "resource", "slot_time", "places", "note"]
+    readonly_fields = [
+        "reference",
+        "portal_link",
+        "created_at",
+        "service",
+        "resource",
+        "slot_time",
+        "places",
+        "price_agreed",
+        "note",
+    ]
     fields = [
         "organisation",
         "title",
@@ -182,7 +192,7 @@ class BookingAdmin(OrganisationFixedMixin, PortalModelAdmin):
         ("main_contact_name", "main_contact_email"),
         "add_on_cancellation_notice",
         ("service", "resource"),
-        ("slot_time", "places"),
+        ("slot_time", "places", "price_agreed"),
         "note",
         "reference",
         "portal_link",
@@ -196,6 +206,10 @@ class BookingAdmin(OrganisationFixedMixin, PortalModelAdmin):
         zone = booking.organisation.zone
         start, end = booking.slot_starts_at.astimezone(zone), booking.slot_ends_at.astimezone(zone)
         return f"{start:%d %b %Y %H:%M}–{end:%H:%M} ({zone.key})"
+
+    @admin.display(description="Price agreed")
+    def price_agreed(self, booking):
+        return booking.price_display or "—"
 
     inlines = [AttendeeInline, BookingAddOnInline, BookingDocumentInline]
 

@@ -106,6 +106,39 @@ class ServiceBookingForm(forms.Form):
             field.initial = 1
 
 
+class ServiceConfirmationForm(forms.Form):
+    """The check page's Confirm: of the answers it showed (their token), at the price it showed.
+
+    Answers changed since (in another tab), or a price changed by staff, must be seen before anything is booked.
+    """
+
+    # Not named "token": a draft keeps it (portal_auth/drafts.py), so a confirmation posted after the session ended
+    # is still this one, which books once.
+    confirmation = forms.CharField(widget=forms.HiddenInput, max_length=32)
+    price = forms.DecimalField(widget=forms.HiddenInput, max_digits=15, decimal_places=2)
+    currency = forms.CharField(widget=forms.HiddenInput, max_length=3)
+
+    def __init__(self, *args, answers: dict, service: Service, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.answers, self.service = answers, service
+
+    def clean(self):
+        if self.cleaned_data.get("confirmation") != self.answers["token"]:
+            raise ValidationError(
+                "Your answers changed in another window: this page now shows them. Check them and confirm again.",
+                code="answers_changed",
+            )
+        places = self.answers["places"]
+        shown = (self.cleaned_data.get("price"), self.cleaned_data.get("currency"))
+        if shown != (self.service.total(places), self.service.currency):
+            for_whom = f" for {places} people" if self.service.is_group and places > 1 else ""
+            raise ValidationError(
+                f"The price is now {self.service.total_display(places)}{for_whom}. Check it and confirm again.",
+                code="price_changed",
+            )
+        return self.cleaned_data
+
+
 class StaffServiceBookingForm(forms.Form):
     """Staff booking a service for a customer, at a local date and time of the organisation."""
 

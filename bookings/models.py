@@ -228,9 +228,12 @@ class Service(models.Model):
     def price_display(self) -> str:
         return format_price(self.price, self.currency)
 
-    def total_display(self, places: int) -> str:
+    def total(self, places: int) -> Decimal:
         """What `places` places cost together (a class is priced a person)."""
-        return format_price(self.price * (places if self.is_group else 1), self.currency)
+        return self.price * (places if self.is_group else 1)
+
+    def total_display(self, places: int) -> str:
+        return format_price(self.total(places), self.currency)
 
     @property
     def is_group(self) -> bool:
@@ -307,6 +310,11 @@ class Booking(BookingShownFacts, models.Model):
     calendar_sequence = models.PositiveIntegerField(default=0, db_default=0, editable=False)
     # The customer's confirmation this booking answered: the same one pressed again makes no second booking.
     request_token = models.CharField(max_length=32, blank=True, default="", db_default="", editable=False)
+    # What the customer agreed to pay for all its places, as the check page showed it: a later change of the
+    # service's price changes no booking made. None for a booking not made for a service. (15 digits: the largest
+    # price a service holds, times the most places a booking holds.)
+    price = models.DecimalField("price agreed", max_digits=15, decimal_places=2, null=True, blank=True, editable=False)
+    currency = models.CharField(max_length=3, blank=True, default="", db_default="", editable=False)
 
     class Meta:
         ordering = ["starts_on", "pk"]
@@ -354,6 +362,10 @@ class Booking(BookingShownFacts, models.Model):
     @property
     def is_slot(self) -> bool:
         return self.service_id is not None and self.slot_starts_at is not None
+
+    @property
+    def price_display(self) -> str:
+        return "" if self.price is None else format_price(self.price, self.currency)
 
     def add_on_cancellation_deadline(self, organisation_notice: datetime.timedelta) -> datetime.datetime:
         """The moment from which a customer can no longer cancel an add-on on this booking: the booking's own

@@ -239,7 +239,8 @@ def service_book(
 
     All or nothing: if the slot has no longer room for `places` (taken meanwhile, closed, outside the bookable
     window), SlotUnavailable says so with the nearest free times and nothing is written. A service that needs
-    staff confirmation makes a provisional booking. Staff booking on a customer's behalf pass `staff_user`.
+    staff confirmation makes a provisional booking. Staff booking on a customer's behalf pass `staff_user`. The
+    booking keeps `service`'s price for the places as agreed: the caller has shown it (and checked it was shown).
     `request_token` names the customer's confirmation: pressed again (a double click, a retry on a slow
     connection), it answers with the booking it made, and books and emails nothing more.
     """
@@ -272,6 +273,8 @@ def service_book(
         note=note,
         booked_by_customer=customer,
         request_token=request_token,
+        price=service.total(places),
+        currency=service.currency,
     )
     Attendee.objects.create(booking=booking, name=customer.name or customer.email, email=customer.email)
     _service_booking_emails(booking, customer, "booked", staff_user=staff_user)

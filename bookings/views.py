@@ -14,7 +14,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from bookings.availability import bookable_days, nearest_of, plausible_day, service_slots, week_around
-from bookings.forms import AddOnBookingForm, AddOnCancellationForm, BookingDocumentForm, ServiceBookingForm
+from bookings.forms import (
+    AddOnBookingForm,
+    AddOnCancellationForm,
+    BookingDocumentForm,
+    ServiceBookingForm,
+    ServiceConfirmationForm,
+)
 from bookings.models import Booking, BookingSettings
 from bookings.page_scopes import bookable_scope
 from bookings.selectors import (
@@ -358,8 +364,11 @@ def book_check(request, organisation, customer):
         del request.session[ANSWERS_SESSION_KEY]
         return render(request, "bookings/book/not_offered.html", {"service": service}, status=409)
     starts_at = datetime.datetime.fromisoformat(answers["starts_at"]).astimezone(organisation.zone)
-    if request.method == "POST":
+    data = request.POST if request.method == "POST" else None
+    form = ServiceConfirmationForm(data, answers=answers, service=service)
+    if data is not None:
         _count_booking(request, customer)
+    if form.is_valid():
         try:
             booking = service_book(
                 service=service,
@@ -386,11 +395,13 @@ def book_check(request, organisation, customer):
     context = {
         "service": service,
         "answers": answers,
+        "form": form,
         "starts_at": starts_at,
         "ends_at": ends_at,
         "cancel_until": cancel_until,
     }
-    return render(request, "bookings/book/check.html", context)
+    # Refused, the page shows what the answers and the price are now; nothing was booked.
+    return render(request, "bookings/book/check.html", context, status=409 if form.errors else 200)
 
 
 def _service_of(organisation, booking):

@@ -41,6 +41,7 @@ def test_staff_book_a_service_for_a_new_customer(admin_client, bookable, django_
     assert response.status_code == 302 and response["Location"].endswith(f"/{booking.pk}/change/")
     customer = Customer.objects.get(organisation=bookable.organisation, email="nia@example.com")
     assert (booking.booked_by_customer, booking.places) == (customer, 3)
+    assert (booking.price, booking.currency) == (3 * bookable.price, "EUR")  # a class: the price a person
     assert booking.slot_starts_at == datetime.datetime(2027, 3, 3, 10, tzinfo=datetime.UTC)  # GMT in March
     assert list(booking.attendees.values_list("email", flat=True)) == ["nia@example.com"]
     to_customer = next(email for email in mail.outbox if email.to == ["nia@example.com"])

@@ -3,6 +3,9 @@ makes (an ordinary booking with them as attendee), its emails and calendar file,
 while the free-cancellation window is open."""
 
 import datetime
+import html
+import re
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -57,6 +60,18 @@ def page(response) -> str:
     return response.content.decode()
 
 
+def confirmation(client, organisation) -> dict[str, str]:
+    """What the check page's Confirm posts: its hidden fields, as the page shows them now."""
+    shown = page(client.get(url("book_check", organisation)))
+    return {
+        name: html.unescape(value) for name, value in re.findall(r'type="hidden" name="(\w+)" value="([^"]*)"', shown)
+    }
+
+
+def confirm(client, organisation):
+    return client.post(url("book_check", organisation), confirmation(client, organisation))
+
+
 def test_a_customer_books_two_places_on_a_class_page_by_page(sign_in, customer, bookable):
     organisation = bookable.organisation
     client = sign_in(customer)
@@ -90,7 +105,7 @@ def test_a_customer_books_two_places_on_a_class_page_by_page(sign_in, customer, 
     assert "40.00 EUR</span> a person" in page(check) and "80.00 EUR</span> for 2 people" in page(check)
     assert "Confirm booking for 80.00 EUR</button>" in page(check)
 
-    confirmed = client.post(url("book_check", organisation))
+    confirmed = client.post(url("book_check", organisation), confirmation(client, organisation))
     booking = Booking.objects.get(service=bookable)
     assert confirmed.status_code == 302 and confirmed["Location"] == url(
         "detail", organisation, reference=booking.reference
@@ -170,15 +185,16 @@ def test_confirming_twice_books_once_and_emails_once(sign_in, customer, bookable
         url("book_details", organisation, service_id=bookable.pk, day=DAY, time=datetime.time(10)), {"places": "2"}
     )
     answers = client.session[ANSWERS_SESSION_KEY]
+    confirmed = confirmation(client, organisation)
     with sent():
-        first = client.post(url("book_check", organisation))
+        first = client.post(url("book_check", organisation), confirmed)
     session = client.session
     session[ANSWERS_SESSION_KEY] = answers
     session.save()
     mail.outbox.clear()
 
     with sent():
-        second = client.post(url("book_check", organisation))
+        second = client.post(url("book_check", organisation), confirmed)
 
     booking = Booking.objects.get(service=bookable)
     assert first["Location"] == second["Location"] == url("detail", organisation, reference=booking.reference)
@@ -188,7 +204,7 @@ def test_confirming_twice_books_once_and_emails_once(sign_in, customer, bookable
         url("book_details", organisation, service_id=bookable.pk, day=DAY, time=datetime.time(10)), {"places": "1"}
     )
     with sent():
-        client.post(url("book_check", organisation))
+        confirm(client, organisation)
     assert Booking.objects.filter(service=bookable).count() == 2
 
 
@@ -200,11 +216,12 @@ def test_a_slot_taken_meanwhile_is_refused_at_confirmation_with_the_nearest_time
     client.post(
         url("book_details", organisation, service_id=bookable.pk, day=DAY, time=datetime.time(10)), {"places": "1"}
     )
+    confirmed = confirmation(client, organisation)
     service_book(service=bookable, customer=CustomerFactory(organisation=organisation), starts_at=at(DAY, 10), places=1)
     mail.outbox.clear()
 
     with sent():
-        refused = client.post(url("book_check", organisation))
+        refused = client.post(url("book_check", organisation), confirmed)
     assert refused.status_code == 409
     assert "That time is no longer free" in page(refused) and "Nothing was booked" in page(refused)
     for nearest in ("09:00", "11:00"):
@@ -405,7 +422,7 @@ def test_confirmations_are_rate_limited_per_customer(sign_in, customer, bookable
     for hour, expected in ((9, 302), (10, 429)):
         details = url("book_details", organisation, service_id=bookable.pk, day=DAY, time=datetime.time(hour))
         client.post(details, {"places": "1"})
-        assert client.post(url("book_check", organisation)).status_code == expected
+        assert confirm(client, organisation).status_code == expected
     assert Booking.objects.filter(service=bookable).count() == 1
 
 
@@ -581,3 +598,52 @@ def test_a_service_no_longer_offered_at_the_check_page_books_nothing_and_says_so
     assert not AccessEvent.objects.filter(kind=AccessEvent.Kind.ACCESS_REFUSED).exists()
     assert ANSWERS_SESSION_KEY not in client.session  # the answers are dropped: the check page leads on
     assert client.get(url("book_check", organisation))["Location"] == url("book", organisation)
+
+
+def details_url(service, hour: int) -> str:
+    return url("book_details", service.organisation, service_id=service.pk, day=DAY, time=datetime.time(hour))
+
+
+def test_confirm_books_what_its_page_showed_not_answers_changed_in_another_tab(sign_in, customer, bookable, sent):
+    organisation = bookable.organisation
+    client = sign_in(customer)
+    client.post(details_url(bookable, 10), {"places": "1"})
+    first_tab = confirmation(client, organisation)
+    client.post(details_url(bookable, 11), {"places": "5", "note": "From the second tab"})  # not confirmed there
+
+    with sent():
+        refused = client.post(url("book_check", organisation), first_tab)
+
+    assert refused.status_code == 409
+    assert "Your answers changed in another window: this page now shows them." in page(refused)
+    assert "11:00 to 12:00" in page(refused) and "From the second tab" in page(refused)
+    assert "Confirm booking for 200.00 EUR" in page(refused)
+    assert not Booking.objects.exists() and mail.outbox == []
+    confirm(client, organisation)  # what the page shows now is what is booked
+    booking = Booking.objects.get()
+    assert (booking.slot_starts_at, booking.places, booking.note) == (at(DAY, 11), 5, "From the second tab")
+
+
+def test_a_price_changed_since_the_check_page_is_shown_before_anything_is_booked(sign_in, customer, bookable, sent):
+    organisation = bookable.organisation
+    client = sign_in(customer)
+    client.post(details_url(bookable, 10), {"places": "2"})
+    shown = confirmation(client, organisation)
+    Service.objects.filter(pk=bookable.pk).update(price=Decimal("400.00"))
+
+    with sent():
+        refused = client.post(url("book_check", organisation), shown)
+
+    assert refused.status_code == 409
+    assert "The price is now 800.00 EUR for 2 people. Check it and confirm again." in page(refused)
+    assert "Confirm booking for 800.00 EUR" in page(refused)
+    assert not Booking.objects.exists() and mail.outbox == []
+    confirmed = confirm(client, organisation)
+    booking = Booking.objects.get()
+    assert (booking.price, booking.currency, booking.price_display) == (Decimal("800.00"), "EUR", "800.00 EUR")
+    Service.objects.filter(pk=bookable.pk).update(price=Decimal("10.00"))  # changes no booking made
+    assert '<dt>Price</dt><dd><span class="price">800.00 EUR</span> for 2 people' in page(
+        client.get(confirmed["Location"])
+    )
+    other = BookingFactory(organisation=organisation)
+    assert other.price is None and other.price_display == ""
