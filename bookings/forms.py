@@ -1,6 +1,7 @@
 import datetime
 
 from django import forms
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
@@ -106,31 +107,51 @@ class ServiceBookingForm(forms.Form):
             field.initial = 1
 
 
+ANSWERS_SALT = "bookings.service-answers"
+
+
+def answers_signed(answers: dict, customer: Customer) -> str:
+    """The answers as the check page carries them: signed, and for this customer only."""
+    return signing.dumps({**answers, "customer": customer.pk}, salt=ANSWERS_SALT, compress=True)
+
+
+def answers_shown(signed: object, customer: Customer) -> dict | None:
+    """The answers a check page showed `customer`, from what its Confirm posted; None if it showed them no answers."""
+    try:
+        answers = signing.loads(str(signed), salt=ANSWERS_SALT)
+    except signing.BadSignature:
+        return None
+    if not isinstance(answers, dict) or answers.pop("customer", None) != customer.pk:
+        return None
+    return answers
+
+
 class ServiceConfirmationForm(forms.Form):
-    """The check page's Confirm: of the answers it showed (their token), at the price it showed.
+    """The check page's Confirm: of the answers it showed, at the price it showed.
 
     Answers changed since (in another tab), or a price changed by staff, must be seen before anything is booked.
     """
 
-    # Not named "token": a draft keeps it (portal_auth/drafts.py), so a confirmation posted after the session ended
-    # is still this one, which books once.
-    confirmation = forms.CharField(widget=forms.HiddenInput, max_length=32)
+    # The answers shown, signed for the customer. A Confirm posted after the session ended keeps them as a draft
+    # (portal_auth/drafts.py), and the check page shows them again once that customer has signed in.
+    answers = forms.CharField(widget=forms.HiddenInput, max_length=4000)
     price = forms.DecimalField(widget=forms.HiddenInput, max_digits=15, decimal_places=2)
     currency = forms.CharField(widget=forms.HiddenInput, max_length=3)
 
-    def __init__(self, *args, answers: dict, service: Service, **kwargs):
+    def __init__(self, *args, customer: Customer, answers: dict, service: Service, **kwargs):
         super().__init__(*args, **kwargs)
-        self.answers, self.service = answers, service
+        self.customer, self.current, self.service = customer, answers, service
 
     def clean(self):
-        if self.cleaned_data.get("confirmation") != self.answers["token"]:
+        shown = answers_shown(self.cleaned_data.get("answers"), self.customer)
+        if shown is None or shown.get("token") != self.current["token"]:
             raise ValidationError(
                 "Your answers changed in another window: this page now shows them. Check them and confirm again.",
                 code="answers_changed",
             )
-        places = self.answers["places"]
-        shown = (self.cleaned_data.get("price"), self.cleaned_data.get("currency"))
-        if shown != (self.service.total(places), self.service.currency):
+        places = self.current["places"]
+        shown_price = (self.cleaned_data.get("price"), self.cleaned_data.get("currency"))
+        if shown_price != (self.service.total(places), self.service.currency):
             for_whom = f" for {places} people" if self.service.is_group and places > 1 else ""
             raise ValidationError(
                 f"The price is now {self.service.total_display(places)}{for_whom}. Check it and confirm again.",

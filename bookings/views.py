@@ -20,6 +20,8 @@ from bookings.forms import (
     BookingDocumentForm,
     ServiceBookingForm,
     ServiceConfirmationForm,
+    answers_shown,
+    answers_signed,
 )
 from bookings.models import Booking, BookingSettings
 from bookings.page_scopes import bookable_scope
@@ -356,16 +358,20 @@ def _slot_gone(request, service, starts_at, *, nearest, status=200, reference=""
 @require_http_methods(["GET", "HEAD", "POST"])
 def book_check(request, organisation, customer):
     """Check your answers, then confirm: only the POST books, for what the page showed."""
+    # Confirmed after the session ended, nothing was booked: after signing in, the answers it carried are back here.
+    draft = draft_take(request, customer=customer, action=request.path) if request.method != "POST" else None
+    restored = draft is not None and (kept := answers_shown(draft.fields.get("answers"), customer)) is not None
+    if restored and (refusal := _answers_restored(request, organisation, kept)):
+        return refusal
     answers = request.session.get(ANSWERS_SESSION_KEY)
     if not answers:
         return redirect("bookings:book", org=request.portal.slug)
     service = get_answered_service(organisation, answers["service"])
     if service is None or not service.is_active:  # turned off or deleted since they answered
-        del request.session[ANSWERS_SESSION_KEY]
-        return render(request, "bookings/book/not_offered.html", {"service": service}, status=409)
+        return _not_offered(request, service)
     starts_at = datetime.datetime.fromisoformat(answers["starts_at"]).astimezone(organisation.zone)
     data = request.POST if request.method == "POST" else None
-    form = ServiceConfirmationForm(data, answers=answers, service=service)
+    form = ServiceConfirmationForm(data, customer=customer, answers=answers, service=service)
     if data is not None:
         _count_booking(request, customer)
     if form.is_valid():
@@ -396,12 +402,33 @@ def book_check(request, organisation, customer):
         "service": service,
         "answers": answers,
         "form": form,
+        "restored": restored,
+        "answers_signed": answers_signed(answers, customer),
         "starts_at": starts_at,
         "ends_at": ends_at,
         "cancel_until": cancel_until,
     }
     # Refused, the page shows what the answers and the price are now; nothing was booked.
     return render(request, "bookings/book/check.html", context, status=409 if form.errors else 200)
+
+
+def _not_offered(request, service) -> HttpResponse:
+    request.session.pop(ANSWERS_SESSION_KEY, None)
+    return render(request, "bookings/book/not_offered.html", {"service": service}, status=409)
+
+
+def _answers_restored(request, organisation, kept: dict) -> HttpResponse | None:
+    """Put answers a check page showed back in the session, once checked again as the details page checks them; or
+    the page saying why they can't be booked now."""
+    service = get_answered_service(organisation, kept["service"])
+    if service is None or not service.is_active:
+        return _not_offered(request, service)
+    asked = datetime.datetime.fromisoformat(kept["starts_at"]).astimezone(organisation.zone)
+    slot, starts_at, nearest = _slot_at(service, asked.date(), asked.time(), places=kept["places"])
+    if slot is None:
+        return _slot_gone(request, service, starts_at, nearest=nearest)
+    request.session[ANSWERS_SESSION_KEY] = kept
+    return None
 
 
 def _service_of(organisation, booking):

@@ -5,6 +5,7 @@ while the free-cancellation window is open."""
 import datetime
 import html
 import re
+from contextlib import contextmanager
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -29,6 +30,7 @@ from outbox.models import OutboxEmail
 from portal_auth.models import AccessEvent
 from tests.bookings.factories import AddOnFactory, BookingFactory, ServiceFactory
 from tests.factories import CustomerFactory
+from tests.portal_auth.test_drafts import after_session_lifetime, browser, csrf_token, sign_in_by_form
 
 LONDON = ZoneInfo("Europe/London")
 TODAY = datetime.date(2027, 3, 1)  # a Monday
@@ -647,3 +649,63 @@ def test_a_price_changed_since_the_check_page_is_shown_before_anything_is_booked
     )
     other = BookingFactory(organisation=organisation)
     assert other.price is None and other.price_display == ""
+
+
+@contextmanager
+def confirmed_after_the_session_ended(customer, bookable):
+    """A customer answers and reaches the check page, then confirms once their session has ended: the browser, sent
+    to sign in, inside after_session_lifetime()."""
+    client = browser()
+    sign_in_by_form(client, customer)
+    details = details_url(bookable, 10)
+    token = csrf_token(page(client.get(details)))
+    client.post(details, {"places": "3", "note": "Grandma uses a wheelchair", "csrfmiddlewaretoken": token})
+    confirmed = confirmation(client, bookable.organisation)
+    with after_session_lifetime():
+        response = client.post(url("book_check", bookable.organisation), confirmed)
+        assert response["Location"].startswith(f"/{bookable.organisation.slug}/sign-in/?next=")
+        assert not Booking.objects.exists()
+        yield client
+
+
+def test_confirming_after_the_session_ended_shows_the_answers_again_after_signing_in(customer, bookable, sent):
+    check = url("book_check", bookable.organisation)
+    with confirmed_after_the_session_ended(customer, bookable) as client:
+        back = sign_in_by_form(client, customer, next_path=check)["Location"]
+        shown = client.get(back)
+        with sent():
+            booked = client.post(check, confirmation(client, bookable.organisation))
+
+    assert shown.status_code == 200 and back == check
+    text = html.unescape(page(shown))
+    assert "Nothing was booked." in text and "Your session had ended before your booking reached us." in text
+    assert "Grandma uses a wheelchair" in text and "Confirm booking for 120.00 EUR" in text and "10:00 to 11:00" in text
+    booking = Booking.objects.get()
+    assert booked["Location"] == url("detail", bookable.organisation, reference=booking.reference)
+    assert (booking.slot_starts_at, booking.places, booking.note) == (at(DAY, 10), 3, "Grandma uses a wheelchair")
+    assert len([email for email in mail.outbox if email.to == [customer.email]]) == 1
+
+
+def test_answers_kept_after_the_session_ended_are_for_the_same_customer_only(customer, bookable):
+    check = url("book_check", bookable.organisation)
+    with confirmed_after_the_session_ended(customer, bookable) as client:
+        someone_else = CustomerFactory(organisation=bookable.organisation, with_password=True)
+        back = sign_in_by_form(client, someone_else, next_path=check)["Location"]
+        assert client.get(back)["Location"] == url("book", bookable.organisation)
+        assert ANSWERS_SESSION_KEY not in client.session
+
+
+def test_answers_kept_after_the_session_ended_are_checked_again_as_the_time_fills(customer, bookable):
+    check = url("book_check", bookable.organisation)
+    with confirmed_after_the_session_ended(customer, bookable) as client:
+        service_book(
+            service=bookable,
+            customer=CustomerFactory(organisation=bookable.organisation),
+            starts_at=at(DAY, 10),
+            places=10,
+        )
+        back = sign_in_by_form(client, customer, next_path=check)["Location"]
+        shown = client.get(back)
+        assert "That time is no longer free" in page(shown) and "Nothing was booked" in page(shown)
+        assert ANSWERS_SESSION_KEY not in client.session
+    assert Booking.objects.count() == 1
