@@ -76,11 +76,16 @@ def portal_sign_in(
 
 def session_carried_over(request: HttpRequest, customer: Customer) -> None:
     """This browser's session, and the row that lists it, take the customer's new session version: every other
-    session ended with the old one, and this one (which made the change) goes on, still listed."""
+    session ended with the old one, and this one (which made the change) goes on, still listed.
+
+    Under a new key: a copy of this browser's cookie (taken from a shared computer, say) is the very session the
+    customer is ending the others for, and it must end with them.
+    """
     row = request.session.get(SESSION_ROW)
     if row is not None:
         CustomerSession.objects.filter(pk=row, customer=customer).update(session_version=customer.session_version)
     request.session[SESSION_VERSION] = customer.session_version
+    request.session.cycle_key()
 
 
 def portal_remember(customer: Customer, portal: Portal) -> None:

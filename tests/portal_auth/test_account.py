@@ -86,6 +86,7 @@ def test_sign_out_everywhere_ends_the_other_browsers_and_keeps_this_one(customer
 
     assert sign_out_everywhere(request, customer) == (2, 0)
     request.session.save()
+    here.cookies["sessionid"] = request.session.session_key  # the new key, as the response would set it
 
     assert not signed_in(phone, customer) and not signed_in(laptop, customer)
     assert signed_in(here, customer)

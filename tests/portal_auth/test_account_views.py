@@ -208,3 +208,14 @@ def test_a_deactivated_customer_sees_nothing(customer, sign_in):
     customer.is_active = False
     customer.save()
     assert client.get(access_url(customer, "sessions/")).status_code == 302
+
+
+def test_sign_out_everywhere_ends_a_copy_of_this_browsers_own_cookie(customer, sign_in):
+    here = sign_in(customer)
+    copy = Client()
+    copy.cookies["sessionid"] = here.cookies["sessionid"].value
+
+    here.post(access_url(customer, "sessions/sign-out-everywhere/"))
+
+    assert signed_in(here, customer)
+    assert not signed_in(copy, customer)

@@ -412,3 +412,14 @@ def test_after_the_change_this_browser_is_still_listed_and_can_sign_out_everywhe
     assert response["Location"] == url(customer, "access/sessions/")  # kept signed in, not sent to sign in
     assert client_of.get(f"/{customer.organisation.slug}/").status_code == 200
     assert other.get(f"/{customer.organisation.slug}/").status_code == 302
+
+
+def test_a_copy_of_this_browsers_cookie_ends_when_the_email_changes(client_of, customer):
+    copy = Client()
+    copy.cookies["sessionid"] = client_of.cookies["sessionid"].value
+    ask(client_of, customer)
+
+    press(client_of, open_link(client_of, emailed_link()))
+
+    assert client_of.get(f"/{customer.organisation.slug}/").status_code == 200
+    assert copy.get(f"/{customer.organisation.slug}/").status_code == 302
