@@ -324,12 +324,13 @@ def book_details(request, organisation, customer, service_id, day, time):
         return _slot_gone(request, service, starts_at, nearest=nearest, status=_refused(request, 409))
     answers = request.session.get(ANSWERS_SESSION_KEY, {})
     same_slot = answers.get("service") == service.pk and answers.get("starts_at") == starts_at.isoformat()
-    if request.method == "POST":
-        form = ServiceBookingForm(request.POST, places_left=slot.places_left)
-    else:  # what was typed after the session ended comes back, else the answers given before
-        form = draft_restore(
-            request, ServiceBookingForm(initial=answers if same_slot else None, places_left=slot.places_left)
-        )
+    form = ServiceBookingForm(
+        request.POST if request.method == "POST" else None,
+        initial={**answers} if same_slot else None,
+        places_left=slot.places_left,
+    )
+    if request.method != "POST":
+        draft_restore(request, form)  # what was typed after the session ended, over the answers given before
     if request.method == "POST" and form.is_valid():
         request.session[ANSWERS_SESSION_KEY] = {
             "service": service.pk,
@@ -360,8 +361,8 @@ def book_check(request, organisation, customer):
     """Check your answers, then confirm: only the POST books, for what the page showed."""
     # Confirmed after the session ended, nothing was booked: after signing in, the answers it carried are back here.
     draft = draft_take(request, customer=customer, action=request.path) if request.method != "POST" else None
-    restored = draft is not None and (kept := answers_shown(draft.fields.get("answers"), customer)) is not None
-    if restored and (refusal := _answers_restored(request, organisation, kept)):
+    kept = answers_shown(draft.fields.get("answers"), customer) if draft is not None else None
+    if kept is not None and (refusal := _answers_restored(request, organisation, kept)):
         return refusal
     answers = request.session.get(ANSWERS_SESSION_KEY)
     if not answers:
@@ -402,7 +403,7 @@ def book_check(request, organisation, customer):
         "service": service,
         "answers": answers,
         "form": form,
-        "restored": restored,
+        "restored": kept is not None,
         "answers_signed": answers_signed(answers, customer),
         "starts_at": starts_at,
         "ends_at": ends_at,
