@@ -1,6 +1,6 @@
 """The portal session: whatever door a customer came through, they end up here."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.db.models import FilteredRelation, Q, QuerySet
 from django.http import HttpRequest
@@ -25,6 +25,11 @@ SESSION_ROW = "portal_session_id"
 SESSION_SEEN = "portal_seen_at"
 # "Last seen" is written at most this often (seconds) per session, so browsing costs no write per page.
 SEEN_EVERY = 5 * 60
+# When this session signed in, through whatever door.
+SESSION_SIGNED_IN = "portal_signed_in_at"
+# What needs fresh proof of who is asking (moving an account without a password to another mailbox) is done
+# within this long of signing in: a session found open later, on a shared computer, signs in again first.
+FRESH_SIGN_IN = timedelta(minutes=15)
 
 
 def portal_sign_in(
@@ -53,6 +58,7 @@ def portal_sign_in(
     request.session[SESSION_EXPIRES] = int((now + lifetime).timestamp())
     request.session[SESSION_ROW] = row.pk
     request.session[SESSION_SEEN] = int(now.timestamp())
+    request.session[SESSION_SIGNED_IN] = int(now.timestamp())
     request.session.set_expiry(int(lifetime.total_seconds()))
     if drafts:
         request.session[DRAFTS_SESSION_KEY] = drafts
@@ -72,6 +78,12 @@ def portal_sign_in(
         method=method,
         token=token,
     )
+
+
+def signed_in_recently(request: HttpRequest) -> bool:
+    """Whether this session signed in within FRESH_SIGN_IN (a session from before the time was kept did not)."""
+    signed_in_at = request.session.get(SESSION_SIGNED_IN)
+    return signed_in_at is not None and timezone.now().timestamp() - signed_in_at < FRESH_SIGN_IN.total_seconds()
 
 
 def session_carried_over(request: HttpRequest, customer: Customer) -> None:

@@ -189,7 +189,8 @@ EMAIL_ERRORS = {
 
 class EmailChangeForm(forms.Form):
     """The new address, and the current password where the customer has one: a session left open on a shared
-    computer must not be enough to take the account to another mailbox."""
+    computer must not be enough to take the account to another mailbox (without a password, the view asks for a
+    fresh sign-in instead)."""
 
     new_email = forms.EmailField(
         label="New email address",

@@ -2,6 +2,7 @@
 and every other session and emailed link ends, as with a new password."""
 
 from datetime import timedelta
+from urllib.parse import quote
 
 import pytest
 import time_machine
@@ -12,7 +13,7 @@ from django.utils import timezone
 
 from outbox.models import OutboxEmail
 from portal_auth.models import AccessEvent, Customer, CustomerToken, SignInCode, hash_token
-from portal_auth.sessions import SESSION_CUSTOMER
+from portal_auth.sessions import FRESH_SIGN_IN, SESSION_CUSTOMER, SESSION_SIGNED_IN
 from profiles.models import EmailChange
 from tests.conftest import link_in
 from tests.factories import CUSTOMER_PASSWORD, CustomerFactory
@@ -66,6 +67,44 @@ def test_the_page_says_what_changes_before_anything_is_sent(client_of, customer)
     assert f"Bookings made for {customer.email} will no longer show here" in html
     assert 'name="password"' in html and 'autocomplete="current-password"' in html
     assert "60 minutes" in html
+
+
+def test_a_customer_without_a_password_signed_in_a_while_ago_signs_in_again_first(sign_in, organisation):
+    passwordless = CustomerFactory(organisation=organisation)
+    client = sign_in(passwordless, method="access_link")
+
+    with time_machine.travel(timezone.now() + FRESH_SIGN_IN + timedelta(seconds=1)):
+        page = client.get(url(passwordless, "email/"))
+        refused = client.post(url(passwordless, "email/"), {"new_email": NEW})
+        again = client.post(f"/{organisation.slug}/sign-out/", {"next": url(passwordless, "email/")})
+
+    assert page.status_code == 200
+    assert "Sign in again to change your email address" in page.content.decode()
+    assert 'name="new_email"' not in page.content.decode()
+    assert refused.status_code == 403
+    assert not EmailChange.objects.exists() and not OutboxEmail.objects.exists()
+    assert again["Location"] == f"/{organisation.slug}/sign-in/?next={quote(url(passwordless, 'email/'), safe='')}"
+    sign_in(passwordless, client, method="access_link")
+    assert 'name="new_email"' in client.get(url(passwordless, "email/")).content.decode()
+
+
+def test_a_session_from_before_sign_in_times_were_kept_signs_in_again_too(sign_in, organisation):
+    passwordless = CustomerFactory(organisation=organisation)
+    client = sign_in(passwordless, method="access_link")
+    session = client.session
+    del session[SESSION_SIGNED_IN]
+    session.save()
+
+    assert client.post(url(passwordless, "email/"), {"new_email": NEW}).status_code == 403
+    assert not EmailChange.objects.exists()
+
+
+def test_a_customer_with_a_password_gives_it_however_long_ago_they_signed_in(client_of, customer):
+    with time_machine.travel(timezone.now() + FRESH_SIGN_IN + timedelta(minutes=1)):
+        response = ask(client_of, customer)
+
+    assert response.status_code == 302
+    assert EmailChange.objects.get(customer=customer).new_email == NEW
 
 
 def test_a_customer_without_a_password_is_not_asked_for_one(sign_in, organisation):
