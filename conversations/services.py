@@ -8,8 +8,9 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from conversations.models import Attachment, Channel, Conversation, Message
-from conversations.selectors import customers_may_reopen
+from conversations.selectors import conversations_for, customers_may_reopen
 from outbox.services import email_enqueue, outbox_withdraw
+from portal_auth.access_log import LookRefused
 from portal_auth.doors.access_link.services import notification_link_make
 from portal_auth.models import Customer
 from portal_auth.portals import customer_page
@@ -49,9 +50,9 @@ def conversation_reply(
     """
     with files_removed_unless_committed() as written, transaction.atomic():
         # Locked, so a reply and a staff member closing the conversation can't interleave.
-        locked = Conversation.objects.select_for_update().get(
-            pk=conversation.pk, organisation_id=customer.organisation_id, customer=customer
-        )
+        locked = conversations_for(customer).select_for_update().filter(pk=conversation.pk).first()
+        if locked is None:  # staff deleted it, or gave it to another customer, since the page checked
+            raise LookRefused(f"conversation {conversation.pk}")
         if request_token and (sent := Message.objects.filter(conversation=locked, request_token=request_token).first()):
             return sent
         if not locked.is_open and not customers_may_reopen(conversation):

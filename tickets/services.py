@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from outbox.services import email_enqueue
+from portal_auth.access_log import LookRefused
 from portal_auth.doors.access_link.services import (
     AccessLinksClosed,
     CustomerDeactivated,
@@ -40,6 +41,7 @@ from tickets.models import (
     TicketSettings,
     author_name_for,
 )
+from tickets.selectors import visible_tickets
 
 LINK_ROUTE = "tickets:portal_link"
 # The email of each public reply staff write; what the customer asked for themselves (a confirmation, a link)
@@ -108,6 +110,15 @@ def _sent_before(customer: Customer, request_token: str) -> TicketMessage | None
         .filter(author_customer=customer, request_token=request_token)
         .first()
     )
+
+
+def _locked_for(customer: Customer, ticket: Ticket) -> Ticket:
+    """The ticket, locked, if the customer may still see it; LookRefused (a 404) if staff deleted it or moved it
+    away from them since the page checked."""
+    locked = visible_tickets(customer).select_for_update(of=("self",)).filter(pk=ticket.pk).first()
+    if locked is None:
+        raise LookRefused(f"ticket {ticket.number}")
+    return locked
 
 
 def _company_of(customer: Customer) -> Company | None:
@@ -190,7 +201,7 @@ def ticket_reply(
     """A customer's reply. A solved (or pending) ticket opens again; a closed one takes no more replies. The same
     sending again (`request_token`) answers with the reply it made."""
     with files_removed_unless_committed() as written, transaction.atomic():
-        locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        locked = _locked_for(customer, ticket)
         if sent := _sent_before(customer, request_token):
             return sent
         if locked.is_read_only:
@@ -219,7 +230,7 @@ def ticket_mark_solved(*, ticket: Ticket, customer: Customer) -> TicketMessage |
     Raises TicketClosed for a closed ticket.
     """
     with transaction.atomic():
-        locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        locked = _locked_for(customer, ticket)
         if locked.is_read_only:
             raise TicketClosed()
         if not locked.can_be_marked_solved:

@@ -20,6 +20,7 @@ from tests.conversations.conftest import (
     upload,
 )
 from tests.conversations.factories import ConversationSettingsFactory
+from tests.refusals import USER_AGENT, assert_look_refused
 
 
 def detail_url(conversation):
@@ -328,3 +329,46 @@ def test_a_message_sent_twice_is_one_message(sign_in, conversation):
         assert client.post(detail_url(conversation), {"body": "Thanks!", "sent_once_token": token}).status_code == 302
 
     assert conversation.messages.filter(body="Thanks!").count() == 1
+
+
+def staff_meanwhile(monkeypatch, change):
+    """Staff `change` the conversation after the page checked it, while the customer's post is still being handled."""
+    from conversations import views
+
+    real = views.conversation_reply
+
+    def later(**kwargs):
+        change(kwargs["conversation"])
+        return real(**kwargs)
+
+    monkeypatch.setattr(views, "conversation_reply", later)
+
+
+def test_a_message_on_a_conversation_deleted_while_it_was_checked_is_404_and_writes_nothing(
+    sign_in, conversation, monkeypatch, settings
+):
+    from conversations.services import conversations_delete
+
+    staff_meanwhile(monkeypatch, lambda c: conversations_delete(conversations=Conversation.objects.filter(pk=c.pk)))
+
+    response = sign_in(conversation.customer).post(
+        detail_url(conversation),
+        {"body": "Still there?", "attachments": [upload("a.pdf", PDF_BYTES)]},
+        HTTP_USER_AGENT=USER_AGENT,
+    )
+
+    assert_look_refused(response, customer=conversation.customer, what=f"conversation {conversation.pk}")
+    assert not Message.objects.exists() and not Attachment.objects.exists()
+    assert stored_files(settings) == []
+
+
+def test_a_message_on_a_conversation_given_to_another_customer_meanwhile_is_404_and_writes_nothing(
+    sign_in, conversation, other_customer, monkeypatch, settings
+):
+    staff_meanwhile(monkeypatch, lambda c: Conversation.objects.filter(pk=c.pk).update(customer=other_customer))
+    client = sign_in(conversation.customer)
+
+    response = client.post(detail_url(conversation), {"body": "My card number"}, HTTP_USER_AGENT=USER_AGENT)
+
+    assert_look_refused(response, customer=conversation.customer, what=f"conversation {conversation.pk}")
+    assert_nothing_saved(conversation, settings, last_activity_at=conversation.last_activity_at)

@@ -292,3 +292,96 @@ def test_staff_hear_who_replied_when_a_colleague_of_the_requester_did(
 
     [email] = mailoutbox
     assert email.subject.startswith(f"[#{ticket.number}] bob@example.com replied:")
+
+
+def staff_meanwhile(monkeypatch, service_name, change):
+    """Staff `change` the ticket after the page checked it, while the customer's post is still being handled."""
+    from tickets import views
+
+    real = getattr(views, service_name)
+
+    def later(**kwargs):
+        change(kwargs["ticket"])
+        return real(**kwargs)
+
+    monkeypatch.setattr(views, service_name, later)
+
+
+def test_a_reply_to_a_ticket_deleted_while_it_was_checked_is_404_and_writes_nothing(
+    sign_in, customer, ticket, monkeypatch, settings, mailoutbox, django_capture_on_commit_callbacks
+):
+    from pathlib import Path
+
+    from tickets.services import tickets_delete
+
+    staff_meanwhile(monkeypatch, "ticket_reply", lambda t: tickets_delete(tickets=Ticket.objects.filter(pk=t.pk)))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = sign_in(customer).post(
+            reply_url(ticket),
+            {"body": "Too late?", "attachments": [SimpleUploadedFile("a.pdf", PDF_BYTES)]},
+            HTTP_USER_AGENT=USER_AGENT,
+        )
+
+    assert_look_refused(response, customer=customer, what=f"ticket {ticket.number}")
+    assert not TicketMessage.objects.exists() and not TicketAttachment.objects.exists()
+    assert not [p for p in Path(settings.MEDIA_ROOT).rglob("*") if p.is_file()]
+    assert mailoutbox == []
+
+
+def test_a_reply_to_a_ticket_moved_to_another_requester_meanwhile_is_404_and_writes_nothing(
+    sign_in, customer, stranger, ticket, monkeypatch, mailoutbox, django_capture_on_commit_callbacks
+):
+    staff_meanwhile(monkeypatch, "ticket_reply", lambda t: Ticket.objects.filter(pk=t.pk).update(requester=stranger))
+    client = sign_in(customer)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reply_url(ticket), {"body": "My passport number"}, HTTP_USER_AGENT=USER_AGENT)
+
+    assert_look_refused(response, customer=customer, what=f"ticket {ticket.number}")
+    assert not TicketMessage.objects.exists()
+    assert mailoutbox == []
+    ticket.refresh_from_db()
+    assert ticket.status == Ticket.Status.OPEN
+
+
+def test_a_reply_to_a_ticket_moved_out_of_the_customers_company_meanwhile_is_404(
+    sign_in, customer, organisation, stranger, make_ticket, ticket_settings, monkeypatch
+):
+    ticket_settings.customer_access = TicketSettings.CustomerAccess.CONTACT_OR_COMPANY
+    ticket_settings.save()
+    ours, theirs = (
+        CompanyFactory(organisation=organisation, members=[customer, stranger]),
+        CompanyFactory(organisation=organisation),
+    )
+    ticket = make_ticket(requester=stranger, company=ours)
+    staff_meanwhile(monkeypatch, "ticket_reply", lambda t: Ticket.objects.filter(pk=t.pk).update(company=theirs))
+
+    assert reply(sign_in(customer), ticket).status_code == 404
+    assert not TicketMessage.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(lambda t: Ticket.objects.filter(pk=t.pk).delete(), id="deleted"),
+        pytest.param(
+            lambda t: Ticket.objects.filter(pk=t.pk).update(requester=CustomerFactory(organisation=t.organisation)),
+            id="moved",
+        ),
+    ],
+)
+def test_marking_solved_a_ticket_staff_deleted_or_moved_meanwhile_is_404_and_writes_nothing(
+    sign_in, customer, ticket, monkeypatch, change, mailoutbox, django_capture_on_commit_callbacks
+):
+    staff_meanwhile(monkeypatch, "ticket_mark_solved", change)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = sign_in(customer).post(
+            f"/{ticket.organisation.slug}/support/{ticket.number}/solve/", HTTP_USER_AGENT=USER_AGENT
+        )
+
+    assert_look_refused(response, customer=customer, what=f"ticket {ticket.number}")
+    assert not TicketMessage.objects.exists()
+    assert not Ticket.objects.filter(status=Ticket.Status.SOLVED).exists()
+    assert mailoutbox == []
