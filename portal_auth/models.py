@@ -561,7 +561,7 @@ class UsedExternalToken(models.Model):
 
 
 class SignInCode(models.Model):
-    """A six-digit code emailed to sign in (the email_code door). Only an HMAC of it is stored.
+    """An eight-digit code emailed to sign in (the email_code door). Only an HMAC of it is stored.
 
     Tied to the browser session that asked for it (`browser_hash`), usable once, for a few minutes and a few
     tries; a newer code for the same email supersedes it. The email, not a customer, is what it proves: the

@@ -52,7 +52,7 @@ DOORS: tuple[Door, ...] = (
     ),
     Door(
         key=EMAIL_CODE,
-        title="Emailed sign-in codes (“Email me a sign-in code”: six digits, typed in the same browser)",
+        title="Emailed sign-in codes (“Email me a sign-in code”: eight digits, typed in the same browser)",
         sign_in_template="portal_auth/doors/email_code.html",
         urls="portal_auth.doors.email_code.urls",
         opened_by_default=False,

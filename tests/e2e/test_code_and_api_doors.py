@@ -40,12 +40,12 @@ def test_a_customer_signs_in_with_a_code_from_their_email(page, live_server, smt
 
     message = wait_for_mail(smtp_server, customer.email)
     assert message["Subject"] == "Your sign-in code for Voyages Lumière"
-    code = re.search(r"^[ \t]+(\d{6})\s*$", text_of(message), re.MULTILINE).group(1)
+    code = re.search(r"^[ \t]+(\d{8})\s*$", text_of(message), re.MULTILINE).group(1)
     assert code in html_of(message) and code not in message["Subject"]
 
     code_box = page.get_by_label("Sign-in code")
     assert code_box.get_attribute("autocomplete") == "one-time-code"
-    code_box.fill(f"{(int(code) + 1) % 1_000_000:06d}")
+    code_box.fill(f"{(int(code) + 1) % 100_000_000:08d}")
     page.get_by_role("button", name="Sign in").click()
     assert "That code is wrong. You have 2 tries left." in page.locator(".field-errors").inner_text()
     check_page(page, "code-3-wrong")

@@ -12,7 +12,7 @@ from django.test import Client
 from django.utils import timezone
 
 from outbox.models import OutboxEmail
-from portal_auth.doors.email_code.services import browser_summary, code_hmac
+from portal_auth.doors.email_code.services import CODE_DIGITS, browser_summary, code_hmac
 from portal_auth.models import AccessEvent, Customer, Organisation, SignInCode
 from portal_auth.sessions import SESSION_CUSTOMER, SESSION_METHOD
 from tests.factories import CustomerFactory, OrganisationFactory
@@ -57,7 +57,7 @@ def resend(django_capture_on_commit_callbacks):
 
 
 def code_in(mailoutbox, index=-1) -> str:
-    return re.search(r"^[ \t]+(\d{6})\s*$", mailoutbox[index].body, re.MULTILINE).group(1)
+    return re.search(r"^[ \t]+(\d{8})\s*$", mailoutbox[index].body, re.MULTILINE).group(1)
 
 
 def enter(client, organisation, code, **extra):
@@ -81,7 +81,7 @@ def assert_not_signed_in(client):
 
 
 def wrong(code: str) -> str:
-    return f"{(int(code) + 1) % 1_000_000:06d}"
+    return f"{(int(code) + 1) % 10**CODE_DIGITS:0{CODE_DIGITS}d}"
 
 
 def test_the_sign_in_page_offers_a_code_only_where_the_door_is_open(client, organisation, other_organisation):
@@ -89,7 +89,7 @@ def test_the_sign_in_page_offers_a_code_only_where_the_door_is_open(client, orga
     assert "Email me a sign-in code" in offered
     assert "Email me a sign-in code" not in client.get(f"/{other_organisation.slug}/sign-in/").content.decode()
     assert client.get(f"/{other_organisation.slug}/code/").status_code == 404
-    assert client.post(f"/{other_organisation.slug}/code/enter/", {"code": "123456"}).status_code == 404
+    assert client.post(f"/{other_organisation.slug}/code/enter/", {"code": "12345678"}).status_code == 404
 
 
 def test_a_code_signs_in_once_and_creates_the_customer_on_first_sign_in(
@@ -307,16 +307,16 @@ def test_no_code_for_a_deactivated_customer(organisation, browser, ask, mailoutb
     customer = CustomerFactory(organisation=organisation, is_active=False)
     ask(browser, organisation, customer.email)
     assert mailoutbox == []
-    assert enter(browser, organisation, "123456").status_code == 400
+    assert enter(browser, organisation, "12345678").status_code == 400
     assert_not_signed_in(browser)
 
 
 def test_a_malformed_code_is_explained_and_counts_nothing(organisation, customer, browser, ask, mailoutbox):
     ask(browser, organisation, customer.email)
-    for typed in ("12345", "abcdef", "1234567", ""):
+    for typed in ("123456", "abcdefgh", "1234567", "123456789", ""):
         response = enter(browser, organisation, typed)
         assert response.status_code == 400
-        assert "Enter the 6-digit code from the email." in response.content.decode()
+        assert "Enter the 8-digit code from the email." in response.content.decode()
     assert refusals() == [] and SignInCode.objects.get().failures == 0
 
 
