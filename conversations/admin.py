@@ -5,6 +5,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from conversations.forms import AttributesField
 from conversations.models import Conversation, ConversationSettings, DisplayedAttribute, Message
 from conversations.services import (
     conversation_staff_reply,
@@ -26,6 +27,7 @@ class ConversationAdminForm(StaffReplyForm, forms.ModelForm):
     class Meta:
         model = Conversation
         fields = ["organisation", "customer", "channel", "status", "subject", "attributes"]
+        field_classes = {"attributes": AttributesField}
 
     def clean(self):
         super().clean()

@@ -1,6 +1,8 @@
 from django import forms
 from django.core.exceptions import ValidationError
+from django.forms.fields import InvalidJSONInput
 
+from conversations.models import ATTRIBUTES_UNSTORABLE, attributes_storable
 from conversations.text import grapheme_count
 from portal_auth.models import Customer
 from portal_core import ratelimit
@@ -55,3 +57,17 @@ class ReplyForm(SentOnceForm, ratelimit.RateLimitedForm):
                 code="too_long",
             )
         return body
+
+
+class AttributesField(forms.JSONField):
+    """A conversation's extra attributes: JSON that the database can store, shown back as typed when it can't."""
+
+    def validate(self, value):
+        super().validate(value)
+        if not attributes_storable(value):
+            raise ValidationError(ATTRIBUTES_UNSTORABLE, code="unstorable")
+
+    def bound_data(self, data, initial):
+        # Shown back parsed, an unpaired surrogate would be written raw into the page, which can't be encoded.
+        value = super().bound_data(data, initial)
+        return value if attributes_storable(value) else InvalidJSONInput(data)

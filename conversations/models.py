@@ -1,3 +1,4 @@
+import math
 from datetime import datetime
 
 from django.conf import settings
@@ -45,6 +46,40 @@ class ConversationShownFacts:
     @property
     def status_label(self) -> str:
         return choice_label(Conversation, "status", self.status)
+
+
+ATTRIBUTES_UNSTORABLE = (
+    "Attributes can't contain the NUL character (\\u0000), half of a surrogate pair (\\ud800), or numbers too big "
+    "to store (1e999, NaN, Infinity)."
+)
+
+
+def attributes_storable(value: object) -> bool:
+    """Whether PostgreSQL's jsonb takes the value: it refuses NUL and unpaired surrogates in any key or string, and
+    numbers that aren't finite (which Python's json reads from 1e999, NaN, Infinity). Walked without recursion,
+    since JSON nests as deep as the text goes."""
+    pending: list[object] = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, str):
+            if "\x00" in item or not _encodable(item):
+                return False
+        elif isinstance(item, float) and not math.isfinite(item):
+            return False
+    return True
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:  # an unpaired surrogate
+        return False
+    return True
 
 
 class Conversation(ConversationShownFacts, models.Model):

@@ -8,6 +8,7 @@ import time_machine
 from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.utils import timezone
+from django.utils.html import escape
 
 from conversations.models import Attachment, Channel, Conversation, ConversationSettings, Message
 from conversations.services import conversation_reply
@@ -288,6 +289,43 @@ def test_attributes_must_be_an_object(admin_client, conversation):
 
     assert response.status_code == 200
     assert "Write the attributes as an object" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "attributes",
+    [
+        '{"note": "a\\u0000b"}',
+        '{"a\\u0000": 1}',
+        '{"deep": [{"x": ["\\u0000"]}]}',
+        '{"half": "\\ud800"}',
+        '{"n": 1e999}',
+        '{"n": NaN}',
+        '{"n": [-Infinity]}',
+    ],
+)
+def test_attributes_the_database_cannot_store_are_a_form_error(admin_client, conversation, attributes):
+    conversation.attributes = {"order_number": "A-1"}
+    conversation.save()
+
+    response = admin_client.post(change_url(conversation), change_form(conversation, attributes=attributes))
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "contain the NUL character" in page
+    assert escape(attributes) in page  # shown back as typed
+    assert response.context["adminform"].form.errors["attributes"]
+    conversation.refresh_from_db()
+    assert conversation.attributes == {"order_number": "A-1"}
+
+
+def test_attributes_with_any_other_text_or_number_are_saved(admin_client, conversation):
+    attributes = '{"név": "\\u0001 😀 \\ud83d\\ude00", "n": 2.5e-300, "deep": ' + "[" * 500 + "]" * 500 + "}"
+
+    response = admin_client.post(change_url(conversation), change_form(conversation, attributes=attributes))
+
+    assert response.status_code == 302
+    conversation.refresh_from_db()
+    assert conversation.attributes["név"] == "\x01 😀 😀" and conversation.attributes["n"] == 2.5e-300
 
 
 def test_conversation_settings_with_displayed_attributes(admin_client, organisation):
