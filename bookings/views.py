@@ -408,6 +408,7 @@ def book_check(request, organisation, customer):
         "starts_at": starts_at,
         "ends_at": ends_at,
         "cancel_until": cancel_until,
+        "cancel_deadline_passed": cancel_until <= timezone.now(),
     }
     # Refused, the page shows what the answers and the price are now; nothing was booked.
     return render(request, "bookings/book/check.html", context, status=409 if form.errors else 200)

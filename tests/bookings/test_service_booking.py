@@ -709,3 +709,17 @@ def test_answers_kept_after_the_session_ended_are_checked_again_as_the_time_fill
         assert "That time is no longer free" in page(shown) and "Nothing was booked" in page(shown)
         assert ANSWERS_SESSION_KEY not in client.session
     assert Booking.objects.count() == 1
+
+
+def test_a_time_sooner_than_the_free_cancellation_notice_is_said_to_have_none(sign_in, customer, bookable):
+    organisation = bookable.organisation
+    client = sign_in(customer)
+    today = NOW.date()  # 08:00: 11:00 is bookable (2 hours' notice) but within the day's free cancellation
+    client.post(
+        url("book_details", organisation, service_id=bookable.pk, day=today, time=datetime.time(11)), {"places": "1"}
+    )
+
+    check = page(client.get(url("book_check", organisation)))
+
+    free = check[check.index("Free cancellation") :][:200]
+    assert "None: it starts in less than 1 day" in free, free
