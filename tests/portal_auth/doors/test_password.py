@@ -14,7 +14,7 @@ from django.utils import timezone
 from markupsafe import escape
 
 from bookings.models import Attendee, Booking
-from portal_auth.doors.password import forms
+from portal_auth.doors.password import forms, known_browsers
 from portal_auth.doors.password.forms import SIGN_IN_REFUSED as _REFUSED
 from portal_auth.models import AccessEvent, Customer, CustomerToken, hash_token
 from portal_auth.passwords import validate_customer_password
@@ -761,3 +761,62 @@ def test_the_password_is_set_for_the_account_its_page_named_not_one_another_link
     victim.refresh_from_db()
     attacker.refresh_from_db()
     assert not victim.has_password and not attacker.has_password
+
+
+def test_strangers_wrong_passwords_do_not_shut_out_a_browser_the_customer_signed_in_from(customer):
+    own = Client(REMOTE_ADDR="198.51.100.7")
+    assert post_sign_in(own, customer.organisation, customer.email, CUSTOMER_PASSWORD).status_code == 302
+    own.post(f"/{customer.organisation.slug}/sign-out/")
+    for number in range(5):
+        stranger = Client(REMOTE_ADDR=f"203.0.113.{number}")
+        post_sign_in(stranger, customer.organisation, customer.email, "wrong wrong wrong wrong")
+
+    new_browser = post_sign_in(
+        Client(REMOTE_ADDR="198.51.100.8"), customer.organisation, customer.email, CUSTOMER_PASSWORD
+    )
+    known_browser = post_sign_in(own, customer.organisation, customer.email, CUSTOMER_PASSWORD)
+
+    assert new_browser.status_code == 429
+    assert known_browser.status_code == 302
+    assert own.session["portal_customer_id"] == customer.pk
+
+
+def test_a_known_browsers_own_wrong_passwords_are_limited_too(client, customer):
+    post_sign_in(client, customer.organisation, customer.email, CUSTOMER_PASSWORD)
+    client.post(f"/{customer.organisation.slug}/sign-out/")
+    for _ in range(5):
+        post_sign_in(client, customer.organisation, customer.email, "wrong wrong wrong wrong")
+
+    assert post_sign_in(client, customer.organisation, customer.email, CUSTOMER_PASSWORD).status_code == 429
+
+
+def test_the_browsers_cookie_is_its_own_kept_from_scripts_and_other_sites(client, customer):
+    response = post_sign_in(client, customer.organisation, customer.email, CUSTOMER_PASSWORD)
+
+    cookie = response.cookies[known_browsers.COOKIE]
+    assert cookie["httponly"] and cookie["samesite"] == "Lax"
+    assert int(cookie["max-age"]) == 365 * 24 * 3600
+    assert customer.email not in cookie.value
+    again = post_sign_in(Client(), customer.organisation, customer.email, CUSTOMER_PASSWORD).cookies[
+        known_browsers.COOKIE
+    ]
+    assert again.value != cookie.value
+
+
+@pytest.mark.parametrize("whose", ["another email", "another organisation", "forged"])
+def test_a_browser_known_for_someone_else_counts_as_unknown(client, customer, other_organisation, whose):
+    other = CustomerFactory(
+        organisation=other_organisation if whose == "another organisation" else customer.organisation,
+        email="someone.else@example.com",
+        with_password=True,
+    )
+    post_sign_in(client, other.organisation, other.email, CUSTOMER_PASSWORD)
+    if whose == "another organisation":  # the same email, at another organisation
+        Customer.objects.filter(pk=other.pk).update(email=customer.email)
+    if whose == "forged":
+        client.cookies[known_browsers.COOKIE] = client.cookies[known_browsers.COOKIE].value[:-2] + "xx"
+    for number in range(5):
+        stranger = Client(REMOTE_ADDR=f"203.0.113.{number}")
+        post_sign_in(stranger, customer.organisation, customer.email, "wrong wrong wrong wrong")
+
+    assert post_sign_in(client, customer.organisation, customer.email, CUSTOMER_PASSWORD).status_code == 429
