@@ -15,7 +15,7 @@ from conversations.services import (
 )
 from portal_auth.portals import primary_portal
 from portal_core.admin import OrganisationFixedMixin, PortalModelAdmin
-from portal_core.staff_reply import StaffReplyForm
+from portal_core.staff_reply import REPLY_SENT_ALREADY, ReplySentAlready, StaffReplyForm
 
 
 class ConversationAdminForm(StaffReplyForm, forms.ModelForm):
@@ -109,7 +109,7 @@ class ConversationAdmin(OrganisationFixedMixin, PortalModelAdmin):
             },
         ),
         ("Extra attributes", {"fields": ["attributes"]}),
-        ("Reply", {"fields": ["reply", "reply_kind"]}),
+        ("Reply", {"fields": ["reply", "reply_kind", "sent_once_token"]}),
     ]
 
     def save_model(self, request, obj, form, change):
@@ -181,7 +181,17 @@ class ConversationAdmin(OrganisationFixedMixin, PortalModelAdmin):
         if not body:
             return
         internal = form.is_internal_note
-        conversation_staff_reply(conversation=form.instance, staff_user=request.user, body=body, internal=internal)
+        try:
+            conversation_staff_reply(
+                conversation=form.instance,
+                staff_user=request.user,
+                body=body,
+                internal=internal,
+                request_token=form.once_token,
+            )
+        except ReplySentAlready:
+            self.message_user(request, REPLY_SENT_ALREADY, messages.WARNING)
+            return
         if internal:
             self.message_user(request, "Internal note added.", messages.SUCCESS)
         elif not_emailed := reply_not_emailed_because(form.instance.customer):

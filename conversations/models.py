@@ -151,7 +151,8 @@ class Message(MessageShownFacts, models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
-    # The customer's sending this message answered: the same one sent again makes no second message.
+    # The sending (the customer's form, staff's admin page) this message answered: the same one sent again makes no
+    # second message.
     request_token = models.CharField(max_length=32, blank=True, default="", db_default="", editable=False)
 
     class Meta:

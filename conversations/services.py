@@ -16,6 +16,7 @@ from portal_auth.models import Customer
 from portal_auth.portals import customer_page
 from portal_core import page_cache
 from portal_core.sections import OptionalEmail
+from portal_core.staff_reply import ReplySentAlready
 from portal_core.uploads import (
     CheckedUpload,
     delete_files_on_commit,
@@ -90,8 +91,18 @@ def reply_not_emailed_because(customer: Customer) -> str:
     return ""
 
 
-def conversation_staff_reply(*, conversation: Conversation, staff_user: User, body: str, internal: bool) -> Message:
-    """A reply from the admin. A public one reaches the customer's portal and mailbox; a note stays with staff."""
+@transaction.atomic
+def conversation_staff_reply(
+    *, conversation: Conversation, staff_user: User, body: str, internal: bool, request_token: str = ""
+) -> Message:
+    """A reply from the admin. A public one reaches the customer's portal and mailbox; a note stays with staff.
+
+    Raises ReplySentAlready, writing and sending nothing, if the same page (`request_token`) was saved before."""
+    # Locked, so the same page saved twice at once writes once: the second waits, then finds the first reply.
+    list(Conversation.objects.select_for_update().filter(pk=conversation.pk).values_list("pk"))
+    sent = Message.objects.filter(conversation=conversation, staff_author=staff_user, request_token=request_token)
+    if request_token and sent.exists():
+        raise ReplySentAlready
     now = timezone.now()
     message = Message.objects.create(
         conversation=conversation,
@@ -102,6 +113,7 @@ def conversation_staff_reply(*, conversation: Conversation, staff_user: User, bo
         author_name=staff_user.get_full_name() or conversation.organisation.public_name,
         staff_author=staff_user,
         created_at=now,
+        request_token=request_token,
     )
     if internal:
         # A note must not move the conversation up the customer's list: that would tell them something happened.

@@ -7,6 +7,8 @@ from django import forms
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
+from portal_core.sent_once import SentOnceForm
+
 PUBLIC_REPLY = "public"
 INTERNAL_NOTE = "internal"
 
@@ -53,11 +55,21 @@ class CustomerChangesKeptForm(forms.Form):
         return untouched
 
 
-class StaffReplyForm(CustomerChangesKeptForm):
+# What the admin says when the same page is saved again.
+REPLY_SENT_ALREADY = "This page's reply was sent already, so it was not sent again."
+
+
+class ReplySentAlready(Exception):
+    """The reply of this page was written (and emailed) already: Save pressed twice, or the POST sent again."""
+
+
+class StaffReplyForm(SentOnceForm, CustomerChangesKeptForm):
     """Mixed into an admin ModelForm: a labelled reply and a choice, public reply or internal note.
 
     Each app says in its subclass what each choice means for its customers and when the reply goes out. The fields
-    the customer changes too (a reply reopens) are its `customer_changed_fields`.
+    the customer changes too (a reply reopens) are its `customer_changed_fields`. The page's sent-once token
+    (`once_token`, in the admin's fieldsets with the reply) lets the app's service write and email its reply once,
+    raising ReplySentAlready when the same page is saved again.
     """
 
     public_reply_means = "Public reply: shown in the customer's portal"

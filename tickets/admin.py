@@ -7,7 +7,7 @@ from django.urls import path, reverse
 from portal_auth.doors.access_link.services import AccessLinksClosed, CustomerDeactivated
 from portal_core.admin import OrganisationFixedMixin, PortalModelAdmin
 from portal_core.origin import ClientOrigin
-from portal_core.staff_reply import StaffReplyForm
+from portal_core.staff_reply import REPLY_SENT_ALREADY, ReplySentAlready, StaffReplyForm
 from portal_core.uploads import stored_file_download
 from tickets.models import Company, Ticket, TicketAttachment, TicketSettings
 from tickets.services import (
@@ -118,7 +118,7 @@ class TicketAdmin(OrganisationFixedMixin, PortalModelAdmin):
     fieldsets = [
         (None, {"fields": ["organisation", "number", "subject", "requester", "company"]}),
         (None, {"fields": ["status", "priority", "assigned_agent", "created_at", "updated_at", "shown"]}),
-        ("Reply", {"fields": ["reply", "reply_kind"]}),
+        ("Reply", {"fields": ["reply", "reply_kind", "sent_once_token"]}),
     ]
     actions = ["send_portal_links"]
 
@@ -160,14 +160,19 @@ class TicketAdmin(OrganisationFixedMixin, PortalModelAdmin):
         super().save_related(request, form, formsets, change)
         body = form.cleaned_data.get("reply", "")
         internal = form.is_internal_note
-        not_emailed = ticket_staff_reply(
-            ticket=form.instance,
-            staff_user=request.user,
-            body=body,
-            internal=internal,
-            created=not change,
-            origin=ClientOrigin.from_request(request),
-        )
+        try:
+            not_emailed = ticket_staff_reply(
+                ticket=form.instance,
+                staff_user=request.user,
+                body=body,
+                internal=internal,
+                created=not change,
+                origin=ClientOrigin.from_request(request),
+                request_token=form.once_token,
+            )
+        except ReplySentAlready:
+            self.message_user(request, REPLY_SENT_ALREADY, messages.WARNING)
+            return
         if body and internal:
             self.message_user(request, "Internal note added.", messages.SUCCESS)
         elif body and not_emailed:

@@ -193,7 +193,8 @@ class TicketMessage(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
-    # The customer's sending this message answered: the same one sent again makes no second message.
+    # The sending (the customer's form, staff's admin page) this message answered: the same one sent again makes no
+    # second message.
     request_token = models.CharField(max_length=32, blank=True, default="", db_default="", editable=False)
 
     class Meta:
@@ -204,6 +205,12 @@ class TicketMessage(models.Model):
                 fields=["author_customer", "request_token"],
                 condition=~Q(request_token=""),
                 name="ticket_message_sent_once",
+            ),
+            # A staff member's reply, sent once from its admin page (portal_core/staff_reply.py).
+            models.UniqueConstraint(
+                fields=["ticket", "request_token"],
+                condition=~Q(request_token="") & Q(author_staff__isnull=False),
+                name="ticket_message_staff_sent_once",
             ),
             models.CheckConstraint(
                 condition=Q(author_customer__isnull=True) | Q(author_staff__isnull=True),

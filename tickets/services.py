@@ -26,6 +26,7 @@ from portal_auth.portals import customer_portal, portal_chooser, portal_path
 from portal_core import page_cache
 from portal_core.origin import ClientOrigin
 from portal_core.sections import OptionalEmail
+from portal_core.staff_reply import ReplySentAlready
 from portal_core.uploads import (
     CheckedUpload,
     delete_files_on_commit,
@@ -412,18 +413,27 @@ def ticket_staff_reply(
     internal: bool,
     created: bool,
     origin: ClientOrigin | None = None,
+    request_token: str = "",
 ) -> str:
     """What staff wrote on a ticket's admin page: a public reply or an internal note (none if `body` is empty),
     then what the customer must hear of it. Returns why a public reply was not emailed, as
-    ticket_staff_messages_publish does."""
+    ticket_staff_messages_publish does.
+
+    Raises ReplySentAlready, writing and sending nothing, if the same page (`request_token`) was saved before."""
     message = None
     if body:
+        # Locked, so the same page saved twice at once writes once: the second waits, then finds the first reply.
+        list(Ticket.objects.select_for_update().filter(pk=ticket.pk).values_list("pk"))
+        sent = TicketMessage.objects.filter(ticket=ticket, author_staff=staff_user, request_token=request_token)
+        if request_token and sent.exists():
+            raise ReplySentAlready
         message = TicketMessage.objects.create(
             ticket=ticket,
             author_staff=staff_user,
             author_name=author_name_for(staff=staff_user),
             body=body,
             internal=internal,
+            request_token=request_token,
         )
     return ticket_staff_messages_publish(
         ticket=ticket, messages=[message] if message else [], staff_user=staff_user, created=created, origin=origin

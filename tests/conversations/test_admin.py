@@ -119,6 +119,26 @@ def test_the_email_keeps_the_text_as_written(
     assert "It&#x27;s &lt;b&gt;fine&lt;/b&gt; &amp; done" in email.alternatives[0].content
 
 
+def test_the_same_page_saved_twice_sends_its_reply_once(
+    admin_client, conversation, mailoutbox, django_capture_on_commit_callbacks
+):
+    shown = admin_page_data(admin_client.get(change_url(conversation)))
+    data = {**shown, "reply": "We found it.", "reply_kind": "public"}
+
+    with django_capture_on_commit_callbacks(execute=True):
+        first = admin_client.post(change_url(conversation), data)
+        again = admin_client.post(change_url(conversation), data, follow=True)
+
+    assert first.status_code == 302
+    assert "This page&#x27;s reply was sent already, so it was not sent again." in again.content.decode()
+    assert conversation.messages.filter(body="We found it.").count() == 1
+    assert [email.to for email in mailoutbox] == [[conversation.customer.email]]
+    # A page shown afresh is a new sending: the same words from it are a second reply.
+    shown = admin_page_data(admin_client.get(change_url(conversation)))
+    admin_client.post(change_url(conversation), {**shown, "reply": "We found it.", "reply_kind": "public"})
+    assert conversation.messages.filter(body="We found it.").count() == 2
+
+
 def test_staff_reply_then_reaches_the_customers_portal(admin_client, sign_in, conversation):
     admin_client.post(change_url(conversation), change_form(conversation, reply="We have booked the taxi."))
 

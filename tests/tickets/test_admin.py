@@ -70,6 +70,38 @@ class TestStaffReplies:
         assert_link_signs_in_once(email, customer=ticket.requester, lands_on=lands_on, link_path="/support/portal/")
         assert CustomerToken.objects.get().created_by == staff_user
 
+    def test_the_same_page_saved_twice_sends_its_reply_once(
+        self, admin_client, staff_user, ticket, mailoutbox, django_capture_on_commit_callbacks
+    ):
+        shown = admin_page_data(admin_client.get(change_url(ticket)))
+        data = {**shown, "reply": "Your bag has been found.", "reply_kind": "public"}
+
+        with django_capture_on_commit_callbacks(execute=True):
+            first = admin_client.post(change_url(ticket), data)
+            again = admin_client.post(change_url(ticket), data, follow=True)
+
+        assert first.status_code == 302
+        assert "This page&#x27;s reply was sent already, so it was not sent again." in again.content.decode()
+        assert TicketMessage.objects.filter(ticket=ticket, body="Your bag has been found.").count() == 1
+        assert [email.to for email in mailoutbox] == [[ticket.requester.email]]
+        # A page shown afresh is a new sending: the same words from it are a second reply.
+        shown = admin_page_data(admin_client.get(change_url(ticket)))
+        with django_capture_on_commit_callbacks(execute=True):
+            admin_client.post(
+                change_url(ticket), {**shown, "reply": "Your bag has been found.", "reply_kind": "public"}
+            )
+        assert TicketMessage.objects.filter(ticket=ticket, body="Your bag has been found.").count() == 2
+        assert len(mailoutbox) == 2
+
+    def test_the_same_page_saved_twice_adds_its_internal_note_once(self, admin_client, ticket, mailoutbox):
+        data = {**admin_page_data(admin_client.get(change_url(ticket))), "reply": "Call back", "reply_kind": "internal"}
+
+        for _ in range(2):
+            assert admin_client.post(change_url(ticket), data).status_code == 302
+
+        assert TicketMessage.objects.filter(body="Call back", internal=True).count() == 1
+        assert mailoutbox == []
+
     def test_without_the_setting_the_reply_email_asks_to_sign_in(
         self, admin_client, ticket, mailoutbox, django_capture_on_commit_callbacks
     ):
