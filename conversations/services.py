@@ -2,9 +2,11 @@
 
 from collections.abc import Sequence
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import QuerySet
+from django.urls import reverse
 from django.utils import timezone
 
 from conversations.models import Attachment, Channel, Conversation, Message
@@ -44,7 +46,8 @@ def conversation_reply(
     uploads: Sequence[CheckedUpload],
     request_token: str = "",
 ) -> Message:
-    """The customer's message through the portal, with its attachments; reopens a closed conversation.
+    """The customer's message through the portal, with its attachments; reopens a closed conversation. The
+    organisation's support address is emailed of it.
 
     All or nothing: if anything fails, no message, no attachment row and no stored file remain. The same sending
     again (`request_token`, portal_core/sent_once.py) answers with the message it made.
@@ -72,8 +75,33 @@ def conversation_reply(
             stored_upload_save(upload=Attachment(message=message), file=upload.file, kind=upload.kind, written=written)
         Conversation.objects.filter(pk=locked.pk).update(status=Conversation.Status.OPEN, last_activity_at=now)
         page_cache.pages_changed(locked)
+        _notify_staff(locked, message, customer=customer, reopened=not locked.is_open)
     conversation.status, conversation.last_activity_at = Conversation.Status.OPEN, now
     return message
+
+
+def conversation_admin_url(conversation: Conversation) -> str:
+    return settings.SITE_URL + reverse("admin:conversations_conversation_change", args=[conversation.pk])
+
+
+def _notify_staff(conversation: Conversation, message: Message, *, customer: Customer, reopened: bool) -> None:
+    """The organisation's support address hears of the customer's message, if it has one (a conversation has no
+    assigned agent, which is whom a ticket's reply goes to first)."""
+    to = customer.organisation.support_email
+    if not to:
+        return
+    email_enqueue(
+        organisation=customer.organisation,
+        to=to,
+        template="conversations/emails/staff_customer_reply",
+        context={
+            "conversation": conversation,
+            "customer": customer,
+            "message": message,
+            "reopened": reopened,
+            "admin_link": conversation_admin_url(conversation),
+        },
+    )
 
 
 def _staff_reply_email_reference(message: Message) -> str:

@@ -372,3 +372,74 @@ def test_a_message_on_a_conversation_given_to_another_customer_meanwhile_is_404_
 
     assert_look_refused(response, customer=conversation.customer, what=f"conversation {conversation.pk}")
     assert_nothing_saved(conversation, settings, last_activity_at=conversation.last_activity_at)
+
+
+def test_a_message_is_emailed_to_the_organisations_support_address(
+    sign_in, conversation, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        sign_in(conversation.customer).post(
+            detail_url(conversation),
+            {"body": "Is <b>breakfast</b> included?", "attachments": [upload("a.pdf", PDF_BYTES)]},
+        )
+
+    [email] = mailoutbox
+    customer = conversation.customer
+    assert email.to == [conversation.organisation.support_email] == ["help@voyages.example"]
+    assert email.subject == f"{customer.email} replied: {conversation.title}"
+    assert f"replied in the conversation “{conversation.title}”" in email.body
+    assert "Is <b>breakfast</b> included?" in email.body and "(1 attachment)" in email.body
+    admin_link = f"https://portal.example.test/admin/conversations/conversation/{conversation.pk}/change/"
+    assert admin_link in email.body
+    [(html_body, _)] = email.alternatives
+    assert "Is &lt;b&gt;breakfast&lt;/b&gt; included?" in html_body and f'href="{admin_link}"' in html_body
+
+
+def test_a_message_reopening_a_closed_conversation_says_so_to_staff(
+    sign_in, closed_conversation, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        sign_in(closed_conversation.customer).post(detail_url(closed_conversation), {"body": "It broke again"})
+
+    [email] = mailoutbox
+    assert email.subject == f"{closed_conversation.customer.email} reopened a conversation: {closed_conversation.title}"
+    assert f"wrote in the closed conversation “{closed_conversation.title}”, which is open again" in email.body
+    assert "It broke again" in email.body
+
+
+def test_without_a_support_address_nobody_is_emailed(
+    sign_in, conversation, mailoutbox, django_capture_on_commit_callbacks
+):
+    conversation.organisation.support_email = ""
+    conversation.organisation.save()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = sign_in(conversation.customer).post(detail_url(conversation), {"body": "Hello?"})
+
+    assert response.status_code == 302 and conversation.messages.count() == 1
+    assert mailoutbox == []
+
+
+def test_a_message_sent_twice_is_emailed_to_staff_once(
+    sign_in, conversation, mailoutbox, django_capture_on_commit_callbacks
+):
+    client = sign_in(conversation.customer)
+    token = re.search(r'name="sent_once_token" value="([^"]+)"', client.get(detail_url(conversation)).content.decode())
+
+    with django_capture_on_commit_callbacks(execute=True):
+        for _ in range(2):
+            client.post(detail_url(conversation), {"body": "Thanks!", "sent_once_token": token.group(1)})
+
+    assert len(mailoutbox) == 1
+
+
+def test_a_refused_message_emails_nobody(
+    sign_in, closed_conversation, settings, mailoutbox, django_capture_on_commit_callbacks
+):
+    ConversationSettingsFactory(organisation=closed_conversation.organisation, customers_may_reopen=False)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = sign_in(closed_conversation.customer).post(detail_url(closed_conversation), {"body": "Hi"})
+
+    assert response.status_code == 403
+    assert mailoutbox == []
