@@ -90,7 +90,7 @@ class ConversationAdmin(OrganisationFixedMixin, PortalModelAdmin):
     search_fields = ["subject", "customer__email"]
     list_select_related = ["customer", "organisation"]
     autocomplete_fields = ["customer"]
-    readonly_fields = ["created_at", "last_activity_at"]
+    readonly_fields = ["created_at", "last_activity_at", "external_id"]
     date_hierarchy = "last_activity_at"
     fieldsets = [
         (
@@ -104,6 +104,7 @@ class ConversationAdmin(OrganisationFixedMixin, PortalModelAdmin):
                     "status",
                     "created_at",
                     "last_activity_at",
+                    "external_id",
                     "shown",
                 ]
             },

@@ -10,6 +10,9 @@ from portal_auth.models import Customer, Organisation
 from portal_core.templatetags.portal import choice_label
 from portal_core.uploads import StoredUpload
 
+# The business's ids of a conversation and of a message (a thread's, an email's Message-ID, a WhatsApp id).
+EXTERNAL_ID_MAX_LENGTH = 200
+
 
 class Channel(models.TextChoices):
     CHAT = "chat", "Chat"
@@ -103,10 +106,27 @@ class Conversation(ConversationShownFacts, models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     # What "newest activity first" sorts by: moved on by every message the customer can see.
     last_activity_at = models.DateTimeField(default=timezone.now)
+    # The business's id for the thread in its own channel, given through the API: the same thread sent again is
+    # this conversation, not another.
+    external_id = models.CharField(
+        "external id",
+        max_length=EXTERNAL_ID_MAX_LENGTH,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="The business's id for this conversation in its channel, sent through the API.",
+    )
 
     class Meta:
         ordering = ["-last_activity_at", "-pk"]
         indexes = [models.Index(fields=["organisation", "customer", "-last_activity_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "external_id"],
+                condition=~Q(external_id=""),
+                name="conversation_external_id_unique",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.subject or f"Conversation {self.pk}"
@@ -154,6 +174,9 @@ class Message(MessageShownFacts, models.Model):
     # The sending (the customer's form, staff's admin page) this message answered: the same one sent again makes no
     # second message.
     request_token = models.CharField(max_length=32, blank=True, default="", db_default="", editable=False)
+    # The business's id for the message in its own channel, given through the API: the same message sent again is
+    # this one, not another.
+    external_id = models.CharField(max_length=EXTERNAL_ID_MAX_LENGTH, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["created_at", "pk"]
@@ -161,7 +184,12 @@ class Message(MessageShownFacts, models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["conversation", "request_token"], condition=~Q(request_token=""), name="message_sent_once"
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["conversation", "external_id"],
+                condition=~Q(external_id=""),
+                name="message_external_id_unique",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -1,10 +1,13 @@
-"""Writes of the conversations app: replies (the customer's and staff's) and redaction."""
+"""Writes of the conversations app: replies (the customer's and staff's), redaction, and what the business's other
+channels send through the API."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
@@ -14,8 +17,9 @@ from conversations.selectors import conversations_for, customers_may_reopen
 from outbox.services import email_enqueue, outbox_withdraw
 from portal_auth.access_log import LookRefused
 from portal_auth.doors.access_link.services import notification_link_make
-from portal_auth.models import Customer
+from portal_auth.models import Customer, Organisation
 from portal_auth.portals import customer_page
+from portal_auth.services import customer_get_or_create
 from portal_core import page_cache
 from portal_core.sections import OptionalEmail
 from portal_core.staff_reply import ReplySentAlready
@@ -188,3 +192,130 @@ def conversations_delete(*, conversations: QuerySet[Conversation]) -> None:
     files = [attachment.file for attachment in Attachment.objects.filter(message__conversation__in=conversations)]
     conversations.delete()
     delete_files_on_commit(files)
+
+
+class ExternalIdTaken(Exception):
+    """The business's id names a conversation or message that holds something else than what was sent with it."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelMessage:
+    """A message as the business's own channel (email, chat, SMS, …) holds it, sent through the API.
+
+    An empty `author_name` is the customer's name (or email) for a message from them, the organisation's for one
+    from staff."""
+
+    external_id: str
+    direction: str
+    channel: str
+    author_name: str
+    body: str
+    created_at: datetime
+
+
+def conversation_from_channel_create(
+    *,
+    organisation: Organisation,
+    external_id: str,
+    email: str,
+    name: str,
+    channel: str,
+    subject: str,
+    attributes: dict,
+    first: ChannelMessage,
+) -> tuple[Conversation, Message, bool]:
+    """A conversation begun in another channel, with its first message, for the customer with `email` (made if
+    the organisation has none). True if it was made now.
+
+    The same call again answers with what the first made. Raises ExternalIdTaken if the organisation's
+    conversation `external_id` holds another customer, channel, subject, attributes or first message. Nobody is
+    emailed: the business's channel delivered the message already.
+    """
+    with transaction.atomic():
+        customer = customer_get_or_create(organisation=organisation, email=email, name=name)
+        found = Conversation.objects.filter(organisation=organisation, external_id=external_id).first()
+        if found is None:
+            try:
+                with transaction.atomic():
+                    conversation = Conversation.objects.create(
+                        organisation=organisation,
+                        customer=customer,
+                        channel=channel,
+                        subject=subject,
+                        attributes=attributes,
+                        external_id=external_id,
+                        created_at=first.created_at,
+                        last_activity_at=first.created_at,
+                    )
+                    return conversation, _channel_message_create(conversation, customer, first), True
+            except IntegrityError:  # the same call at the same moment made it first
+                found = Conversation.objects.get(organisation=organisation, external_id=external_id)
+        message = found.messages.filter(external_id=first.external_id).first()
+        same = (found.customer_id, found.channel, found.subject, found.attributes) == (
+            customer.pk,
+            channel,
+            subject,
+            attributes,
+        )
+        if not same or message is None or not _is_the_same(message, found, customer, first):
+            raise ExternalIdTaken(f"The conversation {external_id!r} holds something else.")
+        return found, message, False
+
+
+def conversation_message_from_channel_add(
+    *, organisation: Organisation, conversation_id: int, message: ChannelMessage
+) -> tuple[Message, bool]:
+    """A message of another channel added to one of the organisation's conversations; True if it was added now.
+
+    The same call again answers with the message the first added. Raises Conversation.DoesNotExist for another
+    organisation's conversation or none, ExternalIdTaken if the conversation's message `message.external_id` holds
+    something else. The conversation's status stays as staff set it; nobody is emailed.
+    """
+    with transaction.atomic():
+        # Locked, so the same message sent twice at once is added once: the second waits, then finds it.
+        locked = (
+            Conversation.objects.select_for_update(of=("self",))
+            .select_related("customer", "organisation")
+            .get(organisation=organisation, pk=conversation_id)
+        )
+        found = locked.messages.filter(external_id=message.external_id).first()
+        if found is not None:
+            if not _is_the_same(found, locked, locked.customer, message):
+                raise ExternalIdTaken(f"The message {message.external_id!r} holds something else.")
+            return found, False
+        added = _channel_message_create(locked, locked.customer, message)
+        Conversation.objects.filter(pk=locked.pk, last_activity_at__lt=message.created_at).update(
+            last_activity_at=message.created_at
+        )
+        page_cache.pages_changed(locked)
+        return added, True
+
+
+def _author_name(conversation: Conversation, customer: Customer, message: ChannelMessage) -> str:
+    if message.author_name:
+        return message.author_name
+    if message.direction == Message.Direction.FROM_CUSTOMER:
+        return customer.name or customer.email
+    return conversation.organisation.public_name
+
+
+def _channel_message_create(conversation: Conversation, customer: Customer, message: ChannelMessage) -> Message:
+    return Message.objects.create(
+        conversation=conversation,
+        direction=message.direction,
+        channel=message.channel,
+        author_name=_author_name(conversation, customer, message),
+        body=message.body,
+        created_at=message.created_at,
+        external_id=message.external_id,
+    )
+
+
+def _is_the_same(stored: Message, conversation: Conversation, customer: Customer, sent: ChannelMessage) -> bool:
+    return (stored.direction, stored.channel, stored.author_name, stored.body, stored.created_at) == (
+        sent.direction,
+        sent.channel,
+        _author_name(conversation, customer, sent),
+        sent.body,
+        sent.created_at,
+    )

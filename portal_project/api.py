@@ -8,6 +8,7 @@ from django.http import Http404, HttpRequest
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from conversations.api import router as conversations_router
 from portal_auth.api import router as customers_router
 from portal_auth.api_keys import ApiKeyAuth
 from portal_core.api import ApiError
@@ -31,6 +32,7 @@ api = NinjaAPI(
 )
 api.add_router("", customers_router)
 api.add_router("", tickets_router)
+api.add_router("", conversations_router)
 
 
 def _error(request: HttpRequest, status: int, code: str, message: str, **headers: str):

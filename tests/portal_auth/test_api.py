@@ -370,6 +370,8 @@ def test_the_openapi_document_and_its_docs_page(client, db):
         "/api/v1/customers/{id}/portal-link",
         "/api/v1/customers/{external_id}",
         "/api/v1/tickets/{number}/portal-links",
+        "/api/v1/conversations",
+        "/api/v1/conversations/{id}/messages",
     }
     docs = client.get("/api/v1/docs")
     assert docs.status_code == 200 and b"swagger-ui" in docs.content

@@ -1,0 +1,243 @@
+"""The conversations API: the business's other channels (email, chat, SMS, WhatsApp, forms) mirrored into the
+portal, so a customer finds there every conversation they had, whichever channel it came through.
+
+A conversation and each message carry the business's own id (`external_id`): the same call sent again (a retry
+after a timeout) answers with what the first made, and the same id sent with something else is a 409. Every
+look-up is scoped to the calling key's organisation, so another organisation's conversation is a 404 like a
+missing one.
+"""
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.http import HttpRequest
+from django.utils import timezone
+from ninja import Field, Router, Schema, Status
+from pydantic import AwareDatetime
+
+from conversations.models import (
+    ATTRIBUTES_UNSTORABLE,
+    EXTERNAL_ID_MAX_LENGTH,
+    Channel,
+    Conversation,
+    Message,
+    MessageDirection,
+    attributes_storable,
+)
+from conversations.services import (
+    ChannelMessage,
+    ExternalIdTaken,
+    conversation_from_channel_create,
+    conversation_message_from_channel_add,
+)
+from portal_auth.models import ApiKey, Customer, Organisation, normalise_email
+from portal_core.api import ERRORS, ApiError, ErrorOut
+from portal_core.text import has_unstorable, is_unstorable
+
+router = Router(tags=["conversations"])
+
+# As the rows hold them.
+EMAIL_MAX_LENGTH: int = Customer._meta.get_field("email").max_length or 254
+NAME_MAX_LENGTH = 200
+SUBJECT_MAX_LENGTH: int = Conversation._meta.get_field("subject").max_length or 200
+# A long email thread's message, quoted history and all; the request body's own limit stops larger ones first.
+BODY_MAX_LENGTH = 100_000
+# A message's time may be a little ahead of ours: the sender's clock.
+CLOCK_SKEW = timedelta(minutes=5)
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+
+EXTERNAL_ID = Field(
+    min_length=1,
+    max_length=EXTERNAL_ID_MAX_LENGTH,
+    description="The business's own id for it in its channel (a thread's, an email's Message-ID, a WhatsApp id).",
+)
+
+
+class CustomerIn(Schema):
+    email: str = Field(max_length=EMAIL_MAX_LENGTH, description="Found, or made, by email, in this organisation.")
+    name: str = Field("", max_length=NAME_MAX_LENGTH, description="Kept if the customer has no name yet.")
+
+
+class MessageIn(Schema):
+    external_id: str = EXTERNAL_ID
+    direction: MessageDirection = Field(description="From the customer (inbound) or from staff (outbound).")
+    channel: Channel = Field(description="Where this message came through.")
+    author_name: str = Field(
+        "",
+        max_length=NAME_MAX_LENGTH,
+        description="Who wrote it, as the customer sees it; when empty, the customer's name (or email) for a message "
+        "from them, the organisation's name for one from staff.",
+    )
+    body: str = Field(min_length=1, max_length=BODY_MAX_LENGTH, description="Plain text; line breaks are kept.")
+    created_at: AwareDatetime = Field(description="When it was sent in its channel, with its time zone.")
+
+
+class ConversationIn(Schema):
+    external_id: str = EXTERNAL_ID
+    customer: CustomerIn
+    channel: Channel = Field(description="Where the conversation began.")
+    subject: str = Field("", max_length=SUBJECT_MAX_LENGTH)
+    attributes: dict[str, Any] = Field(
+        default_factory=dict,
+        description='Key/value pairs, e.g. {"order_number": "A-1042"}; conversation settings choose which ones '
+        "customers see.",
+    )
+    message: MessageIn = Field(description="The conversation's first message.")
+
+
+class CustomerOut(Schema):
+    email: str
+    name: str
+
+
+class MessageOut(Schema):
+    id: int
+    conversation: int
+    external_id: str
+    direction: MessageDirection
+    channel: Channel
+    author_name: str
+    body: str
+    created_at: datetime = Field(description="In UTC.")
+
+
+class ConversationOut(Schema):
+    id: int
+    external_id: str
+    customer: CustomerOut
+    channel: Channel
+    subject: str
+    status: Conversation.Status
+    attributes: dict[str, Any]
+    created_at: datetime
+    message: MessageOut = Field(description="The conversation's first message, as the call gave it.")
+
+
+def _organisation(request: HttpRequest) -> Organisation:
+    key: ApiKey = request.auth  # type: ignore[attr-defined]
+    return key.organisation
+
+
+def _one_line(text: str, field: str) -> str:
+    """On one line, as a name or subject is shown; refused if it holds what can't be stored."""
+    text = " ".join(text.split())
+    if has_unstorable(text):
+        raise ApiError(422, f"invalid_{field}", f"The {field.replace('_', ' ')} is text without control characters.")
+    return text
+
+
+def _external_id(text: str) -> str:
+    if not text.isprintable() or text != text.strip():
+        raise ApiError(422, "invalid_external_id", "An external id is printable characters, without spaces around.")
+    return text
+
+
+def _email(text: str) -> str:
+    email = normalise_email(text)
+    try:
+        # Measured once normalised: lower case may be longer ("İ" is two characters lower-cased).
+        if has_unstorable(email) or len(email) > EMAIL_MAX_LENGTH:
+            raise ValidationError("unstorable")
+        validate_email(email)
+    except ValidationError:
+        raise ApiError(422, "invalid_email", "Give the customer's valid email address.") from None
+    return email
+
+
+def _channel_message(payload: MessageIn) -> ChannelMessage:
+    # Line breaks as the portal keeps them; any other control character (NUL) or a lone surrogate can't be stored.
+    body = payload.body.replace("\r\n", "\n").replace("\r", "\n")
+    if any(is_unstorable(char) for char in body if char not in "\n\t"):
+        raise ApiError(422, "invalid_body", "The body is text without control characters other than line breaks.")
+    if not body.strip():
+        raise ApiError(422, "invalid_body", "The body is empty.")
+    if not EARLIEST <= payload.created_at <= timezone.now() + CLOCK_SKEW:
+        raise ApiError(422, "invalid_created_at", "created_at is a time between 2000 and now.")
+    return ChannelMessage(
+        external_id=_external_id(payload.external_id),
+        direction=payload.direction,
+        channel=payload.channel,
+        author_name=_one_line(payload.author_name, "author_name"),
+        body=body,
+        created_at=payload.created_at,
+    )
+
+
+def _message_out(message: Message) -> MessageOut:
+    return MessageOut(
+        id=message.pk,
+        conversation=message.conversation_id,
+        external_id=message.external_id,
+        direction=MessageDirection(message.direction),
+        channel=Channel(message.channel),
+        author_name=message.author_name,
+        body=message.body,
+        created_at=message.created_at.astimezone(UTC),
+    )
+
+
+CONFLICT = {**ERRORS, 409: ErrorOut}
+
+
+@router.post(
+    "/conversations",
+    response={200: ConversationOut, 201: ConversationOut, **CONFLICT},
+    summary="Create a conversation with its first message",
+)
+def conversation_create(request, payload: ConversationIn):
+    """A conversation begun in another channel, for the customer with that email (made if the organisation has
+    none yet): 201. The same call again answers 200 with what the first made; the same `external_id` with another
+    customer, channel, subject, attributes or first message is a 409. Nobody is emailed."""
+    attributes = payload.attributes
+    if not attributes_storable(attributes):
+        raise ApiError(422, "invalid_attributes", ATTRIBUTES_UNSTORABLE)
+    try:
+        conversation, message, created = conversation_from_channel_create(
+            organisation=_organisation(request),
+            external_id=_external_id(payload.external_id),
+            email=_email(payload.customer.email),
+            name=_one_line(payload.customer.name, "name"),
+            channel=payload.channel,
+            subject=_one_line(payload.subject, "subject"),
+            attributes=attributes,
+            first=_channel_message(payload.message),
+        )
+    except ExternalIdTaken as taken:
+        raise ApiError(409, "external_id_taken", str(taken)) from None
+    answer = ConversationOut(
+        id=conversation.pk,
+        external_id=conversation.external_id,
+        customer=CustomerOut(email=conversation.customer.email, name=conversation.customer.name),
+        channel=Channel(conversation.channel),
+        subject=conversation.subject,
+        status=Conversation.Status(conversation.status),
+        attributes=conversation.attributes,
+        created_at=conversation.created_at.astimezone(UTC),
+        message=_message_out(message),
+    )
+    return Status(201 if created else 200, answer)
+
+
+@router.post(
+    "/conversations/{id}/messages",
+    response={200: MessageOut, 201: MessageOut, **CONFLICT},
+    summary="Add a message to a conversation",
+)
+def conversation_message_add(request, id: int, payload: MessageIn):
+    """A message of the conversation's from another channel, inbound or outbound: 201. The same call again answers
+    200 with the message the first added; the same `external_id` with anything else is a 409. The conversation's
+    status stays as staff set it, and nobody is emailed: the channel delivered the message already."""
+    message = _channel_message(payload)
+    if not 0 < id < 2**63:
+        raise ApiError(404, "conversation_not_found", "This organisation has no conversation with that id.")
+    try:
+        added, created = conversation_message_from_channel_add(
+            organisation=_organisation(request), conversation_id=id, message=message
+        )
+    except Conversation.DoesNotExist:
+        raise ApiError(404, "conversation_not_found", "This organisation has no conversation with that id.") from None
+    except ExternalIdTaken as taken:
+        raise ApiError(409, "external_id_taken", str(taken)) from None
+    return Status(201 if created else 200, _message_out(added))
