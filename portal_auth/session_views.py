@@ -9,7 +9,6 @@ from django.views.decorators.cache import never_cache
 from portal_auth.decorators import organisation_page, post_only, sign_in_url
 from portal_auth.doors.landing import safe_next
 from portal_auth.doors.password.forms import SignInForm
-from portal_auth.doors.password.known_browsers import known_browser_remember
 from portal_auth.doors.registry import PASSWORD, door_is_open, open_doors
 from portal_auth.sessions import portal_sign_in, portal_sign_out
 
@@ -25,9 +24,7 @@ def sign_in(request, organisation):
         form = SignInForm(request.POST, request=request, organisation=organisation)
         if form.is_valid() and form.customer is not None:
             portal_sign_in(request, form.customer, method=PASSWORD)
-            response = redirect(next_url)
-            known_browser_remember(response, form.customer)
-            return response
+            return redirect(next_url)
     else:
         if request.portal_customer is not None and "next" in request.GET:
             return redirect(next_url)

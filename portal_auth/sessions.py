@@ -70,6 +70,7 @@ def portal_sign_in(
     # served no purpose the session doesn't serve, so it dies rather than wait out its hour.
     CustomerToken.objects.filter(customer=customer, purpose=CustomerToken.Purpose.SET_PASSWORD).live().revoke(now=now)
     request.portal_customer = customer
+    request.signed_in_now = customer  # the browser is known from now on (portal_auth.known_browsers)
     log_access(
         origin=origin,
         organisation=customer.organisation,

@@ -15,3 +15,5 @@ class PortalRequest(HttpRequest):
     portal: Portal
     organisation: Organisation
     portal_customer: Customer | None
+    # Set by portal_sign_in for the response: who this browser just signed in as (portal_auth.known_browsers).
+    signed_in_now: Customer

@@ -68,6 +68,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "portal_core.middleware.RateLimitMiddleware",
+    # After a sign-in by any door, the browser's cookie that keeps it out of the address's limits (portal_auth).
+    "portal_auth.known_browsers.KnownBrowserMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -245,8 +247,6 @@ PORTAL_PASSWORD_VALIDATORS = [
 # Rate limits as data: "<count>/<period>/<ip|key>", comma separated; periods as 30s, m, 5m, h, d.
 PORTAL_RATE_LIMITS = {
     "sign_in_failed": env("RATE_LIMIT_SIGN_IN_FAILED", default="20/5m/ip,5/5m/key"),
-    # From a browser the customer signed in from with their password, counted for that browser instead of the account.
-    "sign_in_failed_known_browser": env("RATE_LIMIT_SIGN_IN_FAILED_KNOWN_BROWSER", default="20/5m/ip,5/5m/key"),
     "password_link": env("RATE_LIMIT_PASSWORD_LINK", default="10/h/ip,3/h/key"),
     "access_link_request": env("RATE_LIMIT_ACCESS_LINK_REQUEST", default="10/h/ip,3/h/key"),
     "access_link_guess": env("RATE_LIMIT_ACCESS_LINK_GUESS", default="20/5m/ip"),

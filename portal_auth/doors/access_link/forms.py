@@ -1,4 +1,5 @@
 from portal_auth.doors.password.forms import PasswordLinkForm
+from portal_auth.known_browsers import rate_limit_key
 from portal_auth.models import normalise_email
 from portal_core import ratelimit
 
@@ -14,5 +15,6 @@ class AccessLinkRequestForm(PasswordLinkForm):
     def clean_email(self):
         email = normalise_email(self.cleaned_data["email"])
         # Counted whether or not the email is known, so the limit itself tells nothing.
-        ratelimit.consume("access_link_request", self.request, key=f"{self.organisation.pk}:{email}")
+        key = rate_limit_key(self.request, self.organisation, email)
+        ratelimit.consume("access_link_request", self.request, key=key)
         return email

@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from portal_auth.access_log import log_access
 from portal_auth.doors.email_code.services import CODE_DIGITS, METHOD
 from portal_auth.doors.password.forms import PasswordLinkForm
+from portal_auth.known_browsers import rate_limit_key
 from portal_auth.models import AccessEvent, normalise_email
 from portal_core import ratelimit
 from portal_core.origin import ClientOrigin
@@ -12,7 +13,7 @@ from portal_core.origin import ClientOrigin
 def code_request_count(request, organisation, email: str) -> None:
     """Count one code asked for, whether or not the email is known; RateLimited (logged) past the limit."""
     try:
-        ratelimit.consume("sign_in_code_request", request, key=f"{organisation.pk}:{email}")
+        ratelimit.consume("sign_in_code_request", request, key=rate_limit_key(request, organisation, email))
     except ratelimit.RateLimited:
         log_access(
             origin=ClientOrigin.from_request(request),

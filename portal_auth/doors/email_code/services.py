@@ -187,16 +187,18 @@ _NOT_A_GUESS = {"no code", "used up", "expired"}
 
 
 def sign_in_code_use(
-    *, origin: ClientOrigin, organisation: Organisation, email: str, browser: str, typed: str
+    *, origin: ClientOrigin, organisation: Organisation, email: str, browser: str, typed: str, counted_as: str = ""
 ) -> Customer:
     """The customer the newest code for `email` signs in, created on the first sign-in; the code is used up.
 
+    Wrong codes count for `counted_as` (portal_auth.known_browsers.rate_limit_key), or the address.
     Raises CodeRefused (logged, with its reason; never the code). The caller opens the session.
     """
     email = normalise_email(email)
     try:
         # Taken before the code is compared, so parallel guesses can't all slip past the limit.
-        attempt = ratelimit.reserve("sign_in_code_failed", origin, key=f"{organisation.pk}:{email}")
+        key = counted_as or f"{organisation.pk}:{email}"
+        attempt = ratelimit.reserve("sign_in_code_failed", origin, key=key)
     except ratelimit.RateLimited as limited:
         too_many = CodeRefused("too many", _too_many(limited.retry_after), retry_after=limited.retry_after)
         _log_refusal(origin, organisation, email, too_many)

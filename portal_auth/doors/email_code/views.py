@@ -19,7 +19,8 @@ from portal_auth.doors.email_code.services import (
 )
 from portal_auth.doors.landing import safe_next
 from portal_auth.doors.registry import EMAIL_CODE, door_required
-from portal_auth.models import Organisation
+from portal_auth.known_browsers import rate_limit_key
+from portal_auth.models import Organisation, normalise_email
 from portal_auth.sessions import portal_sign_in
 from portal_auth.tasks import origin_values, sign_in_code_send_task
 from portal_core.origin import ClientOrigin
@@ -102,6 +103,7 @@ def code_enter(request, organisation):
                 email=email,
                 browser=_browser(request),
                 typed=form.cleaned_data["code"],
+                counted_as=rate_limit_key(request, organisation, normalise_email(email)),
             )
         except CodeRefused as refusal:
             form.add_error("code", refusal.message)

@@ -2,7 +2,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from portal_auth.access_log import log_access
-from portal_auth.doors.password.known_browsers import known_browser_key
+from portal_auth.known_browsers import rate_limit_key
 from portal_auth.models import AccessEvent, Customer, Organisation, normalise_email
 from portal_auth.passwords import customer_password_hint, validate_customer_password
 from portal_auth.services import customer_authenticate
@@ -43,11 +43,8 @@ class SignInForm(forms.Form):
         if not email or not password:
             return self.cleaned_data
         # The slot is taken before the password is checked, so parallel guesses can't all slip past the limit.
-        known = known_browser_key(self.request, self.organisation, email)
-        if known is not None:  # where the customer signed in before: not shut out by a stranger's wrong passwords
-            attempt = ratelimit.reserve("sign_in_failed_known_browser", self.request, key=known)
-        else:
-            attempt = ratelimit.reserve("sign_in_failed", self.request, key=f"{self.organisation.pk}:{email}")
+        key = rate_limit_key(self.request, self.organisation, email)
+        attempt = ratelimit.reserve("sign_in_failed", self.request, key=key)
         self.customer = customer_authenticate(organisation=self.organisation, email=email, password=password)
         if self.customer is None:
             log_access(
@@ -77,7 +74,7 @@ class PasswordLinkForm(forms.Form):
 
     def clean_email(self):
         email = normalise_email(self.cleaned_data["email"])
-        ratelimit.consume("password_link", self.request, key=f"{self.organisation.pk}:{email}")
+        ratelimit.consume("password_link", self.request, key=rate_limit_key(self.request, self.organisation, email))
         return email
 
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from outbox.models import OutboxEmail
 from portal_auth.doors.email_code.services import CODE_DIGITS, browser_summary, code_hmac
+from portal_auth.known_browsers import COOKIE
 from portal_auth.models import AccessEvent, Customer, Organisation, SignInCode
 from portal_auth.sessions import SESSION_CUSTOMER, SESSION_METHOD
 from tests.factories import CustomerFactory, OrganisationFactory
@@ -353,3 +354,38 @@ def test_create_organisation_can_open_the_code_door(db):
     call_command("create_organisation", "Plain Ltd", stdout=open("/dev/null", "w"))
     assert Organisation.objects.get(slug="codes-ltd").doors == ["password", "email_code", "access_link"]
     assert Organisation.objects.get(slug="plain-ltd").doors == ["password", "access_link"]
+
+
+def _signed_in_by_code_then_out(client, organisation, customer, ask, mailoutbox):
+    ask(client, organisation, customer.email)
+    assert enter(client, organisation, code_in(mailoutbox)).status_code == 302
+    assert COOKIE in client.cookies  # a sign-in by code makes the browser known, as any door's does
+    client.post(f"/{organisation.slug}/sign-out/")
+
+
+def test_strangers_asking_for_codes_for_an_address_do_not_stop_its_owners_browser(
+    organisation, customer, browser, ask, mailoutbox
+):
+    _signed_in_by_code_then_out(browser, organisation, customer, ask, mailoutbox)
+    with later(11 * 60):  # a new window of codes asked for
+        for _ in range(3):
+            ask(Client(), organisation, customer.email)
+        stranger = Client().post(f"/{organisation.slug}/code/", {"email": customer.email})
+        owner = ask(browser, organisation, customer.email)
+
+        assert stranger.status_code == 429
+        assert owner.status_code == 302
+        assert enter(browser, organisation, code_in(mailoutbox)).status_code == 302
+
+
+def test_strangers_wrong_codes_for_an_address_do_not_shut_out_its_owners_browser(
+    organisation, customer, browser, ask, resend, mailoutbox
+):
+    _signed_in_by_code_then_out(browser, organisation, customer, ask, mailoutbox)
+    stranger = Client(HTTP_USER_AGENT=FIREFOX)
+    mailoutbox.clear()
+    with later(11 * 60):
+        _ten_wrong_codes_across_four(organisation, customer, stranger, resend, ask, mailoutbox)
+    with later(23 * 60):
+        ask(browser, organisation, customer.email)
+        assert enter(browser, organisation, code_in(mailoutbox)).status_code == 302

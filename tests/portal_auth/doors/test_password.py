@@ -14,7 +14,8 @@ from django.utils import timezone
 from markupsafe import escape
 
 from bookings.models import Attendee, Booking
-from portal_auth.doors.password import forms, known_browsers
+from portal_auth import known_browsers
+from portal_auth.doors.password import forms
 from portal_auth.doors.password.forms import SIGN_IN_REFUSED as _REFUSED
 from portal_auth.models import AccessEvent, Customer, CustomerToken, hash_token
 from portal_auth.passwords import validate_customer_password
@@ -790,7 +791,7 @@ def test_a_known_browsers_own_wrong_passwords_are_limited_too(client, customer):
     assert post_sign_in(client, customer.organisation, customer.email, CUSTOMER_PASSWORD).status_code == 429
 
 
-def test_the_browsers_cookie_is_its_own_kept_from_scripts_and_other_sites(client, customer):
+def test_the_browsers_cookie_is_its_own_kept_from_scripts_and_other_sites(client, customer):  # any door's sign-in
     response = post_sign_in(client, customer.organisation, customer.email, CUSTOMER_PASSWORD)
 
     cookie = response.cookies[known_browsers.COOKIE]
