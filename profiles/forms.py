@@ -7,7 +7,7 @@ from portal_auth.models import Customer, normalise_email
 from portal_auth.services import customer_authenticate
 from portal_core import ratelimit
 from portal_core.sections import OptionalEmail, optional_emails
-from profiles.models import Profile, language_choices
+from profiles.models import EmailChange, Profile, language_choices
 from profiles.services import ProfileDetails
 
 _PHONE_CHARACTERS = re.compile(r"^\+?[0-9 ()./-]+$")
@@ -146,10 +146,11 @@ class ProfileForm(forms.Form):
         return clean_phone(self.cleaned_data["phone"])
 
     def clean_postcode(self) -> str:
-        postcode = _one_line(self.cleaned_data["postcode"]).upper()
+        # Checked as typed, then capitalised: "ß" or "ﬀ" would otherwise turn into letters nobody typed, and longer.
+        postcode = _one_line(self.cleaned_data["postcode"])
         if postcode and not _POSTCODE.match(postcode):
             raise ValidationError("A postcode can have only letters, digits, spaces and hyphens.", code="postcode")
-        return postcode
+        return postcode.upper()
 
     def clean(self):
         cleaned = super().clean()
@@ -180,6 +181,7 @@ class ProfileForm(forms.Form):
         return {email.key: self.cleaned_data[_email_field_name(email)] for email in self.optional_emails}
 
 
+EMAIL_MAX_LENGTH: int = EmailChange._meta.get_field("new_email").max_length or 254
 EMAIL_ERRORS = {
     "required": "Enter your new email address.",
     "invalid": "Enter an email address like name@example.com.",
@@ -215,6 +217,9 @@ class EmailChangeForm(forms.Form):
 
     def clean_new_email(self) -> str:
         email = normalise_email(self.cleaned_data["new_email"])
+        # Measured once normalised, as stored: lower case may be longer ("İ" is two characters lower-cased).
+        if len(email) > EMAIL_MAX_LENGTH:
+            raise ValidationError(EMAIL_ERRORS["max_length"], code="max_length")
         if email == self.customer.email:
             raise ValidationError("That is already your email address.", code="unchanged")
         return email

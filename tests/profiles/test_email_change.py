@@ -169,6 +169,11 @@ def unaddressed(response, address: str) -> str:
             {"new_email": "ana at example", "password": CUSTOMER_PASSWORD},
             "Enter an email address like name@example.com.",
         ),
+        (
+            # 194 characters as typed, 374 once lower-cased: "İ" is two characters in lower case.
+            {"new_email": "a@" + ".".join(["İ" * 20] * 9) + ".com", "password": CUSTOMER_PASSWORD},
+            "An email address has at most 254 characters.",
+        ),
         ({"new_email": NEW, "password": ""}, "Enter your current password."),
         ({"new_email": NEW, "password": "not my password"}, "That password is wrong."),
         ({"new_email": "SAME", "password": CUSTOMER_PASSWORD}, "That is already your email address."),

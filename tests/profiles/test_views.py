@@ -94,6 +94,9 @@ def test_everything_may_be_left_empty(client_of, customer):
         ({"city": ""}, "city", "Enter your town or city, or clear the address to have none."),
         ({"country": ""}, "country", "Enter your country, or clear the address to have none."),
         ({"postcode": "SW1A <1AA>"}, "postcode", "A postcode can have only letters, digits, spaces and hyphens."),
+        # Letters that capitalise into others ("ß" to "SS", "ﬀ" to "FF") are not the letters the rule allows.
+        ({"postcode": "ß" * 16}, "postcode", "A postcode can have only letters, digits, spaces and hyphens."),
+        ({"postcode": "ſt ﬀ1"}, "postcode", "A postcode can have only letters, digits, spaces and hyphens."),
         ({"language": "klingon"}, "language", "Choose a language from the list."),
         ({"name": "x" * 201}, "name", "Your name can have at most 200 characters."),
     ],
