@@ -399,21 +399,28 @@ def validate_image(
         with Image.open(file, formats=[_PILLOW_FORMATS[kind]]) as image:
             width, height = image.size
             # Measured from the header, before the pixels are decoded: a small file may unpack into a huge image.
-            if width > max_width or height > max_height:
-                raise ValidationError(
-                    "“%(name)s” is %(width)d×%(height)d pixels; it may be at most %(max_width)d×%(max_height)d.",
-                    code="too_many_pixels",
-                    params={
-                        "name": name,
-                        "width": width,
-                        "height": height,
-                        "max_width": max_width,
-                        "max_height": max_height,
-                    },
-                )
+            for entry_width, entry_height in _image_sizes(image, kind):
+                if entry_width > max_width or entry_height > max_height:
+                    raise ValidationError(
+                        "“%(name)s” is %(width)d×%(height)d pixels; it may be at most %(max_width)d×%(max_height)d.",
+                        code="too_many_pixels",
+                        params={
+                            "name": name,
+                            "width": entry_width,
+                            "height": entry_height,
+                            "max_width": max_width,
+                            "max_height": max_height,
+                        },
+                    )
             image.load()
     except ValidationError:
         raise
+    except Image.DecompressionBombError:
+        raise ValidationError(
+            "“%(name)s” holds an image larger than %(max_width)d×%(max_height)d pixels.",
+            code="too_many_pixels",
+            params={"name": name, "max_width": max_width, "max_height": max_height},
+        ) from None
     except Exception:  # Pillow fails in many ways on a damaged or hostile image; each means the same to the uploader
         raise ValidationError(
             "“%(name)s” %(reason)s.", code="damaged", params={"name": name, "reason": _DAMAGED}
@@ -427,6 +434,16 @@ def validate_image(
             params={"name": name, "width": width, "height": height},
         )
     return kind
+
+
+def _image_sizes(image: Image.Image, kind: FileKind) -> list[tuple[int, int]]:
+    """The size of every image the file holds, read from each one's own header, before any is decoded."""
+    if kind is ICO:
+        # Pillow measures and decodes only the entry the directory calls largest, and the directory may lie; a
+        # browser shows whichever entry suits the tab, so each is measured as it really is.
+        ico = image.ico  # type: ignore[attr-defined]
+        return [ico.frame(index).size for index in range(len(ico.entry))]
+    return [image.size]
 
 
 def validate_logo(file) -> None:

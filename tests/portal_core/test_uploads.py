@@ -1,6 +1,7 @@
 import io
 import struct
 import zipfile
+import zlib
 from types import SimpleNamespace
 
 import pytest
@@ -11,6 +12,7 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.utils.datastructures import MultiValueDict
+from PIL import Image
 
 from portal_core import uploads
 from portal_core.uploads import (
@@ -31,6 +33,7 @@ from portal_core.uploads import (
     storage_name,
     stored_upload_save,
     stored_uploads_delete,
+    validate_favicon,
     validate_upload,
 )
 from tests.upload_files import DOCM_CONTENT_TYPES, DOCX_CONTENT_TYPES, compound_file, docx, office_zip
@@ -425,3 +428,56 @@ def test_deleting_stored_uploads_deletes_their_files_only_once_the_rows_are_gone
 
         assert not type(upload).objects.exists()
         assert not default_storage.exists(name)
+
+
+# ---------------------------------------------------------------------------------------------
+# Images
+
+
+def png_of(side: int) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (side, side), "#0f5c8a").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def png_claiming(side: int) -> bytes:
+    """A small PNG whose header says it is side×side: what a decoder would have to unpack."""
+    content = png_of(1)
+    header = struct.pack(">II", side, side) + content[24:29]
+    chunk = b"IHDR" + header
+    return content[:8] + struct.pack(">I", len(header)) + chunk + struct.pack(">I", zlib.crc32(chunk)) + content[33:]
+
+
+def ico_of(*entries: tuple[int, bytes]) -> bytes:
+    """An ICO whose directory names each entry's size as given, whatever the entry really holds."""
+    directory = struct.pack("<HHH", 0, 1, len(entries))
+    offset, body = 6 + 16 * len(entries), b""
+    for side, content in entries:
+        directory += struct.pack("<BBBBHHII", side % 256, side % 256, 0, 0, 1, 32, len(content), offset + len(body))
+        body += content
+    return directory + body
+
+
+def favicon_refusal(content: bytes) -> list[str]:
+    with pytest.raises(ValidationError) as refused:
+        validate_favicon(SimpleUploadedFile("favicon.ico", content))
+    return refused.value.messages
+
+
+def test_an_ico_with_several_honest_sizes_is_a_favicon():
+    buffer = io.BytesIO()
+    Image.new("RGB", (48, 48), "#0f5c8a").save(buffer, format="ICO", sizes=[(16, 16), (32, 32), (48, 48)])
+    validate_favicon(SimpleUploadedFile("favicon.ico", buffer.getvalue()))
+    validate_favicon(SimpleUploadedFile("favicon.ico", ico_of((32, png_of(32)), (16, png_of(16)))))
+
+
+def test_every_entry_of_an_ico_is_measured_not_only_the_one_its_directory_calls_largest():
+    hidden = ico_of((32, png_of(32)), (16, png_of(2000)))
+
+    assert favicon_refusal(hidden) == ["“favicon.ico” is 2000×2000 pixels; it may be at most 512×512."]
+
+
+def test_an_ico_hiding_an_entry_of_hundreds_of_megapixels_is_refused_undecoded():
+    bomb = ico_of((32, png_of(32)), (16, png_claiming(25000)))
+
+    assert favicon_refusal(bomb) == ["“favicon.ico” holds an image larger than 512×512 pixels."]
