@@ -3,7 +3,7 @@ from django.utils.html import format_html
 
 from policies.forms import PolicyAdminForm
 from policies.models import CompanyInformation, Policy
-from portal_core.admin import PortalModelAdmin
+from portal_core.admin import OrganisationFixedMixin, PortalModelAdmin
 
 
 @admin.register(Policy)
@@ -26,6 +26,7 @@ class PolicyAdmin(PortalModelAdmin):
 
 
 @admin.register(CompanyInformation)
-class CompanyInformationAdmin(PortalModelAdmin):
+class CompanyInformationAdmin(OrganisationFixedMixin, PortalModelAdmin):
+    # The organisation is the row's key: choosing another on a change page would overwrite that one's details.
     list_display = ["legal_name", "organisation", "company_number", "vat_number"]
     search_fields = ["legal_name", "organisation__name"]

@@ -126,3 +126,19 @@ def test_staff_add_company_information(admin_client, organisation):
     assert CompanyInformation.objects.get(organisation=organisation).vat_number == "FR 12 812345678"
     organisation.refresh_from_db()
     assert organisation.footer_links["policies"] == [{"title": "Company information", "path": "policies/#company"}]
+
+
+def test_company_information_stays_with_its_organisation(admin_client, organisation, other_organisation):
+    CompanyInformation.objects.create(organisation=organisation, legal_name="Voyages Lumière SAS")
+    CompanyInformation.objects.create(organisation=other_organisation, legal_name="Reisen GmbH", vat_number="DE 1")
+    url = f"/admin/policies/companyinformation/{organisation.pk}/change/"
+
+    response = admin_client.post(url, {"organisation": other_organisation.pk, "legal_name": "Voyages SAS"})
+
+    assert response.status_code == 302, errors(response)
+    assert dict(CompanyInformation.objects.values_list("organisation", "legal_name")) == {
+        organisation.pk: "Voyages SAS",
+        other_organisation.pk: "Reisen GmbH",
+    }
+    assert CompanyInformation.objects.get(organisation=other_organisation).vat_number == "DE 1"
+    assert 'name="organisation"' not in admin_client.get(url).content.decode()
