@@ -268,7 +268,14 @@ class Portal(models.Model):
         constraints = [
             models.UniqueConstraint(
                 "organisation", condition=models.Q(is_primary=True), name="portal_one_primary_per_organisation"
-            )
+            ),
+            # People take addresses to be the same whatever their case: /Voyages/ must not be another business's
+            # look-alike of /voyages/. Pages still find a portal by its address exactly as stored.
+            models.UniqueConstraint(
+                Lower("slug"),
+                name="portal_slug_unique_in_any_case",
+                violation_error_message="A portal already has this address, in capitals or not; choose another.",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -7,6 +7,7 @@ import pytest
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from outbox.models import OutboxEmail
@@ -232,6 +233,53 @@ def test_a_portal_address_is_taken_once_across_organisations(organisation, other
     Portal.objects.create(organisation=organisation, slug="lumiere-events", name="Events")
     with pytest.raises(ValidationError, match="already has this address"):
         OrganisationFactory.build(slug="lumiere-events", name="Someone else").full_clean()
+
+
+ANY_CASE = "A portal already has this address, in capitals or not; choose another."
+
+
+def test_a_portal_address_is_taken_once_whatever_its_case(organisation, other_organisation, client):
+    look_alike = Portal(organisation=other_organisation, slug=organisation.slug.upper(), name="Look-alike")
+
+    with pytest.raises(ValidationError) as refused:
+        look_alike.full_clean()
+
+    assert refused.value.messages == [ANY_CASE]
+    with pytest.raises(IntegrityError), transaction.atomic():
+        look_alike.save()
+    # An address is found as it is stored: a case variant is no other portal, only not found.
+    assert client.get(f"/{organisation.slug}/sign-in/").status_code == 200
+    assert client.get(f"/{organisation.slug.upper()}/sign-in/").status_code == 404
+
+
+def test_staff_are_told_an_address_is_taken_in_another_case(admin_client, organisation, second_portal):
+    form = portal_change_form(second_portal, [], lambda index, row: {})
+
+    response = admin_client.post(f"/admin/portal_auth/portal/{second_portal.pk}/change/", form | {"slug": "Voyages-X"})
+    taken = admin_client.post(
+        f"/admin/portal_auth/portal/{second_portal.pk}/change/", form | {"slug": organisation.slug.title()}
+    )
+
+    assert response.status_code == 302
+    assert taken.status_code == 200 and ANY_CASE in taken.content.decode()
+    second_portal.refresh_from_db()
+    assert second_portal.slug == "Voyages-X"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migrating_stops_and_names_the_portals_whose_addresses_differ_only_in_case(migrate):
+    apps = migrate([("portal_auth", "0020_help_text_without_angle_brackets")])
+    Organisation, Portal = apps.get_model("portal_auth", "Organisation"), apps.get_model("portal_auth", "Portal")
+    first, second = (Organisation.objects.create(name=slug, slug=slug) for slug in ("voyages", "reisen"))
+    Portal.objects.create(organisation=first, slug="voyages", name="Voyages", is_primary=True)
+    Portal.objects.create(organisation=second, slug="VOYAGES", name="Look-alike")
+
+    with pytest.raises(RuntimeError, match=r"differ only in case: /voyages/ and /VOYAGES/\. Give each but one"):
+        migrate([("portal_auth", "0021_portal_slug_unique_in_any_case")])
+
+    Portal.objects.filter(slug="VOYAGES").update(slug="reisen")
+    apps = migrate([("portal_auth", "0021_portal_slug_unique_in_any_case")])
+    assert sorted(apps.get_model("portal_auth", "Portal").objects.values_list("slug", flat=True)) == ["reisen", "voyages"]
 
 
 def test_create_portal_adds_a_portal_and_refuses_bad_input(organisation, capsys):
