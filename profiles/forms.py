@@ -7,6 +7,7 @@ from portal_auth.models import Customer, normalise_email
 from portal_auth.services import customer_authenticate
 from portal_core import ratelimit
 from portal_core.sections import OptionalEmail, optional_emails
+from portal_core.text import has_unstorable
 from profiles.models import EmailChange, Profile, language_choices
 from profiles.services import ProfileDetails
 
@@ -19,6 +20,17 @@ PHONE_MIN_DIGITS, PHONE_MAX_DIGITS = 7, 15
 def _one_line(text: str) -> str:
     # A text box can't hold a line break, but a forged post can: an address label must not get an extra line.
     return " ".join(text.split())
+
+
+def _one_line_of_text(text: str, label: str) -> str:
+    """`text` on one line, refused if it holds a control character (a bell, a terminal's escape), as the API does:
+    the name goes into emails, the admin and exports."""
+    text = _one_line(text)
+    if has_unstorable(text):
+        raise ValidationError(
+            f"{label} can have no control characters (such as a bell or an escape).", code="control_characters"
+        )
+    return text
 
 
 def clean_phone(phone: str) -> str:
@@ -140,7 +152,7 @@ class ProfileForm(forms.Form):
         return [self[_email_field_name(email)] for email in self.optional_emails]
 
     def clean_name(self) -> str:
-        return _one_line(self.cleaned_data["name"])
+        return _one_line_of_text(self.cleaned_data["name"], "Your name")
 
     def clean_phone(self) -> str:
         return clean_phone(self.cleaned_data["phone"])
@@ -156,7 +168,10 @@ class ProfileForm(forms.Form):
         cleaned = super().clean()
         for name in self.ADDRESS_FIELDS:
             if name in cleaned and name != "postcode":
-                cleaned[name] = _one_line(cleaned[name])
+                try:
+                    cleaned[name] = _one_line_of_text(cleaned[name], str(self.fields[name].label))
+                except ValidationError as error:
+                    self.add_error(name, error)
         if any(cleaned.get(name) for name in self.ADDRESS_FIELDS):
             for name, message in self.ADDRESS_NEEDS.items():
                 if name in cleaned and not cleaned[name]:

@@ -279,7 +279,8 @@ def test_migrating_stops_and_names_the_portals_whose_addresses_differ_only_in_ca
 
     Portal.objects.filter(slug="VOYAGES").update(slug="reisen")
     apps = migrate([("portal_auth", "0021_portal_slug_unique_in_any_case")])
-    assert sorted(apps.get_model("portal_auth", "Portal").objects.values_list("slug", flat=True)) == ["reisen", "voyages"]
+    slugs = apps.get_model("portal_auth", "Portal").objects.values_list("slug", flat=True)
+    assert sorted(slugs) == ["reisen", "voyages"]
 
 
 def test_create_portal_adds_a_portal_and_refuses_bad_input(organisation, capsys):

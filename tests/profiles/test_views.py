@@ -99,6 +99,18 @@ def test_everything_may_be_left_empty(client_of, customer):
         ({"postcode": "ſt ﬀ1"}, "postcode", "A postcode can have only letters, digits, spaces and hyphens."),
         ({"language": "klingon"}, "language", "Choose a language from the list."),
         ({"name": "x" * 201}, "name", "Your name can have at most 200 characters."),
+        # What the API refuses too: a bell, a terminal's escape sequences, C1 controls (into emails and exports).
+        (
+            {"name": "Ann\x07\x1b[2J\x7f\x9b"},
+            "name",
+            "Your name can have no control characters (such as a bell or an escape).",
+        ),
+        ({"city": "\x01Lisboa"}, "city", "Town or city can have no control characters (such as a bell or an escape)."),
+        (
+            {"address_line_2": "Apt 1\x1b[0m"},
+            "address_line_2",
+            "Address line 2 can have no control characters (such as a bell or an escape).",
+        ),
     ],
 )
 def test_a_mistake_is_said_in_plain_words_and_nothing_is_saved(client_of, customer, changes, field, message):
