@@ -25,6 +25,7 @@ DEFAULT_ACCENT = "#1d4ed8"
 DEFAULT_ACCENT_TEXT = "#ffffff"
 # portal.css's --text, the dark text a light accent falls back to.
 DARK_TEXT = "#1f2328"
+BLACK = "#000000"
 # The darkest background text in the accent stands on (portal.css's --page); white cards are lighter still.
 PAGE_BACKGROUND = "#f4f5f7"
 
@@ -57,7 +58,8 @@ def theme_of(portal: "Portal") -> Theme:
     """The portal's theme, readable whatever its row holds.
 
     A row saved before the contrast rule (or written by SQL) may hold a pair that fails it: its buttons get
-    whichever of white or dark text reads better until someone edits the portal, and the admin refuses the pair.
+    whichever of white or dark text reads better (black on mid-tones, where neither reads well enough) until someone
+    edits the portal, and the admin refuses the pair.
     """
     return _theme(portal.accent_colour, portal.accent_text_colour)
 
@@ -70,6 +72,9 @@ def _theme(accent_colour: str, accent_text_colour: str) -> Theme:
     text = accent_text_colour.lower() if is_hex_colour(accent_text_colour) else DEFAULT_ACCENT_TEXT
     if text_contrast_problem(accent, text):
         text = max((DEFAULT_ACCENT_TEXT, DARK_TEXT), key=lambda candidate: contrast_ratio(accent, candidate))
+    if text_contrast_problem(accent, text):
+        # On mid-tones (#808080, #0891b2) neither reaches 4.5:1; black always does where white does not.
+        text = BLACK
     # Under the pointer the fill moves away from its text, so the hover shade reads at least as well.
     text_is_lighter = relative_luminance(text) > relative_luminance(accent)
     hover = mix(accent, "#000000" if text_is_lighter else "#ffffff", 0.15)

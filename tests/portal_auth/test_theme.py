@@ -220,6 +220,27 @@ def test_a_pair_saved_before_the_rule_still_gets_readable_buttons(client, organi
     assert "--accent: #ffd700;" in css and "--accent-text: #1f2328;" in css
 
 
+@pytest.mark.parametrize("accent", ["#0891b2", "#808080", "#7a7a7a"])
+def test_a_mid_tone_saved_before_the_rule_gets_black_text_that_reads_at_4_5(client, organisation, accent):
+    # Neither white nor the page's dark text reaches 4.5:1 on these (as copied from organisations' colours).
+    Portal.objects.filter(organisation=organisation).update(accent_colour=accent, accent_text_colour="#ffffff")
+
+    css = client.get(f"/{organisation.slug}/theme.css").content.decode()
+
+    assert f"--accent: {accent};" in css and "--accent-text: #000000;" in css
+    assert contrast_ratio(accent, "#000000") >= 4.5
+
+
+def test_every_stored_accent_gets_button_text_that_reads_at_4_5(organisation):
+    portal = primary_portal_of(organisation)
+    for red, green, blue in (
+        (red, green, blue) for red in range(0, 256, 15) for green in range(0, 256, 15) for blue in range(0, 256, 15)
+    ):
+        portal.accent_colour, portal.accent_text_colour = f"#{red:02x}{green:02x}{blue:02x}", "#ffffff"
+        theme = portal.theme
+        assert contrast_ratio(theme.accent, theme.accent_text) >= 4.5, theme
+
+
 def test_a_colour_written_around_the_form_never_reaches_the_stylesheet(client, organisation):
     Portal.objects.filter(organisation=organisation).update(accent_colour="red}*{")
 
