@@ -37,8 +37,13 @@ def portal_sections(portal: Portal) -> list[PlacedSection]:
     return placed + [PlacedSection(section, False) for key, section in installed.items() if key not in named]
 
 
+# URL namespaces whose pages are a section's without being its app: they go where the section goes.
+SECTION_OF_NAMESPACE = {"account": "profile"}  # "Recent access" and "Your sessions", at /<portal>/profile/access/
+
+
 def section_enabled(portal: Portal, key: str) -> bool:
     """Whether the section with this key (a URL namespace) is on in the portal; anything not a section is."""
+    key = SECTION_OF_NAMESPACE.get(key, key)
     if key not in {section.key for section in sections()}:
         return True
     return any(placed.section.key == key for placed in portal_sections(portal))

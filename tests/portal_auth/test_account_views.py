@@ -9,8 +9,9 @@ from django.test import Client
 from django.utils import timezone
 
 from portal_auth import account_views
-from portal_auth.models import AccessEvent, Customer, CustomerSession, CustomerToken
+from portal_auth.models import AccessEvent, Customer, CustomerSession, CustomerToken, PortalSection
 from portal_auth.sessions import SESSION_ROW
+from tests.factories import primary_portal_of
 
 Kind = AccessEvent.Kind
 PAGES = ("", "sessions/")
@@ -33,6 +34,20 @@ def test_the_pages_ask_a_visitor_to_sign_in(client, customer, page):
     response = client.get(access_url(customer, page))
     assert response.status_code == 302
     assert response["Location"].startswith(f"/{customer.organisation.slug}/sign-in/?next=")
+
+
+def test_the_pages_go_with_the_profile_where_a_portal_turns_it_off(customer, sign_in):
+    portal = primary_portal_of(customer.organisation)
+    PortalSection.objects.filter(portal=portal, key="profile").update(enabled=False)
+    portal.section_layout_refresh()
+    client = sign_in(customer)
+    session = row_of(client)
+
+    answers = [client.get(access_url(customer, page)).status_code for page in PAGES]
+    ended = client.post(access_url(customer, "sessions/end/"), {"session": session.pk})
+
+    assert answers == [404, 404] and ended.status_code == 404
+    assert signed_in(client, customer)
 
 
 @pytest.mark.parametrize("page", PAGES)
