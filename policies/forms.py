@@ -1,6 +1,7 @@
 from django import forms
 from django.utils.text import slugify
 
+from policies.markdown import nested_too_deeply
 from policies.models import Policy
 
 # Where a page of each usual kind lives unless staff choose otherwise.
@@ -24,6 +25,15 @@ class PolicyAdminForm(forms.ModelForm):
         self.fields["title"].help_text = "Left empty, the kind's name (“Privacy policy”)."
         self.fields["slug"].required = False
         self.fields["slug"].help_text = "Left empty, from the kind (terms, privacy, refunds) or the title."
+
+    def clean_body(self) -> str:
+        body = self.cleaned_data["body"]
+        if nested_too_deeply(body):
+            raise forms.ValidationError(
+                "Lists or quotes here sit too deep in one another for the page to show them whole: nest them less.",
+                code="nested_too_deeply",
+            )
+        return body
 
     def clean(self):
         super().clean()  # which turns on the checks of the page's address and kind

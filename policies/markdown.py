@@ -31,7 +31,14 @@ def _link_allowed(url: str) -> bool:
     return scheme is None or scheme.group(1).lower() in _LINK_SCHEMES
 
 
-_parser = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"]).disable("image")
+# How deep blocks may sit in one another (a list item in a list is two levels, a quote one): deeper, the parser
+# drops the rest of the text, so the admin refuses it (nested_too_deeply). The preset's 20 cut lists off at ten.
+MAX_NESTING = 100
+_parser = (
+    MarkdownIt("commonmark", {"html": False, "maxNesting": MAX_NESTING})
+    .enable(["table", "strikethrough"])
+    .disable("image")
+)
 _parser.validateLink = _link_allowed  # type: ignore[method-assign]
 
 
@@ -44,6 +51,11 @@ def render_markdown(text: str) -> str:
     for token in headings:
         token.tag = f"h{min(int(token.tag[1]) + shift, 6)}"
     return sanitise(_parser.renderer.render(tokens, _parser.options, {}))
+
+
+def nested_too_deeply(text: str) -> bool:
+    """Whether lists or quotes in `text` sit so deep in one another that the parser would leave part of it out."""
+    return any(token.nesting == 1 and token.level >= MAX_NESTING - 1 for token in _parser.parse(text))
 
 
 def sanitise(html: str) -> str:

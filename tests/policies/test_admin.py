@@ -50,6 +50,16 @@ def test_another_page_needs_a_title(admin_client, organisation):
     assert not Policy.objects.exists()
 
 
+def test_a_text_nested_too_deep_to_be_shown_whole_is_refused(admin_client, organisation):
+    body = "".join("  " * level + f"- item{level}\n" for level in range(60))
+
+    response = add(admin_client, organisation, title="Deep", body=body)
+
+    assert response.status_code == 200
+    assert "sit too deep in one another for the page to show them whole" in errors(response)
+    assert not Policy.objects.exists()
+
+
 def test_a_second_page_of_a_usual_kind_is_refused(admin_client, organisation):
     PolicyFactory(organisation=organisation, kind="privacy", slug="privacy")
 

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from policies.markdown import render_markdown, sanitise
+from policies.markdown import nested_too_deeply, render_markdown, sanitise
 
 HARMFUL = re.compile(r"<script|<img|<iframe|<style|\son\w+=|javascript:|data:|vbscript:|style=", re.IGNORECASE)
 
@@ -104,6 +104,24 @@ def test_headings_lists_links_and_emphasis_render():
     assert "<th>Refund</th>" in html and "<td>100 %</td>" in html  # alignment needs a style: left out
     assert "<code>code</code>" in html and "<pre><code>a block" in html
     assert "<hr>" in html
+
+
+def nested_list(depth: int) -> str:
+    return "".join("  " * level + f"- item{level}\n" for level in range(depth))
+
+
+@pytest.mark.parametrize("depth", [10, 40])
+def test_lists_nested_deep_lose_no_item(depth):
+    html = render_markdown(nested_list(depth))
+
+    assert all(f"<li>item{level}" in html for level in range(depth))
+    assert html.count("<ul>") == depth
+    assert not nested_too_deeply(nested_list(depth))
+
+
+def test_lists_or_quotes_nested_deeper_than_the_parser_goes_are_told_apart():
+    assert nested_too_deeply(nested_list(60)) and "item59" not in render_markdown(nested_list(60))
+    assert nested_too_deeply("> " * 120 + "deep") and not nested_too_deeply("> " * 60 + "deep")
 
 
 def test_the_sanitiser_alone_stops_what_the_parser_might_let_through():
