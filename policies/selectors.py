@@ -11,6 +11,11 @@ def policies_of(organisation: Organisation) -> QuerySet[Policy]:
     return Policy.objects.filter(organisation=organisation).order_by("order", "title", "pk")
 
 
+def policy_titles_of(organisation: Organisation) -> QuerySet[Policy]:
+    """The policies as the list shows them: titles and dates, without their bodies, which may be long."""
+    return policies_of(organisation).only("title", "slug", "order", "updated_at")
+
+
 def get_policy(organisation: Organisation, slug: str) -> Policy:
     # Public pages: another organisation's policy is simply not this one's, a plain 404.
     policy = policies_of(organisation).filter(slug=slug).first()

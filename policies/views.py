@@ -1,7 +1,7 @@
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
-from policies.selectors import company_information_of, get_policy, policies_of
+from policies.selectors import company_information_of, get_policy, policy_titles_of
 from portal_auth.decorators import organisation_page
 from portal_auth.page_cache import cached_page
 
@@ -13,7 +13,7 @@ from portal_auth.page_cache import cached_page
 @cached_page
 @organisation_page
 def policy_list(request, organisation):
-    context = {"policies": policies_of(organisation), "company": company_information_of(organisation)}
+    context = {"policies": policy_titles_of(organisation), "company": company_information_of(organisation)}
     return render(request, "policies/policy_list.html", context)
 
 

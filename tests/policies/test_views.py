@@ -122,6 +122,18 @@ def test_each_page_takes_the_same_few_queries_however_many_policies(
         assert page(reader, organisation, f"{path}?then")[0].status_code == 200
 
 
+def test_the_policies_page_reads_titles_not_bodies(reader, organisation, make_policy, django_assert_max_num_queries):
+    make_policy(title="Terms and conditions", slug="terms", body="Long. " * 100_000)
+
+    with django_assert_max_num_queries(6) as few:
+        response, html = page(reader, organisation)
+
+    assert response.status_code == 200 and "Terms and conditions" in main(html)
+    listing = [query["sql"] for query in few.captured_queries if 'FROM "policies_policy"' in query["sql"]]
+    assert len(listing) == 1
+    assert '"body"' not in listing[0] and '"body_html"' not in listing[0]
+
+
 def test_a_customers_repeat_view_comes_from_the_page_cache_and_an_edit_makes_it_fresh(
     sign_in, customer, organisation, make_policy
 ):
