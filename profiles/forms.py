@@ -12,6 +12,10 @@ from profiles.models import EmailChange, Profile, language_choices
 from profiles.services import ProfileDetails
 
 _PHONE_CHARACTERS = re.compile(r"^\+?[0-9 ()./-]+$")
+# Brackets go around digits only, an area code or a trunk prefix: "(020) 7946 0958", "+44 (0)20 7946 0958".
+_PHONE_BRACKETS = re.compile(r"\(([0-9]+(?:[ .-][0-9]+)*)\)")
+# Once bracketed digits are plain: digit groups, one separator between two, after an optional leading +.
+_PHONE_GROUPS = re.compile(r"^(?:\+ ?)?[0-9]+(?:[ ./-][0-9]+)*$")
 _POSTCODE = re.compile(r"^[A-Za-z0-9 -]+$")
 # ITU-T E.164: a full international number has at most 15 digits; no working number has fewer than 7.
 PHONE_MIN_DIGITS, PHONE_MAX_DIGITS = 7, 15
@@ -42,6 +46,12 @@ def clean_phone(phone: str) -> str:
         raise ValidationError(
             "A phone number can have only digits, spaces, brackets and hyphens, and a + at the start.",
             code="phone_characters",
+        )
+    if not _PHONE_GROUPS.match(_PHONE_BRACKETS.sub(r"\1", phone)):
+        raise ValidationError(
+            "Write a phone number as groups of digits with one space, hyphen or dot between two, and brackets "
+            "only around digits: for example +44 20 7946 0958 or (020) 7946-0958.",
+            code="phone_punctuation",
         )
     digits = re.sub(r"\D", "", phone)
     if phone.startswith("+") and digits.startswith("0"):

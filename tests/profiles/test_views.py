@@ -90,6 +90,10 @@ def test_everything_may_be_left_empty(client_of, customer):
         ({"phone": "12 34"}, "phone", "That phone number is too short. Enter the whole number, with its area code."),
         ({"phone": "+44 1234 5678 9012 345"}, "phone", "That phone number is too long: a phone number has at most 15"),
         ({"phone": "+0 20 7946 0958"}, "phone", "After the + comes the country code, which never starts with 0"),
+        *(
+            ({"phone": phone}, "phone", "Write a phone number as groups of digits with one space, hyphen or dot")
+            for phone in ("+1 ((((((((((((( 2345678", "..../////-----1234567", "(020 7946 0958", "020--7946 0958")
+        ),
         ({"address_line_1": ""}, "address_line_1", "Enter the first line of your address, or clear the address"),
         ({"city": ""}, "city", "Enter your town or city, or clear the address to have none."),
         ({"country": ""}, "country", "Enter your country, or clear the address to have none."),
@@ -126,7 +130,15 @@ def test_a_mistake_is_said_in_plain_words_and_nothing_is_saved(client_of, custom
 
 
 @pytest.mark.parametrize(
-    "phone", ["+44 20 7946 0958", "(020) 7946-0958", "+1 (415) 555-0132", "0612345678", "+33.6.12.34.56.78"]
+    "phone",
+    [
+        "+44 20 7946 0958",
+        "(020) 7946-0958",
+        "+1 (415) 555-0132",
+        "0612345678",
+        "+33.6.12.34.56.78",
+        "+44 (0)20 7946 0958",
+    ],
 )
 def test_phone_numbers_as_people_write_them_are_taken(client_of, customer, phone):
     assert client_of.post(profile_url(customer), details(phone=phone)).status_code == 302
