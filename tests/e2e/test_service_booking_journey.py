@@ -114,3 +114,35 @@ def test_a_customer_books_a_class_for_two_moves_it_and_cancels_it(
     # A subject too long for the first line is folded onto the next one whole: a reader sees it without that space.
     subjects = [str(m["Subject"]).strip() for m in smtp_server.messages_to("alice@example.com")]
     assert any(re.match(r"Moved:", s) for s in subjects) and any(s.startswith("Cancelled:") for s in subjects)
+
+
+def test_answers_changed_in_another_tab_are_shown_before_anything_is_booked(
+    page, live_server, harbour_tour, sign_in, settings
+):
+    organisation = harbour_tour.organisation
+    slug = organisation.slug
+    customer = CustomerFactory(organisation=organisation, email="alice@example.com", name="Alice Martin")
+    _signed_in(page, live_server, customer, sign_in, settings)
+    page.goto(f"{live_server.url}/{slug}/bookings/book/{harbour_tour.pk}/")
+    page.locator(".day-list a").nth(2).click()
+    page.locator(".time-list a").first.click()
+    details = page.url
+    page.get_by_role("button", name="Continue").click()
+    page.wait_for_url(f"{live_server.url}/{slug}/bookings/book/check/")
+
+    other_tab = page.context.new_page()
+    other_tab.goto(details)
+    other_tab.get_by_label("How many people?").select_option("3")
+    other_tab.get_by_role("button", name="Continue").click()
+    other_tab.wait_for_url(f"{live_server.url}/{slug}/bookings/book/check/")
+    other_tab.close()
+    page.get_by_role("button", name="Confirm booking").click()
+
+    summary = page.locator(".error-summary")
+    assert "Your answers changed in another window" in summary.inner_text()
+    assert "Confirm booking for 120.00 EUR" in page.locator("main").inner_text()  # 3 people at 40.00
+    assert not Booking.objects.exists()
+    check_page(page, "self-booking-answers-changed")
+    page.get_by_role("button", name="Confirm booking").click()
+    page.wait_for_url(re.compile(rf"/{slug}/bookings/[\w-]+/$"))
+    assert Booking.objects.get().places == 3
