@@ -1,4 +1,4 @@
-from portal_auth.portal_sections import footer_links_shown, nav_sections
+from portal_auth.portal_sections import SECTION_OF_NAMESPACE, footer_links_shown, nav_sections
 
 
 def portal(request):
@@ -8,10 +8,6 @@ def portal(request):
         "organisation": getattr(request, "organisation", None),
         "portal_customer": getattr(request, "portal_customer", None),
     }
-
-
-# Pages whose address is under a section's, with URLs of their own: the nav marks that section as the current one.
-_UNDER_SECTION = {"account": "profile"}  # "Recent access" and "Your sessions", at /<portal>/profile/access/
 
 
 def portal_sections(request):
@@ -26,6 +22,6 @@ def portal_sections(request):
     held = getattr(request, "portal_sections_held", None)
     return {
         "portal_sections": nav_sections(portal, getattr(request, "portal_customer", None), held),
-        "nav_current": _UNDER_SECTION.get(current, current),
+        "nav_current": SECTION_OF_NAMESPACE.get(current, current),
         "footer_links": footer_links_shown(portal),
     }

@@ -166,8 +166,11 @@ class Organisation(models.Model):
     def validate_unique(self, exclude=None):
         super().validate_unique(exclude=exclude)
         if self._state.adding and "slug" not in (exclude or ()):
-            if Portal.objects.filter(slug=self.slug).exists():
-                raise ValidationError({"slug": "A portal already has this address; choose another."})
+            # Its primary portal takes the address, which must be free in any case (the portals' constraint).
+            if Portal.objects.filter(slug__iexact=self.slug).exists():
+                raise ValidationError(
+                    {"slug": "A portal already has this address, in capitals or not; choose another."}
+                )
 
     @property
     def public_name(self) -> str:

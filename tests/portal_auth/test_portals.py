@@ -233,6 +233,8 @@ def test_a_portal_address_is_taken_once_across_organisations(organisation, other
     Portal.objects.create(organisation=organisation, slug="lumiere-events", name="Events")
     with pytest.raises(ValidationError, match="already has this address"):
         OrganisationFactory.build(slug="lumiere-events", name="Someone else").full_clean()
+    with pytest.raises(ValidationError, match="already has this address, in capitals or not"):
+        OrganisationFactory.build(slug="Lumiere-Events", name="Someone else").full_clean()
 
 
 ANY_CASE = "A portal already has this address, in capitals or not; choose another."
