@@ -134,7 +134,8 @@ class ServiceConfirmationForm(forms.Form):
 
     # The answers shown, signed for the customer. A Confirm posted after the session ended keeps them as a draft
     # (portal_auth/drafts.py), and the check page shows them again once that customer has signed in.
-    answers = forms.CharField(widget=forms.HiddenInput, max_length=4000)
+    # A note of 1,000 characters outside Latin-1, signed and compressed, comes to about 5,000.
+    answers = forms.CharField(widget=forms.HiddenInput, max_length=20_000)
     price = forms.DecimalField(widget=forms.HiddenInput, max_digits=15, decimal_places=2)
     currency = forms.CharField(widget=forms.HiddenInput, max_length=3)
 

@@ -161,7 +161,7 @@ class Message(MessageShownFacts, models.Model):
     channel = models.CharField(max_length=20, choices=Channel.choices, help_text="Where this message came through.")
     body = models.TextField(blank=True)
     internal = models.BooleanField("internal note", default=False, help_text="Seen by staff only, never by customers.")
-    author_name = models.CharField(max_length=200, blank=True)
+    author_name = models.CharField(max_length=254, blank=True)  # a name, or an email where there is none
     staff_author = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -251,11 +251,9 @@ def conversation_from_channel_create(
             except IntegrityError:  # the same call at the same moment made it first
                 found = Conversation.objects.get(organisation=organisation, external_id=external_id)
         message = found.messages.filter(external_id=first.external_id).first()
-        same = (found.customer_id, found.channel, found.subject, found.attributes) == (
-            customer.pk,
-            channel,
-            subject,
-            attributes,
+        # The attributes as the database keeps them (a float such as 1e23 comes back written otherwise): compared there.
+        same = (found.customer_id, found.channel, found.subject) == (customer.pk, channel, subject) and (
+            Conversation.objects.filter(pk=found.pk, attributes=attributes).exists()
         )
         if not same or message is None or not _is_the_same(message, found, customer, first):
             raise ExternalIdTaken(f"The conversation {external_id!r} holds something else.")
@@ -312,10 +310,11 @@ def _channel_message_create(conversation: Conversation, customer: Customer, mess
 
 
 def _is_the_same(stored: Message, conversation: Conversation, customer: Customer, sent: ChannelMessage) -> bool:
-    return (stored.direction, stored.channel, stored.author_name, stored.body, stored.created_at) == (
+    # A name left to the portal was taken from the customer when first sent, who may have a new one since.
+    named_alike = not sent.author_name or stored.author_name == sent.author_name
+    return named_alike and (stored.direction, stored.channel, stored.body, stored.created_at) == (
         sent.direction,
         sent.channel,
-        _author_name(conversation, customer, sent),
         sent.body,
         sent.created_at,
     )

@@ -437,7 +437,8 @@ def validate_image(
 
 
 def _image_sizes(image: Image.Image, kind: FileKind) -> list[tuple[int, int]]:
-    """The size of every image the file holds, read from each one's own header, before any is decoded."""
+    """The size of every image the file holds, read from each one's own header (an ICO's bitmap entries are decoded to
+    be read: the upload's size limit bounds that work)."""
     if kind is ICO:
         # Pillow measures and decodes only the entry the directory calls largest, and the directory may lie; a
         # browser shows whichever entry suits the tab, so each is measured as it really is.

@@ -3,6 +3,7 @@ import re
 from django import forms
 from django.core.exceptions import ValidationError
 
+from portal_auth.known_browsers import rate_limit_key
 from portal_auth.models import Customer, normalise_email
 from portal_auth.services import customer_authenticate
 from portal_core import ratelimit
@@ -255,8 +256,10 @@ class EmailChangeForm(forms.Form):
             return cleaned
         organisation = self.customer.organisation
         if "password" in self.fields:
-            # Wrong passwords here count with those of the sign-in page: one budget of guesses per account.
-            attempt = ratelimit.reserve("sign_in_failed", self.request, key=f"{organisation.pk}:{self.customer.email}")
+            # Wrong passwords here count with those of the sign-in page: one budget of guesses per account, or per
+            # browser where the customer signed in before (portal_auth.known_browsers).
+            key = rate_limit_key(self.request, organisation, self.customer.email)
+            attempt = ratelimit.reserve("sign_in_failed", self.request, key=key)
             found = customer_authenticate(
                 organisation=organisation, email=self.customer.email, password=cleaned["password"]
             )

@@ -186,7 +186,7 @@ class TicketMessage(models.Model):
     )
     # Who wrote it, as the customer is told (author_name_for), kept when it is written: the page shows a thread
     # without reading its authors' rows, the staff users' least of all.
-    author_name = models.CharField(max_length=200, blank=True)
+    author_name = models.CharField(max_length=254, blank=True)  # a name, or an email where there is none
     body = models.TextField()
     internal = models.BooleanField(
         "internal note", default=False, help_text="Seen by staff only, never by the customer."

@@ -723,3 +723,15 @@ def test_a_time_sooner_than_the_free_cancellation_notice_is_said_to_have_none(si
 
     free = check[check.index("Free cancellation") :][:200]
     assert "None: it starts in less than 1 day" in free, free
+
+
+def test_a_long_note_in_any_script_is_confirmed(sign_in, customer, bookable, sent):
+    organisation = bookable.organisation
+    client = sign_in(customer)
+    note = "".join(chr(0x20000 + (index * 7919) % 40000) for index in range(1000))  # a thousand, four bytes each
+    client.post(details_url(bookable, 10), {"places": "1", "note": note})
+
+    with sent():
+        confirm(client, organisation)
+
+    assert Booking.objects.get().note == note

@@ -434,3 +434,24 @@ def test_the_same_calls_at_the_same_moment_make_one_conversation_and_one_message
     answers, errors = calls_at_once(4, lambda: ApiClient(key).post(path, message_in(external_id="m2")).status_code)
     assert errors == [] and sorted(answers) == [200, 200, 200, 201]
     assert conversation.messages.count() == 2
+
+
+def test_a_customer_known_only_by_a_long_email_is_the_author_of_their_message(api):
+    email = "a" * 64 + "@" + ".".join(["b" * 60] * 3) + ".com"  # 250 characters, a valid address
+
+    response = api.post("/conversations", conversation_in(customer={"email": email, "name": ""}))
+
+    assert response.status_code == 201
+    assert response.json()["message"]["author_name"] == email
+
+
+def test_the_same_call_again_is_the_same_whatever_the_database_makes_of_its_numbers_and_names(api, organisation):
+    body = conversation_in(attributes={"amount": 1e23, "rate": 0.1}, message=message_in(author_name=""))
+    first = api.post("/conversations", body)
+    Customer.objects.filter(organisation=organisation).update(name="Ana Silva-Lopes")  # renamed since
+
+    again = api.post("/conversations", body)
+
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["id"] == first.json()["id"]
+    assert api.post("/conversations", {**body, "attributes": {"amount": 1e22}}).status_code == 409

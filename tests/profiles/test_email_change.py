@@ -467,3 +467,16 @@ def test_a_copy_of_this_browsers_cookie_ends_when_the_email_changes(client_of, c
 
     assert client_of.get(f"/{customer.organisation.slug}/").status_code == 200
     assert copy.get(f"/{customer.organisation.slug}/").status_code == 302
+
+
+def test_strangers_wrong_passwords_do_not_shut_the_owners_browser_out_of_the_email_change(customer):
+    owner = Client(REMOTE_ADDR="198.51.100.7")
+    owner.post(f"/{customer.organisation.slug}/sign-in/", {"email": customer.email, "password": CUSTOMER_PASSWORD})
+    for number in range(5):
+        stranger = Client(REMOTE_ADDR=f"203.0.113.{number}")
+        stranger.post(f"/{customer.organisation.slug}/sign-in/", {"email": customer.email, "password": "wrong guess"})
+
+    response = ask(owner, customer)
+
+    assert response.status_code == 302
+    assert EmailChange.objects.get(customer=customer).new_email == NEW
