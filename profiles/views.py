@@ -147,6 +147,7 @@ def _confirm(request: HttpRequest, organisation: Organisation, customer: Custome
         return redirect("profile:detail", org=request.portal.slug)
     landed_token_drop(request, EMAIL_CHANGE_TOKEN_SESSION_KEY)
     session_carried_over(request, changed)
+    request.signed_in_now = changed  # this browser is known for the new address (portal_auth.known_browsers)
     messages.success(request, f"Your email address is now {changed.email}. Use it to sign in from now on.")
     return redirect("profile:detail", org=request.portal.slug)
 

@@ -8,10 +8,11 @@ import pytest
 import time_machine
 from django.conf import settings
 from django.core.management import call_command
-from django.test import Client
+from django.test import Client, RequestFactory
 from django.utils import timezone
 
 from outbox.models import OutboxEmail
+from portal_auth.known_browsers import COOKIE, rate_limit_key
 from portal_auth.models import AccessEvent, Customer, CustomerToken, SignInCode, hash_token
 from portal_auth.sessions import FRESH_SIGN_IN, SESSION_CUSTOMER, SESSION_SIGNED_IN
 from profiles.models import EmailChange
@@ -480,3 +481,13 @@ def test_strangers_wrong_passwords_do_not_shut_the_owners_browser_out_of_the_ema
 
     assert response.status_code == 302
     assert EmailChange.objects.get(customer=customer).new_email == NEW
+
+
+def test_the_browser_that_changed_the_email_is_known_for_the_new_address(client_of, customer):
+    ask(client_of, customer)
+
+    press(client_of, open_link(client_of, emailed_link()))
+
+    request = RequestFactory().get("/", HTTP_COOKIE=f"{COOKIE}={client_of.cookies[COOKIE].value}")
+    assert rate_limit_key(request, customer.organisation, NEW).startswith("browser:")
+    assert not rate_limit_key(request, customer.organisation, customer.email).startswith("browser:")
