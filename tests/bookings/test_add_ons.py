@@ -1,10 +1,9 @@
 import datetime
-import threading
 from decimal import Decimal
 
 import pytest
 import time_machine
-from django.db import connection, connections
+from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -14,6 +13,7 @@ from bookings.models import Booking, BookingAddOn, BookingSettings
 from bookings.services import booking_add_on_book, booking_add_on_cancel
 from outbox.models import OutboxEmail
 from tests.bookings.factories import AddOnFactory, AttendeeFactory, BookingAddOnFactory
+from tests.concurrency import calls_at_once
 from tests.conftest import assert_link_signs_in_once, assert_plain_link
 from tests.factories import CustomerFactory
 
@@ -449,27 +449,6 @@ def test_cancelling_an_add_on_needs_a_csrf_token(sign_in, customer, booking, boo
     assert not booked.is_cancelled
 
 
-def _at_once(count: int, work) -> list:
-    """Run `work()` in `count` threads released together; return what they raised."""
-    start, errors = threading.Barrier(count), []
-
-    def run():
-        try:
-            start.wait()
-            work()
-        except Exception as error:  # reported by the caller
-            errors.append(error)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return errors
-
-
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks are PostgreSQL's; SQLite runs one writer")
 @pytest.mark.django_db(transaction=True)
 def test_confirming_at_once_from_many_tabs_books_once_and_emails_once(make_booking):
@@ -477,7 +456,7 @@ def test_confirming_at_once_from_many_tabs_books_once_and_emails_once(make_booki
     booking = make_booking(customer.organisation, customer.email)
     add_on = AddOnFactory(organisation=customer.organisation)
 
-    errors = _at_once(6, lambda: booking_add_on_book(booking=booking, add_on=add_on, customer=customer))
+    _answers, errors = calls_at_once(6, lambda: booking_add_on_book(booking=booking, add_on=add_on, customer=customer))
 
     assert errors == []
     assert BookingAddOn.objects.filter(booking=booking, cancelled_at__isnull=True).count() == 1
@@ -494,7 +473,7 @@ def test_cancelling_at_once_from_many_tabs_cancels_once_and_emails_once(make_boo
     )
     OutboxEmail.objects.all().delete()
 
-    errors = _at_once(6, lambda: booking_add_on_cancel(line=line, customer=customer))
+    _answers, errors = calls_at_once(6, lambda: booking_add_on_cancel(line=line, customer=customer))
 
     assert errors == []
     line.refresh_from_db()

@@ -2,16 +2,16 @@
 
 import datetime
 import json
-import threading
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
 from conversations.models import Channel, Conversation, Message
 from portal_auth.api_keys import api_key_create
 from portal_auth.models import ApiCall, Customer
+from tests.concurrency import calls_at_once
 from tests.conversations.factories import ConversationFactory, MessageFactory
 from tests.factories import CustomerFactory, OrganisationFactory
 
@@ -394,28 +394,6 @@ def test_staff_see_the_external_id_in_the_admin(api, admin_client):
     page = admin_client.get(f"/admin/conversations/conversation/{Conversation.objects.get().pk}/change/")
 
     assert "whatsapp:+34600000000:2026-11-30" in page.content.decode()
-
-
-def calls_at_once(count, call):
-    """`call` made from `count` threads at the same moment: the answers, and any error raised."""
-    start = threading.Barrier(count)
-    answers, errors = [], []
-
-    def run():
-        try:
-            start.wait()
-            answers.append(call())
-        except Exception as error:  # reported by the caller
-            errors.append(error)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return answers, errors
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks are PostgreSQL's; SQLite runs one writer")
