@@ -10,6 +10,7 @@ from bookings.models import AddOn, Booking, BookingAddOn, Service
 from portal_auth.models import Customer
 from portal_auth.services import customer_get_or_create
 from portal_core import ratelimit
+from portal_core.text import one_line_of_text
 from portal_core.uploads import JPEG, PDF, PNG, FileKind, validate_upload
 
 DOCUMENT_KINDS = (PDF, JPEG, PNG)
@@ -175,6 +176,10 @@ class StaffServiceBookingForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.service = service
         self.fields["time"].help_text = f"In {service.organisation.time_zone} time."
+
+    def clean_name(self) -> str:
+        # The customer's name, and so the attendee's, as the customer's own profile form would take it.
+        return one_line_of_text(self.cleaned_data["name"], "The customer's name")
 
     def clean_date(self):
         day = self.cleaned_data["date"]

@@ -34,7 +34,7 @@ from conversations.services import (
 )
 from portal_auth.models import ApiKey, Customer, Organisation, normalise_email
 from portal_core.api import ERRORS, ApiError, ErrorOut
-from portal_core.text import has_unstorable, is_unstorable
+from portal_core.text import has_invisible_formatting, has_unstorable, is_unstorable, one_line
 
 router = Router(tags=["conversations"])
 
@@ -122,9 +122,23 @@ def _organisation(request: HttpRequest) -> Organisation:
 
 def _one_line(text: str, field: str) -> str:
     """On one line, as a name or subject is shown; refused if it holds what can't be stored."""
-    text = " ".join(text.split())
+    text = one_line(text)
     if has_unstorable(text):
         raise ApiError(422, f"invalid_{field}", f"The {field.replace('_', ' ')} is text without control characters.")
+    return text
+
+
+def _name(text: str, field: str) -> str:
+    """A name on one line, refused as the customer's profile refuses it: also with formatting that disguises it.
+    A subject is not a name: mirrored from an email's subject line, it is kept as that line was."""
+    text = _one_line(text, field)
+    if has_invisible_formatting(text):
+        raise ApiError(
+            422,
+            f"invalid_{field}",
+            f"The {field.replace('_', ' ')} is text without invisible formatting characters (such as a right-to-left "
+            "mark or a zero-width space).",
+        )
     return text
 
 
@@ -159,7 +173,7 @@ def _channel_message(payload: MessageIn) -> ChannelMessage:
         external_id=_external_id(payload.external_id),
         direction=payload.direction,
         channel=payload.channel,
-        author_name=_one_line(payload.author_name, "author_name"),
+        author_name=_name(payload.author_name, "author_name"),
         body=body,
         created_at=payload.created_at,
     )
@@ -198,7 +212,7 @@ def conversation_create(request, payload: ConversationIn):
             organisation=_organisation(request),
             external_id=_external_id(payload.external_id),
             email=_email(payload.customer.email),
-            name=_one_line(payload.customer.name, "name"),
+            name=_name(payload.customer.name, "name"),
             channel=payload.channel,
             subject=_one_line(payload.subject, "subject"),
             attributes=attributes,

@@ -25,7 +25,7 @@ from portal_auth.portals import customer_portal, portal_path
 from portal_auth.services import CustomerConflict, customer_get_or_create, customer_provision, organisation_knows_email
 from portal_core.api import ERRORS, ApiError, ErrorOut
 from portal_core.origin import ClientOrigin
-from portal_core.text import has_unstorable
+from portal_core.text import has_invisible_formatting, has_unstorable, one_line
 
 router = Router(tags=["customers"])
 
@@ -216,10 +216,18 @@ def customer_put(request, external_id: str, payload: CustomerIn):
         validate_email(email)
     except ValidationError:
         raise ApiError(422, "invalid_email", "Give a valid email address.") from None
-    # On one line, as the profile keeps it; any character someone's name may hold, none that can't be stored.
-    name = " ".join(payload.name.split())
+    # On one line, as the profile keeps it; any character someone's name may hold, none that can't be stored or
+    # that would disguise it.
+    name = one_line(payload.name)
     if has_unstorable(name):
         raise ApiError(422, "invalid_name", "A name is text without control characters.")
+    if has_invisible_formatting(name):
+        raise ApiError(
+            422,
+            "invalid_name",
+            "A name is text without invisible formatting characters (such as a right-to-left mark or a zero-width "
+            "space).",
+        )
     try:
         customer, created = customer_provision(
             organisation=organisation, external_id=external_id, email=email, name=name

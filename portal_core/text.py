@@ -1,6 +1,17 @@
-"""What text from outside (an API call, a sign-on token) may be stored as."""
+"""What text from outside (an API call, a sign-on token, a form) may be stored as."""
 
 import unicodedata
+
+from django.core.exceptions import ValidationError
+
+# Format characters (Unicode's category Cf) draw nothing, yet the bidirectional ones reorder what follows them:
+# "Alice\u202egnp.exe" reads "Aliceexe.png" in the admin, an email or a page (Trojan Source, CVE-2021-42574), and
+# the zero-width ones make a name differ from the one it looks like. A name needs only the two joiners, and only
+# between two characters they join: ZWNJ inside a Persian name (Mohammad-Reza written as one), ZWJ in an Indic
+# conjunct or an emoji (man, ZWJ, frying pan: a cook). At either end, beside a space or beside another format
+# character, they join nothing. Between two Latin letters they are unseen but reorder nothing: a look-alike, as a
+# Cyrillic "а" for a Latin "a" is, which no rule on characters can tell from a name.
+NAME_JOINERS = frozenset("\u200c\u200d")
 
 
 def has_unstorable(text: str) -> bool:
@@ -16,3 +27,47 @@ def has_unstorable(text: str) -> bool:
 def is_unstorable(char: str) -> bool:
     """A control character (NUL, a line break) or a lone surrogate: see has_unstorable."""
     return unicodedata.category(char) in ("Cc", "Cs")
+
+
+def has_invisible_formatting(text: str) -> bool:
+    """Whether `text`, a name or a label on one line, holds a format character that has no place there: a
+    bidirectional control (U+202A-U+202E, U+2066-U+2069, U+200E, U+200F, U+061C), a zero-width space, a word
+    joiner, a byte order mark, or a joiner that joins nothing (see NAME_JOINERS)."""
+    if text.isprintable():  # no format character at all: the common case, answered without a loop in Python
+        return False
+    for index, char in enumerate(text):
+        if unicodedata.category(char) != "Cf":
+            continue
+        if char not in NAME_JOINERS:
+            return True
+        before, after = text[index - 1 : index], text[index + 1 : index + 2]
+        if not (_is_joinable(before) and _is_joinable(after)):
+            return True
+    return False
+
+
+def _is_joinable(char: str) -> bool:
+    return bool(char) and not char.isspace() and unicodedata.category(char) != "Cf"
+
+
+def one_line(text: str) -> str:
+    # A text box can't hold a line break, but a forged post can: an address label must not get an extra line.
+    return " ".join(text.split())
+
+
+def one_line_of_text(text: str, label: str) -> str:
+    """`text` from a form on one line, refused as the API refuses it: with a control character (a bell, a
+    terminal's escape) or invisible formatting. A name or a label goes into emails, the admin and exports, where
+    such characters ring, recolour or disguise it."""
+    text = one_line(text)
+    if has_unstorable(text):
+        raise ValidationError(
+            f"{label} can have no control characters (such as a bell or an escape).", code="control_characters"
+        )
+    if has_invisible_formatting(text):
+        raise ValidationError(
+            f"{label} can have no invisible formatting characters (such as a right-to-left mark or a zero-width "
+            "space): type it again rather than pasting it.",
+            code="invisible_formatting",
+        )
+    return text

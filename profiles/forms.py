@@ -8,7 +8,7 @@ from portal_auth.models import Customer, normalise_email
 from portal_auth.services import customer_authenticate
 from portal_core import ratelimit
 from portal_core.sections import OptionalEmail, optional_emails
-from portal_core.text import has_unstorable
+from portal_core.text import one_line, one_line_of_text
 from profiles.models import EmailChange, Profile, language_choices
 from profiles.services import ProfileDetails
 
@@ -22,25 +22,9 @@ _POSTCODE = re.compile(r"^[A-Za-z0-9 -]+$")
 PHONE_MIN_DIGITS, PHONE_MAX_DIGITS = 7, 15
 
 
-def _one_line(text: str) -> str:
-    # A text box can't hold a line break, but a forged post can: an address label must not get an extra line.
-    return " ".join(text.split())
-
-
-def _one_line_of_text(text: str, label: str) -> str:
-    """`text` on one line, refused if it holds a control character (a bell, a terminal's escape), as the API does:
-    the name goes into emails, the admin and exports."""
-    text = _one_line(text)
-    if has_unstorable(text):
-        raise ValidationError(
-            f"{label} can have no control characters (such as a bell or an escape).", code="control_characters"
-        )
-    return text
-
-
 def clean_phone(phone: str) -> str:
     """A phone number as people write them (spaces, brackets, hyphens, a leading +), checked for its digits."""
-    phone = _one_line(phone)
+    phone = one_line(phone)
     if not phone:
         return ""
     if not _PHONE_CHARACTERS.match(phone):
@@ -163,14 +147,14 @@ class ProfileForm(forms.Form):
         return [self[_email_field_name(email)] for email in self.optional_emails]
 
     def clean_name(self) -> str:
-        return _one_line_of_text(self.cleaned_data["name"], "Your name")
+        return one_line_of_text(self.cleaned_data["name"], "Your name")
 
     def clean_phone(self) -> str:
         return clean_phone(self.cleaned_data["phone"])
 
     def clean_postcode(self) -> str:
         # Checked as typed, then capitalised: "ß" or "ﬀ" would otherwise turn into letters nobody typed, and longer.
-        postcode = _one_line(self.cleaned_data["postcode"])
+        postcode = one_line(self.cleaned_data["postcode"])
         if postcode and not _POSTCODE.match(postcode):
             raise ValidationError("A postcode can have only letters, digits, spaces and hyphens.", code="postcode")
         return postcode.upper()
@@ -180,7 +164,7 @@ class ProfileForm(forms.Form):
         for name in self.ADDRESS_FIELDS:
             if name in cleaned and name != "postcode":
                 try:
-                    cleaned[name] = _one_line_of_text(cleaned[name], str(self.fields[name].label))
+                    cleaned[name] = one_line_of_text(cleaned[name], str(self.fields[name].label))
                 except ValidationError as error:
                     self.add_error(name, error)
         if any(cleaned.get(name) for name in self.ADDRESS_FIELDS):

@@ -72,6 +72,18 @@ def test_staff_booking_on_a_date_off_the_calendar_is_told_to_choose_another(admi
     assert not Booking.objects.exists() and not Customer.objects.filter(email="nia@example.com").exists()
 
 
+@pytest.mark.parametrize("name", ["Nia\u202egnp.exe", "Ni\u200ba", "Nia\u200d"])
+def test_staff_booking_for_a_name_with_invisible_formatting_is_told_to_type_it_again(admin_client, bookable, name):
+    form = {"email": "nia@example.com", "name": name, "date": "2027-03-03", "time": "10:00", "places": "1"}
+    response = admin_client.post(reverse("admin:bookings_service_book", args=[bookable.pk]), form)
+    assert response.status_code == 200
+    assert (
+        "The customer&#x27;s name can have no invisible formatting characters (such as a right-to-left mark or a "
+        "zero-width space): type it again rather than pasting it." in page(response)
+    )
+    assert not Booking.objects.exists() and not Customer.objects.filter(email="nia@example.com").exists()
+
+
 def page(response) -> str:
     return response.content.decode()
 

@@ -346,6 +346,23 @@ def test_put_refuses_a_name_with_control_characters_and_writes_nothing(api, orga
     assert not Customer.objects.exists()
 
 
+@pytest.mark.parametrize("name", ["Alice\u202egnp.exe", "\u2067Alice", "Ali\u200bce", "Alice\ufeff", "\u200cAlice"])
+def test_put_refuses_a_name_with_invisible_formatting_and_writes_nothing(api, organisation, name):
+    body = assert_error(api.put("/customers/u-4", {"email": "x@example.com", "name": name}), 422, "invalid_name")
+
+    assert body["message"] == (
+        "A name is text without invisible formatting characters (such as a right-to-left mark or a zero-width space)."
+    )
+    assert not Customer.objects.exists()
+
+
+def test_put_leaves_a_customers_name_as_it_was_when_the_new_one_has_invisible_formatting(api, end_user):
+    response = api.put("/customers/u-42", {"email": "alice@example.com", "name": "Alice\u202egnp.exe"})
+
+    assert_error(response, 422, "invalid_name")
+    assert Customer.objects.get(pk=end_user.pk).name == end_user.name
+
+
 def test_an_email_too_long_once_lower_cased_is_refused_not_a_server_error(api, organisation):
     # 152 characters as sent; "İ" lower-cased is two characters, so 292 once normalised, over the column's 254.
     email = "İ" * 140 + "@example.com"

@@ -17,6 +17,16 @@ def test_signed_in_home(sign_in, customer):
     assert customer.email in response.content.decode()
 
 
+def test_the_customers_name_is_isolated_from_the_greeting_around_it(sign_in, customer):
+    # A name from before invisible formatting was refused: it can't reorder the text beside it.
+    customer.name = "\u202eAna"
+    customer.save()
+
+    html = sign_in(customer).get(f"/{customer.organisation.slug}/").content.decode()
+
+    assert "<h1>Welcome, <bdi>\u202eAna</bdi></h1>" in html
+
+
 def test_home_shows_the_three_most_recent_conversations(sign_in, customer, other_customer):
     now = timezone.now()
     for days, subject in enumerate(["Newest", "Second", "Third", "Fourth"]):

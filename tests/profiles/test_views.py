@@ -115,6 +115,11 @@ def test_everything_may_be_left_empty(client_of, customer):
             "address_line_2",
             "Address line 2 can have no control characters (such as a bell or an escape).",
         ),
+        (
+            {"address_line_1": "12 Rua das \u202eserolF"},
+            "address_line_1",
+            "Address line 1 can have no invisible formatting characters (such as a right-to-left mark",
+        ),
     ],
 )
 def test_a_mistake_is_said_in_plain_words_and_nothing_is_saved(client_of, customer, changes, field, message):
@@ -127,6 +132,49 @@ def test_a_mistake_is_said_in_plain_words_and_nothing_is_saved(client_of, custom
     assert f'href="#id_{field}"' in html  # the summary links to the field
     assert message in html
     assert not Profile.objects.filter(customer=customer).exists()
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Alice\u202egnp.exe",  # reads "Aliceexe.png" wherever it is shown
+        "Ana \u2066Sousa",
+        "\u200fAna",
+        "Ali\u200bce",
+        "\ufeffAna",
+        "Ana\u200d",  # a joiner that joins nothing
+    ],
+)
+def test_a_name_with_invisible_formatting_is_refused_and_the_name_kept(client_of, customer, name):
+    kept = customer.name
+
+    response = client_of.post(profile_url(customer), details(name=name))
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'href="#id_name"' in html
+    assert (
+        "Your name can have no invisible formatting characters (such as a right-to-left mark or a zero-width space): "
+        "type it again rather than pasting it." in html
+    )
+    customer.refresh_from_db()
+    assert customer.name == kept
+    assert not Profile.objects.filter(customer=customer).exists()
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "\u0645\u062d\u0645\u062f\u200c\u0631\u0636\u0627",  # Persian, a zero-width non-joiner inside the name
+        "\u0915\u094d\u200d\u0937\u093e \u0936\u0930\u094d\u092e\u093e",  # Devanagari, a joiner for a half form
+        "Chef \U0001f468\u200d\U0001f373",  # an emoji made of two and a joiner
+    ],
+)
+def test_a_name_with_joiners_that_join_its_letters_is_saved(client_of, customer, name):
+    assert client_of.post(profile_url(customer), details(name=name)).status_code == 302
+
+    customer.refresh_from_db()
+    assert customer.name == name
 
 
 @pytest.mark.parametrize(

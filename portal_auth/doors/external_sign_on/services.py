@@ -10,8 +10,9 @@ browser back with it as `externalToken`. A token is accepted when:
   clocks that differ; `exp` and `nbf`, when present, hold (with the same allowance);
 - `aud`, when present, names the portal (settings.SITE_URL) or the organisation's slug;
 - `jti`, when present, is a non-empty string;
-- `email` is a syntactically valid address (an optional `name` fills in a new customer's name); neither,
-  nor `jti`, holds a control character or a lone surrogate (a malformed token: text no database stores);
+- `email` is a syntactically valid address (an optional `name` fills in a new customer's name, unless
+  invisible formatting such as a right-to-left override would disguise it); neither, nor `jti`, holds a
+  control character or a lone surrogate (a malformed token: text no database stores);
 - it has not been used before: each token works once, keyed on its `jti` when it has one and on
   its decoded signature otherwise (never on its text, which can be re-encoded).
 
@@ -34,7 +35,7 @@ from portal_auth.access_log import log_access
 from portal_auth.models import AccessEvent, Customer, Organisation, UsedExternalToken, normalise_email
 from portal_auth.services import customer_get_or_create
 from portal_core.origin import ClientOrigin
-from portal_core.text import has_unstorable
+from portal_core.text import has_invisible_formatting, has_unstorable, one_line
 
 METHOD = "external_sign_on"
 ALGORITHM = "HS256"
@@ -62,6 +63,7 @@ class VerifiedToken:
     single_use_key: str
     usable_until: datetime
     secret: str  # "current" or "previous": tells staff when the previous secret is no longer in use
+    name_left_out: bool = False  # the token's name had invisible formatting
 
 
 def accepted_audiences(organisation: Organisation) -> list[str]:
@@ -175,15 +177,20 @@ def external_token_verify(*, organisation: Organisation, token: str) -> Verified
     key = f"jti:{_digest(jti.encode())}" if jti is not None else f"sig:{_digest(decoded['signature'])}"
     name = claims.get("name")
     # Line breaks and tabs from the business's own records are only spacing; any other control character is not a name.
-    name = " ".join(name.split()) if isinstance(name, str) else ""
+    name = one_line(name) if isinstance(name, str) else ""
     if has_unstorable(name):
         raise SignOnRefused("name has a control character or lone surrogate", email=email, malformed=True)
+    name = name[:200]
+    # A name with invisible formatting would read as another (the API and the profile refuse it), but the customer
+    # didn't write the token and couldn't mend it: the name is left out, not the customer, and the log says so.
+    name_left_out = has_invisible_formatting(name)
     return VerifiedToken(
         email=email,
-        name=name[:200],
+        name="" if name_left_out else name,
         single_use_key=key,
         usable_until=issued_at + MAX_AGE + CLOCK_SKEW,
         secret=which,
+        name_left_out=name_left_out,
     )
 
 
@@ -215,7 +222,8 @@ def external_sign_on_accept(*, origin: ClientOrigin, organisation: Organisation,
                 customer=customer,
                 kind=AccessEvent.Kind.EXTERNAL_SIGN_ON,
                 method=METHOD,
-                reason=f"signed with the {verified.secret} secret",
+                reason=f"signed with the {verified.secret} secret"
+                + ("; its name left out: it has invisible formatting characters" if verified.name_left_out else ""),
             )
     except SignOnRefused as refusal:
         # Outside the rolled-back transaction, so the refusal stays in the log.

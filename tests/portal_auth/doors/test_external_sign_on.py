@@ -734,6 +734,29 @@ def test_line_breaks_and_tabs_in_a_name_become_spaces(client, business):
     assert Customer.objects.get(organisation=business).name == "Ana Lima"
 
 
+@pytest.mark.parametrize("name", ["Ana\u202egnp.exe", "Ana\u200bLima", "\u200dAna"])
+def test_a_name_with_invisible_formatting_is_left_out_and_the_customer_signed_in(client, business, name):
+    response = callback(client, business, token_for(business, "ana@example.com", name=name))
+
+    assert response.status_code == 302
+    customer = Customer.objects.get(organisation=business)
+    assert customer.email == "ana@example.com" and customer.name == ""
+    assert signed_in_customer_id(client) == customer.pk
+    accepted = AccessEvent.objects.get(kind=AccessEvent.Kind.EXTERNAL_SIGN_ON)
+    assert (
+        accepted.reason == "signed with the current secret; its name left out: it has invisible formatting characters"
+    )
+
+
+def test_a_name_with_joiners_that_join_its_letters_is_taken(client, business):
+    name = "\u0645\u062d\u0645\u062f\u200c\u0631\u0636\u0627"  # Persian, a zero-width non-joiner inside it
+
+    assert callback(client, business, token_for(business, "ana@example.com", name=name)).status_code == 302
+
+    assert Customer.objects.get(organisation=business).name == name
+    assert AccessEvent.objects.get(kind=AccessEvent.Kind.EXTERNAL_SIGN_ON).reason == "signed with the current secret"
+
+
 # The door open and closed
 
 
