@@ -8,6 +8,7 @@ from django.urls import path, reverse
 from conversations.forms import AttributesField
 from conversations.models import Conversation, ConversationSettings, DisplayedAttribute, Message
 from conversations.services import (
+    conversation_create_by_staff,
     conversation_staff_reply,
     conversations_delete,
     message_redact,
@@ -15,7 +16,7 @@ from conversations.services import (
 )
 from portal_auth.portals import primary_portal
 from portal_core.admin import OrganisationFixedMixin, PortalModelAdmin
-from portal_core.staff_reply import REPLY_SENT_ALREADY, ReplySentAlready, StaffReplyForm
+from portal_core.staff_reply import REPLY_SENT_ALREADY, CreatedOnceAdminMixin, ReplySentAlready, StaffReplyForm
 
 
 class ConversationAdminForm(StaffReplyForm, forms.ModelForm):
@@ -83,7 +84,7 @@ def _timeline(conversation: Conversation, *, may_redact: bool) -> list[dict]:
 
 
 @admin.register(Conversation)
-class ConversationAdmin(OrganisationFixedMixin, PortalModelAdmin):
+class ConversationAdmin(CreatedOnceAdminMixin, OrganisationFixedMixin, PortalModelAdmin):
     form = ConversationAdminForm
     list_display = ["__str__", "customer", "channel", "status", "last_activity_at", "organisation"]
     list_filter = ["status", "channel", "organisation"]
@@ -114,8 +115,10 @@ class ConversationAdmin(OrganisationFixedMixin, PortalModelAdmin):
     ]
 
     def save_model(self, request, obj, form, change):
-        if change:
-            form.keep_customer_changes(obj)
+        if not change:
+            conversation_create_by_staff(conversation=obj, request_token=form.once_token)
+            return
+        form.keep_customer_changes(obj)
         super().save_model(request, obj, form, change)
 
     def delete_model(self, request, obj):

@@ -116,6 +116,9 @@ class Conversation(ConversationShownFacts, models.Model):
         db_default="",
         help_text="The business's id for this conversation in its channel, sent through the API.",
     )
+    # The admin add page that created it (portal_core/sent_once.py): saved again, it creates no second conversation.
+    # Unique across organisations, since the page, not the organisation chosen on it, is what was sent twice.
+    request_token = models.CharField(max_length=32, blank=True, default="", db_default="", editable=False)
 
     class Meta:
         ordering = ["-last_activity_at", "-pk"]
@@ -125,7 +128,10 @@ class Conversation(ConversationShownFacts, models.Model):
                 fields=["organisation", "external_id"],
                 condition=~Q(external_id=""),
                 name="conversation_external_id_unique",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["request_token"], condition=~Q(request_token=""), name="conversation_created_once"
+            ),
         ]
 
     def __str__(self) -> str:

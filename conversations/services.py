@@ -22,6 +22,7 @@ from portal_auth.portals import customer_page
 from portal_auth.services import customer_get_or_create
 from portal_core import page_cache
 from portal_core.sections import OptionalEmail
+from portal_core.sent_once import create_once
 from portal_core.staff_reply import ReplySentAlready
 from portal_core.uploads import (
     CheckedUpload,
@@ -165,6 +166,14 @@ def conversation_staff_reply(
             reference=_staff_reply_email_reference(message),
         )
     return message
+
+
+def conversation_create_by_staff(*, conversation: Conversation, request_token: str = "") -> None:
+    """Save a conversation staff made in admin.
+
+    Raises CreatedAlready, creating nothing, if the same add page (`request_token`) created a conversation before."""
+    conversation.request_token = request_token
+    create_once(Conversation, request_token=request_token, create=conversation.save)
 
 
 @transaction.atomic

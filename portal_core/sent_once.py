@@ -1,4 +1,4 @@
-"""A customer's form sent twice (a double click, a retry on a slow connection, the back button) makes one write.
+"""A form sent twice (a double click, a retry on a slow connection, the back button) makes one write.
 
 The form carries a token drawn when it is shown; the service that writes keeps it on the row it writes (under a
 unique constraint) and, asked again with a token it has seen, answers with that row instead of writing another.
@@ -7,8 +7,10 @@ form is a new sending.
 """
 
 import secrets
+from collections.abc import Callable
 
 from django import forms
+from django.db import IntegrityError, models, transaction
 
 from portal_core import page_cache
 
@@ -30,3 +32,28 @@ class SentOnceForm(forms.Form):
     def once_token(self) -> str:
         """The token this sending carried ("" for a form from before tokens, which is written as it always was)."""
         return self.cleaned_data.get("sent_once_token", "") if hasattr(self, "cleaned_data") else ""
+
+
+class CreatedAlready(Exception):
+    """The row this sending creates was created by it before: `created` is that row."""
+
+    def __init__(self, created: models.Model) -> None:
+        super().__init__(created)
+        self.created = created
+
+
+def create_once(model: type[models.Model], *, request_token: str, create: Callable[[], object]) -> None:
+    """`create()` writes a new row of `model` holding `request_token` in its `request_token` field, which a unique
+    constraint holds to one row wherever it is not "".
+
+    Raises CreatedAlready with the row the same sending created before, and leaves undone what `create()` wrote.
+    The constraint tells, not a look first: two sendings at the same moment would both find nothing.
+    """
+    try:
+        with transaction.atomic():
+            create()
+    except IntegrityError:
+        created = model._default_manager.filter(request_token=request_token).first() if request_token else None
+        if created is None:
+            raise
+        raise CreatedAlready(created) from None

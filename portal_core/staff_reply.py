@@ -1,13 +1,23 @@
 """A staff member's page of something the customer changes too: the reply box on a ticket or a conversation (what
-they write, and to whom it goes), and a save that keeps what the customer changed while the page was open."""
+they write, and to whom it goes), a save that keeps what the customer changed while the page was open, and an add
+page that creates once however often it is saved."""
 
 import json
+from typing import TYPE_CHECKING
 
 from django import forms
+from django.contrib import messages
+from django.contrib.admin.utils import quote
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
+from django.shortcuts import redirect
 
-from portal_core.sent_once import SentOnceForm
+from portal_core.sent_once import CreatedAlready, SentOnceForm
+
+if TYPE_CHECKING:
+    from portal_core.admin import _AdminBase
+else:
+    _AdminBase = object
 
 PUBLIC_REPLY = "public"
 INTERNAL_NOTE = "internal"
@@ -94,3 +104,24 @@ class StaffReplyForm(SentOnceForm, CustomerChangesKeptForm):
     @property
     def is_internal_note(self) -> bool:
         return self.cleaned_data.get("reply_kind") == INTERNAL_NOTE
+
+
+class CreatedOnceAdminMixin(_AdminBase):
+    """An admin whose add page creates its row once: its form is a SentOnceForm, and its save_model creates the row
+    through create_once (portal_core/sent_once.py) with the form's `once_token`.
+
+    The same add page saved again (Save pressed twice, the POST sent again) writes, logs and emails nothing: the
+    staff member lands on the row it created, told so.
+    """
+
+    def add_view(self, request, form_url="", extra_context=None):
+        try:
+            return super().add_view(request, form_url, extra_context)
+        except CreatedAlready as already:
+            created, opts = already.created, self.opts
+            self.message_user(
+                request,
+                f"The {opts.verbose_name} “{created}” was created already from this page, so it was not created again.",
+                messages.WARNING,
+            )
+            return redirect(f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_change", quote(created.pk))

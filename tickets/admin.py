@@ -7,7 +7,7 @@ from django.urls import path, reverse
 from portal_auth.doors.access_link.services import AccessLinksClosed, CustomerDeactivated
 from portal_core.admin import OrganisationFixedMixin, PortalModelAdmin
 from portal_core.origin import ClientOrigin
-from portal_core.staff_reply import REPLY_SENT_ALREADY, ReplySentAlready, StaffReplyForm
+from portal_core.staff_reply import REPLY_SENT_ALREADY, CreatedOnceAdminMixin, ReplySentAlready, StaffReplyForm
 from portal_core.uploads import stored_file_download
 from tickets.models import Company, Ticket, TicketAttachment, TicketSettings
 from tickets.services import (
@@ -101,7 +101,7 @@ def _timeline(ticket: Ticket) -> list[dict]:
 
 
 @admin.register(Ticket)
-class TicketAdmin(OrganisationFixedMixin, PortalModelAdmin):
+class TicketAdmin(CreatedOnceAdminMixin, OrganisationFixedMixin, PortalModelAdmin):
     form = TicketAdminForm
     list_display = ["number", "subject", "requester", "status", "priority", "assigned_agent", "updated_at"]
     list_display_links = ["number", "subject"]
@@ -147,7 +147,7 @@ class TicketAdmin(OrganisationFixedMixin, PortalModelAdmin):
     def save_model(self, request, obj, form, change):
         untouched = form.keep_customer_changes(obj) if change else []
         changed = [name for name in form.changed_data if name not in untouched]
-        ticket_save_by_staff(ticket=obj, created=not change, changed_fields=changed)
+        ticket_save_by_staff(ticket=obj, created=not change, changed_fields=changed, request_token=form.once_token)
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)

@@ -115,10 +115,18 @@ class Ticket(TicketShownFacts, models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     # What the customer sees as "updated": moved by public activity only, so an internal note leaves no trace.
     updated_at = models.DateTimeField(default=timezone.now, editable=False)
+    # The admin add page that created it (portal_core/sent_once.py): saved again, it creates no second ticket. Unique
+    # across organisations, since the page, not the organisation chosen on it, is what was sent twice.
+    request_token = models.CharField(max_length=32, blank=True, default="", db_default="", editable=False)
 
     class Meta:
         ordering = ["-updated_at", "-pk"]
-        constraints = [models.UniqueConstraint("organisation", "number", name="ticket_unique_number_per_organisation")]
+        constraints = [
+            models.UniqueConstraint("organisation", "number", name="ticket_unique_number_per_organisation"),
+            models.UniqueConstraint(
+                fields=["request_token"], condition=~Q(request_token=""), name="ticket_created_once"
+            ),
+        ]
         # A customer's list reads each of these in list order (tickets.selectors.TicketList); what they include
         # lets a list, a status filter or a search (by subject or number) be counted from the index alone.
         indexes = [

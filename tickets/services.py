@@ -26,6 +26,7 @@ from portal_auth.portals import customer_portal, portal_chooser, portal_path
 from portal_core import page_cache
 from portal_core.origin import ClientOrigin
 from portal_core.sections import OptionalEmail
+from portal_core.sent_once import create_once
 from portal_core.staff_reply import ReplySentAlready
 from portal_core.uploads import (
     CheckedUpload,
@@ -320,13 +321,25 @@ def _portal_links_send(tickets: list[Ticket], *, staff_user: User | None, origin
 CUSTOMER_VISIBLE_FIELDS = {"subject", "status", "priority", "assigned_agent"}
 
 
-def ticket_save_by_staff(*, ticket: Ticket, created: bool, changed_fields: Iterable[str]) -> None:
-    """Save a ticket staff edited in admin: a new one takes the next number."""
-    if created:
+def ticket_save_by_staff(
+    *, ticket: Ticket, created: bool, changed_fields: Iterable[str], request_token: str = ""
+) -> None:
+    """Save a ticket staff edited in admin: a new one takes the next number.
+
+    Raises CreatedAlready, creating nothing, if the same add page (`request_token`) created a ticket before."""
+    if not created:
+        if CUSTOMER_VISIBLE_FIELDS & set(changed_fields):
+            ticket.updated_at = timezone.now()
+        ticket.save()
+        return
+
+    def create() -> None:
+        # Inside create_once's savepoint, so a ticket created already gives its number back.
         ticket.number = ticket_number_take(organisation=ticket.organisation)
-    elif CUSTOMER_VISIBLE_FIELDS & set(changed_fields):
-        ticket.updated_at = timezone.now()
-    ticket.save()
+        ticket.save()
+
+    ticket.request_token = request_token
+    create_once(Ticket, request_token=request_token, create=create)
 
 
 @transaction.atomic

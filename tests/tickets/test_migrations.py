@@ -71,3 +71,19 @@ def test_existing_messages_keep_the_author_name_their_page_showed(migrate):
         "Support team",
         "Support team",
     ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_tickets_made_before_add_pages_were_sent_once_hold_no_token(migrate):
+    apps = migrate([("tickets", "0010_author_name_holds_an_email")])
+    organisation = apps.get_model("portal_auth", "Organisation").objects.create(name="Travel", slug="travel")
+    customer = apps.get_model("portal_auth", "Customer").objects.create(organisation=organisation, email="a@b.com")
+    for number in (1, 2):
+        apps.get_model("tickets", "Ticket").objects.create(
+            organisation=organisation, number=number, requester=customer, subject="Seats"
+        )
+
+    apps = migrate([("tickets", "0011_ticket_created_once")])
+
+    tickets = apps.get_model("tickets", "Ticket").objects.order_by("number")
+    assert list(tickets.values_list("number", "request_token")) == [(1, ""), (2, "")]
