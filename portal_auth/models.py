@@ -19,6 +19,7 @@ from portal_auth.themes import Theme, theme_of
 from portal_core import page_cache
 from portal_core.colours import is_hex_colour, text_contrast_problem
 from portal_core.sections import OptionalEmail, sections
+from portal_core.text import validate_name_characters
 from portal_core.uploads import storage_name, validate_favicon, validate_logo
 
 
@@ -395,7 +396,7 @@ class Customer(models.Model):
 
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="customers")
     email = models.EmailField()
-    name = models.CharField(max_length=200, blank=True)
+    name = models.CharField(max_length=200, blank=True, validators=[validate_name_characters])
     password = models.CharField(max_length=256, blank=True, help_text="Empty until the customer assigns one.")
     password_changed_at = models.DateTimeField(null=True, blank=True)
     # Raised whenever every other session must end (password change, staff reset, revocation).

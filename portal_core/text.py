@@ -71,3 +71,9 @@ def one_line_of_text(text: str, label: str) -> str:
             code="invisible_formatting",
         )
     return text
+
+
+def validate_name_characters(value: str) -> None:
+    """A model field's validator: a name typed in the admin is refused as the customer's own forms and the API refuse
+    it, for the same reasons (see one_line_of_text)."""
+    one_line_of_text(value, "The name")

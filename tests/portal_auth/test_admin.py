@@ -188,6 +188,28 @@ def test_a_page_left_open_by_staff_keeps_the_email_and_name_the_customer_changed
     assert not AccessEvent.objects.filter(kind=AccessEvent.Kind.EMAIL_CHANGED).exists()
 
 
+@pytest.mark.parametrize("name", ["Alice\u202egnp.exe", "Ali\u200bce", "\ufeffAlice", "Alice\x07"])
+def test_staff_cant_give_a_customer_a_name_with_hidden_characters(admin_client, customer, name):
+    page = admin_client.get(customer_change_url(customer))
+
+    response = admin_client.post(customer_change_url(customer), {**admin_page_data(page), "name": name})
+
+    assert response.status_code == 200
+    assert "The name can have no" in response.content.decode()
+    customer.refresh_from_db()
+    assert customer.name != name
+
+
+def test_staff_give_a_customer_a_name_joined_as_its_script_writes_it(admin_client, customer):
+    page = admin_client.get(customer_change_url(customer))
+
+    response = admin_client.post(customer_change_url(customer), {**admin_page_data(page), "name": "Mohammad\u200cReza"})
+
+    assert response.status_code == 302
+    customer.refresh_from_db()
+    assert customer.name == "Mohammad\u200cReza"
+
+
 def test_the_email_staff_change_is_written_beside_the_name_the_customer_changed_meanwhile(admin_client, customer):
     old_email = customer.email
     page = admin_client.get(customer_change_url(customer))
