@@ -37,6 +37,8 @@ from portal_auth.doors.password.forms import SetPasswordForm
 from portal_auth.models import Customer, normalise_email
 from portal_core.admin import OrganisationFixedMixin, PortalModelAdmin
 from portal_core.origin import ClientOrigin
+from portal_core.sent_once import CreatedAlready
+from portal_core.staff_reply import created_already_redirect
 from portal_core.uploads import StoredUploadAdminMixin
 
 
@@ -412,7 +414,8 @@ class ServiceAdmin(PortalModelAdmin):
             form.add_error("email", "No customer has this email yet, and you may not add customers.")
         elif request.method == "POST" and form.is_valid():
             try:
-                with transaction.atomic():  # a booking refused makes no customer either
+                # A booking refused, or made already by this page, makes (or changes) no customer either.
+                with transaction.atomic():
                     booking = service_book(
                         service=service,
                         customer=form.customer(),
@@ -420,7 +423,10 @@ class ServiceAdmin(PortalModelAdmin):
                         places=form.cleaned_data["places"],
                         note=form.cleaned_data["note"],
                         staff_user=request.user,
+                        request_token=form.once_token,
                     )
+            except CreatedAlready as already:
+                return created_already_redirect(self, request, already)
             except SlotUnavailable as refusal:
                 nearest = ", ".join(
                     booking_moment(slot.starts_at, Booking(organisation=service.organisation))

@@ -10,6 +10,7 @@ from bookings.models import AddOn, Booking, BookingAddOn, Service
 from portal_auth.models import Customer
 from portal_auth.services import customer_get_or_create
 from portal_core import ratelimit
+from portal_core.sent_once import SentOnceForm
 from portal_core.text import one_line_of_text
 from portal_core.uploads import JPEG, PDF, PNG, FileKind, validate_upload
 
@@ -162,8 +163,9 @@ class ServiceConfirmationForm(forms.Form):
         return self.cleaned_data
 
 
-class StaffServiceBookingForm(forms.Form):
-    """Staff booking a service for a customer, at a local date and time of the organisation."""
+class StaffServiceBookingForm(SentOnceForm):
+    """Staff booking a service for a customer, at a local date and time of the organisation. Sent twice, it books
+    once (its `once_token`)."""
 
     email = forms.EmailField(label="Customer's email")
     name = forms.CharField(label="Customer's name", max_length=200, required=False)

@@ -30,6 +30,7 @@ from portal_auth.models import Customer
 from portal_auth.portals import customer_page, portal_path, primary_portal
 from portal_auth.services import customer_get_or_create, customer_password_reset_by_staff
 from portal_core.origin import ClientOrigin
+from portal_core.sent_once import CreatedAlready
 from portal_core.uploads import (
     FileKind,
     delete_files_on_commit,
@@ -241,8 +242,9 @@ def service_book(
     window), SlotUnavailable says so with the nearest free times and nothing is written. A service that needs
     staff confirmation makes a provisional booking. Staff booking on a customer's behalf pass `staff_user`. The
     booking keeps `service`'s price for the places as agreed: the caller has shown it (and checked it was shown).
-    `request_token` names the customer's confirmation: pressed again (a double click, a retry on a slow
-    connection), it answers with the booking it made, and books and emails nothing more.
+    `request_token` names the sending, the customer's confirmation or staff's booking page: sent again (a double
+    click, a retry on a slow connection), it raises CreatedAlready with the booking it made, and books and emails
+    nothing more.
     """
     now = timezone.now()
     _lock_resource(service)
@@ -250,7 +252,7 @@ def service_book(
     if request_token and (
         made := Booking.objects.filter(booked_by_customer=customer, request_token=request_token).first()
     ):
-        return made
+        raise CreatedAlready(made)
     slot = _free_slot(service, starts_at, now=now)
     if slot is None or slot.places_left < places or not service.is_active:
         _refuse(service, starts_at, now)

@@ -1,7 +1,7 @@
 import datetime
 import secrets
 from functools import wraps
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 from django.contrib import messages
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
@@ -62,6 +62,7 @@ from portal_auth.types import PortalRequest
 from portal_core import page_cache, ratelimit
 from portal_core.origin import ClientOrigin
 from portal_core.pagination import CountedPaginator
+from portal_core.sent_once import CreatedAlready
 from portal_core.uploads import stored_file_download
 
 UPCOMING_BOOKINGS_PER_PAGE = 20
@@ -385,6 +386,8 @@ def book_check(request, organisation, customer):
                 note=answers["note"],
                 request_token=answers.get("token", ""),
             )
+        except CreatedAlready as already:  # Confirm pressed again: the browser shows this answer only: booked
+            booking = cast(Booking, already.created)
         except SlotUnavailable as refusal:
             return _slot_gone(request, service, starts_at, status=409, nearest=refusal.nearest)
         del request.session[ANSWERS_SESSION_KEY]

@@ -6,10 +6,11 @@ import json
 from typing import TYPE_CHECKING
 
 from django import forms
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.contrib.admin.utils import quote
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
+from django.http import HttpResponseRedirect
 from django.shortcuts import redirect
 
 from portal_core.sent_once import CreatedAlready, SentOnceForm
@@ -118,10 +119,18 @@ class CreatedOnceAdminMixin(_AdminBase):
         try:
             return super().add_view(request, form_url, extra_context)
         except CreatedAlready as already:
-            created, opts = already.created, self.opts
-            self.message_user(
-                request,
-                f"The {opts.verbose_name} “{created}” was created already from this page, so it was not created again.",
-                messages.WARNING,
-            )
-            return redirect(f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_change", quote(created.pk))
+            return created_already_redirect(self, request, already)
+
+
+def created_already_redirect(model_admin: admin.ModelAdmin, request, already: CreatedAlready) -> HttpResponseRedirect:
+    """Where an admin page sent again lands: the change page of the row it created the first time, told so.
+
+    For an add page (CreatedOnceAdminMixin) and for a page of one admin that creates a row of another.
+    """
+    created, opts = already.created, already.created._meta
+    model_admin.message_user(
+        request,
+        f"The {opts.verbose_name} “{created}” was created already from this page, so it was not created again.",
+        messages.WARNING,
+    )
+    return redirect(f"{model_admin.admin_site.name}:{opts.app_label}_{opts.model_name}_change", quote(created.pk))
