@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from portal_auth.models import Customer, Organisation, normalise_email
 from portal_core.templatetags.portal import choice_label
+from portal_core.text import validate_name_characters
 from portal_core.uploads import StoredUpload
 
 
@@ -379,7 +380,7 @@ class Booking(BookingShownFacts, models.Model):
 
 class Attendee(models.Model):
     booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="attendees")
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=200, validators=[validate_name_characters])
     email = models.EmailField(blank=True, db_index=True, help_text="Whoever signs in with this email sees the booking.")
 
     class Meta:

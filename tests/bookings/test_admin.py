@@ -209,3 +209,15 @@ def test_a_booking_stays_in_its_organisation(admin_client, organisation, other_o
     assert response.status_code == 302
     booking.refresh_from_db()
     assert booking.organisation == organisation
+
+
+def test_staff_cant_name_an_attendee_with_hidden_characters(admin_client, organisation, make_booking):
+    booking = make_booking(organisation, "alice@example.com")
+    url = reverse("admin:bookings_booking_change", args=[booking.pk])
+    page = admin_client.get(url)
+
+    response = admin_client.post(url, {**admin_page_data(page), "attendees-0-name": "Alice\u202egnp.exe"})
+
+    assert response.status_code == 200
+    assert "The name can have no invisible formatting characters" in response.content.decode()
+    assert not booking.attendees.filter(name__contains="\u202e").exists()
