@@ -419,7 +419,7 @@ def book_check(request, organisation, customer):
 
 def _not_offered(request, service) -> HttpResponse:
     request.session.pop(ANSWERS_SESSION_KEY, None)
-    return render(request, "bookings/book/not_offered.html", {"service": service}, status=409)
+    return render(request, "bookings/book/not_offered.html", {"service": service}, status=_refused(request, 409))
 
 
 def _answers_restored(request, organisation, kept: dict) -> HttpResponse | None:
