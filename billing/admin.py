@@ -10,8 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from billing.dates import period_end_after
-from billing.forms import PaymentForm
+from billing.forms import AddedOnceForm, PaymentForm
 from billing.models import (
     BillingProfile,
     BillingSettings,
@@ -23,8 +22,19 @@ from billing.models import (
     Tab,
     TabCharge,
 )
-from billing.services import LineInput, invoice_issue, invoice_void, payment_record, tab_charge_add, tab_close
+from billing.services import (
+    LineInput,
+    invoice_draft_add_by_staff,
+    invoice_issue,
+    invoice_void,
+    membership_start_by_staff,
+    payment_record,
+    tab_charge_add,
+    tab_close,
+    tab_open_by_staff,
+)
 from portal_core.admin import PortalModelAdmin
+from portal_core.staff_reply import CreatedOnceAdminMixin
 
 
 @admin.register(BillingSettings)
@@ -80,7 +90,8 @@ class PaymentInline(admin.TabularInline):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(PortalModelAdmin):
+class InvoiceAdmin(CreatedOnceAdminMixin, PortalModelAdmin):
+    form = AddedOnceForm
     list_display = [
         "__str__",
         "customer",
@@ -111,6 +122,8 @@ class InvoiceAdmin(PortalModelAdmin):
 
     def get_fields(self, request, obj=None):
         editable = ["customer", "credits", "booking_reference", "currency"]
+        if obj is None:
+            return [*editable, "sent_once_token"]
         return [*self.readonly_fields, *editable] if _issued(obj) else editable
 
     def get_readonly_fields(self, request, obj=None):
@@ -151,11 +164,13 @@ class InvoiceAdmin(PortalModelAdmin):
         return format_html('<a class="button" href="{}">Record a payment</a>', url)
 
     def save_model(self, request, obj, form, change):
-        if not change:
-            obj.organisation_id = obj.customer.organisation_id
         if not _issued(obj):  # a draft is a credit note while it names an invoice to credit
             obj.kind = Invoice.Kind.CREDIT_NOTE if obj.credits_id else Invoice.Kind.INVOICE
-        super().save_model(request, obj, form, change)
+        if change:
+            super().save_model(request, obj, form, change)
+        else:
+            # Its lines are saved after it, in the same transaction: a second sending stops here, before any.
+            invoice_draft_add_by_staff(invoice=obj, request_token=form.once_token)
 
     def has_delete_permission(self, request, obj=None):
         # An issued invoice or credit note was numbered and emailed: it is voided or credited, never deleted.
@@ -198,7 +213,7 @@ _refusals: WeakKeyDictionary[HttpRequest, ValidationError] = WeakKeyDictionary()
 
 
 @admin.register(Payment)
-class PaymentAdmin(PortalModelAdmin):
+class PaymentAdmin(CreatedOnceAdminMixin, PortalModelAdmin):
     form = PaymentForm
     autocomplete_fields = ["invoice"]  # every open invoice of every organisation would be too long a list
     list_display = ["__str__", "amount", "paid_on", "method", "reference", "recorded_by"]
@@ -293,7 +308,8 @@ class TabChargeInline(admin.TabularInline):
 
 
 @admin.register(Tab)
-class TabAdmin(PortalModelAdmin):
+class TabAdmin(CreatedOnceAdminMixin, PortalModelAdmin):
+    form = AddedOnceForm
     list_display = ["title", "customer", "status", "opened_at", "closed_at", "invoice"]
     list_filter = ["status", "organisation"]
     search_fields = ["title", "customer__email", "booking_reference"]
@@ -303,14 +319,19 @@ class TabAdmin(PortalModelAdmin):
     inlines = [TabChargeInline]
     actions = ["close_tabs"]
 
+    def get_fields(self, request, obj=None):
+        return self.fields if obj else [*self.fields, "sent_once_token"]
+
     def get_readonly_fields(self, request, obj=None):
         # The organisation follows from the customer when the tab is opened; it never moves to another.
         return [*self.readonly_fields, "customer"] if obj else self.readonly_fields
 
     def save_model(self, request, obj, form, change):
-        if not change:
-            obj.organisation_id = obj.customer.organisation_id
-        super().save_model(request, obj, form, change)
+        if change:
+            super().save_model(request, obj, form, change)
+        else:
+            # Its charges are added after it, in the same transaction: a second sending stops here, before any.
+            tab_open_by_staff(tab=obj, request_token=form.once_token)
 
     def save_formset(self, request, form, formset, change):
         if formset.model is not TabCharge:
@@ -343,7 +364,8 @@ class PlanAdmin(PortalModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(PortalModelAdmin):
+class MembershipAdmin(CreatedOnceAdminMixin, PortalModelAdmin):
+    form = AddedOnceForm
     list_display = ["customer", "plan", "status", "started_on", "period_ends_on"]
     list_filter = ["status", "plan", "organisation"]
     search_fields = ["customer__email", "customer__name", "plan__name"]
@@ -356,12 +378,10 @@ class MembershipAdmin(PortalModelAdmin):
     def get_fields(self, request, obj=None):
         fields = ["customer", "plan", "status", "started_on", "period_ends_on", "reminded_for"]
         # A new membership's first period follows from its start; staff may move it afterwards.
-        return fields if obj else ["customer", "plan", "status", "started_on"]
+        return fields if obj else ["customer", "plan", "status", "started_on", "sent_once_token"]
 
     def save_model(self, request, obj, form, change):
-        if not change:
-            obj.organisation_id = obj.customer.organisation_id
-            obj.period_ends_on = period_end_after(
-                started_on=obj.started_on, period=obj.plan.period, after=obj.started_on
-            )
-        super().save_model(request, obj, form, change)
+        if change:
+            super().save_model(request, obj, form, change)
+        else:
+            membership_start_by_staff(membership=obj, request_token=form.once_token)

@@ -7,6 +7,11 @@ from billing.money import money_round
 from portal_core.sent_once import SentOnceForm
 
 
+class AddedOnceForm(SentOnceForm, forms.ModelForm):
+    """An admin add page's form: the same page saved twice creates one row (its once_token, given to the service
+    that creates it through portal_core.sent_once.create_once)."""
+
+
 class PaymentForm(SentOnceForm, forms.ModelForm):
     """Staff record a payment: refused, with the reason, unless it fits what the invoice still asks for. The same
     form sent twice records one payment (its once_token, billing.services.payment_record)."""

@@ -136,6 +136,8 @@ class Invoice(models.Model):
     issuer_tax_number = models.CharField(max_length=60, blank=True, editable=False)
     payment_instructions = models.TextField(blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The admin add page that created it (portal_core/sent_once.py): saved again, it creates no second draft.
+    request_token = models.CharField(max_length=32, blank=True, default="", db_default="", editable=False)
 
     class Meta:
         constraints = [
@@ -144,6 +146,9 @@ class Invoice(models.Model):
             ),
             models.UniqueConstraint(
                 fields=["organisation", "source"], condition=~Q(source=""), name="billing_one_source"
+            ),
+            models.UniqueConstraint(
+                fields=["request_token"], condition=~Q(request_token=""), name="invoice_created_once"
             ),
             models.CheckConstraint(
                 condition=Q(status="draft") | Q(number__isnull=False, issued_on__isnull=False),
@@ -255,9 +260,14 @@ class Tab(models.Model):
     invoice = models.OneToOneField(
         Invoice, on_delete=models.PROTECT, null=True, blank=True, related_name="+", editable=False
     )
+    # The admin add page that created it (portal_core/sent_once.py): saved again, it creates no second tab.
+    request_token = models.CharField(max_length=32, blank=True, default="", db_default="", editable=False)
 
     class Meta:
         indexes = [models.Index(fields=["customer", "status"])]
+        constraints = [
+            models.UniqueConstraint(fields=["request_token"], condition=~Q(request_token=""), name="tab_created_once")
+        ]
 
     def __str__(self) -> str:
         return self.title
@@ -316,9 +326,16 @@ class Membership(models.Model):
     period_ends_on = models.DateField(help_text="When it renews (active) or ends (cancelled).")
     # The period end whose renewal reminder went out, so the daily command sends it once.
     reminded_for = models.DateField(null=True, blank=True, editable=False)
+    # The admin add page that created it (portal_core/sent_once.py): saved again, it creates no second membership.
+    request_token = models.CharField(max_length=32, blank=True, default="", db_default="", editable=False)
 
     class Meta:
         indexes = [models.Index(fields=["status", "period_ends_on"]), models.Index(fields=["customer", "status"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request_token"], condition=~Q(request_token=""), name="membership_created_once"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.plan} ({self.get_status_display()})"

@@ -32,6 +32,7 @@ from outbox.services import EmailAttachment, email_enqueue
 from portal_auth.doors.access_link.services import notification_link_make
 from portal_auth.models import Customer, Organisation
 from portal_auth.portals import customer_page
+from portal_core.sent_once import CreatedAlready, create_once
 
 PDF = "application/pdf"
 # Amounts are stored with 14 digits, 3 of them decimals.
@@ -105,6 +106,15 @@ def invoice_draft_create(
         for position, line in enumerate(lines)
     )
     return invoice
+
+
+def invoice_draft_add_by_staff(*, invoice: Invoice, request_token: str = "") -> None:
+    """Save a draft staff wrote on the admin's add page, in its customer's organisation.
+
+    Raises CreatedAlready, creating nothing, if the same add page (`request_token`) created a draft before."""
+    invoice.organisation_id = invoice.customer.organisation_id
+    invoice.request_token = request_token
+    create_once(Invoice, request_token=request_token, create=invoice.save)
 
 
 @transaction.atomic
@@ -229,13 +239,13 @@ def payment_record(
 ) -> Payment:
     """Record a payment against an open invoice and email its receipt; what is left stays due.
 
-    `entry_token` names the form it was entered with: entered again (a double click), it answers with the payment
-    recorded the first time, and records and emails nothing more.
+    `entry_token` names the form it was entered with: entered again (a double click), it raises CreatedAlready with
+    the payment recorded the first time, and records and emails nothing more.
     """
     invoice = _locked(Invoice.objects.select_related("organisation", "customer"), invoice.pk)
     # After the invoice's lock: a second submission waits for the first to commit, then finds its payment.
     if entry_token and (entered := Payment.objects.filter(entry_token=entry_token).first()):
-        return entered
+        raise CreatedAlready(entered)
     if invoice.status != Invoice.Status.OPEN or invoice.is_credit_note:
         raise ValidationError(f"Payments are recorded against open invoices; {invoice} is {invoice.status}.")
     if amount <= 0:
@@ -356,6 +366,15 @@ def tab_open(*, customer: Customer, title: str, booking_reference: str = "") -> 
     )
 
 
+def tab_open_by_staff(*, tab: Tab, request_token: str = "") -> None:
+    """Save a tab staff opened on the admin's add page, in its customer's organisation.
+
+    Raises CreatedAlready, creating nothing, if the same add page (`request_token`) opened a tab before."""
+    tab.organisation_id = tab.customer.organisation_id
+    tab.request_token = request_token
+    create_once(Tab, request_token=request_token, create=tab.save)
+
+
 @transaction.atomic
 def tab_charge_add(*, tab: Tab, charge: LineInput) -> TabCharge:
     tab = Tab.objects.select_for_update().get(pk=tab.pk)
@@ -400,6 +419,19 @@ def membership_start(*, customer: Customer, plan: Plan, started_on: datetime.dat
         started_on=started_on,
         period_ends_on=period_end_after(started_on=started_on, period=plan.period, after=started_on),
     )
+
+
+def membership_start_by_staff(*, membership: Membership, request_token: str = "") -> None:
+    """Save a membership staff started on the admin's add page, in its customer's organisation, its first period
+    following from its start.
+
+    Raises CreatedAlready, creating nothing, if the same add page (`request_token`) started a membership before."""
+    membership.organisation_id = membership.customer.organisation_id
+    membership.period_ends_on = period_end_after(
+        started_on=membership.started_on, period=membership.plan.period, after=membership.started_on
+    )
+    membership.request_token = request_token
+    create_once(Membership, request_token=request_token, create=membership.save)
 
 
 @dataclass
