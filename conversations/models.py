@@ -204,6 +204,16 @@ class Message(MessageShownFacts, models.Model):
 
 class Attachment(StoredUpload):
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    # What a retry of the API call that sent the file is compared by: the same bytes again, or others.
+    sha256 = models.CharField(
+        "SHA-256",
+        max_length=64,
+        blank=True,
+        default="",
+        db_default="",
+        editable=False,
+        help_text="Of a file sent through the API, in hex.",
+    )
 
     class Meta:
         ordering = ["pk"]

@@ -1,9 +1,11 @@
 """Writes of the conversations app: replies (the customer's and staff's), redaction, and what the business's other
 channels send through the API."""
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -28,6 +30,7 @@ from portal_core.uploads import (
     CheckedUpload,
     delete_files_on_commit,
     files_removed_unless_committed,
+    original_name,
     stored_upload_save,
 )
 
@@ -209,7 +212,8 @@ class ExternalIdTaken(Exception):
 
 @dataclass(frozen=True, slots=True)
 class ChannelMessage:
-    """A message as the business's own channel (email, chat, SMS, …) holds it, sent through the API.
+    """A message as the business's own channel (email, chat, SMS, …) holds it, sent through the API, with its
+    files checked as a customer's are.
 
     An empty `author_name` is the customer's name (or email) for a message from them, the organisation's for one
     from staff."""
@@ -220,6 +224,7 @@ class ChannelMessage:
     author_name: str
     body: str
     created_at: datetime
+    attachments: tuple[CheckedUpload, ...] = ()
 
 
 def conversation_from_channel_create(
@@ -236,11 +241,12 @@ def conversation_from_channel_create(
     """A conversation begun in another channel, with its first message, for the customer with `email` (made if
     the organisation has none). True if it was made now.
 
-    The same call again answers with what the first made. Raises ExternalIdTaken if the organisation's
-    conversation `external_id` holds another customer, channel, subject, attributes or first message. Nobody is
-    emailed: the business's channel delivered the message already.
+    The same call again answers with what the first made, storing no file again. Raises ExternalIdTaken if the
+    organisation's conversation `external_id` holds another customer, channel, subject, attributes or first message
+    (its attachments included). Nobody is emailed: the business's channel delivered the message already. All or
+    nothing: if anything fails, no conversation, message or stored file remains.
     """
-    with transaction.atomic():
+    with files_removed_unless_committed() as written, transaction.atomic():
         customer = customer_get_or_create(organisation=organisation, email=email, name=name)
         found = Conversation.objects.filter(organisation=organisation, external_id=external_id).first()
         if found is None:
@@ -256,7 +262,7 @@ def conversation_from_channel_create(
                         created_at=first.created_at,
                         last_activity_at=first.created_at,
                     )
-                    return conversation, _channel_message_create(conversation, customer, first), True
+                    return conversation, _channel_message_create(conversation, customer, first, written), True
             except IntegrityError:  # the same call at the same moment made it first
                 found = Conversation.objects.get(organisation=organisation, external_id=external_id)
         message = found.messages.filter(external_id=first.external_id).first()
@@ -274,11 +280,12 @@ def conversation_message_from_channel_add(
 ) -> tuple[Message, bool]:
     """A message of another channel added to one of the organisation's conversations; True if it was added now.
 
-    The same call again answers with the message the first added. Raises Conversation.DoesNotExist for another
-    organisation's conversation or none, ExternalIdTaken if the conversation's message `message.external_id` holds
-    something else. The conversation's status stays as staff set it; nobody is emailed.
+    The same call again answers with the message the first added, storing no file again. Raises
+    Conversation.DoesNotExist for another organisation's conversation or none, ExternalIdTaken if the conversation's
+    message `message.external_id` holds something else (other attachments included). The conversation's status stays
+    as staff set it; nobody is emailed. All or nothing, as `conversation_from_channel_create`.
     """
-    with transaction.atomic():
+    with files_removed_unless_committed() as written, transaction.atomic():
         # Locked, so the same message sent twice at once is added once: the second waits, then finds it.
         locked = (
             Conversation.objects.select_for_update(of=("self",))
@@ -290,7 +297,7 @@ def conversation_message_from_channel_add(
             if not _is_the_same(found, locked, locked.customer, message):
                 raise ExternalIdTaken(f"The message {message.external_id!r} holds something else.")
             return found, False
-        added = _channel_message_create(locked, locked.customer, message)
+        added = _channel_message_create(locked, locked.customer, message, written)
         Conversation.objects.filter(pk=locked.pk, last_activity_at__lt=message.created_at).update(
             last_activity_at=message.created_at
         )
@@ -306,8 +313,10 @@ def _author_name(conversation: Conversation, customer: Customer, message: Channe
     return conversation.organisation.public_name
 
 
-def _channel_message_create(conversation: Conversation, customer: Customer, message: ChannelMessage) -> Message:
-    return Message.objects.create(
+def _channel_message_create(
+    conversation: Conversation, customer: Customer, message: ChannelMessage, written: list
+) -> Message:
+    created = Message.objects.create(
         conversation=conversation,
         direction=message.direction,
         channel=message.channel,
@@ -316,14 +325,31 @@ def _channel_message_create(conversation: Conversation, customer: Customer, mess
         created_at=message.created_at,
         external_id=message.external_id,
     )
+    for upload in message.attachments:
+        attachment = Attachment(message=created, sha256=_sha256(upload))
+        stored_upload_save(upload=attachment, file=upload.file, kind=upload.kind, written=written)
+    return created
+
+
+def _sha256(upload: CheckedUpload) -> str:
+    digest = hashlib.sha256()
+    for chunk in upload.file.chunks():
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _attachments_of(sent: ChannelMessage) -> list[tuple[str, str]]:
+    """Each file's name as it is stored, and its digest: what a message's attachments are compared by."""
+    name_length = cast(int, Attachment._meta.get_field("original_name").max_length)
+    return [(original_name(upload.file.name, max_length=name_length), _sha256(upload)) for upload in sent.attachments]
 
 
 def _is_the_same(stored: Message, conversation: Conversation, customer: Customer, sent: ChannelMessage) -> bool:
     # A name left to the portal was taken from the customer when first sent, who may have a new one since.
     named_alike = not sent.author_name or stored.author_name == sent.author_name
-    return named_alike and (stored.direction, stored.channel, stored.body, stored.created_at) == (
-        sent.direction,
-        sent.channel,
-        sent.body,
-        sent.created_at,
+    return (
+        named_alike
+        and (stored.direction, stored.channel, stored.body, stored.created_at)
+        == (sent.direction, sent.channel, sent.body, sent.created_at)
+        and list(stored.attachments.values_list("original_name", "sha256")) == _attachments_of(sent)
     )

@@ -94,6 +94,7 @@ def test_a_conversation_is_created_with_its_first_message_for_a_new_customer(api
             "author_name": "Ana Silva",
             "body": "Hello, my flight\nis delayed.",
             "created_at": "2026-11-30T08:15:00Z",
+            "attachments": [],
         },
     }
     customer = Customer.objects.get()
@@ -209,6 +210,7 @@ def test_an_outbound_message_is_added_and_shown_to_the_customer(api, conversatio
         "author_name": "Inês",
         "body": "Your seat is 12A.",
         "created_at": "2026-11-30T08:15:00Z",
+        "attachments": [],
     }
     assert (message.direction, message.channel, message.internal) == ("from_staff", Channel.SMS, False)
     conversation.refresh_from_db()
