@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -21,6 +23,7 @@ from bookings.models import (
     OpeningHours,
     Resource,
     Service,
+    runs_past_midnight,
 )
 from bookings.services import (
     SlotUnavailable,
@@ -350,11 +353,33 @@ class BookingDocumentAdmin(StoredUploadAdminMixin, PortalModelAdmin):
 class OpeningHoursInline(admin.TabularInline):
     model = OpeningHours
     extra = 1
+    fields = ["weekday", "opens", "closes", "hours"]
+    readonly_fields = ["hours"]
+
+    @admin.display(description="Hours")
+    def hours(self, opening_hours):
+        return str(opening_hours) if opening_hours.pk else "—"
 
 
 class AvailabilityExceptionInline(admin.TabularInline):
     model = AvailabilityException
     extra = 1
+    fields = ["date", "kind", "opens", "closes", "hours"]
+    readonly_fields = ["hours"]
+
+    @admin.display(description="Hours")
+    def hours(self, exception):
+        return str(exception) if exception.pk else "—"
+
+
+def _times_after_midnight(window: OpeningHours | AvailabilityException) -> str:
+    """Where a window's times after midnight are offered to customers: on the next day, as they start then."""
+    if not runs_past_midnight(window.opens, window.closes):
+        return ""
+    if isinstance(window, OpeningHours):
+        next_day = OpeningHours.Weekday((window.weekday + 1) % 7).label
+        return f"{window}: its times after midnight are offered to customers on {next_day}."
+    return f"{window}: its times after midnight are offered to customers on {window.date + timedelta(days=1):%d %b %Y}."
 
 
 @admin.register(Resource)
@@ -364,6 +389,13 @@ class ResourceAdmin(PortalModelAdmin):
     search_fields = ["name"]
     list_select_related = ["organisation"]
     inlines = [OpeningHoursInline, AvailabilityExceptionInline]
+
+    def save_formset(self, request, form, formset, change):
+        super().save_formset(request, form, formset, change)
+        saved = [*formset.new_objects, *(changed for changed, _ in formset.changed_objects)]
+        for window in saved:
+            if isinstance(window, OpeningHours | AvailabilityException) and (note := _times_after_midnight(window)):
+                messages.info(request, note)
 
     @admin.display(description="Booked today")
     def day_view(self, resource):

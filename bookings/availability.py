@@ -4,9 +4,14 @@ within the service's bookable window, less what is booked on that resource.
 A resource serves one slot at a time: a booking of another service, or of this service at another time, that
 overlaps a slot closes it; bookings of this service at the same start share it up to the service's capacity.
 
+A window closing at or before its opening time closes the next day (18:00–02:00; 00:00 is midnight). A slot belongs
+to the day it starts on, as the portal's addresses (day and HHMM) name it: a day's slots include those after midnight
+of the day before's windows, and a date closed closes its own windows, after midnight too, not the day before's.
+
 Three queries for any number of days, whatever the number of bookings: the resource's weekly hours, its
-exceptions in the range, and its bookings starting in the range (index `booking_resource_start_idx`; a
-booking can start at most MAX_SERVICE_DURATION before the range and still reach into it).
+exceptions from the day before the range, and its bookings reaching into the range's slots (index
+`booking_resource_start_idx`; a booking can start at most MAX_SERVICE_DURATION before the range and still reach
+into it, and a slot of the range's last day can end the day after).
 """
 
 import datetime
@@ -57,15 +62,22 @@ def day_windows(
     return sorted(windows)
 
 
+def window_wall_times(day: datetime.date, window: Window) -> tuple[datetime.datetime, datetime.datetime]:
+    """A window of `day` as local wall times: one closing at or before its opening time closes the next day."""
+    opens, closes = window
+    closes_on = day + datetime.timedelta(days=1) if closes <= opens else day
+    return datetime.datetime.combine(day, opens), datetime.datetime.combine(closes_on, closes)
+
+
 def candidate_starts(
     day: datetime.date, windows: list[Window], duration: datetime.timedelta, zone: ZoneInfo
 ) -> list[tuple[datetime.datetime, datetime.datetime]]:
-    """Slots one after another from each opening time, as (start, end) in `zone`; the end is `duration` later
-    in elapsed time. A wall time the clocks skip that day (spring forward) holds no slot."""
+    """Slots one after another from each opening time of `day`'s windows (past midnight too, for a window that runs
+    into the next day), as (start, end) in `zone`; the end is `duration` later in elapsed time. A wall time the
+    clocks skip (spring forward) holds no slot; one they repeat (fall back) holds one, at its first occurrence."""
     slots = []
-    for opens, closes in windows:
-        wall = datetime.datetime.combine(day, opens)
-        last = datetime.datetime.combine(day, closes)
+    for window in windows:
+        wall, last = window_wall_times(day, window)
         while wall + duration <= last:
             start = wall.replace(tzinfo=zone)
             if start.astimezone(UTC).astimezone(zone).replace(tzinfo=None) == wall:
@@ -91,6 +103,7 @@ def service_slots(
         return {}
     zone = service.organisation.zone
     first, last = min(days), max(days)
+    day_before = first - datetime.timedelta(days=1)
     range_start = datetime.datetime.combine(first, datetime.time.min, tzinfo=zone)
     range_end = datetime.datetime.combine(last + datetime.timedelta(days=1), datetime.time.min, tzinfo=zone)
 
@@ -101,7 +114,7 @@ def service_slots(
         weekly[weekday].append((opens, closes))
     exceptions: dict[datetime.date, list[AvailabilityException]] = defaultdict(list)
     for exception in AvailabilityException.objects.filter(
-        resource_id=service.resource_id, date__gte=first, date__lte=last
+        resource_id=service.resource_id, date__gte=day_before, date__lte=last
     ).only("date", "kind", "opens", "closes"):
         exceptions[exception.date].append(exception)
     taken = [
@@ -109,7 +122,7 @@ def service_slots(
         for pk, service_id, starts, ends, places in Booking.objects.filter(
             resource_id=service.resource_id,
             slot_starts_at__gte=range_start - MAX_SERVICE_DURATION,
-            slot_starts_at__lt=range_end,
+            slot_starts_at__lt=range_end + service.duration,
             slot_ends_at__gt=range_start,
         )
         .exclude(status=Booking.Status.CANCELLED)
@@ -118,16 +131,21 @@ def service_slots(
     ]
 
     earliest, latest = now + service.min_notice, now + service.max_advance
-    result: dict[datetime.date, list[Slot]] = {}
-    for day in sorted(days):
-        slots = []
-        for start, end in candidate_starts(day, day_windows(day, weekly, exceptions[day]), service.duration, zone):
-            if not earliest <= start <= latest:
-                continue
-            left = _places_left(service, start, end, taken)
-            if left > 0 or not free_only:
-                slots.append(Slot(start, end, left))
-        result[day] = slots
+    result: dict[datetime.date, list[Slot]] = {day: [] for day in sorted(days)}
+    opening_days = sorted({*days, *(day - datetime.timedelta(days=1) for day in days)})
+    candidates = {
+        slot
+        for opening_day in opening_days
+        for slot in candidate_starts(
+            opening_day, day_windows(opening_day, weekly, exceptions[opening_day]), service.duration, zone
+        )
+    }
+    for start, end in sorted(candidates):
+        if start.date() not in result or not earliest <= start <= latest:
+            continue
+        left = _places_left(service, start, end, taken)
+        if left > 0 or not free_only:
+            result[start.date()].append(Slot(start, end, left))
     return result
 
 

@@ -92,8 +92,34 @@ class Resource(models.Model):
         return self.name
 
 
+def window_display(opens: datetime.time, closes: datetime.time) -> str:
+    """'18:00–02:00 (next day)': a window closing at or before its opening time closes the next day."""
+    if closes > opens:
+        return f"{opens:%H:%M}–{closes:%H:%M}"
+    return f"{opens:%H:%M}–{closes:%H:%M} ({'midnight' if closes == datetime.time.min else 'next day'})"
+
+
+def runs_past_midnight(opens: datetime.time | None, closes: datetime.time | None) -> bool:
+    """Whether a window has times after midnight, which are booked on the next day (one closing at 00:00 has none)."""
+    return opens is not None and closes is not None and datetime.time.min < closes < opens
+
+
+# Shown to staff beside the closing times, and when a window is refused.
+OVERNIGHT_HELP = "At or before the opening time: the next day, e.g. 18:00–02:00; 00:00 is midnight."
+SAME_TIMES_MESSAGE = (
+    "Closing time can't be the same as opening time: a window of a whole day isn't possible. "
+    "A closing time earlier than the opening time is the next day's (18:00–02:00); 00:00 is midnight."
+)
+
+
+def _opens_and_closes_differ() -> Q:
+    # Not closes > opens: a closing time earlier than the opening time is the next day's.
+    return Q(closes__gt=F("opens")) | Q(closes__lt=F("opens"))
+
+
 class OpeningHours(models.Model):
-    """A resource's weekly hours, in its organisation's time zone; a day may have several windows."""
+    """A resource's weekly hours, in its organisation's time zone; a day may have several windows. A window may run
+    past midnight (18:00–02:00): its times after midnight are booked on the next day."""
 
     class Weekday(models.IntegerChoices):
         MONDAY = 0, "Monday"
@@ -107,7 +133,7 @@ class OpeningHours(models.Model):
     resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="opening_hours")
     weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
     opens = models.TimeField()
-    closes = models.TimeField()
+    closes = models.TimeField(help_text=OVERNIGHT_HELP)
 
     class Meta:
         ordering = ["weekday", "opens", "pk"]
@@ -115,14 +141,14 @@ class OpeningHours(models.Model):
         verbose_name_plural = "opening hours"
         constraints = [
             models.CheckConstraint(
-                condition=Q(closes__gt=F("opens")),
-                name="opening_hours_close_after_they_open",
-                violation_error_message="Closing time must be after opening time.",
+                condition=_opens_and_closes_differ(),
+                name="opening_hours_close_at_another_time",
+                violation_error_message=SAME_TIMES_MESSAGE,
             )
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_weekday_display()} {self.opens:%H:%M}–{self.closes:%H:%M}"
+        return f"{self.get_weekday_display()} {window_display(self.opens, self.closes)}"
 
 
 class AvailabilityException(models.Model):
@@ -134,25 +160,34 @@ class AvailabilityException(models.Model):
 
     resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="exceptions")
     date = models.DateField()
-    kind = models.CharField(max_length=10, choices=Kind.choices)
+    kind = models.CharField(
+        max_length=10,
+        choices=Kind.choices,
+        help_text="Closed all day closes this date's own hours, with any part of them after midnight; hours of the "
+        "day before that run past midnight into this date stay open.",
+    )
     opens = models.TimeField(null=True, blank=True, help_text="Extra hours only.")
-    closes = models.TimeField(null=True, blank=True, help_text="Extra hours only.")
+    closes = models.TimeField(null=True, blank=True, help_text=f"Extra hours only. {OVERNIGHT_HELP}")
 
     class Meta:
         ordering = ["date", "opens", "pk"]
         indexes = [models.Index(fields=["resource", "date"])]
         constraints = [
             models.CheckConstraint(
-                condition=Q(kind="closed") | Q(opens__isnull=False, closes__gt=F("opens")),
-                name="extra_hours_close_after_they_open",
-                violation_error_message="Extra hours need an opening time and a later closing time.",
+                condition=Q(kind="closed") | Q(opens__isnull=False, closes__isnull=False) & _opens_and_closes_differ(),
+                name="extra_hours_close_at_another_time",
+                violation_error_message="Extra hours need an opening time and a closing time, not the same one: "
+                "a window of a whole day isn't possible. A closing time earlier than the opening time is the next "
+                "day's (18:00–02:00); 00:00 is midnight.",
             )
         ]
 
     def __str__(self) -> str:
         if self.kind == self.Kind.CLOSED:
             return f"{self.date:%d %b %Y}: closed"
-        return f"{self.date:%d %b %Y}: extra hours {self.opens:%H:%M}–{self.closes:%H:%M}"
+        if self.opens is None or self.closes is None:  # refused by the constraint, but still shown in its error
+            return f"{self.date:%d %b %Y}: extra hours"
+        return f"{self.date:%d %b %Y}: extra hours {window_display(self.opens, self.closes)}"
 
 
 class Service(models.Model):
