@@ -479,7 +479,8 @@ def original_name(name: str | None, *, max_length: int) -> str:
     name = re.split(r"[\\/]", unicodedata.normalize("NFC", name or ""))[-1]
     # Control and format characters (a right-to-left override turns "gpj.exe" around) and line breaks go.
     name = "".join(c for c in name if unicodedata.category(c)[0] != "C" and unicodedata.category(c) not in ("Zl", "Zp"))
-    name = name.strip() or "file"
+    # Dots alone ("..", ".") name no file, and a storage refuses them as a way out of its folder.
+    name = name.strip() if name.strip().strip(".") else "file"
     if len(name) > max_length:
         stem, extension = os.path.splitext(name)
         if len(extension) > min(_LONGEST_KEPT_EXTENSION, max_length // 2):

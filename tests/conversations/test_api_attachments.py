@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from django.test import Client
+from ninja.parser import Parser
 
 from conversations import services
 from conversations.api import body_max_size
@@ -264,6 +265,72 @@ def test_the_larger_limit_is_for_the_files_the_rest_keeps_every_calls_limit(api,
     body = assert_error(response, 413, "too_large")
     assert body["message"] == "The request body is too large: at most 2560 KB besides its attachments."
     assert_nothing_written(settings)
+
+
+def bodies_parsed(monkeypatch) -> list[bytes]:
+    """The bodies the API parses from JSON, recorded as it parses them."""
+    parsed: list[bytes] = []
+    parse = Parser.parse_body
+
+    def recording_parse(parser, request):
+        parsed.append(request.body)
+        return parse(parser, request)
+
+    monkeypatch.setattr(Parser, "parse_body", recording_parse)
+    return parsed
+
+
+@pytest.mark.parametrize(
+    ("flood", "status", "code"),
+    [
+        # A million empty attachments: refused by their count, before the body becomes a million Python objects.
+        ({"attachments": [{}] * 1_000_000}, 413, "too_large"),
+        # Junk in a field the call doesn't have, as large as the files may be.
+        ({"unused": [{}] * 1_000_000}, 413, "too_large"),
+        # More files than a message may have, each small enough that the body passes every other check.
+        (
+            {"attachments": [attachment_in(f"{n}.pdf", pdf_of_size(400_000)) for n in range(MAX_ATTACHMENTS + 1)]},
+            422,
+            "too_many_attachments",
+        ),
+    ],
+    ids=["empty attachments", "junk", "one file too many"],
+)
+def test_a_large_body_holding_more_than_files_is_refused_before_it_is_parsed(
+    api, conversation, settings, monkeypatch, flood, status, code
+):
+    body = json.dumps({**message_in(), **flood}).encode()
+    assert settings.DATA_UPLOAD_MAX_MEMORY_SIZE < len(body) <= body_max_size()
+    parsed = bodies_parsed(monkeypatch)
+
+    response = api.client.post(f"/api/v1{messages_path(conversation)}", body, content_type="application/json")
+
+    assert_error(response, status, code)
+    assert parsed == []
+    assert_nothing_written(settings, conversations=1, customers=1)
+
+
+def test_files_whose_slashes_are_escaped_as_some_json_writers_do_are_still_files(api, conversation, settings):
+    largest = pdf_of_size(MAX_ATTACHMENT_SIZE)
+    files = [attachment_in(f"part {index}.pdf", largest) for index in range(2)]
+    call = message_in(attachments=files)
+    # PHP's json_encode writes "/" as "\/" unless told not to; in base64 that is one character in 64.
+    body = json.dumps(call).replace("/", "\\/").encode()
+    assert len(body) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+
+    response = api.client.post(f"/api/v1{messages_path(conversation)}", body, content_type="application/json")
+
+    assert response.status_code == 201, response.content
+    assert [a.file.read() for a in Attachment.objects.order_by("pk")] == [largest, largest]
+
+
+@pytest.mark.parametrize("filename", ["..", ".", "a/..", "x\\..", " . "])
+def test_a_file_named_by_dots_alone_is_refused_as_a_file_without_its_extension(api, conversation, settings, filename):
+    response = api.post(messages_path(conversation), message_in(attachments=[attachment_in(filename, PDF_BYTES)]))
+
+    body = assert_error(response, 422, "attachment_bad_extension")
+    assert body["message"].startswith("attachments[0]: “file” contains a PDF")
+    assert_nothing_written(settings, conversations=1, customers=1)
 
 
 def test_the_larger_limit_is_within_what_the_portal_takes_at_all(settings):
