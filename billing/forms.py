@@ -4,7 +4,7 @@ from django import forms
 
 from billing.models import Invoice, Payment
 from billing.money import money_round
-from portal_core.sent_once import SentOnceForm
+from portal_core.sent_once import CreatedAlready, SentOnceForm
 
 
 class AddedOnceForm(SentOnceForm, forms.ModelForm):
@@ -14,7 +14,11 @@ class AddedOnceForm(SentOnceForm, forms.ModelForm):
 
 class PaymentForm(SentOnceForm, forms.ModelForm):
     """Staff record a payment: refused, with the reason, unless it fits what the invoice still asks for. The same
-    form sent twice records one payment (its once_token, billing.services.payment_record)."""
+    form sent twice records one payment (its once_token, billing.services.payment_record).
+
+    Checking raises CreatedAlready, with the payment, where the form is refused but was recorded already: that
+    payment paid the invoice (no longer offered) or some of it (less due than the form says), and is the answer.
+    """
 
     class Meta:
         model = Payment
@@ -26,6 +30,13 @@ class PaymentForm(SentOnceForm, forms.ModelForm):
             open_invoices = Invoice.objects.filter(status=Invoice.Status.OPEN, kind=Invoice.Kind.INVOICE)
             self.fields["invoice"].queryset = open_invoices.select_related("customer")  # type: ignore[attr-defined]
             self.fields["invoice"].help_text = "Open invoices only. A payment can't be changed once recorded."
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        # Looked up once refused, not before the checks: a sending at the same moment may record it while they run.
+        if self.errors and self.once_token:
+            if entered := Payment.objects.filter(entry_token=self.once_token).first():
+                raise CreatedAlready(entered)
 
     def clean(self):
         cleaned = super().clean() or {}
