@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 from django.utils import timezone
 
 from portal_auth.models import Customer, Organisation
@@ -102,6 +103,11 @@ class Ticket(TicketShownFacts, models.Model):
     requester = models.ForeignKey(Customer, on_delete=models.RESTRICT, related_name="tickets")
     company = models.ForeignKey(Company, null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets")
     subject = models.CharField(max_length=200)
+    # What a customer's search compares, upper-cased when the subject is written rather than for each ticket each
+    # search reads: a search of the heaviest customer at scale reads 25,000 subjects from the list's indexes.
+    subject_folded = models.GeneratedField(
+        expression=Upper("subject"), output_field=models.CharField(max_length=200), db_persist=True
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.NEW)
     priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.NORMAL)
     assigned_agent = models.ForeignKey(
@@ -132,12 +138,12 @@ class Ticket(TicketShownFacts, models.Model):
         indexes = [
             models.Index(
                 fields=["requester", "-updated_at", "-id"],
-                include=["organisation", "status", "number", "subject"],
+                include=["organisation", "status", "number", "subject", "subject_folded"],
                 name="ticket_requester_list",
             ),
             models.Index(
                 fields=["company", "-updated_at", "-id"],
-                include=["organisation", "requester", "status", "number", "subject"],
+                include=["organisation", "requester", "status", "number", "subject", "subject_folded"],
                 condition=Q(company__isnull=False),
                 name="ticket_company_list",
             ),

@@ -87,3 +87,18 @@ def test_tickets_made_before_add_pages_were_sent_once_hold_no_token(migrate):
 
     tickets = apps.get_model("tickets", "Ticket").objects.order_by("number")
     assert list(tickets.values_list("number", "request_token")) == [(1, ""), (2, "")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_tickets_made_before_the_folded_subject_are_found_by_a_search(migrate):
+    apps = migrate([("tickets", "0011_ticket_created_once")])
+    organisation = apps.get_model("portal_auth", "Organisation").objects.create(name="Travel", slug="travel")
+    customer = apps.get_model("portal_auth", "Customer").objects.create(organisation=organisation, email="a@b.com")
+    apps.get_model("tickets", "Ticket").objects.create(
+        organisation=organisation, number=1, requester=customer, subject="Lost luggage in Lisbon"
+    )
+
+    apps = migrate([("tickets", "0012_subject_folded_for_search")])
+
+    tickets = apps.get_model("tickets", "Ticket").objects
+    assert list(tickets.values_list("subject_folded", flat=True)) == ["LOST LUGGAGE IN LISBON"]

@@ -5,6 +5,8 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tests.factories import CustomerFactory
@@ -117,6 +119,35 @@ def test_search_finds_any_part_of_the_subject_in_any_case(sign_in, customer, mak
     make_ticket(subject="Refund for Porto")
     response = sign_in(customer).get(url(customer.organisation, q=query))
     assert numbers_on(response) == [lisbon.number]
+
+
+@pytest.mark.parametrize(
+    ("query", "found"), [("100%", ["Refund 100% please"]), ("_", ["Order_42"]), ("%", ["Refund 100% please"])]
+)
+def test_search_takes_wildcards_as_the_characters_typed(sign_in, customer, make_ticket, query, found):
+    for subject in ("Refund 100% please", "Order_42", "Plain subject"):
+        make_ticket(subject=subject)
+    response = sign_in(customer).get(url(customer.organisation, q=query))
+    assert [ticket.subject for ticket in Ticket.objects.filter(number__in=numbers_on(response))] == found
+
+
+def test_search_finds_a_subject_by_its_new_words_once_staff_edit_it(sign_in, customer, make_ticket):
+    ticket = make_ticket(subject="Lost luggage")
+    ticket.subject = "Damaged suitcase"
+    ticket.save()
+    client = sign_in(customer)
+    assert numbers_on(client.get(url(customer.organisation, q="suitcase"))) == [ticket.number]
+    assert numbers_on(client.get(url(customer.organisation, q="luggage"))) == []
+
+
+def test_search_compares_the_subject_upper_cased_when_written_not_for_each_ticket_read(sign_in, customer, make_ticket):
+    make_ticket(subject="Lost luggage in Lisbon")
+    client = sign_in(customer)
+    with CaptureQueriesContext(connection) as queries:
+        client.get(url(customer.organisation, q="luggage"))
+    searches = [query["sql"] for query in queries.captured_queries if "LIKE" in query["sql"]]
+    assert searches and all("subject_folded" in sql for sql in searches)
+    assert not any('UPPER("tickets_ticket"."subject"' in sql for sql in searches)
 
 
 def test_search_finds_a_company_ticket_by_subject_and_number_and_nothing_outside(
