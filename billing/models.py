@@ -9,6 +9,7 @@ from django.db.models import Q
 
 from billing.money import Rounding, money_format, plain_number
 from portal_auth.models import Customer, Organisation
+from portal_core.text import validate_name_characters
 
 currency_code = RegexValidator(r"^[A-Z]{3}$", "A three-letter ISO 4217 code, such as EUR, JPY or KWD.")
 
@@ -70,7 +71,13 @@ class BillingProfile(models.Model):
     """Who an invoice is addressed to: the customer's billing name and address."""
 
     customer = models.OneToOneField(Customer, on_delete=models.CASCADE, primary_key=True, related_name="+")
-    name = models.CharField("billing name", max_length=200, blank=True, help_text="The customer's name if empty.")
+    name = models.CharField(
+        "billing name",
+        max_length=200,
+        blank=True,
+        help_text="The customer's name if empty.",
+        validators=[validate_name_characters],
+    )
     address = models.TextField("billing address", blank=True)
 
     def __str__(self) -> str:

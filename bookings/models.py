@@ -317,7 +317,7 @@ class Booking(BookingShownFacts, models.Model):
     starts_on = models.DateField()
     ends_on = models.DateField()
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.CONFIRMED)
-    main_contact_name = models.CharField(max_length=200, blank=True)
+    main_contact_name = models.CharField(max_length=200, blank=True, validators=[validate_name_characters])
     main_contact_email = models.EmailField(blank=True, help_text="Never used to decide who may open the booking.")
     add_on_cancellation_notice = models.DurationField(
         "add-on cancellation notice",

@@ -73,7 +73,54 @@ def one_line_of_text(text: str, label: str) -> str:
     return text
 
 
+# Lines and paragraphs end with these as with "\n" (str.split() takes them for whitespace), yet they aren't controls.
+LINE_SEPARATORS = frozenset("\u2028\u2029")
+
+
 def validate_name_characters(value: str) -> None:
     """A model field's validator: a name typed in the admin is refused as the customer's own forms and the API refuse
     it, for the same reasons (see one_line_of_text)."""
+    # The value is stored as given, not as one_line_of_text would give it back: "Alice\nBcc: x" would add a line
+    # to an invoice's Bill-to, so it is checked as it comes rather than once collapsed onto one line.
+    if has_unstorable(value) or not LINE_SEPARATORS.isdisjoint(value):
+        raise ValidationError(
+            "The name can have no line breaks, tabs or other control characters: it is written on one line.",
+            code="control_characters",
+        )
     one_line_of_text(value, "The name")
+
+
+def name_without_hidden_characters(text: str) -> str:
+    """`text`, a name stored before validate_name_characters, as that rule accepts it; a name it accepts unchanged.
+
+    Control characters and line breaks become spaces, collapsed as one_line collapses them; format characters are
+    removed but for joiners between two characters they join, as has_invisible_formatting tells them apart.
+    """
+    if text.isprintable():
+        return text
+    try:
+        validate_name_characters(text)
+    except ValidationError:
+        pass
+    else:
+        return text
+    # Spaces first: a joiner beside a tab joins nothing, but would seem to before the tab turned into a space.
+    spaced = "".join(_spaced(char) for char in text)
+    # Joiners are judged once the rest are gone: "Mohammad<ZWNJ><RLO>Reza" keeps the joiner its script needs.
+    joiners_left = "".join(char for char in spaced if char in NAME_JOINERS or unicodedata.category(char) != "Cf")
+    kept = []
+    for index, char in enumerate(joiners_left):
+        if char in NAME_JOINERS:
+            # Only joiners go now, so the two characters a kept joiner was judged by stay beside it.
+            before, after = joiners_left[index - 1 : index], joiners_left[index + 1 : index + 2]
+            if not (_is_joinable(before) and _is_joinable(after)):
+                continue
+        kept.append(char)
+    return one_line("".join(kept))
+
+
+def _spaced(char: str) -> str:
+    category = unicodedata.category(char)
+    if category == "Cs":  # half of a character, which no database stores
+        return ""
+    return " " if category == "Cc" or char in LINE_SEPARATORS else char

@@ -129,6 +129,7 @@ class ProfileForm(forms.Form):
     def __init__(self, *args, customer: Customer, profile: Profile, **kwargs):
         kwargs.setdefault("initial", self._initial(customer, profile))
         super().__init__(*args, **kwargs)
+        self.stored_name = customer.name
         self.fields["language"].choices = [("", "No preference"), *language_choices()]
         self.optional_emails = optional_emails()
         for email in self.optional_emails:
@@ -147,7 +148,11 @@ class ProfileForm(forms.Form):
         return [self[_email_field_name(email)] for email in self.optional_emails]
 
     def clean_name(self) -> str:
-        return one_line_of_text(self.cleaned_data["name"], "Your name")
+        name = self.cleaned_data["name"]
+        if name and name == self.stored_name.strip():
+            # Left as stored: a name from before the rule on names must not hold up saving an address or email choices.
+            return self.stored_name
+        return one_line_of_text(name, "Your name")
 
     def clean_phone(self) -> str:
         return clean_phone(self.cleaned_data["phone"])
