@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.options import IS_POPUP_VAR
 from django.contrib.admin.utils import quote
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
@@ -119,6 +120,9 @@ class CreatedOnceAdminMixin(_AdminBase):
         try:
             return super().add_view(request, form_url, extra_context)
         except CreatedAlready as already:
+            if IS_POPUP_VAR in request.POST:
+                # Opened from another page's "+": the row goes back to that page's field, as the first sending's did.
+                return self.response_add(request, already.created)
             return created_already_redirect(self, request, already)
 
 

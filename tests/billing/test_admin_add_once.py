@@ -84,6 +84,31 @@ def test_a_draft_saved_twice_is_one_draft_with_its_lines_so_issuing_drafts_email
     assert OutboxEmail.objects.filter(template="billing/emails/invoice_issued").count() == 1
 
 
+def test_a_draft_added_from_another_pages_plus_and_saved_twice_still_fills_that_pages_field(
+    admin_client, customer, billing_settings
+):
+    url = "/admin/billing/invoice/add/?_to_field=id&_popup=1"
+    page = admin_client.get(url)
+    [token] = re.findall(r'name="sent_once_token" value="([^"]+)"', page.content.decode())
+    data = {
+        **admin_page_data(page),
+        "sent_once_token": token,
+        **draft_typed(customer),
+        "_popup": "1",
+        "_to_field": "id",
+    }
+
+    first, again = admin_client.post(url, data), admin_client.post(url, data)
+
+    draft = Invoice.objects.get()
+    for answer in (first, again):
+        assert answer.status_code == 200
+        assert "popup_response" in answer.content.decode() and f"&quot;value&quot;: &quot;{draft.pk}&quot;" in (
+            answer.content.decode()
+        )
+    assert LogEntry.objects.filter(action_flag=ADDITION).count() == 1
+
+
 def test_a_tab_saved_twice_is_one_tab_with_its_charges_so_closing_tabs_emails_one_invoice(
     admin_client, customer, billing_settings
 ):
