@@ -26,6 +26,7 @@ from portal_core import page_cache
 from portal_core.sections import OptionalEmail
 from portal_core.sent_once import create_once
 from portal_core.staff_reply import ReplySentAlready
+from portal_core.text import name_without_hidden_characters
 from portal_core.uploads import (
     CheckedUpload,
     delete_files_on_commit,
@@ -146,7 +147,7 @@ def conversation_staff_reply(
         channel=Channel.PORTAL,
         body=body,
         internal=internal,
-        author_name=staff_user.get_full_name() or conversation.organisation.public_name,
+        author_name=name_without_hidden_characters(staff_user.get_full_name()) or conversation.organisation.public_name,
         staff_author=staff_user,
         created_at=now,
         request_token=request_token,

@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from portal_auth.models import Customer, Organisation
 from portal_core.templatetags.portal import choice_label
+from portal_core.text import name_without_hidden_characters
 from portal_core.uploads import StoredUpload
 
 
@@ -179,8 +180,9 @@ CUSTOMER_STATUS_CHOICES = [(status.value, CUSTOMER_STATUS_WORDS[status]) for sta
 
 
 def staff_display_name(user) -> str:
-    """What a customer is told of a staff member: their name, never their username or email."""
-    return user.get_full_name() or user.get_short_name() or "Support team"
+    """What a customer is told of a staff member: their name, never their username or email; without the hidden
+    characters that could disguise it, which Django's user admin takes in a name."""
+    return name_without_hidden_characters(user.get_full_name() or user.get_short_name()) or "Support team"
 
 
 def author_name_for(*, customer: Customer | None = None, staff=None) -> str:

@@ -7,9 +7,11 @@ import pytest
 from django.test import Client
 
 from conversations.models import Conversation, Message
+from conversations.services import conversation_staff_reply
 from portal_auth.api_keys import api_key_create
 from portal_auth.models import Customer
 from tests.conversations.factories import MessageFactory
+from tests.factories import StaffUserFactory
 
 SENT_AT = "2026-11-30T09:15:00+01:00"
 DISGUISED = ["Alice\u202egnp.exe", "\u2067Alice", "Ali\u200bce", "\ufeffAlice", "Alice\u200d"]
@@ -108,3 +110,13 @@ def test_an_older_author_name_with_an_override_is_isolated_from_the_text_beside_
     response = sign_in(conversation.customer).get(f"/{conversation.organisation.slug}/conversations/{conversation.pk}/")
 
     assert "<strong><bdi>Sam\u202e</bdi></strong>" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_staff_members_reply_is_signed_without_the_hidden_characters_of_their_name(make_conversation):
+    staff = StaffUserFactory(first_name="Ana\u202e", last_name="\u200bLima")
+    conversation = make_conversation()
+
+    message = conversation_staff_reply(conversation=conversation, staff_user=staff, body="On its way.", internal=False)
+
+    assert message.author_name == "Ana Lima"
