@@ -210,7 +210,9 @@ class BookingAdmin(OrganisationFixedMixin, PortalModelAdmin):
             return "—"
         zone = booking.organisation.zone
         start, end = booking.slot_starts_at.astimezone(zone), booking.slot_ends_at.astimezone(zone)
-        return f"{start:%d %b %Y %H:%M}–{end:%H:%M} ({zone.key})"
+        # As the customer's pages say it: a slot may end after midnight (opening hours past midnight).
+        next_day = " the next day" if end.date() != start.date() else ""
+        return f"{start:%d %b %Y %H:%M}–{end:%H:%M}{next_day} ({zone.key})"
 
     @admin.display(description="Price agreed")
     def price_agreed(self, booking):

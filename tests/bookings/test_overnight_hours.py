@@ -328,7 +328,9 @@ def test_a_customer_books_half_past_midnight_under_the_day_it_starts_on(sign_in,
     assert at_half_past_midnight not in tuesday and "01:30 to 02:30" in tuesday
 
 
-def test_the_last_slot_of_the_evening_shows_it_ends_the_next_day_when_booked(sign_in, customer, late_night):
+def test_the_last_slot_of_the_evening_shows_it_ends_the_next_day_when_booked(
+    sign_in, customer, late_night, admin_client
+):
     organisation = late_night.organisation
     client = sign_in(customer)
     client.post(
@@ -343,3 +345,5 @@ def test_the_last_slot_of_the_evening_shows_it_ends_the_next_day_when_booked(sig
     detail = page(client.get(url("detail", organisation, reference=booking.reference)))
     assert "23:30 to 00:30 the next day" in detail
     assert "23:30 to 00:30 the next day" in page(client.get(url("list", organisation)))
+    staff_page = admin_client.get(reverse("admin:bookings_booking_change", args=[booking.pk])).content.decode()
+    assert "01 Mar 2027 23:30–00:30 the next day (Europe/London)" in staff_page
