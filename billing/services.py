@@ -113,8 +113,7 @@ def invoice_draft_add_by_staff(*, invoice: Invoice, request_token: str = "") -> 
 
     Raises CreatedAlready, creating nothing, if the same add page (`request_token`) created a draft before."""
     invoice.organisation_id = invoice.customer.organisation_id
-    invoice.request_token = request_token
-    create_once(Invoice, request_token=request_token, create=invoice.save)
+    create_once(invoice, request_token=request_token)
 
 
 @transaction.atomic
@@ -371,8 +370,7 @@ def tab_open_by_staff(*, tab: Tab, request_token: str = "") -> None:
 
     Raises CreatedAlready, creating nothing, if the same add page (`request_token`) opened a tab before."""
     tab.organisation_id = tab.customer.organisation_id
-    tab.request_token = request_token
-    create_once(Tab, request_token=request_token, create=tab.save)
+    create_once(tab, request_token=request_token)
 
 
 @transaction.atomic
@@ -430,8 +428,7 @@ def membership_start_by_staff(*, membership: Membership, request_token: str = ""
     membership.period_ends_on = period_end_after(
         started_on=membership.started_on, period=membership.plan.period, after=membership.started_on
     )
-    membership.request_token = request_token
-    create_once(Membership, request_token=request_token, create=membership.save)
+    create_once(membership, request_token=request_token)
 
 
 @dataclass

@@ -176,8 +176,7 @@ def conversation_create_by_staff(*, conversation: Conversation, request_token: s
     """Save a conversation staff made in admin.
 
     Raises CreatedAlready, creating nothing, if the same add page (`request_token`) created a conversation before."""
-    conversation.request_token = request_token
-    create_once(Conversation, request_token=request_token, create=conversation.save)
+    create_once(conversation, request_token=request_token)
 
 
 @transaction.atomic

@@ -42,18 +42,19 @@ class CreatedAlready(Exception):
         self.created = created
 
 
-def create_once(model: type[models.Model], *, request_token: str, create: Callable[[], object]) -> None:
-    """`create()` writes a new row of `model` holding `request_token` in its `request_token` field, which a unique
-    constraint holds to one row wherever it is not "".
+def create_once(row: models.Model, *, request_token: str, create: Callable[[], object] | None = None) -> None:
+    """Write the new `row` holding `request_token` in its `request_token` field, which a unique constraint holds to
+    one row wherever it is not "": with `row.save()`, or `create()` where more goes with it.
 
-    Raises CreatedAlready with the row the same sending created before, and leaves undone what `create()` wrote.
+    Raises CreatedAlready with the row the same sending created before, and leaves undone what was written.
     The constraint tells, not a look first: two sendings at the same moment would both find nothing.
     """
+    row.request_token = request_token  # type: ignore[attr-defined]
     try:
         with transaction.atomic():
-            create()
+            (create or row.save)()
     except IntegrityError:
-        created = model._default_manager.filter(request_token=request_token).first() if request_token else None
-        if created is None:
+        found = type(row)._default_manager.filter(request_token=request_token).first() if request_token else None
+        if found is None:
             raise
-        raise CreatedAlready(created) from None
+        raise CreatedAlready(found) from None

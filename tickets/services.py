@@ -338,8 +338,7 @@ def ticket_save_by_staff(
         ticket.number = ticket_number_take(organisation=ticket.organisation)
         ticket.save()
 
-    ticket.request_token = request_token
-    create_once(Ticket, request_token=request_token, create=create)
+    create_once(ticket, request_token=request_token, create=create)
 
 
 @transaction.atomic
