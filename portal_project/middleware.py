@@ -6,12 +6,15 @@ import re
 from collections.abc import Callable, Iterable
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.core.handlers.wsgi import WSGIHandler, WSGIRequest
 from django.db import OperationalError, connections
 from django.db.utils import InterfaceError
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, UnreadablePostError
 from django.template.loader import render_to_string
 from django.utils.http import parse_header_parameters
+
+from portal_core.uploads import size_label
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +65,10 @@ class RequestGuardMiddleware:
                 form = request.POST
             except UnreadablePostError:
                 return None  # the client went away mid-body: the CSRF check refuses the request as before
+            except RequestDataTooBig:
+                # Within the body's limit, but more text than a form holds (files are counted apart): Django's
+                # answer would be a 400 that says nothing of size.
+                return form_text_too_large()
             if has_unstorable_characters(form.lists()):
                 return bad_request("The form holds characters the portal cannot accept.")
         return None
@@ -155,6 +162,14 @@ def bad_request(reason: str) -> HttpResponse:
 def too_large() -> HttpResponse:
     megabytes = settings.MAX_REQUEST_BODY // (1024 * 1024)
     return page("413.html", status=413, context={"limit_megabytes": megabytes})
+
+
+def form_text_too_large() -> HttpResponse:
+    limit = size_label(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+    reason = f"The request body is too large: at most {limit} besides its files."
+    response = page("413.html", status=413, context={"text_limit": limit})
+    response.refusal = reason  # type: ignore[attr-defined]  # what the API says in its JSON (portal_core/api.py)
+    return response
 
 
 class DatabaseUnavailableMiddleware:

@@ -267,6 +267,20 @@ def test_the_larger_limit_is_for_the_files_the_rest_keeps_every_calls_limit(api,
     assert_nothing_written(settings)
 
 
+def test_a_large_body_sent_as_a_form_is_a_413_not_a_400(api, conversation, settings):
+    call = message_in(attachments=[attachment_in("note.txt", b"x" * settings.DATA_UPLOAD_MAX_MEMORY_SIZE)])
+
+    response = api.client.post(
+        f"/api/v1{messages_path(conversation)}",
+        json.dumps(call).encode(),
+        content_type="application/x-www-form-urlencoded",
+    )
+
+    body = assert_error(response, 413, "too_large")
+    assert body["message"] == "The request body is too large: at most 2560 KB besides its files."
+    assert_nothing_written(settings, conversations=1, customers=1)
+
+
 def bodies_parsed(monkeypatch) -> list[bytes]:
     """The bodies the API parses from JSON, recorded as it parses them."""
     parsed: list[bytes] = []

@@ -186,6 +186,20 @@ def test_a_body_declared_over_the_limit_gets_413_without_being_read(client, orga
     assert "under 1 MB" in html
 
 
+def test_a_form_with_more_text_than_a_form_holds_gets_413_saying_so(browser, organisation, customer, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
+    body = f"csrfmiddlewaretoken={CSRF_TOKEN}&email={customer.email}&password={'x' * 2000}".encode()
+
+    response = browser.post(
+        f"/{organisation.slug}/sign-in/", data=body, content_type="application/x-www-form-urlencoded"
+    )
+
+    assert response.status_code == 413
+    html = response.content.decode()
+    assert "The text sent at once must stay under 1 KB, files apart" in html
+    assert not AccessEvent.objects.exists()
+
+
 def test_the_default_limit_fits_a_ticket_with_five_largest_attachments():
     from django.conf import settings
 
