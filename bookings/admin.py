@@ -31,7 +31,6 @@ from bookings.services import (
     booking_add_ons_save_by_staff,
     booking_moment,
     booking_url,
-    bookings_delete,
     service_book,
     service_booking_cancel_by_staff,
     service_booking_confirmed_by_staff,
@@ -226,12 +225,6 @@ class BookingAdmin(OrganisationFixedMixin, PortalModelAdmin):
             return "Shown once the booking is saved."
         url = booking_url(booking)
         return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', url, url)
-
-    def delete_model(self, request, obj):
-        bookings_delete(bookings=Booking.objects.filter(pk=obj.pk))
-
-    def delete_queryset(self, request, queryset):
-        bookings_delete(bookings=queryset)
 
     def save_model(self, request, obj, form, change):
         was = form.initial.get("status")

@@ -8,7 +8,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import F, QuerySet
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
@@ -33,7 +33,6 @@ from portal_core.origin import ClientOrigin
 from portal_core.sent_once import CreatedAlready
 from portal_core.uploads import (
     FileKind,
-    delete_files_on_commit,
     files_removed_unless_committed,
     stored_upload_save,
 )
@@ -177,14 +176,6 @@ def attendee_portal_password_set(
     )
     customer_password_reset_by_staff(origin=origin, customer=customer, password=password, staff_user=staff_user)
     return customer
-
-
-@transaction.atomic
-def bookings_delete(*, bookings: QuerySet[Booking]) -> None:
-    """Delete bookings with all they hold, and their documents' files once the rows are surely gone."""
-    files = [document.file for document in BookingDocument.objects.filter(booking__in=bookings)]
-    bookings.delete()
-    delete_files_on_commit(files)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -10,7 +10,6 @@ from conversations.models import Conversation, ConversationSettings, DisplayedAt
 from conversations.services import (
     conversation_create_by_staff,
     conversation_staff_reply,
-    conversations_delete,
     message_redact,
     reply_not_emailed_because,
 )
@@ -120,12 +119,6 @@ class ConversationAdmin(CreatedOnceAdminMixin, OrganisationFixedMixin, PortalMod
             return
         form.keep_customer_changes(obj)
         super().save_model(request, obj, form, change)
-
-    def delete_model(self, request, obj):
-        conversations_delete(conversations=Conversation.objects.filter(pk=obj.pk))
-
-    def delete_queryset(self, request, queryset):
-        conversations_delete(conversations=queryset)
 
     def get_urls(self):
         view = self.admin_site.admin_view

@@ -10,7 +10,6 @@ from typing import cast
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -29,7 +28,6 @@ from portal_core.staff_reply import ReplySentAlready
 from portal_core.text import name_without_hidden_characters
 from portal_core.uploads import (
     CheckedUpload,
-    delete_files_on_commit,
     files_removed_unless_committed,
     original_name,
     stored_upload_save,
@@ -188,22 +186,12 @@ def message_redact(*, message: Message, staff_user: User) -> None:
     message = Message.objects.select_for_update().get(pk=message.pk)
     if message.is_redacted:
         return
-    files = [attachment.file for attachment in message.attachments.all()]
-    message.attachments.all().delete()
+    message.attachments.all().delete()  # their files once this commits (portal_core.uploads)
     message.body = ""
     message.redacted_at = timezone.now()
     message.redacted_by = staff_user
     message.save(update_fields=["body", "redacted_at", "redacted_by"])
     outbox_withdraw(reference=_staff_reply_email_reference(message))
-    delete_files_on_commit(files)
-
-
-@transaction.atomic
-def conversations_delete(*, conversations: QuerySet[Conversation]) -> None:
-    """Delete conversations with their messages, and their attachments' files once the rows are surely gone."""
-    files = [attachment.file for attachment in Attachment.objects.filter(message__conversation__in=conversations)]
-    conversations.delete()
-    delete_files_on_commit(files)
 
 
 class ExternalIdTaken(Exception):

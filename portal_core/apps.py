@@ -11,6 +11,9 @@ class PortalCoreConfig(AppConfig):
     def ready(self) -> None:
         from portal_core.checks import proxy_count_named, rate_limits_parse, site_url_public
         from portal_core.tasks import work_done_in_requests
+        from portal_core.uploads import files_go_with_their_rows
+
+        files_go_with_their_rows()
 
         checks.register(work_done_in_requests)
         checks.register(rate_limits_parse)

@@ -26,12 +26,13 @@ import olefile
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring as xml_fromstring
 from django import forms
+from django.apps import apps
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import models, transaction
-from django.db.models import QuerySet
 from django.db.models.fields.files import FieldFile
+from django.db.models.signals import post_delete
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
 from django.template.defaultfilters import filesizeformat
@@ -600,7 +601,26 @@ def files_removed_unless_committed():
 def delete_files_on_commit(files: Iterable) -> None:
     """Delete stored files once the deletion of their rows commits (admin deletes, cascades)."""
     pairs = [(file.storage, file.name) for file in files if file]
-    transaction.on_commit(lambda: _delete_quietly(pairs))
+    if pairs:
+        transaction.on_commit(lambda: _delete_quietly(pairs))
+
+
+def files_go_with_their_rows() -> None:
+    """Every model's files are deleted once the deletion of their row commits, however the row goes: the admin,
+    a service, or the cascade of deleting an organisation or a customer with all they held (no file of theirs
+    waits on disk for the weekly `purge_orphan_files`). A file whose row's deletion is rolled back stays.
+
+    Connected once the models are loaded (PortalCoreConfig.ready); a listener makes Django load each row it
+    deletes, which the files' names need anyway.
+    """
+    for model in apps.get_models():
+        if any(isinstance(field, models.FileField) for field in model._meta.concrete_fields):
+            post_delete.connect(_row_deleted, sender=model, dispatch_uid=f"files go with {model._meta.label}")
+
+
+def _row_deleted(sender, instance, **kwargs) -> None:
+    fields = (field for field in instance._meta.concrete_fields if isinstance(field, models.FileField))
+    delete_files_on_commit(getattr(instance, field.attname) for field in fields)
 
 
 def _delete_quietly(pairs) -> None:
@@ -620,8 +640,7 @@ class StoredUpload(models.Model):
     """A customer's file as the portal keeps it: the file at a random path, its own name only as data.
 
     A concrete model adds what the file belongs to and says in `storage_folder` where its files go.
-    Written only by `stored_upload_save`; deleted with `stored_uploads_delete` (or `delete_files_on_commit`
-    where rows go by cascade), so no file outlives its row.
+    Written only by `stored_upload_save`; its file is deleted with its row (`files_go_with_their_rows`).
     """
 
     file = models.FileField(upload_to=stored_upload_path, max_length=300)
@@ -658,14 +677,6 @@ def stored_upload_save(*, upload: StoredUpload, file: UploadedFile, kind: FileKi
     return upload
 
 
-@transaction.atomic
-def stored_uploads_delete(*, uploads: QuerySet) -> None:
-    """Delete the rows, and their files once the deletion is surely committed."""
-    files = [upload.file for upload in uploads]
-    uploads.delete()
-    delete_files_on_commit(files)
-
-
 if TYPE_CHECKING:
     from django.contrib.admin import ModelAdmin
 
@@ -676,7 +687,7 @@ else:
 
 class StoredUploadAdminMixin(_AdminBase):
     """For the admin of a StoredUpload model: a download view (`<app>_<model>_download`, never rendered
-    in the browser) and deletes that take the files with the rows once the deletion commits."""
+    in the browser)."""
 
     def get_urls(self):
         opts = self.model._meta
@@ -689,9 +700,3 @@ class StoredUploadAdminMixin(_AdminBase):
         if not self.has_view_permission(request, upload):
             raise PermissionDenied
         return stored_file_download(upload.file, filename=upload.original_name, content_type=upload.content_type)
-
-    def delete_model(self, request, obj: StoredUpload) -> None:
-        stored_uploads_delete(uploads=self.model.objects.filter(pk=obj.pk))
-
-    def delete_queryset(self, request, queryset: QuerySet) -> None:
-        stored_uploads_delete(uploads=queryset)

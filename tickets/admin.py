@@ -15,7 +15,6 @@ from tickets.services import (
     ticket_portal_links_send,
     ticket_save_by_staff,
     ticket_staff_reply,
-    tickets_delete,
 )
 
 
@@ -137,12 +136,6 @@ class TicketAdmin(CreatedOnceAdminMixin, OrganisationFixedMixin, PortalModelAdmi
             ),
             *super().get_urls(),
         ]
-
-    def delete_model(self, request, obj):
-        tickets_delete(tickets=Ticket.objects.filter(pk=obj.pk))
-
-    def delete_queryset(self, request, queryset):
-        tickets_delete(tickets=queryset)
 
     def save_model(self, request, obj, form, change):
         untouched = form.keep_customer_changes(obj) if change else []

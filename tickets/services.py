@@ -7,7 +7,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max, QuerySet
+from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone
 
@@ -30,7 +30,6 @@ from portal_core.sent_once import create_once
 from portal_core.staff_reply import ReplySentAlready
 from portal_core.uploads import (
     CheckedUpload,
-    delete_files_on_commit,
     files_removed_unless_committed,
     stored_upload_save,
 )
@@ -244,14 +243,6 @@ def ticket_mark_solved(*, ticket: Ticket, customer: Customer) -> TicketMessage |
         page_cache.pages_changed(ticket)
         _notify_staff(ticket, message, template="tickets/emails/staff_customer_solved")
     return message
-
-
-@transaction.atomic
-def tickets_delete(*, tickets: QuerySet[Ticket]) -> None:
-    """Delete tickets with their messages, and their attachments' files once the rows are surely gone."""
-    files = [attachment.file for attachment in TicketAttachment.objects.filter(message__ticket__in=tickets)]
-    tickets.delete()
-    delete_files_on_commit(files)
 
 
 def ticket_portal_link_send(

@@ -9,7 +9,7 @@ import time_machine
 
 from billing.models import Invoice
 from bookings.models import Booking
-from bookings.services import booking_add_on_book, bookings_delete, service_book, service_booking_cancel
+from bookings.services import booking_add_on_book, service_book, service_booking_cancel
 from tests.billing.factories import BillingSettingsFactory
 from tests.bookings.factories import AddOnFactory, ServiceFactory, open_every_day
 
@@ -105,7 +105,7 @@ def test_a_booking_staff_delete_has_its_invoices_and_its_add_ons_voided(organisa
         booking=booking, add_on=AddOnFactory(organisation=organisation, price=Decimal(15)), customer=customer
     )
 
-    bookings_delete(bookings=Booking.objects.filter(pk=booking.pk))
+    Booking.objects.filter(pk=booking.pk).delete()
 
     assert set(Invoice.objects.filter(kind=Invoice.Kind.INVOICE).values_list("status", flat=True)) == {"void"}
     assert Invoice.objects.filter(kind=Invoice.Kind.CREDIT_NOTE).count() == 2

@@ -347,9 +347,7 @@ def staff_meanwhile(monkeypatch, change):
 def test_a_message_on_a_conversation_deleted_while_it_was_checked_is_404_and_writes_nothing(
     sign_in, conversation, monkeypatch, settings
 ):
-    from conversations.services import conversations_delete
-
-    staff_meanwhile(monkeypatch, lambda c: conversations_delete(conversations=Conversation.objects.filter(pk=c.pk)))
+    staff_meanwhile(monkeypatch, lambda c: Conversation.objects.filter(pk=c.pk).delete())
 
     response = sign_in(conversation.customer).post(
         detail_url(conversation),

@@ -32,7 +32,6 @@ from portal_core.uploads import (
     size_label,
     storage_name,
     stored_upload_save,
-    stored_uploads_delete,
     validate_favicon,
     validate_upload,
 )
@@ -413,21 +412,67 @@ def test_a_stored_upload_whose_transaction_fails_leaves_neither_row_nor_file():
         assert not default_storage.exists(written[0].name)
 
 
+def _saved_with_a_file(upload):
+    with files_removed_unless_committed() as written, transaction.atomic():
+        stored_upload_save(upload=upload, file=SimpleUploadedFile("a.pdf", PDF_BYTES), kind=PDF, written=written)
+    return upload.file.name
+
+
 @pytest.mark.django_db
 def test_deleting_stored_uploads_deletes_their_files_only_once_the_rows_are_gone(django_capture_on_commit_callbacks):
     for upload, _ in _stored_uploads():
-        with files_removed_unless_committed() as written, transaction.atomic():
-            stored_upload_save(upload=upload, file=SimpleUploadedFile("a.pdf", PDF_BYTES), kind=PDF, written=written)
-        name = upload.file.name
+        name = _saved_with_a_file(upload)
 
         with django_capture_on_commit_callbacks(execute=False) as callbacks:
-            stored_uploads_delete(uploads=type(upload).objects.filter(pk=upload.pk))
+            type(upload).objects.filter(pk=upload.pk).delete()
         assert default_storage.exists(name)  # not before the commit
         for callback in callbacks:
             callback()
 
         assert not type(upload).objects.exists()
         assert not default_storage.exists(name)
+
+
+@pytest.mark.django_db
+def test_a_deletion_rolled_back_keeps_the_files(django_capture_on_commit_callbacks):
+    for upload, _ in _stored_uploads():
+        name = _saved_with_a_file(upload)
+
+        with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError), transaction.atomic():
+            type(upload).objects.filter(pk=upload.pk).delete()
+            raise RuntimeError("the write after the deletion fails")
+
+        assert type(upload).objects.filter(pk=upload.pk).exists()
+        assert default_storage.exists(name)
+
+
+def _organisation_of(upload):
+    from bookings.models import BookingDocument
+    from tickets.models import TicketAttachment
+
+    if isinstance(upload, BookingDocument):
+        return upload.booking.organisation
+    holder = upload.message.ticket if isinstance(upload, TicketAttachment) else upload.message.conversation
+    return holder.organisation
+
+
+@pytest.mark.django_db
+def test_deleting_an_organisation_deletes_every_file_it_held(django_capture_on_commit_callbacks):
+    from portal_auth.models import Portal
+
+    for upload, _ in _stored_uploads():
+        name = _saved_with_a_file(upload)
+        organisation = _organisation_of(upload)
+        portal = Portal.objects.create(organisation=organisation, slug=f"{organisation.slug}-shop", name="Shop")
+        portal.logo.save("logo.png", ContentFile(png_of(64)))
+        logo = portal.logo.name
+
+        with django_capture_on_commit_callbacks(execute=True):
+            organisation.delete()
+
+        assert not type(upload).objects.exists()
+        assert not default_storage.exists(name)
+        assert not default_storage.exists(logo)
 
 
 # ---------------------------------------------------------------------------------------------

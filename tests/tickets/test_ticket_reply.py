@@ -312,9 +312,7 @@ def test_a_reply_to_a_ticket_deleted_while_it_was_checked_is_404_and_writes_noth
 ):
     from pathlib import Path
 
-    from tickets.services import tickets_delete
-
-    staff_meanwhile(monkeypatch, "ticket_reply", lambda t: tickets_delete(tickets=Ticket.objects.filter(pk=t.pk)))
+    staff_meanwhile(monkeypatch, "ticket_reply", lambda t: Ticket.objects.filter(pk=t.pk).delete())
 
     with django_capture_on_commit_callbacks(execute=True):
         response = sign_in(customer).post(

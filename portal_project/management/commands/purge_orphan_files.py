@@ -9,9 +9,9 @@ from django.utils import timezone
 
 class Command(BaseCommand):
     help = (
-        "Delete uploaded files no row refers to any more (left behind when an organisation or a customer "
-        "was deleted with everything they held). Files younger than --min-age-hours are kept, so an "
-        "upload still being saved is never touched."
+        "Delete uploaded files no row refers to any more: a portal's logo or icon once replaced, and the rare "
+        "file a process stopped before removing after its row's deletion committed. Files younger than "
+        "--min-age-hours are kept, so an upload still being saved is never touched."
     )
 
     def add_arguments(self, parser):
