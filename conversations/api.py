@@ -45,8 +45,8 @@ from conversations.services import (
 from portal_auth import api_keys
 from portal_auth.models import ApiKey, Customer, Organisation, normalise_email
 from portal_core.api import ERRORS, ApiError, ErrorOut
-from portal_core.text import has_invisible_formatting, has_unstorable, is_unstorable, one_line
-from portal_core.uploads import CheckedUpload, original_name, size_label, validate_upload
+from portal_core.text import has_invisible_formatting, has_unstorable, is_unstorable, one_line, size_label
+from portal_core.uploads import CheckedUpload, original_name, validate_upload
 
 router = Router(tags=["conversations"])
 

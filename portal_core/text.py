@@ -3,6 +3,7 @@
 import unicodedata
 
 from django.core.exceptions import ValidationError
+from django.template.defaultfilters import filesizeformat
 
 # Format characters (Unicode's category Cf) draw nothing, yet the bidirectional ones reorder what follows them:
 # "Alice\u202egnp.exe" reads "Aliceexe.png" in the admin, an email or a page (Trojan Source, CVE-2021-42574), and
@@ -124,3 +125,11 @@ def _spaced(char: str) -> str:
     if category == "Cs":  # half of a character, which no database stores
         return ""
     return " " if category == "Cc" or char in LINE_SEPARATORS else char
+
+
+def size_label(size: int) -> str:
+    """A limit as people write it: "3 MB", "10 MB", "512 KB"."""
+    for unit, factor in (("MB", 1024 * 1024), ("KB", 1024)):
+        if size >= factor and size % factor == 0:
+            return f"{size // factor} {unit}"
+    return filesizeformat(size)

@@ -35,10 +35,11 @@ from django.db.models.fields.files import FieldFile
 from django.db.models.signals import post_delete
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
-from django.template.defaultfilters import filesizeformat
 from django.urls import path
 from django.utils import timezone
 from PIL import Image
+
+from portal_core.text import size_label
 
 logger = logging.getLogger(__name__)
 
@@ -227,14 +228,6 @@ def detect_kind(file) -> FileKind | None:
     if stripped and not stripped.startswith("<") and _csv_problem(text, complete=complete) is None:
         return CSV
     return None
-
-
-def size_label(size: int) -> str:
-    """A limit as people write it: "3 MB", "10 MB", "512 KB"."""
-    for unit, factor in (("MB", 1024 * 1024), ("KB", 1024)):
-        if size >= factor and size % factor == 0:
-            return f"{size // factor} {unit}"
-    return filesizeformat(size)
 
 
 def _check_office_zip(file) -> None:

@@ -13,7 +13,7 @@ from portal_auth.api import router as customers_router
 from portal_auth.api_keys import ApiKeyAuth
 from portal_core.api import ApiError
 from portal_core.ratelimit import RateLimited
-from portal_core.uploads import size_label
+from portal_core.text import size_label
 from tickets.api import router as tickets_router
 
 logger = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, Unrea
 from django.template.loader import render_to_string
 from django.utils.http import parse_header_parameters
 
-from portal_core.uploads import size_label
+from portal_core.text import size_label
 
 logger = logging.getLogger(__name__)
 

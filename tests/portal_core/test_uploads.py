@@ -15,6 +15,7 @@ from django.utils.datastructures import MultiValueDict
 from PIL import Image
 
 from portal_core import uploads
+from portal_core.text import size_label
 from portal_core.uploads import (
     CSV,
     DOC,
@@ -29,7 +30,6 @@ from portal_core.uploads import (
     download_response,
     files_removed_unless_committed,
     original_name,
-    size_label,
     storage_name,
     stored_upload_save,
     validate_favicon,
