@@ -376,7 +376,10 @@ def outbox_run(database_url: str, emails: int, extra: list[str]) -> Outbox:
 def machine() -> str:
     memory = subprocess.run(["free", "-g"], capture_output=True, text=True).stdout.split("\n")[1].split()[1]
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
-    dirty = subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True).stdout
+    # Changes to tracked files; an untracked file (a .venv linked into a clone) changes nothing measured.
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True, text=True
+    ).stdout
     return f"{os.cpu_count()} cores, {memory} GiB of memory; commit {commit.stdout.strip()}" + (
         " with uncommitted changes" if dirty.strip() else ""
     )
