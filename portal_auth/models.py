@@ -575,8 +575,8 @@ class SignInCode(models.Model):
     """An eight-digit code emailed to sign in (the email_code door). Only an HMAC of it is stored.
 
     Tied to the browser session that asked for it (`browser_hash`), usable once, for a few minutes and a few
-    tries; a newer code for the same email supersedes it. The email, not a customer, is what it proves: the
-    customer record is made at the first sign-in, as the other doors do.
+    tries; a newer code for the same email asked for in the same browser supersedes it. The email, not a
+    customer, is what it proves: the customer record is made at the first sign-in, as the other doors do.
     """
 
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")

@@ -6,7 +6,9 @@ The code proves possession of the mailbox, as an emailed link does, and nothing 
 - stored only as an HMAC keyed from SECRET_KEY (a plain hash of an eight-digit space is reversed in
   microseconds), bound to the organisation and email, and compared in constant time;
 - tied to the browser session that asked (`browser_hash`): typed in another browser it fails;
-- dead after CODE_TRIES wrong entries, and replaced by any newer code for the same email;
+- dead after CODE_TRIES wrong entries, and replaced by a newer code for the same email asked for in the same
+  browser (only there: a stranger asking for a code for the address must not end the one its owner is typing);
+- at most MAX_LIVE_CODES live for one email, the oldest ending first;
 - guarded by `sign_in_code_failed`, which counts wrong codes per organisation and email across codes,
   so asking for a new code does not reset it.
 
@@ -36,6 +38,10 @@ CODE_TRIES = 3
 # find one account in twelve within a year, against eight one in a thousand, with no daily cap that a stranger
 # could spend to shut the owner out.
 CODE_DIGITS = 8
+# Each browser's newest code lives, so this bounds the codes an address can have at once. Above what the address's
+# own request limit (3 per 10-minute window, so 6 across a window's edge) lets strangers add in a code's lifetime:
+# their requests can't push out the code its owner is typing.
+MAX_LIVE_CODES = 10
 _KEY_SALT = "portal_auth.doors.email_code"
 
 
@@ -86,13 +92,23 @@ def browser_summary(user_agent: str) -> str:
 def sign_in_code_send(*, origin: ClientOrigin, organisation: Organisation, email: str, browser: str) -> None:
     """A new code for `email`, bound to the browser whose hash is `browser`; emailed only if the email is known.
 
-    Any earlier code for the email stops working. Silent for an unknown email, so a caller learns nothing.
+    An earlier code for the email from the same browser stops working, and the oldest beyond MAX_LIVE_CODES.
+    Silent for an unknown email, so a caller learns nothing.
     """
     email = normalise_email(email)
     if not door_is_open(organisation, EMAIL_CODE):
         return
     now = timezone.now()
-    SignInCode.objects.filter(organisation=organisation, email=email, ended_at__isnull=True).update(ended_at=now)
+    # Locked all at once, newest first, so two requests for one email can't each hold what the other waits for.
+    live = list(
+        SignInCode.objects.select_for_update()
+        .filter(organisation=organisation, email=email, ended_at__isnull=True, expires_at__gt=now)
+        .order_by("-created_at", "-pk")
+        .values_list("pk", "browser_hash")
+    )
+    others = [pk for pk, asked_from in live if asked_from != browser]
+    ended = [pk for pk, asked_from in live if asked_from == browser] + others[MAX_LIVE_CODES - 1 :]
+    SignInCode.objects.filter(pk__in=ended).update(ended_at=now)
     code = code_new()
     SignInCode.objects.create(
         organisation=organisation,
@@ -155,18 +171,19 @@ def _too_many(retry_after: int) -> str:
     return f"Too many wrong codes. Try again in {minutes} minute{'s' if minutes != 1 else ''}."
 
 
-def _checked(code: SignInCode | None, *, typed: str, browser: str, now: datetime) -> CodeRefused | None:
-    """Why the newest code refuses `typed` (counting a wrong try on it), or None if it signs in (and is used)."""
+def _checked(
+    code: SignInCode | None, *, typed: str, browser: str, now: datetime, elsewhere: list[SignInCode]
+) -> CodeRefused | None:
+    """Why this browser's newest code refuses `typed` (counting a wrong try on it), or None if it signs in (and is
+    used). `elsewhere` are the email's live codes asked for in other browsers: typed here, one of them is named."""
     if code is None:
         return CodeRefused("no code", NO_CODE)
     if code.ended_at is not None:
         return CodeRefused("used up", USED_UP)
     if code.expires_at <= now:
         return CodeRefused("expired", EXPIRED)
-    right = constant_time_compare(
-        code.code_hmac, code_hmac(organisation_id=code.organisation_id, email=code.email, code=typed)
-    )
-    if right and constant_time_compare(code.browser_hash, browser):
+    typed_hmac = code_hmac(organisation_id=code.organisation_id, email=code.email, code=typed)
+    if constant_time_compare(code.code_hmac, typed_hmac) and constant_time_compare(code.browser_hash, browser):
         code.ended_at = now
         code.save(update_fields=["ended_at"])
         return None
@@ -174,7 +191,8 @@ def _checked(code: SignInCode | None, *, typed: str, browser: str, now: datetime
     if code.failures >= CODE_TRIES:
         code.ended_at = now
     code.save(update_fields=["failures", "ended_at"])
-    if right:
+    # Knowing that a code works in another browser gives nobody a way in: it signs in only there.
+    if any(constant_time_compare(other.code_hmac, typed_hmac) for other in elsewhere):
         return CodeRefused("other browser", OTHER_BROWSER)
     tries = CODE_TRIES - code.failures
     if not tries:
@@ -189,7 +207,8 @@ _NOT_A_GUESS = {"no code", "used up", "expired"}
 def sign_in_code_use(
     *, origin: ClientOrigin, organisation: Organisation, email: str, browser: str, typed: str, counted_as: str = ""
 ) -> Customer:
-    """The customer the newest code for `email` signs in, created on the first sign-in; the code is used up.
+    """The customer the newest code for `email` asked for in `browser` signs in, created on the first sign-in; the
+    code is used up.
 
     Wrong codes count for `counted_as` (portal_auth.known_browsers.rate_limit_key), or the address.
     Raises CodeRefused (logged, with its reason; never the code). The caller opens the session.
@@ -205,13 +224,10 @@ def sign_in_code_use(
         raise too_many from None
     now = timezone.now()
     with transaction.atomic():
-        newest = (
-            SignInCode.objects.select_for_update()
-            .filter(organisation=organisation, email=email)
-            .order_by("-created_at", "-pk")
-            .first()
-        )
-        refusal = _checked(newest, typed=typed, browser=browser, now=now)
+        codes = SignInCode.objects.filter(organisation=organisation, email=email)
+        newest = codes.select_for_update().filter(browser_hash=browser).order_by("-created_at", "-pk").first()
+        elsewhere = list(codes.filter(ended_at__isnull=True, expires_at__gt=now).exclude(browser_hash=browser))
+        refusal = _checked(newest, typed=typed, browser=browser, now=now, elsewhere=elsewhere)
         customer = None
         if refusal is None:
             customer = customer_get_or_create(organisation=organisation, email=email)

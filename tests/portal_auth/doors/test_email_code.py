@@ -12,10 +12,18 @@ from django.test import Client
 from django.utils import timezone
 
 from outbox.models import OutboxEmail
-from portal_auth.doors.email_code.services import CODE_DIGITS, browser_summary, code_hmac
+from portal_auth.doors.email_code.services import (
+    CODE_DIGITS,
+    MAX_LIVE_CODES,
+    browser_hash,
+    browser_summary,
+    code_hmac,
+    sign_in_code_send,
+)
 from portal_auth.known_browsers import COOKIE
 from portal_auth.models import AccessEvent, Customer, Organisation, SignInCode
 from portal_auth.sessions import SESSION_CUSTOMER, SESSION_METHOD
+from portal_core.origin import ClientOrigin
 from tests.factories import CustomerFactory, OrganisationFactory
 from tests.refusals import unmasked
 
@@ -191,6 +199,38 @@ def test_a_code_typed_in_another_browser_fails(organisation, customer, ask, mail
     assert_not_signed_in(elsewhere)
     assert refusals() == ["other browser"]
     assert enter(asked_here, organisation, code)["Location"] == f"/{organisation.slug}/"
+
+
+def test_a_strangers_request_for_the_same_address_leaves_the_owners_code_working(
+    organisation, customer, browser, ask, mailoutbox
+):
+    ask(browser, organisation, customer.email)
+    code = code_in(mailoutbox)
+    stranger = ask(Client(), organisation, customer.email)  # from anywhere: the code goes to the owner's mailbox
+
+    signed_in = enter(browser, organisation, code)
+
+    assert stranger["Location"] == f"/{organisation.slug}/code/enter/"  # the answer every address gets
+    assert signed_in["Location"] == f"/{organisation.slug}/"
+    assert browser.session[SESSION_CUSTOMER] == customer.pk
+    assert refusals() == []
+
+
+def test_strangers_requests_from_many_browsers_keep_at_most_ten_codes_live_for_an_address(
+    organisation, customer, browser, ask, mailoutbox
+):
+    ask(browser, organisation, customer.email)
+    code = code_in(mailoutbox)
+    for stranger in range(MAX_LIVE_CODES):
+        sign_in_code_send(
+            origin=ClientOrigin(ip="203.0.113.9"),
+            organisation=organisation,
+            email=customer.email,
+            browser=browser_hash(f"stranger {stranger}"),
+        )
+
+    assert SignInCode.objects.filter(email=customer.email, ended_at__isnull=True).count() == MAX_LIVE_CODES
+    assert "That code no longer works." in enter(browser, organisation, code).content.decode()  # the oldest ended
 
 
 def test_three_wrong_codes_kill_it_and_a_fourth_entry_is_refused_even_if_right(
