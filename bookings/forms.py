@@ -30,10 +30,8 @@ class AddOnBookingForm(forms.Form):
         self.add_on = add_on
 
     def clean(self):
-        if self.booking.status == Booking.Status.CANCELLED:
-            raise ValidationError("This booking is cancelled: add-ons can't be booked on it.", code="cancelled")
-        if self.booking.has_ended:
-            raise ValidationError("This booking has ended: add-ons can't be booked on it.", code="ended")
+        if refusal := self.booking.add_on_refusal():
+            raise refusal
         if not self.add_on.is_active:
             raise ValidationError("This add-on is no longer offered.", code="not_offered")
         shown = (self.cleaned_data.get("price"), self.cleaned_data.get("currency"))

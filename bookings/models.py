@@ -382,11 +382,22 @@ class Booking(BookingShownFacts, models.Model):
 
     @property
     def has_ended(self) -> bool:
+        # A slot is over when it ends, not at midnight: an add-on booked on it after that would come too late.
+        if self.slot_ends_at is not None:
+            return self.slot_ends_at <= timezone.now()
         return self.ends_on < timezone.localdate()
+
+    def add_on_refusal(self) -> ValidationError | None:
+        """Why no add-on can be booked on this booking now, or None if one can."""
+        if self.status == self.Status.CANCELLED:
+            return ValidationError("This booking is cancelled: add-ons can't be booked on it.", code="cancelled")
+        if self.has_ended:
+            return ValidationError("This booking has ended: add-ons can't be booked on it.", code="ended")
+        return None
 
     @property
     def accepts_add_ons(self) -> bool:
-        return self.status != self.Status.CANCELLED and not self.has_ended
+        return self.add_on_refusal() is None
 
     @property
     def starts_at(self) -> datetime.datetime:

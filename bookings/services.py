@@ -54,8 +54,16 @@ def booking_url(booking: Booking) -> str:
 def booking_add_on_book(*, booking: Booking, add_on: AddOn, customer: Customer) -> tuple[BookingAddOn, bool]:
     """Book `add_on` on `booking` for the customer; booking it again changes nothing and sends nothing.
 
-    Returns the booking line and whether it was created now.
+    Returns the booking line and whether it was created now; raises a ValidationError if the booking was cancelled
+    or has ended meanwhile, and books nothing.
     """
+    # The booking's row first, as cancelling it locks it before its lines: a cancellation either sees this line and
+    # cancels it too, or is seen here.
+    locked = (
+        Booking.objects.select_for_update(of=("self",)).only("status", "ends_on", "slot_ends_at").get(pk=booking.pk)
+    )
+    if refusal := locked.add_on_refusal():
+        raise refusal
     line, created = BookingAddOn.objects.get_or_create(
         booking=booking,
         add_on=add_on,

@@ -194,18 +194,21 @@ def attendee_page(view):
 def add_on_book(request, organisation, customer, booking, add_on_id):
     add_on = get_add_on_for(booking, add_on_id)
     form = AddOnBookingForm(request.POST if request.method == "POST" else None, booking=booking, add_on=add_on)
-    if not form.is_valid():
-        payment_text = BookingSettings.for_organisation(organisation).payment_text
-        # Confirmed after the session ended, it was not booked: after signing in this page says so.
-        draft = draft_take(request, customer=customer, action=request.path)
-        context = {"booking": booking, "add_on": add_on, "form": form, "payment_text": payment_text, "draft": draft}
-        return render(request, "bookings/add_on_book.html", context, status=400 if form.errors else 200)
-    line, created = booking_add_on_book(booking=booking, add_on=add_on, customer=customer)
-    if created:
-        messages.success(request, f"{line.add_on.name} is booked. We've emailed you a confirmation.")
-    else:
-        messages.success(request, f"{line.add_on.name} was already booked on this booking.")
-    return redirect(_booking_path(request, booking.reference))
+    if form.is_valid():
+        try:
+            line, created = booking_add_on_book(booking=booking, add_on=add_on, customer=customer)
+        except ValidationError as refusal:  # the booking was cancelled, or has ended, since this request read it
+            form.add_error(None, refusal)
+            booking.refresh_from_db(fields=["status"])
+        else:
+            done = "is booked. We've emailed you a confirmation." if created else "was already booked on this booking."
+            messages.success(request, f"{line.add_on.name} {done}")
+            return redirect(_booking_path(request, booking.reference))
+    payment_text = BookingSettings.for_organisation(organisation).payment_text
+    # Confirmed after the session ended, it was not booked: after signing in this page says so.
+    draft = draft_take(request, customer=customer, action=request.path)
+    context = {"booking": booking, "add_on": add_on, "form": form, "payment_text": payment_text, "draft": draft}
+    return render(request, "bookings/add_on_book.html", context, status=400 if form.errors else 200)
 
 
 @attendee_page

@@ -15,6 +15,7 @@ import time_machine
 from django.core import mail
 from django.urls import reverse
 
+from bookings import views
 from bookings.calendar import booking_calendar
 from bookings.models import Attendee, Booking, BookingAddOn, Service
 from bookings.services import (
@@ -468,6 +469,49 @@ def test_cancelling_a_service_booking_cancels_its_add_ons(customer, booked, book
     assert line.cancelled_by_customer == customer
     assert (kept_apart.cancelled_at, kept_apart.pk) == first_cancelled
     assert not BookingAddOn.objects.filter(booking=booked, cancelled_at__isnull=True).exists()
+
+
+def test_an_add_on_confirmed_as_its_booking_is_cancelled_is_refused_and_nothing_is_booked(
+    sign_in, customer, booked, bookable, monkeypatch
+):
+    """The customer confirms an add-on in one tab while the booking is cancelled in another: the cancellation commits
+    after the confirmation has read the booking, before it books the add-on."""
+    add_on = AddOnFactory(organisation=bookable.organisation, name="Dry bag")
+    book = views.booking_add_on_book
+
+    def after_the_cancellation(*, booking, **kwargs):
+        service_booking_cancel(booking=booking, customer=customer)
+        return book(booking=booking, **kwargs)
+
+    monkeypatch.setattr(views, "booking_add_on_book", after_the_cancellation)
+    client = sign_in(customer)
+    add_on_page = url("add_on_book", bookable.organisation, reference=booked.reference, add_on_id=add_on.pk)
+    response = client.post(add_on_page, {"price": str(add_on.price), "currency": add_on.currency})
+
+    assert response.status_code == 400
+    assert "This booking is cancelled: add-ons can&#39;t be booked on it." in page(response)
+    assert "Confirm and book" not in page(response)
+    assert not BookingAddOn.objects.filter(booking=booked, cancelled_at__isnull=True).exists()
+    assert not OutboxEmail.objects.filter(template="bookings/emails/add_on_booked").exists()
+
+
+def test_no_add_on_is_offered_or_booked_on_a_slot_that_is_over_though_its_day_is_not(
+    sign_in, customer, booked, bookable
+):
+    add_on = AddOnFactory(organisation=bookable.organisation, name="Dry bag")
+    detail = url("detail", bookable.organisation, reference=booked.reference)
+    add_on_page = url("add_on_book", bookable.organisation, reference=booked.reference, add_on_id=add_on.pk)
+    with time_machine.travel(at(DAY, 10, 59), tick=False):  # the 10:00 slot is still on
+        assert "Book Dry bag…" in page(sign_in(customer).get(detail))
+
+    with time_machine.travel(at(DAY, 17), tick=False):  # it ended at 11:00
+        client = sign_in(customer)
+        assert "Book Dry bag…" not in page(client.get(detail))
+        response = client.post(add_on_page, {"price": str(add_on.price), "currency": add_on.currency})
+
+    assert response.status_code == 400
+    assert "This booking has ended: add-ons can&#39;t be booked on it." in page(response)
+    assert not BookingAddOn.objects.exists()
 
 
 def test_a_slot_in_the_hour_the_clocks_repeat_is_written_in_utc_in_the_calendar(customer, bookable):

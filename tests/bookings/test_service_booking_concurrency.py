@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from django.db import OperationalError, connection, transaction
 
+import bookings.services
 from bookings.models import Booking, BookingAddOn
 from bookings.services import (
     SlotUnavailable,
@@ -22,6 +23,7 @@ from bookings.services import (
     booking_add_on_cancel,
     booking_add_ons_save_by_staff,
     service_book,
+    service_booking_cancel,
 )
 from outbox.models import OutboxEmail
 from portal_core.sent_once import CreatedAlready
@@ -222,3 +224,63 @@ def test_an_add_on_is_cancelled_without_waiting_for_its_booking_being_cancelled_
         line.cancelled_by
         == {"customer": BookingAddOn.CancelledBy.CUSTOMER, "staff": BookingAddOn.CancelledBy.STAFF}[by]
     )
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks are PostgreSQL's")
+@pytest.mark.django_db(transaction=True)
+def test_an_add_on_booked_while_its_booking_is_cancelled_is_cancelled_with_it_on_postgresql(monkeypatch):
+    """The add-on's line is written, not yet committed, when the customer cancels the booking in another tab: the
+    cancellation waits for it and cancels it too, so no add-on (nor its invoice) outlives its booking."""
+    service = ServiceFactory()
+    open_every_day(service.resource)
+    starts_at = datetime.datetime.combine(
+        datetime.date.today() + datetime.timedelta(days=3), datetime.time(10), tzinfo=service.organisation.zone
+    )
+    customer = CustomerFactory(organisation=service.organisation)
+    booking = service_book(service=service, customer=customer, starts_at=starts_at, places=1)
+    add_on = AddOnFactory(organisation=service.organisation)
+    written, may_commit = threading.Event(), threading.Event()
+    link_make = bookings.services.notification_link_make
+    errors = []
+
+    def held_after_the_line(**kwargs):  # called once the add-on's line is written, before its transaction commits
+        if threading.current_thread().name == "add-on":
+            written.set()
+            may_commit.wait(timeout=30)
+        return link_make(**kwargs)
+
+    monkeypatch.setattr(bookings.services, "notification_link_make", held_after_the_line)
+
+    def run(action) -> None:
+        try:
+            action()
+        except Exception as error:  # reported below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    adding = threading.Thread(
+        target=run,
+        name="add-on",
+        args=(lambda: booking_add_on_book(booking=booking, add_on=add_on, customer=customer),),
+    )
+    adding.start()
+    assert written.wait(timeout=30)
+    cancelling = threading.Thread(
+        target=run, args=(lambda: service_booking_cancel(booking=booking, customer=customer),)
+    )
+    cancelling.start()
+    with connection.cursor() as cursor:  # until the cancellation waits for the booking's lock, or is done without
+        while cancelling.is_alive():
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+            if cursor.fetchone()[0]:
+                break
+    may_commit.set()
+    adding.join(timeout=30)
+    cancelling.join(timeout=30)
+
+    assert errors == []
+    booking.refresh_from_db()
+    assert booking.status == Booking.Status.CANCELLED
+    line = BookingAddOn.objects.get(booking=booking)
+    assert line.is_cancelled and line.cancelled_by == BookingAddOn.CancelledBy.CUSTOMER
