@@ -32,7 +32,13 @@ def password_link_send_task(*, organisation_id: int, email: str, origin: Origin,
 
 @task
 def access_link_request_task(
-    *, organisation_id: int, email: str, door: dict[str, str], origin: Origin, portal_id: int | None = None
+    *,
+    organisation_id: int,
+    email: str,
+    door: dict[str, str],
+    origin: Origin,
+    portal_id: int | None = None,
+    next_path: str = "",
 ) -> None:
     organisation = Organisation.objects.filter(pk=organisation_id).first()
     if organisation is not None:
@@ -42,6 +48,7 @@ def access_link_request_task(
             email=email,
             door=AccessLinkDoor(**door),
             portal=_portal(organisation, portal_id),
+            next_path=next_path,
         )
 
 

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
@@ -15,6 +16,7 @@ from conversations.forms import MAX_REPLY_CODE_POINTS
 from conversations.models import Message
 from portal_auth.models import Portal
 from tests.bookings.factories import AddOnFactory, AttendeeFactory, BookingFactory, ServiceFactory, open_every_day
+from tests.conftest import link_in
 from tests.conversations.factories import ConversationFactory
 from tests.factories import CUSTOMER_PASSWORD, CustomerFactory
 from tests.tickets.factories import TicketFactory
@@ -152,6 +154,38 @@ def test_what_was_typed_after_the_session_ended_is_in_the_form_after_signing_in(
     with after_session_lifetime():
         again = html_module.unescape(client.get(form.page).content.decode())
     assert "Your session had ended" not in again and TYPED not in again
+
+
+def test_a_customer_who_asks_for_a_link_instead_lands_on_the_form_with_their_text(
+    customer, mailoutbox, django_capture_on_commit_callbacks
+):
+    form = ticket_reply(customer)
+    slug = customer.organisation.slug
+    client = browser()
+    sign_in_by_form(client, customer)
+    token = csrf_token(client.get(form.page).content.decode())
+
+    with after_session_lifetime():
+        sent = client.post(form.action, {**form.data, "csrfmiddlewaretoken": token})
+        sign_in_page = html_module.unescape(client.get(sent["Location"]).content.decode())
+        email_me_a_link = re.search(r'href="([^"]*/link/request/[^"]*)">Email me a link<', sign_in_page).group(1)
+        request_page = html_module.unescape(client.get(email_me_a_link).content.decode())
+        next_path = re.search(r'name="next" value="([^"]+)"', request_page).group(1)
+        with django_capture_on_commit_callbacks(execute=True):
+            client.post(
+                email_me_a_link,
+                {"email": customer.email, "next": next_path, "csrfmiddlewaretoken": csrf_token(request_page)},
+            )
+        link = link_in(mailoutbox[-1].body, f"/{slug}/link/")
+        landing = client.get(link.removeprefix(settings.SITE_URL))["Location"]
+        confirm = client.get(landing).content.decode()
+        proof = re.search(r'name="link" value="([^"]+)"', confirm).group(1)
+        opened = client.post(landing, {"link": proof, "csrfmiddlewaretoken": csrf_token(confirm)})
+        response = client.get(opened["Location"], follow=True)
+
+    assert response.request["PATH_INFO"] == form.page
+    assert TYPED in html_module.unescape(response.content.decode())
+    assert not form.saved()
 
 
 def test_files_are_not_kept_and_the_restored_form_says_to_attach_them_again(customer):

@@ -293,11 +293,18 @@ def access_links_revoke(*, customer: Customer, staff_user: AbstractBaseUser, ori
 
 
 def access_link_request(
-    *, origin: ClientOrigin, organisation: Organisation, email: str, door: AccessLinkDoor, portal: Portal | None = None
+    *,
+    origin: ClientOrigin,
+    organisation: Organisation,
+    email: str,
+    door: AccessLinkDoor,
+    portal: Portal | None = None,
+    next_path: str = "",
 ) -> None:
     """A customer asks for a new link. Sent only where the door's source knows the email; silent otherwise.
 
-    The link leads to `portal`, the one it was asked from, else to the customer's own."""
+    The link leads to `portal`, the one it was asked from, else to the customer's own: to `next_path`, the page
+    that asked for a sign-in, when it is inside `portal`, else to the door's landing page."""
     email = normalise_email(email)
     customer = Customer.objects.filter(organisation=organisation, email=email, is_active=True).first()
     # The door may have closed since the request was answered: then nothing is sent, as for an unknown email.
@@ -305,9 +312,11 @@ def access_link_request(
         return
     if not import_string(door.email_source)(organisation, email):
         return
+    if portal is None or portal_address(next_path) != portal.slug:
+        next_path = portal_path(portal or customer_portal(customer), door.landing_route)
     access_link_send(
         customer=customer,
-        next_path=portal_path(portal or customer_portal(customer), door.landing_route),
+        next_path=next_path,
         created_by=None,
         link_route=door.link_route,
         email_template=door.email_template,

@@ -21,6 +21,7 @@ from portal_auth.doors.landing import (
     landed_token_drop,
     landed_token_hash,
     landed_token_proof,
+    safe_next,
 )
 from portal_auth.doors.registry import ACCESS_LINK, door_required
 from portal_auth.models import CustomerToken, Portal
@@ -36,6 +37,12 @@ TOKEN_SESSION_KEY = "portal_access_link_token"
 
 def _inside(portal: Portal, path: str) -> bool:
     return path.startswith(f"/{portal.slug}/") and not path.startswith("//") and "\\" not in path
+
+
+def _asked_from(request) -> str:
+    """The page the customer was on when asked to sign in (`next`, as safe_next allows it), or ""."""
+    asked = request.POST.get("next") or request.GET.get("next") or ""
+    return asked if asked and safe_next(request) == asked else ""
 
 
 def _destination(portal: Portal, token: CustomerToken, door: AccessLinkDoor) -> str:
@@ -95,8 +102,10 @@ def link_confirm(request, organisation, *, door: AccessLinkDoor):
 def link_refused(request, organisation, *, door: AccessLinkDoor, refused: bool = True):
     """Where an unknown, expired or revoked link lands: a form to ask for a new one.
 
-    Routed with `refused=False`, the same form is the sign-in page's "Email me a link".
+    Routed with `refused=False`, the same form is the sign-in page's "Email me a link": the link it sends leads
+    back to the page that asked for a sign-in (`next`), where a form kept as a draft has its text again.
     """
+    asked_from = _asked_from(request)
     if request.method == "POST":
         form = AccessLinkRequestForm(request.POST, request=request, organisation=organisation)
         if form.is_valid():
@@ -108,6 +117,7 @@ def link_refused(request, organisation, *, door: AccessLinkDoor, refused: bool =
                 portal_id=request.portal.pk,
                 email=email,
                 door=asdict(door),
+                next_path=asked_from,
                 origin=origin_values(ClientOrigin.from_request(request)),
             )
             request.session[SENT_TO_SESSION_KEY] = form.cleaned_data["email"]
@@ -118,7 +128,13 @@ def link_refused(request, organisation, *, door: AccessLinkDoor, refused: bool =
     return render(
         request,
         "portal_auth/access_link_refused.html",
-        {"form": form, "door": door, "refused": refused, "lifetime_days": settings.ACCESS_LINK_LIFETIME.days},
+        {
+            "form": form,
+            "door": door,
+            "refused": refused,
+            "lifetime_days": settings.ACCESS_LINK_LIFETIME.days,
+            "next": asked_from,
+        },
         status=400 if form.is_bound else 200,
     )
 

@@ -212,7 +212,7 @@ def test_email_me_a_link_from_the_sign_in_page_sends_one_that_opens_the_portal(
 ):
     slug = organisation.slug
     sign_in_page = client.get(f"/{slug}/sign-in/").content.decode()
-    assert f'href="/{slug}/link/request/">Email me a link</a>' in sign_in_page
+    assert f'href="/{slug}/link/request/?next=/{slug}/">Email me a link</a>' in sign_in_page
 
     with django_capture_on_commit_callbacks(execute=True):
         asked = client.post(f"/{slug}/link/request/", {"email": customer.email.upper()})
@@ -225,6 +225,22 @@ def test_email_me_a_link_from_the_sign_in_page_sends_one_that_opens_the_portal(
     opened = fresh.post(f"/{slug}/link/open/", as_shown(fresh, f"/{slug}/link/open/"))
     assert opened.status_code == 302 and opened["Location"] == f"/{slug}/"
     assert fresh.session[SESSION_CUSTOMER] == customer.pk
+
+
+@pytest.mark.parametrize(
+    "asked_from", ["//elsewhere.example/", "https://elsewhere.example/", "/another-portal/support/", ""]
+)
+def test_a_link_asked_for_from_outside_the_portal_opens_the_portal_home(
+    client, organisation, customer, mailoutbox, django_capture_on_commit_callbacks, asked_from
+):
+    slug = organisation.slug
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/{slug}/link/request/", {"email": customer.email, "next": asked_from})
+
+    fresh = Client()
+    fresh.get(link_in(mailoutbox[0].body, f"/{slug}/link/").removeprefix(SITE_URL))
+    opened = fresh.post(f"/{slug}/link/open/", as_shown(fresh, f"/{slug}/link/open/"))
+    assert opened["Location"] == f"/{slug}/"
 
 
 def test_email_me_a_link_answers_an_unknown_address_alike_and_sends_nothing(
