@@ -143,14 +143,17 @@ def session_end(*, customer: Customer, session_id: int, origin: ClientOrigin) ->
 
 
 @transaction.atomic
-def sign_out_everywhere(request: PortalRequest, customer: Customer) -> tuple[int, int] | None:
+def sign_out_everywhere(
+    request: PortalRequest, customer: Customer, *, sent_once_token: str = ""
+) -> tuple[int, int] | None:
     """End every session of the customer but this browser's, and revoke every emailed link of theirs.
 
     Sessions end with the customer's session version, so one that no row lists (opened before rows were
     kept) ends too; this browser's session and its row take the new version and stay signed in.
     Returns how many listed sessions and how many links ended; None, changing nothing, when this browser's own
     session ended after the request was let in (a password change, a staff reset, "End" from another browser):
-    an ended session must not outlive its end by starting a version of its own.
+    an ended session must not outlive its end by starting a version of its own. The same form sent again
+    (`sent_once_token`) finds where this browser's session went (sessions.session_carried_over_before).
     """
     origin = ClientOrigin.from_request(request)
     current_id = request.session.get(SESSION_ROW)
@@ -170,7 +173,7 @@ def sign_out_everywhere(request: PortalRequest, customer: Customer) -> tuple[int
     others = _live(customer).exclude(pk=current_id) if current_id is not None else _live(customer)
     sessions = others.update(ended_at=timezone.now())
     customer.refresh_from_db(fields=["session_version"])
-    session_carried_over(request, customer)
+    session_carried_over(request, customer, sent_once_token=sent_once_token)
     links = links_revoke(customer=customer, origin=origin)
     page_cache.pages_changed(customer)
     log_access(

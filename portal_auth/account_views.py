@@ -17,9 +17,9 @@ from portal_auth.account import (
     session_end,
     sign_out_everywhere,
 )
-from portal_auth.account_forms import SessionEndForm
-from portal_auth.decorators import customer_required, post_only
-from portal_auth.sessions import SESSION_ROW, portal_sign_out
+from portal_auth.account_forms import SessionEndForm, SignOutEverywhereForm
+from portal_auth.decorators import customer_required, organisation_page, post_only, sign_in_url
+from portal_auth.sessions import SESSION_ROW, portal_sign_out, session_carried_over_before
 from portal_core.origin import ClientOrigin
 
 
@@ -36,8 +36,9 @@ def access_list(request, organisation, customer):
 @customer_required
 def session_list(request, organisation, customer):
     sessions = customer_sessions(customer, current_id=request.session.get(SESSION_ROW))
+    context = {"sessions": sessions, "sign_out_everywhere_form": SignOutEverywhereForm()}
     with timezone.override(organisation.zone):
-        return render(request, "portal_auth/account/sessions.html", {"sessions": sessions})
+        return render(request, "portal_auth/account/sessions.html", context)
 
 
 @never_cache
@@ -63,9 +64,19 @@ def session_end_post(request, organisation, customer):
 
 @never_cache
 @post_only("account:sessions", form_id="sign-out-everywhere")
-@customer_required
-def sign_out_everywhere_post(request, organisation, customer):
-    ended = sign_out_everywhere(request, customer)
+@organisation_page
+def sign_out_everywhere_post(request, organisation):
+    # Not customer_required: a second press, sent with the key the first press replaced, is signed out by now.
+    form = SignOutEverywhereForm(request.POST)
+    sent_once_token = form.once_token if form.is_valid() else ""
+    customer = request.portal_customer
+    ended = sign_out_everywhere(request, customer, sent_once_token=sent_once_token) if customer else None
+    if ended is None and session_carried_over_before(request, sent_once_token=sent_once_token):
+        # The button pressed again before the first press answered: that press did it, this browser stays in.
+        messages.success(request, "You have signed out everywhere else. You are still signed in here.")
+        return redirect("account:sessions", org=request.portal.slug)
+    if customer is None:
+        return redirect(sign_in_url(request.portal, request.get_full_path()))
     if ended is None:  # this browser's own session ended meanwhile: it is signed out, not kept in
         portal_sign_out(request)
         return redirect("portal_auth:sign_in", org=request.portal.slug)

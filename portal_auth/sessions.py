@@ -1,7 +1,11 @@
 """The portal session: whatever door a customer came through, they end up here."""
 
+import hashlib
 from datetime import UTC, datetime, timedelta
+from importlib import import_module
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db.models import FilteredRelation, Q, QuerySet
 from django.http import HttpRequest
 from django.middleware.csrf import rotate_token
@@ -30,6 +34,9 @@ SESSION_SIGNED_IN = "portal_signed_in_at"
 # What needs fresh proof of who is asking (moving an account without a password to another mailbox) is done
 # within this long of signing in: a session found open later, on a shared computer, signs in again first.
 FRESH_SIGN_IN = timedelta(minutes=15)
+# How long a form sent again after its first sending carried the session over to a new key (a double click on a
+# slow page) still finds that key (seconds): a browser waits this long for an answer at most.
+CARRIED_OVER_FINDABLE = 5 * 60
 
 
 def portal_sign_in(
@@ -87,18 +94,47 @@ def signed_in_recently(request: HttpRequest) -> bool:
     return signed_in_at is not None and timezone.now().timestamp() - signed_in_at < FRESH_SIGN_IN.total_seconds()
 
 
-def session_carried_over(request: HttpRequest, customer: Customer) -> None:
+def session_carried_over(request: HttpRequest, customer: Customer, *, sent_once_token: str = "") -> None:
     """This browser's session, and the row that lists it, take the customer's new session version: every other
     session ended with the old one, and this one (which made the change) goes on, still listed.
 
     Under a new key: a copy of this browser's cookie (taken from a shared computer, say) is the very session the
-    customer is ending the others for, and it must end with them.
+    customer is ending the others for, and it must end with them. The form that asked, sent again with its
+    `sent_once_token` and the old key, finds the new key for a while (`session_carried_over_before`).
     """
     row = request.session.get(SESSION_ROW)
     if row is not None:
         CustomerSession.objects.filter(pk=row, customer=customer).update(session_version=customer.session_version)
     request.session[SESSION_VERSION] = customer.session_version
+    old_key = request.session.session_key
     request.session.cycle_key()
+    if old_key and sent_once_token:
+        cache.set(_carried_over_key(old_key, sent_once_token), request.session.session_key, CARRIED_OVER_FINDABLE)
+
+
+def session_carried_over_before(request: PortalRequest, *, sent_once_token: str) -> Customer | None:
+    """The customer this browser is signed in as, when this request is a form sent again whose first sending
+    carried the session over (a double click, the first answer still on its way): the browser takes the new key,
+    as the first answer gave it. None otherwise, and nothing changes.
+
+    It takes the old key and the token of the very form that was sent: a copy of the cookie alone finds nothing.
+    """
+    old_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME, "")
+    new_key = cache.get(_carried_over_key(old_key, sent_once_token)) if old_key and sent_once_token else None
+    if new_key is None:
+        return None
+    held, request.session = request.session, import_module(settings.SESSION_ENGINE).SessionStore(session_key=new_key)
+    customer, _portal = customer_from_session(request, request.portal.slug)
+    if customer is None:  # the session it was carried to has ended since
+        request.session = held
+        return None
+    request.session.modified = True  # the answer hands the browser its new key
+    request.portal_customer = customer
+    return customer
+
+
+def _carried_over_key(old_key: str, sent_once_token: str) -> str:
+    return "portal:carried-over:" + hashlib.sha256(f"{old_key}:{sent_once_token}".encode()).hexdigest()
 
 
 def portal_remember(customer: Customer, portal: Portal) -> None:

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.db import connection
 from django.db.models import F
 from django.test import Client
 from django.utils import timezone
@@ -11,7 +12,8 @@ from django.utils import timezone
 from portal_auth import account_views
 from portal_auth.models import AccessEvent, Customer, CustomerSession, CustomerToken, PortalSection
 from portal_auth.sessions import SESSION_ROW
-from tests.factories import primary_portal_of
+from tests.concurrency import calls_at_once
+from tests.factories import CustomerFactory, primary_portal_of
 
 Kind = AccessEvent.Kind
 PAGES = ("", "sessions/")
@@ -192,10 +194,10 @@ def test_sign_out_everywhere_signs_out_a_session_ended_after_it_was_let_in(custo
     browser, other = sign_in(customer), sign_in(customer)
     real = account_views.sign_out_everywhere
 
-    def ended_on_the_way(request, customer):
+    def ended_on_the_way(request, customer, **kwargs):
         # A password change committing between the check of who is asking and this write.
         Customer.objects.filter(pk=customer.pk).update(session_version=F("session_version") + 1)
-        return real(request, customer)
+        return real(request, customer, **kwargs)
 
     monkeypatch.setattr(account_views, "sign_out_everywhere", ended_on_the_way)
     response = browser.post(access_url(customer, "sessions/sign-out-everywhere/"))
@@ -234,3 +236,66 @@ def test_sign_out_everywhere_ends_a_copy_of_this_browsers_own_cookie(customer, s
 
     assert signed_in(here, customer)
     assert not signed_in(copy, customer)
+
+
+def sign_out_everywhere_form(client, customer) -> dict:
+    """What the "Sign out everywhere" button sends, from the page as this browser was shown it."""
+    html = client.get(access_url(customer, "sessions/")).content.decode()
+    form = html.split('id="sign-out-everywhere"', 1)[1]
+    return {"sent_once_token": form.split('name="sent_once_token" value="', 1)[1].split('"', 1)[0]}
+
+
+def test_sign_out_everywhere_pressed_again_before_the_first_answer_keeps_this_browser_in(customer, sign_in):
+    """The second press goes with the cookie the browser held before the first press's answer came back."""
+    here, there = sign_in(customer), sign_in(customer)
+    pressed = sign_out_everywhere_form(here, customer)
+    again = Client()
+    again.cookies["sessionid"] = here.cookies["sessionid"].value
+
+    first = here.post(access_url(customer, "sessions/sign-out-everywhere/"), pressed)
+    second = again.post(access_url(customer, "sessions/sign-out-everywhere/"), pressed)
+
+    assert first["Location"] == second["Location"] == access_url(customer, "sessions/")
+    page = again.get(second["Location"]).content.decode()
+    assert "You have signed out everywhere else. You are still signed in here." in page
+    assert again.cookies["sessionid"].value == here.cookies["sessionid"].value
+    assert signed_in(again, customer) and signed_in(here, customer) and not signed_in(there, customer)
+    assert row_of(here).ended_at is None
+    assert AccessEvent.objects.filter(kind=Kind.SIGNED_OUT_EVERYWHERE).count() == 1
+
+
+def test_a_copy_of_the_cookie_sending_its_own_press_after_sign_out_everywhere_stays_out(customer, sign_in):
+    here = sign_in(customer)
+    copy = Client()
+    copy.cookies["sessionid"] = here.cookies["sessionid"].value
+    copys_own = sign_out_everywhere_form(copy, customer)
+
+    here.post(access_url(customer, "sessions/sign-out-everywhere/"), sign_out_everywhere_form(here, customer))
+
+    for sent in (copys_own, {}):
+        response = copy.post(access_url(customer, "sessions/sign-out-everywhere/"), sent)
+        assert response["Location"].startswith(f"/{customer.organisation.slug}/sign-in/?next=")
+    assert not signed_in(copy, customer) and signed_in(here, customer)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks are PostgreSQL's; SQLite runs one writer")
+@pytest.mark.django_db(transaction=True)
+def test_sign_out_everywhere_pressed_twice_at_the_same_moment_keeps_this_browser_in(sign_in):
+    customer = CustomerFactory(with_password=True)
+    for _ in range(3):
+        customer.refresh_from_db()  # the session version the last round moved on
+        here, there = sign_in(customer), sign_in(customer)
+        pressed = sign_out_everywhere_form(here, customer)
+        clients = [Client(), Client()]
+        for client in clients:
+            client.cookies["sessionid"] = here.cookies["sessionid"].value
+        sending = list(clients)
+
+        answers, errors = calls_at_once(
+            2, lambda: sending.pop().post(access_url(customer, "sessions/sign-out-everywhere/"), pressed)
+        )
+
+        assert errors == []
+        assert [answer["Location"] for answer in answers] == [access_url(customer, "sessions/")] * 2
+        assert all(signed_in(client, customer) for client in clients) and not signed_in(there, customer)
+    assert AccessEvent.objects.filter(kind=Kind.SIGNED_OUT_EVERYWHERE).count() == 3
