@@ -8,12 +8,16 @@ from django.urls import reverse
 from django.utils import timezone
 
 from portal_auth.access_log import refused_looks_logged
-from portal_auth.drafts import draft_keep
+from portal_auth.drafts import draft_keep, draft_worth_keeping
 from portal_auth.models import Organisation, Portal
 from portal_auth.portal_sections import section_enabled
 from portal_auth.sessions import customer_from_session, portal_at, portal_remember
 
 DRAFT_KEPT_MESSAGE = "Your session has ended, so nothing was sent. Sign in and what you typed will be back in the form."
+DRAFT_NOT_KEPT_MESSAGE = (
+    "Your session has ended, so nothing was sent, and we couldn't keep what you typed. "
+    "Go back to the form and copy it before you sign in."
+)
 
 
 def _resolve(request, slug: str) -> Organisation:
@@ -72,8 +76,13 @@ def customer_required(view):
     def wrapper(request, org, *args, **kwargs):
         organisation = _resolve(request, org)
         if request.portal_customer is None:
-            if request.method == "POST" and draft_keep(request, organisation=organisation):
-                messages.info(request, DRAFT_KEPT_MESSAGE)
+            if request.method == "POST":
+                if draft_keep(request, organisation=organisation):
+                    messages.info(request, DRAFT_KEPT_MESSAGE)
+                elif draft_worth_keeping(request):
+                    # Too long, or this address has had its share kept: the customer must not find an empty form
+                    # after signing in without having been told.
+                    messages.error(request, DRAFT_NOT_KEPT_MESSAGE)
             return redirect(sign_in_url(request.portal, request.get_full_path()))
         with refused_looks_logged(request, organisation), timezone.override(organisation.zone):
             return view(request, organisation, request.portal_customer, *args, **kwargs)

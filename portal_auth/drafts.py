@@ -48,11 +48,18 @@ def _text_fields(request: HttpRequest) -> dict[str, list[str]]:
     }
 
 
-def draft_keep(request: HttpRequest, *, organisation: Organisation) -> bool:
-    """Keep the text of this POST for the form at `request.path`; False when there was nothing worth keeping."""
+def draft_worth_keeping(request: HttpRequest) -> bool:
+    """Whether this POST holds anything the customer typed or chose: losing it is worth a word to them."""
     fields = _text_fields(request)
-    if not any(value.strip() for values in fields.values() for value in values) and not request.FILES:
+    return any(value.strip() for values in fields.values() for value in values) or bool(request.FILES)
+
+
+def draft_keep(request: HttpRequest, *, organisation: Organisation) -> bool:
+    """Keep the text of this POST for the form at `request.path`; False when it wasn't kept: nothing worth keeping
+    (draft_worth_keeping), too long, or too many kept from this address."""
+    if not draft_worth_keeping(request):
         return False
+    fields = _text_fields(request)
     if sum(len(value) for values in fields.values() for value in values) > MAX_DRAFT_CHARS:
         return False
     try:

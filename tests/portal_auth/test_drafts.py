@@ -324,8 +324,49 @@ def test_a_post_too_long_for_any_form_is_not_kept(organisation):
     response = client.post(page, {**data, "csrfmiddlewaretoken": client.cookies["csrftoken"].value})
 
     assert response.status_code == 302
-    assert "what you typed will be back" not in client.get(response["Location"]).content.decode()
+    sign_in_page = html_module.unescape(client.get(response["Location"]).content.decode())
+    assert "what you typed will be back" not in sign_in_page
+    assert "we couldn't keep what you typed. Go back to the form and copy it before you sign in." in sign_in_page
     assert "portal_drafts" not in client.session.keys()
+
+
+def test_a_customer_whose_text_could_not_be_kept_is_told_before_signing_in(customer, settings):
+    """Others behind the same address (a hotel's network) have had their share of drafts kept this hour."""
+    settings.PORTAL_RATE_LIMITS = {**settings.PORTAL_RATE_LIMITS, "draft_keep": "3/h/ip"}
+    form = ticket_reply(customer)
+    client = browser()
+    sign_in_by_form(client, customer)
+    token = csrf_token(client.get(form.page).content.decode())
+
+    with after_session_lifetime():
+        for _ in range(3):
+            stranger = browser()
+            stranger.get(f"/{customer.organisation.slug}/sign-in/")
+            data = {"subject": "Hello", "priority": "high", "body": "Not the customer's"}
+            stranger.post(form.action, {**data, "csrfmiddlewaretoken": stranger.cookies["csrftoken"].value})
+        response = client.post(form.action, {**form.data, "csrfmiddlewaretoken": token})
+        sign_in_page = html_module.unescape(client.get(response["Location"]).content.decode())
+
+    assert re.search(
+        r'class="message message-error">Your session has ended, so nothing was sent, and we couldn\'t keep what you '
+        r"typed\. Go back to the form and copy it before you sign in\.<",
+        sign_in_page,
+    )
+    assert "what you typed will be back" not in sign_in_page
+    assert not form.saved()
+
+
+def test_an_empty_form_posted_after_the_session_ended_only_asks_for_a_sign_in(customer):
+    form = ticket_reply(customer)
+    client = browser()
+    sign_in_by_form(client, customer)
+    token = csrf_token(client.get(form.page).content.decode())
+
+    with after_session_lifetime():
+        response = client.post(form.action, {"body": "  ", "csrfmiddlewaretoken": token})
+        sign_in_page = client.get(response["Location"]).content.decode()
+
+    assert "Your session has ended" not in sign_in_page
 
 
 def test_what_one_address_can_make_the_portal_store_as_drafts_is_limited(organisation, settings):
