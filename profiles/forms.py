@@ -8,6 +8,7 @@ from portal_auth.models import Customer, normalise_email
 from portal_auth.services import customer_authenticate
 from portal_core import ratelimit
 from portal_core.sections import OptionalEmail, optional_emails
+from portal_core.sent_once import SentOnceForm
 from portal_core.text import one_line, one_line_of_text
 from profiles.models import EmailChange, Profile, language_choices
 from profiles.services import ProfileDetails
@@ -259,3 +260,7 @@ class EmailChangeForm(forms.Form):
         # Each request emails an address the customer typed: counted whatever the address, never told apart.
         ratelimit.consume("email_change", self.request, key=f"customer:{self.customer.pk}")
         return cleaned
+
+
+class EmailConfirmForm(SentOnceForm):
+    """The button that moves the account: its token tells a second press from a copy of this browser's cookie."""

@@ -1,6 +1,7 @@
 """The profile pages: the customer's details and choices, and changing the address their account is known by."""
 
 from django.contrib import messages
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
@@ -11,10 +12,10 @@ from portal_auth.doors.landing import landed_token_confirmed, landed_token_drop,
 from portal_auth.drafts import draft_restore
 from portal_auth.models import Customer, Organisation, Portal, session_hash
 from portal_auth.page_cache import cached_page
-from portal_auth.sessions import session_carried_over, signed_in_recently
+from portal_auth.sessions import session_carried_over, session_carried_over_before, signed_in_recently
 from portal_core import page_cache
 from portal_core.origin import ClientOrigin
-from profiles.forms import EmailChangeForm, ProfileForm
+from profiles.forms import EmailChangeForm, EmailConfirmForm, ProfileForm
 from profiles.selectors import customer_with_profile, pending_email_change, profile_of
 from profiles.services import (
     EmailChangeInvalid,
@@ -125,14 +126,19 @@ def email_confirm(request, organisation):
             # Another link landed since this page named its address: show the one the session holds now.
             return redirect(request.path)
         return _confirm(request, organisation, signed_in, token_hash)
-    context = {"email_change": change, "link_proof": landed_token_proof(token_hash)}
+    context = {"email_change": change, "link_proof": landed_token_proof(token_hash), "form": EmailConfirmForm()}
     return render(request, "profiles/email_change_confirm.html", context)
 
 
 def _confirm(request: HttpRequest, organisation: Organisation, customer: Customer, token_hash: str) -> HttpResponse:
+    sent_once_token = _sent_once_token(request)
     try:
         origin = ClientOrigin.from_request(request)
-        changed = email_change_confirm(origin=origin, token_hash=token_hash, customer=customer)
+        # This browser's session moves on in the same commit: the button pressed again, waiting on this
+        # press, finds where it went (sessions.session_carried_over_before).
+        with transaction.atomic():
+            changed = email_change_confirm(origin=origin, token_hash=token_hash, customer=customer)
+            session_carried_over(request, changed, sent_once_token=sent_once_token)
     except EmailChangeInvalid:
         landed_token_drop(request, EMAIL_CHANGE_TOKEN_SESSION_KEY)
         return _link_invalid(request)
@@ -146,12 +152,21 @@ def _confirm(request: HttpRequest, organisation: Organisation, customer: Custome
         )
         return redirect("profile:detail", org=request.portal.slug)
     landed_token_drop(request, EMAIL_CHANGE_TOKEN_SESSION_KEY)
-    session_carried_over(request, changed)
     request.signed_in_now = changed  # this browser is known for the new address (portal_auth.known_browsers)
     messages.success(request, f"Your email address is now {changed.email}. Use it to sign in from now on.")
     return redirect("profile:detail", org=request.portal.slug)
 
 
 def _link_invalid(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        if moved := session_carried_over_before(request, sent_once_token=_sent_once_token(request)):
+            # The button pressed again before the first press answered: that press moved the account.
+            messages.success(request, f"Your email address is now {moved.email}. Use it to sign in from now on.")
+            return redirect("profile:detail", org=request.portal.slug)
     context = {"lifetime_minutes": email_change_lifetime_minutes()}
     return render(request, "profiles/email_link_invalid.html", context, status=404)
+
+
+def _sent_once_token(request: HttpRequest) -> str:
+    form = EmailConfirmForm(request.POST)
+    return form.once_token if form.is_valid() else ""

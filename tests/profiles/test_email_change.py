@@ -7,7 +7,9 @@ from urllib.parse import quote
 import pytest
 import time_machine
 from django.conf import settings
+from django.core import mail
 from django.core.management import call_command
+from django.db import connection
 from django.test import Client, RequestFactory
 from django.utils import timezone
 
@@ -16,6 +18,7 @@ from portal_auth.known_browsers import COOKIE, rate_limit_key
 from portal_auth.models import AccessEvent, Customer, CustomerToken, SignInCode, hash_token
 from portal_auth.sessions import FRESH_SIGN_IN, SESSION_CUSTOMER, SESSION_SIGNED_IN
 from profiles.models import EmailChange
+from tests.concurrency import calls_at_once
 from tests.conftest import link_in
 from tests.factories import CUSTOMER_PASSWORD, CustomerFactory
 from tests.refusals import unmasked
@@ -48,11 +51,14 @@ def open_link(client, path: str):
     return client.get(landing["Location"])
 
 
-def press(client, page):
-    """The page's button, as the browser sends it: with the proof of the link the page named."""
+def pressed(page) -> dict:
+    """What the page's button sends: the proof of the link the page named, and the page's own token."""
     html = page.content.decode()
-    proof = html.split('name="link" value="', 1)[1].split('"', 1)[0]
-    return client.post(page.wsgi_request.path, {"link": proof})
+    return {name: html.split(f'name="{name}" value="', 1)[1].split('"', 1)[0] for name in ("link", "sent_once_token")}
+
+
+def press(client, page):
+    return client.post(page.wsgi_request.path, pressed(page))
 
 
 @pytest.fixture
@@ -491,3 +497,75 @@ def test_the_browser_that_changed_the_email_is_known_for_the_new_address(client_
     request = RequestFactory().get("/", HTTP_COOKIE=f"{COOKIE}={client_of.cookies[COOKIE].value}")
     assert rate_limit_key(request, customer.organisation, NEW).startswith("browser:")
     assert not rate_limit_key(request, customer.organisation, customer.email).startswith("browser:")
+
+
+def test_the_button_pressed_again_before_the_first_answer_says_the_new_address_and_keeps_this_browser_in(
+    client_of, customer
+):
+    """The second press goes with the cookie the browser held before the first press's answer came back."""
+    old_email = customer.email
+    ask(client_of, customer)
+    page = open_link(client_of, emailed_link())
+    again = Client()
+    again.cookies["sessionid"] = client_of.cookies["sessionid"].value
+
+    first = press(client_of, page)
+    second = again.post(page.wsgi_request.path, pressed(page))
+
+    assert first["Location"] == second["Location"] == url(customer)
+    profile = again.get(second["Location"]).content.decode()
+    assert f"Your email address is now {NEW}. Use it to sign in from now on." in profile
+    assert again.cookies["sessionid"].value == client_of.cookies["sessionid"].value
+    customer.refresh_from_db()
+    assert customer.email == NEW
+    assert OutboxEmail.objects.filter(to=old_email, template="profiles/emails/email_changed").count() == 1
+    assert AccessEvent.objects.filter(kind=AccessEvent.Kind.EMAIL_CHANGED).count() == 1
+
+
+def test_a_copy_of_the_cookie_sending_the_button_after_the_change_stays_out(client_of, customer):
+    copy = Client()
+    copy.cookies["sessionid"] = client_of.cookies["sessionid"].value
+    ask(client_of, customer)
+    page = open_link(client_of, emailed_link())
+    copys_own = pressed(open_link(copy, emailed_link()))
+
+    press(client_of, page)
+    response = copy.post(page.wsgi_request.path, copys_own)
+
+    assert response.status_code == 404
+    assert "This link no longer works" in response.content.decode()
+    assert copy.get(f"/{customer.organisation.slug}/").status_code == 302
+
+
+def test_a_dead_link_does_not_claim_the_address_is_unchanged(client_of, customer):
+    """The link also dies once used: whoever opens it again may have moved the account with it."""
+    ask(client_of, customer)
+    link = emailed_link()
+    press(client_of, open_link(client_of, link))
+
+    html = open_link(client_of, link).content.decode()
+
+    assert "has not changed" not in html
+    assert "If you have confirmed the change already, your account now uses the new address" in html
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks are PostgreSQL's; SQLite runs one writer")
+@pytest.mark.django_db(transaction=True)
+def test_the_button_pressed_twice_at_the_same_moment_moves_the_account_once_and_keeps_this_browser_in(sign_in):
+    customer = CustomerFactory(with_password=True)
+    client = sign_in(customer)
+    ask(client, customer)
+    sent = next(email for email in mail.outbox if email.to == [NEW])  # delivered at once: the outbox's copy is scrubbed
+    page = open_link(client, link_in(sent.body, "/profile/email/link/").removeprefix(settings.SITE_URL))
+    clients = [Client(), Client()]
+    for browser in clients:
+        browser.cookies["sessionid"] = client.cookies["sessionid"].value
+    sending = list(clients)
+
+    answers, errors = calls_at_once(2, lambda: sending.pop().post(page.wsgi_request.path, pressed(page)))
+
+    assert errors == []
+    assert [answer["Location"] for answer in answers] == [url(customer)] * 2
+    assert all(browser.get(f"/{customer.organisation.slug}/").status_code == 200 for browser in clients)
+    assert Customer.objects.get(pk=customer.pk).email == NEW
+    assert AccessEvent.objects.filter(kind=AccessEvent.Kind.EMAIL_CHANGED).count() == 1
