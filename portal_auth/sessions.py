@@ -34,6 +34,9 @@ SESSION_SIGNED_IN = "portal_signed_in_at"
 # What needs fresh proof of who is asking (moving an account without a password to another mailbox) is done
 # within this long of signing in: a session found open later, on a shared computer, signs in again first.
 FRESH_SIGN_IN = timedelta(minutes=15)
+# When the proof this session signed in with was issued: the emailed link's or sign-in URL's token when it was
+# made, else the sign-in itself (a password, a code that lives ten minutes, the business's fifteen-minute sign-on).
+SESSION_PROVED_AT = "portal_proved_at"
 # How long a form sent again after its first sending carried the session over to a new key (a double click on a
 # slow page) still finds that key (seconds): a browser waits this long for an answer at most.
 CARRIED_OVER_FINDABLE = 5 * 60
@@ -66,6 +69,7 @@ def portal_sign_in(
     request.session[SESSION_ROW] = row.pk
     request.session[SESSION_SEEN] = int(now.timestamp())
     request.session[SESSION_SIGNED_IN] = int(now.timestamp())
+    request.session[SESSION_PROVED_AT] = int((token.created_at if token is not None else now).timestamp())
     request.session.set_expiry(int(lifetime.total_seconds()))
     if drafts:
         request.session[DRAFTS_SESSION_KEY] = drafts
@@ -88,10 +92,12 @@ def portal_sign_in(
     )
 
 
-def signed_in_recently(request: HttpRequest) -> bool:
-    """Whether this session signed in within FRESH_SIGN_IN (a session from before the time was kept did not)."""
-    signed_in_at = request.session.get(SESSION_SIGNED_IN)
-    return signed_in_at is not None and timezone.now().timestamp() - signed_in_at < FRESH_SIGN_IN.total_seconds()
+def proved_recently(request: HttpRequest) -> bool:
+    """Whether this session signed in within FRESH_SIGN_IN by a proof issued within it (a session from before the
+    time was kept did not). A link emailed weeks ago, forwarded or left in an old mailbox, signs in for a look
+    (what it was sent for), and is no fresh proof that whoever holds it holds the mailbox now."""
+    proved_at = request.session.get(SESSION_PROVED_AT)
+    return proved_at is not None and timezone.now().timestamp() - proved_at < FRESH_SIGN_IN.total_seconds()
 
 
 def session_carried_over(request: HttpRequest, customer: Customer, *, sent_once_token: str = "") -> None:

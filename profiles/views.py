@@ -12,7 +12,7 @@ from portal_auth.doors.landing import landed_token_confirmed, landed_token_drop,
 from portal_auth.drafts import draft_restore
 from portal_auth.models import Customer, Organisation, Portal, session_hash
 from portal_auth.page_cache import cached_page
-from portal_auth.sessions import session_carried_over, session_carried_over_before, signed_in_recently
+from portal_auth.sessions import FRESH_SIGN_IN, proved_recently, session_carried_over, session_carried_over_before
 from portal_core import page_cache
 from portal_core.origin import ClientOrigin
 from profiles.forms import EmailChangeForm, EmailConfirmForm, ProfileForm
@@ -56,10 +56,11 @@ def profile_detail(request, organisation, customer):
 @customer_required
 def email_change(request, organisation, customer):
     customer = customer_with_profile(customer)
-    if not customer.has_password and not signed_in_recently(request):
-        # No password to ask for: a fresh sign-in, by a door that proves the current address, stands for it.
+    if not customer.has_password and not proved_recently(request):
+        # No password to ask for: a sign-in by a proof of the current address issued minutes ago stands for it.
         status = 403 if request.method == "POST" else 200
-        return render(request, "profiles/email_change_sign_in_again.html", status=status)
+        context = {"fresh_minutes": int(FRESH_SIGN_IN.total_seconds() // 60)}
+        return render(request, "profiles/email_change_sign_in_again.html", context, status=status)
     data = request.POST if request.method == "POST" else None
     form = EmailChangeForm(data, request=request, customer=customer, has_password=customer.has_password)
     if request.method == "POST" and form.is_valid():

@@ -14,13 +14,14 @@ from django.test import Client, RequestFactory
 from django.utils import timezone
 
 from outbox.models import OutboxEmail
+from portal_auth.doors.access_link.services import notification_link_make
 from portal_auth.known_browsers import COOKIE, rate_limit_key
 from portal_auth.models import AccessEvent, Customer, CustomerToken, SignInCode, hash_token
-from portal_auth.sessions import FRESH_SIGN_IN, SESSION_CUSTOMER, SESSION_SIGNED_IN
+from portal_auth.sessions import FRESH_SIGN_IN, SESSION_CUSTOMER, SESSION_PROVED_AT
 from profiles.models import EmailChange
 from tests.concurrency import calls_at_once
-from tests.conftest import link_in
-from tests.factories import CUSTOMER_PASSWORD, CustomerFactory
+from tests.conftest import as_shown, link_in
+from tests.factories import CUSTOMER_PASSWORD, CustomerFactory, OrganisationFactory
 from tests.refusals import unmasked
 
 NEW = "ana.new@example.com"
@@ -99,11 +100,46 @@ def test_a_session_from_before_sign_in_times_were_kept_signs_in_again_too(sign_i
     passwordless = CustomerFactory(organisation=organisation)
     client = sign_in(passwordless, method="access_link")
     session = client.session
-    del session[SESSION_SIGNED_IN]
+    del session[SESSION_PROVED_AT]
     session.save()
 
     assert client.post(url(passwordless, "email/"), {"new_email": NEW}).status_code == 403
     assert not EmailChange.objects.exists()
+
+
+def signed_in_by_emailed_link(customer, *, sent_ago: timedelta) -> Client:
+    """A browser signed in just now through the link of a notification emailed `sent_ago`."""
+    slug = customer.organisation.slug
+    with time_machine.travel(timezone.now() - sent_ago):
+        link = notification_link_make(customer=customer, next_path=f"/{slug}/")
+    client = Client()
+    client.get(link.url.removeprefix(settings.SITE_URL))
+    assert client.post(f"/{slug}/link/open/", as_shown(client, f"/{slug}/link/open/"))["Location"] == f"/{slug}/"
+    return client
+
+
+def test_a_customer_without_a_password_signed_in_by_a_link_emailed_weeks_ago_signs_in_again_first(db):
+    """A forwarded or old email opens the portal, and is no proof its holder holds the mailbox now."""
+    passwordless = CustomerFactory(organisation=OrganisationFactory(notification_links_sign_in=True))
+    client = signed_in_by_emailed_link(passwordless, sent_ago=timedelta(days=29))
+
+    page = client.get(url(passwordless, "email/")).content.decode()
+    refused = client.post(url(passwordless, "email/"), {"new_email": NEW})
+
+    assert "Sign in again to change your email address" in page and 'name="new_email"' not in page
+    assert "A link we emailed you more than 15 minutes ago doesn't count: ask for a new one." in page
+    assert refused.status_code == 403
+    assert not EmailChange.objects.exists() and not OutboxEmail.objects.filter(to=NEW).exists()
+
+
+def test_a_customer_without_a_password_signed_in_by_a_link_emailed_minutes_ago_may_change_it(db):
+    passwordless = CustomerFactory(organisation=OrganisationFactory(notification_links_sign_in=True))
+    client = signed_in_by_emailed_link(passwordless, sent_ago=FRESH_SIGN_IN - timedelta(minutes=1))
+
+    response = client.post(url(passwordless, "email/"), {"new_email": NEW})
+
+    assert response.status_code == 302
+    assert EmailChange.objects.get(customer=passwordless).new_email == NEW
 
 
 def test_a_customer_with_a_password_gives_it_however_long_ago_they_signed_in(client_of, customer):
