@@ -11,6 +11,7 @@ from portal_core.sections import OptionalEmail, optional_emails
 from portal_core.sent_once import SentOnceForm
 from portal_core.text import one_line, one_line_of_text
 from profiles.models import EmailChange, Profile, language_choices
+from profiles.selectors import pending_email_change
 from profiles.services import ProfileDetails
 
 _PHONE_CHARACTERS = re.compile(r"^\+?[0-9 ()./-]+$")
@@ -257,8 +258,11 @@ class EmailChangeForm(forms.Form):
                 self.add_error("password", ValidationError("That password is wrong.", code="wrong_password"))
                 return cleaned
             attempt.release()
-        # Each request emails an address the customer typed: counted whatever the address, never told apart.
-        ratelimit.consume("email_change", self.request, key=f"customer:{self.customer.pk}")
+        # Each request emails an address the customer typed: counted whatever the address, never told apart. The
+        # same one sent again at once sends nothing (profiles.services.email_change_request) and costs nothing.
+        pending = pending_email_change(self.customer)
+        if pending is None or not pending.repeated_by(cleaned["new_email"]):
+            ratelimit.consume("email_change", self.request, key=f"customer:{self.customer.pk}")
         return cleaned
 
 

@@ -4,6 +4,8 @@ The identity (email, name, which optional emails they want) stays on portal_auth
 app reads; what only the profile page shows lives here, one row per customer, read by that page alone.
 """
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -60,3 +62,10 @@ class EmailChange(models.Model):
         return (
             customer.is_active and customer.session_version == self.session_version and self.expires_at > timezone.now()
         )
+
+    # Asked again this soon, for the same address (a double click, or a press again while the email is on its
+    # way), it is the same request: nothing is sent again and the link already sent stays the one that works.
+    REPEATED_WITHIN = timedelta(minutes=2)
+
+    def repeated_by(self, new_email: str) -> bool:
+        return self.new_email == new_email and self.is_usable and timezone.now() - self.created_at < self.REPEATED_WITHIN

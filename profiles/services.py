@@ -56,12 +56,18 @@ class EmailTaken(Exception):
 
 @transaction.atomic
 def email_change_request(*, origin: ClientOrigin, customer: Customer, new_email: str) -> EmailChange:
-    """Email `new_email` a link that moves the customer's account there. Replaces any earlier request.
+    """Email `new_email` a link that moves the customer's account there. Replaces any earlier request, but the
+    same request repeated within moments (EmailChange.REPEATED_WITHIN), which is answered with the one pending.
 
     If the address is already another customer's, that address is told so instead, with no link, and the
     request is kept all the same: whoever asked sees the same page, and learns nothing of who is a customer.
     """
     customer = Customer.objects.select_for_update(of=("self",)).select_related("organisation").get(pk=customer.pk)
+    pending = EmailChange.objects.filter(customer=customer).first()
+    if pending is not None:
+        pending.customer = customer  # as locked: a second press waits here for the first
+        if pending.repeated_by(new_email):
+            return pending
     organisation = customer.organisation
     raw = secrets.token_urlsafe(48)  # 384 bits; only its hash is kept
     EmailChange.objects.filter(customer=customer).delete()

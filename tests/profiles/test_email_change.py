@@ -234,6 +234,35 @@ def test_a_mistake_is_said_in_plain_words_and_nothing_is_sent(client_of, custome
     assert not OutboxEmail.objects.exists() and not EmailChange.objects.exists()
 
 
+def test_the_same_request_sent_again_at_once_sends_nothing_more_and_its_link_still_works(client_of, customer):
+    """A double click, or a press again while the email is on its way: one email, whose link moves the account."""
+    ask(client_of, customer)
+    with time_machine.travel(timezone.now() + timedelta(seconds=90)):
+        again = ask(client_of, customer, new_email=NEW.upper())
+
+        assert again["Location"] == url(customer, "email/sent/")
+        assert OutboxEmail.objects.filter(to=NEW).count() == 1
+        assert AccessEvent.objects.filter(kind=AccessEvent.Kind.EMAIL_CHANGE_REQUESTED).count() == 1
+        assert press(client_of, open_link(client_of, emailed_link()))["Location"] == url(customer)
+    customer.refresh_from_db()
+    assert customer.email == NEW
+    for number in range(2):  # the repeat cost none of the three requests an hour
+        assert ask(client_of, customer, new_email=f"next{number}@example.com").status_code == 302
+
+
+def test_asking_again_for_the_same_address_minutes_later_sends_a_new_link(client_of, customer):
+    """The first email may be lost: the sent page says to ask again after a few minutes."""
+    ask(client_of, customer)
+    first = emailed_link()
+    with time_machine.travel(timezone.now() + timedelta(minutes=3)):
+        ask(client_of, customer)
+        latest = OutboxEmail.objects.filter(to=NEW).latest("pk")
+
+        assert OutboxEmail.objects.filter(to=NEW).count() == 2
+        assert "if you asked again since, the link in the latest email is the one that works" in latest.body_text
+        assert open_link(Client(), first).status_code == 404
+
+
 def test_requests_are_rate_limited_per_customer(client_of, customer):
     for number in range(3):
         assert ask(client_of, customer, new_email=f"new{number}@example.com").status_code == 302
