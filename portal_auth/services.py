@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from outbox.services import email_enqueue
 from portal_auth.access_log import log_access
+from portal_auth.doors.registry import PASSWORD, door_is_open
 from portal_auth.models import (
     AccessEvent,
     Customer,
@@ -79,7 +80,8 @@ def password_link_send(
     The link leads to `portal`, the one it was asked from, else to the customer's own.
     """
     email = normalise_email(email)
-    if not organisation_knows_email(organisation, email):
+    # The door may have closed since the request was answered: its link would lead to a page that isn't there.
+    if not door_is_open(organisation, PASSWORD) or not organisation_knows_email(organisation, email):
         return
     customer = customer_get_or_create(organisation=organisation, email=email)
     if not customer.is_active:

@@ -592,6 +592,19 @@ def test_a_closed_password_door_sends_no_link_and_signs_no_one_in(
     assert not AccessEvent.objects.filter(kind__in=[AccessEvent.Kind.SIGN_IN, AccessEvent.Kind.SIGN_IN_FAILED]).exists()
 
 
+def test_a_password_link_asked_for_just_before_the_door_closed_is_not_sent(
+    client, organisation, customer, database_tasks, run_worker, mailoutbox
+):
+    asked = request_link(client, organisation, customer.email)
+    organisation.doors = ["access_link"]  # staff close the door before the worker gets to the request
+    organisation.save()
+    run_worker()
+
+    assert asked.status_code == 302
+    assert mailoutbox == []
+    assert not CustomerToken.objects.filter(purpose=CustomerToken.Purpose.SET_PASSWORD).exists()
+
+
 def test_a_password_link_sent_before_the_door_closed_sets_no_password(client, organisation, attendee_email, sent_link):
     organisation.doors = ["access_link"]
     organisation.save()
