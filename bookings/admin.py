@@ -226,6 +226,21 @@ class BookingAdmin(OrganisationFixedMixin, PortalModelAdmin):
         url = booking_url(booking)
         return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', url, url)
 
+    def get_readonly_fields(self, request, obj=None):
+        readonly = super().get_readonly_fields(request, obj)
+        # A slot's days follow its time, which a move sets: typed here (or saved from a page opened before a move),
+        # they would put the booking on another day than its time's, in My bookings and the day view.
+        return [*readonly, "starts_on", "ends_on"] if obj is not None and obj.slot_starts_at is not None else readonly
+
+    def get_object(self, request, object_id, from_field=None):
+        booking = super().get_object(request, object_id, from_field)
+        if booking is None or request.method != "POST":
+            return booking
+        # Held until the save commits (the admin saves in one transaction): a customer's cancellation or move came
+        # before, and the form is checked against it, or waits; the save never writes back a slot or status read
+        # before one.
+        return Booking.objects.select_for_update(of=("self",)).select_related("organisation").get(pk=booking.pk)
+
     def save_model(self, request, obj, form, change):
         was = form.initial.get("status")
         moved = change and "status" in form.changed_data and obj.slot_starts_at is not None

@@ -1,18 +1,27 @@
 """Staff set services up, see a resource's day, and book for a customer through the portal's own service."""
 
 import datetime
+import threading
 from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
 import time_machine
 from django.core import mail
+from django.db import connection
 from django.urls import reverse
 
+from bookings.admin import BookingAdmin
 from bookings.models import Booking, BookingAddOn
-from bookings.services import booking_add_on_book, service_book
+from bookings.services import (
+    booking_add_on_book,
+    service_book,
+    service_booking_cancel,
+    service_booking_reschedule,
+)
 from portal_auth.models import Customer
 from tests.bookings.factories import AddOnFactory
+from tests.conftest import admin_page_data
 from tests.factories import CustomerFactory
 
 NOW = datetime.datetime(2027, 3, 1, 8, tzinfo=datetime.UTC)
@@ -182,6 +191,73 @@ def test_staff_cancelling_a_service_booking_frees_it_emails_the_calendar_cancel_
     assert "A cancelled booking of a service stays cancelled" in response.content.decode()
     booking.refresh_from_db()
     assert booking.status == Booking.Status.CANCELLED
+
+
+def test_staff_saving_a_page_opened_before_the_customer_moved_the_booking_keep_the_move(
+    admin_client, bookable, customer
+):
+    booking = service_book(service=bookable, customer=customer, starts_at=at(DAY, 10), places=1)
+    change = reverse("admin:bookings_booking_change", args=[booking.pk])
+    shown = admin_client.get(change)
+    assert 'name="starts_on"' not in shown.content.decode()  # a slot's days follow its time
+    data = {**admin_page_data(shown), "main_contact_name": "Corrected Name"}
+    later = DAY + datetime.timedelta(days=2)
+    service_booking_reschedule(booking=booking, customer=customer, starts_at=at(later, 9))
+
+    response = admin_client.post(change, data)
+
+    assert response.status_code == 302
+    booking.refresh_from_db()
+    assert booking.main_contact_name == "Corrected Name"
+    assert (booking.slot_starts_at, booking.starts_on, booking.ends_on) == (at(later, 9), later, later)
+    assert booking.calendar_sequence == 1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks are PostgreSQL's")
+@pytest.mark.django_db(transaction=True)
+def test_a_cancellation_made_while_staff_save_the_booking_stands_and_its_place_is_booked_once(
+    admin_client, bookable, customer, monkeypatch
+):
+    """The customer cancels, and another takes the freed place, while staff's save of a name is on its way."""
+    bookable.capacity = 1
+    bookable.save()
+    booking = service_book(service=bookable, customer=customer, starts_at=at(DAY, 10), places=1)
+    other = CustomerFactory(organisation=bookable.organisation)
+    change = reverse("admin:bookings_booking_change", args=[booking.pk])
+    data = {**admin_page_data(admin_client.get(change)), "main_contact_name": "Corrected Name"}
+    errors = []
+
+    def cancelled_and_taken() -> None:
+        try:
+            service_booking_cancel(booking=booking, customer=customer)
+            service_book(service=bookable, customer=other, starts_at=at(DAY, 10), places=1)
+        except Exception as error:  # reported below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    customers = threading.Thread(target=cancelled_and_taken)
+    save_model = BookingAdmin.save_model
+
+    def meanwhile(self, request, obj, form, change):
+        customers.start()
+        with connection.cursor() as cursor:  # until the cancellation waits for the booking's lock, or is done without
+            while customers.is_alive():
+                cursor.execute("SELECT pg_stat_clear_snapshot()")  # in a transaction, the view is read once otherwise
+                cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+                if cursor.fetchone()[0]:
+                    break
+        return save_model(self, request, obj, form, change)
+
+    monkeypatch.setattr(BookingAdmin, "save_model", meanwhile)
+    response = admin_client.post(change, data)
+    customers.join(timeout=30)
+
+    assert response.status_code == 302 and errors == []
+    booking.refresh_from_db()
+    assert (booking.status, booking.main_contact_name) == (Booking.Status.CANCELLED, "Corrected Name")
+    live = Booking.objects.filter(service=bookable, slot_starts_at=at(DAY, 10)).exclude(status=Booking.Status.CANCELLED)
+    assert [b.booked_by_customer for b in live] == [other]
 
 
 def test_staff_who_may_not_add_customers_book_only_for_customers_already_known(staff_client_with, bookable):
