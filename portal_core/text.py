@@ -74,6 +74,50 @@ def one_line_of_text(text: str, label: str) -> str:
     return text
 
 
+# Characters that take a place in a name yet draw nothing: the Hangul fillers (letters by their category, so the rule
+# on format characters lets them through), the braille blank, and the marks that are ignored where they are drawn
+# (the combining grapheme joiner, Khmer's inherent vowels, Mongolian's and the emoji variation selectors).
+BLANK_LOOKING = frozenset(
+    "\u115f\u1160\u3164\uffa0\u2800\u034f\u17b4\u17b5\u180b\u180c\u180d\u180f"
+    + "".join(chr(code) for code in range(0xFE00, 0xFE10))
+)
+# Accents and other marks on one letter: Vietnamese puts two, a Tibetan stack four; past that it is no script's
+# writing but a tower that spills over the lines around the name, in the admin and in emails ("Zalgo" text).
+MARKS_ON_ONE_LETTER = 4
+
+
+def has_nothing_visible(text: str) -> bool:
+    """Whether `text` has no letter, digit, punctuation or symbol that draws something: a name that shows blank."""
+    return not any(unicodedata.category(char)[0] in "LNPS" and char not in BLANK_LOOKING for char in text)
+
+
+def has_stacked_marks(text: str) -> bool:
+    """Whether `text` holds more than MARKS_ON_ONE_LETTER combining marks in a row."""
+    in_a_row = 0
+    for char in text:
+        in_a_row = in_a_row + 1 if unicodedata.category(char) in ("Mn", "Me") else 0
+        if in_a_row > MARKS_ON_ONE_LETTER:
+            return True
+    return False
+
+
+def name_of_text(text: str, label: str) -> str:
+    """A person's name from a form, refused as one_line_of_text refuses text, and also when it would show as
+    nothing ("Hello ,") or as a tower of accents. An empty name is left to the form's own rule on required fields.
+
+    Not part of validate_name_characters: names stored before this rule would stop their rows from being saved.
+    """
+    text = one_line_of_text(text, label)
+    if text and has_nothing_visible(text):
+        raise ValidationError(f"{label} needs at least one letter or digit that shows.", code="nothing_visible")
+    if has_stacked_marks(text):
+        raise ValidationError(
+            f"{label} can have at most {MARKS_ON_ONE_LETTER} accents or other marks on one letter.",
+            code="stacked_marks",
+        )
+    return text
+
+
 # Lines and paragraphs end with these as with "\n" (str.split() takes them for whitespace), yet they aren't controls.
 LINE_SEPARATORS = frozenset("\u2028\u2029")
 

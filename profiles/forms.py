@@ -9,7 +9,7 @@ from portal_auth.services import customer_authenticate
 from portal_core import ratelimit
 from portal_core.sections import OptionalEmail, optional_emails
 from portal_core.sent_once import SentOnceForm
-from portal_core.text import one_line, one_line_of_text
+from portal_core.text import name_of_text, one_line, one_line_of_text
 from profiles.models import EmailChange, Profile, language_choices
 from profiles.selectors import pending_email_change
 from profiles.services import ProfileDetails
@@ -154,7 +154,7 @@ class ProfileForm(forms.Form):
         if name and name == self.stored_name.strip():
             # Left as stored: a name from before the rule on names must not hold up saving an address or email choices.
             return self.stored_name
-        return one_line_of_text(name, "Your name")
+        return name_of_text(name, "Your name")
 
     def clean_phone(self) -> str:
         return clean_phone(self.cleaned_data["phone"])

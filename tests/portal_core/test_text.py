@@ -3,7 +3,7 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from portal_core.text import has_invisible_formatting, one_line_of_text
+from portal_core.text import has_invisible_formatting, has_nothing_visible, has_stacked_marks, name_of_text, one_line_of_text
 
 BIDI_CONTROLS = [
     *(chr(code) for code in range(0x202A, 0x202F)),  # embeddings, overrides and their end: LRE RLE PDF LRO RLO
@@ -78,3 +78,60 @@ def test_a_form_refuses_invisible_formatting_naming_the_field():
 
 def test_a_form_takes_a_name_on_one_line_with_its_joiners():
     assert one_line_of_text(" Chef\n\U0001f468\u200d\U0001f373 ", "Your name") == "Chef \U0001f468\u200d\U0001f373"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "\u3164",  # Hangul filler: a letter by its category
+        "\u115f\u1160",  # Hangul choseong and jungseong fillers
+        "\uffa0",  # half-width Hangul filler
+        "\u2800",  # braille blank
+        "\u3164 \u2800",
+        "\u034f",  # combining grapheme joiner
+        "\u0301\u0301",  # marks on nothing
+    ],
+)
+def test_a_name_that_draws_nothing_has_nothing_visible(name):
+    assert has_nothing_visible(name)
+
+
+@pytest.mark.parametrize("name", ["Ana", "\u674e", "\u0663", "\U0001f468\u200d\U0001f373", "\u3164Ana", "O'", "-"])
+def test_a_name_with_one_character_that_shows_has_something_visible(name):
+    assert not has_nothing_visible(name)
+
+
+@pytest.mark.parametrize(
+    ("name", "stacked"),
+    [
+        ("A" + "\u0301" * 190, True),
+        ("A" + "\u0301" * 5, True),
+        ("A" + "\u0301" * 4, False),
+        ("Nguye\u0323\u0302n", False),  # Vietnamese written decomposed: two marks on the e
+        ("\u0f66\u0fb2\u0f74\u0f0b", False),  # Tibetan: a stack below its letter
+        ("\u0301\u0301\u0301 \u0301\u0301\u0301", False),  # a space ends a row
+    ],
+)
+def test_more_than_four_marks_on_one_letter_are_stacked(name, stacked):
+    assert has_stacked_marks(name) is stacked
+
+
+@pytest.mark.parametrize(
+    ("name", "code", "message"),
+    [
+        ("\u3164", "nothing_visible", "Your name needs at least one letter or digit that shows."),
+        ("A" + "\u0301" * 5, "stacked_marks", "Your name can have at most 4 accents or other marks on one letter."),
+        ("Ali\u200bce", "invisible_formatting", None),
+    ],
+)
+def test_a_name_from_a_form_is_refused_when_it_would_show_blank_or_as_a_tower(name, code, message):
+    with pytest.raises(ValidationError) as refused:
+        name_of_text(name, "Your name")
+
+    assert refused.value.code == code
+    assert message is None or refused.value.messages == [message]
+
+
+def test_a_name_from_a_form_is_given_back_on_one_line():
+    assert name_of_text("  Nguye\u0323\u0302n \n Van ", "Your name") == "Nguye\u0323\u0302n Van"
+    assert name_of_text("", "Your name") == ""

@@ -35,3 +35,16 @@ def test_a_name_from_before_the_rule_changed_to_another_with_hidden_characters_i
     customer.refresh_from_db()
     assert customer.name == OLD_NAME
     assert not Profile.objects.filter(customer=customer, city="Porto").exists()
+
+
+@pytest.mark.parametrize("stored", ["\u3164", "A" + "\u0301" * 12])
+def test_a_name_stored_blank_looking_or_stacked_does_not_hold_up_saving_the_address(client_of, customer, stored):
+    """The rule on names that show is the profile form's: names the admin or the API stored before it stay savable."""
+    Customer.objects.filter(pk=customer.pk).update(name=stored)
+
+    response = client_of.post(profile_url(customer), details(name=stored, city="Porto"))
+
+    assert response.status_code == 302
+    customer.refresh_from_db()
+    assert customer.name == stored
+    assert Profile.objects.get(customer=customer).city == "Porto"

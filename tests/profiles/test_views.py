@@ -163,6 +163,29 @@ def test_a_name_with_invisible_formatting_is_refused_and_the_name_kept(client_of
 
 
 @pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("\u3164", "Your name needs at least one letter or digit that shows."),  # a Hangul filler, drawn as nothing
+        ("\u2800 \uffa0", "Your name needs at least one letter or digit that shows."),
+        ("A" + "\u0301" * 190, "Your name can have at most 4 accents or other marks on one letter."),
+    ],
+)
+def test_a_name_that_shows_blank_or_as_a_tower_of_accents_is_refused_and_the_name_kept(
+    client_of, customer, name, message
+):
+    kept = customer.name
+
+    response = client_of.post(profile_url(customer), details(name=name))
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'href="#id_name"' in html and message in html
+    customer.refresh_from_db()
+    assert customer.name == kept
+    assert not Profile.objects.filter(customer=customer).exists()
+
+
+@pytest.mark.parametrize(
     "name",
     [
         "\u0645\u062d\u0645\u062f\u200c\u0631\u0636\u0627",  # Persian, a zero-width non-joiner inside the name
