@@ -63,7 +63,12 @@ def sign_in_redirect(request, org: str, token: str):
 def sign_in_redirect_continue(request, organisation):
     """Names the account the URL opens; its button (a CSRF-protected POST) signs in."""
     token_hash = landed_token_hash(request, TOKEN_SESSION_KEY)
-    if request.method == "POST" and token_hash and not landed_token_confirmed(request, token_hash):
+    if not token_hash:
+        # Reloaded, or Back here, after the URL was used (or never through one): no guess, nothing to log.
+        if request.portal_customer:
+            return redirect("portal_home", org=request.portal.slug)
+        return redirect("portal_auth:sign_in_redirect_expired", org=request.portal.slug)
+    if request.method == "POST" and not landed_token_confirmed(request, token_hash):
         return redirect(request.path)  # another URL landed since this page named its account
     if request.method == "POST":
         token = sign_in_redirect_open(request=request, organisation=organisation, token_hash=token_hash)

@@ -131,6 +131,26 @@ def test_an_organisation_can_ask_for_continue_as_first(organisation, end_user):
     assert client.session[SESSION_CUSTOMER] == end_user.pk
 
 
+def test_the_continue_page_reloaded_after_the_press_is_no_guess_and_is_not_logged(organisation, end_user, settings):
+    settings.PORTAL_RATE_LIMITS = {**settings.PORTAL_RATE_LIMITS, "sign_in_redirect_guess": "2/5m/ip"}
+    organisation.redirect_confirms = True
+    organisation.save()
+    continue_page = f"/{organisation.slug}/redirect/continue/"
+    client = Client()
+    client.get(make_url(organisation))
+    client.post(continue_page, {"link": landed_token_proof(client.session[TOKEN_SESSION_KEY])})
+    assert client.session[SESSION_CUSTOMER] == end_user.pk
+    stranger = Client()  # nothing in its session at all
+
+    reloaded = [client.get(continue_page)["Location"] for _ in range(3)]
+    visited = [stranger.get(continue_page)["Location"] for _ in range(3)]
+
+    assert reloaded == [f"/{organisation.slug}/"] * 3
+    assert visited == [f"/{organisation.slug}/redirect/expired/"] * 3
+    assert not AccessEvent.objects.filter(kind="sign_in_redirect_refused").exists()
+    assert Client().get(make_url(organisation))["Location"] == continue_page  # a real URL from the address still lands
+
+
 def test_behind_a_closed_door_the_url_signs_nobody_in(organisation, end_user):
     url = make_url(organisation)
     organisation.doors = ["password"]
