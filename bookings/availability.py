@@ -190,11 +190,23 @@ def week_around(day: datetime.date) -> list[datetime.date]:
 
 
 def nearest_free_slots(
-    service: Service, wanted: datetime.datetime, *, now: datetime.datetime, count: int = 3, ignoring: int | None = None
+    service: Service,
+    wanted: datetime.datetime,
+    *,
+    now: datetime.datetime,
+    count: int = 3,
+    ignoring: int | None = None,
+    places: int = 1,
 ) -> list[Slot]:
-    """The free slots closest in time to `wanted` (the week around it), soonest first."""
+    """The free slots with room for `places` closest in time to `wanted` (the week around it), soonest first."""
     week = week_around(wanted.astimezone(service.organisation.zone).date())
-    return nearest_of(service_slots(service, week, now=now, ignoring=ignoring), wanted, count=count)
+    free = service_slots(service, week, now=now, ignoring=ignoring)
+    return nearest_of(with_room_for(places, free), wanted, count=count)
+
+
+def with_room_for(places: int, slots: dict[datetime.date, list[Slot]]) -> dict[datetime.date, list[Slot]]:
+    """Of `slots` (by day), those with at least `places` places left."""
+    return {day: [slot for slot in day_slots if slot.places_left >= places] for day, day_slots in slots.items()}
 
 
 def nearest_of(slots: dict[datetime.date, list[Slot]], wanted: datetime.datetime, *, count: int = 3) -> list[Slot]:

@@ -191,11 +191,13 @@ def attendee_portal_password_set(
 
 
 class SlotUnavailable(ValidationError):
-    """The slot asked for has no room (any more): `nearest` are the free slots closest to it."""
+    """The slot asked for has no room (any more) for the places asked: `nearest` are the free slots closest to it
+    with room for them, `places_left` the places it still has (0 if none, or it can't be booked)."""
 
-    def __init__(self, message: str, *, nearest: list[Slot]):
+    def __init__(self, message: str, *, nearest: list[Slot], places_left: int = 0):
         super().__init__(message, code="slot_unavailable")
         self.nearest = nearest
+        self.places_left = places_left
 
 
 def _free_slot(
@@ -219,8 +221,19 @@ def _lock_resource(service: Service) -> None:
     Resource.objects.select_for_update().only("pk").get(pk=service.resource_id)
 
 
-def _refuse(service: Service, starts_at: datetime.datetime, now: datetime.datetime, ignoring: int | None = None):
-    nearest = nearest_free_slots(service, starts_at, now=now, ignoring=ignoring)
+def _refuse(
+    service: Service,
+    starts_at: datetime.datetime,
+    now: datetime.datetime,
+    *,
+    places: int,
+    slot: Slot | None,
+    ignoring: int | None = None,
+):
+    nearest = nearest_free_slots(service, starts_at, now=now, ignoring=ignoring, places=places)
+    if slot is not None and service.is_active:  # free still, with fewer places than asked
+        left = f"{slot.places_left} place{'s are' if slot.places_left != 1 else ' is'}"
+        raise SlotUnavailable(f"Sorry, only {left} left at that time.", nearest=nearest, places_left=slot.places_left)
     raise SlotUnavailable("Sorry, that time has just been taken or is no longer open for booking.", nearest=nearest)
 
 
@@ -254,7 +267,7 @@ def service_book(
         raise CreatedAlready(made)
     slot = _free_slot(service, starts_at, now=now)
     if slot is None or slot.places_left < places or not service.is_active:
-        _refuse(service, starts_at, now)
+        _refuse(service, starts_at, now, places=places, slot=slot)
     assert slot is not None
     zone = service.organisation.zone
     status = Booking.Status.PROVISIONAL if service.needs_confirmation else Booking.Status.CONFIRMED
@@ -376,7 +389,7 @@ def service_booking_reschedule(*, booking: Booking, customer: Customer, starts_a
     _lock_resource(service)
     slot = _free_slot(service, starts_at, now=now, ignoring=locked.pk)
     if slot is None or slot.places_left < locked.places:
-        _refuse(service, starts_at, now, ignoring=locked.pk)
+        _refuse(service, starts_at, now, places=locked.places, slot=slot, ignoring=locked.pk)
     assert slot is not None
     zone = locked.organisation.zone
     previous = locked.slot_starts_at

@@ -13,7 +13,15 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from bookings.availability import bookable_days, nearest_of, plausible_day, service_slots, week_around
+from bookings.availability import (
+    Slot,
+    bookable_days,
+    nearest_of,
+    plausible_day,
+    service_slots,
+    week_around,
+    with_room_for,
+)
 from bookings.forms import (
     AddOnBookingForm,
     AddOnCancellationForm,
@@ -263,16 +271,29 @@ class DaysWithRoom(NamedTuple):
     later: datetime.date | None  # the first day of the page after, if there is one
 
 
-def _days_with_room(service, start: datetime.date, *, ignoring: int | None = None) -> DaysWithRoom:
-    """The days with free slots of the page of DAYS_SHOWN days from `start`, and the pages on either side."""
+def _days_with_room(service, start: datetime.date, *, moving: Booking | None = None) -> DaysWithRoom:
+    """The days with free slots of the page of DAYS_SHOWN days from `start`, and the pages on either side. For
+    `moving` a booking, those with room for its places, other than its own time."""
     first, last = bookable_days(service, now=timezone.now())
     start = max(start, first)
     days = [start + datetime.timedelta(days=n) for n in range(DAYS_SHOWN) if start + datetime.timedelta(days=n) <= last]
-    slots = service_slots(service, days, now=timezone.now(), ignoring=ignoring)
+    slots = service_slots(service, days, now=timezone.now(), ignoring=moving.pk if moving else None)
+    if moving is not None:
+        slots = {day: _times_to_move_to(moving, day_slots) for day, day_slots in slots.items()}
     earlier = max(first, start - datetime.timedelta(days=DAYS_SHOWN)) if start > first else None
     later = start + datetime.timedelta(days=DAYS_SHOWN)
     with_room = [(day, day_slots) for day, day_slots in slots.items() if day_slots]
     return DaysWithRoom(with_room, earlier, later if later <= last else None)
+
+
+def _times_to_move_to(booking: Booking, slots: list[Slot]) -> list[Slot]:
+    """Of a day's free slots (read leaving `booking` out), those it can move to: with room for its places, not its
+    own time."""
+    return [
+        slot
+        for slot in slots
+        if slot.places_left >= booking.places and slot.starts_at.astimezone(datetime.UTC) != booking.slot_starts_at
+    ]
 
 
 def _day_from(request, organisation) -> datetime.date:
@@ -307,14 +328,21 @@ def book_times(request, organisation, customer, service_id, day):
     return render(request, "bookings/book/times.html", {"service": service, "day": day, "slots": slots})
 
 
+class SlotAsked(NamedTuple):
+    slot: Slot | None  # the free slot at that time with room for the places asked, if it has
+    starts_at: datetime.datetime
+    nearest: list[Slot]  # the free slots with room for them nearest to it
+    places_left: int  # where the slot is free with fewer places than asked, those it has; else 0
+
+
 def _slot_at(service, day: datetime.date, time: datetime.time, *, places: int = 1, ignoring: int | None = None):
-    """(the free slot at that time with room for `places` or None, its start, the nearest free slots to it)
-    from the slots of the week around it, read at once."""
+    """The slot at that time, from the slots of the week around it, read at once."""
     starts_at = datetime.datetime.combine(day, time, tzinfo=service.organisation.zone)
     week = service_slots(service, week_around(day), now=timezone.now(), ignoring=ignoring)
-    week = {d: [slot for slot in slots if slot.places_left >= places] for d, slots in week.items()}
-    slot = next((slot for slot in week[day] if slot.starts_at == starts_at), None)
-    return slot, starts_at, nearest_of(week, starts_at)
+    free = next((slot for slot in week[day] if slot.starts_at == starts_at), None)
+    roomy = free if free is not None and free.places_left >= places else None
+    short = free.places_left if free is not None and roomy is None else 0
+    return SlotAsked(roomy, starts_at, nearest_of(with_room_for(places, week), starts_at), short)
 
 
 @never_cache
@@ -323,7 +351,7 @@ def _slot_at(service, day: datetime.date, time: datetime.time, *, places: int = 
 def book_details(request, organisation, customer, service_id, day, time):
     """The customer's answers for the slot: kept in their session until they confirm on the check page."""
     service = get_bookable_service(organisation, service_id)
-    slot, starts_at, nearest = _slot_at(service, day, time)
+    slot, starts_at, nearest, _ = _slot_at(service, day, time)
     if slot is None:
         return _slot_gone(request, service, starts_at, nearest=nearest, status=_refused(request, 409))
     answers = request.session.get(ANSWERS_SESSION_KEY, {})
@@ -353,8 +381,16 @@ def _refused(request, status: int) -> int:
     return status if request.method == "POST" else 200
 
 
-def _slot_gone(request, service, starts_at, *, nearest, status=200, reference=""):
-    context = {"service": service, "starts_at": starts_at, "nearest": nearest, "reference": reference}
+def _slot_gone(request, service, starts_at, *, nearest, status=200, reference="", places_left=0, places=1):
+    """The page saying the time asked is taken, or has fewer places left than asked (`places_left`)."""
+    context = {
+        "service": service,
+        "starts_at": starts_at,
+        "nearest": nearest,
+        "reference": reference,
+        "places_left": places_left,
+        "places": places,
+    }
     return render(request, "bookings/book/slot_gone.html", context, status=status)
 
 
@@ -392,7 +428,15 @@ def book_check(request, organisation, customer):
         except CreatedAlready as already:  # Confirm pressed again: the browser shows this answer only: booked
             booking = cast(Booking, already.created)
         except SlotUnavailable as refusal:
-            return _slot_gone(request, service, starts_at, status=409, nearest=refusal.nearest)
+            return _slot_gone(
+                request,
+                service,
+                starts_at,
+                status=409,
+                nearest=refusal.nearest,
+                places_left=refusal.places_left,
+                places=answers["places"],
+            )
         del request.session[ANSWERS_SESSION_KEY]
         booked = "requested" if booking.status == Booking.Status.PROVISIONAL else "booked"
         messages.success(
@@ -432,9 +476,16 @@ def _answers_restored(request, organisation, kept: dict) -> HttpResponse | None:
     if service is None or not service.is_active:
         return _not_offered(request, service)
     asked = datetime.datetime.fromisoformat(kept["starts_at"]).astimezone(organisation.zone)
-    slot, starts_at, nearest = _slot_at(service, asked.date(), asked.time(), places=kept["places"])
-    if slot is None:
-        return _slot_gone(request, service, starts_at, nearest=nearest)
+    asked_slot = _slot_at(service, asked.date(), asked.time(), places=kept["places"])
+    if asked_slot.slot is None:
+        return _slot_gone(
+            request,
+            service,
+            asked_slot.starts_at,
+            nearest=asked_slot.nearest,
+            places_left=asked_slot.places_left,
+            places=kept["places"],
+        )
     request.session[ANSWERS_SESSION_KEY] = kept
     return None
 
@@ -494,7 +545,7 @@ def booking_reschedule_days(request, organisation, customer, reference):
     if refusal := _move_refusal(booking, customer):
         return _moving_refused(request, booking, refusal)
     service = _service_of(organisation, booking)
-    days_with_room = _days_with_room(service, _day_from(request, organisation), ignoring=booking.pk)
+    days_with_room = _days_with_room(service, _day_from(request, organisation), moving=booking)
     context = {"service": service, "booking": booking, **days_with_room._asdict()}
     return render(request, "bookings/book/days.html", context)
 
@@ -506,11 +557,7 @@ def booking_reschedule_times(request, organisation, customer, reference, day):
     if refusal := _move_refusal(booking, customer):
         return _moving_refused(request, booking, refusal)
     service = _service_of(organisation, booking)
-    slots = [
-        slot
-        for slot in service_slots(service, [day], now=timezone.now(), ignoring=booking.pk)[day]
-        if slot.places_left >= booking.places and slot.starts_at.astimezone(datetime.UTC) != booking.slot_starts_at
-    ]
+    slots = _times_to_move_to(booking, service_slots(service, [day], now=timezone.now(), ignoring=booking.pk)[day])
     context = {"service": service, "day": day, "slots": slots, "booking": booking}
     return render(request, "bookings/book/times.html", context)
 
@@ -521,10 +568,17 @@ def booking_reschedule(request, organisation, customer, booking, day, time):
     if refusal := _move_refusal(booking, customer):
         return _moving_refused(request, booking, refusal)
     service = _service_of(organisation, booking)
-    slot, starts_at, nearest = _slot_at(service, day, time, places=booking.places, ignoring=booking.pk)
+    slot, starts_at, nearest, places_left = _slot_at(service, day, time, places=booking.places, ignoring=booking.pk)
     if slot is None:
         return _slot_gone(
-            request, service, starts_at, nearest=nearest, reference=booking.reference, status=_refused(request, 409)
+            request,
+            service,
+            starts_at,
+            nearest=nearest,
+            reference=booking.reference,
+            status=_refused(request, 409),
+            places_left=places_left,
+            places=booking.places,
         )
     if request.method == "POST":
         _count_booking(request, customer)
@@ -532,7 +586,14 @@ def booking_reschedule(request, organisation, customer, booking, day, time):
             service_booking_reschedule(booking=booking, customer=customer, starts_at=starts_at)
         except SlotUnavailable as refusal_:
             return _slot_gone(
-                request, service, starts_at, status=409, nearest=refusal_.nearest, reference=booking.reference
+                request,
+                service,
+                starts_at,
+                status=409,
+                nearest=refusal_.nearest,
+                reference=booking.reference,
+                places_left=refusal_.places_left,
+                places=booking.places,
             )
         except ValidationError as error:
             return _moving_refused(request, booking, error.messages[0])

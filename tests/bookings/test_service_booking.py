@@ -564,6 +564,62 @@ def test_a_booking_is_not_offered_or_moved_to_the_time_it_already_has(sign_in, c
     assert same.calendar_sequence == 0 and mail.outbox == []
 
 
+def test_confirming_more_people_than_are_left_says_how_many_are_and_offers_times_with_room(sign_in, customer, bookable):
+    bookable.capacity = 3
+    bookable.save()
+    organisation = bookable.organisation
+    client = sign_in(customer)
+    client.post(
+        url("book_details", organisation, service_id=bookable.pk, day=DAY, time=datetime.time(10)), {"places": "3"}
+    )
+    confirmed = confirmation(client, organisation)
+    for hour, places in ((9, 2), (11, 2), (10, 1)):  # taken meanwhile: 10:00 has 2 places left, the others 1
+        service_book(
+            service=bookable,
+            customer=CustomerFactory(organisation=organisation),
+            starts_at=at(DAY, hour),
+            places=places,
+        )
+
+    refused = client.post(url("book_check", organisation), confirmed)
+
+    assert refused.status_code == 409
+    shown = page(refused)
+    assert "<title>Only 2 places left at that time" in shown
+    assert "has 2 places left, fewer than the 3 you asked for. Nothing was booked." in shown
+    details = url("book_details", organisation, service_id=bookable.pk, day=DAY, time=datetime.time(10))
+    assert f'<a href="{details}">Book 2 places at 10:00 instead</a>' in shown
+    assert "The nearest free times for 3 people" in shown and "1 place left" not in shown
+    assert "Tue 2 Mar 2027 at 10:00" in shown
+    assert not Booking.objects.filter(booked_by_customer=customer).exists()
+
+
+def test_moving_lists_only_the_days_with_a_time_that_has_room_for_the_booking(sign_in, customer, booked, bookable):
+    """The booking holds 2 places at 10:00: on its day, 09:00 and 11:00 have 1 place left, and its own time is not a
+    move."""
+    bookable.capacity = 2
+    bookable.save()
+    organisation = bookable.organisation
+    for hour in (9, 11):
+        service_book(
+            service=bookable, customer=CustomerFactory(organisation=organisation), starts_at=at(DAY, hour), places=1
+        )
+    client = sign_in(customer)
+
+    days = page(client.get(url("reschedule_days", organisation, reference=booked.reference)))
+    assert url("reschedule_times", organisation, reference=booked.reference, day=DAY) not in days
+    after = DAY + datetime.timedelta(days=1)
+    assert url("reschedule_times", organisation, reference=booked.reference, day=after) in days
+
+    move = url("reschedule", organisation, reference=booked.reference, day=DAY, time=datetime.time(9))
+    refused = client.post(move)
+    assert refused.status_code == 409
+    assert "has 1 place left, fewer than the 2 your booking holds." in page(refused)
+    assert "Book 1 place" not in page(refused)
+    booked.refresh_from_db()
+    assert booked.slot_starts_at == at(DAY, 10)
+
+
 def test_a_booking_of_a_service_no_longer_offered_can_be_cancelled_but_not_moved(sign_in, customer, booked, bookable):
     bookable.is_active = False
     bookable.save()
@@ -751,7 +807,7 @@ def test_answers_kept_after_the_session_ended_are_checked_again_as_the_time_fill
         )
         back = sign_in_by_form(client, customer, next_path=check)["Location"]
         shown = client.get(back)
-        assert "That time is no longer free" in page(shown) and "Nothing was booked" in page(shown)
+        assert "Only 2 places left at that time" in page(shown) and "Nothing was booked" in page(shown)
         assert ANSWERS_SESSION_KEY not in client.session
     assert Booking.objects.count() == 1
 
