@@ -2,6 +2,7 @@
 
 import datetime
 from collections.abc import Iterable
+from typing import cast
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -290,9 +291,14 @@ def service_book(
         price=service.total(places),
         currency=service.currency,
     )
-    Attendee.objects.create(booking=booking, name=customer.name or customer.email, email=customer.email)
+    Attendee.objects.create(booking=booking, name=_attendee_name(customer), email=customer.email)
     _service_booking_emails(booking, customer, "booked", staff_user=staff_user)
     return booking
+
+
+def _attendee_name(customer: Customer) -> str:
+    # A customer made from an email alone has no name: the email stands for it, cut to fit (an address may be longer).
+    return (customer.name or customer.email)[: cast(int, Attendee._meta.get_field("name").max_length)]
 
 
 def service_booking_change_refusal(booking: Booking, customer: Customer, *, now: datetime.datetime) -> str:

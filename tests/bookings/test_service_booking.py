@@ -620,6 +620,22 @@ def test_moving_lists_only_the_days_with_a_time_that_has_room_for_the_booking(si
     assert booked.slot_starts_at == at(DAY, 10)
 
 
+def test_a_customer_with_no_name_and_a_long_email_books_as_that_email(sign_in, bookable):
+    email = f"{'a' * 64}@{'b' * 63}.{'c' * 63}.{'d' * 30}.example"  # 231 characters, as an address may have
+    customer = CustomerFactory(organisation=bookable.organisation, name="", email=email)
+    client = sign_in(customer)
+    details = url("book_details", bookable.organisation, service_id=bookable.pk, day=DAY, time=datetime.time(10))
+    client.post(details, {"places": "1"})
+
+    response = confirm(client, bookable.organisation)
+
+    assert response.status_code == 302
+    booking = Booking.objects.get(booked_by_customer=customer)
+    attendee = booking.attendees.get()
+    assert (attendee.name, attendee.email) == (email[:200], email)
+    assert sign_in(customer).get(url("detail", bookable.organisation, reference=booking.reference)).status_code == 200
+
+
 def test_a_booking_of_a_service_no_longer_offered_can_be_cancelled_but_not_moved(sign_in, customer, booked, bookable):
     bookable.is_active = False
     bookable.save()
