@@ -68,4 +68,5 @@ class EmailChange(models.Model):
     REPEATED_WITHIN = timedelta(minutes=2)
 
     def repeated_by(self, new_email: str) -> bool:
-        return self.new_email == new_email and self.is_usable and timezone.now() - self.created_at < self.REPEATED_WITHIN
+        recent = timezone.now() - self.created_at < self.REPEATED_WITHIN
+        return self.new_email == new_email and recent and self.is_usable

@@ -278,6 +278,19 @@ def test_a_copy_of_the_cookie_sending_its_own_press_after_sign_out_everywhere_st
     assert not signed_in(copy, customer) and signed_in(here, customer)
 
 
+def pressed_at_once_by_two_copies_of(here, customer) -> tuple[list, list, list[Client]]:
+    """The button as `here` shows it, sent twice at the same moment with `here`'s cookie (a double click)."""
+    pressed = sign_out_everywhere_form(here, customer)
+    clients = [Client(), Client()]
+    for client in clients:
+        client.cookies["sessionid"] = here.cookies["sessionid"].value
+    sending = list(clients)
+    answers, errors = calls_at_once(
+        2, lambda: sending.pop().post(access_url(customer, "sessions/sign-out-everywhere/"), pressed)
+    )
+    return answers, errors, clients
+
+
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks are PostgreSQL's; SQLite runs one writer")
 @pytest.mark.django_db(transaction=True)
 def test_sign_out_everywhere_pressed_twice_at_the_same_moment_keeps_this_browser_in(sign_in):
@@ -285,15 +298,8 @@ def test_sign_out_everywhere_pressed_twice_at_the_same_moment_keeps_this_browser
     for _ in range(3):
         customer.refresh_from_db()  # the session version the last round moved on
         here, there = sign_in(customer), sign_in(customer)
-        pressed = sign_out_everywhere_form(here, customer)
-        clients = [Client(), Client()]
-        for client in clients:
-            client.cookies["sessionid"] = here.cookies["sessionid"].value
-        sending = list(clients)
 
-        answers, errors = calls_at_once(
-            2, lambda: sending.pop().post(access_url(customer, "sessions/sign-out-everywhere/"), pressed)
-        )
+        answers, errors, clients = pressed_at_once_by_two_copies_of(here, customer)
 
         assert errors == []
         assert [answer["Location"] for answer in answers] == [access_url(customer, "sessions/")] * 2

@@ -3,7 +3,13 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from portal_core.text import has_invisible_formatting, has_nothing_visible, has_stacked_marks, name_of_text, one_line_of_text
+from portal_core.text import (
+    has_invisible_formatting,
+    has_nothing_visible,
+    has_stacked_marks,
+    name_of_text,
+    one_line_of_text,
+)
 
 BIDI_CONTROLS = [
     *(chr(code) for code in range(0x202A, 0x202F)),  # embeddings, overrides and their end: LRE RLE PDF LRO RLO
