@@ -5,12 +5,12 @@ from django.contrib.admin.options import ActionLocation
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from billing.forms import AddedOnceForm, PaymentForm
+from billing.forms import ChangedMeanwhile, PaymentForm, SavedAsShownForm
 from billing.models import (
     BillingProfile,
     BillingSettings,
@@ -35,6 +35,26 @@ from billing.services import (
 )
 from portal_core.admin import PortalModelAdmin
 from portal_core.staff_reply import CreatedOnceAdminMixin
+
+
+class SavedAsShownAdminMixin(CreatedOnceAdminMixin):
+    """An admin of rows billing's services write too: added once, changed only from the row as its page showed it
+    (billing.forms.SavedAsShownForm); a page saved after the row changed comes back as the row is now, told why."""
+
+    form = SavedAsShownForm
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            return super().get_fieldsets(request, obj)
+        (name, options), *others = super().get_fieldsets(request, obj)
+        return [(name, {**options, "fields": [*options["fields"], "shown_state"]}), *others]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        try:
+            return super().change_view(request, object_id, form_url, extra_context)
+        except ChangedMeanwhile as changed:  # the admin's transaction rolled back: nothing saved, nothing logged
+            self.message_user(request, str(changed), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
 
 
 @admin.register(BillingSettings)
@@ -90,8 +110,7 @@ class PaymentInline(admin.TabularInline):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(CreatedOnceAdminMixin, PortalModelAdmin):
-    form = AddedOnceForm
+class InvoiceAdmin(SavedAsShownAdminMixin, PortalModelAdmin):
     list_display = [
         "__str__",
         "customer",
@@ -167,7 +186,7 @@ class InvoiceAdmin(CreatedOnceAdminMixin, PortalModelAdmin):
         if not _issued(obj):  # a draft is a credit note while it names an invoice to credit
             obj.kind = Invoice.Kind.CREDIT_NOTE if obj.credits_id else Invoice.Kind.INVOICE
         if change:
-            super().save_model(request, obj, form, change)
+            form.save_as_shown(obj, also=() if _issued(obj) else ("kind",))
         else:
             # Its lines are saved after it, in the same transaction: a second sending stops here, before any.
             invoice_draft_add_by_staff(invoice=obj, request_token=form.once_token)
@@ -308,8 +327,7 @@ class TabChargeInline(admin.TabularInline):
 
 
 @admin.register(Tab)
-class TabAdmin(CreatedOnceAdminMixin, PortalModelAdmin):
-    form = AddedOnceForm
+class TabAdmin(SavedAsShownAdminMixin, PortalModelAdmin):
     list_display = ["title", "customer", "status", "opened_at", "closed_at", "invoice"]
     list_filter = ["status", "organisation"]
     search_fields = ["title", "customer__email", "booking_reference"]
@@ -328,7 +346,7 @@ class TabAdmin(CreatedOnceAdminMixin, PortalModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            super().save_model(request, obj, form, change)
+            form.save_as_shown(obj)
         else:
             # Its charges are added after it, in the same transaction: a second sending stops here, before any.
             tab_open_by_staff(tab=obj, request_token=form.once_token)
@@ -364,8 +382,7 @@ class PlanAdmin(PortalModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(CreatedOnceAdminMixin, PortalModelAdmin):
-    form = AddedOnceForm
+class MembershipAdmin(SavedAsShownAdminMixin, PortalModelAdmin):
     list_display = ["customer", "plan", "status", "started_on", "period_ends_on"]
     list_filter = ["status", "plan", "organisation"]
     search_fields = ["customer__email", "customer__name", "plan__name"]
@@ -382,6 +399,6 @@ class MembershipAdmin(CreatedOnceAdminMixin, PortalModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            super().save_model(request, obj, form, change)
+            form.save_as_shown(obj)
         else:
             membership_start_by_staff(membership=obj, request_token=form.once_token)

@@ -1,6 +1,8 @@
+import hashlib
 from decimal import Decimal
 
 from django import forms
+from django.db import models
 
 from billing.models import Invoice, Payment
 from billing.money import money_round
@@ -10,6 +12,48 @@ from portal_core.sent_once import CreatedAlready, SentOnceForm
 class AddedOnceForm(SentOnceForm, forms.ModelForm):
     """An admin add page's form: the same page saved twice creates one row (its once_token, given to the service
     that creates it through portal_core.sent_once.create_once)."""
+
+
+def row_state(row: models.Model) -> str:
+    """A digest of every column of `row` as read: two readings of the row differ in it if anything was written to
+    the row between them."""
+    columns = "\x1f".join(repr(getattr(row, field.attname)) for field in row._meta.concrete_fields)
+    return hashlib.sha256(columns.encode()).hexdigest()
+
+
+class ChangedMeanwhile(Exception):
+    """The row was written by someone else (staff, the customer, a service) since its admin page was shown."""
+
+
+class SavedAsShownForm(AddedOnceForm):
+    """The admin page of a row billing's services write too (an invoice paid or issued, a tab closed, a membership
+    renewed or reminded): added once, and changed only from the row as the page showed it.
+
+    The page carries the row's state as shown (`row_state`). Saving locks the row, refuses with ChangedMeanwhile if
+    it no longer is that state, and writes only the fields the staff member changed: a page left open, or read just
+    before a service commits, can't write the columns it read back over what the service wrote.
+    """
+
+    shown_state = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound and self.instance.pk is not None:
+            self.fields["shown_state"].initial = row_state(self.instance)
+
+    def save_as_shown(self, row: models.Model, *, also: tuple[str, ...] = ()) -> None:
+        """Save the fields of `row` the page changed (and `also`), in the caller's transaction, which the row's
+        lock lasts for. Raises ChangedMeanwhile, writing nothing, if the row is no longer as the page showed it."""
+        now = type(row)._default_manager.select_for_update().get(pk=row.pk)
+        if self.cleaned_data.get("shown_state") != row_state(now):
+            raise ChangedMeanwhile(
+                f"The {row._meta.verbose_name} “{now}” was changed by someone else while this page was open, so "
+                "your changes were not saved. Here it is as it is now: make them again if they still apply."
+            )
+        columns = {field.name for field in row._meta.concrete_fields}
+        changed = [name for name in self.changed_data if name in columns]
+        if fields := [*changed, *(name for name in also if name not in changed)]:
+            row.save(update_fields=fields)
 
 
 class PaymentForm(SentOnceForm, forms.ModelForm):

@@ -7,6 +7,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import Q
 
+from billing.dates import period_end_after
 from billing.money import Rounding, money_format, plain_number
 from portal_auth.models import Customer, Organisation
 from portal_core.text import validate_name_characters
@@ -351,3 +352,10 @@ class Membership(models.Model):
         super().clean()
         if self.customer_id and self.plan_id and self.plan.organisation_id != self.customer.organisation_id:
             raise ValidationError({"plan": "This plan is another organisation's: choose one of the customer's."})
+        if self.started_on and self.plan_id:
+            try:  # the daily command reckons its renewals from this day
+                period_end_after(started_on=self.started_on, period=self.plan.period, after=self.started_on)
+            except (ValueError, OverflowError):
+                raise ValidationError(
+                    {"started_on": "Its first period would end after 9999: choose the day it really started."}
+                ) from None

@@ -2,8 +2,9 @@
 sends its email through the outbox in the same transaction."""
 
 import datetime
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.contrib.auth.models import User
@@ -33,6 +34,8 @@ from portal_auth.doors.access_link.services import notification_link_make
 from portal_auth.models import Customer, Organisation
 from portal_auth.portals import customer_page
 from portal_core.sent_once import CreatedAlready, create_once
+
+logger = logging.getLogger(__name__)
 
 PDF = "application/pdf"
 # Amounts are stored with 14 digits, 3 of them decimals.
@@ -436,13 +439,16 @@ class MembershipsAdvanced:
     renewed: int = 0
     expired: int = 0
     reminded: int = 0
+    failed: list[int] = field(default_factory=list)  # the memberships that could not be moved on, logged
 
 
 def memberships_advance(*, today: datetime.date | None = None) -> MembershipsAdvanced:
     """Move memberships through their dates as of `today` (by default each organisation's own date, in its time
     zone): active ones whose period ended renew (as often as they missed), cancelled ones whose period ended
     expire, and active ones renewing within a week have their customer reminded, once per renewal. Safe to run
-    again the same day, or late."""
+    again the same day, or late.
+
+    A membership that can't be moved on is logged, left as it was and named in `failed`; the others still are."""
     done = MembershipsAdvanced()
     with_memberships = Organisation.objects.filter(pk__in=Membership.objects.values("organisation_id"))
     for organisation in with_memberships.only("pk", "time_zone"):
@@ -451,41 +457,60 @@ def memberships_advance(*, today: datetime.date | None = None) -> MembershipsAdv
     return done
 
 
+def _each_alone(pks: Iterable[int], done: MembershipsAdvanced, step: Callable[[int], None]) -> None:
+    """`step` for each membership in a transaction of its own: one that fails is rolled back and logged, and the
+    rest go on (a membership whose dates staff mistyped must not hold up every other organisation's)."""
+    for pk in pks:
+        try:
+            with transaction.atomic():
+                step(pk)
+        except Exception:
+            logger.exception("Membership %s could not be moved on: left as it was", pk)
+            done.failed.append(pk)
+
+
 def _memberships_advance(memberships: QuerySet[Membership], *, today: datetime.date, done: MembershipsAdvanced):
+    def renew(pk: int) -> None:
+        membership = _locked(Membership.objects.select_related("plan"), pk)
+        if membership.status == Membership.Status.ACTIVE and membership.period_ends_on <= today:
+            membership.period_ends_on = period_end_after(
+                started_on=membership.started_on, period=membership.plan.period, after=today
+            )
+            membership.save(update_fields=["period_ends_on"])
+            done.renewed += 1
+
+    def expire(pk: int) -> None:
+        # Checked again under the lock: staff may have resumed it since it was listed.
+        membership = _locked(Membership.objects.all(), pk)
+        if membership.status == Membership.Status.CANCELLED and membership.period_ends_on <= today:
+            membership.status = Membership.Status.EXPIRED
+            membership.save(update_fields=["status"])  # a save, not update(): the customer's pages go stale
+            done.expired += 1
+
+    def remind(pk: int) -> None:
+        membership = _locked(Membership.objects.select_related("plan", "customer__organisation"), pk)
+        if membership.reminded_for == membership.period_ends_on:
+            return
+        membership.reminded_for = membership.period_ends_on
+        membership.save(update_fields=["reminded_for"])
+        customer = membership.customer
+        context, secrets = _link(customer, "billing:membership")
+        email_enqueue(
+            organisation=customer.organisation,
+            to=customer.email,
+            template="billing/emails/membership_renews",
+            context={"customer": customer, "membership": membership, **context},
+            secrets=secrets,
+        )
+        done.reminded += 1
+
     due = memberships.filter(status=Membership.Status.ACTIVE, period_ends_on__lte=today)
-    for pk in due.values_list("pk", flat=True).iterator():
-        with transaction.atomic():
-            membership = _locked(Membership.objects.select_related("plan"), pk)
-            if membership.status == Membership.Status.ACTIVE and membership.period_ends_on <= today:
-                membership.period_ends_on = period_end_after(
-                    started_on=membership.started_on, period=membership.plan.period, after=today
-                )
-                membership.save(update_fields=["period_ends_on"])
-                done.renewed += 1
+    _each_alone(list(due.values_list("pk", flat=True)), done, renew)
     ended = memberships.filter(status=Membership.Status.CANCELLED, period_ends_on__lte=today)
-    for membership in ended.only("pk", "organisation_id", "customer_id"):
-        membership.status = Membership.Status.EXPIRED
-        membership.save(update_fields=["status"])  # a save, not update(): the customer's pages go stale
-        done.expired += 1
+    _each_alone(list(ended.values_list("pk", flat=True)), done, expire)
     soon = memberships.filter(
         status=Membership.Status.ACTIVE,
         period_ends_on__gt=today,
         period_ends_on__lte=today + datetime.timedelta(days=REMINDER_DAYS),
     ).exclude(reminded_for=models.F("period_ends_on"))
-    for pk in soon.values_list("pk", flat=True).iterator():
-        with transaction.atomic():
-            membership = _locked(Membership.objects.select_related("plan", "customer__organisation"), pk)
-            if membership.reminded_for == membership.period_ends_on:
-                continue
-            membership.reminded_for = membership.period_ends_on
-            membership.save(update_fields=["reminded_for"])
-            customer = membership.customer
-            context, secrets = _link(customer, "billing:membership")
-            email_enqueue(
-                organisation=customer.organisation,
-                to=customer.email,
-                template="billing/emails/membership_renews",
-                context={"customer": customer, "membership": membership, **context},
-                secrets=secrets,
-            )
-            done.reminded += 1
+    _each_alone(list(soon.values_list("pk", flat=True)), done, remind)

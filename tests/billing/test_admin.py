@@ -4,17 +4,29 @@ charges added to open tabs only, tabs closed into invoices, memberships started 
 import datetime
 import html
 import re
+import threading
 from decimal import Decimal
 
 import pytest
 import time_machine
 from django.contrib.admin.models import LogEntry
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 
+from billing.admin import InvoiceAdmin, MembershipAdmin, TabAdmin
 from billing.models import Invoice, Membership, Payment, Tab, TabCharge
-from billing.services import LineInput, invoice_draft_create, payment_record, tab_charge_add, tab_close, tab_open
+from billing.services import (
+    LineInput,
+    invoice_draft_create,
+    invoice_issue,
+    membership_start,
+    memberships_advance,
+    payment_record,
+    tab_charge_add,
+    tab_close,
+    tab_open,
+)
 from outbox.models import OutboxEmail
 from tests.conftest import admin_page_data
 from tests.factories import CustomerFactory, OrganisationFactory
@@ -141,17 +153,10 @@ def test_voiding_from_the_list(admin_client, issue):
 
 def test_staff_add_charges_to_an_open_tab_and_close_it_into_an_invoice(admin_client, customer, billing_settings):
     tab = tab_open(customer=customer, title="Stay, room 12")
-    response = admin_client.post(
-        f"/admin/billing/tab/{tab.pk}/change/",
-        {
-            "customer": customer.pk,
-            "title": "Stay, room 12",
-            "booking_reference": "",
-            **lines_formset(
-                "charges", [{"description": "Minibar", "quantity": "2", "unit_price": "8.50", "tax_rate": "0"}]
-            ),
-        },
-    )
+    url = f"/admin/billing/tab/{tab.pk}/change/"
+    data = admin_page_data(admin_client.get(url))
+    data.update({"charges-0-description": "Minibar", "charges-0-quantity": "2", "charges-0-unit_price": "8.50"})
+    response = admin_client.post(url, data)
     assert response.status_code == 302, re.findall(r"errorlist.*?</ul>", response.content.decode())
     assert [c.description for c in tab.charges.all()] == ["Minibar"]
 
@@ -400,3 +405,160 @@ def test_a_tab_too_large_to_invoice_stays_open_and_says_why(admin_client, custom
     tab.refresh_from_db()
     assert tab.status == Tab.Status.OPEN
     assert not Invoice.objects.exists()
+
+
+CHANGED_MEANWHILE = "was changed by someone else while this page was open, so your changes were not saved."
+
+
+def committed_meanwhile(monkeypatch, admin_class, write):
+    """`write` commits, on a connection of its own, after the admin's POST read the row and before it saves it: a
+    colleague, the customer or the daily command at the same moment as the Save."""
+    real = admin_class.get_object
+    failures: list[Exception] = []
+
+    def written_once_read(self, request, object_id, from_field=None):
+        row = real(self, request, object_id, from_field)
+        if request.method == "POST" and not hasattr(written_once_read, "done"):
+            written_once_read.done = True  # type: ignore[attr-defined]
+            elsewhere = threading.Thread(target=_on_its_own_connection, args=(write, failures))
+            elsewhere.start()
+            elsewhere.join()
+        return row
+
+    monkeypatch.setattr(admin_class, "get_object", written_once_read)
+    return failures
+
+
+def _on_its_own_connection(write, failures):
+    try:
+        write()
+    except Exception as error:
+        failures.append(error)
+    finally:
+        connections.close_all()
+
+
+def assert_refused_as_changed_meanwhile(admin_client, url, data):
+    response = admin_client.post(url, data, follow=True)
+    assert response.redirect_chain == [(url, 302)]
+    assert CHANGED_MEANWHILE in html.unescape(response.content.decode())
+    assert not LogEntry.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_issued_invoice_saved_as_shown_keeps_the_payment_recorded_meanwhile(admin_client, monkeypatch, issue):
+    invoice = issue(("Night", "80", "1", "0"))
+    url = f"/admin/billing/invoice/{invoice.pk}/change/"
+    data = admin_page_data(admin_client.get(url))
+    failures = committed_meanwhile(
+        monkeypatch,
+        InvoiceAdmin,
+        lambda: payment_record(invoice=invoice, amount=Decimal(80), paid_on=datetime.date(2026, 3, 1), method="cash"),
+    )
+
+    assert_refused_as_changed_meanwhile(admin_client, url, data)
+
+    assert not failures
+    invoice.refresh_from_db()
+    assert (invoice.status, invoice.amount_paid, invoice.amount_due) == ("paid", Decimal(80), Decimal(0))
+    assert OutboxEmail.objects.filter(template="billing/emails/payment_received").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_draft_saved_while_a_colleague_issues_it_stays_issued(admin_client, monkeypatch, customer, billing_settings):
+    draft = invoice_draft_create(customer=customer, lines=[LineInput("Night", Decimal(80))])
+    url = f"/admin/billing/invoice/{draft.pk}/change/"
+    data = {**admin_page_data(admin_client.get(url)), "booking_reference": "B-1"}
+    failures = committed_meanwhile(monkeypatch, InvoiceAdmin, lambda: invoice_issue(invoice=draft))
+
+    assert_refused_as_changed_meanwhile(admin_client, url, data)
+
+    assert not failures
+    draft.refresh_from_db()
+    assert (draft.status, draft.number, draft.total, draft.booking_reference) == ("open", 1, Decimal(80), "")
+    assert OutboxEmail.objects.filter(template="billing/emails/invoice_issued").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_tab_renamed_while_a_colleague_closes_it_stays_closed(admin_client, monkeypatch, customer, billing_settings):
+    tab = tab_open(customer=customer, title="Room 12")
+    tab_charge_add(tab=tab, charge=LineInput("Minibar", Decimal(12)))
+    url = f"/admin/billing/tab/{tab.pk}/change/"
+    data = {**admin_page_data(admin_client.get(url)), "title": "Room 12 (Smith)"}
+    failures = committed_meanwhile(monkeypatch, TabAdmin, lambda: tab_close(tab=tab))
+
+    assert_refused_as_changed_meanwhile(admin_client, url, data)
+
+    assert not failures
+    tab.refresh_from_db()
+    assert (tab.status, tab.title, tab.invoice.number) == ("closed", "Room 12", 1)
+    with pytest.raises(ValidationError, match="is closed already"):
+        tab_close(tab=tab)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_membership_saved_while_the_daily_command_reminds_is_reminded_once(
+    admin_client, monkeypatch, customer, make_plan
+):
+    membership = membership_start(customer=customer, plan=make_plan(), started_on=datetime.date(2026, 1, 10))
+    url = f"/admin/billing/membership/{membership.pk}/change/"
+    data = admin_page_data(admin_client.get(url))
+    failures = committed_meanwhile(
+        monkeypatch, MembershipAdmin, lambda: memberships_advance(today=datetime.date(2026, 2, 5))
+    )
+
+    assert_refused_as_changed_meanwhile(admin_client, url, data)
+
+    assert not failures
+    membership.refresh_from_db()
+    assert membership.reminded_for == datetime.date(2026, 2, 10)
+    memberships_advance(today=datetime.date(2026, 2, 6))
+    assert OutboxEmail.objects.filter(template="billing/emails/membership_renews").count() == 1
+
+
+def test_a_page_left_open_while_the_invoice_was_paid_is_refused_and_shown_as_it_is_now(admin_client, issue):
+    invoice = issue(("Night", "80", "1", "0"))
+    url = f"/admin/billing/invoice/{invoice.pk}/change/"
+    data = admin_page_data(admin_client.get(url))
+    payment_record(invoice=invoice, amount=Decimal(30), paid_on=datetime.date(2026, 3, 1), method="cash")
+
+    assert_refused_as_changed_meanwhile(admin_client, url, data)
+
+    invoice.refresh_from_db()
+    assert (invoice.status, invoice.amount_paid) == ("open", Decimal(30))
+
+
+def test_a_membership_saved_by_staff_writes_only_what_they_changed(admin_client, customer, make_plan):
+    membership = membership_start(customer=customer, plan=make_plan(), started_on=datetime.date(2026, 1, 10))
+    url = f"/admin/billing/membership/{membership.pk}/change/"
+    data = {**admin_page_data(admin_client.get(url)), "status": "cancelled"}
+
+    with CaptureQueriesContext(connection) as queries:
+        response = admin_client.post(url, data)
+
+    assert response.status_code == 302
+    membership.refresh_from_db()
+    assert (membership.status, membership.period_ends_on) == ("cancelled", datetime.date(2026, 2, 10))
+    [update] = [q["sql"] for q in queries if q["sql"].startswith('UPDATE "billing_membership"')]
+    assert update.startswith('UPDATE "billing_membership" SET "status" = ')
+
+
+def test_a_membership_whose_first_period_would_end_after_9999_is_refused(admin_client, customer, make_plan):
+    plan = make_plan()
+    typed = {"customer": customer.pk, "plan": plan.pk, "status": "active", "started_on": "9999-12-15"}
+
+    response = admin_client.post("/admin/billing/membership/add/", typed)
+
+    assert response.status_code == 200
+    refusal = "Its first period would end after 9999: choose the day it really started."
+    assert refusal in html.unescape(response.content.decode())
+    assert not Membership.objects.exists()
+
+    membership = membership_start(customer=customer, plan=plan, started_on=datetime.date(2026, 1, 1))
+    url = f"/admin/billing/membership/{membership.pk}/change/"
+    response = admin_client.post(url, {**admin_page_data(admin_client.get(url)), "started_on": "9999-12-15"})
+
+    assert response.status_code == 200
+    assert refusal in html.unescape(response.content.decode())
+    membership.refresh_from_db()
+    assert membership.started_on == datetime.date(2026, 1, 1)

@@ -103,3 +103,46 @@ def test_each_organisation_is_advanced_on_its_own_date(membership, customer):
 
     membership.refresh_from_db()
     assert membership.period_ends_on == D(2027, 3, 31)
+
+
+def test_a_membership_resumed_by_staff_as_the_command_expires_it_stays_active(membership, monkeypatch):
+    from billing import services
+
+    membership.status = Membership.Status.CANCELLED
+    membership.save()
+    real = services._locked
+
+    def resumed_first(queryset, pk):  # staff resume it after the command listed it as ended
+        Membership.objects.filter(pk=pk).update(status=Membership.Status.ACTIVE)
+        return real(queryset, pk)
+
+    monkeypatch.setattr(services, "_locked", resumed_first)
+    advance(D(2027, 3, 1))
+
+    membership.refresh_from_db()
+    assert membership.status == Membership.Status.ACTIVE
+
+
+def test_a_membership_that_can_not_be_renewed_holds_up_no_other(membership, make_plan, caplog):
+    from django.core.management.base import CommandError
+
+    from tests.billing.factories import PlanFactory
+    from tests.factories import CustomerFactory, OrganisationFactory
+
+    # Written before the admin refused such a start: its renewal would end in the year 10000.
+    Membership.objects.filter(pk=membership.pk).update(started_on=D(9999, 12, 15))
+    elsewhere = OrganisationFactory()
+    other = membership_start(
+        customer=CustomerFactory(organisation=elsewhere),
+        plan=PlanFactory(organisation=elsewhere),
+        started_on=D(2027, 1, 31),
+    )
+
+    with pytest.raises(CommandError, match=rf"1 could not be moved on \(memberships {membership.pk}\): see the log"):
+        advance(D(2027, 3, 5))
+
+    other.refresh_from_db()
+    assert other.period_ends_on == D(2027, 3, 31)
+    membership.refresh_from_db()
+    assert membership.period_ends_on == D(2027, 2, 28)
+    assert f"Membership {membership.pk} could not be moved on" in caplog.text

@@ -1,6 +1,6 @@
 import datetime
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from billing.services import memberships_advance
 
@@ -21,3 +21,6 @@ class Command(BaseCommand):
     def handle(self, *args, today: datetime.date | None = None, **options) -> None:
         done = memberships_advance(today=today)  # by default, each organisation's date in its own time zone
         self.stdout.write(f"{done.renewed} renewed, {done.expired} expired, {done.reminded} reminded.")
+        if done.failed:  # after the others were moved on: a non-zero exit, so the scheduler tells someone
+            ids = ", ".join(str(pk) for pk in done.failed)
+            raise CommandError(f"{len(done.failed)} could not be moved on (memberships {ids}): see the log.")
