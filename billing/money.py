@@ -97,3 +97,27 @@ def totals_compute(lines: Iterable[Line], *, currency: str, rounding: str = Roun
     subtotal = sum(nets, money_round(Decimal(0), currency))
     tax = sum((group.tax for group in groups), money_round(Decimal(0), currency))
     return Totals(nets=nets, taxes=tuple(groups), subtotal=subtotal, tax=tax, total=subtotal + tax)
+
+
+def running_totals(lines: Iterable[Line], *, currency: str, rounding: str = Rounding.PER_LINE) -> list[Decimal]:
+    """The total with tax after each line: what totals_compute gives for the first line, the first two, and so on,
+    in one pass (a tab's page lists thousands of charges). Per rate, only the rate of the line added is reckoned
+    again."""
+    zero = money_round(Decimal(0), currency)
+    subtotal = tax = zero
+    rate_nets: dict[Decimal, Decimal] = {}
+    rate_taxes: dict[Decimal, Decimal] = {}
+    totals = []
+    for line in lines:
+        net = money_round(line.quantity * line.unit_price, currency)
+        rate = Decimal(f"{line.tax_rate.normalize():f}")
+        subtotal += net
+        if rounding == Rounding.PER_RATE:
+            rate_nets[rate] = rate_nets.get(rate, Decimal(0)) + net
+            rate_tax = money_round(rate_nets[rate] * rate / HUNDRED, currency)
+            tax += rate_tax - rate_taxes.get(rate, zero)
+            rate_taxes[rate] = rate_tax
+        else:
+            tax += money_round(net * rate / HUNDRED, currency)
+        totals.append(subtotal + tax)
+    return totals

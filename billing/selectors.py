@@ -10,7 +10,7 @@ from decimal import Decimal
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 
 from billing.models import Invoice, Membership, Payment, Tab, TabCharge
-from billing.money import Line, Totals, money_format, totals_compute
+from billing.money import Line, Totals, money_format, running_totals, totals_compute
 from portal_auth.access_log import LookRefused
 from portal_auth.models import Customer, Organisation, normalise_email
 
@@ -110,15 +110,13 @@ def open_tabs_for(customer: Customer, *, currency: str, rounding: str) -> list[T
     for tab in tabs:
         charges = list(tab.charges.all())
         lines = [Line(c.quantity, c.unit_price, c.tax_rate) for c in charges]
+        totals = totals_compute(lines, currency=currency, rounding=rounding)
+        running = running_totals(lines, currency=currency, rounding=rounding)
         rows = [
-            TabRow(
-                c,
-                money_format(net, currency),
-                money_format(totals_compute(lines[: i + 1], currency=currency, rounding=rounding).total, currency),
-            )
-            for i, (c, net) in enumerate(zip(charges, totals_compute(lines, currency=currency).nets, strict=True))
+            TabRow(charge, money_format(net, currency), money_format(so_far, currency))
+            for charge, net, so_far in zip(charges, totals.nets, running, strict=True)
         ]
-        views.append(TabView(tab, rows, totals_compute(lines, currency=currency, rounding=rounding), currency))
+        views.append(TabView(tab, rows, totals, currency))
     return views
 
 

@@ -27,7 +27,7 @@ from billing.models import (
     Tab,
     TabCharge,
 )
-from billing.money import Line, Rounding, money_format, money_round, totals_compute
+from billing.money import Line, Rounding, Totals, money_format, money_round, totals_compute
 from billing.pdf import invoice_pdf, invoice_pdf_name, receipt_pdf, receipt_pdf_name
 from outbox.services import EmailAttachment, email_enqueue
 from portal_auth.doors.access_link.services import notification_link_make
@@ -148,7 +148,10 @@ def invoice_issue(*, invoice: Invoice, today: datetime.date | None = None, round
         raise ValidationError(
             "An invoice's total can't be below zero: write a credit note against the invoice it corrects instead."
         )
-    if any(abs(figure) >= LARGEST_AMOUNT for figure in (*totals.nets, totals.subtotal, totals.total)):
+    # Every figure stored, each rate's too: with discount lines the total can fit while the tax does not.
+    figures = [*totals.nets, totals.subtotal, totals.tax, totals.total]
+    figures += [figure for group in totals.taxes for figure in (group.net, group.tax)]
+    if any(abs(figure) >= LARGEST_AMOUNT for figure in figures):
         raise ValidationError(
             f"{invoice} comes to more than an invoice can hold ({LARGEST_AMOUNT:,} or more): split it into several."
         )
@@ -156,7 +159,7 @@ def invoice_issue(*, invoice: Invoice, today: datetime.date | None = None, round
         line.net = net
     InvoiceLine.objects.bulk_update(lines, ["net"])
     invoice.subtotal, invoice.tax, invoice.total = totals.subtotal, totals.tax, totals.total
-    invoice.tax_lines = [{"rate": str(g.rate), "net": str(g.net), "tax": str(g.tax)} for g in totals.taxes]
+    invoice.tax_lines = _tax_lines(totals)
     if invoice.credits_id is not None:
         _credit_apply(invoice)
     today = today or timezone.localdate(timezone=invoice.organisation.zone)
@@ -219,11 +222,17 @@ def invoice_void(*, invoice: Invoice, today: datetime.date | None = None) -> Inv
     return invoice_issue(invoice=note, today=today, rounding=_rounding_of(invoice))
 
 
+def _tax_lines(totals: Totals) -> list[dict[str, str]]:
+    return [{"rate": str(group.rate), "net": str(group.net), "tax": str(group.tax)} for group in totals.taxes]
+
+
 def _rounding_of(invoice: Invoice) -> str | None:
-    """The rounding rule the issued invoice's figures were reckoned by: the one that gives its total again."""
+    """The rounding rule the issued invoice's figures were reckoned by: the one that gives its tax per rate again.
+    Not its total alone: two rules can come to one total yet split the tax between the rates differently."""
     lines = [Line(line.quantity, line.unit_price, line.tax_rate) for line in invoice.lines.all()]
     for rule, _label in Rounding.CHOICES:
-        if totals_compute(lines, currency=invoice.currency, rounding=rule).total == invoice.total:
+        totals = totals_compute(lines, currency=invoice.currency, rounding=rule)
+        if totals.total == invoice.total and _tax_lines(totals) == invoice.tax_lines:
             return rule
     return None
 

@@ -24,6 +24,15 @@ def format_price(amount: Decimal, currency: str) -> str:
     return f"{amount:,.2f} {currency}"
 
 
+# The longest notice or window a service or booking can have: far past any use, and well inside the calendar, where
+# now plus or minus it is still a date.
+MAX_NOTICE = datetime.timedelta(days=3653)
+
+
+def _at_most_ten_years() -> MaxValueValidator:
+    return MaxValueValidator(MAX_NOTICE, message="At most 10 years (“3653 00:00:00”).")
+
+
 DEFAULT_ADD_ON_CANCELLATION_NOTICE = datetime.timedelta(hours=48)
 DEFAULT_ADD_ON_PAYMENT_TEXT = "The business will charge you for it."
 
@@ -37,7 +46,7 @@ class BookingSettings(models.Model):
     add_on_cancellation_notice = models.DurationField(
         "add-on cancellation notice",
         default=DEFAULT_ADD_ON_CANCELLATION_NOTICE,
-        validators=[MinValueValidator(datetime.timedelta(0))],
+        validators=[MinValueValidator(datetime.timedelta(0)), _at_most_ten_years()],
         help_text="A customer may cancel an add-on they booked until this long before the booking starts "
         "(at midnight of its first day), e.g. “2 00:00:00” for two days, “00:00:00” for up to the start. "
         "A booking can set its own.",
@@ -221,19 +230,19 @@ class Service(models.Model):
     min_notice = models.DurationField(
         "bookable from",
         default=datetime.timedelta(hours=2),
-        validators=[MinValueValidator(datetime.timedelta(0))],
+        validators=[MinValueValidator(datetime.timedelta(0)), _at_most_ten_years()],
         help_text="How long before a slot it can still be booked, e.g. “02:00:00” for two hours.",
     )
     max_advance = models.DurationField(
         "bookable up to",
         default=datetime.timedelta(days=60),
-        validators=[MinValueValidator(datetime.timedelta(hours=1))],
+        validators=[MinValueValidator(datetime.timedelta(hours=1)), _at_most_ten_years()],
         help_text="How far ahead it can be booked, e.g. “60 00:00:00” for 60 days.",
     )
     free_cancellation_notice = models.DurationField(
         "free cancellation until",
         default=datetime.timedelta(hours=24),
-        validators=[MinValueValidator(datetime.timedelta(0))],
+        validators=[MinValueValidator(datetime.timedelta(0)), _at_most_ten_years()],
         help_text="Customers may cancel or reschedule online until this long before the start.",
     )
     needs_confirmation = models.BooleanField(
@@ -323,7 +332,7 @@ class Booking(BookingShownFacts, models.Model):
         "add-on cancellation notice",
         null=True,
         blank=True,
-        validators=[MinValueValidator(datetime.timedelta(0))],
+        validators=[MinValueValidator(datetime.timedelta(0)), _at_most_ten_years()],
         help_text="For this booking only, instead of the organisation's booking settings (e.g. “7 00:00:00”). "
         "Empty: the organisation's notice.",
     )

@@ -4,7 +4,15 @@ from decimal import Decimal as D
 
 import pytest
 
-from billing.money import Line, Rounding, minor_unit_digits, money_format, money_round, totals_compute
+from billing.money import (
+    Line,
+    Rounding,
+    minor_unit_digits,
+    money_format,
+    money_round,
+    running_totals,
+    totals_compute,
+)
 
 # (currency, rounding, lines as (quantity, unit price, tax %), nets, taxes per rate, subtotal, tax, total)
 WORKED = {
@@ -146,3 +154,21 @@ def test_half_up_rounds_away_from_zero_on_a_tie():
     assert money_round(D("2.5"), "JPY") == D(3)
     assert money_round(D("-2.5"), "JPY") == D(-3)
     assert money_round(D("0.0149"), "EUR") == D("0.01")
+
+
+@pytest.mark.parametrize("rounding", [Rounding.PER_LINE, Rounding.PER_RATE])
+@pytest.mark.parametrize("currency", ["EUR", "JPY", "KWD"])
+def test_running_totals_are_the_totals_of_each_first_lines(rounding, currency):
+    lines = [
+        Line(D(quantity), D(price), D(rate))
+        for quantity, price, rate in [
+            ("1", "0.05", "10"), ("3", "0.05", "10.00"), ("2", "19.99", "20"), ("-1", "4.125", "20"),
+            ("1", "10.12", "7.7"), ("0.5", "3.333", "0"), ("7", "0.015", "10"), ("1", "999.995", "20"),
+        ]
+    ]  # fmt: skip
+
+    running = running_totals(lines, currency=currency, rounding=rounding)
+
+    expected = [totals_compute(lines[: i + 1], currency=currency, rounding=rounding).total for i in range(len(lines))]
+    assert running == expected
+    assert [str(total) for total in running] == [str(total) for total in expected]  # as many decimals too

@@ -345,6 +345,21 @@ def test_a_void_cancels_the_invoice_to_the_cent_though_the_rounding_rule_changed
     assert invoice.status == Invoice.Status.VOID
 
 
+def test_a_void_reverses_the_tax_of_each_rate_as_the_invoice_charged_it(billing_settings, issue):
+    """Tax per line and tax per rate both come to 6.06 here, but split it 2.02 + 4.04 and 2.01 + 4.05."""
+    billing_settings.rounding = "per_rate"
+    billing_settings.save()
+    invoice = issue(*[("Tea", "10.05", "1", "10")] * 2, *[("Cake", "10.12", "1", "20")] * 2)
+
+    note = invoice_void(invoice=invoice)
+
+    assert invoice.tax_lines == [
+        {"rate": "10", "net": "20.10", "tax": "2.01"},
+        {"rate": "20", "net": "20.24", "tax": "4.05"},
+    ]
+    assert (note.tax_lines, note.tax, note.total) == (invoice.tax_lines, invoice.tax, invoice.total)
+
+
 # What no column can hold ----------------------------------------------------------------------------------
 
 
@@ -371,12 +386,18 @@ def test_a_customer_known_by_a_long_email_alone_is_billed_to_that_email(billing_
 
 @pytest.mark.parametrize(
     "lines",
-    [[("99999999999.000", "1000")], [("60000000000", "1"), ("60000000000", "1")]],
-    ids=["a line", "the total"],
+    [
+        [("99999999999.000", "1000", "0")],
+        [("60000000000", "1", "0"), ("60000000000", "1", "0")],
+        # Its subtotal and total fit; its tax, 198,000,000,000, does not.
+        [("99000000000", "1", "100")] * 2 + [("99000000000", "-1", "0")] * 3,
+    ],
+    ids=["a line", "the total", "the tax, with discount lines"],
 )
 def test_an_invoice_larger_than_its_figures_can_hold_is_refused_and_left_a_draft(customer, billing_settings, lines):
     draft = invoice_draft_create(
-        customer=customer, lines=[LineInput("Yacht", Decimal(price), Decimal(quantity)) for price, quantity in lines]
+        customer=customer,
+        lines=[LineInput("Yacht", Decimal(price), Decimal(quantity), Decimal(tax)) for price, quantity, tax in lines],
     )
 
     with pytest.raises(ValidationError, match="more than an invoice can hold"):

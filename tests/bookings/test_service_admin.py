@@ -260,6 +260,20 @@ def test_a_cancellation_made_while_staff_save_the_booking_stands_and_its_place_i
     assert [b.booked_by_customer for b in live] == [other]
 
 
+@pytest.mark.parametrize("field", ["min_notice", "max_advance", "free_cancellation_notice"])
+def test_staff_cant_give_a_service_a_notice_or_window_of_more_than_ten_years(admin_client, bookable, field):
+    change = reverse("admin:bookings_service_change", args=[bookable.pk])
+    data = {**admin_page_data(admin_client.get(change)), "max_advance": "3653 00:00:00", field: "3654 00:00:00"}
+
+    response = admin_client.post(change, data)
+
+    assert response.status_code == 200
+    assert "At most 10 years (“3653 00:00:00”)." in response.content.decode()
+    bookable.refresh_from_db()
+    assert getattr(bookable, field) < datetime.timedelta(days=3653)
+    assert admin_client.post(change, {**data, field: "3652 00:00:00"}).status_code == 302
+
+
 def test_staff_who_may_not_add_customers_book_only_for_customers_already_known(staff_client_with, bookable):
     known = CustomerFactory(organisation=bookable.organisation, email="known@example.com")
     clerk = staff_client_with("bookings.add_booking")
