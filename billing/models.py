@@ -139,6 +139,7 @@ class Invoice(models.Model):
     # Who it was addressed to when issued: the PDF is made from these, so it never changes afterwards.
     bill_to_name = models.CharField(max_length=254, blank=True, editable=False)  # an email, where no name
     bill_to_address = models.TextField(blank=True, editable=False)
+    bill_to_email = models.CharField(max_length=254, blank=True, default="", editable=False)
     issuer_name = models.CharField(max_length=200, blank=True, editable=False)
     issuer_address = models.TextField(blank=True, editable=False)
     issuer_tax_number = models.CharField(max_length=60, blank=True, editable=False)
@@ -315,8 +316,21 @@ class Plan(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        super().clean()
+        if not isinstance(self.benefits, list) or not all(isinstance(text, str) for text in self.benefits):
+            raise ValidationError(
+                {"benefits": 'A list of texts, each in double quotes: ["Free breakfast", "Late check-out"].'}
+            )
+
     def price_display(self) -> str:
         return f"{money_format(self.price, self.currency)} a {self.get_period_display().lower()}"
+
+    def benefit_texts(self) -> list[str]:
+        """The benefits to list; a plan saved before they were checked may hold something else, which lists none."""
+        if not isinstance(self.benefits, list):
+            return []
+        return [text for text in self.benefits if isinstance(text, str)]
 
 
 class Membership(models.Model):

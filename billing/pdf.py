@@ -11,6 +11,7 @@ import logging
 import unicodedata
 from decimal import Decimal
 
+from django.utils.text import Truncator
 from fpdf import FPDF
 
 from billing.models import Invoice, InvoiceLine, Payment
@@ -91,7 +92,7 @@ class _Document(FPDF):
         self.text_line(self.invoice.bill_to_name)
         if self.invoice.bill_to_address:
             self.text_line(self.invoice.bill_to_address)
-        self.text_line(self.invoice.customer.email)
+        self.text_line(self.invoice.bill_to_email)
         self.ln(4)
 
     def _lines_heading(self) -> None:
@@ -163,7 +164,9 @@ def invoice_pdf(invoice: Invoice) -> bytes:
     else:
         facts += [("Due", _date(invoice.due_on)), ("Status", invoice.get_status_display())]
     if invoice.booking_reference:
-        facts.append(("Booking", invoice.booking_reference))
+        # Shortened as the invoice list shows it: the whole reference opens the booking's page, and invoices are
+        # forwarded (to an employer, an accountant).
+        facts.append(("Booking", Truncator(invoice.booking_reference).chars(9)))
     document.facts(facts)
     document.bill_to()
     document.lines_table(list(invoice.lines.all()))

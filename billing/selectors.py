@@ -132,11 +132,13 @@ def memberships_for(customer: Customer) -> list[Membership]:
 
 
 def organisation_bills_email(organisation: Organisation, email: str) -> bool:
-    """Whether the organisation has issued an invoice to, or holds a membership of, the customer with this email.
+    """Whether the organisation has issued an invoice to, keeps an open tab of, or holds a membership of, the customer
+    with this email: what their Billing pages show.
 
     The customer first (by the organisation-and-email index), then their rows by the customer indexes."""
     customers = Customer.objects.filter(organisation=organisation, email=normalise_email(email)).values("pk")
     return (
         Invoice.objects.filter(customer__in=customers).exclude(status=Invoice.Status.DRAFT).exists()
+        or Tab.objects.filter(customer__in=customers, status=Tab.Status.OPEN).exists()
         or Membership.objects.filter(customer__in=customers).exists()
     )

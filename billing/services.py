@@ -170,6 +170,7 @@ def invoice_issue(*, invoice: Invoice, today: datetime.date | None = None, round
     profile = BillingProfile.objects.filter(customer=invoice.customer).first()
     invoice.bill_to_name = (profile and profile.name) or invoice.customer.name or invoice.customer.email
     invoice.bill_to_address = profile.address if profile else ""
+    invoice.bill_to_email = invoice.customer.email
     invoice.issuer_name, invoice.issuer_address = billing.issuer_name(), billing.address
     invoice.issuer_tax_number, invoice.payment_instructions = billing.tax_number, billing.payment_instructions
     invoice.save()

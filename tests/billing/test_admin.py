@@ -15,7 +15,7 @@ from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 
 from billing.admin import InvoiceAdmin, MembershipAdmin, TabAdmin
-from billing.models import Invoice, Membership, Payment, Tab, TabCharge
+from billing.models import Invoice, Membership, Payment, Plan, Tab, TabCharge
 from billing.services import (
     LineInput,
     invoice_draft_create,
@@ -562,3 +562,19 @@ def test_a_membership_whose_first_period_would_end_after_9999_is_refused(admin_c
     assert refusal in html.unescape(response.content.decode())
     membership.refresh_from_db()
     assert membership.started_on == datetime.date(2026, 1, 1)
+
+
+@pytest.mark.parametrize("benefits", ["5", '"Free breakfast"', '{"breakfast": true}', '["Free breakfast", 2]'])
+def test_a_plan_whose_benefits_are_not_a_list_of_texts_is_refused(admin_client, organisation, benefits):
+    typed = {"organisation": organisation.pk, "name": "Club", "price": "30", "currency": "EUR", "period": "month"}
+
+    response = admin_client.post("/admin/billing/plan/add/", {**typed, "benefits": benefits})
+
+    assert response.status_code == 200
+    assert 'A list of texts, each in double quotes: ["Free breakfast", "Late check-out"].' in html.unescape(
+        response.content.decode()
+    )
+    assert not Plan.objects.exists()
+    response = admin_client.post("/admin/billing/plan/add/", {**typed, "benefits": '["Free breakfast"]'})
+    assert response.status_code == 302
+    assert Plan.objects.get().benefits == ["Free breakfast"]

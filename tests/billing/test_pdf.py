@@ -34,6 +34,27 @@ def test_the_bill_to_is_the_one_of_the_day_it_was_issued(issue, customer):
     assert "Ana Lopes" in text and "Someone Else" not in text
 
 
+def test_the_booking_reference_prints_shortened_as_the_invoice_list_shows_it(issue):
+    invoice = issue(booking_reference="Zq3kP0xW9LmN2vBc7TyR4a", today=TODAY)
+    text = pdf_text(invoice_pdf(invoice))
+    assert "Booking Zq3kP0xW..." in text.replace("\n", " ")
+    assert "Zq3kP0xW9" not in text
+
+
+def test_an_issued_invoice_keeps_the_address_it_was_sent_to_when_the_customer_changes_theirs(issue, customer):
+    old_address = customer.email
+    invoice = issue(today=TODAY)
+    first = invoice_pdf(invoice)
+
+    customer.email = "new-address@example.org"
+    customer.save()
+    invoice.refresh_from_db()
+
+    assert invoice_pdf(invoice) == first
+    text = pdf_text(first)
+    assert old_address in text and "new-address@example.org" not in text
+
+
 def test_a_name_outside_latin_1_prints_with_question_marks_rather_than_failing(organisation, billing_settings, issue):
     customer = CustomerFactory(organisation=organisation, name="Łukasz 東京", email="l@example.com")
     text = pdf_text(invoice_pdf(issue(("Café crème", "3.50", "1", "0"), to=customer)))

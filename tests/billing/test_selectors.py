@@ -2,7 +2,15 @@ import datetime
 from decimal import Decimal
 
 from billing.selectors import issued_invoices_for, organisation_bills_email
-from billing.services import LineInput, invoice_draft_create, membership_start, payment_record
+from billing.services import (
+    LineInput,
+    invoice_draft_create,
+    membership_start,
+    payment_record,
+    tab_charge_add,
+    tab_close,
+    tab_open,
+)
 from tests.factories import CustomerFactory
 
 
@@ -18,6 +26,16 @@ def test_an_email_is_known_to_billing_once_invoiced_or_a_member(organisation, ot
     assert organisation_bills_email(organisation, "bo@example.com")
     assert not organisation_bills_email(organisation, "cy@example.com")  # a draft is not seen by the customer
     assert not organisation_bills_email(other_organisation, "ana@example.com")
+
+
+def test_an_email_is_known_to_billing_while_its_tab_is_open(organisation, billing_settings):
+    guest = CustomerFactory(organisation=organisation, email="dee@example.com")
+    tab = tab_open(customer=guest, title="Stay, room 12")
+    tab_charge_add(tab=tab, charge=LineInput("Minibar", Decimal(4)))
+
+    assert organisation_bills_email(organisation, "dee@example.com")
+    tab_close(tab=tab)
+    assert organisation_bills_email(organisation, "dee@example.com")  # by the tab's invoice now
 
 
 def test_open_invoices_come_first_soonest_due_then_the_rest_newest_first(issue, customer):

@@ -9,7 +9,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
-from billing.models import BillingProfile, Membership, TabCharge
+from billing.models import BillingProfile, Membership, Plan, TabCharge
 from billing.services import (
     LineInput,
     invoice_draft_create,
@@ -257,6 +257,18 @@ def test_the_membership_says_what_happens_next(client_of, customer, make_plan):
     Membership.objects.filter(pk=membership.pk).update(status=Membership.Status.CANCELLED)
     page_cache.pages_changed(membership)
     assert "Cancelled: it ends on 1 March 2027 and won't renew." in page(client_of, customer, "membership/")[1]
+
+
+def test_a_membership_of_a_plan_whose_benefits_are_no_list_shows_none(client_of, customer, make_plan):
+    plan = make_plan()
+    Plan.objects.filter(pk=plan.pk).update(benefits=5)  # saved before the admin checked them
+    membership_start(customer=customer, plan=plan, started_on=datetime.date(2027, 2, 1))
+
+    response, html = page(client_of, customer, "membership/")
+
+    assert response.status_code == 200
+    assert "Renews on 1 March 2027" in html
+    assert "Benefits" not in html
 
 
 def test_another_customers_tab_and_membership_are_not_shown(client_of, customer, other_customer, make_plan):
