@@ -51,6 +51,16 @@ def test_issuing_fixes_totals_numbers_and_emails_the_pdf(issue, customer, billin
     assert "327.29 EUR" in pdf_text(bytes(attachment.content))
 
 
+def test_an_invoice_its_discounts_bring_to_nothing_says_there_is_nothing_to_pay(issue):
+    invoice = issue(("Room", "80.00", "1", "0"), ("Voucher", "80.00", "-1", "0"), today=TODAY)
+
+    assert (invoice.status, invoice.total) == (Invoice.Status.PAID, Decimal(0))
+    email = OutboxEmail.objects.get(template="billing/emails/invoice_issued")
+    assert email.subject == "Invoice 000001: nothing to pay"
+    assert "Invoice 000001 comes to 0.00 EUR: there is nothing to pay." in email.body_text
+    assert "there is nothing to pay." in email.body_html and "due by" not in email.body_html
+
+
 def test_an_issued_invoice_is_never_issued_again(issue):
     invoice = issue()
     with pytest.raises(ValidationError, match="issued already"):
