@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from bookings.availability import (
     Slot,
@@ -198,6 +198,11 @@ def attendee_page(view):
     return _attendee_view(require_http_methods(["GET", "HEAD", "POST"])(view), page_on_get=True)
 
 
+def attendee_read(view):
+    """A page of a booking for one of its attendees that changes nothing."""
+    return _attendee_view(require_safe(view), page_on_get=True)
+
+
 @attendee_page
 def add_on_book(request, organisation, customer, booking, add_on_id):
     add_on = get_add_on_for(booking, add_on_id)
@@ -335,9 +340,13 @@ class SlotAsked(NamedTuple):
     places_left: int  # where the slot is free with fewer places than asked, those it has; else 0
 
 
+def _slot_start(service, day: datetime.date, time: datetime.time) -> datetime.datetime:
+    return datetime.datetime.combine(day, time, tzinfo=service.organisation.zone)
+
+
 def _slot_at(service, day: datetime.date, time: datetime.time, *, places: int = 1, ignoring: int | None = None):
     """The slot at that time, from the slots of the week around it, read at once."""
-    starts_at = datetime.datetime.combine(day, time, tzinfo=service.organisation.zone)
+    starts_at = _slot_start(service, day, time)
     week = service_slots(service, week_around(day), now=timezone.now(), ignoring=ignoring)
     free = next((slot for slot in week[day] if slot.starts_at == starts_at), None)
     roomy = free if free is not None and free.places_left >= places else None
@@ -522,14 +531,27 @@ def _moving_refused(request, booking, refusal: str) -> HttpResponse:
     return render(request, "bookings/book/cancel.html", context, status=_refused(request, 403))
 
 
+def _cancelled_by(booking: Booking, customer, *, read_again: bool = False) -> bool:
+    """Whether the booking is cancelled and the customer is who booked it (so may have cancelled it)."""
+    if read_again:
+        booking.refresh_from_db(fields=["status"])
+    return booking.status == Booking.Status.CANCELLED and booking.booked_by_customer_id == customer.pk
+
+
 @attendee_page
 def booking_cancel(request, organisation, customer, booking):
+    if request.method == "POST" and _cancelled_by(booking, customer):  # pressed again, or sent again from Back
+        messages.success(request, f"{booking.title} is cancelled.")
+        return redirect(_booking_path(request, booking.reference))
     refusal = _change_refusal(booking, customer)
     if request.method == "POST" and not refusal:
         _count_booking(request, customer)
         try:
             service_booking_cancel(booking=booking, customer=customer)
-        except ValidationError as error:  # the window closed meanwhile
+        except ValidationError as error:  # the window closed meanwhile, or another tab cancelled it
+            if _cancelled_by(booking, customer, read_again=True):
+                messages.success(request, f"{booking.title} is cancelled.")
+                return redirect(_booking_path(request, booking.reference))
             refusal = error.messages[0]
         else:
             messages.success(request, f"{booking.title} is cancelled. We've emailed you a confirmation.")
@@ -538,10 +560,8 @@ def booking_cancel(request, organisation, customer, booking):
     return render(request, "bookings/book/cancel.html", context, status=_refused(request, 403) if refusal else 200)
 
 
-@never_cache
-@customer_required
-def booking_reschedule_days(request, organisation, customer, reference):
-    booking = get_booking_for(customer, reference)
+@attendee_read
+def booking_reschedule_days(request, organisation, customer, booking):
     if refusal := _move_refusal(booking, customer):
         return _moving_refused(request, booking, refusal)
     service = _service_of(organisation, booking)
@@ -550,10 +570,8 @@ def booking_reschedule_days(request, organisation, customer, reference):
     return render(request, "bookings/book/days.html", context)
 
 
-@never_cache
-@customer_required
-def booking_reschedule_times(request, organisation, customer, reference, day):
-    booking = get_booking_for(customer, reference)
+@attendee_read
+def booking_reschedule_times(request, organisation, customer, booking, day):
     if refusal := _move_refusal(booking, customer):
         return _moving_refused(request, booking, refusal)
     service = _service_of(organisation, booking)
@@ -568,6 +586,9 @@ def booking_reschedule(request, organisation, customer, booking, day, time):
     if refusal := _move_refusal(booking, customer):
         return _moving_refused(request, booking, refusal)
     service = _service_of(organisation, booking)
+    if _slot_start(service, day, time).astimezone(datetime.UTC) == booking.slot_starts_at:  # a bookmark, an old tab
+        messages.info(request, f"{booking.title} is already at this time.")
+        return redirect(_booking_path(request, booking.reference))
     slot, starts_at, nearest, places_left = _slot_at(service, day, time, places=booking.places, ignoring=booking.pk)
     if slot is None:
         return _slot_gone(

@@ -316,6 +316,19 @@ def test_a_customer_cancels_after_confirming_and_the_place_is_free_at_once(sign_
     assert "12 places left" in page(client.get(url("book_times", organisation, service_id=bookable.pk, day=DAY)))
 
 
+def test_cancelling_twice_ends_on_the_booking_saying_it_is_cancelled_once(sign_in, customer, booked, bookable, sent):
+    client = sign_in(customer)
+    cancel = url("cancel", bookable.organisation, reference=booked.reference)
+    with sent():
+        client.post(cancel)
+        again = client.post(cancel, follow=True)  # a double click, or Back and send again
+
+    assert again.redirect_chain == [(url("detail", bookable.organisation, reference=booked.reference), 302)]
+    shown = page(again)
+    assert "Harbour tour is cancelled." in shown and "can&#39;t be cancelled online" not in shown
+    assert len([email for email in mail.outbox if email.to == [customer.email]]) == 1
+
+
 def test_cancelling_closes_at_the_free_cancellation_deadline(sign_in, customer, booked, bookable, sent):
     cancel = url("cancel", bookable.organisation, reference=booked.reference)
     deadline = booked.slot_starts_at - bookable.free_cancellation_notice
@@ -634,6 +647,39 @@ def test_a_customer_with_no_name_and_a_long_email_books_as_that_email(sign_in, b
     attendee = booking.attendees.get()
     assert (attendee.name, attendee.email) == (email[:200], email)
     assert sign_in(customer).get(url("detail", bookable.organisation, reference=booking.reference)).status_code == 200
+
+
+def test_moving_to_the_time_the_booking_has_says_so_and_changes_nothing(sign_in, customer, booked, bookable, sent):
+    client = sign_in(customer)
+    same = url("reschedule", bookable.organisation, reference=booked.reference, day=DAY, time=datetime.time(10))
+    detail = url("detail", bookable.organisation, reference=booked.reference)
+
+    shown = client.get(same, follow=True)
+    with sent():
+        moved = client.post(same, follow=True)
+
+    for response in (shown, moved):
+        assert response.redirect_chain == [(detail, 302)]
+        assert "Harbour tour is already at this time." in page(response) and "has moved" not in page(response)
+    booked.refresh_from_db()
+    assert (booked.slot_starts_at, booked.calendar_sequence) == (at(DAY, 10), 0)
+    assert mail.outbox == []
+
+
+def test_the_move_pages_of_a_booking_not_linked_to_the_customer_say_so_and_are_logged(sign_in, customer, bookable):
+    theirs = service_book(
+        service=bookable, customer=CustomerFactory(organisation=bookable.organisation), starts_at=at(DAY, 10), places=1
+    )
+    client = sign_in(customer)
+
+    for moving in (
+        url("reschedule_days", bookable.organisation, reference=theirs.reference),
+        url("reschedule_times", bookable.organisation, reference=theirs.reference, day=DAY),
+    ):
+        response = client.get(moving)
+        assert response.status_code == 403
+        assert f"This booking is not linked to {customer.email}" in page(response)
+    assert AccessEvent.objects.filter(kind=AccessEvent.Kind.ACCESS_REFUSED, customer=customer).count() == 2
 
 
 def test_a_booking_of_a_service_no_longer_offered_can_be_cancelled_but_not_moved(sign_in, customer, booked, bookable):
