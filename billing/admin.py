@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from billing.forms import ChangedMeanwhile, PaymentForm, SavedAsShownForm
+from billing.forms import AddedOnceForm, ChangedMeanwhile, PaymentForm, SavedAsShownForm
 from billing.models import (
     BillingProfile,
     BillingSettings,
@@ -34,6 +34,7 @@ from billing.services import (
     tab_open_by_staff,
 )
 from portal_core.admin import PortalModelAdmin
+from portal_core.sent_once import create_once
 from portal_core.staff_reply import CreatedOnceAdminMixin
 
 
@@ -375,10 +376,21 @@ class TabAdmin(SavedAsShownAdminMixin, PortalModelAdmin):
 
 
 @admin.register(Plan)
-class PlanAdmin(PortalModelAdmin):
+class PlanAdmin(CreatedOnceAdminMixin, PortalModelAdmin):
+    form = AddedOnceForm
     list_display = ["name", "organisation", "price", "currency", "period"]
     list_filter = ["organisation", "period"]
     search_fields = ["name"]
+    fields = ["organisation", "name", "benefits", "price", "currency", "period"]
+
+    def get_fields(self, request, obj=None):
+        return self.fields if obj else [*self.fields, "sent_once_token"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+        else:
+            create_once(obj, request_token=form.once_token)
 
 
 @admin.register(Membership)

@@ -312,6 +312,13 @@ class Plan(models.Model):
     price = money_field(minimum=Decimal(0))
     currency = models.CharField(max_length=3, default="EUR", validators=[currency_code])
     period = models.CharField(max_length=5, choices=Period.choices, default=Period.MONTH)
+    # The admin add page that created it (portal_core/sent_once.py): saved again, it creates no second plan.
+    request_token = models.CharField(max_length=32, blank=True, default="", db_default="", editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["request_token"], condition=~Q(request_token=""), name="plan_created_once")
+        ]
 
     def __str__(self) -> str:
         return self.name

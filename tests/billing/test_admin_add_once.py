@@ -12,7 +12,7 @@ from django.db import connection, transaction
 from django.test import Client
 
 from billing.forms import PaymentForm
-from billing.models import Invoice, InvoiceLine, Membership, Payment, Tab, TabCharge
+from billing.models import Invoice, InvoiceLine, Membership, Payment, Plan, Tab, TabCharge
 from billing.services import LineInput, invoice_draft_create, invoice_issue, memberships_advance
 from outbox.models import OutboxEmail
 from tests.billing.factories import BillingSettingsFactory, PlanFactory
@@ -252,3 +252,11 @@ def test_a_payment_in_full_saved_twice_at_the_same_moment_lands_both_on_it(monke
     assert payment.invoice.status == Invoice.Status.PAID
     assert LogEntry.objects.filter(action_flag=ADDITION).count() == 1
     assert OutboxEmail.objects.filter(template="billing/emails/payment_received").count() == 1
+
+
+def test_a_plan_saved_twice_is_one_plan(admin_client, organisation):
+    typed = {"organisation": organisation.pk, "name": "Club", "price": "30", "currency": "EUR", "period": "month"}
+
+    again = saved_twice(admin_client, "plan", add_page_data(admin_client, "plan", **typed))
+
+    assert_landed_on(again, Plan.objects.get())
