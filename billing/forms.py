@@ -2,10 +2,11 @@ import hashlib
 from decimal import Decimal
 
 from django import forms
+from django.core.validators import MinValueValidator
 from django.db import models
 
 from billing.models import Invoice, Payment
-from billing.money import money_round
+from billing.money import money_format, money_round
 from portal_core.sent_once import CreatedAlready, SentOnceForm
 
 
@@ -74,6 +75,10 @@ class PaymentForm(SentOnceForm, forms.ModelForm):
             open_invoices = Invoice.objects.filter(status=Invoice.Status.OPEN, kind=Invoice.Kind.INVOICE)
             self.fields["invoice"].queryset = open_invoices.select_related("customer")  # type: ignore[attr-defined]
             self.fields["invoice"].help_text = "Open invoices only. A payment can't be changed once recorded."
+        if "amount" in self.fields:
+            # Checked in clean(), in the invoice's currency: "at least 0.001" means nothing for a JPY invoice.
+            amount = self.fields["amount"]
+            amount.validators = [v for v in amount.validators if not isinstance(v, MinValueValidator)]
 
     def full_clean(self) -> None:
         super().full_clean()
@@ -85,13 +90,20 @@ class PaymentForm(SentOnceForm, forms.ModelForm):
     def clean(self):
         cleaned = super().clean() or {}
         invoice, amount = cleaned.get("invoice"), cleaned.get("amount")
-        if invoice is None or amount is None:
+        if amount is not None and amount <= 0:
+            smallest = f": at least {money_format(_smallest(invoice.currency), invoice.currency)}" if invoice else ""
+            self.add_error("amount", f"A payment is more than nothing{smallest}.")
+        if invoice is None or amount is None or amount <= 0:
             return cleaned
         if money_round(amount, invoice.currency) != amount:
             self.add_error("amount", f"{invoice.currency} has {_digits(invoice.currency)} decimals.")
         elif amount > invoice.amount_due:
             self.add_error("amount", f"Only {invoice.amount_due_display()} is due on {invoice}.")
         return cleaned
+
+
+def _smallest(currency: str) -> Decimal:
+    return Decimal(1).scaleb(-_digits(currency))
 
 
 def _digits(currency: str) -> int:

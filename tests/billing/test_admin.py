@@ -99,15 +99,24 @@ def test_a_payment_recorded_by_staff_makes_a_receipt(admin_client, issue, staff_
     assert admin_client.post(f"/admin/billing/payment/{payment.pk}/delete/", {"post": "yes"}).status_code == 403
 
 
-@pytest.mark.parametrize(("amount", "error"), [("220.01", "Only 220.00 EUR is due"), ("1.005", "EUR has 2 decimals")])
-def test_a_payment_that_does_not_fit_is_refused_with_the_reason(admin_client, issue, amount, error):
-    invoice = issue()
+@pytest.mark.parametrize(
+    ("currency", "amount", "error"),
+    [
+        ("EUR", "220.01", "Only 220.00 EUR is due"),
+        ("EUR", "1.005", "EUR has 2 decimals"),
+        ("EUR", "0", "A payment is more than nothing: at least 0.01 EUR."),
+        ("JPY", "-5", "A payment is more than nothing: at least 1 JPY."),
+    ],
+)
+def test_a_payment_that_does_not_fit_is_refused_with_the_reason(admin_client, issue, currency, amount, error):
+    invoice = issue(currency=currency)
     response = admin_client.post(
         "/admin/billing/payment/add/",
         {"invoice": invoice.pk, "amount": amount, "paid_on": "2026-03-02", "method": "cash", "reference": ""},
     )
     assert response.status_code == 200
     assert error in response.content.decode()
+    assert "greater than or equal to" not in response.content.decode()
     assert not Payment.objects.exists()
 
 
