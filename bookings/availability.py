@@ -73,15 +73,19 @@ def candidate_starts(
     day: datetime.date, windows: list[Window], duration: datetime.timedelta, zone: ZoneInfo
 ) -> list[tuple[datetime.datetime, datetime.datetime]]:
     """Slots one after another from each opening time of `day`'s windows (past midnight too, for a window that runs
-    into the next day), as (start, end) in `zone`; the end is `duration` later in elapsed time. A wall time the
-    clocks skip (spring forward) holds no slot; one they repeat (fall back) holds one, at its first occurrence."""
+    into the next day), as (start, end) in `zone`; the end is `duration` later in elapsed time, and no later than the
+    window closes. A wall time the clocks skip (spring forward) holds no slot; one they repeat (fall back) holds one,
+    at its first occurrence."""
     slots = []
     for window in windows:
         wall, last = window_wall_times(day, window)
+        # As instants: on the night the clocks go forward, a window is an hour shorter than its wall times say.
+        closes = last.replace(tzinfo=zone).astimezone(UTC)
         while wall + duration <= last:
             start = wall.replace(tzinfo=zone)
-            if start.astimezone(UTC).astimezone(zone).replace(tzinfo=None) == wall:
-                slots.append((start, (start.astimezone(UTC) + duration).astimezone(zone)))
+            end = start.astimezone(UTC) + duration
+            if start.astimezone(UTC).astimezone(zone).replace(tzinfo=None) == wall and end <= closes:
+                slots.append((start, end.astimezone(zone)))
             wall += duration
     return sorted(set(slots))
 

@@ -114,6 +114,29 @@ def test_a_wall_time_the_clocks_skip_holds_no_slot(service):
     assert f"{slots[0].ends_at:%H:%M %Z}" == "02:00 BST"
 
 
+@pytest.mark.parametrize(
+    ("opens", "closes", "duration", "offered"),
+    [
+        (datetime.time(0, 30), datetime.time(2), 60, []),  # 30 minutes of elapsed time that night
+        (datetime.time(0, 30), datetime.time(2), 30, ["00:30 GMT"]),
+        (datetime.time(18), datetime.time(2), 90, []),  # the 00:00 slot of Saturday's window would end at 02:30 BST
+    ],
+)
+def test_no_slot_runs_past_closing_on_the_night_the_clocks_go_forward(service, opens, closes, duration, offered):
+    sunday = datetime.date(2027, 3, 28)
+    weekday = sunday.weekday() if opens < closes else sunday.weekday() - 1
+    service.resource.opening_hours.filter(weekday__in=[weekday, sunday.weekday()]).update(opens=opens, closes=closes)
+    service.duration = datetime.timedelta(minutes=duration)
+    closing = at(sunday, closes.hour, closes.minute).astimezone(UTC)
+
+    slots = [
+        slot for slot in service_slots(service, [sunday], now=BEFORE_SUMMER_TIME)[sunday] if slot.starts_at < closing
+    ]
+
+    assert all(slot.ends_at.astimezone(UTC) <= closing for slot in slots)
+    assert [f"{slot.starts_at:%H:%M %Z}" for slot in slots] == offered
+
+
 def test_a_group_slot_in_the_hour_the_clocks_repeat_counts_its_places(service):
     """London repeats 01:00-02:00 on Sunday 31 October 2027: a class at 01:00 (the first one) keeps its places."""
     sunday = datetime.date(2027, 10, 31)
