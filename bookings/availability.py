@@ -38,6 +38,15 @@ class Slot:
         """The slot's start as it appears in the portal's addresses: the local time, HHMM."""
         return f"{self.starts_at:%H%M}"
 
+    @property
+    def span(self) -> str:
+        """'10:00 to 11:00' in local time; across a change of the clocks, naming each side's offset ('01:00 BST to
+        01:00 GMT' in the hour they repeat), as the wall times alone would read as no time at all, or the wrong one."""
+        start, end = self.starts_at, self.ends_at
+        shown = "%H:%M %Z" if start.utcoffset() != end.utcoffset() else "%H:%M"
+        next_day = " the next day" if end.date() != start.date() else ""
+        return f"{start:{shown}} to {end:{shown}}{next_day}"
+
 
 @dataclass(frozen=True)
 class _Taken:

@@ -527,6 +527,21 @@ def test_no_add_on_is_offered_or_booked_on_a_slot_that_is_over_though_its_day_is
     assert not BookingAddOn.objects.exists()
 
 
+def test_the_times_around_a_change_of_the_clocks_name_their_offsets(sign_in, customer, bookable):
+    """London repeats 01:00-02:00 on 31 October 2027: the hour from 01:00 BST ends at 01:00 GMT."""
+    sunday = datetime.date(2027, 10, 31)
+    bookable.resource.opening_hours.filter(weekday=sunday.weekday()).update(
+        opens=datetime.time(0), closes=datetime.time(3)
+    )
+    with time_machine.travel(datetime.datetime(2027, 10, 20, 8, tzinfo=datetime.UTC), tick=False):
+        shown = page(
+            sign_in(customer).get(url("book_times", bookable.organisation, service_id=bookable.pk, day=sunday))
+        )
+
+    times = re.findall(r'">(\d\d:\d\d[^<]*)</a>', shown)
+    assert times == ["00:00 to 01:00", "01:00 BST to 01:00 GMT", "02:00 to 03:00"]
+
+
 def test_a_slot_in_the_hour_the_clocks_repeat_is_written_in_utc_in_the_calendar(customer, bookable):
     """London repeats 01:00-02:00 on 31 October 2027: 01:30 GMT (the second one) can't be written as a wall time."""
     zone = bookable.organisation.zone
