@@ -67,7 +67,8 @@ def test_the_sign_in_page_offers_every_open_door_and_email_me_a_link_works(page,
     assert page.get_by_role("link", name=f"Sign in with {organisation.public_name}").is_visible()
     assert page.get_by_label("Password").is_visible()
     page.get_by_role("link", name="Email me a link").click()
-    page.wait_for_url(f"{live_server.url}/{organisation.slug}/link/request/")
+    # The request carries the page that asked for a sign-in, where the emailed link will lead.
+    page.wait_for_url(f"{live_server.url}/{organisation.slug}/link/request/?next=/{organisation.slug}/")
     check_page(page, "email-me-a-link")
     page.get_by_label("Your email address").fill(customer.email)
     page.get_by_role("button", name="Email me a link").click()
